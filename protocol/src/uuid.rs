@@ -97,6 +97,16 @@ impl fmt::Debug for Uuid {
 }
 
 #[cfg(test)]
+impl proptest::arbitrary::Arbitrary for Uuid {
+    type Parameters = ();
+    type Strategy = proptest::strategy::BoxedStrategy<Self>;
+    fn arbitrary_with(_: ()) -> Self::Strategy {
+        use proptest::strategy::Strategy as _;
+        proptest::arbitrary::any::<[u8; 16]>().prop_map(Uuid).boxed()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

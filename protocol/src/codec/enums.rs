@@ -108,6 +108,21 @@ macro_rules! mbim_enum {
                 out.extend_from_slice(&self.value().to_le_bytes());
             }
         }
+
+        #[cfg(test)]
+        impl ::proptest::arbitrary::Arbitrary for $name {
+            type Parameters = ();
+            type Strategy = ::proptest::strategy::BoxedStrategy<Self>;
+            fn arbitrary_with(_: ()) -> Self::Strategy {
+                use ::proptest::strategy::Strategy as _;
+                // Mostly known values, sometimes any number (decoded as it would be).
+                ::proptest::prop_oneof![
+                    3 => ::proptest::sample::select($name::ALL).boxed(),
+                    1 => ::proptest::arbitrary::any::<u32>().prop_map($name::from).boxed(),
+                ]
+                .boxed()
+            }
+        }
     };
 }
 
@@ -258,6 +273,16 @@ macro_rules! mbim_flags {
             }
             fn write_inline(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.0.to_le_bytes());
+            }
+        }
+
+        #[cfg(test)]
+        impl ::proptest::arbitrary::Arbitrary for $name {
+            type Parameters = ();
+            type Strategy = ::proptest::strategy::BoxedStrategy<Self>;
+            fn arbitrary_with(_: ()) -> Self::Strategy {
+                use ::proptest::strategy::Strategy as _;
+                ::proptest::arbitrary::any::<u32>().prop_map($name).boxed()
             }
         }
     };

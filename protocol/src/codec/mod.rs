@@ -288,6 +288,15 @@ impl crate::describe::Describe for Empty {
     }
 }
 
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for Empty {
+    type Parameters = ();
+    type Strategy = proptest::strategy::Just<Self>;
+    fn arbitrary_with(_: ()) -> Self::Strategy {
+        proptest::strategy::Just(Empty)
+    }
+}
+
 /// Raw bytes of a payload whose layout is not declared (unknown service or CID).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Raw(pub Vec<u8>);
