@@ -1,0 +1,467 @@
+//! Building outgoing NTBs: many datagrams, of one or many sessions, per USB
+//! transfer.
+//!
+//! # Layout
+//!
+//! The builder writes the transfer header at 0, copies each datagram as it is
+//! pushed to the first offset after the previous one that satisfies
+//! `offset % wNdpOutDivisor == wNdpOutPayloadRemainder`, and on
+//! [`NtbBuilder::finish`] appends one NDP per session, each at a multiple of
+//! `wNdpOutAlignment`, chained in the order the sessions first appeared. This
+//! is the layout Linux's `cdc_ncm` uses with `CDC_NCM_FLAG_NDP_TO_END`, and it
+//! means a datagram is copied once, straight to its final place.
+//!
+//! A parser therefore sees the datagrams grouped by session (in first-push
+//! order), and in push order within a session.
+//!
+//! # Driving it from a pump
+//!
+//! ```
+//! use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat, PushError};
+//!
+//! let limits = BuildLimits { max_size: 16384, max_datagrams: 32, divisor: 4, remainder: 0, ndp_alignment: 4 };
+//! let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits)?;
+//! let mut sent = Vec::new();
+//! for packet in [&[0x45u8; 1400][..]; 40] {
+//!     match builder.push(NdpSignature::Ips(0), packet) {
+//!         Ok(()) => {}
+//!         Err(PushError::Full) => {
+//!             // Flush, then the packet fits an empty block (it is not TooBig).
+//!             sent.push(builder.finish().map(<[u8]>::to_vec));
+//!             builder.push(NdpSignature::Ips(0), packet).ok();
+//!         }
+//!         Err(PushError::TooBig { .. } | PushError::Empty) => { /* drop, count */ }
+//!     }
+//! }
+//! // On the flush timer: send whatever is pending.
+//! if !builder.is_empty() {
+//!     sent.push(builder.finish().map(<[u8]>::to_vec));
+//! }
+//! assert_eq!(sent.len(), 4);
+//! # Ok::<(), mbim_protocol::ntb::LimitsError>(())
+//! ```
+//!
+//! Nothing is allocated after [`NtbBuilder::new`]: the block buffer and the
+//! entry table are sized for the limits once and reused for every block.
+
+use super::wire::{self, Ndp, Nth};
+use super::{NdpSignature, NtbFormat, NtbParameters};
+
+/// The largest block the builder lays out, whatever the device allows: an
+/// NTB32 device may announce up to 4 GiB, which no pump wants to buffer.
+pub const MAX_BUILD_SIZE: usize = 1 << 20;
+
+/// The device's rules for OUT blocks, from [`NtbParameters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BuildLimits {
+    /// `dwNtbOutMaxSize`: largest block, in bytes.
+    pub max_size: u32,
+    /// `wNtbOutMaxDatagrams`: most datagrams per block, 0 for no limit.
+    pub max_datagrams: u16,
+    /// `wNdpOutDivisor`.
+    pub divisor: u16,
+    /// `wNdpOutPayloadRemainder`.
+    pub remainder: u16,
+    /// `wNdpOutAlignment`; values below 4 are raised to 4, as NDPs are
+    /// 4-byte aligned whatever the device says.
+    pub ndp_alignment: u16,
+}
+
+impl BuildLimits {
+    /// The OUT limits of a device's NTB parameters.
+    pub const fn from_parameters(parameters: &NtbParameters) -> Self {
+        BuildLimits {
+            max_size: parameters.out_max_size,
+            max_datagrams: parameters.out_max_datagrams,
+            divisor: parameters.out_divisor,
+            remainder: parameters.out_payload_remainder,
+            ndp_alignment: parameters.out_alignment,
+        }
+    }
+}
+
+/// Limits no block can be built under.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsError {
+    /// `wNdpOutDivisor` is 0.
+    #[error("NTB build limits: divisor is 0")]
+    DivisorZero,
+    /// The remainder is not below the divisor.
+    #[error("NTB build limits: remainder {remainder} is not below divisor {divisor}")]
+    RemainderNotBelowDivisor {
+        /// The remainder.
+        remainder: u16,
+        /// The divisor.
+        divisor: u16,
+    },
+    /// The NDP alignment is not a power of two.
+    #[error("NTB build limits: NDP alignment {0} is not a power of two")]
+    Alignment(u16),
+    /// Not even a one-byte datagram fits in a block of this size.
+    #[error("NTB build limits: max size {0} leaves no room for a datagram")]
+    MaxSizeTooSmall(u32),
+}
+
+/// Why a datagram was not added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The current block has no room for it (bytes or datagram count):
+    /// finish and send the block, then push it again.
+    #[error("NTB is full")]
+    Full,
+    /// Longer than even an empty block can carry; it never fits.
+    #[error("datagram of {length} bytes exceeds the {max}-byte maximum of an NTB")]
+    TooBig {
+        /// The datagram's length.
+        length: usize,
+        /// [`NtbBuilder::max_datagram_len`].
+        max: usize,
+    },
+    /// A zero-length datagram, which an NDP entry cannot describe (a zero
+    /// length terminates the table).
+    #[error("zero-length datagram")]
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    index: u32,
+    length: u32,
+    session: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    signature: u32,
+    count: usize,
+    offset: usize,
+    cursor: usize,
+}
+
+/// Aggregates datagrams into NTBs; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct NtbBuilder {
+    format: NtbFormat,
+    max_size: usize,
+    max_datagrams: usize,
+    divisor: usize,
+    divisor_mask: Option<usize>,
+    remainder: usize,
+    ndp_alignment: usize,
+    /// Cost of an NDP beyond its entries: fixed part and terminator.
+    ndp_fixed: usize,
+    /// Worst-case padding before each NDP after the first.
+    ndp_padding: usize,
+    max_datagram_len: usize,
+    buf: Vec<u8>,
+    data_end: usize,
+    entries: Vec<Entry>,
+    sessions: Vec<Session>,
+    last_session: usize,
+    sequence: u16,
+    finished: Option<usize>,
+}
+
+#[inline(always)]
+const fn align_up(value: usize, alignment: usize) -> usize {
+    (value + alignment - 1) & !(alignment - 1)
+}
+
+impl NtbBuilder {
+    /// A builder for blocks of `format` under `limits`, with its buffers
+    /// allocated once here.
+    pub fn new(format: NtbFormat, limits: BuildLimits) -> Result<Self, LimitsError> {
+        if limits.divisor == 0 {
+            return Err(LimitsError::DivisorZero);
+        }
+        if limits.remainder >= limits.divisor {
+            return Err(LimitsError::RemainderNotBelowDivisor {
+                remainder: limits.remainder,
+                divisor: limits.divisor,
+            });
+        }
+        if !limits.ndp_alignment.is_power_of_two() {
+            return Err(LimitsError::Alignment(limits.ndp_alignment));
+        }
+        let max_size = usize::try_from(limits.max_size)
+            .unwrap_or(usize::MAX)
+            .min(format.max_block_len())
+            .min(MAX_BUILD_SIZE);
+        let entry_len = format.entry_len();
+        let ndp_alignment = usize::from(limits.ndp_alignment).max(4);
+        // Every NDP is a whole number of `unit`s long, so after an aligned NDP
+        // the next needs at most `alignment - unit` bytes of padding.
+        let unit = match format {
+            NtbFormat::Ntb16 => 4,
+            NtbFormat::Ntb32 => 8,
+        };
+        let ndp_fixed = format.ndp_header_len() + entry_len;
+        let divisor = usize::from(limits.divisor);
+        let remainder = usize::from(limits.remainder);
+        let mut builder = NtbBuilder {
+            format,
+            max_size,
+            max_datagrams: 0,
+            divisor,
+            divisor_mask: divisor.is_power_of_two().then(|| divisor - 1),
+            remainder,
+            ndp_alignment,
+            ndp_fixed,
+            ndp_padding: ndp_alignment.saturating_sub(unit),
+            max_datagram_len: 0,
+            buf: Vec::new(),
+            data_end: format.nth_len(),
+            entries: Vec::new(),
+            sessions: Vec::new(),
+            last_session: 0,
+            sequence: 0,
+            finished: None,
+        };
+        let first = builder.datagram_start(format.nth_len());
+        let room = max_size.saturating_sub(ndp_fixed + entry_len) & !(ndp_alignment - 1);
+        builder.max_datagram_len = room.saturating_sub(first);
+        if builder.max_datagram_len == 0 {
+            return Err(LimitsError::MaxSizeTooSmall(limits.max_size));
+        }
+        // The table is sized once: by the device's limit, by what could fit
+        // (each datagram costs at least an entry and a byte), and by what one
+        // NDP's 16-bit wLength can list.
+        let fit = max_size / (entry_len + 1);
+        let per_ndp = (usize::from(u16::MAX) - format.ndp_header_len()) / entry_len - 1;
+        let mut max_datagrams = fit.min(per_ndp);
+        if limits.max_datagrams != 0 {
+            max_datagrams = max_datagrams.min(usize::from(limits.max_datagrams));
+        }
+        builder.max_datagrams = max_datagrams;
+        builder.buf = vec![0; max_size];
+        builder.entries = Vec::with_capacity(max_datagrams);
+        builder.sessions = Vec::with_capacity(max_datagrams);
+        Ok(builder)
+    }
+
+    /// The builder's format.
+    pub const fn format(&self) -> NtbFormat {
+        self.format
+    }
+
+    /// The largest block it builds: the device's limit, capped by the format
+    /// and by [`MAX_BUILD_SIZE`].
+    pub const fn max_block_len(&self) -> usize {
+        self.max_size
+    }
+
+    /// The most datagrams per block.
+    pub const fn max_datagrams(&self) -> usize {
+        self.max_datagrams
+    }
+
+    /// The longest datagram that fits in an empty block; longer ones get
+    /// [`PushError::TooBig`].
+    pub const fn max_datagram_len(&self) -> usize {
+        self.max_datagram_len
+    }
+
+    /// The `wSequence` the next finished block gets.
+    pub const fn sequence(&self) -> u16 {
+        self.sequence
+    }
+
+    /// Sets the `wSequence` of the next finished block (it increments,
+    /// wrapping, after each).
+    pub fn set_sequence(&mut self, sequence: u16) {
+        self.sequence = sequence;
+    }
+
+    /// Datagrams in the block being built (0 once it is finished).
+    pub fn len(&self) -> usize {
+        if self.finished.is_some() {
+            0
+        } else {
+            self.entries.len()
+        }
+    }
+
+    /// Whether no datagram waits to be sent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the datagrams pushed since the last finish.
+    pub fn reset(&mut self) {
+        self.entries.clear();
+        self.sessions.clear();
+        self.last_session = 0;
+        self.data_end = self.format.nth_len();
+        self.finished = None;
+    }
+
+    #[inline(always)]
+    fn datagram_start(&self, at: usize) -> usize {
+        let current = match self.divisor_mask {
+            Some(mask) => at & mask,
+            None => at % self.divisor,
+        };
+        if current <= self.remainder {
+            at + (self.remainder - current)
+        } else {
+            at + (self.divisor - current + self.remainder)
+        }
+    }
+
+    /// Adds a datagram of session `signature` to the block.
+    ///
+    /// On `Err` the block is unchanged. After a [`finish`](Self::finish), the
+    /// next push starts a new block.
+    #[inline]
+    pub fn push(&mut self, signature: NdpSignature, datagram: &[u8]) -> Result<(), PushError> {
+        if self.finished.is_some() {
+            self.reset();
+        }
+        let length = datagram.len();
+        if length == 0 {
+            return Err(PushError::Empty);
+        }
+        if length > self.max_datagram_len {
+            return Err(PushError::TooBig {
+                length,
+                max: self.max_datagram_len,
+            });
+        }
+        if self.entries.len() >= self.max_datagrams {
+            return Err(PushError::Full);
+        }
+        let raw = signature.to_raw(self.format);
+        let (session, new_session) = match self.sessions.get(self.last_session) {
+            Some(last) if last.signature == raw => (self.last_session, false),
+            _ => match self.sessions.iter().position(|s| s.signature == raw) {
+                Some(found) => (found, false),
+                None => (self.sessions.len(), true),
+            },
+        };
+        // Everything below is bounded by `max_size` (at most MAX_BUILD_SIZE)
+        // and the table sizes, so plain arithmetic cannot overflow.
+        let start = self.datagram_start(self.data_end);
+        let end = start + length;
+        let sessions = self.sessions.len() + usize::from(new_session);
+        let entry_len = self.format.entry_len();
+        let ndps = sessions * self.ndp_fixed
+            + (self.entries.len() + 1) * entry_len
+            + (sessions - 1) * self.ndp_padding;
+        if align_up(end, self.ndp_alignment) + ndps > self.max_size {
+            return Err(PushError::Full);
+        }
+        let (Ok(index), Ok(length32), Ok(session32)) = (
+            u32::try_from(start),
+            u32::try_from(length),
+            u32::try_from(session),
+        ) else {
+            return Err(PushError::Full);
+        };
+        let Some(place) = self.buf.get_mut(self.data_end..end) else {
+            return Err(PushError::Full);
+        };
+        // Padding is zeroed so a block never carries bytes of an earlier one.
+        let (padding, body) = place.split_at_mut(start - self.data_end);
+        padding.fill(0);
+        body.copy_from_slice(datagram);
+        if new_session {
+            self.sessions.push(Session {
+                signature: raw,
+                count: 0,
+                offset: 0,
+                cursor: 0,
+            });
+        }
+        if let Some(s) = self.sessions.get_mut(session) {
+            s.count += 1;
+        }
+        self.entries.push(Entry {
+            index,
+            length: length32,
+            session: session32,
+        });
+        self.last_session = session;
+        self.data_end = end;
+        Ok(())
+    }
+
+    /// Lays out the NDPs and the header and returns the finished block, or
+    /// `None` if no datagram was pushed. The block stays readable until the
+    /// next push or reset; calling `finish` again returns it again.
+    pub fn finish(&mut self) -> Option<&[u8]> {
+        if self.finished.is_none() {
+            if self.entries.is_empty() {
+                return None;
+            }
+            match self.write_block() {
+                Some(block_len) => {
+                    self.finished = Some(block_len);
+                    self.sequence = self.sequence.wrapping_add(1);
+                }
+                None => {
+                    // Unreachable given `push`'s accounting; dropping the block
+                    // beats sending a malformed one.
+                    self.reset();
+                    return None;
+                }
+            }
+        }
+        self.buf.get(..self.finished?)
+    }
+
+    fn write_block(&mut self) -> Option<usize> {
+        let format = self.format;
+        let entry_len = format.entry_len();
+        let header_len = format.ndp_header_len();
+        let alignment = self.ndp_alignment;
+        let NtbBuilder {
+            buf,
+            sessions,
+            entries,
+            data_end,
+            max_size,
+            sequence,
+            ..
+        } = self;
+
+        let mut at = *data_end;
+        for session in sessions.iter_mut() {
+            let start = align_up(at, alignment);
+            buf.get_mut(at..start)?.fill(0);
+            session.offset = start;
+            session.cursor = start + header_len;
+            at = start + header_len + (session.count + 1) * entry_len;
+        }
+        let block_len = at;
+        if block_len > *max_size {
+            return None;
+        }
+
+        let mut next = 0;
+        for session in sessions.iter().rev() {
+            let length = u16::try_from(header_len + (session.count + 1) * entry_len).ok()?;
+            let next_index = u32::try_from(next).ok()?;
+            Ndp::new_unchecked(buf.get_mut(session.offset..)?, format).write_header(
+                session.signature,
+                length,
+                next_index,
+            )?;
+            next = session.offset;
+        }
+        for entry in entries.iter() {
+            let session = sessions.get_mut(usize::try_from(entry.session).ok()?)?;
+            wire::write_entry(buf, format, session.cursor, entry.index, entry.length)?;
+            session.cursor += entry_len;
+        }
+        for session in sessions.iter() {
+            wire::write_entry(buf, format, session.cursor, 0, 0)?;
+        }
+
+        let mut nth = Nth::new_unchecked(buf.get_mut(..format.nth_len())?, format);
+        nth.init();
+        nth.set_sequence(*sequence);
+        nth.set_block_length(u32::try_from(block_len).ok()?)?;
+        nth.set_ndp_index(u32::try_from(sessions.first()?.offset).ok()?)?;
+        Some(block_len)
+    }
+}
