@@ -1,1 +1,92 @@
-fn main() {}
+//! `mbimctl`: the command-line client of mbimd, and a decoder of MBIM bytes.
+//!
+//! `mbimctl decode` turns hex dumps of control messages (from mbimcli's
+//! `--verbose`, a kernel trace, usbmon, a bug report) or of NTBs into readable
+//! text or JSON, using the same codec the daemon runs. The D-Bus client
+//! commands join it when the daemon's bus API lands.
+
+mod decode;
+mod hex;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Talk to mbimd, or decode MBIM bytes.
+#[derive(Debug, Parser)]
+#[command(name = "mbimctl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode MBIM control messages (or, with --ntb, an NTB) given as hex.
+    ///
+    /// Whitespace, colons, commas and `0x` prefixes in the hex are ignored.
+    /// Several messages may follow one another; fragments are reassembled.
+    /// Exits non-zero when something fails to decode, after printing what did.
+    Decode {
+        /// The hex bytes; read from standard input when absent.
+        hex: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Decode an NCM Transfer Block (NTB16 or NTB32) instead of control messages.
+        #[arg(long)]
+        ntb: bool,
+        /// Show personal data (IMSI, ICCID, IMEI, telephone numbers) instead of masking it.
+        #[arg(long)]
+        show_personal_info: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decode {
+            hex,
+            json,
+            ntb,
+            show_personal_info,
+        } => {
+            let text = match hex {
+                Some(text) => text,
+                None => {
+                    let mut text = String::new();
+                    if let Err(error) = std::io::stdin().read_to_string(&mut text) {
+                        eprintln!("mbimctl: cannot read standard input: {error}");
+                        return ExitCode::from(2);
+                    }
+                    text
+                }
+            };
+            let bytes = match hex::parse(&text) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    eprintln!("mbimctl: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = render::Options {
+                json,
+                show_personal_info,
+            };
+            let report = if ntb {
+                decode::decode_ntb(&bytes)
+            } else {
+                decode::decode_messages(&bytes)
+            };
+            print!("{}", render::report(&report, &options));
+            match &report.error {
+                None => ExitCode::SUCCESS,
+                Some(error) => {
+                    eprintln!("mbimctl: {error}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

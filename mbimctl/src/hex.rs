@@ -1,0 +1,70 @@
+//! Lenient hex input: what people paste from logs.
+
+/// What was wrong with the hex text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum HexError {
+    /// A character that is neither a hex digit nor a separator.
+    #[error("character {character:?} at position {position} is not a hex digit")]
+    BadCharacter {
+        /// The character.
+        character: char,
+        /// Its position in the text (in characters).
+        position: usize,
+    },
+    /// An odd number of hex digits.
+    #[error("{0} hex digits: a byte needs two")]
+    OddDigits(usize),
+}
+
+/// Bytes from hex text; whitespace, `:`, `,`, `-` and `0x` prefixes are ignored.
+pub(crate) fn parse(text: &str) -> Result<Vec<u8>, HexError> {
+    let mut digits = Vec::with_capacity(text.len());
+    let mut chars = text.chars().enumerate().peekable();
+    while let Some((position, character)) = chars.next() {
+        match character {
+            c if c.is_whitespace() || matches!(c, ':' | ',' | '-') => {}
+            '0' if matches!(chars.peek(), Some((_, 'x' | 'X'))) => {
+                chars.next();
+            }
+            c => match c.to_digit(16) {
+                Some(digit) => digits.push(digit as u8),
+                None => return Err(HexError::BadCharacter { character, position }),
+            },
+        }
+    }
+    if digits.len() % 2 != 0 {
+        return Err(HexError::OddDigits(digits.len()));
+    }
+    Ok(digits
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [high, low] => (high << 4) | low,
+            _ => 0,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_what_logs_print() {
+        assert_eq!(parse("01:00:00:00").unwrap(), [1, 0, 0, 0]);
+        assert_eq!(parse("0x01, 0x02,\n0xA0").unwrap(), [1, 2, 0xa0]);
+        assert_eq!(parse(" 0a0B ff ").unwrap(), [0x0a, 0x0b, 0xff]);
+        assert_eq!(parse("").unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn rejects_non_hex() {
+        assert_eq!(
+            parse("01 zz"),
+            Err(HexError::BadCharacter {
+                character: 'z',
+                position: 3
+            })
+        );
+        assert_eq!(parse("012"), Err(HexError::OddDigits(3)));
+    }
+}
