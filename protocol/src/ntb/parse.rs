@@ -100,7 +100,7 @@ pub enum NtbError {
         format: NtbFormat,
     },
     /// The NDP chain does not end within [`MAX_NDPS`] NDPs: it loops.
-    #[error("{} at 0x{offset:X}: NDP chain still going after {limit} NDPs (a loop)", .format.ndp_name())]
+    #[error("{} at 0x{offset:02X}: NDP chain still going after {limit} NDPs (a loop)", .format.ndp_name())]
     NdpChain {
         /// The format.
         format: NtbFormat,
@@ -110,7 +110,7 @@ pub enum NtbError {
         limit: usize,
     },
     /// An NDP is malformed.
-    #[error("{} at 0x{offset:X}: {kind}", .format.ndp_name())]
+    #[error("{} at 0x{offset:02X}: {kind}", .format.ndp_name())]
     Ndp {
         /// The format.
         format: NtbFormat,
