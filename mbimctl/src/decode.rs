@@ -302,7 +302,9 @@ fn ip_summary(packet: &[u8]) -> Vec<(&'static str, Value)> {
             let (Some(next_header), Some(source), Some(destination)) = (
                 packet.get(6),
                 packet.get(8..24).and_then(|b| <[u8; 16]>::try_from(b).ok()),
-                packet.get(24..40).and_then(|b| <[u8; 16]>::try_from(b).ok()),
+                packet
+                    .get(24..40)
+                    .and_then(|b| <[u8; 16]>::try_from(b).ok()),
             ) else {
                 return Vec::new();
             };
@@ -316,4 +318,3 @@ fn ip_summary(packet: &[u8]) -> Vec<(&'static str, Value)> {
         _ => Vec::new(),
     }
 }
-

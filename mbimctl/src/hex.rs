@@ -16,19 +16,32 @@ pub(crate) enum HexError {
     OddDigits(usize),
 }
 
-/// Bytes from hex text; whitespace, `:`, `,`, `-` and `0x` prefixes are ignored.
+/// Bytes from hex text; whitespace, `:`, `,`, `-`, `0x` prefixes and `#`
+/// comments (to the end of the line, as in the capture files) are ignored.
 pub(crate) fn parse(text: &str) -> Result<Vec<u8>, HexError> {
     let mut digits = Vec::with_capacity(text.len());
     let mut chars = text.chars().enumerate().peekable();
     while let Some((position, character)) = chars.next() {
         match character {
             c if c.is_whitespace() || matches!(c, ':' | ',' | '-') => {}
+            '#' => {
+                for (_, skipped) in chars.by_ref() {
+                    if skipped == '\n' {
+                        break;
+                    }
+                }
+            }
             '0' if matches!(chars.peek(), Some((_, 'x' | 'X'))) => {
                 chars.next();
             }
             c => match c.to_digit(16) {
                 Some(digit) => digits.push(digit as u8),
-                None => return Err(HexError::BadCharacter { character, position }),
+                None => {
+                    return Err(HexError::BadCharacter {
+                        character,
+                        position,
+                    })
+                }
             },
         }
     }
@@ -54,6 +67,7 @@ mod tests {
         assert_eq!(parse("0x01, 0x02,\n0xA0").unwrap(), [1, 2, 0xa0]);
         assert_eq!(parse(" 0a0B ff ").unwrap(), [0x0a, 0x0b, 0xff]);
         assert_eq!(parse("").unwrap(), Vec::<u8>::new());
+        assert_eq!(parse("# a capture\n01 # one\n02\n").unwrap(), [1, 2]);
     }
 
     #[test]

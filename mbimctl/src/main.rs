@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Decode MBIM control messages (or, with --ntb, an NTB) given as hex.
     ///
-    /// Whitespace, colons, commas and `0x` prefixes in the hex are ignored.
+    /// Whitespace, colons, commas, `0x` prefixes and `#` comments in the hex are
+    /// ignored, so capture files can be piped in as they are.
     /// Several messages may follow one another; fragments are reassembled.
     /// Exits non-zero when something fails to decode, after printing what did.
     Decode {

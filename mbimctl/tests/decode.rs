@@ -43,10 +43,16 @@ fn json(output: &Output) -> serde_json::Value {
 
 #[test]
 fn device_caps_capture_decodes_with_the_imei_masked() {
-    let output = mbimctl(&["decode"], &capture("libmbim-basic-connect-device-caps.hex"));
+    let output = mbimctl(
+        &["decode"],
+        &capture("libmbim-basic-connect-device-caps.hex"),
+    );
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
-    assert!(text.contains("message_type: command-done (0x80000003)"), "{text}");
+    assert!(
+        text.contains("message_type: command-done (0x80000003)"),
+        "{text}"
+    );
     assert!(text.contains("cid: device-caps (1)"), "{text}");
     assert!(text.contains("custom_data_class: 'HSPA+'"), "{text}");
     assert!(text.contains("firmware_info: '11.810.09.00.00'"), "{text}");
@@ -64,7 +70,10 @@ fn personal_data_is_shown_only_when_asked() {
         masked["payload"]["telephone_numbers"],
         serde_json::json!(["<hidden>", "<hidden>"])
     );
-    let shown = json(&mbimctl(&["decode", "--json", "--show-personal-info"], &hex));
+    let shown = json(&mbimctl(
+        &["decode", "--json", "--show-personal-info"],
+        &hex,
+    ));
     assert_eq!(shown["payload"]["ready_state"], "initialized");
     assert_eq!(shown["payload"]["subscriber_id"], "310410000110761");
     assert_eq!(shown["payload"]["sim_iccid"], "89010104054601100612");
@@ -87,7 +96,10 @@ fn json_has_every_field_with_addresses_as_strings_and_enums_by_name() {
     assert_eq!(value["cid"], "ip-configuration");
     assert_eq!(value["status"], "success");
     let payload = &value["payload"];
-    assert_eq!(payload["ipv4_addresses"][0]["ipv4_address"], "212.73.34.248");
+    assert_eq!(
+        payload["ipv4_addresses"][0]["ipv4_address"],
+        "212.73.34.248"
+    );
     assert_eq!(payload["ipv4_addresses"][0]["on_link_prefix_length"], 28);
     assert_eq!(payload["ipv4_gateway"], "212.73.34.241");
     assert_eq!(
@@ -132,7 +144,10 @@ fn every_capture_decodes_or_fails_with_a_located_error() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(stderr.contains(" at 0x"), "{name}: {stderr}");
             // What decoded before the error is still printed.
-            assert!(stdout(&output).contains("message_type: command-done"), "{name}");
+            assert!(
+                stdout(&output).contains("message_type: command-done"),
+                "{name}"
+            );
         } else {
             assert!(output.status.success(), "{name}: {output:?}");
         }

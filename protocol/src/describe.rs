@@ -187,8 +187,14 @@ mod tests {
     #[test]
     fn masking_hides_personal_data_but_keeps_emptiness_and_shape() {
         let tree = Value::Struct(vec![
-            ("iccid", Value::Personal(Box::new(Value::Text("8944".into())))),
-            ("imsi", Value::Personal(Box::new(Value::Text(String::new())))),
+            (
+                "iccid",
+                Value::Personal(Box::new(Value::Text("8944".into()))),
+            ),
+            (
+                "imsi",
+                Value::Personal(Box::new(Value::Text(String::new()))),
+            ),
             (
                 "numbers",
                 Value::Personal(Box::new(Value::List(vec![Value::Text("+1".into())]))),

@@ -102,7 +102,9 @@ impl proptest::arbitrary::Arbitrary for Uuid {
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
     fn arbitrary_with(_: ()) -> Self::Strategy {
         use proptest::strategy::Strategy as _;
-        proptest::arbitrary::any::<[u8; 16]>().prop_map(Uuid).boxed()
+        proptest::arbitrary::any::<[u8; 16]>()
+            .prop_map(Uuid)
+            .boxed()
     }
 }
 

@@ -404,7 +404,8 @@ fn check_counts(specs: &[FieldSpec]) -> syn::Result<()> {
             ));
         }
         if let Some(target) = &spec.count_of {
-            let Some(target_spec) = specs.iter().skip(index + 1).find(|s| &s.ident == target) else {
+            let Some(target_spec) = specs.iter().skip(index + 1).find(|s| &s.ident == target)
+            else {
                 return Err(syn::Error::new(
                     target.span(),
                     "count_of must name a later field of this struct",
@@ -417,7 +418,11 @@ fn check_counts(specs: &[FieldSpec]) -> syn::Result<()> {
                 ));
             }
         }
-        if spec.kind.needs_count() && !specs.iter().any(|s| s.count_of.as_ref() == Some(&spec.ident)) {
+        if spec.kind.needs_count()
+            && !specs
+                .iter()
+                .any(|s| s.count_of.as_ref() == Some(&spec.ident))
+        {
             return Err(syn::Error::new(
                 spec.ident.span(),
                 "this list needs an earlier `#[mbim(count_of = ...)]` field",
@@ -508,10 +513,13 @@ fn debug_field(spec: &FieldSpec) -> TokenStream2 {
     let ident = &spec.ident;
     let name = ident.to_string();
     if spec.secret || spec.personal {
-        let mask = if spec.secret { "<secret>" } else { "<personal>" };
+        let mask = if spec.secret {
+            "<secret>"
+        } else {
+            "<personal>"
+        };
         quote! { .field(#name, &::core::format_args!(#mask)) }
     } else {
         quote! { .field(#name, &self.#ident) }
     }
 }
-

@@ -346,7 +346,10 @@ impl<'a> StructReader<'a> {
     ) -> Result<T, PayloadError> {
         result.map_err(|error| {
             let error = if error.path.is_empty() {
-                PayloadError { offset: at, ..error }
+                PayloadError {
+                    offset: at,
+                    ..error
+                }
             } else {
                 error
             };
@@ -644,8 +647,7 @@ impl StructWriter {
 
     /// A count of the elements of a later field.
     pub fn count(&mut self, count: usize) {
-        self.fixed
-            .extend_from_slice(&wire_u32(count).to_le_bytes());
+        self.fixed.extend_from_slice(&wire_u32(count).to_le_bytes());
     }
 
     fn offset_to_data(&mut self) {
@@ -775,4 +777,3 @@ impl StructWriter {
 pub fn encode_utf16(text: &str) -> Vec<u8> {
     text.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
-

@@ -956,15 +956,51 @@ pub enum ContextType {
 
 impl ContextType {
     const TABLE: [(ContextType, Uuid, &'static str); 9] = [
-        (ContextType::None, Uuid::from_str_const("b43f758c-a560-4b46-b35e-c5869641fb54"), "none"),
-        (ContextType::Internet, Uuid::from_str_const("7e5e2a7e-4e6f-7272-736b-656e7e5e2a7e"), "internet"),
-        (ContextType::Vpn, Uuid::from_str_const("9b9f7bbe-8952-44b7-83ac-ca41318df7a0"), "vpn"),
-        (ContextType::Voice, Uuid::from_str_const("88918294-0ef4-4396-8cca-a8588fbc02b2"), "voice"),
-        (ContextType::VideoShare, Uuid::from_str_const("05a2a716-7c34-4b4d-9a91-c5ef0c7aaacc"), "video-share"),
-        (ContextType::Purchase, Uuid::from_str_const("b3272496-ac6c-422b-a8c0-acf687a27217"), "purchase"),
-        (ContextType::Ims, Uuid::from_str_const("21610d01-3074-4bce-9425-b53a07d697d6"), "ims"),
-        (ContextType::Mms, Uuid::from_str_const("46726664-7269-6bc6-9624-d1d35389aca9"), "mms"),
-        (ContextType::Local, Uuid::from_str_const("a57a9afc-b09f-45d7-bb40-033c39f60db9"), "local"),
+        (
+            ContextType::None,
+            Uuid::from_str_const("b43f758c-a560-4b46-b35e-c5869641fb54"),
+            "none",
+        ),
+        (
+            ContextType::Internet,
+            Uuid::from_str_const("7e5e2a7e-4e6f-7272-736b-656e7e5e2a7e"),
+            "internet",
+        ),
+        (
+            ContextType::Vpn,
+            Uuid::from_str_const("9b9f7bbe-8952-44b7-83ac-ca41318df7a0"),
+            "vpn",
+        ),
+        (
+            ContextType::Voice,
+            Uuid::from_str_const("88918294-0ef4-4396-8cca-a8588fbc02b2"),
+            "voice",
+        ),
+        (
+            ContextType::VideoShare,
+            Uuid::from_str_const("05a2a716-7c34-4b4d-9a91-c5ef0c7aaacc"),
+            "video-share",
+        ),
+        (
+            ContextType::Purchase,
+            Uuid::from_str_const("b3272496-ac6c-422b-a8c0-acf687a27217"),
+            "purchase",
+        ),
+        (
+            ContextType::Ims,
+            Uuid::from_str_const("21610d01-3074-4bce-9425-b53a07d697d6"),
+            "ims",
+        ),
+        (
+            ContextType::Mms,
+            Uuid::from_str_const("46726664-7269-6bc6-9624-d1d35389aca9"),
+            "mms",
+        ),
+        (
+            ContextType::Local,
+            Uuid::from_str_const("a57a9afc-b09f-45d7-bb40-033c39f60db9"),
+            "local",
+        ),
     ];
 
     /// The context type with this UUID.
@@ -1368,7 +1404,6 @@ pub struct PacketFilters {
     #[mbim(struct_list)]
     pub packet_filters: Vec<PacketFilter>,
 }
-
 
 #[cfg(test)]
 impl proptest::arbitrary::Arbitrary for PacketFilter {

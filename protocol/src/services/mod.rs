@@ -171,30 +171,78 @@ pub static SERVICES: &[&ServiceInfo] = &[
 /// Other well-known services, named so logs and `mbimctl decode` can say what
 /// they are even before their CIDs are declared here.
 static OTHER_SERVICE_NAMES: &[(Uuid, &str)] = &[
-    (Uuid::from_str_const("533fbeeb-14fe-4467-9f90-33a223e56c3f"), "sms"),
-    (Uuid::from_str_const("e550a0c8-5e82-479e-82f7-10abf4c3351f"), "ussd"),
-    (Uuid::from_str_const("4bf38476-1e6a-41db-b1d8-bed289c25bdb"), "phonebook"),
-    (Uuid::from_str_const("d8f20131-fcb5-4e17-8602-d6ed3816164c"), "stk"),
-    (Uuid::from_str_const("c08a26dd-7718-4382-8482-6e0d583c4d0e"), "dss"),
-    (Uuid::from_str_const("e9f7dea2-feaf-4009-93ce-90a3694103b6"), "ms-firmware-id"),
-    (Uuid::from_str_const("883b7c26-985f-43fa-9804-27d7fb80959c"), "ms-host-shutdown"),
-    (Uuid::from_str_const("68223d04-9f6c-4e0f-822d-28441fb72340"), "ms-sar"),
-    (Uuid::from_str_const("c2f6588e-f037-4bc9-8665-f4d44bd09367"), "ms-uicc-low-level-access"),
-    (Uuid::from_str_const("838cf7fb-8d0d-4d7f-871e-d71dbefbb39b"), "proxy-control"),
-    (Uuid::from_str_const("d1a30bc2-f97a-6e43-bf65-c7e24fb0f0d3"), "qmi"),
-    (Uuid::from_str_const("5967bdcc-7fd2-49a2-9f5c-b2e70e527db3"), "atds"),
-    (Uuid::from_str_const("0ed374cb-f835-4474-bc11-3b3fd76f5641"), "intel-firmware-update"),
-    (Uuid::from_str_const("6427015f-579d-48f5-8c54-f43ed1e76f83"), "qdu"),
+    (
+        Uuid::from_str_const("533fbeeb-14fe-4467-9f90-33a223e56c3f"),
+        "sms",
+    ),
+    (
+        Uuid::from_str_const("e550a0c8-5e82-479e-82f7-10abf4c3351f"),
+        "ussd",
+    ),
+    (
+        Uuid::from_str_const("4bf38476-1e6a-41db-b1d8-bed289c25bdb"),
+        "phonebook",
+    ),
+    (
+        Uuid::from_str_const("d8f20131-fcb5-4e17-8602-d6ed3816164c"),
+        "stk",
+    ),
+    (
+        Uuid::from_str_const("c08a26dd-7718-4382-8482-6e0d583c4d0e"),
+        "dss",
+    ),
+    (
+        Uuid::from_str_const("e9f7dea2-feaf-4009-93ce-90a3694103b6"),
+        "ms-firmware-id",
+    ),
+    (
+        Uuid::from_str_const("883b7c26-985f-43fa-9804-27d7fb80959c"),
+        "ms-host-shutdown",
+    ),
+    (
+        Uuid::from_str_const("68223d04-9f6c-4e0f-822d-28441fb72340"),
+        "ms-sar",
+    ),
+    (
+        Uuid::from_str_const("c2f6588e-f037-4bc9-8665-f4d44bd09367"),
+        "ms-uicc-low-level-access",
+    ),
+    (
+        Uuid::from_str_const("838cf7fb-8d0d-4d7f-871e-d71dbefbb39b"),
+        "proxy-control",
+    ),
+    (
+        Uuid::from_str_const("d1a30bc2-f97a-6e43-bf65-c7e24fb0f0d3"),
+        "qmi",
+    ),
+    (
+        Uuid::from_str_const("5967bdcc-7fd2-49a2-9f5c-b2e70e527db3"),
+        "atds",
+    ),
+    (
+        Uuid::from_str_const("0ed374cb-f835-4474-bc11-3b3fd76f5641"),
+        "intel-firmware-update",
+    ),
+    (
+        Uuid::from_str_const("6427015f-579d-48f5-8c54-f43ed1e76f83"),
+        "qdu",
+    ),
 ];
 
 /// The service declared with `uuid`.
 pub fn service(uuid: &Uuid) -> Option<&'static ServiceInfo> {
-    SERVICES.iter().copied().find(|service| service.uuid == *uuid)
+    SERVICES
+        .iter()
+        .copied()
+        .find(|service| service.uuid == *uuid)
 }
 
 /// The service declared with `name`.
 pub fn service_by_name(name: &str) -> Option<&'static ServiceInfo> {
-    SERVICES.iter().copied().find(|service| service.name == name)
+    SERVICES
+        .iter()
+        .copied()
+        .find(|service| service.name == name)
 }
 
 /// The well-known name of a service or context-type UUID.
@@ -326,7 +374,9 @@ mod tests {
             }
         }
         for (index, service) in SERVICES.iter().enumerate() {
-            assert!(SERVICES[index + 1..].iter().all(|other| other.uuid != service.uuid));
+            assert!(SERVICES[index + 1..]
+                .iter()
+                .all(|other| other.uuid != service.uuid));
         }
     }
 
@@ -334,7 +384,9 @@ mod tests {
     fn well_known_uuids_have_names() {
         assert_eq!(uuid_name(&basic_connect::UUID), Some("basic-connect"));
         assert_eq!(
-            uuid_name(&Uuid::from_str_const("7e5e2a7e-4e6f-7272-736b-656e7e5e2a7e")),
+            uuid_name(&Uuid::from_str_const(
+                "7e5e2a7e-4e6f-7272-736b-656e7e5e2a7e"
+            )),
             Some("internet")
         );
         assert_eq!(uuid_name(&Uuid::NIL), None);

@@ -31,19 +31,16 @@ where
     if let Err(error) = round_trip {
         panic!("{}: {error}", T::NAME);
     }
-    let arbitrary_bytes = runner.run(
-        &proptest::collection::vec(any::<u8>(), 0..256),
-        |bytes| {
-            if let Ok(value) = T::decode(&bytes) {
-                let normalized = value.encode();
-                let again = T::decode(&normalized).map_err(|error| {
-                    TestCaseError::fail(format!("{error} re-decoding {normalized:02x?}"))
-                })?;
-                proptest::prop_assert_eq!(again, value);
-            }
-            Ok(())
-        },
-    );
+    let arbitrary_bytes = runner.run(&proptest::collection::vec(any::<u8>(), 0..256), |bytes| {
+        if let Ok(value) = T::decode(&bytes) {
+            let normalized = value.encode();
+            let again = T::decode(&normalized).map_err(|error| {
+                TestCaseError::fail(format!("{error} re-decoding {normalized:02x?}"))
+            })?;
+            proptest::prop_assert_eq!(again, value);
+        }
+        Ok(())
+    });
     if let Err(error) = arbitrary_bytes {
         panic!("{} on arbitrary bytes: {error}", T::NAME);
     }
