@@ -35,7 +35,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<u8>, HexError> {
                 chars.next();
             }
             c => match c.to_digit(16) {
-                Some(digit) => digits.push(digit as u8),
+                Some(digit) => digits.push(u8::try_from(digit).unwrap_or_default()),
                 None => {
                     return Err(HexError::BadCharacter {
                         character,

@@ -1,5 +1,8 @@
 //! `mbimctl decode` as a user runs it: the real binary, real captures.
 
+// A test binary: a panic here is a failed test, not a crashed daemon.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

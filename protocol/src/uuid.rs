@@ -30,6 +30,9 @@ impl Uuid {
         }
     }
 
+    // Indexing is bounded by the length check (every index < 36) and `get`
+    // is not usable in a const fn.
+    #[allow(clippy::indexing_slicing)]
     const fn parse_bytes(text: &[u8]) -> Option<Uuid> {
         if text.len() != 36 {
             return None;

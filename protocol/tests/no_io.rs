@@ -1,5 +1,8 @@
 //! The protocol crate does no I/O and reads no clock (ARCHITECTURE.md).
 
+// A test binary: a panic here is a failed test, not a crashed daemon.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -69,6 +69,13 @@ macro_rules! mbim_enum {
             }
         }
 
+        /// The first declared value (by convention the spec's zero value).
+        impl Default for $name {
+            fn default() -> Self {
+                [$($name::$variant),+][0]
+            }
+        }
+
         impl From<u32> for $name {
             fn from(value: u32) -> Self {
                 match value {

@@ -608,9 +608,10 @@ fn decode_utf16(bytes: &[u8], at: usize) -> Result<String, PayloadError> {
             PayloadErrorKind::OddStringLength(u32::try_from(bytes.len()).unwrap_or(u32::MAX)),
         ));
     }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
+    let units = bytes.chunks_exact(2).map(|pair| match pair {
+        [low, high] => u16::from_le_bytes([*low, *high]),
+        _ => 0,
+    });
     Ok(char::decode_utf16(units)
         .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect())
@@ -764,8 +765,10 @@ impl StructWriter {
         let static_length = wire_u32(fixed.len());
         for position in fixups {
             if let Some(slot) = fixed.get_mut(position..position + 4) {
-                let relative = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
-                slot.copy_from_slice(&relative.saturating_add(static_length).to_le_bytes());
+                if let [a, b, c, d] = *slot {
+                    let relative = u32::from_le_bytes([a, b, c, d]);
+                    slot.copy_from_slice(&relative.saturating_add(static_length).to_le_bytes());
+                }
             }
         }
         out.extend_from_slice(&fixed);

@@ -366,12 +366,6 @@ mbim_enum! {
     }
 }
 
-impl Default for PinType {
-    fn default() -> Self {
-        PinType::None
-    }
-}
-
 mbim_enum! {
     /// MBIM_PIN_STATE.
     pub enum PinState {
@@ -892,42 +886,6 @@ mbim_enum! {
         InProgress = 1 => "in-progress",
         /// A call was hung up.
         HangUp = 2 => "hang-up",
-    }
-}
-
-impl Default for NwError {
-    fn default() -> Self {
-        NwError::None
-    }
-}
-impl Default for RegisterState {
-    fn default() -> Self {
-        RegisterState::Unspecified
-    }
-}
-impl Default for RegisterMode {
-    fn default() -> Self {
-        RegisterMode::Unspecified
-    }
-}
-impl Default for PacketServiceState {
-    fn default() -> Self {
-        PacketServiceState::Unspecified
-    }
-}
-impl Default for DeviceType {
-    fn default() -> Self {
-        DeviceType::Unspecified
-    }
-}
-impl Default for VoiceClass {
-    fn default() -> Self {
-        VoiceClass::Unspecified
-    }
-}
-impl Default for SubscriberReadyState {
-    fn default() -> Self {
-        SubscriberReadyState::NotInitialized
     }
 }
 
