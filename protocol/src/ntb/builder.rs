@@ -362,7 +362,9 @@ impl NtbBuilder {
         };
         // Padding is zeroed so a block never carries bytes of an earlier one.
         let (padding, body) = place.split_at_mut(start - self.data_end);
-        padding.fill(0);
+        for byte in padding {
+            *byte = 0;
+        }
         body.copy_from_slice(datagram);
         if new_session {
             self.sessions.push(Session {

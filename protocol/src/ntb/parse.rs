@@ -347,12 +347,11 @@ impl<'a> Ntb<'a> {
             format: self.format,
             signature: NdpSignature::Unknown(0),
             ndp_offset: 0,
-            entry_at: 0,
-            entries_end: 0,
+            entries: &[],
             entry_no: 0,
             next_ndp: self.first_ndp,
             ndps_left: self.ndp_count,
-            done: false,
+            state: State::Start,
         }
     }
 
@@ -423,17 +422,26 @@ pub struct Datagrams<'a> {
     format: NtbFormat,
     signature: NdpSignature,
     ndp_offset: usize,
-    entry_at: usize,
-    entries_end: usize,
+    /// The current NDP's entries not read yet, up to its `wLength`. Empty
+    /// also before the first NDP and once iteration is over; `state` tells.
+    entries: &'a [u8],
     entry_no: usize,
     next_ndp: usize,
     ndps_left: usize,
-    done: bool,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    InNdp,
+    Done,
 }
 
 impl<'a> Datagrams<'a> {
+    #[cold]
     fn fail(&mut self, kind: NdpErrorKind) -> Option<Result<Datagram<'a>, NtbError>> {
-        self.done = true;
+        self.finish();
         Some(Err(NtbError::Ndp {
             format: self.format,
             offset: self.ndp_offset as u64,
@@ -441,24 +449,114 @@ impl<'a> Datagrams<'a> {
         }))
     }
 
-    /// Moves to the next NDP of the chain; `false` at its end.
-    #[cold]
+    fn finish(&mut self) {
+        self.state = State::Done;
+        self.entries = &[];
+    }
+
+    /// Moves to the next NDP of the chain; `Ok(false)` at its end.
     fn next_ndp(&mut self) -> Result<bool, NtbError> {
         if self.next_ndp == 0 || self.ndps_left == 0 {
+            self.finish();
             return Ok(false);
         }
         // Already checked by `Ntb::new_checked`; checked again rather than
         // trusted, as the cost is per NDP, not per datagram.
-        let info = check_ndp(self.block, self.format, self.next_ndp)?;
+        let info =
+            check_ndp(self.block, self.format, self.next_ndp).inspect_err(|_| self.finish())?;
         self.ndp_offset = self.next_ndp;
         self.signature = info.signature;
-        self.entry_at = info.entries_start;
-        self.entries_end = info.entries_end;
+        self.entries = self
+            .block
+            .get(info.entries_start..info.entries_end)
+            .unwrap_or_default();
         self.entry_no = 0;
         self.next_ndp = info.next;
         self.ndps_left -= 1;
+        self.state = State::InNdp;
         Ok(true)
     }
+
+    /// Everything but "the next entry is a datagram": the first NDP, a
+    /// terminator, a table without one, the end.
+    #[cold]
+    #[inline(never)]
+    fn slow_next(&mut self, terminator: bool) -> Option<Result<Datagram<'a>, NtbError>> {
+        match self.state {
+            State::Done => return None,
+            State::InNdp if !terminator => {
+                let entries = self.entry_no;
+                return self.fail(NdpErrorKind::Unterminated { entries });
+            }
+            State::Start | State::InNdp => {}
+        }
+        loop {
+            match self.next_ndp() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => return Some(Err(error)),
+            }
+            match self.next_entry() {
+                Entry::Datagram(datagram) => return Some(Ok(datagram)),
+                Entry::Terminator => {}
+                Entry::TableEnd => {
+                    let entries = self.entry_no;
+                    return self.fail(NdpErrorKind::Unterminated { entries });
+                }
+                Entry::Beyond(kind) => return self.fail(kind),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn next_entry(&mut self) -> Entry<'a> {
+        let (index, length, rest) = match self.format {
+            NtbFormat::Ntb16 => match self.entries.split_first_chunk::<4>() {
+                Some((&[a, b, c, d], rest)) => (
+                    usize::from(u16::from_le_bytes([a, b])),
+                    usize::from(u16::from_le_bytes([c, d])),
+                    rest,
+                ),
+                None => return Entry::TableEnd,
+            },
+            NtbFormat::Ntb32 => match self.entries.split_first_chunk::<8>() {
+                Some((&[a, b, c, d, e, f, g, h], rest)) => (
+                    u32::from_le_bytes([a, b, c, d]) as usize,
+                    u32::from_le_bytes([e, f, g, h]) as usize,
+                    rest,
+                ),
+                None => return Entry::TableEnd,
+            },
+        };
+        if index == 0 || length == 0 {
+            return Entry::Terminator;
+        }
+        // The end is absolute (not relative to the NDP) and compared with
+        // the block, not the buffer.
+        let data = index
+            .checked_add(length)
+            .and_then(|end| self.block.get(index..end));
+        let Some(data) = data else {
+            return Entry::Beyond(NdpErrorKind::DatagramBeyondBlock {
+                datagram: self.entry_no,
+                end: index as u64 + length as u64,
+                block_length: self.block.len(),
+            });
+        };
+        self.entries = rest;
+        self.entry_no += 1;
+        Entry::Datagram(Datagram {
+            signature: self.signature,
+            data,
+        })
+    }
+}
+
+enum Entry<'a> {
+    Datagram(Datagram<'a>),
+    Terminator,
+    TableEnd,
+    Beyond(NdpErrorKind),
 }
 
 impl<'a> Iterator for Datagrams<'a> {
@@ -466,69 +564,11 @@ impl<'a> Iterator for Datagrams<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            let entry_len = self.format.entry_len();
-            let entry_end = self.entry_at.saturating_add(entry_len);
-            if entry_end > self.entries_end {
-                if self.entries_end != 0 {
-                    let entries = self.entry_no;
-                    return self.fail(NdpErrorKind::Unterminated { entries });
-                }
-                // Before the first NDP: load it.
-                match self.next_ndp() {
-                    Ok(true) => continue,
-                    Ok(false) => {
-                        self.done = true;
-                        return None;
-                    }
-                    Err(error) => {
-                        self.done = true;
-                        return Some(Err(error));
-                    }
-                }
-            }
-            let Some((index, length)) = wire::read_entry(self.block, self.format, self.entry_at)
-            else {
-                let entries = self.entry_no;
-                return self.fail(NdpErrorKind::Unterminated { entries });
-            };
-            if index == 0 || length == 0 {
-                match self.next_ndp() {
-                    Ok(true) => continue,
-                    Ok(false) => {
-                        self.done = true;
-                        return None;
-                    }
-                    Err(error) => {
-                        self.done = true;
-                        return Some(Err(error));
-                    }
-                }
-            }
-            // u32 + u32 in u64 cannot wrap; the comparison is against the
-            // block, not the buffer, and is absolute, not NDP-relative.
-            let end = u64::from(index) + u64::from(length);
-            let datagram = self.entry_no;
-            let data = usize::try_from(end)
-                .ok()
-                .and_then(|end| self.block.get(index as usize..end));
-            let Some(data) = data else {
-                let block_length = self.block.len();
-                return self.fail(NdpErrorKind::DatagramBeyondBlock {
-                    datagram,
-                    end,
-                    block_length,
-                });
-            };
-            self.entry_at = entry_end;
-            self.entry_no = datagram + 1;
-            return Some(Ok(Datagram {
-                signature: self.signature,
-                data,
-            }));
+        match self.next_entry() {
+            Entry::Datagram(datagram) => Some(Ok(datagram)),
+            Entry::Terminator => self.slow_next(true),
+            Entry::TableEnd => self.slow_next(false),
+            Entry::Beyond(kind) => self.fail(kind),
         }
     }
 }
