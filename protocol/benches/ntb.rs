@@ -60,7 +60,9 @@ fn datagrams(size: usize) -> Vec<Vec<u8>> {
     let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits()).unwrap();
     let mut out = Vec::new();
     loop {
-        let datagram: Vec<u8> = (0..size).map(|i| (i + out.len()).to_le_bytes()[0]).collect();
+        let datagram: Vec<u8> = (0..size)
+            .map(|i| (i + out.len()).to_le_bytes()[0])
+            .collect();
         if builder.push(NdpSignature::Ips(0), &datagram).is_err() {
             return out;
         }
