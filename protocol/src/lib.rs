@@ -26,6 +26,7 @@ pub mod ntb;
 pub mod services;
 pub mod session;
 pub mod status;
+pub mod usb;
 pub mod uuid;
 
 pub use codec::{Empty, Payload, PayloadError, Raw};
