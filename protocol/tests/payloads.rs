@@ -30,7 +30,7 @@ use mbim_protocol::services::ms_basic_connect_extensions::{
 };
 use mbim_protocol::services::{self, auth, basic_connect as bc, ms_basic_connect_extensions as ms};
 use mbim_protocol::services::{Cid, NotApplicable, Operation};
-use mbim_protocol::status::Status;
+use mbim_protocol::status::{CommandType, Status};
 use mbim_protocol::Uuid;
 use std::any::TypeId;
 use std::fmt::Debug;
@@ -1973,12 +1973,16 @@ fn secrets_never_appear_in_debug_or_describe() {
 // libmbim's parser-test captures, through the control-message parser
 // ---------------------------------------------------------------------------
 
-/// One capture: a whole COMMAND_DONE or INDICATE_STATUS, parsed.
+/// One capture: a whole COMMAND, COMMAND_DONE or INDICATE_STATUS, parsed.
 #[derive(Debug)]
 struct Capture {
     message_type: MessageType,
+    transaction_id: u32,
     service: Uuid,
     cid: u32,
+    /// Of a COMMAND.
+    command_type: Option<CommandType>,
+    /// Of a COMMAND_DONE.
     status: Option<Status>,
     info: Vec<u8>,
 }
@@ -2006,15 +2010,32 @@ fn capture(name: &str) -> Capture {
         bytes.len(),
         "{name}: MessageLength disagrees with the capture"
     );
+    let transaction_id = message.transaction_id();
     match message {
+        Message::Command(command) => {
+            assert_eq!(command.fragment, FragmentHeader::SINGLE);
+            let head = command.head.expect("a whole message has its fixed fields");
+            assert_eq!(head.information_buffer_length as usize, command.data.len());
+            Capture {
+                message_type: MessageType::Command,
+                transaction_id,
+                service: head.service,
+                cid: head.cid,
+                command_type: Some(head.command_type),
+                status: None,
+                info: command.data,
+            }
+        }
         Message::CommandDone(done) => {
             assert_eq!(done.fragment, FragmentHeader::SINGLE);
             let head = done.head.expect("a whole message has its fixed fields");
             assert_eq!(head.information_buffer_length as usize, done.data.len());
             Capture {
                 message_type: MessageType::CommandDone,
+                transaction_id,
                 service: head.service,
                 cid: head.cid,
+                command_type: None,
                 status: Some(head.status),
                 info: done.data,
             }
@@ -2030,13 +2051,15 @@ fn capture(name: &str) -> Capture {
             );
             Capture {
                 message_type: MessageType::IndicateStatus,
+                transaction_id,
                 service: head.service,
                 cid: head.cid,
+                command_type: None,
                 status: None,
                 info: indication.data,
             }
         }
-        other => panic!("{name}: not a COMMAND_DONE or INDICATE_STATUS: {other:?}"),
+        other => panic!("{name}: not a COMMAND, COMMAND_DONE or INDICATE_STATUS: {other:?}"),
     }
 }
 
@@ -2384,8 +2407,10 @@ fn captures_of_declared_services_decode_through_the_service_tables() {
         };
         declared += 1;
         let cid = service.cid(capture.cid).unwrap_or_else(|| panic!("{name}"));
-        let operation = match capture.message_type {
-            MessageType::IndicateStatus => Operation::Notification,
+        let operation = match (capture.message_type, capture.command_type) {
+            (MessageType::Command, Some(CommandType::Query)) => Operation::Query,
+            (MessageType::Command, _) => Operation::Set,
+            (MessageType::IndicateStatus, _) => Operation::Notification,
             _ => Operation::Response,
         };
         let decoder = cid.decoder(operation).unwrap_or_else(|| panic!("{name}"));
@@ -2409,7 +2434,7 @@ fn captures_of_declared_services_decode_through_the_service_tables() {
         }
     }
     assert!(
-        declared >= 13,
+        declared >= 22,
         "only {declared} captures of declared services"
     );
 }
@@ -2434,4 +2459,188 @@ fn captures_of_other_services_parse_but_are_not_declared() {
     assert!(others > 0);
     let pac = capture("libmbim-stk-pac-notification");
     assert_eq!(pac.message_type, MessageType::IndicateStatus);
+}
+
+// ---------------------------------------------------------------------------
+// libmbim's builder-test messages: the encoder gives libmbim's bytes
+// ---------------------------------------------------------------------------
+
+/// A COMMAND that libmbim builds for CID `C` decodes to `expected`, and
+/// encoding `expected` gives back the information buffer and the whole message.
+#[track_caller]
+fn built_by_libmbim<C: Cid, P>(name: &str, command_type: CommandType, expected: &P)
+where
+    P: Payload + Describe + PartialEq + Debug,
+{
+    let capture = capture(name);
+    assert_eq!(capture.message_type, MessageType::Command, "{name}");
+    assert_eq!(capture.service, C::SERVICE, "{name}");
+    assert_eq!(capture.cid, C::ID, "{name}");
+    assert_eq!(capture.command_type, Some(command_type), "{name}");
+    check(&capture.info, expected);
+    let message = Message::command(
+        capture.transaction_id,
+        C::SERVICE,
+        C::ID,
+        command_type,
+        expected.encode(),
+    );
+    assert_eq!(
+        dump(&message.to_bytes().unwrap()),
+        dump(&capture_bytes(name)),
+        "{name}"
+    );
+}
+
+#[test]
+fn builder_pin_set() {
+    built_by_libmbim::<bc::cid::Pin, <bc::cid::Pin as Cid>::Set>(
+        "libmbim-builder-basic-connect-pin-set",
+        CommandType::Set,
+        &PinSet {
+            pin_type: PinType::Pin1,
+            pin_operation: PinOperation::Enter,
+            pin: text("1111"),
+            new_pin: String::new(),
+        },
+    );
+}
+
+#[test]
+fn builder_connect_set() {
+    built_by_libmbim::<bc::cid::Connect, <bc::cid::Connect as Cid>::Set>(
+        "libmbim-builder-basic-connect-connect-set",
+        CommandType::Set,
+        &ConnectSet {
+            session_id: 1,
+            activation_command: ActivationCommand::Activate,
+            access_string: text("internet"),
+            user_name: String::new(),
+            password: String::new(),
+            compression: Compression::None,
+            auth_protocol: AuthProtocol::Pap,
+            ip_type: ContextIpType::Ipv4,
+            context_type: ContextType::Internet.uuid(),
+        },
+    );
+}
+
+#[test]
+fn builder_service_activation_set() {
+    built_by_libmbim::<bc::cid::ServiceActivation, <bc::cid::ServiceActivation as Cid>::Set>(
+        "libmbim-builder-basic-connect-service-activation-set",
+        CommandType::Set,
+        &ServiceActivationSet {
+            buffer: vec![0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08],
+        },
+    );
+}
+
+#[test]
+fn builder_device_service_subscribe_list_set() {
+    type C = bc::cid::DeviceServiceSubscribeList;
+    built_by_libmbim::<C, <C as Cid>::Set>(
+        "libmbim-builder-basic-connect-device-service-subscribe-list-set",
+        CommandType::Set,
+        &EventEntries {
+            events: vec![
+                EventEntry {
+                    device_service_id: bc::UUID,
+                    cids: vec![
+                        <bc::cid::SignalState as Cid>::ID,
+                        <bc::cid::RegisterState as Cid>::ID,
+                    ],
+                },
+                EventEntry {
+                    // SMS, MBIM_CID_SMS_READ.
+                    device_service_id: Uuid::from_str_const("533fbeeb-14fe-4467-9f90-33a223e56c3f"),
+                    cids: vec![2],
+                },
+            ],
+        },
+    );
+}
+
+#[test]
+fn builder_auth_akap_query() {
+    built_by_libmbim::<auth::cid::Akap, <auth::cid::Akap as Cid>::Query>(
+        "libmbim-builder-auth-akap-query",
+        CommandType::Query,
+        &AkapAuthRequest {
+            rand: counting(0x00),
+            autn: descending(0xff),
+            network_name: text("1111"),
+        },
+    );
+}
+
+#[test]
+fn builder_ip_packet_filters_set() {
+    type C = bc::cid::IpPacketFilters;
+    let filter =
+        |bytes: &[u8], mask: &[u8]| PacketFilter::new(bytes.to_vec(), mask.to_vec()).unwrap();
+    let eight = filter(
+        &[0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08],
+        &[0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8],
+    );
+    for (name, packet_filters) in [
+        (
+            "libmbim-builder-basic-connect-ip-packet-filters-set-none",
+            vec![],
+        ),
+        (
+            // Seven bytes: filter and mask each padded with one zero byte.
+            "libmbim-builder-basic-connect-ip-packet-filters-set-one",
+            vec![filter(
+                &[0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07],
+                &[0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7],
+            )],
+        ),
+        (
+            "libmbim-builder-basic-connect-ip-packet-filters-set-two",
+            vec![
+                eight.clone(),
+                filter(
+                    &[
+                        0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x05, 0x06, 0x07, 0x08,
+                    ],
+                    &[
+                        0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf5, 0xf6, 0xf7, 0xf8,
+                    ],
+                ),
+            ],
+        ),
+    ] {
+        built_by_libmbim::<C, <C as Cid>::Set>(
+            name,
+            CommandType::Set,
+            &PacketFilters {
+                session_id: 1,
+                packet_filters,
+            },
+        );
+    }
+}
+
+#[test]
+fn builder_multicarrier_providers_set() {
+    type C = bc::cid::MulticarrierProviders;
+    let orange = |provider_state| Provider {
+        provider_id: text("21403"),
+        provider_state,
+        provider_name: text("Orange"),
+        cellular_class: CellularClass::GSM,
+        rssi: 11,
+        error_rate: 0,
+    };
+    built_by_libmbim::<C, <C as Cid>::Set>(
+        "libmbim-builder-basic-connect-multicarrier-providers-set",
+        CommandType::Set,
+        &Providers {
+            providers: vec![
+                orange(ProviderState::VISIBLE),
+                orange(ProviderState::HOME | ProviderState::VISIBLE | ProviderState::REGISTERED),
+            ],
+        },
+    );
 }
