@@ -2336,7 +2336,7 @@ fn capture_connect_short_names_field_and_offset() {
 }
 
 #[test]
-fn capture_connect_short_error_points_into_a_truncated_info() {
+fn connect_info_truncated_inside_the_static_part() {
     // The same failure when the information buffer stops inside the static
     // part: the error names the first field that does not fit, at its offset.
     let wire = labelled(
