@@ -1,0 +1,2 @@
+//! `mbim-sim`: run the simulated modem (being written).
+fn main() {}
