@@ -1,0 +1,9 @@
+//! Fuzz target `control_message`: see `targets::control_message` in ../targets.rs for what it
+//! feeds and which invariants it checks.
+
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::control_message(data));
