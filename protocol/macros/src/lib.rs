@@ -201,6 +201,7 @@ fn expand(item: ItemStruct, inline: bool) -> syn::Result<TokenStream2> {
                     #[allow(unused_mut, unused_variables)]
                     let mut reader = ::mbim_protocol::codec::StructReader::new(bytes);
                     #(#decode_steps)*
+                    reader.finish()?;
                     Ok(#name { #(#field_inits),* })
                 };
                 decode().map_err(|error| error.within(#name_str))

@@ -16,6 +16,7 @@
 pub mod enums;
 
 use crate::uuid::Uuid;
+use std::cell::Cell;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -322,6 +323,9 @@ impl crate::describe::Describe for Raw {
 pub struct StructReader<'a> {
     bytes: &'a [u8],
     cursor: Cursor<'a>,
+    /// The lowest offset any data item started at, checked against the end
+    /// of the static part by [`finish`](Self::finish).
+    lowest_data_offset: Cell<Option<u64>>,
 }
 
 impl<'a> StructReader<'a> {
@@ -330,6 +334,7 @@ impl<'a> StructReader<'a> {
         StructReader {
             bytes,
             cursor: Cursor::new(bytes),
+            lowest_data_offset: Cell::new(None),
         }
     }
 
@@ -359,6 +364,13 @@ impl<'a> StructReader<'a> {
 
     /// Bytes `[offset, offset + length)` of the structure, checked.
     fn region(&self, data_offset: u64, length: u64) -> Result<&'a [u8], PayloadErrorKind> {
+        if length > 0 {
+            let lowest = self
+                .lowest_data_offset
+                .get()
+                .map_or(data_offset, |l| l.min(data_offset));
+            self.lowest_data_offset.set(Some(lowest));
+        }
         let out_of_bounds = || PayloadErrorKind::OutOfBounds {
             data_offset,
             length,
@@ -601,6 +613,24 @@ impl<'a> StructReader<'a> {
     }
 }
 
+impl StructReader<'_> {
+    /// Checks, once every field is read, that no data item lies inside the
+    /// static part: an offset pointing there would decode the structure's own
+    /// fields as data, which only malformed (or hostile) firmware sends.
+    pub fn finish(&self) -> Result<(), PayloadError> {
+        let static_end = self.position();
+        match self.lowest_data_offset.get() {
+            Some(lowest) if lowest < static_end as u64 => Err(PayloadError::new(
+                usize::try_from(lowest).unwrap_or(usize::MAX),
+                PayloadErrorKind::Invalid(format!(
+                    "data at 0x{lowest:X} lies inside the fixed part, which ends at 0x{static_end:X}"
+                )),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn decode_utf16(bytes: &[u8], at: usize) -> Result<String, PayloadError> {
     if bytes.len() % 2 != 0 {
         return Err(PayloadError::new(
@@ -779,4 +809,56 @@ impl StructWriter {
 /// UTF-16LE bytes of `text`.
 pub fn encode_utf16(text: &str) -> Vec<u8> {
     text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::basic_connect::{Provider, Providers};
+
+    #[test]
+    fn data_pointing_into_the_fixed_part_is_refused() {
+        // A Provider whose ProviderId offset (0x04) points at its own fields.
+        let mut wire = Vec::new();
+        for word in [0x04u32, 0x08, 0, 0, 0, 1, 0, 0] {
+            wire.extend_from_slice(&word.to_le_bytes());
+        }
+        let error = Provider::decode(&wire).unwrap_err();
+        assert_eq!(error.path, "Provider");
+        assert_eq!(
+            error.to_string(),
+            "Provider at 0x04: data at 0x4 lies inside the fixed part, which ends at 0x20"
+        );
+    }
+
+    #[test]
+    fn a_hostile_count_is_refused_before_allocating() {
+        let mut wire = u32::MAX.to_le_bytes().to_vec();
+        wire.extend_from_slice(&[0; 8]);
+        let error = Providers::decode(&wire).unwrap_err();
+        assert!(
+            matches!(error.kind, PayloadErrorKind::CountTooLarge { count: u32::MAX, .. }),
+            "{error}"
+        );
+        assert_eq!(error.path, "Providers.providers");
+    }
+
+    #[test]
+    fn writer_puts_data_after_the_static_part_padded_and_empty_items_at_zero() {
+        let mut writer = StructWriter::new();
+        writer.string("abc");
+        writer.string("");
+        writer.inline(&7u32);
+        let mut out = Vec::new();
+        writer.finish(&mut out);
+        let expected: Vec<u8> = [
+            &20u32.to_le_bytes()[..],
+            &6u32.to_le_bytes(),
+            &[0; 8],
+            &7u32.to_le_bytes(),
+            &[b'a', 0, b'b', 0, b'c', 0, 0, 0],
+        ]
+        .concat();
+        assert_eq!(out, expected);
+    }
 }

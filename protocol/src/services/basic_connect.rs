@@ -1327,6 +1327,7 @@ impl Payload for PacketFilter {
             let size = reader.count("filter_size")?;
             let filter = reader.bytes_at_offset("packet_filter", size)?;
             let mask = reader.bytes_at_offset("packet_mask", size)?;
+            reader.finish()?;
             Ok(PacketFilter { filter, mask })
         };
         decode(&mut reader).map_err(|error: PayloadError| error.within(Self::NAME))
