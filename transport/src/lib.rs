@@ -1,0 +1,131 @@
+//! # mbim-transport
+//!
+//! How a host reaches one MBIM function, independent of what carries it:
+//! real USB (the daemon's nusb backend), or the simulated modem in the same
+//! process (`mbim-sim`'s in-process transport, so daemon tests run without a
+//! kernel). The shape follows the USB function itself, so the nusb backend is
+//! a thin mapping and nothing here hides a cost the real device would have:
+//!
+//! * class requests on the communication interface — MBIM control messages
+//!   travel in SEND_ENCAPSULATED_COMMAND / GET_ENCAPSULATED_RESPONSE, the NTB
+//!   setup in GET_NTB_PARAMETERS, SET_NTB_INPUT_SIZE, …;
+//! * the interrupt endpoint's notifications (RESPONSE_AVAILABLE …);
+//! * selecting the data interface's alternate setting;
+//! * the bulk pipes as transfer queues — submit buffers, await completions in
+//!   order — which lets the data path keep several transfers in flight and
+//!   reuse their buffers, as nusb does.
+//!
+//! The crate only defines the interface: no runtime, no I/O. The futures it
+//! returns are `Send`, so a tokio task can own a transport.
+
+use mbim_protocol::usb::{ClassRequest, Notification};
+use std::future::Future;
+
+/// Why a transfer failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The device is gone (unplugged, or the function was released).
+    #[error("the device is disconnected")]
+    Disconnected,
+    /// The endpoint stalled (for a control request: the function refused it).
+    #[error("the endpoint stalled")]
+    Stall,
+    /// The transfer did not complete in time.
+    #[error("the transfer timed out")]
+    Timeout,
+    /// The transfer was cancelled by the host.
+    #[error("the transfer was cancelled")]
+    Cancelled,
+    /// The pipe or notification stream was already taken.
+    #[error("{0} was already taken")]
+    AlreadyTaken(&'static str),
+    /// Anything else the backend reports.
+    #[error("transfer failed: {0}")]
+    Other(String),
+}
+
+/// A finished transfer: the buffer comes back to be reused.
+#[derive(Debug)]
+pub struct Completion {
+    /// For IN transfers, the received bytes (`len()` is the actual length);
+    /// for OUT transfers, the buffer that was sent.
+    pub buffer: Vec<u8>,
+    /// Whether the transfer succeeded.
+    pub status: Result<(), TransportError>,
+}
+
+/// A queue of transfers on one bulk (or interrupt) endpoint.
+///
+/// Transfers complete in submission order. Dropping the pipe cancels what is
+/// still pending.
+pub trait Pipe: Send {
+    /// The oldest pending transfer, once it completes. Never resolves while
+    /// nothing is pending.
+    fn next_complete(&mut self) -> impl Future<Output = Completion> + Send;
+
+    /// How many transfers are pending.
+    fn pending(&self) -> usize;
+
+    /// Cancels every pending transfer; each still completes, with
+    /// [`TransportError::Cancelled`].
+    fn cancel_all(&mut self);
+}
+
+/// A device-to-host pipe.
+pub trait InPipe: Pipe {
+    /// Queues a transfer of at most `length` bytes into `buffer` (cleared
+    /// first; its capacity is reused, so a pump can cycle a fixed set of
+    /// buffers without allocating).
+    fn submit(&mut self, buffer: Vec<u8>, length: usize);
+}
+
+/// A host-to-device pipe.
+pub trait OutPipe: Pipe {
+    /// Queues `data` to be sent. A transfer whose length is a multiple of the
+    /// endpoint's packet size is terminated by a zero-length packet, as NCM
+    /// requires, unless it is exactly the largest NTB the function accepts.
+    fn submit(&mut self, data: Vec<u8>);
+}
+
+/// One MBIM function as the host reaches it.
+pub trait FunctionTransport: Send + Sync {
+    /// The bulk IN pipe's type.
+    type BulkIn: InPipe;
+    /// The bulk OUT pipe's type.
+    type BulkOut: OutPipe;
+
+    /// A class request with an OUT data stage to the communication interface
+    /// (SEND_ENCAPSULATED_COMMAND, SET_NTB_INPUT_SIZE, SET_NTB_FORMAT,
+    /// RESET_FUNCTION…).
+    fn control_out(
+        &self,
+        request: ClassRequest,
+        value: u16,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// A class request with an IN data stage of at most `length` bytes
+    /// (GET_ENCAPSULATED_RESPONSE, GET_NTB_PARAMETERS…).
+    fn control_in(
+        &self,
+        request: ClassRequest,
+        value: u16,
+        length: u16,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send;
+
+    /// The next notification of the interrupt endpoint.
+    fn next_notification(
+        &self,
+    ) -> impl Future<Output = Result<Notification, TransportError>> + Send;
+
+    /// Selects the data interface's alternate setting (1 opens the data
+    /// pipes, 0 closes them).
+    fn set_data_alt_setting(
+        &self,
+        alt: u8,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// Takes the bulk pipes of the data interface (after selecting alternate
+    /// setting 1). They can be taken once per selection.
+    fn take_data_pipes(&self) -> Result<(Self::BulkIn, Self::BulkOut), TransportError>;
+}
