@@ -1,0 +1,41 @@
+#!/bin/bash
+# The harness itself: the simulated modem enumerates on vhci-hcd, cdc_mbim binds it,
+# mbimcli gets an answer to DEVICE_CAPS. With VM_SIM_PROTOTYPE set, the Python prototype
+# stands in for mbim-sim, and a ping through wwan0 (which it answers) checks the data path.
+set -eu
+# shellcheck source=tests/vm/lib/guest.sh
+. "$VM_REPO/tests/vm/lib/guest.sh"
+
+step "attach"
+if [ -n "$VM_SIM_PROTOTYPE" ]; then
+    modprobe vhci-hcd
+    modprobe cdc_mbim
+    sim_start direct --functions 1
+    wait_for 30 exists /dev/cdc-wdm0 || abort "no /dev/cdc-wdm0 30 s after starting the prototype"
+    pass "cdc_mbim bound the prototype modem"
+else
+    attach_modem dssa 1
+fi
+dev=/dev/cdc-wdm0
+driver=$(basename "$(readlink /sys/class/usbmisc/cdc-wdm0/device/driver)")
+[ "$driver" = cdc_mbim ] && pass "cdc-wdm0 belongs to cdc_mbim" || fail "cdc-wdm0 driver is '$driver'"
+wwan=$(wwan_of $dev)
+[ -n "$wwan" ] && pass "network interface $wwan" || fail "no network interface for $dev"
+
+step "DEVICE_CAPS"
+if query "mbimcli --query-device-caps" $dev --query-device-caps; then
+    echo "$OUT"
+    expect_match "Device ID: '[0-9]+'" "DEVICE_CAPS carries a device id"
+fi
+
+if [ -n "$VM_SIM_PROTOTYPE" ]; then
+    step "ping through $wwan (the prototype answers any echo request)"
+    ip link set "$wwan" up
+    ip addr add 10.66.0.1/24 dev "$wwan"
+    if ping -c 3 -W 3 -I "$wwan" 10.66.0.2; then
+        pass "ping 10.66.0.2 through $wwan"
+    else
+        fail "ping 10.66.0.2 through $wwan"
+    fi
+fi
+finish

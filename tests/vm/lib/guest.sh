@@ -1,0 +1,181 @@
+# shellcheck shell=bash
+# Helpers for the guest test scripts (tests/vm/guest/*.sh), sourced inside the VM as root.
+#
+# Every check prints one line "PASS: …", "FAIL: …" or "SKIP: …"; `finish` prints the counts
+# and exits 1 if anything failed. A script that cannot run at all in this configuration calls
+# `skip_all REASON` (exit 77, reported as skipped by run.sh).
+#
+# Environment (from run.sh via stage2.sh): VM_OUT (results share, writable), VM_REPO,
+# VM_TEST, VM_MBIM_SIM (path of mbim-sim), VM_SIM_PROTOTYPE (set: use that Python prototype).
+
+set -u
+: "${VM_OUT:?}" "${VM_REPO:?}" "${VM_TEST:?}" "${VM_MBIM_SIM:?}"
+VM_SIM_PROTOTYPE=${VM_SIM_PROTOTYPE:-}
+SIM_CONTROL=/run/mbim-sim.sock
+MBIM_TIMEOUT=${MBIM_TIMEOUT:-30}
+
+n_pass=0
+n_fail=0
+n_skip=0
+pass() { echo "PASS: $*"; n_pass=$((n_pass + 1)); }
+fail() { echo "FAIL: $*"; n_fail=$((n_fail + 1)); }
+skip() { echo "SKIP: $*"; n_skip=$((n_skip + 1)); }
+step() { echo "=== $*"; }
+skip_all() { echo "SKIP: $VM_TEST: $*"; exit 77; }
+
+finish() {
+    echo "$VM_TEST: $n_pass passed, $n_fail failed, $n_skip skipped"
+    [ "$n_fail" -eq 0 ]
+    exit $?
+}
+
+# Fatal: print FAIL and stop the script here (the remaining checks depend on this one).
+abort() {
+    fail "$*"
+    echo "$VM_TEST: stopped early; $n_pass passed, $n_fail failed, $n_skip skipped"
+    exit 1
+}
+
+# wait_for SECONDS COMMAND... : true once COMMAND succeeds, false after SECONDS.
+wait_for() {
+    local limit=$(($1 * 10)) i=0
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ "$i" -ge "$limit" ] && return 1
+        sleep 0.1
+    done
+}
+exists() { [ -e "$1" ]; }
+absent() { [ ! -e "$1" ]; }
+
+# --- mbimcli -------------------------------------------------------------------------------
+# mbim DEVICE ARGS...: runs mbimcli, output in $OUT (also appended to $VM_OUT/mbimcli.log);
+# returns mbimcli's exit status.
+OUT=
+mbim() {
+    local dev=$1 rc
+    shift
+    rc=0
+    OUT=$(timeout "$MBIM_TIMEOUT" mbimcli -d "$dev" "$@" 2>&1) || rc=$?
+    {
+        echo "\$ mbimcli -d $dev $* (exit $rc)"
+        echo "$OUT"
+    } >>"$VM_OUT/mbimcli.log"
+    return "$rc"
+}
+
+# mbimcli_has FLAG: true if this mbimcli knows --FLAG.
+mbimcli_has() { mbimcli --help-all 2>/dev/null | grep -q -- "--$1[=[:space:]]"; }
+
+# query DESC DEVICE ARGS...: runs mbimcli; PASS/FAIL on its exit status; output in $OUT.
+query() {
+    local desc=$1
+    shift
+    if mbim "$@"; then
+        pass "$desc"
+        return 0
+    fi
+    fail "$desc: mbimcli exit status non-zero: $(echo "$OUT" | tail -n 3 | tr '\n' ' ')"
+    return 1
+}
+
+# field NAME: the value of "NAME: 'value'" in $OUT (mbimcli's layout), quotes removed.
+field() {
+    echo "$OUT" | sed -n "s/^[[:space:]]*$1:[[:space:]]*//p" | head -n 1 | sed "s/^'\(.*\)'\$/\1/"
+}
+
+# expect_field NAME VALUE [DESC]: PASS if field NAME of $OUT equals VALUE.
+expect_field() {
+    local got
+    got=$(field "$1")
+    if [ "$got" = "$2" ]; then
+        pass "${3:-$1} is '$2'"
+    else
+        fail "${3:-$1}: expected '$2', got '$got'"
+    fi
+}
+
+# expect_match REGEX DESC: PASS if $OUT matches the extended REGEX.
+expect_match() {
+    if echo "$OUT" | grep -Eq -- "$1"; then
+        pass "$2"
+    else
+        fail "$2: no match for /$1/ in: $(echo "$OUT" | tr '\n' ' ' | cut -c1-300)"
+    fi
+}
+
+# --- the simulator -------------------------------------------------------------------------
+SIM_PID=
+SIM_N=0
+# sim_start ARGS...: starts `mbim-sim ARGS...` (or the prototype) in the background; its log
+# goes to $VM_OUT/sim-N.log.
+sim_start() {
+    SIM_N=$((SIM_N + 1))
+    local log=$VM_OUT/sim-$SIM_N.log
+    echo "+ mbim-sim $*" >"$log"
+    if [ -n "$VM_SIM_PROTOTYPE" ]; then
+        python3 "$VM_SIM_PROTOTYPE" "$@" >>"$log" 2>&1 &
+    else
+        RUST_BACKTRACE=1 "$VM_MBIM_SIM" "$@" >>"$log" 2>&1 &
+    fi
+    SIM_PID=$!
+}
+
+sim_running() { [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; }
+
+# sim_kill: ends the simulator started last (SIGTERM, then SIGKILL after 5 s).
+sim_kill() {
+    [ -n "$SIM_PID" ] || return 0
+    kill "$SIM_PID" 2>/dev/null || true
+    wait_for 5 eval '! kill -0 '"$SIM_PID" || kill -9 "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+    SIM_PID=
+}
+
+# ctl ARGS...: `mbim-sim ctl ARGS...` on the control socket; output in $OUT.
+ctl() {
+    local rc=0
+    OUT=$(timeout 15 "$VM_MBIM_SIM" ctl --control "$SIM_CONTROL" "$@" 2>&1) || rc=$?
+    {
+        echo "\$ mbim-sim ctl $* (exit $rc)"
+        echo "$OUT"
+    } >>"$VM_OUT/ctl.log"
+    return "$rc"
+}
+
+# attach_modem SCENARIO-NAME WDM-NODES: loads vhci-hcd and cdc_mbim, starts mbim-sim with the
+# scenario attached straight to vhci-hcd, and waits for the cdc-wdm nodes (/dev/cdc-wdm0 …).
+attach_modem() {
+    local scenario=$1 nodes=$2 last
+    last=/dev/cdc-wdm$((nodes - 1))
+    modprobe vhci-hcd || abort "modprobe vhci-hcd"
+    modprobe cdc_mbim || abort "modprobe cdc_mbim"
+    sim_start serve --scenario-name "$scenario" --attach --control "$SIM_CONTROL"
+    if wait_for 30 exists "$last"; then
+        pass "cdc_mbim bound the simulated modem ($scenario): $(echo /dev/cdc-wdm*)"
+    else
+        echo "--- simulator log"
+        tail -n 30 "$VM_OUT/sim-$SIM_N.log"
+        abort "no $last 30 s after starting the simulator ($scenario)"
+    fi
+}
+
+# wwan_of DEVICE: the network interface of the MBIM function behind /dev/cdc-wdmN.
+wwan_of() {
+    local n
+    n=$(basename "$1")
+    ls "/sys/class/usbmisc/$n/device/net/" 2>/dev/null | head -n 1
+}
+
+# Leave the simulator log tails and the kernel log in the results share on exit.
+guest_cleanup() {
+    local rc=$?
+    if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ "$SIM_N" -gt 0 ]; then
+        echo "--- tail of $VM_OUT/sim-$SIM_N.log"
+        tail -n 20 "$VM_OUT/sim-$SIM_N.log"
+    fi
+    sim_kill
+    return "$rc"
+}
+trap guest_cleanup EXIT

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# System tests in a VM: boots a stock Debian kernel in QEMU (TCG) once per guest test script
+# (tests/vm/guest/*.sh, or the ones named on the command line), with the host's root mounted
+# read-only in the guest, and the simulated modem (target/debug/mbim-sim) attached to the
+# guest kernel over USB/IP. See tests/vm/README.md.
+#
+#   tests/vm/run.sh [TEST...]      TEST: a script name in tests/vm/guest, with or without .sh
+#
+# Ends with the line "N passed, M failed"; exits 1 if any test failed.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+export VM_DIR=${VM_DIR:-$target_dir/vm}
+VM_TIMEOUT=${VM_TIMEOUT:-300}     # seconds per VM, boot to power-off
+VM_MEM=${VM_MEM:-1024}            # MiB
+VM_SMP=${VM_SMP:-2}
+VM_NICE=${VM_NICE:-5}
+VM_VERBOSE=${VM_VERBOSE:-0}       # 1: stream the guest console while it runs
+VM_SIM_PROTOTYPE=${VM_SIM_PROTOTYPE:-} # a Python prototype simulator to use instead of mbim-sim
+
+say() { echo "vm: $*"; }
+die() { echo "vm: error: $*" >&2; exit 2; }
+
+case "$repo$VM_DIR" in
+    *[[:space:],]*) die "paths with spaces or commas are not supported: $repo, $VM_DIR" ;;
+esac
+
+# --- tools: install what is missing (CI runs as root on Debian bookworm) -----------------------
+missing=()
+need() { # need COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need qemu-system-x86_64 qemu-system-x86
+need cpio cpio
+need depmod kmod
+need modprobe kmod
+need usbip usbip
+need mbimcli libmbim-utils
+need ip iproute2
+need ping iputils-ping
+need timeout coreutils
+need gzip gzip
+# busybox must be the static one: it is PID 1 of the initramfs.
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
+    missing+=(busybox-static)
+[ -n "$VM_SIM_PROTOTYPE" ] && need python3 python3
+if [ "${#missing[@]}" -gt 0 ]; then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    [ "$(id -u)" = 0 ] || die "missing packages (install them as root): ${missing[*]}"
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+fi
+
+# --- tests to run -------------------------------------------------------------------------------
+tests=()
+if [ "$#" -gt 0 ]; then
+    for t in "$@"; do
+        t=$(basename "${t%.sh}")
+        [ -f "$here/guest/$t.sh" ] || die "no such guest test: $here/guest/$t.sh"
+        tests+=("$t")
+    done
+else
+    for f in "$here"/guest/*.sh; do tests+=("$(basename "${f%.sh}")"); done
+fi
+
+t_start=$(date +%s)
+
+# --- the simulator ------------------------------------------------------------------------------
+mbim_sim=$target_dir/debug/mbim-sim
+if [ -n "$VM_SIM_PROTOTYPE" ]; then
+    [ -r "$VM_SIM_PROTOTYPE" ] || die "VM_SIM_PROTOTYPE=$VM_SIM_PROTOTYPE is not readable"
+    say "simulator: prototype $VM_SIM_PROTOTYPE"
+else
+    say "cargo build -p mbim-sim"
+    (cd "$repo" && cargo build -q -p mbim-sim) || die "cargo build -p mbim-sim failed"
+    [ -x "$mbim_sim" ] || die "no $mbim_sim after cargo build"
+fi
+
+# --- kernel and initramfs (cached) -------------------------------------------------------------
+kver=$("$here/lib/prepare.sh" | sed -n 's/^KVER=//p')
+[ -n "$kver" ] || die "preparing the kernel failed"
+kdir=$VM_DIR/kernel/$kver
+initrd=$VM_DIR/initramfs-$kver.cpio.gz
+say "kernel $kver, $(nproc) host CPUs, ${#tests[@]} test(s), prepared in $(($(date +%s) - t_start)) s"
+
+# --- one VM per test ----------------------------------------------------------------------------
+passed=0
+failed=0
+failed_names=()
+skipped_names=()
+for t in "${tests[@]}"; do
+    out=$VM_DIR/out/$t
+    rm -rf "$out"
+    mkdir -p "$out"
+    {
+        printf 'VM_REPO=%q\n' "$repo"
+        printf 'VM_TEST=%q\n' "$t"
+        printf 'VM_TEST_SCRIPT=%q\n' "$here/guest/$t.sh"
+        printf 'VM_OUT=%q\n' "$out"
+        printf 'VM_MBIM_SIM=%q\n' "$mbim_sim"
+        printf 'VM_SIM_PROTOTYPE=%q\n' "$VM_SIM_PROTOTYPE"
+        printf 'VM_GUEST_TIMEOUT=%q\n' "$((VM_TIMEOUT > 40 ? VM_TIMEOUT - 20 : VM_TIMEOUT))"
+    } >"$out/env"
+
+    t0=$(date +%s)
+    set +e
+    # The guest console goes to console.log (and to the terminal with VM_VERBOSE=1).
+    timeout -k 10 "$VM_TIMEOUT" nice -n "$VM_NICE" qemu-system-x86_64 \
+        -nodefaults -no-user-config -accel tcg,thread=multi -smp "$VM_SMP" -m "$VM_MEM" \
+        -display none -monitor none -serial stdio -no-reboot \
+        -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" \
+        -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+        -virtfs "local,path=$out,mount_tag=vmout,security_model=none,multidevs=remap" \
+        -append "console=ttyS0 quiet loglevel=4 panic=-1 vmtest.out=$out vmtest.kver=$kver vmtest.mods=$kdir/lib/modules/$kver vmtest.stage2=$here/lib/stage2.sh" \
+        </dev/null 2>&1 | if [ "$VM_VERBOSE" = 1 ]; then tee "$out/console.log"; else cat >"$out/console.log"; fi
+    qrc=${PIPESTATUS[0]}
+    set -e
+    secs=$(($(date +%s) - t0))
+
+    rc=$(cat "$out/rc" 2>/dev/null || true)
+    if [ "$rc" = 0 ]; then
+        passed=$((passed + 1))
+        say "PASS $t (${secs} s)"
+    elif [ "$rc" = 77 ]; then
+        skipped_names+=("$t")
+        say "SKIP $t (${secs} s): $(grep -m1 '^SKIP' "$out/test.log" || true)"
+    else
+        failed=$((failed + 1))
+        failed_names+=("$t")
+        if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+            why="the VM hung (killed after ${VM_TIMEOUT} s)"
+        elif [ -z "$rc" ]; then
+            why="the guest left no exit status (qemu exit $qrc)"
+        elif [ "$rc" = 124 ]; then
+            why="the guest test timed out"
+        else
+            why="guest test exit status $rc"
+        fi
+        say "FAIL $t (${secs} s): $why"
+        echo "---- $t: FAIL lines"
+        grep -E '^FAIL' "$out/test.log" 2>/dev/null || true
+        echo "---- $t: last 40 lines of the guest console ($out/console.log)"
+        tail -n 40 "$out/console.log" | tr -d '\r'
+        echo "----"
+    fi
+done
+
+say "total $(($(date +%s) - t_start)) s; logs in $VM_DIR/out/<test>/"
+[ "${#skipped_names[@]}" -eq 0 ] || say "skipped: ${skipped_names[*]}"
+[ "$failed" -eq 0 ] || say "failed: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
