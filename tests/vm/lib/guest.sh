@@ -36,6 +36,19 @@ abort() {
     exit 1
 }
 
+# check DESC COMMAND...: PASS if COMMAND succeeds, FAIL otherwise. Returns the status, so
+# under set -e use it in a condition or append "|| true".
+check() {
+    local desc=$1
+    shift
+    if "$@"; then
+        pass "$desc"
+    else
+        fail "$desc"
+        return 1
+    fi
+}
+
 # wait_for SECONDS COMMAND... : true once COMMAND succeeds, false after SECONDS.
 wait_for() {
     local limit=$(($1 * 10)) i=0
@@ -63,6 +76,15 @@ mbim() {
         echo "$OUT"
     } >>"$VM_OUT/mbimcli.log"
     return "$rc"
+}
+
+# subscriber_ready DEVICE [ICCID]: true if SUBSCRIBER_READY_STATUS says initialized (with
+# that ICCID). For wait_for; $OUT keeps the last answer.
+# shellcheck disable=SC2317 # called through wait_for
+subscriber_ready() {
+    mbim "$1" --query-subscriber-ready-status &&
+        [ "$(field "Ready state")" = initialized ] &&
+        { [ -z "${2:-}" ] || [ "$(field "SIM ICCID")" = "$2" ]; }
 }
 
 # mbimcli_has FLAG: true if this mbimcli knows --FLAG.
@@ -144,14 +166,24 @@ ctl() {
     return "$rc"
 }
 
-# attach_modem SCENARIO-NAME WDM-NODES: loads vhci-hcd and cdc_mbim, starts mbim-sim with the
-# scenario attached straight to vhci-hcd, and waits for the cdc-wdm nodes (/dev/cdc-wdm0 …).
+# scenario_args SCENARIO: mbim-sim's option for a scenario name ("dssa") or file (a path).
+scenario_args() {
+    case $1 in
+        */*) echo "--scenario $1" ;;
+        *) echo "--scenario-name $1" ;;
+    esac
+}
+
+# attach_modem SCENARIO WDM-NODES: loads vhci-hcd and cdc_mbim, starts mbim-sim with the
+# scenario (a name, or a path to a .toml) attached straight to vhci-hcd, and waits for the
+# cdc-wdm nodes (/dev/cdc-wdm0 …).
 attach_modem() {
     local scenario=$1 nodes=$2 last
     last=/dev/cdc-wdm$((nodes - 1))
     modprobe vhci-hcd || abort "modprobe vhci-hcd"
     modprobe cdc_mbim || abort "modprobe cdc_mbim"
-    sim_start serve --scenario-name "$scenario" --attach --control "$SIM_CONTROL"
+    # shellcheck disable=SC2046 # two words, no globbing characters
+    sim_start serve $(scenario_args "$scenario") --attach --control "$SIM_CONTROL"
     if wait_for 30 exists "$last"; then
         pass "cdc_mbim bound the simulated modem ($scenario): $(echo /dev/cdc-wdm*)"
     else
@@ -163,9 +195,12 @@ attach_modem() {
 
 # wwan_of DEVICE: the network interface of the MBIM function behind /dev/cdc-wdmN.
 wwan_of() {
-    local n
+    local n d
     n=$(basename "$1")
-    ls "/sys/class/usbmisc/$n/device/net/" 2>/dev/null | head -n 1
+    for d in "/sys/class/usbmisc/$n/device/net/"*; do
+        [ -e "$d" ] && basename "$d" && return 0
+    done
+    return 1
 }
 
 # Leave the simulator log tails and the kernel log in the results share on exit.
