@@ -7,15 +7,7 @@ set -eu
 . "$VM_REPO/tests/vm/lib/guest.sh"
 
 step "attach"
-if [ -n "$VM_SIM_PROTOTYPE" ]; then
-    modprobe vhci-hcd
-    modprobe cdc_mbim
-    sim_start direct --functions 1
-    wait_for 30 exists /dev/cdc-wdm0 || abort "no /dev/cdc-wdm0 30 s after starting the prototype"
-    pass "cdc_mbim bound the prototype modem"
-else
-    attach_modem dssa 1
-fi
+attach_modem dssa 1
 dev=/dev/cdc-wdm0
 driver=$(basename "$(readlink /sys/class/usbmisc/cdc-wdm0/device/driver)")
 check "cdc-wdm0 belongs to cdc_mbim (driver: $driver)" [ "$driver" = cdc_mbim ] || true

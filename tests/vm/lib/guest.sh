@@ -20,7 +20,7 @@ n_skip=0
 pass() { echo "PASS: $*"; n_pass=$((n_pass + 1)); }
 fail() { echo "FAIL: $*"; n_fail=$((n_fail + 1)); }
 skip() { echo "SKIP: $*"; n_skip=$((n_skip + 1)); }
-step() { echo "=== $*"; }
+step() { echo "=== $* (t=$(cut -d" " -f1 /proc/uptime) s)"; }
 skip_all() { echo "SKIP: $VM_TEST: $*"; exit 77; }
 
 finish() {
@@ -176,14 +176,19 @@ scenario_args() {
 
 # attach_modem SCENARIO WDM-NODES: loads vhci-hcd and cdc_mbim, starts mbim-sim with the
 # scenario (a name, or a path to a .toml) attached straight to vhci-hcd, and waits for the
-# cdc-wdm nodes (/dev/cdc-wdm0 …).
+# cdc-wdm nodes (/dev/cdc-wdm0 …). With VM_SIM_PROTOTYPE, the prototype's "direct" mode
+# with as many functions stands in (it knows no scenarios).
 attach_modem() {
     local scenario=$1 nodes=$2 last
     last=/dev/cdc-wdm$((nodes - 1))
     modprobe vhci-hcd || abort "modprobe vhci-hcd"
     modprobe cdc_mbim || abort "modprobe cdc_mbim"
-    # shellcheck disable=SC2046 # two words, no globbing characters
-    sim_start serve $(scenario_args "$scenario") --attach --control "$SIM_CONTROL"
+    if [ -n "$VM_SIM_PROTOTYPE" ]; then
+        sim_start direct --functions "$nodes"
+    else
+        # shellcheck disable=SC2046 # two words, no globbing characters
+        sim_start serve $(scenario_args "$scenario") --attach --control "$SIM_CONTROL"
+    fi
     if wait_for 30 exists "$last"; then
         pass "cdc_mbim bound the simulated modem ($scenario): $(echo /dev/cdc-wdm*)"
     else
