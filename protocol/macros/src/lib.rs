@@ -194,12 +194,14 @@ fn expand(item: ItemStruct, inline: bool) -> syn::Result<TokenStream2> {
         impl ::mbim_protocol::codec::Payload for #name {
             const NAME: &'static str = #name_str;
 
-            fn decode(
+            fn decode_with(
                 bytes: &[u8],
+                budget: &::mbim_protocol::codec::DecodeBudget,
             ) -> ::core::result::Result<Self, ::mbim_protocol::codec::PayloadError> {
                 let decode = || -> ::core::result::Result<Self, ::mbim_protocol::codec::PayloadError> {
                     #[allow(unused_mut, unused_variables)]
-                    let mut reader = ::mbim_protocol::codec::StructReader::new(bytes);
+                    let mut reader =
+                        ::mbim_protocol::codec::StructReader::with_budget(bytes, budget.clone());
                     #(#decode_steps)*
                     reader.finish()?;
                     Ok(#name { #(#field_inits),* })

@@ -19,6 +19,7 @@ use crate::uuid::Uuid;
 use std::cell::Cell;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 /// What was wrong with a payload, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +63,12 @@ pub enum PayloadErrorKind {
         /// Bytes available.
         available: usize,
     },
+    /// Data items overlap so much that decoding them would read far more
+    /// than the buffer holds (the same bytes claimed by many items).
+    BudgetExceeded {
+        /// The most bytes of data items decoding may read from this buffer.
+        limit: u64,
+    },
     /// A field whose value breaks a rule of the layout.
     Invalid(String),
 }
@@ -91,6 +98,10 @@ impl fmt::Display for PayloadErrorKind {
             } => write!(
                 f,
                 "count {count} of {element_size}-byte elements exceeds the {available} bytes available"
+            ),
+            PayloadErrorKind::BudgetExceeded { limit } => write!(
+                f,
+                "data items overlap: decoding them would read more than {limit} bytes"
             ),
             PayloadErrorKind::Invalid(reason) => f.write_str(reason),
         }
@@ -250,6 +261,45 @@ impl<const N: usize> Inline for [u8; N] {
     }
 }
 
+/// How many bytes of data items one decode may read, shared by every nested
+/// structure of it.
+///
+/// Offset/length pairs may point at the same bytes: a list of a thousand
+/// entries all naming one structure is well-formed item by item, yet decoding
+/// it would copy that structure a thousand times. The budget bounds the work,
+/// and so the memory, of any decode to a small multiple of its input. A
+/// well-formed message reads each byte at most once per level of nesting, far
+/// below the limit.
+#[derive(Debug, Clone)]
+pub struct DecodeBudget(Rc<Cell<u64>>, u64);
+
+impl DecodeBudget {
+    /// Data bytes a decode may read per byte of input.
+    pub const FACTOR: u64 = 4;
+    /// Data bytes any decode may read, however short its input.
+    pub const MINIMUM: u64 = 1024;
+
+    /// The budget for decoding a buffer of `length` bytes.
+    pub fn for_buffer(length: usize) -> Self {
+        let limit = (length as u64)
+            .saturating_mul(Self::FACTOR)
+            .max(Self::MINIMUM);
+        DecodeBudget(Rc::new(Cell::new(limit)), limit)
+    }
+
+    /// Takes `bytes` from the budget.
+    fn charge(&self, bytes: u64) -> Result<(), PayloadErrorKind> {
+        let left = self.0.get();
+        match left.checked_sub(bytes) {
+            Some(rest) => {
+                self.0.set(rest);
+                Ok(())
+            }
+            None => Err(PayloadErrorKind::BudgetExceeded { limit: self.1 }),
+        }
+    }
+}
+
 /// A payload structure: a static part plus a data buffer, offsets relative to its start.
 pub trait Payload: Sized {
     /// The structure's name, used in error paths.
@@ -257,7 +307,12 @@ pub trait Payload: Sized {
 
     /// Decodes a structure that starts at `bytes[0]`; `bytes` extends to the end of
     /// the region its offsets may point into.
-    fn decode(bytes: &[u8]) -> Result<Self, PayloadError>;
+    fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
+        Self::decode_with(bytes, &DecodeBudget::for_buffer(bytes.len()))
+    }
+
+    /// [`decode`](Self::decode), drawing on the budget of an enclosing decode.
+    fn decode_with(bytes: &[u8], budget: &DecodeBudget) -> Result<Self, PayloadError>;
 
     /// Appends the encoded structure (static part, then data buffer) to `out`.
     fn encode_into(&self, out: &mut Vec<u8>);
@@ -276,7 +331,7 @@ pub struct Empty;
 
 impl Payload for Empty {
     const NAME: &'static str = "Empty";
-    fn decode(_bytes: &[u8]) -> Result<Self, PayloadError> {
+    fn decode_with(_bytes: &[u8], _budget: &DecodeBudget) -> Result<Self, PayloadError> {
         // Trailing bytes after an empty payload are tolerated: some firmware pads.
         Ok(Empty)
     }
@@ -304,7 +359,7 @@ pub struct Raw(pub Vec<u8>);
 
 impl Payload for Raw {
     const NAME: &'static str = "Raw";
-    fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
+    fn decode_with(bytes: &[u8], _budget: &DecodeBudget) -> Result<Self, PayloadError> {
         Ok(Raw(bytes.to_vec()))
     }
     fn encode_into(&self, out: &mut Vec<u8>) {
@@ -326,15 +381,22 @@ pub struct StructReader<'a> {
     /// The lowest offset any data item started at, checked against the end
     /// of the static part by [`finish`](Self::finish).
     lowest_data_offset: Cell<Option<u64>>,
+    budget: DecodeBudget,
 }
 
 impl<'a> StructReader<'a> {
-    /// A reader for the structure starting at `bytes[0]`.
+    /// A reader for the structure starting at `bytes[0]`, with a budget of its own.
     pub fn new(bytes: &'a [u8]) -> Self {
+        Self::with_budget(bytes, DecodeBudget::for_buffer(bytes.len()))
+    }
+
+    /// A reader for a structure decoded as part of a larger one, sharing its budget.
+    pub fn with_budget(bytes: &'a [u8], budget: DecodeBudget) -> Self {
         StructReader {
             bytes,
             cursor: Cursor::new(bytes),
             lowest_data_offset: Cell::new(None),
+            budget,
         }
     }
 
@@ -364,13 +426,6 @@ impl<'a> StructReader<'a> {
 
     /// Bytes `[offset, offset + length)` of the structure, checked.
     fn region(&self, data_offset: u64, length: u64) -> Result<&'a [u8], PayloadErrorKind> {
-        if length > 0 {
-            let lowest = self
-                .lowest_data_offset
-                .get()
-                .map_or(data_offset, |l| l.min(data_offset));
-            self.lowest_data_offset.set(Some(lowest));
-        }
         let out_of_bounds = || PayloadErrorKind::OutOfBounds {
             data_offset,
             length,
@@ -379,7 +434,16 @@ impl<'a> StructReader<'a> {
         let start = usize::try_from(data_offset).map_err(|_| out_of_bounds())?;
         let len = usize::try_from(length).map_err(|_| out_of_bounds())?;
         let end = start.checked_add(len).ok_or_else(out_of_bounds)?;
-        self.bytes.get(start..end).ok_or_else(out_of_bounds)
+        let slice = self.bytes.get(start..end).ok_or_else(out_of_bounds)?;
+        if length > 0 {
+            let lowest = self
+                .lowest_data_offset
+                .get()
+                .map_or(data_offset, |l| l.min(data_offset));
+            self.lowest_data_offset.set(Some(lowest));
+            self.budget.charge(length)?;
+        }
+        Ok(slice)
     }
 
     /// Bytes from `offset` to the end of the buffer, checked.
@@ -441,7 +505,7 @@ impl<'a> StructReader<'a> {
             let inner = self
                 .tail(data_offset)
                 .map_err(|kind| PayloadError::new(at, kind))?;
-            T::decode(inner)
+            T::decode_with(inner, &self.budget)
         });
         self.named(field, at, result)
     }
@@ -549,7 +613,7 @@ impl<'a> StructReader<'a> {
             let inner = reader
                 .tail(data_offset)
                 .map_err(|kind| PayloadError::new(at, kind))?;
-            T::decode(inner)
+            T::decode_with(inner, &reader.budget)
         })
     }
 
@@ -837,7 +901,13 @@ mod tests {
         wire.extend_from_slice(&[0; 8]);
         let error = Providers::decode(&wire).unwrap_err();
         assert!(
-            matches!(error.kind, PayloadErrorKind::CountTooLarge { count: u32::MAX, .. }),
+            matches!(
+                error.kind,
+                PayloadErrorKind::CountTooLarge {
+                    count: u32::MAX,
+                    ..
+                }
+            ),
             "{error}"
         );
         assert_eq!(error.path, "Providers.providers");

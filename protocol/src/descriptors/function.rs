@@ -225,6 +225,7 @@ pub fn find_mbim_functions(config: &[u8]) -> Result<Vec<MbimFunction>, Descripto
 
     let mut functions = Vec::new();
     let mut seen = Vec::new();
+    let mut claimed_data_interfaces = Vec::new();
     for setting in &settings {
         let number = setting.interface.interface_number;
         let (class, subclass, _) = setting.interface.class_triple();
@@ -235,7 +236,13 @@ pub fn find_mbim_functions(config: &[u8]) -> Result<Vec<MbimFunction>, Descripto
             continue;
         }
         seen.push(number);
-        if let Some(function) = function_at(buf, number, &settings, &associations)? {
+        if let Some(function) = function_at(
+            buf,
+            number,
+            &settings,
+            &associations,
+            &mut claimed_data_interfaces,
+        )? {
             functions.push(function);
         }
     }
@@ -248,6 +255,7 @@ fn function_at(
     number: u8,
     settings: &[Setting],
     associations: &[InterfaceAssociationDescriptor],
+    claimed_data_interfaces: &mut Vec<u8>,
 ) -> Result<Option<MbimFunction>, DescriptorError> {
     let of_interface = |n: u8| {
         settings
@@ -279,6 +287,17 @@ fn function_at(
             .filter(|a| a.interface_count == 2)
             .and_then(|_| number.checked_add(1)),
     };
+    // A data interface belongs to one function; a configuration naming it
+    // from several would also make every function copy all its settings.
+    if let Some(data) = data_interface {
+        if claimed_data_interfaces.contains(&data) {
+            return Err(DescriptorError::SharedDataInterface {
+                data_interface: data,
+                communication_interface: number,
+            });
+        }
+        claimed_data_interfaces.push(data);
+    }
     let data_settings: Vec<DataAltSetting> = match data_interface {
         Some(data) => of_interface(data)
             .map(|s| DataAltSetting {

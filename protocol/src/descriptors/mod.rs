@@ -155,6 +155,14 @@ pub enum DescriptorError {
         /// The configuration descriptor's bLength.
         length: u8,
     },
+    /// Two MBIM functions name the same data interface.
+    #[error("communication interface {communication_interface} names data interface {data_interface}, which an earlier function already uses")]
+    SharedDataInterface {
+        /// The data interface named twice.
+        data_interface: u8,
+        /// The communication interface naming it the second time.
+        communication_interface: u8,
+    },
     /// A value cannot be written as a descriptor.
     #[error("cannot emit {what}: {reason}")]
     Unencodable {

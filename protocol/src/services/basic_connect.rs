@@ -1,6 +1,6 @@
 //! Basic Connect (MBIM 1.0 §10.5): the CIDs every MBIM function implements.
 
-use crate::codec::{Empty, Payload, PayloadError, StructReader, StructWriter};
+use crate::codec::{DecodeBudget, Empty, Payload, PayloadError, StructReader, StructWriter};
 use crate::describe::{Describe, Value};
 use crate::uuid::Uuid;
 use crate::{mbim_enum, mbim_flags, mbim_service, mbim_struct};
@@ -1321,8 +1321,8 @@ impl PacketFilter {
 impl Payload for PacketFilter {
     const NAME: &'static str = "PacketFilter";
 
-    fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
-        let mut reader = StructReader::new(bytes);
+    fn decode_with(bytes: &[u8], budget: &DecodeBudget) -> Result<Self, PayloadError> {
+        let mut reader = StructReader::with_budget(bytes, budget.clone());
         let decode = |reader: &mut StructReader<'_>| {
             let size = reader.count("filter_size")?;
             let filter = reader.bytes_at_offset("packet_filter", size)?;

@@ -16,7 +16,7 @@ pub mod ms_basic_connect_extensions;
 #[cfg(test)]
 pub(crate) mod testing;
 
-use crate::codec::{Payload, PayloadError, PayloadErrorKind};
+use crate::codec::{DecodeBudget, Payload, PayloadError, PayloadErrorKind};
 use crate::describe::{Describe, Value};
 use crate::uuid::Uuid;
 
@@ -62,7 +62,7 @@ pub enum NotApplicable {}
 
 impl Payload for NotApplicable {
     const NAME: &'static str = "NotApplicable";
-    fn decode(_bytes: &[u8]) -> Result<Self, PayloadError> {
+    fn decode_with(_bytes: &[u8], _budget: &DecodeBudget) -> Result<Self, PayloadError> {
         Err(PayloadError::new(
             0,
             PayloadErrorKind::Invalid("this CID has no payload for this operation".to_owned()),
