@@ -12,6 +12,7 @@ set -u
 : "${VM_OUT:?}" "${VM_REPO:?}" "${VM_TEST:?}" "${VM_MBIM_SIM:?}"
 VM_SIM_PROTOTYPE=${VM_SIM_PROTOTYPE:-}
 SIM_CONTROL=/run/mbim-sim.sock
+unset XDG_RUNTIME_DIR
 MBIM_TIMEOUT=${MBIM_TIMEOUT:-30}
 
 n_pass=0
@@ -155,10 +156,11 @@ sim_kill() {
     SIM_PID=
 }
 
-# ctl ARGS...: `mbim-sim ctl ARGS...` on the control socket; output in $OUT.
+# ctl ARGS...: `mbim-sim ctl ARGS...` on the control socket; output in $OUT. The socket is
+# mbim-sim's default (/run/mbim-sim.sock without XDG_RUNTIME_DIR), which serve is also given.
 ctl() {
     local rc=0
-    OUT=$(timeout 15 "$VM_MBIM_SIM" ctl --control "$SIM_CONTROL" "$@" 2>&1) || rc=$?
+    OUT=$(timeout 15 "$VM_MBIM_SIM" ctl "$@" 2>&1) || rc=$?
     {
         echo "\$ mbim-sim ctl $* (exit $rc)"
         echo "$OUT"
