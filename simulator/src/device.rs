@@ -1,1 +1,273 @@
-//! (being written)
+//! Thread-safe handles on a simulated modem, shaped like its USB interfaces.
+//!
+//! [`SimModem`] owns the sans-IO [`Modem`] behind a mutex and is the only
+//! place that reads the clock; [`SimFunction`] is one MBIM function as the
+//! USB/IP server (or an in-process test host) sees it: class requests on
+//! endpoint 0, notifications on interrupt IN, NTBs on bulk IN/OUT. Waiters
+//! are woken through `tokio::sync::Notify` whenever the model may have
+//! something new, and sleep until the model's next timer otherwise, so
+//! delayed OPENs and traffic generation advance even without [`SimModem::run`].
+
+use crate::control::{ControlCommand, ControlError, ControlReply};
+use crate::model::Modem;
+pub use crate::model::{EndpointError, FunctionConfig};
+use crate::scenario::{Scenario, ScenarioError};
+use mbim_protocol::usb::{Notification, SetupPacket};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How long a waiter sleeps at most before looking at the model again: a
+/// safety net against a missed wake-up, not a polling interval.
+const MAX_WAIT: Duration = Duration::from_millis(500);
+
+struct Shared {
+    scenario: Arc<Scenario>,
+    modem: Mutex<Modem>,
+    /// Woken on every change to the model.
+    changed: Notify,
+}
+
+/// A simulated modem; clones are handles to the same modem.
+#[derive(Clone)]
+pub struct SimModem {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SimModem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimModem")
+            .field("scenario", &self.shared.scenario.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimModem {
+    /// A modem in its power-on state.
+    pub fn new(scenario: Scenario) -> Result<SimModem, ScenarioError> {
+        let scenario = Arc::new(scenario);
+        let modem = Modem::new(scenario.clone(), Instant::now())?;
+        Ok(SimModem {
+            shared: Arc::new(Shared {
+                scenario,
+                modem: Mutex::new(modem),
+                changed: Notify::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Modem> {
+        // A panic while holding the lock leaves a model that is still
+        // memory-safe; keep serving rather than poisoning every handle.
+        self.shared
+            .modem
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the model with the current time, then wakes waiters.
+    fn with<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
+        let result = {
+            let mut modem = self.lock();
+            let now = Instant::now();
+            modem.handle_timeout(now);
+            f(&mut modem, now)
+        };
+        self.shared.changed.notify_waiters();
+        result
+    }
+
+    /// Waits until `poll` gives a value, re-polling on every model change
+    /// and at the model's next timer.
+    async fn wait_for<T>(&self, mut poll: impl FnMut(&mut Modem, Instant) -> Option<T>) -> T {
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let deadline = {
+                let mut modem = self.lock();
+                let now = Instant::now();
+                modem.handle_timeout(now);
+                if let Some(value) = poll(&mut modem, now) {
+                    drop(modem);
+                    self.shared.changed.notify_waiters();
+                    return value;
+                }
+                modem.poll_timeout()
+            };
+            let now = Instant::now();
+            let sleep_for = deadline
+                .map_or(MAX_WAIT, |at| at.saturating_duration_since(now))
+                .min(MAX_WAIT);
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep(sleep_for) => {}
+            }
+        }
+    }
+
+    /// Drives the model's timers (delayed OPEN, queued device-wide SETs,
+    /// traffic); run it on a tokio runtime until unplug. Returns when unplugged.
+    pub async fn run(&self) {
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let deadline = {
+                let mut modem = self.lock();
+                if modem.is_unplugged() {
+                    return;
+                }
+                let now = Instant::now();
+                let before = modem.poll_timeout();
+                modem.handle_timeout(now);
+                let after = modem.poll_timeout();
+                if before != after {
+                    drop(modem);
+                    self.shared.changed.notify_waiters();
+                    continue;
+                }
+                after
+            };
+            let now = Instant::now();
+            let sleep_for = deadline
+                .map_or(MAX_WAIT, |at| at.saturating_duration_since(now))
+                .min(MAX_WAIT);
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep(sleep_for) => {}
+            }
+        }
+    }
+
+    /// The scenario it was built from.
+    pub fn scenario(&self) -> Arc<Scenario> {
+        self.shared.scenario.clone()
+    }
+
+    /// Number of MBIM functions (executors).
+    pub fn function_count(&self) -> usize {
+        self.shared.scenario.executors.len()
+    }
+
+    /// Function `index`, if it exists.
+    pub fn function(&self, index: usize) -> Option<SimFunction> {
+        (index < self.function_count()).then(|| SimFunction {
+            modem: self.clone(),
+            index,
+        })
+    }
+
+    /// Applies a control command.
+    pub fn control(&self, command: ControlCommand) -> Result<ControlReply, ControlError> {
+        self.with(|modem, now| modem.control(now, command))
+    }
+
+    /// Resolves once the modem is unplugged (control command `unplug`).
+    pub async fn unplugged(&self) {
+        self.wait_for(|modem, _| modem.is_unplugged().then_some(()))
+            .await;
+    }
+
+    /// Whether the modem is unplugged.
+    pub fn is_unplugged(&self) -> bool {
+        self.lock().is_unplugged()
+    }
+
+    /// Runs `f` on the sans-IO model (for tests and the status report).
+    pub fn with_model<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
+        self.with(f)
+    }
+}
+
+/// One MBIM function (executor) as its USB interfaces see it.
+#[derive(Clone)]
+pub struct SimFunction {
+    modem: SimModem,
+    index: usize,
+}
+
+impl std::fmt::Debug for SimFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimFunction")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimFunction {
+    /// Its index (= executor index).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Its communication interface number (`2 * index`); the data interface is the next one.
+    pub fn comm_interface(&self) -> u8 {
+        u8::try_from(self.index.saturating_mul(2)).unwrap_or(u8::MAX)
+    }
+
+    /// What this function's descriptors must announce.
+    pub fn config(&self) -> FunctionConfig {
+        self.modem.lock().function_config()
+    }
+
+    /// A class request (SEND_ENCAPSULATED_COMMAND, GET_ENCAPSULATED_RESPONSE
+    /// (empty when nothing is queued), GET_NTB_PARAMETERS, SET/GET_NTB_INPUT_SIZE,
+    /// SET/GET_NTB_FORMAT, SET/GET_MAX_DATAGRAM_SIZE, RESET_FUNCTION, …) to this
+    /// function's communication or data interface. `data` is the OUT data
+    /// stage; the Ok value the IN data stage, truncated to `setup.length`.
+    /// Unsupported → `Err(Stall)`.
+    pub fn class_request(&self, setup: SetupPacket, data: &[u8]) -> Result<Vec<u8>, EndpointError> {
+        self.modem
+            .with(|modem, now| modem.handle_class_request(now, self.index, setup, data))
+    }
+
+    /// SET_INTERFACE on the data interface (alt 0 = no data pipes;
+    /// selecting 0 drops queued NTBs).
+    pub fn set_data_alt_setting(&self, alt: u8) {
+        self.modem
+            .with(|modem, _| modem.set_data_alt_setting(self.index, alt));
+    }
+
+    /// Waits for the next interrupt-IN notification (RESPONSE_AVAILABLE one
+    /// per queued response, NETWORK_CONNECTION, CONNECTION_SPEED_CHANGE).
+    pub async fn next_notification(&self) -> Result<Notification, EndpointError> {
+        let index = self.index;
+        self.modem
+            .wait_for(|modem, _| match modem.poll_notification(index) {
+                Ok(Some(notification)) => Some(Ok(notification)),
+                Ok(None) => None,
+                Err(error) => Some(Err(error)),
+            })
+            .await
+    }
+
+    /// The next notification if one is queued now (no waiting).
+    pub fn try_notification(&self) -> Result<Option<Notification>, EndpointError> {
+        self.modem
+            .with(|modem, _| modem.poll_notification(self.index))
+    }
+
+    /// Waits for the next NTB for bulk IN, at most `max_len` bytes.
+    pub async fn next_bulk_in(&self, max_len: usize) -> Result<Vec<u8>, EndpointError> {
+        let index = self.index;
+        self.modem
+            .wait_for(|modem, now| match modem.poll_bulk_in(now, index, max_len) {
+                Ok(Some(ntb)) => Some(Ok(ntb)),
+                Ok(None) => None,
+                Err(error) => Some(Err(error)),
+            })
+            .await
+    }
+
+    /// An NTB the host wrote on bulk OUT.
+    pub fn bulk_out(&self, ntb: &[u8]) -> Result<(), EndpointError> {
+        self.modem
+            .with(|modem, now| modem.handle_bulk_out(now, self.index, ntb))
+    }
+
+    /// Back to the state after SET_CONFIGURATION (USB reset, re-attach).
+    pub fn reset(&self) {
+        self.modem.with(|modem, _| modem.reset_function(self.index));
+    }
+}

@@ -1,1 +1,673 @@
-//! (being written)
+//! The TOML scenario: what modem to simulate.
+//!
+//! A scenario describes one USB composite device: its USB identity, the MBIM
+//! functional-descriptor values every function announces, its executors (one
+//! MBIM function each, with the network it registers on and the IP
+//! configuration it hands out) and its UICC slots with their cards. Every
+//! table refuses unknown keys, so a typo is an error with its line, not a
+//! silently ignored setting.
+//!
+//! `simulator/scenarios/dssa.toml` is the built-in dual-SIM single-active
+//! modem ([`Scenario::default_dssa`]); `two-executors.toml` a dual-active one.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+/// The built-in DSSA scenario's text, so the daemon's `--simulate` and the
+/// file in `scenarios/` can never disagree.
+const DSSA_TOML: &str = include_str!("../scenarios/dssa.toml");
+
+/// Why a scenario was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The TOML does not parse or does not fit the schema.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file (or `<string>`).
+        path: String,
+        /// 1-based line of the offending text.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// The values parse but describe no possible modem.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file (or `<string>`).
+        path: String,
+        /// What is inconsistent.
+        message: String,
+    },
+}
+
+/// A whole scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A name for logs.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Modem-wide identity and timing.
+    #[serde(default)]
+    pub modem: ModemConfig,
+    /// USB device identity.
+    #[serde(default)]
+    pub usb: UsbIdentity,
+    /// What every MBIM function's descriptors announce.
+    #[serde(default)]
+    pub function: FunctionSettings,
+    /// NTB parameters (GET_NTB_PARAMETERS).
+    #[serde(default)]
+    pub ntb: NtbSettings,
+    /// The executors, by index.
+    pub executors: Vec<ExecutorConfig>,
+    /// The UICC slots, by index.
+    pub slots: Vec<SlotConfig>,
+}
+
+fn default_name() -> String {
+    "simulated modem".to_owned()
+}
+
+/// Modem-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModemConfig {
+    /// MBIM_MS_SYS_CAPS_INFO.ModemId.
+    pub modem_id: u64,
+    /// Executors that may be active at once (1 for DSSA).
+    pub concurrency: u32,
+    /// How long OPEN takes before OPEN_DONE (seed 000: wait, never BUSY).
+    pub open_delay_ms: u64,
+    /// How long a device-wide SET (DEVICE_SLOT_MAPPINGS, EMERGENCY_MODE)
+    /// takes; a second one arriving meanwhile on any function waits.
+    pub device_set_delay_ms: u64,
+    /// DEVICE_CAPS.DeviceId (IMEI).
+    pub device_id: String,
+    /// DEVICE_CAPS.FirmwareInfo.
+    pub firmware_info: String,
+    /// DEVICE_CAPS.HardwareInfo.
+    pub hardware_info: String,
+    /// DEVICE_CAPS.MaxSessions: IP sessions per executor.
+    pub max_sessions: u32,
+    /// DEVICE_CAPS.DataClass, by libmbim nickname (`lte`, `umts`, …).
+    pub data_classes: Vec<String>,
+}
+
+impl Default for ModemConfig {
+    fn default() -> Self {
+        ModemConfig {
+            modem_id: 0x6d62_696d_6400_0001,
+            concurrency: 1,
+            open_delay_ms: 0,
+            device_set_delay_ms: 0,
+            device_id: "350000000000001".to_owned(),
+            firmware_info: "mbim-sim 0.1".to_owned(),
+            hardware_info: "simulated".to_owned(),
+            max_sessions: 4,
+            data_classes: vec!["umts".to_owned(), "lte".to_owned()],
+        }
+    }
+}
+
+/// USB device identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsbIdentity {
+    /// idVendor.
+    pub vid: u16,
+    /// idProduct.
+    pub pid: u16,
+    /// iSerialNumber's string.
+    pub serial: String,
+    /// iManufacturer's string.
+    pub manufacturer: String,
+    /// iProduct's string.
+    pub product: String,
+}
+
+impl Default for UsbIdentity {
+    fn default() -> Self {
+        UsbIdentity {
+            vid: 0x1d6b,
+            pid: 0x0104,
+            serial: "MBIMSIM0001".to_owned(),
+            manufacturer: "mbimd".to_owned(),
+            product: "Simulated multi-SIM MBIM modem".to_owned(),
+        }
+    }
+}
+
+/// The MBIM functional descriptor values of every function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FunctionSettings {
+    /// wMaxControlMessage.
+    pub max_control_message: u16,
+    /// wMaxSegmentSize.
+    pub max_segment_size: u16,
+    /// bcdMBIMExtendedVersion (0 = no extended functional descriptor).
+    pub extended_version: u16,
+    /// bMaxOutstandingCommandMessages.
+    pub max_outstanding_commands: u8,
+    /// wMTU of the extended functional descriptor.
+    pub mtu: u16,
+    /// bmNetworkCapabilities.
+    pub network_capabilities: u8,
+    /// bNumberFilters.
+    pub number_filters: u8,
+    /// bMaxFilterSize.
+    pub max_filter_size: u8,
+}
+
+impl Default for FunctionSettings {
+    fn default() -> Self {
+        FunctionSettings {
+            max_control_message: 4096,
+            max_segment_size: 1500,
+            extended_version: 0x0100,
+            max_outstanding_commands: 64,
+            mtu: 1500,
+            // Bit 3 (SET_MAX_DATAGRAM_SIZE) and bit 5 (8-byte NTB input size).
+            network_capabilities: 0x28,
+            number_filters: 16,
+            max_filter_size: 128,
+        }
+    }
+}
+
+/// NTB parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NtbSettings {
+    /// bmNtbFormatsSupported: 1 = NTB16, 3 = NTB16 and NTB32.
+    pub formats_supported: u16,
+    /// dwNtbInMaxSize.
+    pub in_max_size: u32,
+    /// wNdpInDivisor.
+    pub in_divisor: u16,
+    /// wNdpInPayloadRemainder.
+    pub in_payload_remainder: u16,
+    /// wNdpInAlignment.
+    pub in_alignment: u16,
+    /// dwNtbOutMaxSize.
+    pub out_max_size: u32,
+    /// wNdpOutDivisor.
+    pub out_divisor: u16,
+    /// wNdpOutPayloadRemainder.
+    pub out_payload_remainder: u16,
+    /// wNdpOutAlignment.
+    pub out_alignment: u16,
+    /// wNtbOutMaxDatagrams.
+    pub out_max_datagrams: u16,
+}
+
+impl Default for NtbSettings {
+    fn default() -> Self {
+        NtbSettings {
+            formats_supported: 3,
+            in_max_size: 32768,
+            in_divisor: 4,
+            in_payload_remainder: 0,
+            in_alignment: 4,
+            out_max_size: 32768,
+            out_divisor: 4,
+            out_payload_remainder: 0,
+            out_alignment: 4,
+            out_max_datagrams: 64,
+        }
+    }
+}
+
+impl NtbSettings {
+    /// As the protocol crate's parameter block.
+    pub fn parameters(&self) -> mbim_protocol::ntb::NtbParameters {
+        mbim_protocol::ntb::NtbParameters {
+            formats_supported: self.formats_supported,
+            in_max_size: self.in_max_size,
+            in_divisor: self.in_divisor,
+            in_payload_remainder: self.in_payload_remainder,
+            in_alignment: self.in_alignment,
+            out_max_size: self.out_max_size,
+            out_divisor: self.out_divisor,
+            out_payload_remainder: self.out_payload_remainder,
+            out_alignment: self.out_alignment,
+            out_max_datagrams: self.out_max_datagrams,
+        }
+    }
+}
+
+/// One executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// The slot mapped to it at power-on.
+    pub slot: u32,
+    /// The network it registers on.
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// The IPv4 configuration handed out on CONNECT (none: IPv6 only).
+    #[serde(default = "default_ipv4")]
+    pub ipv4: Option<Ipv4Config>,
+    /// The IPv6 configuration handed out on CONNECT (none: IPv4 only).
+    #[serde(default = "default_ipv6")]
+    pub ipv6: Option<Ipv6Config>,
+}
+
+#[allow(clippy::unnecessary_wraps)] // serde's `default =` wants the field's type.
+fn default_ipv4() -> Option<Ipv4Config> {
+    Some(Ipv4Config::default())
+}
+
+#[allow(clippy::unnecessary_wraps)] // serde's `default =` wants the field's type.
+fn default_ipv6() -> Option<Ipv6Config> {
+    Some(Ipv6Config::default())
+}
+
+/// The operator and the registration an executor gets with a usable SIM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// MCC+MNC.
+    pub provider_id: String,
+    /// Operator name.
+    pub provider_name: String,
+    /// `home`, `roaming`, `partner`, `denied`, `searching` or `deregistered`.
+    pub register_state: String,
+    /// The data class in use (libmbim nickname).
+    pub data_class: String,
+    /// Whether packet service attaches on its own after registration.
+    pub auto_attach: bool,
+    /// SIGNAL_STATE rssi (0-31) while registered.
+    pub rssi: u32,
+    /// Uplink speed reported in PACKET_SERVICE, bit/s.
+    pub uplink_speed: u64,
+    /// Downlink speed reported in PACKET_SERVICE, bit/s.
+    pub downlink_speed: u64,
+    /// Further providers VISIBLE_PROVIDERS lists: `[id, name]` pairs.
+    pub visible: Vec<(String, String)>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            provider_id: "00101".to_owned(),
+            provider_name: "Simulated".to_owned(),
+            register_state: "home".to_owned(),
+            data_class: "lte".to_owned(),
+            auto_attach: true,
+            rssi: 20,
+            uplink_speed: 50_000_000,
+            downlink_speed: 150_000_000,
+            visible: Vec::new(),
+        }
+    }
+}
+
+/// IPv4 configuration of a connected session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ipv4Config {
+    /// The host's address.
+    pub address: Ipv4Addr,
+    /// Its prefix length.
+    pub prefix: u32,
+    /// The gateway (answers ICMP echo; the traffic sink listens here).
+    pub gateway: Ipv4Addr,
+    /// DNS servers.
+    pub dns: Vec<Ipv4Addr>,
+    /// MTU (0: not given).
+    pub mtu: u32,
+}
+
+impl Default for Ipv4Config {
+    fn default() -> Self {
+        Ipv4Config {
+            address: Ipv4Addr::new(10, 64, 0, 2),
+            prefix: 30,
+            gateway: Ipv4Addr::new(10, 64, 0, 1),
+            dns: vec![Ipv4Addr::new(10, 64, 0, 1)],
+            mtu: 1500,
+        }
+    }
+}
+
+/// IPv6 configuration of a connected session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ipv6Config {
+    /// The host's address.
+    pub address: Ipv6Addr,
+    /// Its prefix length.
+    pub prefix: u32,
+    /// The gateway.
+    pub gateway: Ipv6Addr,
+    /// DNS servers.
+    pub dns: Vec<Ipv6Addr>,
+    /// MTU (0: not given).
+    pub mtu: u32,
+}
+
+impl Default for Ipv6Config {
+    fn default() -> Self {
+        Ipv6Config {
+            address: Ipv6Addr::new(0xfd00, 0x6d62, 0, 0, 0, 0, 0, 2),
+            prefix: 64,
+            gateway: Ipv6Addr::new(0xfd00, 0x6d62, 0, 0, 0, 0, 0, 1),
+            dns: vec![Ipv6Addr::new(0xfd00, 0x6d62, 0, 0, 0, 0, 0, 1)],
+            mtu: 1500,
+        }
+    }
+}
+
+/// A UICC slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotConfig {
+    /// `physical` or `embedded` (informational; the card decides the state).
+    #[serde(default = "default_slot_kind")]
+    pub kind: String,
+    /// Whether the slot reports OffEmpty rather than Empty when it holds no
+    /// card (seed 004's second transition row: OffEmpty ↔ ActiveEsim…).
+    #[serde(default)]
+    pub off_when_empty: bool,
+    /// The card in it at power-on.
+    #[serde(default)]
+    pub card: Option<CardConfig>,
+}
+
+fn default_slot_kind() -> String {
+    "physical".to_owned()
+}
+
+/// A UICC card (also the `card` of the `insert-sim` control command).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CardConfig {
+    /// ICCID.
+    pub iccid: String,
+    /// IMSI.
+    pub imsi: String,
+    /// Telephone numbers.
+    pub telephone_numbers: Vec<String>,
+    /// Whether it is an eUICC (eSIM).
+    pub esim: bool,
+    /// For an eSIM: whether a profile is active.
+    pub active_profile: bool,
+    /// PIN1.
+    pub pin: String,
+    /// PUK1.
+    pub puk: String,
+    /// Whether PIN1 is enabled (then the card starts locked).
+    pub pin_enabled: bool,
+    /// PIN1 attempts left.
+    pub pin_attempts: u32,
+    /// PUK1 attempts left.
+    pub puk_attempts: u32,
+}
+
+impl Default for CardConfig {
+    fn default() -> Self {
+        CardConfig {
+            iccid: "8988200000000000001".to_owned(),
+            imsi: "001010000000001".to_owned(),
+            telephone_numbers: Vec::new(),
+            esim: false,
+            active_profile: true,
+            pin: "1234".to_owned(),
+            puk: "12345678".to_owned(),
+            pin_enabled: false,
+            pin_attempts: 3,
+            puk_attempts: 10,
+        }
+    }
+}
+
+/// Register states a scenario may name.
+pub const REGISTER_STATES: &[&str] = &[
+    "home",
+    "roaming",
+    "partner",
+    "denied",
+    "searching",
+    "deregistered",
+];
+
+impl Scenario {
+    /// The built-in dual-SIM single-active modem (`scenarios/dssa.toml`).
+    pub fn default_dssa() -> Scenario {
+        match Scenario::from_toml_str(DSSA_TOML, "scenarios/dssa.toml") {
+            Ok(scenario) => scenario,
+            // The file is compiled in and checked by a unit test; this arm
+            // only keeps the function total.
+            Err(_) => Scenario::fallback_dssa(),
+        }
+    }
+
+    fn fallback_dssa() -> Scenario {
+        Scenario {
+            name: "dssa".to_owned(),
+            modem: ModemConfig::default(),
+            usb: UsbIdentity::default(),
+            function: FunctionSettings::default(),
+            ntb: NtbSettings::default(),
+            executors: vec![ExecutorConfig {
+                slot: 0,
+                network: NetworkConfig::default(),
+                ipv4: default_ipv4(),
+                ipv6: default_ipv6(),
+            }],
+            slots: vec![
+                SlotConfig {
+                    kind: "physical".to_owned(),
+                    off_when_empty: false,
+                    card: Some(CardConfig::default()),
+                },
+                SlotConfig {
+                    kind: "embedded".to_owned(),
+                    off_when_empty: true,
+                    card: Some(CardConfig {
+                        esim: true,
+                        iccid: "8988200000000000002".to_owned(),
+                        imsi: "001010000000002".to_owned(),
+                        ..CardConfig::default()
+                    }),
+                },
+            ],
+        }
+    }
+
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
+            path: shown.clone(),
+            message: error.to_string(),
+        })?;
+        Scenario::from_toml_str(&text, &shown)
+    }
+
+    /// Parses and checks a scenario; `path` only names it in errors.
+    pub fn from_toml_str(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|error| {
+            let (line, column) = error
+                .span()
+                .map_or((1, 1), |span| line_column(text, span.start));
+            ScenarioError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: error.message().trim().to_owned(),
+            }
+        })?;
+        scenario
+            .validate()
+            .map_err(|message| ScenarioError::Invalid {
+                path: path.to_owned(),
+                message,
+            })?;
+        Ok(scenario)
+    }
+
+    /// Checks what the schema cannot: counts, mapping, values.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.executors.is_empty() {
+            return Err("a modem needs at least one executor".to_owned());
+        }
+        if self.executors.len() > 8 {
+            return Err("at most 8 executors are simulated".to_owned());
+        }
+        if self.slots.len() < self.executors.len() {
+            return Err(format!(
+                "{} slots for {} executors: seed 004 requires slots >= executors",
+                self.slots.len(),
+                self.executors.len()
+            ));
+        }
+        if self.slots.len() > 16 {
+            return Err("at most 16 slots are simulated".to_owned());
+        }
+        let executors = u32::try_from(self.executors.len()).unwrap_or(u32::MAX);
+        if self.modem.concurrency == 0 || self.modem.concurrency > executors {
+            return Err(format!(
+                "modem.concurrency {} must be 1..={executors}",
+                self.modem.concurrency
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (index, executor) in self.executors.iter().enumerate() {
+            if usize::try_from(executor.slot).map_or(true, |slot| slot >= self.slots.len()) {
+                return Err(format!(
+                    "executors[{index}].slot {} is not a slot",
+                    executor.slot
+                ));
+            }
+            if !seen.insert(executor.slot) {
+                return Err(format!(
+                    "executors[{index}].slot {} is mapped twice",
+                    executor.slot
+                ));
+            }
+            if !REGISTER_STATES.contains(&executor.network.register_state.as_str()) {
+                return Err(format!(
+                    "executors[{index}].network.register_state {:?} is not one of {}",
+                    executor.network.register_state,
+                    REGISTER_STATES.join(", ")
+                ));
+            }
+            if data_class_from_name(&executor.network.data_class).is_none() {
+                return Err(format!(
+                    "executors[{index}].network.data_class {:?} is not a data class",
+                    executor.network.data_class
+                ));
+            }
+        }
+        for name in &self.modem.data_classes {
+            if data_class_from_name(name).is_none() {
+                return Err(format!("modem.data_classes: {name:?} is not a data class"));
+            }
+        }
+        if usize::from(self.function.max_control_message)
+            < mbim_protocol::fragment::MIN_CONTROL_TRANSFER
+        {
+            return Err(format!(
+                "function.max_control_message {} is below MBIM's minimum 64",
+                self.function.max_control_message
+            ));
+        }
+        self.ntb
+            .parameters()
+            .validate()
+            .map_err(|error| format!("ntb: {error}"))?;
+        for (index, slot) in self.slots.iter().enumerate() {
+            if !matches!(slot.kind.as_str(), "physical" | "embedded") {
+                return Err(format!(
+                    "slots[{index}].kind {:?} is not physical or embedded",
+                    slot.kind
+                ));
+            }
+            if let Some(card) = &slot.card {
+                card.validate()
+                    .map_err(|message| format!("slots[{index}].card: {message}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CardConfig {
+    /// Checks the PIN and PUK are plausible.
+    pub fn validate(&self) -> Result<(), String> {
+        if !crate::model::pin::valid_pin(&self.pin) {
+            return Err(format!(
+                "pin must be 4-8 digits, not {} characters",
+                self.pin.len()
+            ));
+        }
+        if self.puk.len() != 8 || !self.puk.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err("puk must be 8 digits".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A data class by libmbim nickname.
+pub fn data_class_from_name(
+    name: &str,
+) -> Option<mbim_protocol::services::basic_connect::DataClass> {
+    mbim_protocol::services::basic_connect::DataClass::from_name(name)
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count().saturating_add(1);
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        .saturating_add(1);
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_dssa_parses() {
+        let scenario = Scenario::from_toml_str(DSSA_TOML, "dssa.toml").unwrap();
+        assert_eq!(scenario.executors.len(), 1);
+        assert_eq!(scenario.slots.len(), 2);
+        assert_eq!(Scenario::default_dssa(), scenario);
+    }
+
+    #[test]
+    fn unknown_field_names_its_line() {
+        let text = "[[executors]]\nslot = 0\n\n[[slots]]\nkidn = \"physical\"\n";
+        let error = Scenario::from_toml_str(text, "x.toml").unwrap_err();
+        match error {
+            ScenarioError::Parse { line, .. } => assert_eq!(line, 5, "{error}"),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn inconsistent_mapping_is_refused() {
+        let text = "[[executors]]\nslot = 3\n\n[[slots]]\n";
+        let error = Scenario::from_toml_str(text, "x.toml").unwrap_err();
+        assert!(error.to_string().contains("slot 3"), "{error}");
+    }
+}

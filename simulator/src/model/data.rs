@@ -1,0 +1,374 @@
+//! One function's data plane: NTBs in from bulk OUT, NTBs out to bulk IN,
+//! the NTB settings the host chose with class requests, and the traffic
+//! generator.
+
+use super::net::{self, Gateway, Verdict};
+use crate::control::TrafficSource;
+use mbim_protocol::ntb::{
+    BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, NtbParameters, PushError,
+};
+use mbim_protocol::usb::NtbInputSize;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// Most datagrams waiting for bulk IN (echo replies); beyond it the oldest
+/// are dropped, as a modem's buffers are finite and a host may never read.
+pub const MAX_QUEUED_DATAGRAMS: usize = 1024;
+/// The traffic generator never owes more than this many datagrams: a host
+/// that stops reading does not come back to a flood.
+pub const MAX_TRAFFIC_BACKLOG: u64 = 4096;
+
+/// Counters of one data plane.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct DataCounters {
+    /// NTBs received.
+    pub ntbs_in: u64,
+    /// NTBs refused (malformed, wrong format, data interface off).
+    pub ntbs_bad: u64,
+    /// NTBs sent.
+    pub ntbs_out: u64,
+    /// Datagrams received on an active session.
+    pub datagrams_in: u64,
+    /// Bytes of those.
+    pub bytes_in: u64,
+    /// Datagrams dropped (no active session, not for the gateway, …).
+    pub datagrams_dropped: u64,
+    /// Datagrams sent.
+    pub datagrams_out: u64,
+    /// Bytes of those.
+    pub bytes_out: u64,
+    /// Echo replies produced.
+    pub echo_replies: u64,
+    /// UDP datagrams the sink counted.
+    pub sink_packets: u64,
+    /// UDP payload bytes the sink counted.
+    pub sink_bytes: u64,
+    /// UDP datagrams the generator sent.
+    pub source_packets: u64,
+    /// UDP payload bytes the generator sent.
+    pub source_bytes: u64,
+}
+
+/// The traffic generator of a session.
+#[derive(Debug, Clone)]
+pub(crate) struct Traffic {
+    pub(crate) session: u8,
+    pub(crate) sink_port: Option<u16>,
+    source: Option<Source>,
+}
+
+#[derive(Debug, Clone)]
+struct Source {
+    settings: TrafficSource,
+    packet: Vec<u8>,
+    started: Instant,
+    generated: u64,
+}
+
+impl Traffic {
+    pub(crate) fn new(
+        now: Instant,
+        session: u8,
+        sink_port: Option<u16>,
+        source: Option<TrafficSource>,
+        gateway: &Gateway,
+    ) -> Result<Self, String> {
+        let source = match source {
+            None => None,
+            Some(settings) => {
+                let from = match settings.address {
+                    IpAddr::V4(_) => gateway.ipv4.map(IpAddr::V4),
+                    IpAddr::V6(_) => gateway.ipv6.map(IpAddr::V6),
+                }
+                .ok_or("the executor has no gateway of that address family")?;
+                let packet = net::udp_packet(
+                    from,
+                    settings.source_port,
+                    settings.address,
+                    settings.port,
+                    settings.size,
+                )
+                .ok_or("datagram too long")?;
+                Some(Source {
+                    settings,
+                    packet,
+                    started: now,
+                    generated: 0,
+                })
+            }
+        };
+        Ok(Traffic {
+            session,
+            sink_port,
+            source,
+        })
+    }
+
+    /// Datagrams owed at `now`.
+    fn due(&mut self, now: Instant) -> u64 {
+        let Some(source) = &mut self.source else {
+            return 0;
+        };
+        if source.settings.rate == 0 {
+            return MAX_TRAFFIC_BACKLOG;
+        }
+        let elapsed = now.saturating_duration_since(source.started).as_nanos();
+        let total = elapsed
+            .saturating_mul(u128::from(source.settings.rate))
+            .checked_div(1_000_000_000)
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(u64::MAX);
+        let owed = total.saturating_sub(source.generated);
+        if owed > MAX_TRAFFIC_BACKLOG {
+            source.generated = total.saturating_sub(MAX_TRAFFIC_BACKLOG);
+            return MAX_TRAFFIC_BACKLOG;
+        }
+        owed
+    }
+
+    /// When the next datagram is due, if it is not due yet.
+    fn next_due(&self) -> Option<Instant> {
+        let source = self.source.as_ref()?;
+        if source.settings.rate == 0 {
+            return None;
+        }
+        let next = u128::from(source.generated.saturating_add(1))
+            .saturating_mul(1_000_000_000)
+            .checked_div(u128::from(source.settings.rate))?;
+        let nanos = u64::try_from(next).ok()?;
+        source
+            .started
+            .checked_add(std::time::Duration::from_nanos(nanos))
+    }
+}
+
+/// One function's data plane.
+#[derive(Debug)]
+pub(crate) struct DataPlane {
+    parameters: NtbParameters,
+    pub(crate) alt_setting: u8,
+    pub(crate) format: NtbFormat,
+    pub(crate) input_size: NtbInputSize,
+    pub(crate) max_datagram_size: u16,
+    outgoing: VecDeque<(u8, Vec<u8>)>,
+    builder: Option<(NtbFormat, BuildLimits, NtbBuilder)>,
+    pub(crate) traffic: Option<Traffic>,
+    pub(crate) counters: DataCounters,
+}
+
+impl DataPlane {
+    pub(crate) fn new(parameters: NtbParameters, max_segment_size: u16) -> Self {
+        DataPlane {
+            parameters,
+            alt_setting: 0,
+            format: NtbFormat::Ntb16,
+            input_size: NtbInputSize {
+                max_size: parameters.in_max_size,
+                max_datagrams: None,
+            },
+            max_datagram_size: max_segment_size,
+            outgoing: VecDeque::new(),
+            builder: None,
+            traffic: None,
+            counters: DataCounters::default(),
+        }
+    }
+
+    /// Back to the state after SET_CONFIGURATION.
+    pub(crate) fn reset(&mut self) {
+        let counters = self.counters;
+        let traffic = self.traffic.take();
+        *self = DataPlane::new(self.parameters, self.max_datagram_size);
+        self.counters = counters;
+        self.traffic = traffic;
+    }
+
+    /// SET_INTERFACE on the data interface; alt 0 drops what is queued.
+    pub(crate) fn set_alt_setting(&mut self, alt: u8) {
+        self.alt_setting = alt;
+        if alt == 0 {
+            self.outgoing.clear();
+            if let Some((_, _, builder)) = &mut self.builder {
+                builder.reset();
+            }
+        }
+    }
+
+    /// Drops queued datagrams of a session that went down.
+    pub(crate) fn drop_session(&mut self, session: u8) {
+        self.outgoing.retain(|(queued, _)| *queued != session);
+    }
+
+    /// An NTB from bulk OUT. `gateway` gives, per session id, the session's
+    /// gateway if the session is active.
+    pub(crate) fn bulk_out(&mut self, ntb: &[u8], gateway: &dyn Fn(u8) -> Option<Gateway>) {
+        self.counters.ntbs_in = self.counters.ntbs_in.saturating_add(1);
+        if self.alt_setting == 0 {
+            self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
+            return;
+        }
+        let Ok(parsed) = Ntb::new_checked(ntb) else {
+            self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
+            return;
+        };
+        if parsed.format() != self.format {
+            // NCM 1.0 §6.2.5: the host selected the format; the other is an error.
+            self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
+            return;
+        }
+        for datagram in parsed.datagrams() {
+            let Ok(datagram) = datagram else {
+                self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
+                break;
+            };
+            let NdpSignature::Ips(session) = datagram.signature else {
+                self.counters.datagrams_dropped = self.counters.datagrams_dropped.saturating_add(1);
+                continue;
+            };
+            let Some(mut gw) = gateway(session) else {
+                self.counters.datagrams_dropped = self.counters.datagrams_dropped.saturating_add(1);
+                continue;
+            };
+            self.counters.datagrams_in = self.counters.datagrams_in.saturating_add(1);
+            self.counters.bytes_in = self
+                .counters
+                .bytes_in
+                .saturating_add(u64::try_from(datagram.data.len()).unwrap_or(u64::MAX));
+            gw.sink_port = self
+                .traffic
+                .as_ref()
+                .filter(|traffic| traffic.session == session)
+                .and_then(|traffic| traffic.sink_port);
+            match net::handle(datagram.data, &gw) {
+                Verdict::Reply(reply) => {
+                    self.counters.echo_replies = self.counters.echo_replies.saturating_add(1);
+                    self.queue(session, reply);
+                }
+                Verdict::Sink(bytes) => {
+                    self.counters.sink_packets = self.counters.sink_packets.saturating_add(1);
+                    self.counters.sink_bytes = self
+                        .counters
+                        .sink_bytes
+                        .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+                }
+                Verdict::Drop => {
+                    self.counters.datagrams_dropped =
+                        self.counters.datagrams_dropped.saturating_add(1);
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, session: u8, datagram: Vec<u8>) {
+        if self.outgoing.len() >= MAX_QUEUED_DATAGRAMS {
+            self.outgoing.pop_front();
+            self.counters.datagrams_dropped = self.counters.datagrams_dropped.saturating_add(1);
+        }
+        self.outgoing.push_back((session, datagram));
+    }
+
+    /// Whether bulk IN has something now.
+    pub(crate) fn has_pending(&mut self, now: Instant, session_up: &dyn Fn(u8) -> bool) -> bool {
+        if self.alt_setting == 0 {
+            return false;
+        }
+        if !self.outgoing.is_empty() {
+            return true;
+        }
+        match &mut self.traffic {
+            Some(traffic) => session_up(traffic.session) && traffic.due(now) > 0,
+            None => false,
+        }
+    }
+
+    /// When the traffic generator next has something.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.alt_setting == 0 {
+            return None;
+        }
+        self.traffic.as_ref().and_then(Traffic::next_due)
+    }
+
+    fn limits(&self, max_len: usize) -> BuildLimits {
+        let host_max = self.input_size.max_size.min(self.parameters.in_max_size);
+        BuildLimits {
+            max_size: host_max.min(u32::try_from(max_len).unwrap_or(u32::MAX)),
+            max_datagrams: self.input_size.max_datagrams.unwrap_or(0),
+            divisor: self.parameters.in_divisor,
+            remainder: self.parameters.in_payload_remainder,
+            ndp_alignment: self.parameters.in_alignment,
+        }
+    }
+
+    /// The next NTB for bulk IN, at most `max_len` bytes, if anything waits.
+    pub(crate) fn bulk_in(
+        &mut self,
+        now: Instant,
+        max_len: usize,
+        session_up: &dyn Fn(u8) -> bool,
+    ) -> Option<Vec<u8>> {
+        if !self.has_pending(now, session_up) {
+            return None;
+        }
+        let limits = self.limits(max_len);
+        let format = self.format;
+        let reuse = matches!(&self.builder, Some((f, l, _)) if *f == format && *l == limits);
+        if !reuse {
+            let builder = NtbBuilder::new(format, limits).ok()?;
+            self.builder = Some((format, limits, builder));
+        }
+        let (_, _, builder) = self.builder.as_mut()?;
+        builder.reset();
+        let counters = &mut self.counters;
+        while let Some((session, datagram)) = self.outgoing.front() {
+            match builder.push(NdpSignature::Ips(*session), datagram) {
+                Ok(()) => {
+                    counters.datagrams_out = counters.datagrams_out.saturating_add(1);
+                    counters.bytes_out = counters
+                        .bytes_out
+                        .saturating_add(u64::try_from(datagram.len()).unwrap_or(u64::MAX));
+                    self.outgoing.pop_front();
+                }
+                Err(PushError::Full) => break,
+                Err(PushError::TooBig { .. } | PushError::Empty) => {
+                    counters.datagrams_dropped = counters.datagrams_dropped.saturating_add(1);
+                    self.outgoing.pop_front();
+                }
+            }
+        }
+        if let Some(traffic) = &mut self.traffic {
+            if session_up(traffic.session) {
+                let mut due = traffic.due(now);
+                let session = traffic.session;
+                if let Some(source) = &mut traffic.source {
+                    while due > 0 {
+                        match builder.push(NdpSignature::Ips(session), &source.packet) {
+                            Ok(()) => {
+                                due = due.saturating_sub(1);
+                                source.generated = source.generated.saturating_add(1);
+                                counters.source_packets = counters.source_packets.saturating_add(1);
+                                counters.source_bytes = counters.source_bytes.saturating_add(
+                                    u64::try_from(source.settings.size).unwrap_or(u64::MAX),
+                                );
+                                counters.datagrams_out = counters.datagrams_out.saturating_add(1);
+                                counters.bytes_out = counters.bytes_out.saturating_add(
+                                    u64::try_from(source.packet.len()).unwrap_or(u64::MAX),
+                                );
+                            }
+                            Err(PushError::Full) => break,
+                            Err(PushError::TooBig { .. } | PushError::Empty) => {
+                                // It will never fit: stop generating rather than spin.
+                                traffic.source = None;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let block = builder.finish()?.to_vec();
+        self.counters.ntbs_out = self.counters.ntbs_out.saturating_add(1);
+        Some(block)
+    }
+}
