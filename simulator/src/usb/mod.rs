@@ -4,6 +4,10 @@
 //!
 //! * [`descriptors`] — device, configuration and string descriptors.
 //! * [`usbip`] — the USB/IP codec (no I/O).
+//! * [`server`] — URB handling, the usbipd-compatible TCP server.
+//! * [`vhci`] — attaching to the local vhci-hcd without TCP or `usbip`.
 
 pub mod descriptors;
+pub mod server;
 pub mod usbip;
+pub mod vhci;
