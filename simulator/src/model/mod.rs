@@ -19,6 +19,7 @@
 pub mod channel;
 mod cids;
 pub mod data;
+pub mod host;
 pub mod net;
 pub mod pin;
 
@@ -776,7 +777,8 @@ impl Modem {
         }
     }
 
-    /// Sends COMMAND_DONE for `C`.
+    /// Sends a COMMAND_DONE.
+    #[allow(clippy::too_many_arguments)] // The message's fields plus where and when.
     pub(crate) fn command_done(
         &mut self,
         now: Instant,

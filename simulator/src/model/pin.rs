@@ -401,6 +401,7 @@ mod tests {
     use PinType::{None as TNone, Pin1, Pin2, Puk1};
 
     #[rustfmt::skip]
+    #[allow(clippy::type_complexity)] // One row per rule, every column named in the comment.
     const TABLE: &[(&str, LockState, bool, PinType, PinOperation, &str, &str, Status, PinType, PinState, u32, Option<PinEvent>, LockState)] = &[
         // name, start, enabled, type, op, pin, new, status, info type, info state, attempts, event, end
         ("enter right pin", PinRequired, true, Pin1, Enter, "1234", "", Status::Success, TNone, U, 0, Some(PinEvent::Unlocked), Unlocked),
