@@ -1,0 +1,226 @@
+//! Network events: signal and packet-service loss in seed 000's order, DNS
+//! updates that keep the basic IP information, regain without reconnect.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
+use mbim_protocol::Empty;
+use mbim_sim::control::ControlCommand;
+use mbim_sim::model::host::{Host, Indication};
+use mbim_sim::scenario::Scenario;
+use std::time::Instant;
+
+fn connected() -> Host {
+    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
+    host.open(0);
+    let done = host
+        .set::<bcc::Connect>(
+            0,
+            &bc::ConnectSet {
+                session_id: 0,
+                activation_command: bc::ActivationCommand::Activate,
+                access_string: "internet".to_owned(),
+                user_name: String::new(),
+                password: String::new(),
+                compression: bc::Compression::None,
+                auth_protocol: bc::AuthProtocol::None,
+                ip_type: bc::ContextIpType::Ipv4v6,
+                context_type: bc::ContextType::Internet.uuid(),
+            },
+        )
+        .unwrap();
+    assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    host.take_indications();
+    host
+}
+
+/// The indications as (cid name, state) pairs.
+fn summary(indications: &[Indication]) -> Vec<(&'static str, String)> {
+    indications
+        .iter()
+        .filter_map(|i| {
+            if let Some(info) = i.decode::<bcc::Connect>() {
+                return Some(("connect", info.unwrap().activation_state.to_string()));
+            }
+            if let Some(info) = i.decode::<bcc::PacketService>() {
+                return Some((
+                    "packet-service",
+                    info.unwrap().packet_service_state.to_string(),
+                ));
+            }
+            if let Some(info) = i.decode::<bcc::RegisterState>() {
+                return Some(("register-state", info.unwrap().register_state.to_string()));
+            }
+            None
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    expected
+        .iter()
+        .map(|(cid, state)| (*cid, (*state).to_owned()))
+        .collect()
+}
+
+#[test]
+fn signal_loss_indicates_deactivated_detached_deregistered_in_order() {
+    let mut host = connected();
+    host.modem
+        .control(host.now, ControlCommand::LoseSignal { executor: 0 })
+        .unwrap();
+    let indications = host.take_indications();
+    assert_eq!(
+        summary(&indications),
+        pairs(&[
+            ("connect", "deactivated"),
+            ("packet-service", "detached"),
+            ("register-state", "deregistered"),
+        ])
+    );
+    // Regain: registered and attached again, the context stays down.
+    host.modem
+        .control(host.now, ControlCommand::RegainSignal { executor: 0 })
+        .unwrap();
+    let indications = host.take_indications();
+    assert_eq!(
+        summary(&indications),
+        pairs(&[("register-state", "home"), ("packet-service", "attached")])
+    );
+    let state = host
+        .query::<bcc::Connect>(
+            0,
+            &bc::ConnectInfo {
+                session_id: 0,
+                activation_state: bc::ActivationState::Unspecified,
+                voice_call_state: bc::VoiceCallState::None,
+                ip_type: bc::ContextIpType::Default,
+                context_type: mbim_protocol::Uuid::NIL,
+                nw_error: bc::NwError::None,
+            },
+        )
+        .unwrap()
+        .decode::<bcc::Connect>()
+        .unwrap();
+    assert_eq!(state.activation_state, bc::ActivationState::Deactivated);
+}
+
+#[test]
+fn packet_service_loss_indicates_deactivated_then_detached() {
+    let mut host = connected();
+    host.modem
+        .control(host.now, ControlCommand::LosePacketService { executor: 0 })
+        .unwrap();
+    assert_eq!(
+        summary(&host.take_indications()),
+        pairs(&[("connect", "deactivated"), ("packet-service", "detached")])
+    );
+    let register = host
+        .query::<bcc::RegisterState>(0, &Empty)
+        .unwrap()
+        .decode::<bcc::RegisterState>()
+        .unwrap();
+    assert_eq!(register.register_state, bc::RegisterState::Home);
+    host.modem
+        .control(
+            host.now,
+            ControlCommand::RegainPacketService { executor: 0 },
+        )
+        .unwrap();
+    assert_eq!(
+        summary(&host.take_indications()),
+        pairs(&[("packet-service", "attached")])
+    );
+}
+
+#[test]
+fn dns_update_keeps_the_basic_ip_information() {
+    let mut host = connected();
+    let before = host
+        .query::<bcc::IpConfiguration>(0, &bc::IpConfigurationInfo::default())
+        .unwrap()
+        .decode::<bcc::IpConfiguration>()
+        .unwrap();
+    host.modem
+        .control(
+            host.now,
+            ControlCommand::SetDns {
+                executor: 0,
+                ipv4_dns: vec!["9.9.9.9".parse().unwrap(), "1.1.1.1".parse().unwrap()],
+                ipv6_dns: vec!["2620:fe::fe".parse().unwrap()],
+            },
+        )
+        .unwrap();
+    let indications = host.take_indications();
+    assert_eq!(indications.len(), 1);
+    let update = indications[0]
+        .decode::<bcc::IpConfiguration>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(update.ipv4_addresses, before.ipv4_addresses);
+    assert_eq!(update.ipv6_addresses, before.ipv6_addresses);
+    assert_eq!(update.ipv4_gateway, before.ipv4_gateway);
+    assert_eq!(update.ipv6_gateway, before.ipv6_gateway);
+    assert_eq!(update.ipv4_mtu, before.ipv4_mtu);
+    assert_eq!(
+        update.ipv4_configuration_available,
+        before.ipv4_configuration_available
+    );
+    assert_eq!(update.ipv4_dns_servers.len(), 2);
+    assert_eq!(
+        update.ipv6_dns_servers,
+        vec!["2620:fe::fe".parse::<std::net::Ipv6Addr>().unwrap()]
+    );
+    assert_ne!(update.ipv4_dns_servers, before.ipv4_dns_servers);
+}
+
+#[test]
+fn radio_off_takes_everything_down_in_order() {
+    let mut host = connected();
+    host.set::<bcc::RadioState>(
+        0,
+        &bc::RadioStateSet {
+            radio_state: bc::RadioSwitchState::Off,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        summary(&host.take_indications()),
+        pairs(&[
+            ("connect", "deactivated"),
+            ("packet-service", "detached"),
+            ("register-state", "deregistered"),
+        ])
+    );
+}
+
+#[test]
+fn without_auto_attach_the_host_attaches() {
+    let mut scenario = Scenario::default_dssa();
+    scenario.executors[0].network.auto_attach = false;
+    let mut host = Host::new(scenario, Instant::now()).unwrap();
+    host.open(0);
+    let packet = host
+        .query::<bcc::PacketService>(0, &Empty)
+        .unwrap()
+        .decode::<bcc::PacketService>()
+        .unwrap();
+    assert_eq!(
+        packet.packet_service_state,
+        bc::PacketServiceState::Detached
+    );
+    let done = host
+        .set::<bcc::PacketService>(
+            0,
+            &bc::PacketServiceSet {
+                packet_service_action: bc::PacketServiceAction::Attach,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        done.decode::<bcc::PacketService>()
+            .unwrap()
+            .packet_service_state,
+        bc::PacketServiceState::Attached
+    );
+}
