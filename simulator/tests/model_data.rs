@@ -1,0 +1,321 @@
+//! The data plane: ICMP and ICMPv6 echo through NTBs built by NtbBuilder,
+//! NTB32 after SET_NTB_FORMAT, the host's NTB input size, traffic counters.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
+use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
+use mbim_protocol::usb::{ClassRequest, NtbInputSize, SetupPacket};
+use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
+use mbim_sim::model::host::Host;
+use mbim_sim::model::net;
+use mbim_sim::scenario::Scenario;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+const HOST4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 2);
+const GW4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
+
+fn gw6() -> Ipv6Addr {
+    "fd00:6d62::1".parse().unwrap()
+}
+
+fn host6() -> Ipv6Addr {
+    "fd00:6d62::2".parse().unwrap()
+}
+
+fn connected(sessions: &[u32]) -> Host {
+    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
+    host.open(0);
+    for session in sessions {
+        let done = host
+            .set::<bcc::Connect>(
+                0,
+                &bc::ConnectSet {
+                    session_id: *session,
+                    activation_command: bc::ActivationCommand::Activate,
+                    access_string: "internet".to_owned(),
+                    user_name: String::new(),
+                    password: String::new(),
+                    compression: bc::Compression::None,
+                    auth_protocol: bc::AuthProtocol::None,
+                    ip_type: bc::ContextIpType::Ipv4v6,
+                    context_type: bc::ContextType::Internet.uuid(),
+                },
+            )
+            .unwrap();
+        assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    }
+    host.modem.set_data_alt_setting(0, 1);
+    host
+}
+
+fn ntb(format: NtbFormat, datagrams: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let limits = BuildLimits {
+        max_size: 16384,
+        max_datagrams: 0,
+        divisor: 4,
+        remainder: 0,
+        ndp_alignment: 4,
+    };
+    let mut builder = NtbBuilder::new(format, limits).unwrap();
+    for (session, datagram) in datagrams {
+        builder.push(NdpSignature::Ips(*session), datagram).unwrap();
+    }
+    builder.finish().unwrap().to_vec()
+}
+
+fn datagrams(block: &[u8]) -> Vec<(NdpSignature, Vec<u8>)> {
+    Ntb::new_checked(block)
+        .unwrap()
+        .datagrams()
+        .map(|d| {
+            let d = d.unwrap();
+            (d.signature, d.data.to_vec())
+        })
+        .collect()
+}
+
+fn class(
+    host: &mut Host,
+    request: ClassRequest,
+    value: u16,
+    data: &[u8],
+    length: u16,
+    input: bool,
+) -> Result<Vec<u8>, mbim_sim::model::EndpointError> {
+    let setup = SetupPacket::class(request, 1, value, length, input);
+    host.modem.handle_class_request(host.now, 0, setup, data)
+}
+
+#[test]
+fn icmp_and_icmpv6_echo_to_the_gateway() {
+    let mut host = connected(&[0]);
+    let request4 = net::icmpv4_echo_request(HOST4, GW4, 0x77, 1, b"ping four");
+    let request6 = net::icmpv6_echo_request(host6(), gw6(), 0x66, 2, b"ping six");
+    host.modem
+        .handle_bulk_out(
+            host.now,
+            0,
+            &ntb(NtbFormat::Ntb16, &[(0, request4), (0, request6)]),
+        )
+        .unwrap();
+    let block = host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .unwrap();
+    assert_eq!(&block[..4], b"NCMH");
+    let replies = datagrams(&block);
+    assert_eq!(replies.len(), 2);
+    let (signature, reply4) = &replies[0];
+    assert_eq!(*signature, NdpSignature::Ips(0));
+    assert!(net::ipv4_checksums_ok(reply4));
+    assert_eq!(&reply4[12..16], &GW4.octets());
+    assert_eq!(&reply4[16..20], &HOST4.octets());
+    assert_eq!(reply4[20], 0, "echo reply");
+    assert_eq!(&reply4[28..], b"ping four");
+    let (_, reply6) = &replies[1];
+    assert!(net::ipv6_checksum_ok(reply6));
+    assert_eq!(reply6[40], 129);
+    assert_eq!(&reply6[8..24], &gw6().octets());
+    assert_eq!(&reply6[48..], b"ping six");
+    assert!(host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn inactive_sessions_and_other_destinations_are_dropped() {
+    let mut host = connected(&[0]);
+    let to_gw = net::icmpv4_echo_request(HOST4, GW4, 1, 1, b"x");
+    let elsewhere = net::icmpv4_echo_request(HOST4, Ipv4Addr::new(8, 8, 8, 8), 1, 1, b"x");
+    let mut bad_sum = to_gw.clone();
+    bad_sum[28] ^= 0xFF;
+    host.modem
+        .handle_bulk_out(
+            host.now,
+            0,
+            &ntb(
+                NtbFormat::Ntb16,
+                &[(1, to_gw), (0, elsewhere), (0, bad_sum)],
+            ),
+        )
+        .unwrap();
+    assert!(host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn ntb32_after_set_ntb_format() {
+    let mut host = connected(&[0]);
+    // Only while the data interface is off.
+    assert!(class(&mut host, ClassRequest::SetNtbFormat, 1, &[], 0, false).is_err());
+    host.modem.set_data_alt_setting(0, 0);
+    class(&mut host, ClassRequest::SetNtbFormat, 1, &[], 0, false).unwrap();
+    assert_eq!(
+        class(&mut host, ClassRequest::GetNtbFormat, 0, &[], 2, true).unwrap(),
+        vec![1, 0]
+    );
+    host.modem.set_data_alt_setting(0, 1);
+    let request = net::icmpv4_echo_request(HOST4, GW4, 3, 3, b"thirty-two");
+    // An NTB16 is refused now.
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &[(0, request.clone())]))
+        .unwrap();
+    assert!(host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .is_none());
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb32, &[(0, request)]))
+        .unwrap();
+    let block = host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .unwrap();
+    assert_eq!(&block[..4], b"ncmh");
+    let replies = datagrams(&block);
+    assert!(net::ipv4_checksums_ok(&replies[0].1));
+}
+
+#[test]
+fn ntb_parameters_and_input_size_are_honoured() {
+    let mut host = connected(&[0]);
+    let parameters = class(&mut host, ClassRequest::GetNtbParameters, 0, &[], 28, true).unwrap();
+    let parameters = mbim_protocol::ntb::NtbParameters::parse(&parameters).unwrap();
+    assert_eq!(parameters, Scenario::default_dssa().ntb.parameters());
+    // Too small for NCM: stalled.
+    let small = NtbInputSize {
+        max_size: 1024,
+        max_datagrams: None,
+    };
+    assert!(class(
+        &mut host,
+        ClassRequest::SetNtbInputSize,
+        0,
+        &small.emit(),
+        4,
+        false
+    )
+    .is_err());
+    let size = NtbInputSize {
+        max_size: 2048,
+        max_datagrams: Some(2),
+    };
+    class(
+        &mut host,
+        ClassRequest::SetNtbInputSize,
+        0,
+        &size.emit(),
+        8,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        NtbInputSize::parse(
+            &class(&mut host, ClassRequest::GetNtbInputSize, 0, &[], 8, true).unwrap()
+        ),
+        Some(size)
+    );
+    let pings: Vec<(u8, Vec<u8>)> = (0..5)
+        .map(|seq| {
+            (
+                0,
+                net::icmpv4_echo_request(HOST4, GW4, 9, seq, &[0xAB; 500]),
+            )
+        })
+        .collect();
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &pings))
+        .unwrap();
+    let mut total = 0;
+    while let Some(block) = host.modem.poll_bulk_in(host.now, 0, 16384).unwrap() {
+        assert!(block.len() <= 2048);
+        let count = datagrams(&block).len();
+        assert!(count <= 2);
+        total += count;
+    }
+    assert_eq!(total, 5);
+    // Alt setting 0 drops what is queued.
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &pings))
+        .unwrap();
+    host.modem.set_data_alt_setting(0, 0);
+    host.modem.set_data_alt_setting(0, 1);
+    assert!(host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn traffic_mode_sinks_and_sources_udp() {
+    let mut host = connected(&[0]);
+    host.modem
+        .control(
+            host.now,
+            ControlCommand::Traffic {
+                executor: 0,
+                settings: TrafficSettings {
+                    session: 0,
+                    sink_port: Some(5001),
+                    source: Some(TrafficSource {
+                        address: HOST4.into(),
+                        port: 5002,
+                        source_port: 9,
+                        rate: 1000,
+                        size: 1000,
+                    }),
+                },
+            },
+        )
+        .unwrap();
+    // Sink: three datagrams of 100 bytes to the gateway's port 5001.
+    let sink: Vec<(u8, Vec<u8>)> = (0..3)
+        .map(|_| {
+            (
+                0,
+                net::udp_packet(HOST4.into(), 4000, GW4.into(), 5001, 100).unwrap(),
+            )
+        })
+        .collect();
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &sink))
+        .unwrap();
+    // Source: 1000/s for 10 ms = 10 datagrams.
+    host.advance(Duration::from_millis(10));
+    let mut generated = Vec::new();
+    while let Some(block) = host.modem.poll_bulk_in(host.now, 0, 32768).unwrap() {
+        generated.extend(datagrams(&block));
+    }
+    assert_eq!(generated.len(), 10);
+    for (_, packet) in &generated {
+        assert!(net::ipv4_checksums_ok(packet));
+        assert_eq!(packet.len(), 20 + 8 + 1000);
+        assert_eq!(&packet[16..20], &HOST4.octets());
+    }
+    let status = match host
+        .modem
+        .control(host.now, ControlCommand::Status)
+        .unwrap()
+    {
+        mbim_sim::control::ControlReply::Status { status } => status,
+        other => panic!("{other:?}"),
+    };
+    let data = &status["executors"][0]["data"];
+    assert_eq!(data["sink_packets"], 3);
+    assert_eq!(data["sink_bytes"], 300);
+    assert_eq!(data["source_packets"], 10);
+    assert_eq!(data["source_bytes"], 10_000);
+    // Its next datagram is due 1 ms later.
+    assert!(host.modem.poll_timeout().is_some());
+}
