@@ -260,6 +260,18 @@ impl Channel {
         self.notifications.pop_front()
     }
 
+    /// Bytes and entries held in the queues (for the memory-bound tests).
+    pub(crate) fn queued(&self) -> (usize, usize) {
+        let bytes = self.responses.iter().map(Vec::len).sum::<usize>()
+            + self
+                .delayed
+                .iter()
+                .flat_map(|(_, fragments)| fragments.iter().map(Vec::len))
+                .sum::<usize>();
+        let entries = self.responses.len() + self.notifications.len() + self.delayed.len();
+        (bytes, entries)
+    }
+
     pub(crate) fn interrupt_stalled(&self) -> bool {
         self.stall_interrupt
     }

@@ -195,6 +195,17 @@ impl DataPlane {
         }
     }
 
+    /// Bytes and datagrams queued for bulk IN.
+    pub(crate) fn queued(&self) -> (usize, usize) {
+        (
+            self.outgoing
+                .iter()
+                .map(|(_, datagram)| datagram.len())
+                .sum(),
+            self.outgoing.len(),
+        )
+    }
+
     /// Drops queued datagrams of a session that went down.
     pub(crate) fn drop_session(&mut self, session: u8) {
         self.outgoing.retain(|(queued, _)| *queued != session);

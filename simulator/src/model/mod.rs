@@ -553,6 +553,30 @@ impl Modem {
             .collect()
     }
 
+    /// Bytes and entries the modem holds in its queues on the host's behalf
+    /// (responses, notifications, delayed responses, datagrams, waiting
+    /// device-wide SETs). Bounded by the caps in the module documentation,
+    /// whatever the host sends; the robustness tests check it.
+    pub fn queued(&self) -> (usize, usize) {
+        let mut bytes = 0usize;
+        let mut entries = 0usize;
+        for f in &self.functions {
+            let (b, e) = f.channel.queued();
+            let (db, de) = f.data.queued();
+            bytes = bytes.saturating_add(b).saturating_add(db);
+            entries = entries.saturating_add(e).saturating_add(de);
+        }
+        for set in self
+            .device_set_queue
+            .iter()
+            .chain(self.device_set_running.iter().map(|(_, set)| set))
+        {
+            bytes = bytes.saturating_add(set.data.len());
+            entries = entries.saturating_add(1);
+        }
+        (bytes, entries)
+    }
+
     /// Whether anything waits on `function`'s interrupt or control pipe.
     pub fn has_notification(&self, function: usize) -> bool {
         self.functions
