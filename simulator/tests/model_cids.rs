@@ -566,8 +566,10 @@ fn providers() {
         Status::SimNotInserted
     );
     // PIN-locked: home set still succeeds, restricted scan too.
-    let mut card = mbim_sim::scenario::CardConfig::default();
-    card.pin_enabled = true;
+    let card = mbim_sim::scenario::CardConfig {
+        pin_enabled: true,
+        ..Default::default()
+    };
     host.modem
         .control(
             host.now,
