@@ -319,3 +319,53 @@ fn traffic_mode_sinks_and_sources_udp() {
     // Its next datagram is due 1 ms later.
     assert!(host.modem.poll_timeout().is_some());
 }
+
+#[test]
+fn connect_raises_network_connection_and_speed() {
+    use mbim_protocol::message::Message;
+    use mbim_protocol::status::CommandType;
+    use mbim_protocol::usb::Notification;
+    use mbim_protocol::Payload;
+    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
+    host.open(0);
+    let mut set = bc::ConnectSet {
+        session_id: 0,
+        activation_command: bc::ActivationCommand::Activate,
+        access_string: "internet".to_owned(),
+        user_name: String::new(),
+        password: String::new(),
+        compression: bc::Compression::None,
+        auth_protocol: bc::AuthProtocol::None,
+        ip_type: bc::ContextIpType::Ipv4,
+        context_type: bc::ContextType::Internet.uuid(),
+    };
+    let command = |tid, set: &bc::ConnectSet| {
+        Message::command(tid, bc::SERVICE.uuid, 12, CommandType::Set, set.encode())
+    };
+    host.send(0, &command(50, &set)).unwrap();
+    let mut notifications = Vec::new();
+    while let Some(n) = host.modem.poll_notification(0).unwrap() {
+        notifications.push(n);
+    }
+    assert!(notifications.contains(&Notification::NetworkConnection {
+        interface: 0,
+        connected: true
+    }));
+    assert!(
+        notifications.contains(&Notification::ConnectionSpeedChange {
+            interface: 0,
+            downlink: 150_000_000,
+            uplink: 50_000_000
+        })
+    );
+    set.activation_command = bc::ActivationCommand::Deactivate;
+    host.send(0, &command(51, &set)).unwrap();
+    let mut notifications = Vec::new();
+    while let Some(n) = host.modem.poll_notification(0).unwrap() {
+        notifications.push(n);
+    }
+    assert!(notifications.contains(&Notification::NetworkConnection {
+        interface: 0,
+        connected: false
+    }));
+}

@@ -967,7 +967,16 @@ impl Modem {
 
     /// NETWORK_CONNECTION on the interrupt pipe when the first context comes
     /// up or the last goes down.
+    /// CDC NCM's CONNECTION_SPEED_CHANGE follows a connect with the link's
+    /// speeds (saturated to the notification's 32-bit fields).
     pub(crate) fn link_notification(&mut self, index: usize, connected: bool) {
+        let speeds = self.executors.get(index).map_or((0, 0), |executor| {
+            let network = &executor.config.network;
+            (
+                u32::try_from(network.downlink_speed).unwrap_or(u32::MAX),
+                u32::try_from(network.uplink_speed).unwrap_or(u32::MAX),
+            )
+        });
         if let Some(f) = self.functions.get_mut(index) {
             if f.channel.is_open() {
                 let interface = f.channel.comm_interface();
@@ -975,6 +984,13 @@ impl Modem {
                     interface,
                     connected,
                 });
+                if connected {
+                    f.channel.notify(Notification::ConnectionSpeedChange {
+                        interface,
+                        downlink: speeds.0,
+                        uplink: speeds.1,
+                    });
+                }
             }
         }
     }
