@@ -1,0 +1,217 @@
+//! The simulated modem as an in-process [`FunctionTransport`]: the daemon's
+//! tests drive a [`SimFunction`] through the same interface the daemon uses
+//! for a real USB function, with no kernel, USB/IP or root involved.
+
+use crate::device::{EndpointError, SimFunction};
+use mbim_protocol::usb::{ClassRequest, Notification, SetupPacket};
+use mbim_transport::{Completion, FunctionTransport, InPipe, OutPipe, Pipe, TransportError};
+use std::collections::VecDeque;
+use std::future::Future;
+
+fn transport_error(error: EndpointError) -> TransportError {
+    match error {
+        EndpointError::Stall => TransportError::Stall,
+        EndpointError::Unplugged => TransportError::Disconnected,
+    }
+}
+
+/// One simulated MBIM function, reached in process.
+#[derive(Debug, Clone)]
+pub struct InProcessFunction {
+    function: SimFunction,
+}
+
+impl InProcessFunction {
+    /// A transport to `function`.
+    pub fn new(function: SimFunction) -> Self {
+        InProcessFunction { function }
+    }
+
+    /// The communication interface number the simulator's descriptors give
+    /// this function (two interfaces per function).
+    fn interface(&self) -> u8 {
+        u8::try_from(self.function.index().saturating_mul(2)).unwrap_or(u8::MAX)
+    }
+}
+
+impl FunctionTransport for InProcessFunction {
+    type BulkIn = InProcessBulkIn;
+    type BulkOut = InProcessBulkOut;
+
+    fn control_out(
+        &self,
+        request: ClassRequest,
+        value: u16,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        let length = u16::try_from(data.len()).unwrap_or(u16::MAX);
+        let setup = SetupPacket::class(request, self.interface(), value, length, false);
+        let result = self
+            .function
+            .class_request(setup, &data)
+            .map(drop)
+            .map_err(transport_error);
+        async move { result }
+    }
+
+    fn control_in(
+        &self,
+        request: ClassRequest,
+        value: u16,
+        length: u16,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
+        let setup = SetupPacket::class(request, self.interface(), value, length, true);
+        let result = self
+            .function
+            .class_request(setup, &[])
+            .map(|mut data| {
+                data.truncate(usize::from(length));
+                data
+            })
+            .map_err(transport_error);
+        async move { result }
+    }
+
+    fn next_notification(
+        &self,
+    ) -> impl Future<Output = Result<Notification, TransportError>> + Send {
+        let function = self.function.clone();
+        async move { function.next_notification().await.map_err(transport_error) }
+    }
+
+    fn set_data_alt_setting(
+        &self,
+        alt: u8,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        self.function.set_data_alt_setting(alt);
+        async { Ok(()) }
+    }
+
+    fn take_data_pipes(&self) -> Result<(Self::BulkIn, Self::BulkOut), TransportError> {
+        Ok((
+            InProcessBulkIn {
+                function: self.function.clone(),
+                pending: VecDeque::new(),
+            },
+            InProcessBulkOut {
+                function: self.function.clone(),
+                done: VecDeque::new(),
+            },
+        ))
+    }
+}
+
+/// A bulk IN request waiting for data.
+#[derive(Debug)]
+struct InRequest {
+    buffer: Vec<u8>,
+    length: usize,
+    cancelled: bool,
+}
+
+/// The bulk IN pipe of an [`InProcessFunction`].
+#[derive(Debug)]
+pub struct InProcessBulkIn {
+    function: SimFunction,
+    pending: VecDeque<InRequest>,
+}
+
+impl Pipe for InProcessBulkIn {
+    async fn next_complete(&mut self) -> Completion {
+        {
+            let Some(front) = self.pending.front() else {
+                return std::future::pending().await;
+            };
+            if front.cancelled {
+                let request = self.pending.pop_front();
+                return Completion {
+                    buffer: request.map(|r| r.buffer).unwrap_or_default(),
+                    status: Err(TransportError::Cancelled),
+                };
+            }
+            // The request stays queued until data arrives, so dropping this
+            // future (a `select!` that took another branch) loses nothing.
+            let result = self.function.next_bulk_in(front.length).await;
+            let mut buffer = self
+                .pending
+                .pop_front()
+                .map(|r| r.buffer)
+                .unwrap_or_default();
+            match result {
+                Ok(data) => {
+                    buffer.clear();
+                    buffer.extend_from_slice(&data);
+                    Completion {
+                        buffer,
+                        status: Ok(()),
+                    }
+                }
+                Err(error) => {
+                    buffer.clear();
+                    Completion {
+                        buffer,
+                        status: Err(transport_error(error)),
+                    }
+                }
+            }
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn cancel_all(&mut self) {
+        for request in &mut self.pending {
+            request.cancelled = true;
+        }
+    }
+}
+
+impl InPipe for InProcessBulkIn {
+    fn submit(&mut self, mut buffer: Vec<u8>, length: usize) {
+        buffer.clear();
+        self.pending.push_back(InRequest {
+            buffer,
+            length,
+            cancelled: false,
+        });
+    }
+}
+
+/// The bulk OUT pipe of an [`InProcessFunction`]: the simulator takes an NTB
+/// at once, so a transfer is complete when submitted.
+#[derive(Debug)]
+pub struct InProcessBulkOut {
+    function: SimFunction,
+    done: VecDeque<Completion>,
+}
+
+impl Pipe for InProcessBulkOut {
+    async fn next_complete(&mut self) -> Completion {
+        {
+            match self.done.pop_front() {
+                Some(completion) => completion,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.done.len()
+    }
+
+    fn cancel_all(&mut self) {
+        // Every transfer has already completed; there is nothing to cancel.
+    }
+}
+
+impl OutPipe for InProcessBulkOut {
+    fn submit(&mut self, data: Vec<u8>) {
+        let status = self.function.bulk_out(&data).map_err(transport_error);
+        self.done.push_back(Completion {
+            buffer: data,
+            status,
+        });
+    }
+}
