@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 /// How long a waiter sleeps at most before looking at the model again: a
 /// safety net against a missed wake-up, not a polling interval.
 const MAX_WAIT: Duration = Duration::from_millis(500);
+/// The shortest sleep of a waiter whose deadline has passed.
+const MIN_WAIT: Duration = Duration::from_millis(1);
 
 struct Shared {
     scenario: Arc<Scenario>,
@@ -79,7 +81,12 @@ impl SimModem {
 
     /// Waits until `poll` gives a value, re-polling on every model change
     /// and at the model's next timer.
-    async fn wait_for<T>(&self, mut poll: impl FnMut(&mut Modem, Instant) -> Option<T>) -> T {
+    /// `bulk_in` names the function whose traffic generator's timer counts.
+    async fn wait_for<T>(
+        &self,
+        bulk_in: Option<usize>,
+        mut poll: impl FnMut(&mut Modem, Instant) -> Option<T>,
+    ) -> T {
         loop {
             let notified = self.shared.changed.notified();
             tokio::pin!(notified);
@@ -93,12 +100,15 @@ impl SimModem {
                     self.shared.changed.notify_waiters();
                     return value;
                 }
-                modem.poll_timeout()
+                let bulk = bulk_in.and_then(|function| modem.poll_bulk_timeout(function));
+                [modem.poll_timeout(), bulk].into_iter().flatten().min()
             };
             let now = Instant::now();
+            // At least a millisecond: a deadline that stays in the past
+            // must not turn this into a busy loop.
             let sleep_for = deadline
                 .map_or(MAX_WAIT, |at| at.saturating_duration_since(now))
-                .min(MAX_WAIT);
+                .clamp(MIN_WAIT, MAX_WAIT);
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep(sleep_for) => {}
@@ -119,15 +129,15 @@ impl SimModem {
                     return;
                 }
                 let now = Instant::now();
-                let before = modem.poll_timeout();
-                modem.handle_timeout(now);
-                let after = modem.poll_timeout();
-                if before != after {
+                let due = modem.poll_timeout().is_some_and(|at| at <= now);
+                if due {
+                    modem.handle_timeout(now);
                     drop(modem);
+                    // Whatever came due may be what a waiter waits for.
                     self.shared.changed.notify_waiters();
                     continue;
                 }
-                after
+                modem.poll_timeout()
             };
             let now = Instant::now();
             let sleep_for = deadline
@@ -165,7 +175,7 @@ impl SimModem {
 
     /// Resolves once the modem is unplugged (control command `unplug`).
     pub async fn unplugged(&self) {
-        self.wait_for(|modem, _| modem.is_unplugged().then_some(()))
+        self.wait_for(None, |modem, _| modem.is_unplugged().then_some(()))
             .await;
     }
 
@@ -234,7 +244,7 @@ impl SimFunction {
     pub async fn next_notification(&self) -> Result<Notification, EndpointError> {
         let index = self.index;
         self.modem
-            .wait_for(|modem, _| match modem.poll_notification(index) {
+            .wait_for(None, |modem, _| match modem.poll_notification(index) {
                 Ok(Some(notification)) => Some(Ok(notification)),
                 Ok(None) => None,
                 Err(error) => Some(Err(error)),
@@ -252,10 +262,12 @@ impl SimFunction {
     pub async fn next_bulk_in(&self, max_len: usize) -> Result<Vec<u8>, EndpointError> {
         let index = self.index;
         self.modem
-            .wait_for(|modem, now| match modem.poll_bulk_in(now, index, max_len) {
-                Ok(Some(ntb)) => Some(Ok(ntb)),
-                Ok(None) => None,
-                Err(error) => Some(Err(error)),
+            .wait_for(Some(index), |modem, now| {
+                match modem.poll_bulk_in(now, index, max_len) {
+                    Ok(Some(ntb)) => Some(Ok(ntb)),
+                    Ok(None) => None,
+                    Err(error) => Some(Err(error)),
+                }
             })
             .await
     }

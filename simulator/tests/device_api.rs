@@ -308,3 +308,60 @@ async fn reset_closes_the_function() {
         }
     ));
 }
+
+#[tokio::test]
+async fn traffic_generator_feeds_bulk_in() {
+    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+    let function = modem.function(0).unwrap();
+    send(
+        &function,
+        &Message::Open {
+            transaction_id: 1,
+            max_control_transfer: 4096,
+        },
+    )
+    .await;
+    assert!(matches!(receive(&function).await, Message::OpenDone { .. }));
+    let connect = bc::ConnectSet {
+        session_id: 0,
+        activation_command: bc::ActivationCommand::Activate,
+        access_string: "internet".to_owned(),
+        user_name: String::new(),
+        password: String::new(),
+        compression: bc::Compression::None,
+        auth_protocol: bc::AuthProtocol::None,
+        ip_type: bc::ContextIpType::Ipv4,
+        context_type: bc::ContextType::Internet.uuid(),
+    };
+    let (status, _) = command(
+        &function,
+        2,
+        bcc::Connect::ID,
+        CommandType::Set,
+        connect.encode(),
+    )
+    .await;
+    assert_eq!(status, Status::Success);
+    function.set_data_alt_setting(1);
+    let command: ControlCommand = serde_json::from_str(
+        r#"{"command":"traffic","executor":0,"source":{"address":"10.64.0.2","port":5000,"rate":200,"size":100}}"#,
+    )
+    .unwrap();
+    modem.control(command).unwrap();
+    let mut received = 0;
+    while received < 5 {
+        let block = tokio::time::timeout(Duration::from_secs(5), function.next_bulk_in(16384))
+            .await
+            .unwrap()
+            .unwrap();
+        for datagram in Ntb::new_checked(&block).unwrap().datagrams() {
+            let datagram = datagram.unwrap();
+            assert!(net::ipv4_checksums_ok(datagram.data));
+            received += 1;
+        }
+    }
+    let ControlReply::Status { status } = modem.control(ControlCommand::Status).unwrap() else {
+        panic!()
+    };
+    assert_eq!(status["executors"][0]["data"]["source_packets"], received);
+}

@@ -595,15 +595,32 @@ impl Modem {
 
     // ----- timers -----
 
-    /// The earliest instant [`Self::handle_timeout`] has work.
+    /// The earliest instant [`Self::handle_timeout`] has work (delayed
+    /// OPEN_DONEs and responses, partial COMMANDs, device-wide SETs).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let functions = self
             .functions
             .iter()
-            .flat_map(|f| [f.channel.poll_timeout(), f.data.poll_timeout()])
-            .flatten();
+            .filter_map(|f| f.channel.poll_timeout());
         let device_set = self.device_set_running.as_ref().map(|(at, _)| *at);
         functions.chain(device_set).min()
+    }
+
+    /// When the traffic generator of `function` next has a datagram for
+    /// bulk IN (`None` when it has none coming, or its session is down).
+    pub fn poll_bulk_timeout(&self, function: usize) -> Option<Instant> {
+        let f = self.functions.get(function)?;
+        let session = f.data.traffic.as_ref()?.session;
+        let up = self
+            .executors
+            .get(function)?
+            .contexts
+            .contains_key(&u32::from(session));
+        if up {
+            f.data.poll_timeout()
+        } else {
+            None
+        }
     }
 
     /// Runs what is due at `now`: delayed OPEN_DONEs and responses, expired
