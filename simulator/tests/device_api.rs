@@ -2,7 +2,7 @@
 //! in-process tests use them: class requests, RESPONSE_AVAILABLE on the
 //! interrupt pipe, NTBs on bulk IN/OUT, timers driven by `run`, unplug.
 
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use mbim_protocol::message::Message;
 use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
