@@ -60,7 +60,8 @@ if query "--attach-packet-service" $dev --attach-packet-service; then
     expect_field "Packet service state" attached
 fi
 
-step "CONNECT"
+step "CONNECT (in one MBIM session: closing it would drop the context)"
+session_begin $dev
 if query "--connect=access-string=internet,ip-type=ipv4v6" $dev \
     --connect=session-id=0,access-string=internet,ip-type=ipv4v6; then
     echo "$OUT"
@@ -75,7 +76,7 @@ if query "--query-connection-state" $dev --query-connection-state=0; then
     expect_field "Activation state" activated
 fi
 
-step "data path: ping through $wwan"
+step "data path: ping through $wwan, IPv4 and IPv6"
 ip link set "$wwan" up
 ip addr add 10.64.0.2/30 dev "$wwan"
 if ping -c 3 -W 3 -I "$wwan" 10.64.0.1 >"$VM_OUT/ping.txt" 2>&1; then
@@ -85,9 +86,20 @@ else
     fail "ping 10.64.0.1 through $wwan"
 fi
 grep -E 'packets transmitted' "$VM_OUT/ping.txt" || true
+ip -6 addr add fd00:6d62::2/64 dev "$wwan" nodad
+if ping -6 -c 3 -W 3 -I "$wwan" fd00:6d62::1 >"$VM_OUT/ping6.txt" 2>&1; then
+    pass "ping fd00:6d62::1 (the simulated IPv6 gateway) through $wwan"
+else
+    cat "$VM_OUT/ping6.txt"
+    fail "ping fd00:6d62::1 through $wwan"
+fi
 
 step "DISCONNECT"
 if query "--disconnect" $dev --disconnect=0; then
     expect_match "Successfully disconnected" "disconnect acknowledged"
 fi
+if query "--query-connection-state after disconnect" $dev --query-connection-state=0; then
+    expect_field "Activation state" deactivated
+fi
+session_end $dev
 finish

@@ -14,7 +14,7 @@ dev=/dev/cdc-wdm0
 # slot_is SLOT STATE: SLOT_INFO_STATUS reports STATE for SLOT (for wait_for).
 # shellcheck disable=SC2317 # called through wait_for
 slot_is() {
-    mbim "$dev" --ms-query-slot-info-status="$1" && echo "$OUT" | grep -q "Slot '$1': '$2'"
+    mbim "$dev" --ms-query-slot-info-status="$1" && slot_state_in_out "$1" "$2"
 }
 # ready_state_is STATE: SUBSCRIBER_READY_STATUS's ReadyState is STATE (for wait_for).
 # shellcheck disable=SC2317 # called through wait_for

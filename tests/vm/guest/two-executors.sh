@@ -48,7 +48,7 @@ for n in 0 1; do
     fi
     for slot in 0 1; do
         if query "--ms-query-slot-info-status=$slot on $dev" $dev --ms-query-slot-info-status=$slot; then
-            expect_match "Slot '$slot': 'active'" "$dev: slot $slot is active"
+            expect_slot "$slot" active "$dev: slot $slot is active"
         fi
     done
     if query "--query-subscriber-ready-status on $dev" $dev --query-subscriber-ready-status; then
@@ -68,6 +68,7 @@ for ex in 0 1; do
     dev=${!dev_var:-}
     [ -n "$dev" ] || { fail "no node answers for executor $ex"; continue; }
     wwan=$(wwan_of "$dev") || { fail "no netdev behind $dev"; continue; }
+    session_begin "$dev"
     mbim "$dev" --attach-packet-service || true
     if query "--connect on $dev (executor $ex)" "$dev" --connect=access-string=internet,ip-type=ipv4; then
         expect_match "IP \[0\]: '${address[$ex]//./\\.}/30'" "executor $ex: address ${address[$ex]}/30"

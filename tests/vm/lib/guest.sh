@@ -66,17 +66,46 @@ absent() { [ ! -e "$1" ]; }
 # --- mbimcli -------------------------------------------------------------------------------
 # mbim DEVICE ARGS...: runs mbimcli, output in $OUT (also appended to $VM_OUT/mbimcli.log);
 # returns mbimcli's exit status.
+#
+# Inside a session (session_begin DEVICE … session_end DEVICE) every call keeps the MBIM
+# session open (--no-close) and the next one joins it (--no-open=TRID) instead of opening a
+# new one. The simulated modem, like a real one, drops its packet contexts when the host
+# closes the MBIM session, so a connection made with mbimcli lasts only inside a session.
 OUT=
+declare -A SESSION=()
 mbim() {
-    local dev=$1 rc
+    local dev=$1 rc trid
     shift
+    local extra=()
+    case ${SESSION[$dev]:-} in
+        "") ;;
+        new) extra=(--no-close) ;;
+        *) extra=("--no-open=${SESSION[$dev]}" --no-close) ;;
+    esac
     rc=0
-    OUT=$(timeout "$MBIM_TIMEOUT" mbimcli -d "$dev" "$@" 2>&1) || rc=$?
+    OUT=$(timeout "$MBIM_TIMEOUT" mbimcli -d "$dev" "${extra[@]}" "$@" 2>&1) || rc=$?
     {
-        echo "\$ mbimcli -d $dev $* (exit $rc)"
+        echo "\$ mbimcli -d $dev ${extra[*]} $* (exit $rc)"
         echo "$OUT"
     } >>"$VM_OUT/mbimcli.log"
+    if [ -n "${SESSION[$dev]:-}" ]; then
+        trid=$(echo "$OUT" | sed -n "s/.*TRID: '\([0-9]*\)'.*/\1/p" | tail -n 1)
+        if [ -n "$trid" ]; then SESSION[$dev]=$trid; fi
+    fi
     return "$rc"
+}
+
+# session_begin DEVICE: the following mbim calls on DEVICE share one MBIM session.
+session_begin() { SESSION[$1]=new; }
+
+# session_end DEVICE: closes the session (one last query without --no-close).
+session_end() {
+    local dev=$1 trid=${SESSION[$1]:-}
+    unset "SESSION[$dev]"
+    case $trid in
+        "" | new) ;;
+        *) mbim "$dev" "--no-open=$trid" --query-radio-state || true ;;
+    esac
 }
 
 # subscriber_ready DEVICE [ICCID]: true if SUBSCRIBER_READY_STATUS says initialized (with
@@ -86,6 +115,18 @@ subscriber_ready() {
     mbim "$1" --query-subscriber-ready-status &&
         [ "$(field "Ready state")" = initialized ] &&
         { [ -z "${2:-}" ] || [ "$(field "SIM ICCID")" = "$2" ]; }
+}
+
+# expect_slot SLOT STATE [DESC]: $OUT (a --ms-query-slot-info-status answer) reports STATE
+# (libmbim's nickname without its prefix: active, empty, off-empty, active-esim, …) for SLOT.
+# libmbim 1.28 prints the nicknames with a "state-" prefix ('state-active'); later ones may not.
+slot_state_in_out() { echo "$OUT" | grep -Eq "Slot '$1': '(state-)?$2'"; }
+expect_slot() {
+    if slot_state_in_out "$1" "$2"; then
+        pass "${3:-slot $1 is $2}"
+    else
+        fail "${3:-slot $1 is $2}: got $(echo "$OUT" | grep -E "Slot '" | tr -d '\t' | tr '\n' ' ')"
+    fi
 }
 
 # mbimcli_has FLAG: true if this mbimcli knows --FLAG.
