@@ -1,0 +1,20 @@
+//! # mbimd
+//!
+//! The daemon. One task per executor runs its control plane over an
+//! [`mbim_transport::FunctionTransport`] (real USB, or the simulated modem in
+//! process); what it learns (connected, IP configuration, lost) drives the
+//! network device of that executor; the data path pumps NTBs between the bulk
+//! pipes and the TUN device.
+//!
+//! * [`types`] — what the parts tell each other.
+//! * [`executor`] — one executor's life: OPEN … CONNECT … IP configuration,
+//!   PIN, loss and reconnection.
+//! * [`netdev`] — the TUN device, rtnetlink (addresses, routes, MTU, link), DNS.
+//! * [`datapath`] — the NTB ↔ TUN pump.
+//! * [`config`] — `/etc/mbimd/mbimd.toml`.
+
+pub mod config;
+pub mod datapath;
+pub mod executor;
+pub mod netdev;
+pub mod types;

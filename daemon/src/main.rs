@@ -1,0 +1,2 @@
+//! `mbimd` (being written).
+fn main() {}
