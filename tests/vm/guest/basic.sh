@@ -79,7 +79,7 @@ fi
 step "data path: ping through $wwan, IPv4 and IPv6"
 ip link set "$wwan" up
 ip addr add 10.64.0.2/30 dev "$wwan"
-if ping -c 3 -W 3 -I "$wwan" 10.64.0.1 >"$VM_OUT/ping.txt" 2>&1; then
+if ping -c 3 -i 0.2 -W 3 -I "$wwan" 10.64.0.1 >"$VM_OUT/ping.txt" 2>&1; then
     pass "ping 10.64.0.1 (the simulated gateway) through $wwan"
 else
     cat "$VM_OUT/ping.txt"
@@ -87,7 +87,7 @@ else
 fi
 grep -E 'packets transmitted' "$VM_OUT/ping.txt" || true
 ip -6 addr add fd00:6d62::2/64 dev "$wwan" nodad
-if ping -6 -c 3 -W 3 -I "$wwan" fd00:6d62::1 >"$VM_OUT/ping6.txt" 2>&1; then
+if ping -6 -c 3 -i 0.2 -W 3 -I "$wwan" fd00:6d62::1 >"$VM_OUT/ping6.txt" 2>&1; then
     pass "ping fd00:6d62::1 (the simulated IPv6 gateway) through $wwan"
 else
     cat "$VM_OUT/ping6.txt"

@@ -76,7 +76,7 @@ for ex in 0 1; do
     fi
     ip link set "$wwan" up
     ip addr add "${address[$ex]}/30" dev "$wwan"
-    if ping -c 2 -W 3 -I "$wwan" "${gateway[$ex]}" >"$VM_OUT/ping-$ex.txt" 2>&1; then
+    if ping -c 2 -i 0.2 -W 3 -I "$wwan" "${gateway[$ex]}" >"$VM_OUT/ping-$ex.txt" 2>&1; then
         pass "executor $ex: ping ${gateway[$ex]} through $wwan"
     else
         cat "$VM_OUT/ping-$ex.txt"
