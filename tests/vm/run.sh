@@ -69,6 +69,14 @@ else
     for f in "$here"/guest/*.sh; do tests+=("$(basename "${f%.sh}")"); done
 fi
 
+# One run at a time per VM_DIR: the results directories are shared.
+mkdir -p "$VM_DIR"
+exec 9>"$VM_DIR/.lock"
+if ! flock -n 9; then
+    say "waiting for another tests/vm/run.sh using $VM_DIR"
+    flock 9
+fi
+
 t_start=$(date +%s)
 
 # --- the simulator ------------------------------------------------------------------------------
