@@ -123,7 +123,7 @@ pub enum PushError {
     Empty,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     index: u32,
     length: u32,
@@ -155,12 +155,26 @@ pub struct NtbBuilder {
     max_datagram_len: usize,
     buf: Vec<u8>,
     data_end: usize,
+    /// Sized to `max_datagrams` once; the first `count` are this block's.
     entries: Vec<Entry>,
+    count: usize,
     sessions: Vec<Session>,
     last_session: usize,
+    /// The raw signature of `last_session` while a push of the same session
+    /// may take the fast path, `NO_HOT` otherwise (no session yet, or the
+    /// block is finished): one comparison checks both.
+    hot_signature: u64,
+    /// The highest end, rounded up to the NDP alignment, that a datagram of
+    /// `last_session` may have and leave room for every NDP with one more
+    /// entry; kept up to date by each push instead of recomputed. A `u32`,
+    /// as it is at most `max_size`, so offsets checked against it fit one.
+    data_limit: u32,
     sequence: u16,
     finished: Option<usize>,
 }
+
+/// `hot_signature` when no push can take the fast path; not a `u32`.
+const NO_HOT: u64 = u64::MAX;
 
 #[inline(always)]
 const fn align_up(value: usize, alignment: usize) -> usize {
@@ -212,8 +226,11 @@ impl NtbBuilder {
             buf: Vec::new(),
             data_end: format.nth_len(),
             entries: Vec::new(),
+            count: 0,
             sessions: Vec::new(),
             last_session: 0,
+            hot_signature: NO_HOT,
+            data_limit: 0,
             sequence: 0,
             finished: None,
         };
@@ -234,7 +251,7 @@ impl NtbBuilder {
         }
         builder.max_datagrams = max_datagrams;
         builder.buf = vec![0; max_size];
-        builder.entries = Vec::with_capacity(max_datagrams);
+        builder.entries = vec![Entry::default(); max_datagrams];
         builder.sessions = Vec::with_capacity(max_datagrams);
         Ok(builder)
     }
@@ -277,7 +294,7 @@ impl NtbBuilder {
         if self.finished.is_some() {
             0
         } else {
-            self.entries.len()
+            self.count
         }
     }
 
@@ -288,9 +305,10 @@ impl NtbBuilder {
 
     /// Drops the datagrams pushed since the last finish.
     pub fn reset(&mut self) {
-        self.entries.clear();
+        self.count = 0;
         self.sessions.clear();
         self.last_session = 0;
+        self.hot_signature = NO_HOT;
         self.data_end = self.format.nth_len();
         self.finished = None;
     }
@@ -314,6 +332,99 @@ impl NtbBuilder {
     /// next push starts a new block.
     #[inline]
     pub fn push(&mut self, signature: NdpSignature, datagram: &[u8]) -> Result<(), PushError> {
+        let raw = signature.to_raw(self.format);
+        let length = datagram.len();
+        let start = self.datagram_start(self.data_end);
+        // Wrapping, as `length` is not checked yet; when it passes below,
+        // `end` is below `data_limit`, far from wrapping.
+        let end = start.wrapping_add(length);
+        let aligned_end = end.wrapping_add(self.ndp_alignment - 1) & !(self.ndp_alignment - 1);
+        let n = self.count;
+        // One branch for everything a push of the last session into an
+        // unfinished block can run into: `length - 1` wraps for an empty
+        // datagram; `data_limit` has the room for the NDPs; `entries` is
+        // `max_datagrams` long. Any other case takes `push_slow`, which
+        // checks it all again in order and reports the first failure.
+        let hot = (u64::from(raw) == self.hot_signature)
+            & (length.wrapping_sub(1) < self.max_datagram_len)
+            & (aligned_end <= self.data_limit as usize)
+            & (n < self.entries.len());
+        if !hot {
+            return self.push_slow(raw, datagram);
+        }
+        // Below `data_limit`, hence `u32`; the session index is below
+        // `max_datagrams`.
+        let (Ok(index), Ok(length32), Ok(session)) = (
+            u32::try_from(start),
+            u32::try_from(length),
+            u32::try_from(self.last_session),
+        ) else {
+            return self.push_slow(raw, datagram);
+        };
+        if !self.place(start, end, datagram) {
+            return self.push_slow(raw, datagram);
+        }
+        if let Some(entry) = self.entries.get_mut(n) {
+            *entry = Entry {
+                index,
+                length: length32,
+                session,
+            };
+        }
+        self.count = n + 1;
+        self.data_end = end;
+        self.data_limit = self.data_limit.saturating_sub(self.entry_len32());
+        Ok(())
+    }
+
+    /// `entry_len` as the `u32` `data_limit` is kept in.
+    #[inline(always)]
+    fn entry_len32(&self) -> u32 {
+        match self.format {
+            NtbFormat::Ntb16 => 4,
+            NtbFormat::Ntb32 => 8,
+        }
+    }
+
+    /// Zeroes the padding from `data_end` to `start` and copies `datagram`
+    /// to `start..end`; `false`, with nothing written, if that is not inside
+    /// the buffer (which `push`'s accounting rules out).
+    #[inline(always)]
+    fn place(&mut self, start: usize, end: usize, datagram: &[u8]) -> bool {
+        let from = self.data_end;
+        if self.buf.get(from..end).is_none() {
+            return false;
+        }
+        // Padding is zeroed so a block never carries bytes of an earlier
+        // one. It is short (below the divisor): one fixed 16-byte store
+        // covers it when the buffer has 16 bytes there; bytes past `start`
+        // are overwritten by the datagram or lie past `data_end`, where
+        // nothing of the block is yet.
+        if start != from {
+            match self
+                .buf
+                .get_mut(from..)
+                .and_then(<[u8]>::first_chunk_mut::<16>)
+            {
+                Some(window) if start - from <= 16 => *window = [0; 16],
+                _ => {
+                    if let Some(padding) = self.buf.get_mut(from..start) {
+                        padding.fill(0);
+                    }
+                }
+            }
+        }
+        if let Some(body) = self.buf.get_mut(start..end) {
+            copy_datagram(body, datagram);
+        }
+        true
+    }
+
+    /// Everything `push` does not do inline: the first push of a block or of
+    /// a session, and every refusal.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, raw: u32, datagram: &[u8]) -> Result<(), PushError> {
         if self.finished.is_some() {
             self.reset();
         }
@@ -327,10 +438,9 @@ impl NtbBuilder {
                 max: self.max_datagram_len,
             });
         }
-        if self.entries.len() >= self.max_datagrams {
+        if self.count >= self.max_datagrams {
             return Err(PushError::Full);
         }
-        let raw = signature.to_raw(self.format);
         let (session, new_session) = match self.sessions.get(self.last_session) {
             Some(last) if last.signature == raw => (self.last_session, false),
             _ => match self.sessions.iter().position(|s| s.signature == raw) {
@@ -343,10 +453,7 @@ impl NtbBuilder {
         let start = self.datagram_start(self.data_end);
         let end = start + length;
         let sessions = self.sessions.len() + usize::from(new_session);
-        let entry_len = self.format.entry_len();
-        let ndps = sessions * self.ndp_fixed
-            + (self.entries.len() + 1) * entry_len
-            + (sessions - 1) * self.ndp_padding;
+        let ndps = self.ndp_space(sessions, self.count + 1);
         if align_up(end, self.ndp_alignment) + ndps > self.max_size {
             return Err(PushError::Full);
         }
@@ -357,15 +464,9 @@ impl NtbBuilder {
         ) else {
             return Err(PushError::Full);
         };
-        let Some(place) = self.buf.get_mut(self.data_end..end) else {
+        if self.count >= self.entries.len() || !self.place(start, end, datagram) {
             return Err(PushError::Full);
-        };
-        // Padding is zeroed so a block never carries bytes of an earlier one.
-        let (padding, body) = place.split_at_mut(start - self.data_end);
-        for byte in padding {
-            *byte = 0;
         }
-        body.copy_from_slice(datagram);
         if new_session {
             self.sessions.push(Session {
                 signature: raw,
@@ -374,17 +475,29 @@ impl NtbBuilder {
                 cursor: 0,
             });
         }
-        if let Some(s) = self.sessions.get_mut(session) {
-            s.count += 1;
+        if let Some(entry) = self.entries.get_mut(self.count) {
+            *entry = Entry {
+                index,
+                length: length32,
+                session: session32,
+            };
         }
-        self.entries.push(Entry {
-            index,
-            length: length32,
-            session: session32,
-        });
+        self.count += 1;
         self.last_session = session;
         self.data_end = end;
+        // The room the next push of this session leaves for the NDPs.
+        let next = self.ndp_space(sessions, self.count + 1);
+        self.data_limit = u32::try_from(self.max_size.saturating_sub(next)).unwrap_or(0);
+        self.hot_signature = u64::from(raw);
         Ok(())
+    }
+
+    /// Bytes the NDPs take with `sessions` sessions and `entries` entries,
+    /// padding included.
+    fn ndp_space(&self, sessions: usize, entries: usize) -> usize {
+        sessions * self.ndp_fixed
+            + entries * self.format.entry_len()
+            + sessions.saturating_sub(1) * self.ndp_padding
     }
 
     /// Lays out the NDPs and the header and returns the finished block, or
@@ -392,12 +505,13 @@ impl NtbBuilder {
     /// next push or reset; calling `finish` again returns it again.
     pub fn finish(&mut self) -> Option<&[u8]> {
         if self.finished.is_none() {
-            if self.entries.is_empty() {
+            if self.count == 0 {
                 return None;
             }
             match self.write_block() {
                 Some(block_len) => {
                     self.finished = Some(block_len);
+                    self.hot_signature = NO_HOT;
                     self.sequence = self.sequence.wrapping_add(1);
                 }
                 None => {
@@ -420,11 +534,28 @@ impl NtbBuilder {
             buf,
             sessions,
             entries,
+            count,
             data_end,
             max_size,
             sequence,
             ..
         } = self;
+        let entries = entries.get(..*count)?;
+
+        // How many datagrams each session has, counted here rather than on
+        // every push.
+        if let [only] = sessions.as_mut_slice() {
+            only.count = entries.len();
+        } else {
+            for session in sessions.iter_mut() {
+                session.count = 0;
+            }
+            for entry in entries {
+                sessions
+                    .get_mut(usize::try_from(entry.session).ok()?)?
+                    .count += 1;
+            }
+        }
 
         let mut at = *data_end;
         for session in sessions.iter_mut() {
@@ -450,10 +581,32 @@ impl NtbBuilder {
             )?;
             next = session.offset;
         }
-        for entry in entries.iter() {
-            let session = sessions.get_mut(usize::try_from(entry.session).ok()?)?;
-            wire::write_entry(buf, format, session.cursor, entry.index, entry.length)?;
-            session.cursor += entry_len;
+        if let [only] = sessions.as_mut_slice() {
+            // One table, filled in order: no per-entry session lookup.
+            let table = buf.get_mut(only.cursor..only.cursor + entries.len() * entry_len)?;
+            match format {
+                NtbFormat::Ntb16 => {
+                    for (out, entry) in table.chunks_exact_mut(4).zip(entries) {
+                        let [a, b] = u16::try_from(entry.index).ok()?.to_le_bytes();
+                        let [c, d] = u16::try_from(entry.length).ok()?.to_le_bytes();
+                        out.copy_from_slice(&[a, b, c, d]);
+                    }
+                }
+                NtbFormat::Ntb32 => {
+                    for (out, entry) in table.chunks_exact_mut(8).zip(entries) {
+                        let [a, b, c, d] = entry.index.to_le_bytes();
+                        let [e, f, g, h] = entry.length.to_le_bytes();
+                        out.copy_from_slice(&[a, b, c, d, e, f, g, h]);
+                    }
+                }
+            }
+            only.cursor += entries.len() * entry_len;
+        } else {
+            for entry in entries {
+                let session = sessions.get_mut(usize::try_from(entry.session).ok()?)?;
+                wire::write_entry(buf, format, session.cursor, entry.index, entry.length)?;
+                session.cursor += entry_len;
+            }
         }
         for session in sessions.iter() {
             wire::write_entry(buf, format, session.cursor, 0, 0)?;
@@ -465,5 +618,40 @@ impl NtbBuilder {
         nth.set_block_length(u32::try_from(block_len).ok()?)?;
         nth.set_ndp_index(u32::try_from(sessions.first()?.offset).ok()?)?;
         Some(block_len)
+    }
+}
+
+/// Copies a datagram into its place (`dst` and `src` have the same length).
+/// From 16 to 64 bytes, two fixed-size copies that overlap in the middle,
+/// which compile to a few vector moves; `copy_from_slice` of a length known
+/// only at run time calls `memcpy`, whose call and dispatch cost more than
+/// the copy itself at these sizes.
+#[inline(always)]
+fn copy_datagram(dst: &mut [u8], src: &[u8]) {
+    fn halves<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        match (
+            dst.first_chunk_mut::<N>(),
+            src.first_chunk::<N>(),
+            src.last_chunk::<N>(),
+        ) {
+            (Some(head), Some(src_head), Some(src_tail)) => {
+                *head = *src_head;
+                if let Some(tail) = dst.last_chunk_mut::<N>() {
+                    *tail = *src_tail;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+    let len = src.len();
+    let copied = dst.len() == len
+        && match len {
+            16..=32 => halves::<16>(dst, src),
+            33..=64 => halves::<32>(dst, src),
+            _ => false,
+        };
+    if !copied {
+        dst.copy_from_slice(src);
     }
 }

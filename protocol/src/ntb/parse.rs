@@ -342,17 +342,24 @@ impl<'a> Ntb<'a> {
 
     /// Every datagram of every NDP, in chain order.
     pub fn datagrams(&self) -> Datagrams<'a> {
-        Datagrams {
+        let mut datagrams = Datagrams {
             block: self.block,
-            format: self.format,
-            signature: NdpSignature::Unknown(0),
-            ndp_offset: 0,
             entries: &[],
-            entry_no: 0,
+            signature: NdpSignature::Unknown(0),
+            format: self.format,
+            table_len: 0,
+            ndp_offset: 0,
             next_ndp: self.first_ndp,
             ndps_left: self.ndp_count,
             state: State::Start,
+        };
+        // Checked by `new_checked` already, and checked again rather than
+        // trusted, as for every NDP. Should it fail, the first `next` finds
+        // the iterator in `Start` and reports it.
+        if let Ok(info) = check_ndp(self.block, self.format, self.first_ndp) {
+            datagrams.enter_ndp(self.first_ndp, info);
         }
+        datagrams
     }
 
     /// Checks every entry of every NDP; the number of datagrams if all are
@@ -419,13 +426,16 @@ fn check_ndp(block: &[u8], format: NtbFormat, at: usize) -> Result<NdpInfo, NtbE
 #[derive(Debug, Clone)]
 pub struct Datagrams<'a> {
     block: &'a [u8],
-    format: NtbFormat,
-    signature: NdpSignature,
-    ndp_offset: usize,
-    /// The current NDP's entries not read yet, up to its `wLength`. Empty
-    /// also before the first NDP and once iteration is over; `state` tells.
+    /// The current NDP's entries not read yet, up to its `wLength`: a whole
+    /// number of entries, as `check_ndp` refuses any other `wLength`. Empty
+    /// once iteration is over; `state` tells.
     entries: &'a [u8],
-    entry_no: usize,
+    signature: NdpSignature,
+    format: NtbFormat,
+    /// Size of the current NDP's whole table, so the number of the entry
+    /// being read follows from what is left of it.
+    table_len: usize,
+    ndp_offset: usize,
     next_ndp: usize,
     ndps_left: usize,
     state: State,
@@ -454,6 +464,25 @@ impl<'a> Datagrams<'a> {
         self.entries = &[];
     }
 
+    /// Number, from 0, of the entry about to be read in the current NDP.
+    fn entry_no(&self) -> usize {
+        (self.table_len - self.entries.len()) / self.format.entry_len()
+    }
+
+    /// Starts reading the table of the NDP at `offset`, checked as `info`.
+    fn enter_ndp(&mut self, offset: usize, info: NdpInfo) {
+        self.ndp_offset = offset;
+        self.signature = info.signature;
+        self.entries = self
+            .block
+            .get(info.entries_start..info.entries_end)
+            .unwrap_or_default();
+        self.table_len = self.entries.len();
+        self.next_ndp = info.next;
+        self.ndps_left = self.ndps_left.saturating_sub(1);
+        self.state = State::InNdp;
+    }
+
     /// Moves to the next NDP of the chain; `Ok(false)` at its end.
     fn next_ndp(&mut self) -> Result<bool, NtbError> {
         if self.next_ndp == 0 || self.ndps_left == 0 {
@@ -464,51 +493,48 @@ impl<'a> Datagrams<'a> {
         // trusted, as the cost is per NDP, not per datagram.
         let info =
             check_ndp(self.block, self.format, self.next_ndp).inspect_err(|_| self.finish())?;
-        self.ndp_offset = self.next_ndp;
-        self.signature = info.signature;
-        self.entries = self
-            .block
-            .get(info.entries_start..info.entries_end)
-            .unwrap_or_default();
-        self.entry_no = 0;
-        self.next_ndp = info.next;
-        self.ndps_left -= 1;
-        self.state = State::InNdp;
+        self.enter_ndp(self.next_ndp, info);
         Ok(true)
     }
 
-    /// Everything but "the next entry is a datagram": the first NDP, a
-    /// terminator, a table without one, the end.
+    /// Everything but "the next entry is a datagram": a terminator, a table
+    /// without one, a datagram beyond the block, the end.
     #[cold]
     #[inline(never)]
-    fn slow_next(&mut self, terminator: bool) -> Option<Result<Datagram<'a>, NtbError>> {
+    fn slow_next(mut self) -> (Self, Option<Result<Datagram<'a>, NtbError>>) {
+        let item = self.slow_next_mut();
+        (self, item)
+    }
+
+    fn slow_next_mut(&mut self) -> Option<Result<Datagram<'a>, NtbError>> {
         match self.state {
             State::Done => return None,
-            State::InNdp if !terminator => {
-                let entries = self.entry_no;
-                return self.fail(NdpErrorKind::Unterminated { entries });
-            }
-            State::Start | State::InNdp => {}
+            State::Start => match self.next_ndp() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => return Some(Err(error)),
+            },
+            State::InNdp => {}
         }
         loop {
+            match self.next_entry() {
+                Entry::Datagram(datagram) => return Some(Ok(datagram)),
+                Entry::Terminator => {}
+                Entry::TableEnd => {
+                    let entries = self.entry_no();
+                    return self.fail(NdpErrorKind::Unterminated { entries });
+                }
+                Entry::Beyond(kind) => return self.fail(kind),
+            }
             match self.next_ndp() {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(error) => return Some(Err(error)),
             }
-            match self.next_entry() {
-                Entry::Datagram(datagram) => return Some(Ok(datagram)),
-                Entry::Terminator => {}
-                Entry::TableEnd => {
-                    let entries = self.entry_no;
-                    return self.fail(NdpErrorKind::Unterminated { entries });
-                }
-                Entry::Beyond(kind) => return self.fail(kind),
-            }
         }
     }
 
-    #[inline(always)]
+    /// Reads the next entry, consuming it if it is a datagram.
     fn next_entry(&mut self) -> Entry<'a> {
         let (index, length, rest) = match self.format {
             NtbFormat::Ntb16 => match self.entries.split_first_chunk::<4>() {
@@ -538,18 +564,69 @@ impl<'a> Datagrams<'a> {
             .and_then(|end| self.block.get(index..end));
         let Some(data) = data else {
             return Entry::Beyond(NdpErrorKind::DatagramBeyondBlock {
-                datagram: self.entry_no,
+                datagram: self.entry_no(),
                 end: index as u64 + length as u64,
                 block_length: self.block.len(),
             });
         };
         self.entries = rest;
-        self.entry_no += 1;
         Entry::Datagram(Datagram {
             signature: self.signature,
             data,
         })
     }
+
+    /// The common cases, inline: the next entry is a datagram inside the
+    /// block, or the terminator of the chain's last NDP. Anything else is
+    /// [`Fast::Slow`], which [`slow_next`](Self::slow_next) reads again and
+    /// sorts out with the same checks as [`next_entry`](Self::next_entry).
+    #[inline(always)]
+    fn next_fast(&mut self) -> Fast<'a> {
+        let (index, length, rest) = match self.format {
+            NtbFormat::Ntb16 => match self.entries.split_first_chunk::<4>() {
+                Some((&[a, b, c, d], rest)) => (
+                    usize::from(u16::from_le_bytes([a, b])),
+                    usize::from(u16::from_le_bytes([c, d])),
+                    rest,
+                ),
+                None => return Fast::Slow,
+            },
+            NtbFormat::Ntb32 => match self.entries.split_first_chunk::<8>() {
+                Some((&[a, b, c, d, e, f, g, h], rest)) => (
+                    u32::from_le_bytes([a, b, c, d]) as usize,
+                    u32::from_le_bytes([e, f, g, h]) as usize,
+                    rest,
+                ),
+                None => return Fast::Slow,
+            },
+        };
+        if index == 0 || length == 0 {
+            // A terminator; with no NDP after this one, the end (what
+            // `next_ndp` decides too).
+            if self.next_ndp == 0 {
+                self.finish();
+                return Fast::End;
+            }
+            return Fast::Slow;
+        }
+        // `index + length` cannot wrap: both are at most 32-bit.
+        match self.block.get(index..index.saturating_add(length)) {
+            Some(data) => {
+                self.entries = rest;
+                Fast::Datagram(Datagram {
+                    signature: self.signature,
+                    data,
+                })
+            }
+            None => Fast::Slow,
+        }
+    }
+}
+
+enum Fast<'a> {
+    Datagram(Datagram<'a>),
+    End,
+    Slow,
 }
 
 enum Entry<'a> {
@@ -564,11 +641,16 @@ impl<'a> Iterator for Datagrams<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        match self.next_entry() {
-            Entry::Datagram(datagram) => Some(Ok(datagram)),
-            Entry::Terminator => self.slow_next(true),
-            Entry::TableEnd => self.slow_next(false),
-            Entry::Beyond(kind) => self.fail(kind),
+        match self.next_fast() {
+            Fast::Datagram(datagram) => Some(Ok(datagram)),
+            Fast::End => None,
+            Fast::Slow => {
+                // By value, so the caller's iterator never has its address
+                // taken and its fields can live in registers in the loop.
+                let (state, item) = self.clone().slow_next();
+                *self = state;
+                item
+            }
         }
     }
 }
