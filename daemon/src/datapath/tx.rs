@@ -1,0 +1,274 @@
+//! Host → modem: device reads, segmented, aggregated into NTBs, submitted on
+//! bulk OUT with several transfers in flight and their buffers recycled.
+
+use super::counters::{Counters, RateLimit};
+use super::segment::{Segmenter, READ_BUFFER_LEN};
+use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
+use mbim_protocol::ntb::{NdpSignature, NtbBuilder, PushError};
+use mbim_transport::{Completion, OutPipe, TransportError};
+use std::io;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Packets taken from the device in one go before the loop looks at its
+/// OUT completions again (and lets the receive half run): bounds the time
+/// the shared task spends in one branch.
+const MAX_READS_PER_ROUND: usize = 64;
+
+/// At most one warning of a kind per this interval.
+const LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why the transmit half returns.
+enum Halt {
+    Disconnected,
+    Failed(DatapathError),
+}
+
+impl From<Halt> for Exit {
+    fn from(halt: Halt) -> Exit {
+        match halt {
+            Halt::Disconnected => Ok(StopReason::Disconnected),
+            Halt::Failed(error) => Err(error),
+        }
+    }
+}
+
+/// The NTB being built and the OUT pipe it goes to.
+struct Sender<'a, O> {
+    bulk_out: &'a mut O,
+    builder: &'a mut NtbBuilder,
+    counters: &'a Counters,
+    signature: NdpSignature,
+    /// OUT buffers not in flight; the pipe holds the others.
+    free: Vec<Vec<u8>>,
+    out_transfers: usize,
+    flush_delay: Duration,
+    /// When the oldest datagram in the builder must be sent.
+    deadline: Option<Instant>,
+    failures: u32,
+    drop_log: RateLimit,
+}
+
+impl<O: OutPipe> Sender<'_, O> {
+    /// Takes a finished OUT transfer back: its buffer goes to the free list.
+    fn reclaim(&mut self, completion: Completion) -> Result<(), Halt> {
+        if self.free.len() < self.out_transfers {
+            self.free.push(completion.buffer);
+        }
+        match completion.status {
+            Ok(()) => {
+                self.failures = 0;
+                Ok(())
+            }
+            Err(TransportError::Disconnected) => Err(Halt::Disconnected),
+            Err(error) => {
+                self.counters.tx_error();
+                self.failures = self.failures.saturating_add(1);
+                if self.failures >= MAX_CONSECUTIVE_FAILURES {
+                    return Err(Halt::Failed(DatapathError::Transport {
+                        direction: "OUT",
+                        error,
+                    }));
+                }
+                tracing::debug!("bulk OUT transfer failed: {error}");
+                Ok(())
+            }
+        }
+    }
+
+    /// A free OUT buffer, waiting for a transfer to complete if all are in
+    /// flight (backpressure: meanwhile the device queue holds the packets).
+    async fn take_buffer(&mut self) -> Result<Vec<u8>, Halt> {
+        loop {
+            if let Some(buffer) = self.free.pop() {
+                return Ok(buffer);
+            }
+            if self.bulk_out.pending() == 0 {
+                // Every buffer is either free or in flight, so this only
+                // happens if a completion's buffer was dropped; replace it.
+                return Ok(Vec::with_capacity(self.builder.max_block_len()));
+            }
+            let completion = self.bulk_out.next_complete().await;
+            self.reclaim(completion)?;
+        }
+    }
+
+    /// Sends the block being built, if any.
+    async fn flush(&mut self) -> Result<(), Halt> {
+        self.deadline = None;
+        if self.builder.is_empty() {
+            return Ok(());
+        }
+        let mut buffer = self.take_buffer().await?;
+        match self.builder.finish() {
+            Some(block) => {
+                buffer.clear();
+                buffer.extend_from_slice(block);
+                self.bulk_out.submit(buffer);
+                self.counters.tx_ntb();
+            }
+            None => self.free.push(buffer),
+        }
+        Ok(())
+    }
+
+    /// Adds one packet, sending the block first if it is full.
+    async fn push(&mut self, packet: &[u8]) -> Result<(), Halt> {
+        let mut result = self.builder.push(self.signature, packet);
+        if result == Err(PushError::Full) {
+            self.flush().await?;
+            result = self.builder.push(self.signature, packet);
+        }
+        match result {
+            Ok(()) => {
+                self.counters.tx_packet(packet.len());
+                if self.deadline.is_none() {
+                    self.deadline = Some(Instant::now() + self.flush_delay);
+                }
+            }
+            Err(error) => {
+                self.counters.tx_dropped();
+                if let Some(held) = self.drop_log.allow(std::time::Instant::now()) {
+                    tracing::warn!(
+                        "packet of {} bytes dropped: {error} ({held} more since the last warning)",
+                        packet.len()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The transmit half of a pump.
+pub(super) struct Tx<'a, O> {
+    sender: Sender<'a, O>,
+    read_buf: Vec<u8>,
+    segmenter: Segmenter,
+    flush_when_idle: bool,
+    read_failures: u32,
+    read_log: RateLimit,
+}
+
+impl<'a, O: OutPipe> Tx<'a, O> {
+    pub(super) fn new(
+        bulk_out: &'a mut O,
+        builder: &'a mut NtbBuilder,
+        config: &PumpConfig,
+        counters: &'a Counters,
+    ) -> Self {
+        builder.reset();
+        let out_transfers = config.out_transfers.max(1);
+        let free = (0..out_transfers)
+            .map(|_| Vec::with_capacity(builder.max_block_len()))
+            .collect();
+        Tx {
+            sender: Sender {
+                bulk_out,
+                builder,
+                counters,
+                signature: NdpSignature::Ips(config.session_id),
+                free,
+                out_transfers,
+                flush_delay: config.flush_delay,
+                deadline: None,
+                failures: 0,
+                drop_log: RateLimit::new(LOG_INTERVAL),
+            },
+            read_buf: vec![0; READ_BUFFER_LEN],
+            segmenter: Segmenter::new(config.framing),
+            flush_when_idle: config.flush_when_idle,
+            read_failures: 0,
+            read_log: RateLimit::new(LOG_INTERVAL),
+        }
+    }
+
+    /// Runs the transmit half until the transport is gone or something keeps
+    /// failing; the caller races it against its stop signal.
+    pub(super) async fn run<D: PacketDevice>(mut self, device: &D) -> Exit {
+        match self.pump(device).await {
+            Ok(never) => match never {},
+            Err(halt) => halt.into(),
+        }
+    }
+
+    async fn pump<D: PacketDevice>(
+        &mut self,
+        device: &D,
+    ) -> Result<std::convert::Infallible, Halt> {
+        // One timer, re-armed rather than re-created per packet.
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
+        loop {
+            if self.sender.deadline != armed {
+                armed = self.sender.deadline;
+                if let Some(at) = armed {
+                    timer.as_mut().reset(at);
+                }
+            }
+            tokio::select! {
+                biased;
+                completion = self.sender.bulk_out.next_complete(), if self.sender.bulk_out.pending() > 0 => {
+                    self.sender.reclaim(completion)?;
+                }
+                read = device.recv(&mut self.read_buf) => {
+                    self.handle_read(read).await?;
+                    self.drain(device).await?;
+                }
+                () = &mut timer, if armed.is_some() => {
+                    self.sender.flush().await?;
+                }
+            }
+        }
+    }
+
+    /// Takes whatever else the device has queued now; flushes when it runs
+    /// dry (if so configured) so a lone packet is not held back.
+    async fn drain<D: PacketDevice>(&mut self, device: &D) -> Result<(), Halt> {
+        for _ in 0..MAX_READS_PER_ROUND {
+            match device.try_recv(&mut self.read_buf) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    if self.flush_when_idle {
+                        self.sender.flush().await?;
+                    }
+                    return Ok(());
+                }
+                read => self.handle_read(read).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_read(&mut self, read: io::Result<usize>) -> Result<(), Halt> {
+        match read {
+            Ok(len) => {
+                self.read_failures = 0;
+                let Some(read) = self.read_buf.get(..len) else {
+                    return Ok(());
+                };
+                let mut segments = self.segmenter.segments(read);
+                while let Some(packet) = segments.next_packet() {
+                    self.sender.push(packet).await?;
+                }
+                Ok(())
+            }
+            Err(error) => {
+                self.sender.counters.tx_error();
+                self.read_failures = self.read_failures.saturating_add(1);
+                if self.read_failures >= MAX_CONSECUTIVE_FAILURES {
+                    return Err(Halt::Failed(DatapathError::Device {
+                        operation: "read",
+                        error,
+                    }));
+                }
+                if let Some(held) = self.read_log.allow(std::time::Instant::now()) {
+                    tracing::warn!(
+                        "network device read failed: {error} ({held} more since the last warning)"
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}
