@@ -1,1 +1,370 @@
-//! (being written)
+//! `/etc/mbimd/mbimd.toml`: which modems mbimd takes, how their interfaces
+//! are named, connection profiles, routes, DNS, logging, SIM PINs and the
+//! simulated modem's scenario.
+//!
+//! The file is checked completely before mbimd starts: an unknown key, a
+//! value of the wrong type or form, or a rule that spans values (two profiles
+//! with one name) stops start-up with `file:line:column: what was expected`.
+//! `systemd/mbimd.toml` in the repository is the commented example the
+//! packages install.
+//!
+//! A PIN is accepted only from a file that root owns and no one else can read
+//! (see [`Config::load`]). PINs never appear in `Debug` output or errors.
+
+mod locate;
+mod placeholder;
+mod validate;
+mod values;
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use locate::Location;
+pub use placeholder::Profile;
+pub use values::{
+    DeviceIdentity, DeviceMatch, DnsBackend, Iccid, InterfaceName, LogFilter, LogTarget,
+    NameScheme, Pin, RouteMetric, DEFAULT_NAME_SCHEME, DEFAULT_ROUTE_METRIC, INTERFACE_NAME_MAX,
+};
+
+/// Where mbimd looks for its configuration when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/mbimd/mbimd.toml";
+
+/// A configuration file larger than this is refused rather than read: the
+/// example with every option is a few kilobytes, and `--config /dev/zero`
+/// must not exhaust memory.
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
+/// The whole configuration. Every section is optional; [`Config::default`]
+/// is what mbimd runs with when there is no file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Config {
+    /// Which USB modems mbimd takes.
+    pub devices: Devices,
+    /// How the network interfaces are named.
+    pub interfaces: Interfaces,
+    /// Connection profiles (APN, credentials, which SIMs they are for), in
+    /// the file's order.
+    pub profiles: Vec<Profile>,
+    /// Routes through connected interfaces.
+    pub routes: Routes,
+    /// Where DNS servers go.
+    pub dns: Dns,
+    /// Logging.
+    pub logging: Logging,
+    /// Per-SIM settings (PINs), by ICCID.
+    pub sims: Vec<Sim>,
+    /// The simulated modem of `mbimd --simulate`.
+    pub simulate: Simulate,
+}
+
+/// `[devices]`: which modems mbimd takes. A device not taken is left alone:
+/// not claimed, not reset, its kernel driver untouched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Devices {
+    /// Devices to take; empty takes every MBIM device.
+    pub allow: Vec<DeviceMatch>,
+    /// Devices never to take; wins over `allow`.
+    pub deny: Vec<DeviceMatch>,
+}
+
+impl Devices {
+    /// Whether mbimd takes `device`: not denied, and allowed (or no allow
+    /// list).
+    pub fn takes(&self, device: &DeviceIdentity<'_>) -> bool {
+        let denied = self.deny.iter().any(|rule| rule.matches(device));
+        let allowed = self.allow.is_empty() || self.allow.iter().any(|rule| rule.matches(device));
+        allowed && !denied
+    }
+}
+
+/// `[interfaces]`: names of the network interfaces, one per executor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Interfaces {
+    /// The template for executors without a fixed name.
+    pub scheme: NameScheme,
+    /// Fixed names for executors of particular modems.
+    pub names: Vec<FixedName>,
+}
+
+impl Interfaces {
+    /// The fixed name of executor `executor` of `device`, if one is
+    /// configured (the first matching entry wins).
+    pub fn fixed_name(&self, device: &DeviceIdentity<'_>, executor: u32) -> Option<&InterfaceName> {
+        self.names
+            .iter()
+            .find(|entry| entry.executor == executor && entry.device.matches(device))
+            .map(|entry| &entry.name)
+    }
+}
+
+/// `[[interfaces.names]]`: the name of one executor of the modems `device`
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FixedName {
+    /// The modem(s): use `usb:` or `serial:` when two identical modems are
+    /// plugged in, since a vid:pid names both.
+    pub device: DeviceMatch,
+    /// The executor's index within the modem (0 for single-executor modems).
+    #[serde(default)]
+    pub executor: u32,
+    /// The interface name.
+    pub name: InterfaceName,
+}
+
+/// `[routes]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Routes {
+    /// Whether a connected interface gets default routes (IPv4 and IPv6);
+    /// `false` leaves only the on-link prefix routes.
+    pub default_route: bool,
+    /// The metric of routes through mbimd's interfaces, unless a profile's
+    /// `route-metric` says otherwise.
+    pub metric: RouteMetric,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes {
+            default_route: true,
+            metric: RouteMetric::default(),
+        }
+    }
+}
+
+/// `[dns]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Dns {
+    /// Where the DNS servers of a connection go.
+    pub backend: DnsBackend,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Logging {
+    /// The filter (`RUST_LOG`, when set, takes precedence).
+    pub level: LogFilter,
+    /// Journal or standard error.
+    pub target: LogTarget,
+    /// Log IMSI, ICCID, IMEI and telephone numbers in full instead of masked.
+    pub show_personal_info: bool,
+}
+
+/// `[[sims]]`: settings of the SIM with one ICCID.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Sim {
+    /// The SIM's ICCID.
+    pub iccid: Iccid,
+    /// The PIN to enter when the SIM asks for PIN1.
+    #[serde(default)]
+    pub pin: Option<Pin>,
+}
+
+/// `[simulate]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Simulate {
+    /// The scenario file of `mbimd --simulate` (`None`: the built-in one). A
+    /// relative path is taken from the configuration file's directory.
+    pub scenario: Option<PathBuf>,
+}
+
+/// Why the configuration was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a regular file or is too large.
+    #[error("{}: {reason}", path.display())]
+    NotAConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A syntax error, unknown key, wrong type or bad value.
+    #[error("{at}: {message}")]
+    Invalid {
+        /// Where.
+        at: Location,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// A PIN in a file others could read or change.
+    #[error(
+        "{at}: a PIN is only accepted from a file owned by root (uid 0) that group and others \
+         cannot access (mode 0600); {} is owned by uid {uid} with mode {mode:04o}; fix it with \
+         `chown root:root {0} && chmod 0600 {0}`, or remove the PIN",
+        at.path.display()
+    )]
+    UnprotectedPin {
+        /// Where the first PIN is.
+        at: Location,
+        /// The file's owner.
+        uid: u32,
+        /// The file's permission bits.
+        mode: u32,
+    },
+}
+
+/// How the text was protected, for the PIN rule.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// Read from a file with this owner and mode.
+    File { uid: u32, mode: u32 },
+    /// Given as text: no protection to speak of.
+    Text,
+}
+
+impl Config {
+    /// Reads and checks the file at `path`.
+    ///
+    /// A PIN is accepted only when the file is owned by root and its mode
+    /// gives group and others nothing (`mode & 0o077 == 0`): anyone who can
+    /// read the PIN can unlock the SIM, and anyone who can write the file can
+    /// make mbimd enter wrong PINs until the SIM locks to its PUK.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let read_error = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        // Owner and mode come from the opened file, not the path, so they
+        // describe the bytes read even if the path is replaced meanwhile.
+        let file = File::open(path).map_err(read_error)?;
+        let metadata = file.metadata().map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(ConfigError::NotAConfigFile {
+                path: path.to_owned(),
+                reason: "not a regular file".to_owned(),
+            });
+        }
+        if metadata.len() > MAX_FILE_SIZE {
+            return Err(ConfigError::NotAConfigFile {
+                path: path.to_owned(),
+                reason: format!("larger than {MAX_FILE_SIZE} bytes"),
+            });
+        }
+        let mut text = String::new();
+        file.take(MAX_FILE_SIZE)
+            .read_to_string(&mut text)
+            .map_err(read_error)?;
+        let origin = Origin::File {
+            uid: metadata.uid(),
+            mode: metadata.mode() & 0o7777,
+        };
+        let mut config = parse(&text, path, origin)?;
+        config.resolve_paths(path);
+        Ok(config)
+    }
+
+    /// The configuration mbimd runs with: `--config`'s file when given (it
+    /// must exist), else [`DEFAULT_PATH`] when it exists, else
+    /// [`Config::default`].
+    pub fn load_or_default(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        match explicit {
+            Some(path) => Config::load(path),
+            None => match Config::load(Path::new(DEFAULT_PATH)) {
+                Err(ConfigError::Read { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(Config::default())
+                }
+                other => other,
+            },
+        }
+    }
+
+    /// Checks `text` as if it were the file `origin` (which is only used in
+    /// error locations and to resolve relative paths). A PIN is refused: text
+    /// that did not come through [`Config::load`] has no owner and mode to
+    /// check.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let mut config = parse(text, origin, Origin::Text)?;
+        config.resolve_paths(origin);
+        Ok(config)
+    }
+
+    /// The PIN configured for the SIM with `iccid`.
+    pub fn pin_for(&self, iccid: &str) -> Option<&Pin> {
+        self.sims
+            .iter()
+            .find(|sim| sim.iccid.as_str().eq_ignore_ascii_case(iccid))
+            .and_then(|sim| sim.pin.as_ref())
+    }
+
+    /// The route metric for a connection using `profile`.
+    pub fn route_metric(&self, profile: Option<&Profile>) -> u32 {
+        profile
+            .and_then(|profile| profile.route_metric)
+            .unwrap_or(self.routes.metric.get())
+    }
+
+    fn resolve_paths(&mut self, origin: &Path) {
+        if let Some(scenario) = &mut self.simulate.scenario {
+            if scenario.is_relative() {
+                if let Some(directory) = origin.parent() {
+                    *scenario = directory.join(&*scenario);
+                }
+            }
+        }
+    }
+}
+
+fn parse(text: &str, path: &Path, origin: Origin) -> Result<Config, ConfigError> {
+    let invalid = |span: Option<std::ops::Range<usize>>, message: String| ConfigError::Invalid {
+        at: Location::at(path, text, span.map_or(0, |span| span.start)),
+        message,
+    };
+    let document = toml::de::DeTable::parse(text)
+        .map_err(|error| invalid(error.span(), error.message().to_owned()))?;
+    let config: Config = toml::from_str(text).map_err(|error| {
+        let span = error.span();
+        // serde's messages quote the value (``invalid type: integer `1234` ``);
+        // for a password or PIN that would print the secret.
+        let message = match &span {
+            Some(span) if locate::is_secret_at(document.get_ref(), span.start) => {
+                "expected a quoted string (the value is a secret and not shown)".to_owned()
+            }
+            _ => error.message().to_owned(),
+        };
+        invalid(span, message)
+    })?;
+    if let Some((span, message)) = validate::first_problem(&config, document.get_ref()) {
+        return Err(invalid(span, message));
+    }
+    if let Some(first_pin) = validate::first_pin(&config, document.get_ref()) {
+        let at = Location::at(path, text, first_pin.map_or(0, |span| span.start));
+        match origin {
+            Origin::File { uid, mode } if uid == 0 && mode & 0o077 == 0 => {}
+            Origin::File { uid, mode } => {
+                return Err(ConfigError::UnprotectedPin { at, uid, mode })
+            }
+            Origin::Text => {
+                return Err(ConfigError::Invalid {
+                    at,
+                    message: "a PIN is only accepted from a file read by Config::load, whose \
+                              owner and mode can be checked"
+                        .to_owned(),
+                })
+            }
+        }
+    }
+    Ok(config)
+}

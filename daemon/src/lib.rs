@@ -16,5 +16,6 @@
 pub mod config;
 pub mod datapath;
 pub mod executor;
+pub mod logging;
 pub mod netdev;
 pub mod types;

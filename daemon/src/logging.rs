@@ -1,0 +1,186 @@
+//! Logging: `tracing` to the systemd journal or to standard error.
+//!
+//! # Conventions
+//!
+//! Events about one modem or executor carry structured fields rather than
+//! putting the identity in the message, so `journalctl MODEM=1-1.2` or
+//! `journalctl EXECUTOR=1` finds them:
+//!
+//! * `modem` — the modem's USB port path (`1-1.2`), or `sim` for the
+//!   simulated one;
+//! * `executor` — the executor's index within its modem;
+//! * `slot` — the UICC slot index, where a slot is concerned.
+//!
+//! In the journal each field becomes a journal field of its upper-case name
+//! (`MODEM`, `EXECUTOR`, `SLOT`), without tracing-journald's `F_` prefix, so
+//! they read like the journal's own fields.
+//!
+//! IMSI, ICCID, IMEI and telephone numbers are logged through [`personal`],
+//! which masks them unless `show-personal-info` is set; PINs, PUKs and
+//! passwords are never logged at all.
+//!
+//! # Filter
+//!
+//! `RUST_LOG`, when set and valid, wins over the configured `level`, so a
+//! developer can turn on tracing without editing the file.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogTarget, Logging};
+
+/// The journal's native socket: its presence means journald runs.
+pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+/// The syslog identifier of mbimd's journal entries.
+const SYSLOG_IDENTIFIER: &str = "mbimd";
+
+/// What personal data is replaced with when it is too short to show a tail.
+pub const MASK: &str = "<hidden>";
+
+/// Whether `show-personal-info` was set by [`init`]; read by [`personal_info`].
+static SHOW_PERSONAL_INFO: AtomicBool = AtomicBool::new(false);
+
+/// Where [`init`] sent the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// The systemd journal.
+    Journald,
+    /// Standard error.
+    Stderr,
+}
+
+/// Why logging was not set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// A global subscriber was installed already (by an earlier [`init`]);
+    /// logging keeps working through it.
+    #[error("logging is already initialized")]
+    AlreadyInitialized,
+    /// `target = "journald"` but the journal could not be reached.
+    #[error("cannot log to the journal: {0}")]
+    Journal(#[source] std::io::Error),
+}
+
+/// Installs the global subscriber described by `settings`. Calling it again
+/// returns [`LoggingError::AlreadyInitialized`] and changes nothing (tests
+/// and restarts within one process must not panic).
+pub fn init(settings: &Logging) -> Result<Destination, LoggingError> {
+    let destination = match settings.target {
+        LogTarget::Journald => Destination::Journald,
+        LogTarget::Stderr => Destination::Stderr,
+        LogTarget::Auto => auto_destination(),
+    };
+    let filter = filter(settings.level.as_str());
+    let installed = match destination {
+        Destination::Journald => {
+            let layer = tracing_journald::layer().map_err(LoggingError::Journal)?;
+            let layer = layer
+                .with_field_prefix(None)
+                .with_syslog_identifier(SYSLOG_IDENTIFIER.to_owned());
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(layer)
+                .try_init()
+        }
+        Destination::Stderr => tracing_subscriber::registry()
+            .with(filter)
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+    };
+    installed.map_err(|_| LoggingError::AlreadyInitialized)?;
+    SHOW_PERSONAL_INFO.store(settings.show_personal_info, Ordering::Relaxed);
+    Ok(destination)
+}
+
+/// The journal when it runs and standard error is not a terminal (so mbimd
+/// runs as a service); someone running mbimd by hand sees its logs.
+fn auto_destination() -> Destination {
+    if Path::new(JOURNAL_SOCKET).exists() && !std::io::stderr().is_terminal() {
+        Destination::Journald
+    } else {
+        Destination::Stderr
+    }
+}
+
+/// `RUST_LOG` when set and valid, else the configured directives (already
+/// checked when the configuration was loaded), else `info`.
+fn filter(configured: &str) -> EnvFilter {
+    if let Ok(from_environment) = EnvFilter::try_from_default_env() {
+        return from_environment;
+    }
+    EnvFilter::try_new(configured).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Whether personal data is logged in full (`show-personal-info`, as set by
+/// [`init`]; `false` before).
+pub fn personal_info() -> bool {
+    SHOW_PERSONAL_INFO.load(Ordering::Relaxed)
+}
+
+/// Personal data (IMSI, ICCID, IMEI, telephone number) for a log field or
+/// message: in full when `show` is set, else masked.
+///
+/// Masking keeps the last four characters of a value of ten or more (every
+/// IMSI, ICCID and IMEI, most telephone numbers) and replaces each other
+/// character by `*`: enough to tell two SIMs of one modem apart in the logs,
+/// too little to identify a subscriber. A shorter value is replaced by
+/// [`MASK`] entirely; an empty one stays empty, so "no value" still reads as
+/// such.
+///
+/// ```
+/// use mbimd::logging::personal;
+/// assert_eq!(personal("001010123456789", false).to_string(), "***********6789");
+/// assert_eq!(personal("001010123456789", true).to_string(), "001010123456789");
+/// assert_eq!(personal("12345", false).to_string(), "<hidden>");
+/// ```
+pub fn personal(value: &str, show: bool) -> Personal<'_> {
+    Personal { value, show }
+}
+
+/// Personal data as [`personal`] renders it.
+#[derive(Clone, Copy)]
+pub struct Personal<'a> {
+    value: &'a str,
+    show: bool,
+}
+
+/// The shortest value that keeps a visible tail when masked.
+const MIN_LENGTH_FOR_TAIL: usize = 10;
+
+/// How many trailing characters stay visible.
+const VISIBLE_TAIL: usize = 4;
+
+impl fmt::Display for Personal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.show || self.value.is_empty() {
+            return f.write_str(self.value);
+        }
+        let length = self.value.chars().count();
+        if length < MIN_LENGTH_FOR_TAIL {
+            return f.write_str(MASK);
+        }
+        let hidden = length - VISIBLE_TAIL;
+        for (index, c) in self.value.chars().enumerate() {
+            if index < hidden {
+                f.write_str("*")?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Personal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Debug masks too: `?field` must not be a way around the rule.
+        write!(f, "\"{self}\"")
+    }
+}

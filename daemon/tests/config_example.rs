@@ -1,0 +1,195 @@
+//! The example configuration the packages install parses, and means what
+//! its comments say.
+
+// Helpers outside #[test] functions unwrap too: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod config_common;
+
+use std::path::Path;
+
+use config_common::{example_path, is_root, TempDir};
+use mbimd::config::{
+    Config, ConfigError, DeviceIdentity, DeviceMatch, DnsBackend, LogTarget, DEFAULT_NAME_SCHEME,
+    DEFAULT_ROUTE_METRIC,
+};
+
+#[test]
+fn the_example_parses_to_the_defaults() {
+    let config = Config::load(&example_path()).unwrap();
+    let mut expected = Config::default();
+    // The example's scenario line is commented out; nothing else differs.
+    expected.simulate.scenario = None;
+    assert_eq!(config, expected);
+    assert_eq!(config.interfaces.scheme.as_str(), DEFAULT_NAME_SCHEME);
+    assert_eq!(config.routes.metric.get(), DEFAULT_ROUTE_METRIC);
+    assert!(config.routes.default_route);
+    assert_eq!(config.dns.backend, DnsBackend::Auto);
+    assert_eq!(config.logging.target, LogTarget::Auto);
+    assert!(!config.logging.show_personal_info);
+}
+
+/// The example with every commented `key = value` and table header enabled.
+fn uncommented() -> String {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        let enabled = line.strip_prefix("# ").filter(|rest| {
+            rest.starts_with('[')
+                || rest.split_once(" = ").is_some_and(|(key, _)| {
+                    key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                })
+        });
+        out.push_str(enabled.unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn every_commented_option_of_the_example_is_valid() {
+    let text = uncommented();
+    // Through parse, the PIN is refused — at its own line.
+    let error = Config::parse(&text, Path::new("mbimd.toml")).unwrap_err();
+    let pin_line = text.lines().position(|l| l.starts_with("pin = ")).unwrap() + 1;
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("mbimd.toml:{pin_line}:")),
+        "{error}"
+    );
+
+    let without_pin: String = text
+        .lines()
+        .filter(|line| !line.starts_with("pin = "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let config = Config::parse(&without_pin, Path::new("/etc/mbimd/mbimd.toml")).unwrap();
+    assert_eq!(config.profiles.len(), 3);
+    assert_eq!(config.profiles[1].name, "work");
+    assert_eq!(config.sims.len(), 1);
+    assert_eq!(
+        config.devices.allow,
+        [
+            DeviceMatch::VidPid {
+                vid: 0x2c7c,
+                pid: Some(0x0125)
+            },
+            DeviceMatch::UsbPath("1-1.2".into())
+        ]
+    );
+    assert_eq!(config.devices.deny, [DeviceMatch::Serial("ABC123".into())]);
+    assert_eq!(config.interfaces.names[0].name.as_str(), "wwan-work");
+    assert_eq!(
+        config.simulate.scenario.as_deref(),
+        Some(Path::new("/etc/mbimd/scenarios/dssa.toml"))
+    );
+
+    // From a root-owned 0600 file the PIN is accepted too.
+    if is_root() {
+        let dir = TempDir::new();
+        let path = dir.write("mbimd.toml", &text, 0o600);
+        let config = Config::load(&path).unwrap();
+        assert_eq!(
+            config
+                .pin_for("8988211000000000001")
+                .map(|pin| pin.expose()),
+            Some("1234")
+        );
+    }
+}
+
+#[test]
+fn device_selection_and_names_follow_the_rules() {
+    let config = Config::parse(
+        r#"
+[devices]
+allow = ["2c7c:*", "usb:2-1"]
+deny = ["2c7c:0306"]
+
+[interfaces]
+scheme = "wwan{modem}x{executor}"
+
+[[interfaces.names]]
+device = "serial:XYZ"
+executor = 1
+name = "lte-b"
+"#,
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let device = |vid, pid, usb_path, serial| DeviceIdentity {
+        vid,
+        pid,
+        usb_path,
+        serial,
+    };
+    assert!(config.devices.takes(&device(0x2c7c, 0x0125, "1-1", None)));
+    assert!(!config.devices.takes(&device(0x2c7c, 0x0306, "1-1", None)));
+    assert!(config.devices.takes(&device(0x1199, 0x9071, "2-1", None)));
+    assert!(!config.devices.takes(&device(0x1199, 0x9071, "2-1.1", None)));
+    assert!(Config::default()
+        .devices
+        .takes(&device(0x1199, 0x9071, "3-4", None)));
+
+    let modem = device(0x1199, 0x9071, "2-1", Some("XYZ"));
+    assert_eq!(
+        config
+            .interfaces
+            .fixed_name(&modem, 1)
+            .map(|name| name.as_str()),
+        Some("lte-b")
+    );
+    assert_eq!(config.interfaces.fixed_name(&modem, 0), None);
+    assert_eq!(
+        config.interfaces.scheme.expand(3, 1).unwrap().as_str(),
+        "wwan3x1"
+    );
+    assert_eq!(config.interfaces.scheme.expand(1_000_000_000, 1), None);
+    assert_eq!(
+        Config::default()
+            .interfaces
+            .scheme
+            .expand(65535, 65535)
+            .unwrap()
+            .as_str(),
+        "mbim65535e65535"
+    );
+}
+
+#[test]
+fn a_missing_default_file_is_fine_but_a_missing_explicit_one_is_not() {
+    let dir = TempDir::new();
+    let missing = dir.path().join("absent.toml");
+    match Config::load_or_default(Some(&missing)) {
+        Err(ConfigError::Read { path, source }) => {
+            assert_eq!(path, missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The default path: on a machine without /etc/mbimd/mbimd.toml this is
+    // the default configuration; where one is installed it must load.
+    if !Path::new(mbimd::config::DEFAULT_PATH).exists() {
+        assert_eq!(Config::load_or_default(None).unwrap(), Config::default());
+    }
+}
+
+#[test]
+fn a_directory_is_not_a_config_file() {
+    let dir = TempDir::new();
+    let error = Config::load(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+}
+
+#[test]
+fn route_metric_falls_back_to_the_routes_section() {
+    let config = Config::parse(
+        "[routes]\nmetric = 50\n[[profiles]]\nname = \"a\"\napn = \"x\"\n[[profiles]]\nname = \"b\"\napn = \"y\"\nroute-metric = 20\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    assert_eq!(config.route_metric(None), 50);
+    assert_eq!(config.route_metric(Some(&config.profiles[0])), 50);
+    assert_eq!(config.route_metric(Some(&config.profiles[1])), 20);
+}
