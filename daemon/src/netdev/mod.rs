@@ -1,1 +1,377 @@
-//! (being written)
+//! The network device of one connected session: a TUN device, its
+//! addresses, routes and MTU over rtnetlink, its IPv6 sysctls, and its DNS
+//! servers.
+//!
+//! The executor creates a [`Netdev`] when a session connects, hands
+//! [`Netdev::device`] to the data path, calls [`Netdev::apply`] with the
+//! session's [`IpSettings`] and link MTU (`types::link_mtu`), [`Netdev::update`]
+//! on every later IP_CONFIGURATION, and [`Netdev::teardown`] when the session
+//! ends.
+//!
+//! * Names: [`InterfaceName::default_for`] gives `mbim<modem>e<executor>`
+//!   (`mbim0e0`); the configuration may name the device instead.
+//! * Apply is a reconciliation against what the kernel reports: addresses
+//!   and routes the netdev owns (permanent addresses, `proto static` routes
+//!   on the device) are compared with the plan for the settings, and only
+//!   the difference is added or removed. Applying twice changes nothing; a
+//!   DNS-only change touches no address or route.
+//! * IPv6 by router advertisement: when IP_CONFIGURATION brings no IPv6
+//!   address but IPv6 is there (see [`Slaac`]), the device gets the
+//!   link-local address `fe80::<interface id>` and `accept_ra = 2`; the
+//!   kernel then forms the global address from the RA's prefix and that
+//!   identifier (a TUN device has no hardware address, so SLAAC inherits the
+//!   link-local's identifier). `addr_gen_mode = 1` (none) keeps the kernel
+//!   from inventing a random link-local of its own first.
+//! * Nothing is left behind: [`Netdev::teardown`] reverts DNS, deletes the
+//!   routes and addresses it made and the device itself. A `Netdev` dropped
+//!   without teardown loses its device when the last handle of the TUN file
+//!   closes (the kernel then drops its addresses and routes), but DNS
+//!   entries written to resolvconf or a file stay: call teardown.
+//!
+//! Every kernel-facing step returns a [`NetdevError`] naming what failed,
+//! with the cause as its source.
+
+pub mod dns;
+mod name;
+mod plan;
+mod rtnl;
+mod sysctl;
+mod tun;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use dns::{DnsBackend, DnsError, DnsLink};
+pub use name::{InterfaceName, InvalidName, MAX_NAME_LEN};
+pub use plan::Slaac;
+pub use tun::TunOptions;
+
+use crate::types::IpSettings;
+use plan::Plan;
+use rtnl::Rtnl;
+
+/// The route metric when the configuration names none. NetworkManager gives
+/// mobile broadband 700, so a wired or Wi-Fi default route (100, 600) still
+/// wins: the cellular link is the one that costs money.
+pub const DEFAULT_ROUTE_METRIC: u32 = 700;
+
+/// How one device is to be configured (from the configuration file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetdevOptions {
+    /// The metric of the default routes through the device; `None` for no
+    /// default route (addresses and their prefix routes only).
+    pub default_route_metric: Option<u32>,
+    /// Where DNS servers go.
+    pub dns: DnsBackend,
+    /// The IPv6 interface identifier when the network's address gives none:
+    /// random but stable per SIM (derived from the ICCID by the caller), so
+    /// the SLAAC address survives reconnections without tracking the user
+    /// across SIMs.
+    pub interface_id: [u8; 8],
+    /// When to take the IPv6 prefix from router advertisements.
+    pub slaac: Slaac,
+    /// How the TUN device is opened.
+    pub tun: TunOptions,
+}
+
+impl Default for NetdevOptions {
+    fn default() -> Self {
+        NetdevOptions {
+            default_route_metric: Some(DEFAULT_ROUTE_METRIC),
+            dns: DnsBackend::Auto,
+            // A fixed, locally administered identifier: callers are meant to
+            // pass a per-SIM one; this keeps a default usable for tests.
+            interface_id: [0x02, 0, 0, 0, 0, 0, 0, 0x01],
+            slaac: Slaac::Auto,
+            tun: TunOptions::default(),
+        }
+    }
+}
+
+/// What failed in the netdev.
+#[derive(Debug, thiserror::Error)]
+pub enum NetdevError {
+    /// The TUN device could not be created.
+    #[error("cannot create TUN device {name}")]
+    CreateTun {
+        /// The name asked for.
+        name: String,
+        /// The cause (no /dev/net/tun, name taken, no CAP_NET_ADMIN…).
+        #[source]
+        source: std::io::Error,
+    },
+    /// The rtnetlink socket could not be opened.
+    #[error("cannot open an rtnetlink socket")]
+    NetlinkSocket(#[source] std::io::Error),
+    /// An rtnetlink request failed.
+    #[error("rtnetlink: {what} failed")]
+    Netlink {
+        /// The request, with its arguments.
+        what: String,
+        /// The kernel's answer.
+        #[source]
+        source: Box<rtnetlink::Error>,
+    },
+    /// The device is not (or no longer) there.
+    #[error("network device {name} not found")]
+    LinkMissing {
+        /// Its name or index.
+        name: String,
+    },
+    /// A sysctl could not be written.
+    #[error("cannot write sysctl {}", path.display())]
+    Sysctl {
+        /// The /proc/sys file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// DNS settings could not be applied or removed.
+    #[error("DNS for {interface}")]
+    Dns {
+        /// The device.
+        interface: String,
+        /// What failed.
+        #[source]
+        source: Box<DnsError>,
+    },
+}
+
+/// The device of one connected session.
+pub struct Netdev {
+    name: InterfaceName,
+    index: u32,
+    device: Arc<tun_rs::AsyncDevice>,
+    options: NetdevOptions,
+    rtnl: Rtnl,
+    dns: DnsLink,
+    ipv6: bool,
+    /// The DNS servers last handed to the backend, so an update that does
+    /// not change them does not call it again.
+    applied_dns: Option<(Vec<IpAddr>, bool)>,
+}
+
+impl std::fmt::Debug for Netdev {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The TUN device has no Debug of its own; its name says which it is.
+        f.debug_struct("Netdev")
+            .field("name", &self.name)
+            .field("index", &self.index)
+            .field("options", &self.options)
+            .field("dns", &self.dns)
+            .field("ipv6", &self.ipv6)
+            .field("applied_dns", &self.applied_dns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Netdev {
+    /// Creates the TUN device `name`, down and without addresses, and picks
+    /// the DNS backend. Must run inside a tokio runtime: the rtnetlink
+    /// connection is a task on it. The device lives in the network namespace
+    /// of the calling thread.
+    pub async fn create(
+        name: InterfaceName,
+        options: NetdevOptions,
+    ) -> Result<Netdev, NetdevError> {
+        let rtnl = Rtnl::connect()?;
+        let device = tun::create(&name, options.tun)?;
+        let link = rtnl.link_by_name(name.as_str()).await?;
+        let ipv6 = sysctl::ipv6_present(name.as_str());
+        if ipv6 {
+            // Before the link first goes up: from then on the kernel would
+            // add a random link-local address to an ARPHRD_NONE device.
+            sysctl::set_ipv6(name.as_str(), "addr_gen_mode", "1")?;
+        }
+        let dns = DnsLink::select(&options.dns, name.as_str(), link.index)
+            .await
+            .map_err(|source| NetdevError::Dns {
+                interface: name.to_string(),
+                source: Box::new(source),
+            })?;
+        Ok(Netdev {
+            name,
+            index: link.index,
+            device,
+            options,
+            rtnl,
+            dns,
+            ipv6,
+            applied_dns: None,
+        })
+    }
+
+    /// The TUN device for the data path: `recv`/`send` take `&self`, so the
+    /// receive and transmit sides share this `Arc`. With
+    /// [`TunOptions::multi_queue`], `try_clone` opens further queues.
+    pub fn device(&self) -> Arc<tun_rs::AsyncDevice> {
+        Arc::clone(&self.device)
+    }
+
+    /// The device's name.
+    pub fn name(&self) -> &InterfaceName {
+        &self.name
+    }
+
+    /// The device's interface index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The DNS backend in use.
+    pub fn dns(&self) -> &DnsLink {
+        &self.dns
+    }
+
+    /// Brings the device to `settings` with link MTU `mtu`: MTU, IPv6
+    /// sysctls, link up, addresses, routes, DNS. Idempotent; only what
+    /// differs from the kernel's state is changed.
+    pub async fn apply(&mut self, settings: &IpSettings, mtu: u16) -> Result<(), NetdevError> {
+        let plan = Plan::new(
+            settings,
+            self.options.default_route_metric,
+            self.options.interface_id,
+            self.options.slaac,
+        );
+        let plan = if self.ipv6 { plan } else { without_ipv6(plan) };
+
+        let link = self.rtnl.link_by_index(self.index).await?;
+        if link.mtu != Some(u32::from(mtu)) {
+            self.rtnl.set_mtu(self.index, u32::from(mtu)).await?;
+        }
+        if self.ipv6 {
+            let name = self.name.as_str();
+            sysctl::set_ipv6(name, "accept_ra", &plan.ipv6.accept_ra.to_string())?;
+            sysctl::set_ipv6(
+                name,
+                "accept_ra_defrtr",
+                if plan.ipv6.accept_ra_defrtr { "1" } else { "0" },
+            )?;
+            sysctl::set_ipv6_if_present(
+                name,
+                "ra_defrtr_metric",
+                &plan.ipv6.ra_defrtr_metric.to_string(),
+            )?;
+        }
+        if !link.up {
+            self.rtnl.set_up(self.index, true).await?;
+        }
+
+        // Addresses before routes: a route's gateway and source need them.
+        let present = self.rtnl.addresses(self.index).await?;
+        for (spec, message) in present {
+            if !plan.addresses.contains(&spec) {
+                self.rtnl.delete_address(message).await?;
+            }
+        }
+        let present: Vec<_> = self
+            .rtnl
+            .addresses(self.index)
+            .await?
+            .into_iter()
+            .map(|(spec, _)| spec)
+            .collect();
+        for spec in &plan.addresses {
+            if !present.contains(spec) {
+                self.rtnl.add_address(self.index, *spec).await?;
+            }
+        }
+
+        let present = self.rtnl.routes(self.index).await?;
+        let mut kept = Vec::new();
+        for (spec, message) in present {
+            if plan.routes.contains(&spec) {
+                kept.push(spec);
+            } else {
+                self.rtnl.delete_route(spec, message).await?;
+            }
+        }
+        for spec in &plan.routes {
+            if !kept.contains(spec) {
+                self.rtnl.add_route(self.index, *spec).await?;
+            }
+        }
+
+        let dns = (
+            plan.dns.clone(),
+            self.options.default_route_metric.is_some(),
+        );
+        if self.applied_dns.as_ref() != Some(&dns) {
+            self.dns
+                .set(&dns.0, dns.1)
+                .await
+                .map_err(|source| NetdevError::Dns {
+                    interface: self.name.to_string(),
+                    source: Box::new(source),
+                })?;
+            self.applied_dns = Some(dns);
+        }
+        Ok(())
+    }
+
+    /// Applies a later IP_CONFIGURATION (the network's "IP updated"). The
+    /// same reconciliation as [`Netdev::apply`]: unchanged addresses and
+    /// routes are not touched, so open connections survive a DNS-only change.
+    pub async fn update(&mut self, settings: &IpSettings, mtu: u16) -> Result<(), NetdevError> {
+        self.apply(settings, mtu).await
+    }
+
+    /// Brings the link up or down without touching its configuration (the
+    /// session's "link down" while it may come back). Addresses of a down
+    /// device stay but the kernel withdraws its routes; the next
+    /// [`Netdev::apply`] brings the link up and restores them.
+    pub async fn set_up(&self, up: bool) -> Result<(), NetdevError> {
+        self.rtnl.set_up(self.index, up).await
+    }
+
+    /// Removes everything: DNS entries, routes, addresses, and the device.
+    /// Every step is tried even if one fails; the first failure is returned.
+    /// The data path's handles of the device fail from then on; it should
+    /// drop them.
+    pub async fn teardown(self) -> Result<(), NetdevError> {
+        let mut first_error = None;
+        let mut note = |result: Result<(), NetdevError>| {
+            if let Err(error) = result {
+                tracing::warn!(error = %error, "netdev teardown step failed");
+                first_error.get_or_insert(error);
+            }
+        };
+        if self.applied_dns.is_some() || !matches!(self.dns, DnsLink::None) {
+            note(self.dns.revert().await.map_err(|source| NetdevError::Dns {
+                interface: self.name.to_string(),
+                source: Box::new(source),
+            }));
+        }
+        match self.rtnl.routes(self.index).await {
+            Ok(routes) => {
+                for (spec, message) in routes {
+                    note(self.rtnl.delete_route(spec, message).await);
+                }
+            }
+            Err(error) => note(Err(error)),
+        }
+        match self.rtnl.addresses(self.index).await {
+            Ok(addresses) => {
+                for (_, message) in addresses {
+                    note(self.rtnl.delete_address(message).await);
+                }
+            }
+            Err(error) => note(Err(error)),
+        }
+        note(self.rtnl.delete_link(self.index).await);
+        drop(self.device);
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The plan on a kernel without IPv6: its IPv4 part.
+fn without_ipv6(mut plan: Plan) -> Plan {
+    plan.addresses.retain(|a| a.address.is_ipv4());
+    plan.routes.retain(|r| r.destination.is_ipv4());
+    plan
+}
