@@ -18,8 +18,7 @@ use serde::Deserialize;
 ///   hub, as in `/sys/bus/usb/devices/`): stable across re-plugging into the
 ///   same port, so two identical modems can be told apart;
 /// * `"serial:ABC123"` — the device's iSerialNumber string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeviceMatch {
     /// Vendor id and product id (`None`: any product of the vendor).
     VidPid {
@@ -132,8 +131,7 @@ fn is_usb_path(text: &str) -> bool {
 /// less the NUL), not `.` or `..`, no `/`, `:` or whitespace. Printable
 /// ASCII only as well: the kernel would take other bytes, but `ip`, udev
 /// rules and NetworkManager handle them poorly.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InterfaceName(String);
 
 /// The longest interface name, in bytes.
@@ -191,8 +189,7 @@ impl fmt::Display for InterfaceName {
 /// The template must leave room for `{modem}` up to 999 and `{executor}` up
 /// to 9 within 15 bytes; the default, `mbim{modem}e{executor}`, has room for
 /// both up to 65535.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameScheme(String);
 
 /// The default scheme: `mbim0e0`, `mbim0e1`… — stable across reconnections,
@@ -294,8 +291,7 @@ impl TryFrom<i64> for RouteMetric {
 }
 
 /// Where DNS servers of a connection go.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum DnsBackend {
     /// systemd-resolved when it runs, else resolvconf when installed, else none.
     #[default]
@@ -335,8 +331,7 @@ impl TryFrom<String> for DnsBackend {
 
 /// A tracing filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or
 /// an `EnvFilter` directive list such as `"info,mbimd::executor=debug"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFilter(String);
 
 impl LogFilter {
@@ -356,12 +351,30 @@ impl TryFrom<String> for LogFilter {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
+        let bad = |why: String| {
+            format!(
+                "bad log level {text:?}: {why} (expected error, warn, info, debug, trace, off, \
+                 or tracing directives such as \"info,mbimd::executor=debug\")"
+            )
+        };
+        // EnvFilter takes a bare word as a target name enabled at every
+        // level, so a misspelt level ("warning") would silently log
+        // everything of a target that does not exist; here a bare word must
+        // be a level.
+        const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+        for directive in text.split(',').map(str::trim) {
+            let bare = !directive.contains(['=', '[']);
+            if bare
+                && !LEVELS
+                    .iter()
+                    .any(|level| level.eq_ignore_ascii_case(directive))
+            {
+                return Err(bad(format!("{directive:?} is not a level")));
+            }
+        }
         match tracing_subscriber::EnvFilter::builder().parse(&text) {
             Ok(_) => Ok(LogFilter(text)),
-            Err(error) => Err(format!(
-                "bad log level {text:?}: {error} (expected error, warn, info, debug, trace, or \
-                 tracing directives such as \"info,mbimd::executor=debug\")"
-            )),
+            Err(error) => Err(bad(error.to_string())),
         }
     }
 }
@@ -382,8 +395,7 @@ pub enum LogTarget {
 
 /// A SIM's ICCID: 18 to 22 digits (ITU-T E.118 allows 19 or 20 plus
 /// check digit variants; some modems report the padding as digits too).
-#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Iccid(String);
 
 impl Iccid {
@@ -484,4 +496,41 @@ impl<'de> Visitor<'de> for PinVisitor {
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Pin, A::Error> {
         Err(de::Error::custom(PIN_EXPECTED))
     }
+}
+
+/// `Deserialize` through `TryFrom<String>`, refusing inside the value's own
+/// deserializer: toml then reports the value's span. With
+/// `#[serde(try_from)]` the refusal comes after it, and an element of an
+/// array would be reported at the array's opening bracket.
+macro_rules! deserialize_from_string {
+    ($($type:ty: $expecting:literal),* $(,)?) => {$(
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct StringVisitor;
+
+                impl Visitor<'_> for StringVisitor {
+                    type Value = $type;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+
+                    fn visit_str<E: de::Error>(self, value: &str) -> Result<$type, E> {
+                        <$type>::try_from(value.to_owned()).map_err(E::custom)
+                    }
+                }
+
+                deserializer.deserialize_str(StringVisitor)
+            }
+        }
+    )*};
+}
+
+deserialize_from_string! {
+    DeviceMatch: "a device as a string (\"vid:pid\", \"usb:<path>\" or \"serial:<serial>\")",
+    InterfaceName: "an interface name as a string",
+    NameScheme: "an interface name scheme as a string",
+    DnsBackend: "a DNS backend as a string",
+    LogFilter: "a log level as a string",
+    Iccid: "an ICCID as a quoted string of digits",
 }

@@ -1,0 +1,337 @@
+//! Every kind of bad input stops start-up with `file:line:column` and what
+//! was expected.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::Path;
+
+use mbimd::config::{Config, ConfigError, Location};
+
+/// Parses `text` as `bad.toml` and returns the error's location and message.
+fn error_of(text: &str) -> (usize, usize, String) {
+    match Config::parse(text, Path::new("bad.toml")) {
+        Err(ConfigError::Invalid {
+            at: Location { path, line, column },
+            message,
+        }) => {
+            assert_eq!(path, Path::new("bad.toml"));
+            (line, column, message)
+        }
+        other => panic!("expected an Invalid error for\n{text}\ngot {other:?}"),
+    }
+}
+
+/// Asserts the error is at `line:column` and its message has `expected`.
+fn assert_error(text: &str, line: usize, column: usize, expected: &str) {
+    let (l, c, message) = error_of(text);
+    assert_eq!((l, c), (line, column), "{message}");
+    assert!(
+        message.contains(expected),
+        "message {message:?} lacks {expected:?}"
+    );
+    // The displayed form leads with the location.
+    let shown = Config::parse(text, Path::new("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        shown.starts_with(&format!("bad.toml:{line}:{column}: ")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn unknown_keys_everywhere() {
+    assert_error("colour = 1\n", 1, 1, "unknown field `colour`");
+    assert_error(
+        "[devices]\nallow = []\nalow = []\n",
+        3,
+        1,
+        "unknown field `alow`",
+    );
+    assert_error("[routing]\n", 1, 2, "unknown field `routing`");
+    assert_error(
+        "[[profiles]]\nname = \"a\"\napn = \"x\"\nip_type = \"ipv4\"\n",
+        4,
+        1,
+        "unknown field `ip_type`",
+    );
+    assert_error(
+        "[logging]\n  show-personal-data = true\n",
+        2,
+        3,
+        "expected one of",
+    );
+    assert_error(
+        "[[sims]]\niccid = \"8988211000000000001\"\npuk = \"12345678\"\n",
+        3,
+        1,
+        "unknown field `puk`",
+    );
+    assert_error(
+        "[[interfaces.names]]\ndevice = \"usb:1-1\"\nname = \"a\"\nslot = 1\n",
+        4,
+        1,
+        "unknown field `slot`",
+    );
+}
+
+#[test]
+fn wrong_types() {
+    assert_error(
+        "[routes]\ndefault-route = \"yes\"\n",
+        2,
+        17,
+        "expected a boolean",
+    );
+    assert_error("[routes]\nmetric = \"700\"\n", 2, 10, "invalid type");
+    assert_error(
+        "[devices]\nallow = \"2c7c:0125\"\n",
+        2,
+        9,
+        "expected a sequence",
+    );
+    assert_error("profiles = 3\n", 1, 12, "expected a sequence");
+    assert_error(
+        "[logging]\ntarget = \"syslog\"\n",
+        2,
+        10,
+        "unknown variant `syslog`",
+    );
+}
+
+#[test]
+fn syntax_errors() {
+    let (line, _, message) = error_of("[dns]\nbackend = \"auto\n");
+    assert_eq!(line, 2, "{message}");
+    let (line, _, _) = error_of("[routes]\nmetric = 1\nmetric = 2\n");
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn bad_device_matches() {
+    for (bad, why) in [
+        ("2c7c", "no ':'"),
+        ("2c7c:125", "product id"),
+        ("2c7:0125", "vendor id"),
+        ("gggg:0125", "vendor id"),
+        ("2c7c:0125:1", "product id"),
+        ("usb:1", "USB port path"),
+        ("usb:1-1..2", "USB port path"),
+        ("serial:", "empty serial"),
+    ] {
+        let text = format!("[devices]\ndeny = [\n  \"1199:9071\",\n  \"{bad}\",\n]\n");
+        assert_error(&text, 4, 3, why);
+        assert_error(&text, 4, 3, "expected \"vid:pid\"");
+    }
+}
+
+#[test]
+fn bad_interface_names_and_schemes() {
+    for (bad, why) in [
+        ("", "empty"),
+        ("a-very-long-name0", "longer than 15 bytes"),
+        ("..", "reserved"),
+        ("wwan 0", "character"),
+        ("wwan/0", "character"),
+        ("wwan:0", "character"),
+        ("wwän0", "character"),
+    ] {
+        let text = format!(
+            "[interfaces]\n\n[[interfaces.names]]\ndevice = \"usb:1-1\"\nname = \"{bad}\"\n"
+        );
+        assert_error(&text, 5, 8, why);
+    }
+    // Exactly 15 bytes is fine.
+    Config::parse(
+        "[[interfaces.names]]\ndevice = \"usb:1-1\"\nname = \"abcdefghijklmno\"\n",
+        Path::new("ok.toml"),
+    )
+    .unwrap();
+
+    for (bad, why) in [
+        ("wwan", "missing"),
+        ("wwan{modem}", "missing"),
+        ("w{modem}{executor}{slot}", "placeholder other"),
+        ("cellular-x-{modem}-{executor}", "longer than 15 bytes"),
+    ] {
+        assert_error(&format!("[interfaces]\nscheme = \"{bad}\"\n"), 2, 10, why);
+    }
+}
+
+#[test]
+fn duplicate_profiles_are_refused_at_the_second_name() {
+    let text = "\
+[[profiles]]
+name = \"internet\"
+apn = \"a\"
+
+[[profiles]]
+name = \"work\"
+apn = \"b\"
+
+[[profiles]]
+apn = \"c\"
+name = \"internet\"
+";
+    assert_error(text, 11, 8, "duplicate profile name \"internet\"");
+}
+
+#[test]
+fn profile_values_beyond_their_types() {
+    let profile = |extra: &str| format!("[[profiles]]\nname = \"p\"\napn = \"a\"\n{extra}\n");
+    assert_error(
+        &profile("route-metric = 0"),
+        4,
+        16,
+        "route metric must be 1 to",
+    );
+    assert_error(
+        &profile("match-provider = \"0010\""),
+        4,
+        18,
+        "5 or 6 digits",
+    );
+    assert_error(
+        &profile("match-imsi-prefix = \"00x\""),
+        4,
+        21,
+        "1 to 15 digits",
+    );
+    assert_error(&profile("match-iccid = \"1234\""), 4, 15, "18 to 22 digits");
+    assert_error(
+        &profile("name = \"\"").replace("name = \"p\"\n", ""),
+        3,
+        8,
+        "empty profile name",
+    );
+    assert_error(
+        &profile("auth = \"kerberos\""),
+        4,
+        8,
+        "unknown variant `kerberos`",
+    );
+}
+
+#[test]
+fn metric_range() {
+    assert_error(
+        "[routes]\nmetric = 0\n",
+        2,
+        10,
+        "route metric must be 1 to 4294967295",
+    );
+    assert_error("[routes]\nmetric = -5\n", 2, 10, "out of range");
+    assert_error("[routes]\nmetric = 4294967296\n", 2, 10, "out of range");
+    let config = Config::parse("[routes]\nmetric = 4294967295\n", Path::new("ok.toml")).unwrap();
+    assert_eq!(config.routes.metric.get(), u32::MAX);
+}
+
+#[test]
+fn dns_logging_and_sims() {
+    assert_error("[dns]\nbackend = \"dnsmasq\"\n", 2, 11, "expected \"auto\"");
+    assert_error(
+        "[dns]\nbackend = \"file:resolv.conf\"\n",
+        2,
+        11,
+        "absolute path",
+    );
+    assert_error("[logging]\nlevel = \"loud\"\n", 2, 9, "bad log level");
+    assert_error(
+        "[logging]\nlevel = \"info,warning\"\n",
+        2,
+        9,
+        "\"warning\" is not a level",
+    );
+    assert_error("[logging]\nlevel = \"info,x=[\"\n", 2, 9, "bad log level");
+    for good in [
+        "debug",
+        "INFO",
+        "info,mbimd::executor=debug",
+        "warn,mbimd=trace",
+    ] {
+        Config::parse(
+            &format!("[logging]\nlevel = \"{good}\"\n"),
+            Path::new("ok.toml"),
+        )
+        .unwrap();
+    }
+    assert_error(
+        "[[sims]]\niccid = \"8988211000000000001\"\n[[sims]]\niccid = \"8988211000000000001\"\n",
+        4,
+        9,
+        "duplicate ICCID",
+    );
+    assert_error("[[sims]]\niccid = \"89882\"\n", 2, 9, "18 to 22 digits");
+    assert_error(
+        "[simulate]\nscenario = \"\"\n",
+        2,
+        12,
+        "empty scenario path",
+    );
+}
+
+#[test]
+fn interface_name_rules_across_entries() {
+    let text = "\
+[[interfaces.names]]
+device = \"usb:1-1\"
+name = \"lte0\"
+
+[[interfaces.names]]
+device = \"usb:1-2\"
+name = \"lte0\"
+";
+    assert_error(text, 7, 8, "duplicate interface name \"lte0\"");
+    let text = "\
+[[interfaces.names]]
+device = \"usb:1-1\"
+name = \"lte0\"
+
+[[interfaces.names]]
+device = \"usb:1-1\"
+executor = 0
+name = \"lte1\"
+";
+    assert_error(text, 6, 10, "executor 0 of usb:1-1 is already named");
+}
+
+#[test]
+fn the_earliest_problem_is_reported_first() {
+    let text = "\
+[[profiles]]
+name = \"a\"
+apn = \"x\"
+route-metric = 0
+
+[[profiles]]
+name = \"a\"
+apn = \"y\"
+";
+    let (line, _, _) = error_of(text);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // "é" is two bytes but one column.
+    assert_error(
+        "[[profiles]]\nname = \"é\"\napn = \"x\"\nauth = \"x\"\n",
+        4,
+        8,
+        "unknown variant",
+    );
+    assert_error("#é\n[routes]\nmetric = 0 # é\n", 3, 10, "route metric");
+    let location = Location::at(Path::new("f"), "aé\nbé", 3);
+    assert_eq!((location.line, location.column), (1, 3));
+    let location = Location::at(Path::new("f"), "aé\nbé", 4);
+    assert_eq!((location.line, location.column), (2, 1));
+    let location = Location::at(Path::new("f"), "aé\nbé", 7);
+    assert_eq!((location.line, location.column), (2, 3));
+    let location = Location::at(Path::new("f"), "aé\nbé", 6);
+    assert_eq!((location.line, location.column), (2, 2));
+    // Past the end or inside a character: the nearest place before.
+    let location = Location::at(Path::new("f"), "aé", 2);
+    assert_eq!((location.line, location.column), (1, 2));
+    let location = Location::at(Path::new("f"), "a", 99);
+    assert_eq!((location.line, location.column), (1, 2));
+}
