@@ -1,1 +1,25 @@
-//! (being written)
+//! One executor's life: OPEN, capabilities, subscriptions, radio, SIM and
+//! PIN, registration, packet service, CONNECT, IP configuration; loss and
+//! reconnection; commands from the supervisor and a status snapshot for it.
+//!
+//! The decisions live in [`ExecutorMachine`] (no I/O, time as an argument,
+//! table-tested); [`run_executor`] is the task that owns the protocol session
+//! and the transport and feeds the machine. The pure rules (profile choice,
+//! back-off, IP merging, masking, anomaly budget) are free functions.
+
+mod api;
+mod driver;
+mod machine;
+mod policy;
+mod profile;
+
+pub use api::{
+    Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorReport, ExecutorState,
+    ExecutorStatus, PinStatus,
+};
+pub use driver::{run_executor, ExecutorExit};
+pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
+pub use policy::{
+    mask_personal, merge_ip_configuration, reconnect_delay, AnomalyBudget, AnomalyVerdict,
+};
+pub use profile::{select_profile, Auth, IpType, Profile, Secret};

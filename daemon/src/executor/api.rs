@@ -1,0 +1,237 @@
+//! What an executor task exchanges with the supervisor: its configuration,
+//! the commands it takes, the events it reports and its status snapshot.
+
+use super::profile::{Profile, Secret};
+use crate::types::IpSettings;
+use mbim_protocol::ntb::NtbParameters;
+use mbim_protocol::services::basic_connect::{
+    PacketServiceState, PinState, PinType, RegisterState, SubscriberReadyState,
+};
+use std::time::Duration;
+
+/// How one executor runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// The executor's number in the daemon (named in events and logs).
+    pub index: usize,
+    /// The profiles to choose from ([`select_profile`](super::select_profile)).
+    pub profiles: Vec<Profile>,
+    /// PIN1 to enter when the SIM asks for it; never retried once refused.
+    pub pin: Option<Secret>,
+    /// Print IMSI and ICCID in logs unmasked.
+    pub show_personal_info: bool,
+    /// The IP session id used for CONNECT (and the data path's NDP session).
+    pub session_id: u32,
+    /// The function's wMaxControlMessage.
+    pub max_control_message: u16,
+    /// How long OPEN may take (seed 000: devices answer once initialized).
+    pub open_timeout: Duration,
+    /// How long a command may take.
+    pub command_timeout: Duration,
+    /// First reconnection delay after a loss or failure.
+    pub backoff_base: Duration,
+    /// Longest reconnection delay.
+    pub backoff_cap: Duration,
+    /// A command answered BUSY is retried on the device's next notification,
+    /// or after this long if none comes.
+    pub busy_retry: Duration,
+    /// Device misbehaviour counted per window…
+    pub anomaly_window: Duration,
+    /// …of which this many are logged…
+    pub anomaly_log_limit: u32,
+    /// …and this many reset the session (CLOSE, OPEN).
+    pub anomaly_reset_threshold: u32,
+    /// Connect as soon as the executor can (otherwise wait for a Connect command).
+    pub autoconnect: bool,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            index: 0,
+            profiles: Vec::new(),
+            pin: None,
+            show_personal_info: false,
+            session_id: 0,
+            max_control_message: 4096,
+            open_timeout: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(30),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(300),
+            busy_retry: Duration::from_secs(10),
+            anomaly_window: Duration::from_secs(60),
+            anomaly_log_limit: 5,
+            anomaly_reset_threshold: 10,
+            autoconnect: true,
+        }
+    }
+}
+
+/// What the supervisor (and later the D-Bus API) asks of an executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutorCommand {
+    /// Connect (again), with this profile instead of the selected one if given.
+    Connect(Option<Profile>),
+    /// Disconnect and stay disconnected until Connect.
+    Disconnect,
+    /// Enter PIN1 (once; the outcome shows in the status).
+    EnterPin(Secret),
+    /// Enter PUK1 with a new PIN1.
+    EnterPuk {
+        /// The PUK.
+        puk: Secret,
+        /// The new PIN1.
+        new_pin: Secret,
+    },
+    /// Switch the (software) radio on or off.
+    SetRadio(bool),
+    /// Disconnect, CLOSE, and end the task.
+    Shutdown,
+}
+
+/// What the data path and netdev need of a connected session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// The IP session id (the NDP's session).
+    pub session_id: u32,
+    /// The profile connected with.
+    pub profile: String,
+    /// Its route metric, if it sets one.
+    pub route_metric: Option<u32>,
+    /// The IP configuration.
+    pub ip: IpSettings,
+    /// The function's GET_NTB_PARAMETERS, if it answered.
+    pub ntb: Option<NtbParameters>,
+}
+
+/// What an executor reports to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutorEvent {
+    /// The session is up: bring the link up with these settings.
+    Connected(Connection),
+    /// The network changed the IP configuration (DNS only, or more); the
+    /// settings are complete (merged with what came before).
+    IpUpdated(IpSettings),
+    /// The session is down (signal or packet service lost, disconnected by
+    /// request, SIM gone): take the link down.
+    LinkDown {
+        /// Why.
+        reason: String,
+    },
+    /// The function is gone (unplugged); the task has ended.
+    Gone,
+    /// The task ended after Shutdown (or its command channel closed).
+    Stopped,
+}
+
+/// An event with the executor it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorReport {
+    /// [`ExecutorConfig::index`].
+    pub executor: usize,
+    /// What happened.
+    pub event: ExecutorEvent,
+}
+
+/// Where an executor is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ExecutorState {
+    /// OPEN sent, waiting for the device (which may take long).
+    #[default]
+    Opening,
+    /// Capabilities and subscriptions.
+    Initializing,
+    /// The radio is off (by request or by its hardware switch).
+    RadioOff,
+    /// Waiting for a usable SIM (not inserted, not initialized, bad, no eSIM profile).
+    WaitingForSim,
+    /// The SIM needs a PIN or PUK that the executor does not have (or that failed).
+    Locked,
+    /// Waiting for registration with a network.
+    Registering,
+    /// Registered, waiting for packet service.
+    Attaching,
+    /// Registered and attached, not connected (by request).
+    Idle,
+    /// CONNECT sent.
+    Connecting,
+    /// Waiting for the next connection attempt (after a failure or a loss).
+    WaitingToReconnect,
+    /// Connected: the IP configuration is in [`ExecutorStatus::ip`].
+    Connected,
+    /// Disconnecting (by request or for shutdown).
+    Disconnecting,
+    /// Resetting the session after device misbehaviour (CLOSE, then OPEN).
+    Resetting,
+    /// Stuck until something changes; see [`ExecutorStatus::reason`].
+    Failed,
+    /// The device is gone; the task has ended.
+    Gone,
+    /// Shut down; the task has ended.
+    Stopped,
+}
+
+/// PIN1's state as the executor knows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PinStatus {
+    /// The PIN (or PUK) the device waits for (`None` when nothing is pending).
+    pub pin_type: Option<PinType>,
+    /// Locked or unlocked.
+    pub state: Option<PinState>,
+    /// Attempts left for `pin_type`, as the device last said.
+    pub remaining_attempts: Option<u32>,
+    /// The configured PIN was refused; it will not be tried again.
+    pub configured_pin_refused: bool,
+}
+
+/// A snapshot of one executor, published on a watch channel.
+///
+/// IMSI and ICCID are personal data: whoever publishes this must mask them
+/// unless asked not to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutorStatus {
+    /// [`ExecutorConfig::index`].
+    pub executor: usize,
+    /// Where it is.
+    pub state: ExecutorState,
+    /// Why it is in a waiting, failed or down state, in words.
+    pub reason: Option<String>,
+    /// SUBSCRIBER_READY_STATUS's state.
+    pub ready_state: Option<SubscriberReadyState>,
+    /// PIN1.
+    pub pin: PinStatus,
+    /// Registration state.
+    pub register_state: Option<RegisterState>,
+    /// Registered provider's MCC+MNC.
+    pub provider_id: String,
+    /// Registered provider's name.
+    pub provider_name: String,
+    /// Registered as roaming (or partner).
+    pub roaming: bool,
+    /// Packet service state.
+    pub packet_service: Option<PacketServiceState>,
+    /// SIGNAL_STATE's RSSI code (0-31, 99 unknown).
+    pub rssi: Option<u32>,
+    /// SIGNAL_STATE's error rate code (0-7, 99 unknown).
+    pub error_rate: Option<u32>,
+    /// The executor index the device reports (DEVICE_CAPS_V2).
+    pub device_executor_index: Option<u32>,
+    /// The slot mapped to this executor (DEVICE_SLOT_MAPPINGS).
+    pub slot: Option<u32>,
+    /// Whether the device has the Microsoft multi-SIM extensions.
+    pub multi_sim: bool,
+    /// The SIM's ICCID (personal).
+    pub iccid: String,
+    /// The SIM's IMSI (personal).
+    pub imsi: String,
+    /// The home provider's MCC+MNC.
+    pub home_provider: String,
+    /// The profile of the current (or last attempted) connection.
+    pub profile: Option<String>,
+    /// The IP configuration while connected.
+    pub ip: Option<IpSettings>,
+    /// Connection attempts failed in a row.
+    pub connect_failures: u32,
+    /// Sessions reset after device misbehaviour.
+    pub resets: u32,
+}

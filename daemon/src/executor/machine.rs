@@ -1,0 +1,1446 @@
+//! One executor's decisions, without I/O: [`ExecutorMachine`] takes what
+//! happened ([`Input`]: session events, responses, indications, commands,
+//! the passing of time) and says what to do ([`Action`]: OPEN, CLOSE, send a
+//! command, report an event).
+//!
+//! It reconciles rather than scripts: it keeps what it knows of the device
+//! (radio, SIM, registration, packet service, context) and what is wanted
+//! (radio on, connected), and whenever no command is in flight it sends the
+//! one command that closes the first gap. Indications only update what it
+//! knows, so their order, repetition or arrival in the middle of a command
+//! cannot derail the life cycle. One command is in flight at a time: the
+//! life cycle is a sequence, and the device is never asked twice at once.
+
+use super::api::{
+    Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorState, ExecutorStatus,
+};
+use super::policy::{mask_personal, merge_ip_configuration, reconnect_delay, AnomalyBudget};
+use super::profile::{select_profile, Auth, IpType, Profile, Secret};
+use crate::types::IpSettings;
+use mbim_protocol::codec::{Empty, Payload};
+use mbim_protocol::ntb::NtbParameters;
+use mbim_protocol::services::basic_connect::{
+    self as bc, ActivationCommand, ActivationState, AuthProtocol, Compression, ContextIpType,
+    ContextType, PacketServiceAction, PacketServiceState, PinOperation, PinState, PinType,
+    RadioSwitchState, RegisterAction, RegisterState, SubscriberReadyState,
+};
+use mbim_protocol::services::ms_basic_connect_extensions as ms;
+use mbim_protocol::services::{Cid, Scope};
+use mbim_protocol::status::{CommandType, ProtocolError, Status};
+use mbim_protocol::Uuid;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// One command for the device, ready for the session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Service UUID.
+    pub service: Uuid,
+    /// CID number.
+    pub cid: u32,
+    /// CID name, for logs.
+    pub name: &'static str,
+    /// Executor or device scope: device-wide SETs take the modem's lock.
+    pub scope: Scope,
+    /// Query or set.
+    pub command_type: CommandType,
+    /// The encoded information buffer (may hold a PIN: never printed).
+    pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The payload is left out: a PIN set or CONNECT carries secrets.
+        f.debug_struct("Request")
+            .field("name", &self.name)
+            .field("command_type", &self.command_type)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    fn query<C: Cid>(payload: &C::Query) -> Request {
+        Request {
+            service: C::SERVICE,
+            cid: C::ID,
+            name: C::NAME,
+            scope: C::SCOPE,
+            command_type: CommandType::Query,
+            payload: payload.encode(),
+        }
+    }
+
+    fn set<C: Cid>(payload: &C::Set) -> Request {
+        Request {
+            service: C::SERVICE,
+            cid: C::ID,
+            name: C::NAME,
+            scope: C::SCOPE,
+            command_type: CommandType::Set,
+            payload: payload.encode(),
+        }
+    }
+
+    /// Whether the modem's device-wide lock must be held while it runs.
+    pub fn needs_device_lock(&self) -> bool {
+        self.scope == Scope::Device && self.command_type == CommandType::Set
+    }
+}
+
+/// Why the command in flight got no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestFailure {
+    /// No answer within the command timeout.
+    TimedOut,
+    /// The device answered with FUNCTION_ERROR.
+    FunctionError(ProtocolError),
+    /// The session dropped it (closed under it).
+    Cancelled,
+    /// The session refused to send it.
+    Refused(String),
+}
+
+/// What happened, for the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// OPEN_DONE with success.
+    Opened,
+    /// OPEN_DONE with a failure (a device that believes it is open may say so).
+    OpenFailed(Status),
+    /// No OPEN_DONE in time.
+    OpenTimedOut,
+    /// The session is closed (CLOSE_DONE, or CLOSE unanswered).
+    Closed,
+    /// The answer to the command in flight.
+    Response {
+        /// Its status.
+        status: Status,
+        /// Its information buffer.
+        information_buffer: Vec<u8>,
+    },
+    /// The command in flight ended without an answer.
+    RequestFailed(RequestFailure),
+    /// FUNCTION_ERROR NOT_OPENED: the device has no session.
+    NotOpened,
+    /// An INDICATE_STATUS.
+    Indication {
+        /// Service.
+        service: Uuid,
+        /// CID.
+        cid: u32,
+        /// Information buffer.
+        information_buffer: Vec<u8>,
+    },
+    /// The device sent something malformed, fragmented wrong or unexpected.
+    DeviceMisbehaved(String),
+    /// A command from the supervisor.
+    Command(ExecutorCommand),
+    /// The transport reports the device gone.
+    TransportGone,
+}
+
+/// What the driver should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send OPEN.
+    Open,
+    /// Send CLOSE.
+    Close,
+    /// Send this command; its outcome comes back as `Response` or `RequestFailed`.
+    Send(Request),
+    /// Tell the supervisor.
+    Report(ExecutorEvent),
+    /// The task is over.
+    Finish,
+}
+
+/// What the machine asked of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Closed,
+    Opening,
+    Open,
+    Closing,
+}
+
+/// The command in flight, so its answer can be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    DeviceCaps,
+    DeviceCapsV2,
+    SysCaps,
+    SlotMappings,
+    Subscribe,
+    RadioQuery,
+    RadioSet,
+    ReadyQuery,
+    PinQuery,
+    PinEnter {
+        configured: bool,
+    },
+    PukEnter,
+    HomeProvider,
+    RegisterSet,
+    RegisterQuery,
+    PacketQuery,
+    Attach,
+    Connect {
+        profile: String,
+        route_metric: Option<u32>,
+    },
+    IpQuery,
+    Deactivate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Active {
+    profile: String,
+    route_metric: Option<u32>,
+}
+
+/// The sans-IO executor.
+#[derive(Debug)]
+pub struct ExecutorMachine {
+    config: ExecutorConfig,
+    status: ExecutorStatus,
+    actions: VecDeque<Action>,
+    link: Link,
+    open_refusals: u32,
+    step: Option<Step>,
+    ntb: Option<NtbParameters>,
+    // What is known of the device (None/false: ask).
+    caps: bool,
+    multi_sim: Option<bool>,
+    sys_caps: bool,
+    slot_mapping: bool,
+    subscribed: bool,
+    radio_sw: Option<RadioSwitchState>,
+    radio_hw: Option<RadioSwitchState>,
+    pin_known: bool,
+    home_provider: bool,
+    register_requested: bool,
+    active: Option<Active>,
+    // What is wanted.
+    want_radio: bool,
+    want_connect: bool,
+    profile_override: Option<Profile>,
+    pending_pin: Option<Secret>,
+    pending_puk: Option<(Secret, Secret)>,
+    configured_pin_tried: bool,
+    shutting_down: bool,
+    finished: bool,
+    // Gates in time.
+    busy_until: Option<Instant>,
+    retry_at: Option<Instant>,
+    step_failures: u32,
+    connect_at: Option<Instant>,
+    reopen_at: Option<Instant>,
+    ready_requery_at: Option<Instant>,
+    anomalies: AnomalyBudget,
+}
+
+impl ExecutorMachine {
+    /// A machine for one executor; the first action is OPEN.
+    pub fn new(config: ExecutorConfig) -> Self {
+        let anomalies = AnomalyBudget::new(
+            config.anomaly_window,
+            config.anomaly_log_limit,
+            config.anomaly_reset_threshold,
+        );
+        let status = ExecutorStatus {
+            executor: config.index,
+            ..ExecutorStatus::default()
+        };
+        let want_connect = config.autoconnect;
+        let mut machine = ExecutorMachine {
+            config,
+            status,
+            actions: VecDeque::new(),
+            link: Link::Opening,
+            open_refusals: 0,
+            step: None,
+            ntb: None,
+            caps: false,
+            multi_sim: None,
+            sys_caps: false,
+            slot_mapping: false,
+            subscribed: false,
+            radio_sw: None,
+            radio_hw: None,
+            pin_known: false,
+            home_provider: false,
+            register_requested: false,
+            active: None,
+            want_radio: true,
+            want_connect,
+            profile_override: None,
+            pending_pin: None,
+            pending_puk: None,
+            configured_pin_tried: false,
+            shutting_down: false,
+            finished: false,
+            busy_until: None,
+            retry_at: None,
+            step_failures: 0,
+            connect_at: None,
+            reopen_at: None,
+            ready_requery_at: None,
+            anomalies,
+        };
+        machine.actions.push_back(Action::Open);
+        machine
+    }
+
+    /// The function's NTB parameters, handed on in [`Connection`].
+    pub fn set_ntb_parameters(&mut self, parameters: Option<NtbParameters>) {
+        self.ntb = parameters;
+    }
+
+    /// The current snapshot.
+    pub fn status(&self) -> &ExecutorStatus {
+        &self.status
+    }
+
+    /// Whether the task is over.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The next thing to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        [
+            self.busy_until,
+            self.retry_at,
+            self.connect_at,
+            self.reopen_at,
+            self.ready_requery_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Lets time pass: gates that are due open.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due = |gate: &mut Option<Instant>| {
+            if gate.is_some_and(|at| at <= now) {
+                *gate = None;
+                true
+            } else {
+                false
+            }
+        };
+        due(&mut self.busy_until);
+        due(&mut self.retry_at);
+        due(&mut self.connect_at);
+        if due(&mut self.ready_requery_at) {
+            self.status.ready_state = None;
+        }
+        if due(&mut self.reopen_at) && self.link == Link::Closed && !self.finished {
+            self.open();
+        }
+        self.reconcile(now);
+    }
+
+    /// Takes one input.
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        if self.finished {
+            return;
+        }
+        match input {
+            Input::Opened => {
+                tracing::info!(executor = self.config.index, "session open");
+                self.link = Link::Open;
+                self.open_refusals = 0;
+            }
+            Input::OpenFailed(status) => self.open_refused(now, &format!("OPEN refused: {status}")),
+            Input::OpenTimedOut => {
+                self.link = Link::Closed;
+                self.open_refused(now, "the device did not answer OPEN");
+            }
+            Input::Closed => self.closed(),
+            Input::Response {
+                status,
+                information_buffer,
+            } => {
+                if let Some(step) = self.step.take() {
+                    self.response(now, step, status, &information_buffer);
+                }
+            }
+            Input::RequestFailed(failure) => {
+                if let Some(step) = self.step.take() {
+                    self.request_failed(now, &step, &failure);
+                }
+            }
+            Input::NotOpened => {
+                self.step = None;
+                self.reset(now, "the device has no session (NOT_OPENED)");
+            }
+            Input::Indication {
+                service,
+                cid,
+                information_buffer,
+            } => {
+                // Seed 000: a BUSY device says it is ready again by notifying.
+                self.busy_until = None;
+                self.indication(now, service, cid, &information_buffer);
+            }
+            Input::DeviceMisbehaved(what) => self.misbehaved(now, &what),
+            Input::Command(command) => self.command(now, command),
+            Input::TransportGone => {
+                self.lost("the device is gone");
+                self.status.state = ExecutorState::Gone;
+                self.status.reason = Some("the device is gone".to_owned());
+                self.report(ExecutorEvent::Gone);
+                self.finish();
+                return;
+            }
+        }
+        self.reconcile(now);
+    }
+
+    // ----- session -----
+
+    fn open(&mut self) {
+        self.link = Link::Opening;
+        self.status.state = ExecutorState::Opening;
+        self.actions.push_back(Action::Open);
+    }
+
+    fn open_refused(&mut self, now: Instant, reason: &str) {
+        self.open_refusals = self.open_refusals.saturating_add(1);
+        tracing::warn!(executor = self.config.index, "{reason}");
+        if self.link != Link::Closed && self.open_refusals <= 2 {
+            // A device that still believes in an earlier session refuses
+            // OPEN; CLOSE ends that session, then OPEN again.
+            self.link = Link::Closing;
+            self.actions.push_back(Action::Close);
+            return;
+        }
+        self.link = Link::Closed;
+        self.status.state = ExecutorState::Failed;
+        self.status.reason = Some(reason.to_owned());
+        let delay = reconnect_delay(
+            self.open_refusals.saturating_sub(1),
+            self.config.backoff_base,
+            self.config.backoff_cap,
+        );
+        self.reopen_at = Some(now.checked_add(delay).unwrap_or(now));
+    }
+
+    fn closed(&mut self) {
+        self.link = Link::Closed;
+        self.step = None;
+        if self.shutting_down {
+            self.status.state = ExecutorState::Stopped;
+            self.status.reason = None;
+            self.report(ExecutorEvent::Stopped);
+            self.finish();
+        } else if self.reopen_at.is_none() {
+            self.open();
+        }
+    }
+
+    /// Forgets what the session knew and starts a new one (CLOSE, OPEN).
+    fn reset(&mut self, now: Instant, reason: &str) {
+        tracing::warn!(
+            executor = self.config.index,
+            "resetting the session: {reason}"
+        );
+        self.lost(reason);
+        self.forget_device();
+        self.status.resets = self.status.resets.saturating_add(1);
+        self.status.state = ExecutorState::Resetting;
+        self.status.reason = Some(reason.to_owned());
+        self.retry_at = None;
+        self.busy_until = None;
+        let _ = now;
+        match self.link {
+            Link::Open | Link::Opening => {
+                self.link = Link::Closing;
+                self.actions.push_back(Action::Close);
+            }
+            Link::Closed => self.open(),
+            Link::Closing => {}
+        }
+    }
+
+    fn forget_device(&mut self) {
+        self.step = None;
+        self.caps = false;
+        self.multi_sim = None;
+        self.sys_caps = false;
+        self.slot_mapping = false;
+        self.subscribed = false;
+        self.radio_sw = None;
+        self.radio_hw = None;
+        self.pin_known = false;
+        self.home_provider = false;
+        self.register_requested = false;
+        self.status.ready_state = None;
+        self.status.register_state = None;
+        self.status.packet_service = None;
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        self.actions.push_back(Action::Finish);
+    }
+
+    fn report(&mut self, event: ExecutorEvent) {
+        self.actions.push_back(Action::Report(event));
+    }
+
+    /// The context is gone (however): the supervisor takes the link down.
+    fn lost(&mut self, reason: &str) {
+        if self.active.take().is_some() {
+            tracing::info!(executor = self.config.index, "link down: {reason}");
+            self.status.ip = None;
+            self.report(ExecutorEvent::LinkDown {
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// Loss by the network: reconnect once it returns, after the back-off.
+    fn lost_to_network(&mut self, now: Instant, reason: &str) {
+        if self.active.is_none() {
+            return;
+        }
+        self.lost(reason);
+        let delay = reconnect_delay(
+            self.status.connect_failures,
+            self.config.backoff_base,
+            self.config.backoff_cap,
+        );
+        self.connect_at = Some(now.checked_add(delay).unwrap_or(now));
+        self.status.reason = Some(reason.to_owned());
+    }
+
+    fn misbehaved(&mut self, now: Instant, what: &str) {
+        let verdict = self.anomalies.record(now);
+        if verdict.suppressed_before > 0 {
+            tracing::warn!(
+                executor = self.config.index,
+                "{} more device anomalies were not logged",
+                verdict.suppressed_before
+            );
+        }
+        if verdict.log {
+            tracing::warn!(executor = self.config.index, "device anomaly: {what}");
+        }
+        if verdict.reset {
+            self.reset(now, "too many device anomalies");
+        }
+    }
+
+    // ----- commands -----
+
+    fn command(&mut self, now: Instant, command: ExecutorCommand) {
+        match command {
+            ExecutorCommand::Connect(profile) => {
+                tracing::info!(executor = self.config.index, "connect requested");
+                self.want_connect = true;
+                self.connect_at = None;
+                self.status.connect_failures = 0;
+                self.profile_override = profile;
+            }
+            ExecutorCommand::Disconnect => {
+                tracing::info!(executor = self.config.index, "disconnect requested");
+                self.want_connect = false;
+            }
+            ExecutorCommand::EnterPin(pin) => {
+                tracing::info!(executor = self.config.index, "PIN entered by request");
+                self.pending_pin = Some(pin);
+            }
+            ExecutorCommand::EnterPuk { puk, new_pin } => {
+                tracing::info!(executor = self.config.index, "PUK entered by request");
+                self.pending_puk = Some((puk, new_pin));
+            }
+            ExecutorCommand::SetRadio(on) => {
+                tracing::info!(executor = self.config.index, on, "radio switch requested");
+                self.want_radio = on;
+            }
+            ExecutorCommand::Shutdown => {
+                tracing::info!(executor = self.config.index, "shutdown requested");
+                self.shutting_down = true;
+                match self.link {
+                    Link::Closed => {
+                        self.closed();
+                    }
+                    Link::Opening => {
+                        self.link = Link::Closing;
+                        self.actions.push_back(Action::Close);
+                    }
+                    Link::Open | Link::Closing => {}
+                }
+            }
+        }
+        let _ = now;
+    }
+
+    // ----- deciding -----
+
+    fn send(&mut self, step: Step, request: Request) {
+        tracing::debug!(executor = self.config.index, cid = request.name, "sending");
+        self.status.state = match step {
+            Step::DeviceCaps
+            | Step::DeviceCapsV2
+            | Step::SysCaps
+            | Step::SlotMappings
+            | Step::Subscribe
+            | Step::RadioQuery
+            | Step::RadioSet => ExecutorState::Initializing,
+            Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter => {
+                if self.status.state == ExecutorState::Locked {
+                    ExecutorState::Locked
+                } else {
+                    ExecutorState::WaitingForSim
+                }
+            }
+            Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => {
+                ExecutorState::Registering
+            }
+            Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
+            Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
+            Step::Deactivate => ExecutorState::Disconnecting,
+        };
+        self.step = Some(step);
+        self.actions.push_back(Action::Send(request));
+    }
+
+    fn wait(&mut self, state: ExecutorState, reason: Option<String>) {
+        self.status.state = state;
+        self.status.reason = reason;
+    }
+
+    fn reconcile(&mut self, now: Instant) {
+        if self.finished || self.link != Link::Open || self.step.is_some() {
+            return;
+        }
+        if self.busy_until.is_some_and(|until| now < until) {
+            return;
+        }
+        self.busy_until = None;
+        if self.shutting_down {
+            if self.active.is_some() {
+                self.send(Step::Deactivate, self.deactivate_request());
+            } else {
+                self.status.state = ExecutorState::Disconnecting;
+                self.link = Link::Closing;
+                self.actions.push_back(Action::Close);
+            }
+            return;
+        }
+        if self.retry_at.is_some_and(|at| now < at) {
+            return;
+        }
+        self.retry_at = None;
+        if let Some((step, request)) = self.next_request(now) {
+            self.send(step, request);
+        }
+    }
+
+    /// The command that closes the first gap between what is known and what
+    /// is wanted, or `None` (with the waiting state set) when there is none.
+    fn next_request(&mut self, now: Instant) -> Option<(Step, Request)> {
+        if !self.caps {
+            return Some((
+                Step::DeviceCaps,
+                Request::query::<bc::cid::DeviceCaps>(&Empty),
+            ));
+        }
+        let Some(multi_sim) = self.multi_sim else {
+            return Some((
+                Step::DeviceCapsV2,
+                Request::query::<ms::cid::DeviceCapsV2>(&Empty),
+            ));
+        };
+        if multi_sim && !self.sys_caps {
+            return Some((Step::SysCaps, Request::query::<ms::cid::SysCaps>(&Empty)));
+        }
+        if multi_sim && !self.slot_mapping {
+            return Some((
+                Step::SlotMappings,
+                Request::query::<ms::cid::DeviceSlotMappings>(&Empty),
+            ));
+        }
+        if !self.subscribed {
+            return Some((Step::Subscribe, self.subscribe_request(multi_sim)));
+        }
+        let want_radio = if self.want_radio {
+            RadioSwitchState::On
+        } else {
+            RadioSwitchState::Off
+        };
+        match self.radio_sw {
+            None => {
+                return Some((
+                    Step::RadioQuery,
+                    Request::query::<bc::cid::RadioState>(&Empty),
+                ));
+            }
+            Some(state) if state != want_radio => {
+                let set = bc::RadioStateSet {
+                    radio_state: want_radio,
+                };
+                return Some((Step::RadioSet, Request::set::<bc::cid::RadioState>(&set)));
+            }
+            Some(_) => {}
+        }
+        if !self.want_radio {
+            self.wait(
+                ExecutorState::RadioOff,
+                Some("radio switched off by request".to_owned()),
+            );
+            return None;
+        }
+        if self.radio_hw == Some(RadioSwitchState::Off) {
+            self.wait(
+                ExecutorState::RadioOff,
+                Some("the hardware radio switch is off".to_owned()),
+            );
+            return None;
+        }
+        match self.status.ready_state {
+            None => {
+                return Some((
+                    Step::ReadyQuery,
+                    Request::query::<bc::cid::SubscriberReadyStatus>(&Empty),
+                ));
+            }
+            Some(SubscriberReadyState::Initialized) => {}
+            Some(SubscriberReadyState::DeviceLocked) => return self.unlock(),
+            Some(other) => {
+                if other == SubscriberReadyState::NotInitialized && self.ready_requery_at.is_none()
+                {
+                    // Not every device notifies the end of SIM initialization.
+                    self.ready_requery_at = now.checked_add(self.config.command_timeout);
+                }
+                self.wait(ExecutorState::WaitingForSim, Some(format!("SIM {other}")));
+                return None;
+            }
+        }
+        if !self.home_provider {
+            return Some((
+                Step::HomeProvider,
+                Request::query::<bc::cid::HomeProvider>(&Empty),
+            ));
+        }
+        if !self.register_requested {
+            let set = bc::RegisterStateSet {
+                provider_id: String::new(),
+                register_action: RegisterAction::Automatic,
+                data_class: bc::DataClass::empty(),
+            };
+            return Some((
+                Step::RegisterSet,
+                Request::set::<bc::cid::RegisterState>(&set),
+            ));
+        }
+        match self.status.register_state {
+            None => {
+                return Some((
+                    Step::RegisterQuery,
+                    Request::query::<bc::cid::RegisterState>(&Empty),
+                ));
+            }
+            Some(RegisterState::Home | RegisterState::Roaming | RegisterState::Partner) => {}
+            Some(other) => {
+                self.wait(
+                    ExecutorState::Registering,
+                    Some(format!("registration {other}")),
+                );
+                return None;
+            }
+        }
+        if self.active.is_none() && !self.want_connect {
+            self.wait(
+                ExecutorState::Idle,
+                Some("not connected by request".to_owned()),
+            );
+            return None;
+        }
+        match self.status.packet_service {
+            None => {
+                return Some((
+                    Step::PacketQuery,
+                    Request::query::<bc::cid::PacketService>(&Empty),
+                ));
+            }
+            Some(PacketServiceState::Attached) => {}
+            Some(PacketServiceState::Attaching) => {
+                // Seed 000: the device attaches by itself; wait for it.
+                self.wait(
+                    ExecutorState::Attaching,
+                    Some("the device is attaching".to_owned()),
+                );
+                return None;
+            }
+            Some(_) => {
+                let set = bc::PacketServiceSet {
+                    packet_service_action: PacketServiceAction::Attach,
+                };
+                return Some((Step::Attach, Request::set::<bc::cid::PacketService>(&set)));
+            }
+        }
+        if let Some(active) = &self.active {
+            let other_profile = self
+                .profile_override
+                .as_ref()
+                .is_some_and(|profile| profile.name != active.profile);
+            if !self.want_connect || other_profile {
+                return Some((Step::Deactivate, self.deactivate_request()));
+            }
+            if self.status.ip.is_none() {
+                let query = bc::IpConfigurationInfo {
+                    session_id: self.config.session_id,
+                    ..bc::IpConfigurationInfo::default()
+                };
+                return Some((
+                    Step::IpQuery,
+                    Request::query::<bc::cid::IpConfiguration>(&query),
+                ));
+            }
+            self.wait(ExecutorState::Connected, None);
+            return None;
+        }
+        if self.connect_at.is_some_and(|at| now < at) {
+            let reason = self.status.reason.take();
+            self.wait(ExecutorState::WaitingToReconnect, reason);
+            return None;
+        }
+        self.connect_at = None;
+        let profile = match &self.profile_override {
+            Some(profile) => profile.clone(),
+            None => match select_profile(
+                &self.config.profiles,
+                &self.status.iccid,
+                &self.status.imsi,
+                &self.status.home_provider,
+            ) {
+                Some(profile) => profile.clone(),
+                None => {
+                    self.wait(
+                        ExecutorState::Failed,
+                        Some("no profile matches this SIM".to_owned()),
+                    );
+                    return None;
+                }
+            },
+        };
+        self.status.profile = Some(profile.name.clone());
+        let set = connect_set(self.config.session_id, &profile);
+        Some((
+            Step::Connect {
+                profile: profile.name,
+                route_metric: profile.route_metric,
+            },
+            Request::set::<bc::cid::Connect>(&set),
+        ))
+    }
+
+    fn unlock(&mut self) -> Option<(Step, Request)> {
+        if !self.pin_known {
+            return Some((Step::PinQuery, Request::query::<bc::cid::Pin>(&Empty)));
+        }
+        let pin = self.status.pin;
+        match pin.pin_type {
+            Some(PinType::Pin1) => {
+                let (secret, configured) = if let Some(pin) = self.pending_pin.take() {
+                    (pin, false)
+                } else if let (Some(pin), false) = (&self.config.pin, self.configured_pin_tried) {
+                    self.configured_pin_tried = true;
+                    (pin.clone(), true)
+                } else {
+                    let reason = if pin.configured_pin_refused {
+                        "PIN1 required; the configured PIN was refused"
+                    } else {
+                        "PIN1 required"
+                    };
+                    self.wait(ExecutorState::Locked, Some(reason.to_owned()));
+                    return None;
+                };
+                tracing::info!(executor = self.config.index, configured, "entering PIN1");
+                let set = bc::PinSet {
+                    pin_type: PinType::Pin1,
+                    pin_operation: PinOperation::Enter,
+                    pin: secret.expose().to_owned(),
+                    new_pin: String::new(),
+                };
+                Some((
+                    Step::PinEnter { configured },
+                    Request::set::<bc::cid::Pin>(&set),
+                ))
+            }
+            Some(PinType::Puk1) => {
+                let Some((puk, new_pin)) = self.pending_puk.take() else {
+                    self.wait(ExecutorState::Locked, Some("PUK1 required".to_owned()));
+                    return None;
+                };
+                tracing::info!(executor = self.config.index, "entering PUK1");
+                let set = bc::PinSet {
+                    pin_type: PinType::Puk1,
+                    pin_operation: PinOperation::Enter,
+                    pin: puk.expose().to_owned(),
+                    new_pin: new_pin.expose().to_owned(),
+                };
+                Some((Step::PukEnter, Request::set::<bc::cid::Pin>(&set)))
+            }
+            other => {
+                let reason = match other {
+                    Some(PinType::None) | None => "the SIM is blocked".to_owned(),
+                    Some(other) => format!("{other} required"),
+                };
+                self.wait(ExecutorState::Locked, Some(reason));
+                None
+            }
+        }
+    }
+
+    fn subscribe_request(&self, multi_sim: bool) -> Request {
+        let mut events = vec![bc::EventEntry {
+            device_service_id: bc::SERVICE.uuid,
+            cids: vec![
+                bc::cid::SubscriberReadyStatus::ID,
+                bc::cid::RadioState::ID,
+                bc::cid::RegisterState::ID,
+                bc::cid::PacketService::ID,
+                bc::cid::SignalState::ID,
+                bc::cid::Connect::ID,
+                bc::cid::IpConfiguration::ID,
+            ],
+        }];
+        if multi_sim {
+            events.push(bc::EventEntry {
+                device_service_id: ms::SERVICE.uuid,
+                cids: vec![ms::cid::SlotInfoStatus::ID],
+            });
+        }
+        Request::set::<bc::cid::DeviceServiceSubscribeList>(&bc::EventEntries { events })
+    }
+
+    fn deactivate_request(&self) -> Request {
+        let set = bc::ConnectSet {
+            session_id: self.config.session_id,
+            activation_command: ActivationCommand::Deactivate,
+            access_string: String::new(),
+            user_name: String::new(),
+            password: String::new(),
+            compression: Compression::None,
+            auth_protocol: AuthProtocol::None,
+            ip_type: ContextIpType::Default,
+            context_type: ContextType::Internet.uuid(),
+        };
+        Request::set::<bc::cid::Connect>(&set)
+    }
+
+    // ----- answers -----
+
+    fn decode<T: Payload>(&mut self, now: Instant, what: &str, bytes: &[u8]) -> Option<T> {
+        match T::decode(bytes) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.misbehaved(now, &format!("undecodable {what}: {error}"));
+                None
+            }
+        }
+    }
+
+    /// A lifecycle command failed: retry it after a growing pause.
+    fn retry_later(&mut self, now: Instant, reason: String) {
+        let delay = reconnect_delay(
+            self.step_failures,
+            self.config.backoff_base,
+            self.config.backoff_cap,
+        );
+        self.step_failures = self.step_failures.saturating_add(1);
+        self.retry_at = Some(now.checked_add(delay).unwrap_or(now));
+        self.status.reason = Some(reason);
+    }
+
+    fn request_failed(&mut self, now: Instant, step: &Step, failure: &RequestFailure) {
+        match failure {
+            RequestFailure::FunctionError(ProtocolError::NotOpened) => {
+                self.reset(now, "the device has no session (NOT_OPENED)");
+            }
+            RequestFailure::Cancelled => {}
+            other => {
+                self.misbehaved(now, &format!("{step:?} failed: {other:?}"));
+                if self.step.is_none() && self.link == Link::Open {
+                    self.retry_later(now, format!("{step:?} failed: {other:?}"));
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_lines)] // One arm per step reads as the life cycle.
+    fn response(&mut self, now: Instant, step: Step, status: Status, buffer: &[u8]) {
+        if status == Status::Busy {
+            // Retried on the device's next notification (or after busy_retry).
+            tracing::info!(executor = self.config.index, "device busy; {step:?} waits");
+            self.busy_until = now.checked_add(self.config.busy_retry);
+            return;
+        }
+        if status.is_success() {
+            self.step_failures = 0;
+        }
+        match step {
+            Step::DeviceCaps => {
+                self.caps = true;
+                if status.is_success() {
+                    if let Some(caps) =
+                        self.decode::<bc::DeviceCapsInfo>(now, "DEVICE_CAPS", buffer)
+                    {
+                        tracing::info!(
+                            executor = self.config.index,
+                            firmware = caps.firmware_info,
+                            max_sessions = caps.max_sessions,
+                            "device capabilities"
+                        );
+                    }
+                } else {
+                    tracing::warn!(executor = self.config.index, "DEVICE_CAPS failed: {status}");
+                }
+            }
+            Step::DeviceCapsV2 => {
+                let caps = if status.is_success() {
+                    self.decode::<ms::DeviceCapsInfoV2>(now, "DEVICE_CAPS_V2", buffer)
+                } else {
+                    None
+                };
+                // NO_DEVICE_SUPPORT: a single-executor device without the
+                // multi-SIM extensions.
+                self.multi_sim = Some(caps.is_some());
+                self.status.multi_sim = caps.is_some();
+                self.status.device_executor_index = caps.map(|caps| caps.executor_index);
+            }
+            Step::SysCaps => {
+                self.sys_caps = true;
+                if status.is_success() {
+                    if let Some(caps) = self.decode::<ms::SysCapsInfo>(now, "SYS_CAPS", buffer) {
+                        tracing::info!(
+                            executor = self.config.index,
+                            executors = caps.number_of_executors,
+                            slots = caps.number_of_slots,
+                            concurrency = caps.concurrency,
+                            "modem capabilities"
+                        );
+                    }
+                }
+            }
+            Step::SlotMappings => {
+                self.slot_mapping = true;
+                if status.is_success() {
+                    if let Some(mapping) = self.decode::<ms::DeviceSlotMappingInfo>(
+                        now,
+                        "DEVICE_SLOT_MAPPINGS",
+                        buffer,
+                    ) {
+                        let index = self.status.device_executor_index.unwrap_or(0);
+                        self.status.slot = usize::try_from(index)
+                            .ok()
+                            .and_then(|index| mapping.slots().get(index).copied());
+                    }
+                }
+            }
+            Step::Subscribe => {
+                // Without the list the device indicates everything; go on.
+                self.subscribed = true;
+                if !status.is_success() {
+                    tracing::warn!(executor = self.config.index, "subscribing failed: {status}");
+                }
+            }
+            Step::RadioQuery | Step::RadioSet => {
+                let info = if status.is_success() {
+                    self.decode::<bc::RadioStateInfo>(now, "RADIO_STATE", buffer)
+                } else {
+                    None
+                };
+                match info {
+                    Some(info) => {
+                        self.radio_sw = Some(info.sw_radio_state);
+                        self.radio_hw = Some(info.hw_radio_state);
+                    }
+                    None => self.retry_later(now, format!("RADIO_STATE failed: {status}")),
+                }
+            }
+            Step::ReadyQuery => {
+                let info = if status.is_success() {
+                    self.decode::<bc::SubscriberReadyInfo>(now, "SUBSCRIBER_READY_STATUS", buffer)
+                } else {
+                    None
+                };
+                match (info, status) {
+                    (Some(info), _) => self.apply_ready(now, &info),
+                    (None, Status::SimNotInserted | Status::BadSim | Status::NotInitialized) => {
+                        let state = match status {
+                            Status::SimNotInserted => SubscriberReadyState::SimNotInserted,
+                            Status::BadSim => SubscriberReadyState::BadSim,
+                            _ => SubscriberReadyState::NotInitialized,
+                        };
+                        self.status.ready_state = Some(state);
+                    }
+                    (None, _) => {
+                        self.retry_later(now, format!("SUBSCRIBER_READY_STATUS failed: {status}"));
+                    }
+                }
+            }
+            Step::PinQuery => {
+                let info = self.decode::<bc::PinInfo>(now, "PIN", buffer);
+                self.pin_known = true;
+                match info {
+                    Some(info) if status.is_success() => self.apply_pin(&info),
+                    _ => {
+                        self.status.pin.pin_type = None;
+                        if status != Status::BadSim {
+                            self.retry_later(now, format!("PIN query failed: {status}"));
+                            self.pin_known = false;
+                        }
+                    }
+                }
+            }
+            Step::PinEnter { configured } => {
+                if status.is_success() {
+                    tracing::info!(executor = self.config.index, "PIN1 accepted");
+                    self.unlocked();
+                } else {
+                    let info = self.decode::<bc::PinInfo>(now, "PIN", buffer);
+                    if configured {
+                        self.status.pin.configured_pin_refused = true;
+                    }
+                    if let Some(info) = info {
+                        self.apply_pin(&info);
+                    }
+                    let left = self.status.pin.remaining_attempts.unwrap_or(0);
+                    tracing::warn!(
+                        executor = self.config.index,
+                        configured,
+                        "PIN1 refused ({status}); {left} attempts left"
+                    );
+                    self.status.reason = Some(format!("PIN1 refused; {left} attempts left"));
+                    self.status.state = ExecutorState::Locked;
+                }
+            }
+            Step::PukEnter => {
+                if status.is_success() {
+                    tracing::info!(executor = self.config.index, "PUK1 accepted");
+                    self.unlocked();
+                } else {
+                    if let Some(info) = self.decode::<bc::PinInfo>(now, "PIN", buffer) {
+                        self.apply_pin(&info);
+                    }
+                    let left = self.status.pin.remaining_attempts.unwrap_or(0);
+                    tracing::warn!(
+                        executor = self.config.index,
+                        "PUK1 refused ({status}); {left} attempts left"
+                    );
+                    self.status.state = ExecutorState::Locked;
+                }
+            }
+            Step::HomeProvider => {
+                self.home_provider = true;
+                if status.is_success() {
+                    if let Some(provider) =
+                        self.decode::<bc::Provider>(now, "HOME_PROVIDER", buffer)
+                    {
+                        self.status.home_provider = provider.provider_id;
+                    }
+                }
+            }
+            Step::RegisterSet | Step::RegisterQuery => {
+                self.register_requested = true;
+                let info = if status.is_success() {
+                    self.decode::<bc::RegistrationStateInfo>(now, "REGISTER_STATE", buffer)
+                } else {
+                    None
+                };
+                match info {
+                    Some(info) => self.apply_registration(now, &info),
+                    None if step == Step::RegisterSet => {
+                        // Automatic registration may be the device's own
+                        // default already; ask where it is instead.
+                        tracing::info!(
+                            executor = self.config.index,
+                            "REGISTER_STATE set: {status}"
+                        );
+                        self.status.register_state = None;
+                    }
+                    None => self.retry_later(now, format!("REGISTER_STATE failed: {status}")),
+                }
+            }
+            Step::PacketQuery | Step::Attach => {
+                // A failure may come without the state; only a buffer says it.
+                if !buffer.is_empty() {
+                    if let Some(info) =
+                        self.decode::<bc::PacketServiceInfo>(now, "PACKET_SERVICE", buffer)
+                    {
+                        self.apply_packet(now, &info);
+                    }
+                }
+                if !status.is_success() {
+                    self.retry_later(now, format!("packet service: {status}"));
+                }
+            }
+            Step::Connect {
+                profile,
+                route_metric,
+            } => {
+                let info = if status.is_success() {
+                    self.decode::<bc::ConnectInfo>(now, "CONNECT", buffer)
+                } else {
+                    None
+                };
+                match info {
+                    Some(info) if info.activation_state == ActivationState::Activated => {
+                        tracing::info!(executor = self.config.index, profile, "context activated");
+                        self.active = Some(Active {
+                            profile,
+                            route_metric,
+                        });
+                        self.status.ip = None;
+                    }
+                    other => {
+                        let detail = other.map_or_else(
+                            || format!("CONNECT failed: {status}"),
+                            |info| {
+                                format!("CONNECT: {} ({})", info.activation_state, info.nw_error)
+                            },
+                        );
+                        self.connect_failed(now, detail);
+                    }
+                }
+            }
+            Step::IpQuery => {
+                let info = if status.is_success() {
+                    self.decode::<bc::IpConfigurationInfo>(now, "IP_CONFIGURATION", buffer)
+                } else {
+                    None
+                };
+                match (info, self.active.clone()) {
+                    (Some(info), Some(active)) => {
+                        let ip = merge_ip_configuration(&IpSettings::default(), &info);
+                        let connection = Connection {
+                            session_id: self.config.session_id,
+                            profile: active.profile,
+                            route_metric: active.route_metric,
+                            ip: ip.clone(),
+                            ntb: self.ntb,
+                        };
+                        tracing::info!(executor = self.config.index, ?ip, "connected");
+                        self.status.ip = Some(ip);
+                        self.status.connect_failures = 0;
+                        self.status.reason = None;
+                        self.report(ExecutorEvent::Connected(connection));
+                    }
+                    (None, Some(_)) => {
+                        self.retry_later(now, format!("IP_CONFIGURATION failed: {status}"));
+                    }
+                    (_, None) => {}
+                }
+            }
+            Step::Deactivate => {
+                let reason = if self.shutting_down {
+                    "shutting down"
+                } else {
+                    "disconnected by request"
+                };
+                self.lost(reason);
+                self.status.reason = Some(reason.to_owned());
+            }
+        }
+    }
+
+    fn connect_failed(&mut self, now: Instant, detail: String) {
+        tracing::warn!(executor = self.config.index, "{detail}");
+        let delay = reconnect_delay(
+            self.status.connect_failures,
+            self.config.backoff_base,
+            self.config.backoff_cap,
+        );
+        self.status.connect_failures = self.status.connect_failures.saturating_add(1);
+        self.connect_at = Some(now.checked_add(delay).unwrap_or(now));
+        self.status.reason = Some(detail);
+        // The network may have changed under the failure; look again.
+        self.status.packet_service = None;
+    }
+
+    fn unlocked(&mut self) {
+        self.status.pin.pin_type = None;
+        self.status.pin.state = Some(PinState::Unlocked);
+        self.status.pin.remaining_attempts = None;
+        self.status.reason = None;
+        self.pin_known = false;
+        // The ready state moves on; the indication may come, the query will.
+        self.status.ready_state = None;
+    }
+
+    // ----- what the device says -----
+
+    fn apply_pin(&mut self, info: &bc::PinInfo) {
+        self.status.pin.pin_type = Some(info.pin_type).filter(|t| *t != PinType::None);
+        self.status.pin.state = Some(info.pin_state);
+        self.status.pin.remaining_attempts = Some(info.remaining_attempts);
+        if info.pin_type == PinType::None && info.pin_state == PinState::Locked {
+            self.status.pin.remaining_attempts = Some(0);
+        }
+    }
+
+    fn apply_ready(&mut self, now: Instant, info: &bc::SubscriberReadyInfo) {
+        let previous = self.status.ready_state;
+        let state = info.ready_state;
+        self.status.ready_state = Some(state);
+        self.ready_requery_at = None;
+        if state == SubscriberReadyState::Initialized {
+            if info.sim_iccid != self.status.iccid {
+                tracing::info!(
+                    executor = self.config.index,
+                    iccid = mask_personal(&info.sim_iccid, self.config.show_personal_info),
+                    imsi = mask_personal(&info.subscriber_id, self.config.show_personal_info),
+                    "SIM ready"
+                );
+                // Another SIM: its provider and profile are chosen afresh.
+                self.home_provider = false;
+                self.status.home_provider.clear();
+            }
+            self.status.iccid.clone_from(&info.sim_iccid);
+            self.status.imsi.clone_from(&info.subscriber_id);
+        } else {
+            if previous != Some(state) {
+                tracing::info!(executor = self.config.index, "SIM {state}");
+            }
+            self.register_requested = false;
+            self.pin_known = false;
+            if state != SubscriberReadyState::DeviceLocked {
+                // A removed or swapped card: the next one gets the configured PIN once.
+                self.configured_pin_tried = false;
+                self.status.pin = super::api::PinStatus::default();
+            }
+            self.lost_to_network(now, &format!("SIM {state}"));
+        }
+    }
+
+    fn apply_registration(&mut self, now: Instant, info: &bc::RegistrationStateInfo) {
+        let state = info.register_state;
+        self.status.register_state = Some(state);
+        self.status.provider_id.clone_from(&info.provider_id);
+        self.status.provider_name.clone_from(&info.provider_name);
+        self.status.roaming = matches!(state, RegisterState::Roaming | RegisterState::Partner);
+        let registered = matches!(
+            state,
+            RegisterState::Home | RegisterState::Roaming | RegisterState::Partner
+        );
+        if !registered {
+            self.status.packet_service = None;
+            self.lost_to_network(now, &format!("registration {state}"));
+        }
+    }
+
+    fn apply_packet(&mut self, now: Instant, info: &bc::PacketServiceInfo) {
+        let state = info.packet_service_state;
+        self.status.packet_service = Some(state);
+        if state != PacketServiceState::Attached {
+            self.lost_to_network(now, &format!("packet service {state}"));
+        }
+    }
+
+    fn indication(&mut self, now: Instant, service: Uuid, cid: u32, buffer: &[u8]) {
+        if service == bc::SERVICE.uuid {
+            match cid {
+                bc::cid::SubscriberReadyStatus::ID => {
+                    if let Some(info) = self.decode::<bc::SubscriberReadyInfo>(now, "ready", buffer)
+                    {
+                        self.apply_ready(now, &info);
+                    }
+                }
+                bc::cid::RadioState::ID => {
+                    if let Some(info) = self.decode::<bc::RadioStateInfo>(now, "radio", buffer) {
+                        self.radio_sw = Some(info.sw_radio_state);
+                        self.radio_hw = Some(info.hw_radio_state);
+                    }
+                }
+                bc::cid::RegisterState::ID => {
+                    if let Some(info) =
+                        self.decode::<bc::RegistrationStateInfo>(now, "registration", buffer)
+                    {
+                        self.apply_registration(now, &info);
+                    }
+                }
+                bc::cid::PacketService::ID => {
+                    if let Some(info) = self.decode::<bc::PacketServiceInfo>(now, "packet", buffer)
+                    {
+                        self.apply_packet(now, &info);
+                    }
+                }
+                bc::cid::SignalState::ID => {
+                    if let Some(info) = self.decode::<bc::SignalStateInfo>(now, "signal", buffer) {
+                        self.status.rssi = Some(info.rssi);
+                        self.status.error_rate = Some(info.error_rate);
+                    }
+                }
+                bc::cid::Connect::ID => {
+                    if let Some(info) = self.decode::<bc::ConnectInfo>(now, "connect", buffer) {
+                        if info.session_id == self.config.session_id
+                            && info.activation_state == ActivationState::Deactivated
+                        {
+                            self.lost_to_network(now, "the network deactivated the context");
+                        }
+                    }
+                }
+                bc::cid::IpConfiguration::ID => {
+                    if let Some(info) = self.decode::<bc::IpConfigurationInfo>(now, "ip", buffer) {
+                        self.ip_update(&info);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn ip_update(&mut self, info: &bc::IpConfigurationInfo) {
+        if info.session_id != self.config.session_id || self.active.is_none() {
+            return;
+        }
+        let Some(previous) = &self.status.ip else {
+            return;
+        };
+        let merged = merge_ip_configuration(previous, info);
+        if &merged != previous {
+            tracing::info!(executor = self.config.index, ip = ?merged, "IP configuration updated");
+            self.status.ip = Some(merged.clone());
+            self.report(ExecutorEvent::IpUpdated(merged));
+        }
+    }
+}
+
+fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
+    bc::ConnectSet {
+        session_id,
+        activation_command: ActivationCommand::Activate,
+        access_string: profile.apn.clone(),
+        user_name: profile.user.clone(),
+        password: profile.password.expose().to_owned(),
+        compression: Compression::None,
+        auth_protocol: match profile.auth {
+            Auth::None => AuthProtocol::None,
+            Auth::Pap => AuthProtocol::Pap,
+            Auth::Chap => AuthProtocol::Chap,
+            Auth::MsChapV2 => AuthProtocol::MsChapV2,
+        },
+        ip_type: match profile.ip_type {
+            IpType::Ipv4 => ContextIpType::Ipv4,
+            IpType::Ipv6 => ContextIpType::Ipv6,
+            IpType::Ipv4v6 => ContextIpType::Ipv4v6,
+        },
+        context_type: ContextType::Internet.uuid(),
+    }
+}

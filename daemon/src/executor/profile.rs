@@ -1,0 +1,283 @@
+//! Connection profiles (APN and credentials) and which one a SIM uses.
+
+use serde::Deserialize;
+
+/// A secret (PIN, PUK, password): never printed, not even by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that puts it on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Length would leak a PIN's size; print nothing of it.
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The authentication protocol of a profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    /// No authentication.
+    #[default]
+    None,
+    /// PAP.
+    Pap,
+    /// CHAP.
+    Chap,
+    /// MS-CHAPv2.
+    #[serde(rename = "mschapv2")]
+    MsChapV2,
+}
+
+/// The IP type a profile asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IpType {
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+    /// Dual stack in one context (what most networks give).
+    #[default]
+    Ipv4v6,
+}
+
+/// One connection profile, as `/etc/mbimd/mbimd.toml` declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Profile {
+    /// Its name (reported in the status).
+    pub name: String,
+    /// The access point name.
+    pub apn: String,
+    /// Authentication protocol.
+    #[serde(default)]
+    pub auth: Auth,
+    /// User name, if the APN needs one.
+    #[serde(default)]
+    pub user: String,
+    /// Password, if the APN needs one.
+    #[serde(default)]
+    pub password: Secret,
+    /// IP type.
+    #[serde(default)]
+    pub ip_type: IpType,
+    /// Metric of the routes through this connection (`None`: the netdev's default).
+    #[serde(default)]
+    pub route_metric: Option<u32>,
+    /// Used for the SIM with exactly this ICCID.
+    #[serde(default)]
+    pub match_iccid: Option<String>,
+    /// Used for SIMs whose IMSI starts with this.
+    #[serde(default)]
+    pub match_imsi_prefix: Option<String>,
+    /// Used for SIMs whose home provider has this MCC+MNC (`"00101"`).
+    #[serde(default)]
+    pub match_provider: Option<String>,
+}
+
+impl Profile {
+    /// A profile for `apn` with no criteria: the default.
+    pub fn new(name: impl Into<String>, apn: impl Into<String>) -> Self {
+        Profile {
+            name: name.into(),
+            apn: apn.into(),
+            auth: Auth::None,
+            user: String::new(),
+            password: Secret::default(),
+            ip_type: IpType::Ipv4v6,
+            route_metric: None,
+            match_iccid: None,
+            match_imsi_prefix: None,
+            match_provider: None,
+        }
+    }
+
+    /// How specifically this profile names the SIM, or `None` when one of its
+    /// criteria does not hold. A profile with no criteria is the default (rank 0).
+    fn rank(&self, iccid: &str, imsi: &str, home_provider: &str) -> Option<(u8, usize)> {
+        let iccid_ok = self
+            .match_iccid
+            .as_deref()
+            .map(|want| !iccid.is_empty() && want.eq_ignore_ascii_case(iccid));
+        let imsi_ok = self
+            .match_imsi_prefix
+            .as_deref()
+            .map(|prefix| !imsi.is_empty() && imsi.starts_with(prefix));
+        let provider_ok = self
+            .match_provider
+            .as_deref()
+            .map(|want| !home_provider.is_empty() && want == home_provider);
+        if [iccid_ok, imsi_ok, provider_ok].contains(&Some(false)) {
+            return None;
+        }
+        let rank = if iccid_ok.is_some() {
+            3
+        } else if imsi_ok.is_some() {
+            2
+        } else if provider_ok.is_some() {
+            1
+        } else {
+            0
+        };
+        // Among IMSI prefixes the longer one is the more specific.
+        let length = self.match_imsi_prefix.as_deref().map_or(0, str::len);
+        Some((rank, length))
+    }
+}
+
+/// The profile for a SIM: the one naming its ICCID, else the longest matching
+/// IMSI prefix, else its home provider's MCC+MNC, else the first profile
+/// without criteria. A profile with several criteria needs all of them to
+/// hold. Ties go to the earlier profile. Empty identifiers match nothing.
+pub fn select_profile<'a>(
+    profiles: &'a [Profile],
+    iccid: &str,
+    imsi: &str,
+    home_provider: &str,
+) -> Option<&'a Profile> {
+    let mut best: Option<((u8, usize), &Profile)> = None;
+    for profile in profiles {
+        let Some(rank) = profile.rank(iccid, imsi, home_provider) else {
+            continue;
+        };
+        if best.is_none_or(|(best_rank, _)| rank > best_rank) {
+            best = Some((rank, profile));
+        }
+    }
+    best.map(|(_, profile)| profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(
+        name: &str,
+        iccid: Option<&str>,
+        imsi: Option<&str>,
+        provider: Option<&str>,
+    ) -> Profile {
+        Profile {
+            match_iccid: iccid.map(str::to_owned),
+            match_imsi_prefix: imsi.map(str::to_owned),
+            match_provider: provider.map(str::to_owned),
+            ..Profile::new(name, "apn")
+        }
+    }
+
+    #[test]
+    fn selection_prefers_the_most_specific_profile() {
+        let profiles = [
+            profile("default", None, None, None),
+            profile("provider", None, None, Some("00101")),
+            profile("imsi-short", None, Some("0010"), None),
+            profile("imsi-long", None, Some("001010"), None),
+            profile("iccid", Some("8988200000000000001"), None, None),
+            profile("both", Some("8988200000000000009"), Some("001"), None),
+            profile("default-2", None, None, None),
+        ];
+        // (iccid, imsi, home provider) -> profile name
+        let table = [
+            (
+                "8988200000000000001",
+                "001010000000001",
+                "00101",
+                Some("iccid"),
+            ),
+            (
+                "8988200000000000002",
+                "001010000000002",
+                "00101",
+                Some("imsi-long"),
+            ),
+            (
+                "8988200000000000002",
+                "001020000000002",
+                "00102",
+                Some("imsi-short"),
+            ),
+            (
+                "8988200000000000002",
+                "999990000000002",
+                "00101",
+                Some("provider"),
+            ),
+            (
+                "8988200000000000002",
+                "999990000000002",
+                "99999",
+                Some("default"),
+            ),
+            ("8988200000000000009", "001990000000000", "", Some("both")),
+            (
+                "8988200000000000009",
+                "999990000000000",
+                "",
+                Some("default"),
+            ),
+            ("", "", "", Some("default")),
+        ];
+        for (iccid, imsi, provider, expected) in table {
+            let chosen = select_profile(&profiles, iccid, imsi, provider).map(|p| p.name.as_str());
+            assert_eq!(chosen, expected, "{iccid} {imsi} {provider}");
+        }
+    }
+
+    #[test]
+    fn no_default_means_no_profile_for_an_unknown_sim() {
+        let profiles = [profile("provider", None, None, Some("00101"))];
+        let table = [("00101", Some("provider")), ("00102", None), ("", None)];
+        for (provider, expected) in table {
+            let chosen = select_profile(&profiles, "", "", provider).map(|p| p.name.as_str());
+            assert_eq!(chosen, expected, "{provider}");
+        }
+        assert_eq!(select_profile(&[], "1", "2", "3"), None);
+    }
+
+    #[test]
+    fn profiles_deserialize_from_kebab_case_and_refuse_unknown_keys() {
+        let text = r#"
+            name = "work"
+            apn = "corp.example"
+            auth = "mschapv2"
+            user = "me"
+            password = "hunter2"
+            ip-type = "ipv4"
+            route-metric = 700
+            match-iccid = "8988200000000000001"
+            match-imsi-prefix = "00101"
+            match-provider = "00101"
+        "#;
+        let parsed: Profile = toml::from_str(text).unwrap();
+        assert_eq!(parsed.auth, Auth::MsChapV2);
+        assert_eq!(parsed.ip_type, IpType::Ipv4);
+        assert_eq!(parsed.route_metric, Some(700));
+        assert_eq!(parsed.password.expose(), "hunter2");
+        assert!(!format!("{parsed:?}").contains("hunter2"));
+
+        let minimal: Profile = toml::from_str("name = \"d\"\napn = \"internet\"").unwrap();
+        assert_eq!(minimal, Profile::new("d", "internet"));
+
+        assert!(toml::from_str::<Profile>("name = \"d\"\napn = \"x\"\nusername = \"u\"").is_err());
+        assert!(toml::from_str::<Profile>("name = \"d\"\napn = \"x\"\nauth = \"eap\"").is_err());
+    }
+}
