@@ -72,41 +72,49 @@ pub enum LoggingError {
 /// returns [`LoggingError::AlreadyInitialized`] and changes nothing (tests
 /// and restarts within one process must not panic).
 pub fn init(settings: &Logging) -> Result<Destination, LoggingError> {
-    let destination = match settings.target {
-        LogTarget::Journald => Destination::Journald,
-        LogTarget::Stderr => Destination::Stderr,
-        LogTarget::Auto => auto_destination(),
+    let journal = match settings.target {
+        LogTarget::Journald => Some(tracing_journald::layer().map_err(LoggingError::Journal)?),
+        LogTarget::Stderr => None,
+        // A journal that cannot be reached is no reason not to log at all.
+        LogTarget::Auto if journal_expected() => tracing_journald::layer().ok(),
+        LogTarget::Auto => None,
     };
     let filter = filter(settings.level.as_str());
-    let installed = match destination {
-        Destination::Journald => {
-            let layer = tracing_journald::layer().map_err(LoggingError::Journal)?;
+    let (installed, destination) = match journal {
+        Some(layer) => {
             let layer = layer
                 .with_field_prefix(None)
                 .with_syslog_identifier(SYSLOG_IDENTIFIER.to_owned());
-            tracing_subscriber::registry()
+            let installed = tracing_subscriber::registry()
                 .with(filter)
                 .with(layer)
-                .try_init()
+                .try_init();
+            (installed, Destination::Journald)
         }
-        Destination::Stderr => tracing_subscriber::registry()
-            .with(filter)
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .try_init(),
+        None => {
+            let installed = tracing_subscriber::registry()
+                .with(filter)
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(std::io::stderr)
+                        // Colour codes only help a terminal; in a file or
+                        // the journal they are noise.
+                        .with_ansi(std::io::stderr().is_terminal()),
+                )
+                .try_init();
+            (installed, Destination::Stderr)
+        }
     };
     installed.map_err(|_| LoggingError::AlreadyInitialized)?;
     SHOW_PERSONAL_INFO.store(settings.show_personal_info, Ordering::Relaxed);
     Ok(destination)
 }
 
-/// The journal when it runs and standard error is not a terminal (so mbimd
-/// runs as a service); someone running mbimd by hand sees its logs.
-fn auto_destination() -> Destination {
-    if Path::new(JOURNAL_SOCKET).exists() && !std::io::stderr().is_terminal() {
-        Destination::Journald
-    } else {
-        Destination::Stderr
-    }
+/// Whether `auto` means the journal: it runs and standard error is not a
+/// terminal (mbimd runs as a service); someone running mbimd by hand sees
+/// its logs on the terminal.
+fn journal_expected() -> bool {
+    Path::new(JOURNAL_SOCKET).exists() && !std::io::stderr().is_terminal()
 }
 
 /// `RUST_LOG` when set and valid, else the configured directives (already

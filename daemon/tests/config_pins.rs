@@ -1,0 +1,229 @@
+//! PINs: accepted only from a root-owned file no one else can access, and
+//! never shown — not in `Debug`, not in errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod config_common;
+
+use std::os::unix::fs::chown;
+use std::path::Path;
+
+use config_common::{is_root, TempDir};
+use mbimd::config::{Config, ConfigError};
+
+const WITH_PIN: &str = "\
+[logging]
+level = \"info\"
+
+[[sims]]
+iccid = \"8988211000000000001\"
+
+[[sims]]
+iccid = \"8988211000000000002\"
+pin = \"4711\"
+";
+
+/// The line and column of `pin = ` in WITH_PIN.
+const PIN_AT: (usize, usize) = (9, 7);
+
+#[test]
+fn a_root_owned_0600_file_may_hold_a_pin() {
+    if !is_root() {
+        eprintln!("not root: cannot create a root-owned file; acceptance not tested");
+        return;
+    }
+    let dir = TempDir::new();
+    let path = dir.write("mbimd.toml", WITH_PIN, 0o600);
+    let config = Config::load(&path).unwrap();
+    assert_eq!(
+        config
+            .pin_for("8988211000000000002")
+            .map(|pin| pin.expose()),
+        Some("4711")
+    );
+    assert!(config.pin_for("8988211000000000001").is_none());
+    assert!(config.pin_for("8988211000000000003").is_none());
+    // Stricter modes are fine too.
+    let path = dir.write("strict.toml", WITH_PIN, 0o400);
+    Config::load(&path).unwrap();
+}
+
+fn refusal(path: &Path) -> (u32, u32, String) {
+    match Config::load(path) {
+        Err(error @ ConfigError::UnprotectedPin { .. }) => {
+            let shown = error.to_string();
+            let ConfigError::UnprotectedPin { at, uid, mode } = error else {
+                unreachable!()
+            };
+            assert_eq!(at.path, path);
+            assert_eq!((at.line, at.column), PIN_AT);
+            assert!(!shown.contains("4711"), "{shown}");
+            (uid, mode, shown)
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_pin_in_a_file_group_or_others_can_access_is_refused() {
+    let dir = TempDir::new();
+    for mode in [0o640, 0o604, 0o620, 0o602, 0o610, 0o644, 0o666] {
+        let path = dir.write("mbimd.toml", WITH_PIN, mode);
+        let (uid, found_mode, shown) = refusal(&path);
+        assert_eq!(found_mode, mode);
+        assert!(
+            shown.starts_with(&format!("{}:9:7: a PIN is only accepted", path.display())),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("mode {mode:04o}")), "{shown}");
+        assert!(shown.contains(&format!("owned by uid {uid}")), "{shown}");
+        assert!(
+            shown.contains(&format!(
+                "chown root:root {0} && chmod 0600 {0}",
+                path.display()
+            )),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn a_pin_in_a_file_not_owned_by_root_is_refused() {
+    let dir = TempDir::new();
+    let path = dir.write("mbimd.toml", WITH_PIN, 0o600);
+    if is_root() {
+        // nobody
+        chown(&path, Some(65534), Some(65534)).unwrap();
+    }
+    let (uid, mode, shown) = refusal(&path);
+    assert_ne!(uid, 0);
+    assert_eq!(mode, 0o600);
+    assert!(
+        shown.contains(&format!("owned by uid {uid} with mode 0600")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn without_a_pin_any_owner_and_mode_will_do() {
+    let dir = TempDir::new();
+    let text = WITH_PIN.replace("pin = \"4711\"\n", "");
+    let path = dir.write("mbimd.toml", &text, 0o644);
+    if is_root() {
+        chown(&path, Some(65534), Some(65534)).unwrap();
+    }
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.sims.len(), 2);
+}
+
+#[test]
+fn a_pin_given_as_text_is_refused() {
+    let error = Config::parse(WITH_PIN, Path::new("inline.toml")).unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        shown.starts_with("inline.toml:9:7: a PIN is only accepted"),
+        "{shown}"
+    );
+    assert!(!shown.contains("4711"));
+}
+
+#[test]
+fn secrets_are_absent_from_debug_output() {
+    let text = "\
+[[profiles]]
+name = \"work\"
+apn = \"corp\"
+auth = \"chap\"
+user = \"alice\"
+password = \"hunter2-password\"
+
+[[sims]]
+iccid = \"8988211000000000002\"
+pin = \"4711\"
+";
+    let config = if is_root() {
+        let dir = TempDir::new();
+        Config::load(&dir.write("mbimd.toml", text, 0o600)).unwrap()
+    } else {
+        // Without root the PIN cannot be loaded; the password still can.
+        Config::parse(&text.replace("pin = \"4711\"\n", ""), Path::new("t.toml")).unwrap()
+    };
+    for shown in [format!("{config:?}"), format!("{config:#?}")] {
+        assert!(!shown.contains("4711"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        // The ICCID is personal data: masked in Debug.
+        assert!(!shown.contains("8988211000000000002"), "{shown}");
+        assert!(shown.contains("0002"), "{shown}");
+    }
+    if let Some(pin) = config.pin_for("8988211000000000002") {
+        assert_eq!(format!("{pin:?}"), "Pin(***)");
+    }
+}
+
+#[test]
+fn malformed_secrets_are_not_repeated_in_errors() {
+    let cases = [
+        (
+            "[[sims]]\niccid = \"8988211000000000002\"\npin = 4711\n",
+            "4711",
+            3,
+            7,
+        ),
+        (
+            "[[sims]]\niccid = \"8988211000000000002\"\npin = \"47a1\"\n",
+            "47a1",
+            3,
+            7,
+        ),
+        (
+            "[[sims]]\niccid = \"8988211000000000002\"\npin = \"123456789\"\n",
+            "123456789",
+            3,
+            7,
+        ),
+        (
+            "[[sims]]\niccid = \"8988211000000000002\"\npin = [4711]\n",
+            "4711",
+            3,
+            7,
+        ),
+        (
+            "[[profiles]]\nname = \"p\"\napn = \"a\"\npassword = 98765\n",
+            "98765",
+            4,
+            12,
+        ),
+        (
+            "[[profiles]]\nname = \"p\"\napn = \"a\"\npassword = 9.876\n",
+            "9.876",
+            4,
+            12,
+        ),
+        (
+            "[[profiles]]\nname = \"p\"\napn = \"a\"\npassword = true\n",
+            "true",
+            4,
+            12,
+        ),
+    ];
+    let dir = TempDir::new();
+    for (text, secret, line, column) in cases {
+        // From a file that may hold secrets, so the refusal is about the value.
+        let path = dir.write("mbimd.toml", text, 0o600);
+        let error = Config::load(&path).unwrap_err();
+        let shown = error.to_string();
+        assert!(!shown.contains(secret), "{shown}");
+        match error {
+            ConfigError::Invalid { at, .. } => {
+                assert_eq!((at.line, at.column), (line, column), "{shown}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_iccid_is_not_repeated_in_its_error() {
+    let error = Config::parse("[[sims]]\niccid = \"8988211x\"\n", Path::new("t.toml")).unwrap_err();
+    assert!(!error.to_string().contains("8988211x"), "{error}");
+}
