@@ -338,7 +338,9 @@ impl Netdev {
                 first_error.get_or_insert(error);
             }
         };
-        if self.applied_dns.is_some() || !matches!(self.dns, DnsLink::None) {
+        // Only what this netdev applied: a `file:` target it never wrote may
+        // be someone else's.
+        if self.applied_dns.is_some() {
             note(self.dns.revert().await.map_err(|source| NetdevError::Dns {
                 interface: self.name.to_string(),
                 source: Box::new(source),
