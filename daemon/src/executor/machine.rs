@@ -233,6 +233,11 @@ pub struct ExecutorMachine {
     // Gates in time.
     busy_until: Option<Instant>,
     retry_at: Option<Instant>,
+    /// The kind of command `retry_at` holds back; others go ahead, so a
+    /// failed attach does not hide that registration was lost meanwhile.
+    retry_kind: Option<std::mem::Discriminant<Step>>,
+    /// The kind of the command whose outcome is being handled.
+    handling: Option<std::mem::Discriminant<Step>>,
     step_failures: u32,
     connect_at: Option<Instant>,
     reopen_at: Option<Instant>,
@@ -282,6 +287,8 @@ impl ExecutorMachine {
             finished: false,
             busy_until: None,
             retry_at: None,
+            retry_kind: None,
+            handling: None,
             step_failures: 0,
             connect_at: None,
             reopen_at: None,
@@ -592,28 +599,7 @@ impl ExecutorMachine {
 
     fn send(&mut self, step: Step, request: Request) {
         tracing::debug!(executor = self.config.index, cid = request.name, "sending");
-        self.status.state = match step {
-            Step::DeviceCaps
-            | Step::DeviceCapsV2
-            | Step::SysCaps
-            | Step::SlotMappings
-            | Step::Subscribe
-            | Step::RadioQuery
-            | Step::RadioSet => ExecutorState::Initializing,
-            Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter => {
-                if self.status.state == ExecutorState::Locked {
-                    ExecutorState::Locked
-                } else {
-                    ExecutorState::WaitingForSim
-                }
-            }
-            Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => {
-                ExecutorState::Registering
-            }
-            Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
-            Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
-            Step::Deactivate => ExecutorState::Disconnecting,
-        };
+        self.status.state = state_for(&step, self.status.state);
         self.step = Some(step);
         self.actions.push_back(Action::Send(request));
     }
@@ -641,11 +627,15 @@ impl ExecutorMachine {
             }
             return;
         }
-        if self.retry_at.is_some_and(|at| now < at) {
-            return;
-        }
-        self.retry_at = None;
         if let Some((step, request)) = self.next_request(now) {
+            let kind = std::mem::discriminant(&step);
+            if self.retry_kind == Some(kind) && self.retry_at.is_some_and(|at| now < at) {
+                // Held back after a failure; the reason stays as it was.
+                self.status.state = state_for(&step, self.status.state);
+                return;
+            }
+            self.retry_at = None;
+            self.retry_kind = None;
             self.send(step, request);
         }
     }
@@ -965,10 +955,12 @@ impl ExecutorMachine {
         );
         self.step_failures = self.step_failures.saturating_add(1);
         self.retry_at = Some(now.checked_add(delay).unwrap_or(now));
+        self.retry_kind = self.handling;
         self.status.reason = Some(reason);
     }
 
     fn request_failed(&mut self, now: Instant, step: &Step, failure: &RequestFailure) {
+        self.handling = Some(std::mem::discriminant(step));
         match failure {
             RequestFailure::FunctionError(ProtocolError::NotOpened) => {
                 self.reset(now, "the device has no session (NOT_OPENED)");
@@ -985,6 +977,7 @@ impl ExecutorMachine {
 
     #[allow(clippy::too_many_lines)] // One arm per step reads as the life cycle.
     fn response(&mut self, now: Instant, step: Step, status: Status, buffer: &[u8]) {
+        self.handling = Some(std::mem::discriminant(&step));
         if status == Status::Busy {
             // Retried on the device's next notification (or after busy_retry).
             tracing::info!(executor = self.config.index, "device busy; {step:?} waits");
@@ -1419,6 +1412,30 @@ impl ExecutorMachine {
             self.status.ip = Some(merged.clone());
             self.report(ExecutorEvent::IpUpdated(merged));
         }
+    }
+}
+
+/// The state an executor is in while `step` is in flight (or held back).
+fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
+    match step {
+        Step::DeviceCaps
+        | Step::DeviceCapsV2
+        | Step::SysCaps
+        | Step::SlotMappings
+        | Step::Subscribe
+        | Step::RadioQuery
+        | Step::RadioSet => ExecutorState::Initializing,
+        Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter => {
+            if current == ExecutorState::Locked {
+                ExecutorState::Locked
+            } else {
+                ExecutorState::WaitingForSim
+            }
+        }
+        Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => ExecutorState::Registering,
+        Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
+        Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
+        Step::Deactivate => ExecutorState::Disconnecting,
     }
 }
 

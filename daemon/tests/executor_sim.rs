@@ -1,0 +1,586 @@
+//! The executor task against the in-process simulated modem: the whole life
+//! cycle, PIN and PUK, loss and recovery, DNS updates, BUSY, faults, unplug.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use mbim_protocol::services::basic_connect::{PacketServiceState, PinType, RegisterState};
+use mbim_protocol::usb::{ClassRequest, Notification};
+use mbim_sim::device::SimModem;
+use mbim_sim::inprocess::InProcessFunction;
+use mbim_sim::scenario::Scenario;
+use mbim_transport::{FunctionTransport, TransportError};
+use mbimd::executor::{
+    run_executor, Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorExit,
+    ExecutorReport, ExecutorState, ExecutorStatus, Profile, Secret,
+};
+use mbimd::types::{IpSettings, Ipv4Prefix, Ipv6Prefix};
+use std::future::Future;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config() -> ExecutorConfig {
+    ExecutorConfig {
+        profiles: vec![Profile::new("default", "internet")],
+        open_timeout: Duration::from_millis(500),
+        command_timeout: Duration::from_millis(400),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(200),
+        busy_retry: Duration::from_secs(60),
+        ..ExecutorConfig::default()
+    }
+}
+
+fn scenario_with_pin() -> Scenario {
+    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
+        "pin_enabled = false",
+        "pin_enabled = true",
+        1,
+    );
+    Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap()
+}
+
+struct Harness<T: FunctionTransport + 'static> {
+    modem: SimModem,
+    events: mpsc::Receiver<ExecutorReport>,
+    commands: mpsc::Sender<ExecutorCommand>,
+    status: watch::Receiver<ExecutorStatus>,
+    task: JoinHandle<ExecutorExit>,
+    _transport: Arc<T>,
+}
+
+fn start(scenario: Scenario, config: ExecutorConfig) -> Harness<InProcessFunction> {
+    let modem = SimModem::new(scenario).unwrap();
+    let transport = InProcessFunction::new(modem.function(0).unwrap());
+    start_with(modem, transport, config)
+}
+
+fn start_with<T: FunctionTransport + 'static>(
+    modem: SimModem,
+    transport: T,
+    config: ExecutorConfig,
+) -> Harness<T> {
+    let transport = Arc::new(transport);
+    let (events_tx, events) = mpsc::channel(64);
+    let (commands, commands_rx) = mpsc::channel(8);
+    let (status_tx, status) = watch::channel(ExecutorStatus::default());
+    let task = tokio::spawn(run_executor(
+        Arc::clone(&transport),
+        config,
+        events_tx,
+        commands_rx,
+        status_tx,
+        Arc::new(Mutex::new(())),
+    ));
+    Harness {
+        modem,
+        events,
+        commands,
+        status,
+        task,
+        _transport: transport,
+    }
+}
+
+impl<T: FunctionTransport + 'static> Harness<T> {
+    async fn event(&mut self) -> ExecutorEvent {
+        let report = tokio::time::timeout(WAIT, self.events.recv())
+            .await
+            .expect("an event in time")
+            .expect("the executor reports");
+        assert_eq!(report.executor, 0);
+        report.event
+    }
+
+    async fn connected(&mut self) -> Connection {
+        match self.event().await {
+            ExecutorEvent::Connected(connection) => connection,
+            other => panic!("expected Connected, got {other:?}"),
+        }
+    }
+
+    async fn link_down(&mut self) -> String {
+        match self.event().await {
+            ExecutorEvent::LinkDown { reason } => reason,
+            other => panic!("expected LinkDown, got {other:?}"),
+        }
+    }
+
+    async fn status_where(&mut self, keep: impl Fn(&ExecutorStatus) -> bool) -> ExecutorStatus {
+        let mut status = self.status.clone();
+        let found = tokio::time::timeout(WAIT, async {
+            status
+                .wait_for(|status| keep(status))
+                .await
+                .map(|s| s.clone())
+        })
+        .await;
+        match found {
+            Ok(found) => found.expect("the executor publishes"),
+            Err(_) => panic!("status in time; last {:?}", *self.status.borrow()),
+        }
+    }
+
+    fn control(&self, json: &str) {
+        self.modem
+            .control(serde_json::from_str(json).unwrap())
+            .unwrap();
+    }
+
+    async fn command(&self, command: ExecutorCommand) {
+        self.commands.send(command).await.unwrap();
+    }
+
+    async fn no_event_for(&mut self, duration: Duration) {
+        if let Ok(event) = tokio::time::timeout(duration, self.events.recv()).await {
+            panic!("unexpected event {event:?}");
+        }
+    }
+}
+
+fn dssa_settings() -> IpSettings {
+    IpSettings {
+        ipv4_addresses: vec![Ipv4Prefix {
+            address: Ipv4Addr::new(10, 64, 0, 2),
+            prefix: 30,
+        }],
+        ipv4_gateway: Some(Ipv4Addr::new(10, 64, 0, 1)),
+        ipv4_dns: vec![Ipv4Addr::new(10, 64, 0, 1)],
+        ipv4_mtu: 1500,
+        ipv6_addresses: vec![Ipv6Prefix {
+            address: "fd00:6d62::2".parse().unwrap(),
+            prefix: 64,
+        }],
+        ipv6_gateway: Some("fd00:6d62::1".parse().unwrap()),
+        ipv6_dns: vec!["fd00:6d62::1".parse().unwrap()],
+        ipv6_mtu: 1500,
+    }
+}
+
+#[tokio::test]
+async fn an_executor_connects_with_the_scenarios_ip_settings() {
+    let mut h = start(Scenario::default_dssa(), config());
+    let connection = h.connected().await;
+    assert_eq!(connection.ip, dssa_settings());
+    assert_eq!(connection.session_id, 0);
+    assert_eq!(connection.profile, "default");
+    let ntb = connection.ntb.expect("NTB parameters read");
+    assert_eq!(ntb.in_max_size, 32768);
+
+    let status = h
+        .status_where(|s| s.state == ExecutorState::Connected)
+        .await;
+    assert_eq!(status.ip, Some(dssa_settings()));
+    assert_eq!(status.iccid, "8988200000000000001");
+    assert_eq!(status.imsi, "001010000000001");
+    assert_eq!(status.home_provider, "00101");
+    assert_eq!(status.register_state, Some(RegisterState::Home));
+    assert_eq!(status.provider_id, "00101");
+    assert!(!status.roaming);
+    assert_eq!(status.packet_service, Some(PacketServiceState::Attached));
+    assert_eq!(status.profile.as_deref(), Some("default"));
+    assert!(status.multi_sim);
+    assert_eq!(status.device_executor_index, Some(0));
+    assert_eq!(status.slot, Some(0));
+    assert_eq!(status.resets, 0);
+}
+
+#[tokio::test]
+async fn the_profile_is_chosen_by_the_sims_identity() {
+    let mut config = config();
+    config.profiles = vec![
+        Profile::new("fallback", "nowhere"),
+        Profile {
+            match_imsi_prefix: Some("00101".to_owned()),
+            route_metric: Some(700),
+            ..Profile::new("by-imsi", "internet")
+        },
+    ];
+    let mut h = start(Scenario::default_dssa(), config);
+    let connection = h.connected().await;
+    assert_eq!(connection.profile, "by-imsi");
+    assert_eq!(connection.route_metric, Some(700));
+}
+
+#[tokio::test]
+async fn no_matching_profile_is_a_failure_with_a_reason() {
+    let mut config = config();
+    config.profiles = vec![Profile {
+        match_iccid: Some("0000".to_owned()),
+        ..Profile::new("other-sim", "internet")
+    }];
+    let mut h = start(Scenario::default_dssa(), config);
+    let status = h.status_where(|s| s.state == ExecutorState::Failed).await;
+    assert_eq!(
+        status.reason.as_deref(),
+        Some("no profile matches this SIM")
+    );
+    // A profile given with Connect overrides the selection.
+    h.command(ExecutorCommand::Connect(Some(Profile::new(
+        "manual", "internet",
+    ))))
+    .await;
+    assert_eq!(h.connected().await.profile, "manual");
+}
+
+#[tokio::test]
+async fn the_configured_pin_unlocks_the_sim() {
+    let mut config = config();
+    config.pin = Some(Secret::new("1234"));
+    let mut h = start(scenario_with_pin(), config);
+    let connection = h.connected().await;
+    assert_eq!(connection.ip, dssa_settings());
+    let status = h.status.borrow().clone();
+    assert_eq!(status.pin.pin_type, None);
+    assert!(!status.pin.configured_pin_refused);
+    assert!(!format!("{status:?}").contains("1234"));
+}
+
+#[tokio::test]
+async fn a_wrong_configured_pin_is_tried_once_and_the_retries_reported() {
+    let mut config = config();
+    config.pin = Some(Secret::new("9999"));
+    let mut h = start(scenario_with_pin(), config);
+    let status = h
+        .status_where(|s| s.state == ExecutorState::Locked && s.pin.configured_pin_refused)
+        .await;
+    assert_eq!(status.pin.pin_type, Some(PinType::Pin1));
+    assert_eq!(status.pin.remaining_attempts, Some(2));
+    // Never retried: the card still has two attempts a while later.
+    h.no_event_for(Duration::from_millis(500)).await;
+    assert_eq!(h.status.borrow().pin.remaining_attempts, Some(2));
+    assert_eq!(h.status.borrow().state, ExecutorState::Locked);
+
+    // A PIN from the user is tried.
+    h.command(ExecutorCommand::EnterPin(Secret::new("0000")))
+        .await;
+    let status = h
+        .status_where(|s| s.pin.remaining_attempts == Some(1))
+        .await;
+    assert_eq!(status.state, ExecutorState::Locked);
+    h.command(ExecutorCommand::EnterPin(Secret::new("1234")))
+        .await;
+    assert_eq!(h.connected().await.ip, dssa_settings());
+}
+
+#[tokio::test]
+async fn a_blocked_pin_waits_for_the_puk() {
+    let mut config = config();
+    config.pin = Some(Secret::new("1234"));
+    let mut h = start(Scenario::default_dssa(), config);
+    h.connected().await;
+
+    h.control(r#"{"command":"block-pin","slot":0}"#);
+    h.link_down().await;
+    let status = h
+        .status_where(|s| s.state == ExecutorState::Locked && s.pin.pin_type == Some(PinType::Puk1))
+        .await;
+    assert_eq!(status.pin.remaining_attempts, Some(10));
+    assert_eq!(status.reason.as_deref(), Some("PUK1 required"));
+
+    h.command(ExecutorCommand::EnterPuk {
+        puk: Secret::new("00000000"),
+        new_pin: Secret::new("4321"),
+    })
+    .await;
+    h.status_where(|s| s.pin.remaining_attempts == Some(9))
+        .await;
+    h.command(ExecutorCommand::EnterPuk {
+        puk: Secret::new("12345678"),
+        new_pin: Secret::new("4321"),
+    })
+    .await;
+    assert_eq!(h.connected().await.ip, dssa_settings());
+}
+
+#[tokio::test]
+async fn signal_loss_takes_the_link_down_and_its_return_reconnects() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+
+    h.control(r#"{"command":"lose-signal","executor":0}"#);
+    let reason = h.link_down().await;
+    assert_eq!(reason, "the network deactivated the context");
+    let status = h
+        .status_where(|s| s.register_state == Some(RegisterState::Deregistered))
+        .await;
+    assert_eq!(status.state, ExecutorState::Registering);
+    assert_eq!(status.ip, None);
+    h.no_event_for(Duration::from_millis(300)).await;
+
+    h.control(r#"{"command":"regain-signal","executor":0}"#);
+    assert_eq!(h.connected().await.ip, dssa_settings());
+    h.status_where(|s| s.state == ExecutorState::Connected)
+        .await;
+}
+
+#[tokio::test]
+async fn packet_service_loss_takes_the_link_down_and_its_return_reconnects() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(r#"{"command":"lose-packet-service","executor":0}"#);
+    h.link_down().await;
+    h.status_where(|s| s.packet_service == Some(PacketServiceState::Detached))
+        .await;
+    h.control(r#"{"command":"regain-packet-service","executor":0}"#);
+    assert_eq!(h.connected().await.ip, dssa_settings());
+}
+
+#[tokio::test]
+async fn a_dns_only_update_keeps_the_addresses() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(
+        r#"{"command":"set-dns","executor":0,"ipv4_dns":["9.9.9.9"],"ipv6_dns":["2620:fe::fe"]}"#,
+    );
+    let ExecutorEvent::IpUpdated(settings) = h.event().await else {
+        panic!("expected IpUpdated");
+    };
+    let expected = IpSettings {
+        ipv4_dns: vec![Ipv4Addr::new(9, 9, 9, 9)],
+        ipv6_dns: vec!["2620:fe::fe".parse::<Ipv6Addr>().unwrap()],
+        ..dssa_settings()
+    };
+    assert_eq!(settings, expected);
+    h.status_where(|s| s.ip.as_ref() == Some(&expected)).await;
+}
+
+#[tokio::test]
+async fn radio_off_takes_the_link_down_and_on_reconnects() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.command(ExecutorCommand::SetRadio(false)).await;
+    h.link_down().await;
+    h.status_where(|s| s.state == ExecutorState::RadioOff).await;
+    h.command(ExecutorCommand::SetRadio(true)).await;
+    h.connected().await;
+}
+
+#[tokio::test]
+async fn disconnect_and_connect_by_command() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.command(ExecutorCommand::Disconnect).await;
+    assert_eq!(h.link_down().await, "disconnected by request");
+    h.status_where(|s| s.state == ExecutorState::Idle).await;
+    h.no_event_for(Duration::from_millis(200)).await;
+    h.command(ExecutorCommand::Connect(None)).await;
+    h.connected().await;
+}
+
+#[tokio::test]
+async fn no_autoconnect_waits_for_a_connect_command() {
+    let mut config = config();
+    config.autoconnect = false;
+    let mut h = start(Scenario::default_dssa(), config);
+    h.status_where(|s| s.state == ExecutorState::Idle).await;
+    h.command(ExecutorCommand::Connect(None)).await;
+    h.connected().await;
+}
+
+#[tokio::test]
+async fn shutdown_disconnects_and_closes() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.command(ExecutorCommand::Shutdown).await;
+    assert_eq!(h.link_down().await, "shutting down");
+    assert_eq!(h.event().await, ExecutorEvent::Stopped);
+    let exit = tokio::time::timeout(WAIT, &mut h.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit, ExecutorExit::Stopped);
+    assert_eq!(h.status.borrow().state, ExecutorState::Stopped);
+}
+
+#[tokio::test]
+async fn unplug_ends_the_executor_with_gone() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(r#"{"command":"unplug"}"#);
+    assert_eq!(h.link_down().await, "the device is gone");
+    assert_eq!(h.event().await, ExecutorEvent::Gone);
+    let exit = tokio::time::timeout(WAIT, &mut h.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit, ExecutorExit::Gone);
+    assert_eq!(h.status.borrow().state, ExecutorState::Gone);
+}
+
+#[tokio::test]
+async fn garbage_from_the_device_is_survived() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(r#"{"command":"faults","function":0,"fault":{"kind":"send-garbage","len":40}}"#);
+    h.control(
+        r#"{"command":"faults","function":0,"fault":{"kind":"send-garbage","hex":"00 11 22"}}"#,
+    );
+    // Still working: a DNS update goes through, the session was not reset.
+    h.control(r#"{"command":"set-dns","executor":0,"ipv4_dns":["9.9.9.9"]}"#);
+    assert!(matches!(h.event().await, ExecutorEvent::IpUpdated(_)));
+    assert_eq!(h.status.borrow().resets, 0);
+    assert_eq!(h.status.borrow().state, ExecutorState::Connected);
+}
+
+#[tokio::test]
+async fn too_many_anomalies_reset_the_session_which_reconnects() {
+    let mut config = config();
+    config.anomaly_reset_threshold = 3;
+    let mut h = start(Scenario::default_dssa(), config);
+    h.connected().await;
+    for _ in 0..3 {
+        h.control(r#"{"command":"faults","function":0,"fault":{"kind":"send-garbage","len":16}}"#);
+    }
+    assert_eq!(h.link_down().await, "too many device anomalies");
+    h.connected().await;
+    assert_eq!(h.status.borrow().resets, 1);
+}
+
+#[tokio::test]
+async fn a_dropped_open_done_is_waited_out_and_opened_again() {
+    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+    modem
+        .control(
+            serde_json::from_str(
+                r#"{"command":"faults","function":0,"fault":{"kind":"drop-next-response"}}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let transport = InProcessFunction::new(modem.function(0).unwrap());
+    let mut h = start_with(modem, transport, config());
+    assert_eq!(h.connected().await.ip, dssa_settings());
+}
+
+#[tokio::test]
+async fn a_dropped_or_corrupt_response_times_out_and_is_retried() {
+    for fault in ["drop-next-response", "corrupt-next-response"] {
+        let mut h = start(Scenario::default_dssa(), config());
+        h.connected().await;
+        h.control(&format!(
+            r#"{{"command":"faults","function":0,"fault":{{"kind":"{fault}"}}}}"#
+        ));
+        // The deactivation's answer is lost; the command times out and is sent again.
+        h.command(ExecutorCommand::Disconnect).await;
+        assert_eq!(h.link_down().await, "disconnected by request", "{fault}");
+        h.command(ExecutorCommand::Connect(None)).await;
+        h.connected().await;
+    }
+}
+
+#[tokio::test]
+async fn a_function_that_lost_its_session_is_opened_again() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    // A function reset forgets the session: the next command meets NOT_OPENED.
+    h.modem.function(0).unwrap().reset();
+    h.command(ExecutorCommand::Disconnect).await;
+    h.link_down().await;
+    let status = h.status_where(|s| s.state == ExecutorState::Idle).await;
+    assert_eq!(status.resets, 1);
+    h.command(ExecutorCommand::Connect(None)).await;
+    h.connected().await;
+}
+
+/// A transport that answers the first `busy` CONNECTs with MBIM_STATUS_BUSY.
+struct BusyConnect {
+    inner: InProcessFunction,
+    busy: Arc<AtomicU32>,
+}
+
+const COMMAND_DONE: u32 = 0x8000_0003;
+const CID_CONNECT: u32 = 12;
+
+fn le32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+impl FunctionTransport for BusyConnect {
+    type BulkIn = <InProcessFunction as FunctionTransport>::BulkIn;
+    type BulkOut = <InProcessFunction as FunctionTransport>::BulkOut;
+
+    fn control_out(
+        &self,
+        request: ClassRequest,
+        value: u16,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        self.inner.control_out(request, value, data)
+    }
+
+    fn control_in(
+        &self,
+        request: ClassRequest,
+        value: u16,
+        length: u16,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
+        let inner = self.inner.control_in(request, value, length);
+        let busy = Arc::clone(&self.busy);
+        async move {
+            let mut bytes = inner.await?;
+            if request == ClassRequest::GetEncapsulatedResponse
+                && bytes.len() >= 48
+                && le32(&bytes, 0) == COMMAND_DONE
+                && le32(&bytes, 36) == CID_CONNECT
+                && busy
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                bytes[40..44].copy_from_slice(&1u32.to_le_bytes());
+            }
+            Ok(bytes)
+        }
+    }
+
+    fn next_notification(
+        &self,
+    ) -> impl Future<Output = Result<Notification, TransportError>> + Send {
+        self.inner.next_notification()
+    }
+
+    fn set_data_alt_setting(
+        &self,
+        alt: u8,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        self.inner.set_data_alt_setting(alt)
+    }
+
+    fn take_data_pipes(&self) -> Result<(Self::BulkIn, Self::BulkOut), TransportError> {
+        self.inner.take_data_pipes()
+    }
+}
+
+#[tokio::test]
+async fn busy_is_retried_on_the_next_notification() {
+    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+    let busy = Arc::new(AtomicU32::new(1));
+    let transport = BusyConnect {
+        inner: InProcessFunction::new(modem.function(0).unwrap()),
+        busy: Arc::clone(&busy),
+    };
+    let mut h = start_with(modem, transport, config());
+    // The CONNECT was answered BUSY; nothing happens until the device notifies.
+    h.status_where(|s| s.state == ExecutorState::Connecting)
+        .await;
+    tokio::time::timeout(WAIT, async {
+        while busy.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    h.no_event_for(Duration::from_millis(300)).await;
+    // Any notification (here a DNS change on the context the device did
+    // activate) wakes it.
+    h.control(r#"{"command":"set-dns","executor":0,"ipv4_dns":["9.9.9.9"]}"#);
+    assert_eq!(
+        h.connected().await.ip.ipv4_addresses,
+        dssa_settings().ipv4_addresses
+    );
+}
