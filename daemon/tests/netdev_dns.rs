@@ -375,3 +375,24 @@ async fn netdev_dns_resolved_errors_name_the_method() {
     );
     assert!(std::error::Error::source(&error).is_some());
 }
+
+#[tokio::test]
+async fn netdev_dns_auto_never_fails_the_connection() {
+    // Whatever this machine has (resolved, resolvconf, neither), `auto`
+    // picks something and does not fail.
+    let link = DnsLink::select(&DnsBackend::Auto, "mbim0e0", 7)
+        .await
+        .unwrap();
+    println!("auto picked {link:?}");
+    if !Path::new("/run/dbus/system_bus_socket").exists() {
+        assert!(!matches!(link, DnsLink::Resolved(_)));
+        // Asked for explicitly, a missing resolved is an error that says so.
+        let error = DnsLink::select(&DnsBackend::Resolved, "mbim0e0", 7)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, DnsError::Bus(_) | DnsError::ResolvedNotRunning),
+            "{error:?}"
+        );
+    }
+}

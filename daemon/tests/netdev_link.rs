@@ -27,7 +27,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions};
+use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions};
 use mbimd::types::{IpSettings, Ipv4Prefix, Ipv6Prefix};
 use serde_json::Value;
 
@@ -537,5 +537,72 @@ fn netdev_packets_both_ways() {
             .unwrap();
         assert!(!output.status.success(), "device still there");
         drop(device);
+    });
+}
+
+#[test]
+fn netdev_host_address_with_gateway_outside_its_prefix() {
+    if !can_run("netdev_host_address_with_gateway_outside_its_prefix") {
+        return;
+    }
+    let netns = Netns::new();
+    netns.run(|ns| async move {
+        let name = InterfaceName::new("mbimhost0").unwrap();
+        let mut netdev = Netdev::create(name, options(Some(700))).await.unwrap();
+        // A /32 with a gateway it does not contain, as some networks give.
+        let settings = IpSettings {
+            ipv4_addresses: vec![Ipv4Prefix {
+                address: "100.64.7.9".parse().unwrap(),
+                prefix: 32,
+            }],
+            ipv4_gateway: Some("100.64.7.1".parse().unwrap()),
+            ..IpSettings::default()
+        };
+        netdev.apply(&settings, 1500).await.unwrap();
+        let routes = ip(&ns, &["-4", "route", "show", "default"]);
+        assert_eq!(routes[0]["gateway"], "100.64.7.1", "{routes}");
+        assert!(
+            routes[0]["flags"]
+                .as_array()
+                .unwrap()
+                .contains(&"onlink".into()),
+            "{routes}"
+        );
+        // No IPv6 at all: no link-local either.
+        assert!(addresses(&ns, "-6", "mbimhost0").is_empty());
+
+        // Link down and up again (a session that drops and comes back).
+        netdev.set_up(false).await.unwrap();
+        let link = &ip(&ns, &["link", "show", "dev", "mbimhost0"])[0];
+        assert!(!link["flags"].as_array().unwrap().contains(&"UP".into()));
+        netdev.apply(&settings, 1500).await.unwrap();
+        let routes = ip(&ns, &["-4", "route", "show", "default"]);
+        assert_eq!(routes.as_array().unwrap().len(), 1, "{routes}");
+        netdev.teardown().await.unwrap();
+    });
+}
+
+#[test]
+fn netdev_multi_queue_device() {
+    if !can_run("netdev_multi_queue_device") {
+        return;
+    }
+    let netns = Netns::new();
+    netns.run(|ns| async move {
+        let name = InterfaceName::new("mbimmq0").unwrap();
+        let options = NetdevOptions {
+            tun: TunOptions {
+                multi_queue: true,
+                offload: false,
+            },
+            ..options(Some(700))
+        };
+        let netdev = Netdev::create(name, options).await.unwrap();
+        let link = &ip(&ns, &["-d", "link", "show", "dev", "mbimmq0"])[0];
+        assert_eq!(link["linkinfo"]["info_data"]["multi_queue"], true, "{link}");
+        // A second queue for a second data-path worker.
+        let second = netdev.device().try_clone().unwrap();
+        drop(second);
+        netdev.teardown().await.unwrap();
     });
 }

@@ -179,18 +179,8 @@ impl DnsLink {
                 }
             }
             DnsBackend::Auto => {
-                // No system bus is a normal state on small systems: fall
-                // through to resolvconf rather than fail the connection.
-                if let Ok(connection) = zbus::Connection::system().await {
-                    match Resolved::is_running(&connection).await {
-                        Ok(true) => {
-                            return Ok(DnsLink::Resolved(Resolved::new(connection, ifindex)))
-                        }
-                        Ok(false) => {}
-                        Err(error) => {
-                            tracing::warn!(%error, "cannot ask the bus whether systemd-resolved runs")
-                        }
-                    }
+                if let Some(connection) = system_bus_with_resolved().await {
+                    return Ok(DnsLink::Resolved(Resolved::new(connection, ifindex)));
                 }
                 match RESOLVCONF_PATHS
                     .iter()
@@ -234,6 +224,37 @@ impl DnsLink {
             DnsLink::Resolvconf(r) => r.revert().await,
             DnsLink::File(f) => f.remove(),
             DnsLink::None => Ok(()),
+        }
+    }
+}
+
+/// How long `auto` waits for the system bus to answer: a wedged bus must
+/// not hold up bringing the connection up.
+const BUS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The system bus, if it answers and systemd-resolved owns its name there.
+/// No bus is a normal state on small systems: `auto` then falls through to
+/// resolvconf rather than failing the connection.
+async fn system_bus_with_resolved() -> Option<zbus::Connection> {
+    let probe = async {
+        let connection = zbus::Connection::system()
+            .await
+            .map_err(|e| DnsError::Bus(Box::new(e)))?;
+        Ok::<_, DnsError>(
+            Resolved::is_running(&connection)
+                .await?
+                .then_some(connection),
+        )
+    };
+    match tokio::time::timeout(BUS_PROBE_TIMEOUT, probe).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "no systemd-resolved on the system bus");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("the system bus did not answer in time; not using systemd-resolved");
+            None
         }
     }
 }
