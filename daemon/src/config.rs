@@ -12,7 +12,6 @@
 //! (see [`Config::load`]). PINs never appear in `Debug` output or errors.
 
 mod locate;
-mod placeholder;
 mod validate;
 mod values;
 
@@ -23,11 +22,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::executor::Profile;
 pub use locate::Location;
-pub use placeholder::Profile;
+// The netdev's default (NetworkManager's for WWAN: behind Ethernet's 100
+// and Wi-Fi's 600), so an absent `[routes]` means what the netdev assumes.
+pub use crate::netdev::{DnsBackend, InterfaceName, DEFAULT_ROUTE_METRIC, MAX_NAME_LEN};
 pub use values::{
-    DeviceIdentity, DeviceMatch, DnsBackend, Iccid, InterfaceName, LogFilter, LogTarget,
-    NameScheme, Pin, RouteMetric, DEFAULT_NAME_SCHEME, DEFAULT_ROUTE_METRIC, INTERFACE_NAME_MAX,
+    DeviceIdentity, DeviceMatch, Iccid, LogFilter, LogTarget, NameScheme, Pin, RouteMetric,
+    DEFAULT_NAME_SCHEME,
 };
 
 /// Where mbimd looks for its configuration when `--config` is not given.
@@ -116,6 +118,7 @@ pub struct FixedName {
     #[serde(default)]
     pub executor: u32,
     /// The interface name.
+    #[serde(deserialize_with = "values::interface_name")]
     pub name: InterfaceName,
 }
 

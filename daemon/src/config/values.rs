@@ -3,10 +3,11 @@
 //! column; rules that involve several values live in `validate`.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+
+use crate::netdev::{InterfaceName, DEFAULT_ROUTE_METRIC, MAX_NAME_LEN};
 
 /// Which USB devices a rule names: an entry of `[devices] allow`/`deny` or
 /// the `device` of an `[[interfaces.names]]` entry.
@@ -127,58 +128,31 @@ fn is_usb_path(text: &str) -> bool {
     }
 }
 
-/// A network interface name the kernel accepts: 1 to 15 bytes (IFNAMSIZ
-/// less the NUL), not `.` or `..`, no `/`, `:` or whitespace. Printable
-/// ASCII only as well: the kernel would take other bytes, but `ip`, udev
-/// rules and NetworkManager handle them poorly.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InterfaceName(String);
+/// A network interface name, by the netdev's rules (the kernel's, and no
+/// `%`), refused inside the value's deserializer so toml reports its span.
+pub(crate) fn interface_name<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<InterfaceName, D::Error> {
+    struct NameVisitor;
 
-/// The longest interface name, in bytes.
-pub const INTERFACE_NAME_MAX: usize = 15;
+    impl Visitor<'_> for NameVisitor {
+        type Value = InterfaceName;
 
-impl InterfaceName {
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an interface name as a string")
+        }
 
-impl TryFrom<String> for InterfaceName {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, String> {
-        match interface_name_problem(&name) {
-            Some(problem) => Err(format!(
-                "bad interface name {name:?}: {problem} (expected 1 to {INTERFACE_NAME_MAX} \
-                 printable ASCII bytes without '/', ':' or spaces, not \".\" or \"..\")"
-            )),
-            None => Ok(InterfaceName(name)),
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<InterfaceName, E> {
+            InterfaceName::new(value).map_err(|error| {
+                E::custom(format!(
+                    "{error} (expected 1 to {MAX_NAME_LEN} bytes without '/', ':', '%' or \
+                     whitespace, not \".\" or \"..\")"
+                ))
+            })
         }
     }
-}
 
-fn interface_name_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
-        Some("empty")
-    } else if name.len() > INTERFACE_NAME_MAX {
-        Some("longer than 15 bytes")
-    } else if name == "." || name == ".." {
-        Some("reserved")
-    } else if !name
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':')
-    {
-        Some("a character the kernel or its tools refuse")
-    } else {
-        None
-    }
-}
-
-impl fmt::Display for InterfaceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+    deserializer.deserialize_str(NameVisitor)
 }
 
 /// How interfaces not named in `[[interfaces.names]]` are named: a template
@@ -216,7 +190,7 @@ impl NameScheme {
             .0
             .replace("{modem}", &modem.to_string())
             .replace("{executor}", &executor.to_string());
-        InterfaceName::try_from(name).ok()
+        InterfaceName::new(name).ok()
     }
 }
 
@@ -228,7 +202,7 @@ impl TryFrom<String> for NameScheme {
             format!(
                 "bad interface name scheme {template:?}: {why} (expected a name with {{modem}} \
                  and {{executor}}, such as \"mbim{{modem}}e{{executor}}\", at most \
-                 {INTERFACE_NAME_MAX} bytes with {{modem}} = 999 and {{executor}} = 9)"
+                 {MAX_NAME_LEN} bytes with {{modem}} = 999 and {{executor}} = 9)"
             )
         };
         if !template.contains("{modem}") || !template.contains("{executor}") {
@@ -243,8 +217,8 @@ impl TryFrom<String> for NameScheme {
         let widest = template
             .replace("{modem}", "999")
             .replace("{executor}", "9");
-        if let Some(problem) = interface_name_problem(&widest) {
-            return Err(bad(problem));
+        if let Err(error) = InterfaceName::new(widest) {
+            return Err(bad(error.reason));
         }
         Ok(NameScheme(template))
     }
@@ -256,10 +230,6 @@ impl TryFrom<String> for NameScheme {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(try_from = "i64")]
 pub struct RouteMetric(u32);
-
-/// The default metric: NetworkManager's for WWAN devices, so modems driven by
-/// mbimd rank behind Ethernet (100) and Wi-Fi (600) as NetworkManager's own do.
-pub const DEFAULT_ROUTE_METRIC: u32 = 700;
 
 /// The message for a metric out of range (also used for a profile's
 /// `route-metric`).
@@ -286,45 +256,6 @@ impl TryFrom<i64> for RouteMetric {
         match u32::try_from(value) {
             Ok(metric) if metric > 0 => Ok(RouteMetric(metric)),
             _ => Err(format!("{value} is out of range: {ROUTE_METRIC_EXPECTED}")),
-        }
-    }
-}
-
-/// Where DNS servers of a connection go.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum DnsBackend {
-    /// systemd-resolved when it runs, else resolvconf when installed, else none.
-    #[default]
-    Auto,
-    /// systemd-resolved, per link over D-Bus.
-    Resolved,
-    /// The `resolvconf` program, one record per interface.
-    Resolvconf,
-    /// A resolv.conf-format file mbimd writes (an absolute path).
-    File(PathBuf),
-    /// Nowhere: something else handles DNS.
-    None,
-}
-
-impl TryFrom<String> for DnsBackend {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "auto" => Ok(DnsBackend::Auto),
-            "resolved" => Ok(DnsBackend::Resolved),
-            "resolvconf" => Ok(DnsBackend::Resolvconf),
-            "none" => Ok(DnsBackend::None),
-            other => match other.strip_prefix("file:") {
-                Some(path) if path.starts_with('/') => Ok(DnsBackend::File(PathBuf::from(path))),
-                Some(_) => Err(format!(
-                    "bad DNS backend {text:?}: the file must be an absolute path (file:/run/...)"
-                )),
-                None => Err(format!(
-                    "bad DNS backend {text:?}: expected \"auto\", \"resolved\", \"resolvconf\", \
-                     \"file:<absolute path>\" or \"none\""
-                )),
-            },
         }
     }
 }
@@ -528,9 +459,7 @@ macro_rules! deserialize_from_string {
 
 deserialize_from_string! {
     DeviceMatch: "a device as a string (\"vid:pid\", \"usb:<path>\" or \"serial:<serial>\")",
-    InterfaceName: "an interface name as a string",
     NameScheme: "an interface name scheme as a string",
-    DnsBackend: "a DNS backend as a string",
     LogFilter: "a log level as a string",
     Iccid: "an ICCID as a quoted string of digits",
 }
