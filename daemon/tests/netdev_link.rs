@@ -210,7 +210,13 @@ fn netdev_apply_update_teardown() {
     let netns = Netns::new();
     netns.run(|ns| async move {
         let name = InterfaceName::new("mbimtest0").unwrap();
-        let mut netdev = Netdev::create(name, options(Some(750))).await.unwrap();
+        // DNS into a file of the test's own, to see it follow the settings.
+        let dns_file = std::env::temp_dir().join(format!("{ns}-resolv.conf"));
+        let options = NetdevOptions {
+            dns: DnsBackend::File(dns_file.clone()),
+            ..options(Some(750))
+        };
+        let mut netdev = Netdev::create(name, options).await.unwrap();
 
         // Created down, no addresses.
         let link = &ip(&ns, &["-d", "link", "show", "dev", "mbimtest0"])[0];
@@ -250,6 +256,11 @@ fn netdev_apply_update_teardown() {
         assert_eq!(v6[0]["gateway"], "2001:db8:1::1");
         assert_eq!(v6[0]["metric"], 750);
         assert_eq!(sysctl(&ns, "net.ipv6.conf.mbimtest0.accept_ra"), "0");
+        assert_eq!(
+            std::fs::read_to_string(&dns_file).unwrap(),
+            "# Written by mbimd for mbimtest0; removed when the connection ends.\n\
+             nameserver 10.64.0.53\nnameserver 2001:db8:1::53\n"
+        );
 
         // Applying again, or an update that changes only DNS, touches
         // nothing: not one address, route or link event.
@@ -261,6 +272,9 @@ fn netdev_apply_update_teardown() {
         netdev.update(&dns_only, 1428).await.unwrap();
         let events = monitor.finish();
         assert!(events.trim().is_empty(), "unexpected changes:\n{events}");
+        assert!(std::fs::read_to_string(&dns_file)
+            .unwrap()
+            .ends_with("nameserver 10.64.0.54\n"));
 
         // A new IPv4 address and MTU: the old address goes, the new one and
         // the route are there, IPv6 untouched.
@@ -293,6 +307,7 @@ fn netdev_apply_update_teardown() {
             .is_empty());
 
         netdev.teardown().await.unwrap();
+        assert!(!dns_file.exists(), "DNS file left behind");
         let links = ip(&ns, &["link", "show"]);
         let names: Vec<_> = links
             .as_array()

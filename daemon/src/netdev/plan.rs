@@ -147,7 +147,9 @@ impl Plan {
                     .ipv6_gateway
                     .filter(|g| !g.is_unspecified())
                     .map(IpAddr::V6),
-                metric,
+                // The kernel stores an IPv6 metric of 0 as 1024; planning
+                // what it will report keeps the reconciliation idempotent.
+                metric: if metric == 0 { 1024 } else { metric },
             });
         }
 
