@@ -363,7 +363,10 @@ impl ExecutorMachine {
         if self.finished {
             return;
         }
+        let opening = self.link == Link::Opening;
         match input {
+            // Answers to an OPEN that is no longer awaited change nothing.
+            Input::Opened | Input::OpenFailed(_) | Input::OpenTimedOut if !opening => {}
             Input::Opened => {
                 tracing::info!(executor = self.config.index, "session open");
                 self.link = Link::Open;
@@ -1459,5 +1462,673 @@ fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
             IpType::Ipv4v6 => ContextIpType::Ipv4v6,
         },
         context_type: ContextType::Internet.uuid(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A scripted device answering the machine's requests from a few facts.
+    struct FakeDevice {
+        multi_sim: bool,
+        radio_on: bool,
+        pin_locked: bool,
+        attached: bool,
+        busy_connects: u32,
+    }
+
+    impl Default for FakeDevice {
+        fn default() -> Self {
+            FakeDevice {
+                multi_sim: true,
+                radio_on: true,
+                pin_locked: false,
+                attached: true,
+                busy_connects: 0,
+            }
+        }
+    }
+
+    fn ready(state: SubscriberReadyState) -> Vec<u8> {
+        bc::SubscriberReadyInfo {
+            ready_state: state,
+            subscriber_id: "001010000000001".to_owned(),
+            sim_iccid: "8988200000000000001".to_owned(),
+            ready_info: bc::ReadyInfoFlags::empty(),
+            telephone_numbers: Vec::new(),
+        }
+        .encode()
+    }
+
+    fn registration(state: RegisterState) -> Vec<u8> {
+        bc::RegistrationStateInfo {
+            nw_error: bc::NwError::None,
+            register_state: state,
+            register_mode: bc::RegisterMode::Automatic,
+            available_data_classes: bc::DataClass::empty(),
+            current_cellular_class: bc::CellularClass::GSM,
+            provider_id: "00101".to_owned(),
+            provider_name: "Simulated".to_owned(),
+            roaming_text: String::new(),
+            registration_flag: bc::RegistrationFlags::empty(),
+        }
+        .encode()
+    }
+
+    fn packet(state: PacketServiceState) -> Vec<u8> {
+        bc::PacketServiceInfo {
+            nw_error: bc::NwError::None,
+            packet_service_state: state,
+            highest_available_data_class: bc::DataClass::empty(),
+            uplink_speed: 0,
+            downlink_speed: 0,
+        }
+        .encode()
+    }
+
+    fn connect_info(state: ActivationState) -> Vec<u8> {
+        bc::ConnectInfo {
+            session_id: 0,
+            activation_state: state,
+            voice_call_state: bc::VoiceCallState::None,
+            ip_type: ContextIpType::Ipv4,
+            context_type: ContextType::Internet.uuid(),
+            nw_error: bc::NwError::None,
+        }
+        .encode()
+    }
+
+    fn ip_info(dns: std::net::Ipv4Addr, flags: bc::IpConfigurationAvailable) -> Vec<u8> {
+        bc::IpConfigurationInfo {
+            session_id: 0,
+            ipv4_configuration_available: flags,
+            ipv6_configuration_available: bc::IpConfigurationAvailable::empty(),
+            ipv4_addresses: vec![bc::Ipv4Element {
+                on_link_prefix_length: 30,
+                ipv4_address: std::net::Ipv4Addr::new(10, 64, 0, 2),
+            }],
+            ipv6_addresses: Vec::new(),
+            ipv4_gateway: Some(std::net::Ipv4Addr::new(10, 64, 0, 1)),
+            ipv6_gateway: None,
+            ipv4_dns_servers: vec![dns],
+            ipv6_dns_servers: Vec::new(),
+            ipv4_mtu: 1500,
+            ipv6_mtu: 0,
+        }
+        .encode()
+    }
+
+    fn full_ip() -> bc::IpConfigurationAvailable {
+        bc::IpConfigurationAvailable::ADDRESS
+            | bc::IpConfigurationAvailable::GATEWAY
+            | bc::IpConfigurationAvailable::DNS
+    }
+
+    impl FakeDevice {
+        fn answer(&mut self, request: &Request) -> (Status, Vec<u8>) {
+            let set = request.command_type == CommandType::Set;
+            match (request.name, set) {
+                ("device-caps", _) => (Status::Success, bc::DeviceCapsInfo::default().encode()),
+                ("device-caps-v2", _) if self.multi_sim => {
+                    (Status::Success, ms::DeviceCapsInfoV2::default().encode())
+                }
+                ("sys-caps", _) => (
+                    Status::Success,
+                    ms::SysCapsInfo {
+                        number_of_executors: 1,
+                        number_of_slots: 2,
+                        concurrency: 1,
+                        modem_id: 1,
+                    }
+                    .encode(),
+                ),
+                ("device-slot-mappings", _) => (
+                    Status::Success,
+                    ms::DeviceSlotMappingInfo::from_slots(&[1]).encode(),
+                ),
+                ("device-service-subscribe-list", _) => (Status::Success, request.payload.clone()),
+                ("radio-state", set) => {
+                    if set {
+                        self.radio_on = true;
+                    }
+                    let state = if self.radio_on {
+                        RadioSwitchState::On
+                    } else {
+                        RadioSwitchState::Off
+                    };
+                    let info = bc::RadioStateInfo {
+                        hw_radio_state: RadioSwitchState::On,
+                        sw_radio_state: state,
+                    };
+                    (Status::Success, info.encode())
+                }
+                ("subscriber-ready-status", _) => {
+                    let state = if self.pin_locked {
+                        SubscriberReadyState::DeviceLocked
+                    } else {
+                        SubscriberReadyState::Initialized
+                    };
+                    (Status::Success, ready(state))
+                }
+                ("pin", false) => {
+                    let info = bc::PinInfo {
+                        pin_type: if self.pin_locked {
+                            PinType::Pin1
+                        } else {
+                            PinType::None
+                        },
+                        pin_state: PinState::Locked,
+                        remaining_attempts: 3,
+                    };
+                    (Status::Success, info.encode())
+                }
+                ("pin", true) => {
+                    let request = bc::PinSet::decode(&request.payload).unwrap();
+                    if request.pin == "1234" {
+                        self.pin_locked = false;
+                        let info = bc::PinInfo {
+                            pin_type: PinType::None,
+                            pin_state: PinState::Unlocked,
+                            remaining_attempts: 0,
+                        };
+                        (Status::Success, info.encode())
+                    } else {
+                        let info = bc::PinInfo {
+                            pin_type: PinType::Pin1,
+                            pin_state: PinState::Locked,
+                            remaining_attempts: 2,
+                        };
+                        (Status::Failure, info.encode())
+                    }
+                }
+                ("home-provider", _) => (
+                    Status::Success,
+                    bc::Provider {
+                        provider_id: "00101".to_owned(),
+                        ..bc::Provider::default()
+                    }
+                    .encode(),
+                ),
+                ("register-state", _) => (Status::Success, registration(RegisterState::Home)),
+                ("packet-service", set) => {
+                    if set {
+                        self.attached = true;
+                    }
+                    let state = if self.attached {
+                        PacketServiceState::Attached
+                    } else {
+                        PacketServiceState::Detached
+                    };
+                    (Status::Success, packet(state))
+                }
+                ("connect", _) => {
+                    if self.busy_connects > 0 {
+                        self.busy_connects -= 1;
+                        return (Status::Busy, Vec::new());
+                    }
+                    let request = bc::ConnectSet::decode(&request.payload).unwrap();
+                    let state = if request.activation_command == ActivationCommand::Activate {
+                        ActivationState::Activated
+                    } else {
+                        ActivationState::Deactivated
+                    };
+                    (Status::Success, connect_info(state))
+                }
+                ("ip-configuration", _) => (
+                    Status::Success,
+                    ip_info(std::net::Ipv4Addr::new(10, 64, 0, 1), full_ip()),
+                ),
+                _ => (Status::NoDeviceSupport, Vec::new()),
+            }
+        }
+    }
+
+    fn test_config() -> ExecutorConfig {
+        ExecutorConfig {
+            profiles: vec![Profile::new("default", "internet")],
+            pin: Some(Secret::new("1234")),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(8),
+            busy_retry: Duration::from_secs(10),
+            ..ExecutorConfig::default()
+        }
+    }
+
+    /// Runs the machine against `device` until it has nothing more to do;
+    /// returns the commands sent (name, set?) and the events reported.
+    fn run(
+        machine: &mut ExecutorMachine,
+        device: &mut FakeDevice,
+        now: Instant,
+    ) -> (Vec<(&'static str, bool)>, Vec<ExecutorEvent>) {
+        let mut sent = Vec::new();
+        let mut events = Vec::new();
+        for _ in 0..100 {
+            let Some(action) = machine.poll_action() else {
+                break;
+            };
+            match action {
+                Action::Open => machine.handle(now, Input::Opened),
+                Action::Close => machine.handle(now, Input::Closed),
+                Action::Send(request) => {
+                    sent.push((request.name, request.command_type == CommandType::Set));
+                    let (status, information_buffer) = device.answer(&request);
+                    machine.handle(
+                        now,
+                        Input::Response {
+                            status,
+                            information_buffer,
+                        },
+                    );
+                }
+                Action::Report(event) => events.push(event),
+                Action::Finish => break,
+            }
+        }
+        (sent, events)
+    }
+
+    fn indicate(machine: &mut ExecutorMachine, now: Instant, cid: u32, buffer: Vec<u8>) {
+        machine.handle(
+            now,
+            Input::Indication {
+                service: bc::SERVICE.uuid,
+                cid,
+                information_buffer: buffer,
+            },
+        );
+    }
+
+    const LIFE: [(&str, bool); 12] = [
+        ("device-caps", false),
+        ("device-caps-v2", false),
+        ("sys-caps", false),
+        ("device-slot-mappings", false),
+        ("device-service-subscribe-list", true),
+        ("radio-state", false),
+        ("subscriber-ready-status", false),
+        ("home-provider", false),
+        ("register-state", true),
+        ("packet-service", false),
+        ("connect", true),
+        ("ip-configuration", false),
+    ];
+
+    #[test]
+    fn the_life_cycle_follows_what_the_device_says() {
+        let without = |names: &[&str]| -> Vec<(&'static str, bool)> {
+            LIFE.iter()
+                .copied()
+                .filter(|(n, _)| !names.contains(n))
+                .collect()
+        };
+        let insert = |at: &str, extra: &[(&'static str, bool)]| -> Vec<(&'static str, bool)> {
+            let mut list = LIFE.to_vec();
+            let index = list.iter().position(|(n, _)| *n == at).unwrap() + 1;
+            for (offset, item) in extra.iter().enumerate() {
+                list.insert(index + offset, *item);
+            }
+            list
+        };
+        // (device, expected commands up to Connected)
+        let table: Vec<(FakeDevice, Vec<(&'static str, bool)>)> = vec![
+            (FakeDevice::default(), LIFE.to_vec()),
+            (
+                FakeDevice {
+                    multi_sim: false,
+                    ..FakeDevice::default()
+                },
+                without(&["sys-caps", "device-slot-mappings"]),
+            ),
+            (
+                FakeDevice {
+                    radio_on: false,
+                    ..FakeDevice::default()
+                },
+                insert("radio-state", &[("radio-state", true)]),
+            ),
+            (
+                FakeDevice {
+                    attached: false,
+                    ..FakeDevice::default()
+                },
+                insert("packet-service", &[("packet-service", true)]),
+            ),
+            (
+                FakeDevice {
+                    pin_locked: true,
+                    ..FakeDevice::default()
+                },
+                insert(
+                    "subscriber-ready-status",
+                    &[
+                        ("pin", false),
+                        ("pin", true),
+                        ("subscriber-ready-status", false),
+                    ],
+                ),
+            ),
+        ];
+        let now = Instant::now();
+        for (mut device, expected) in table {
+            let mut machine = ExecutorMachine::new(test_config());
+            let (sent, events) = run(&mut machine, &mut device, now);
+            assert_eq!(sent, expected);
+            assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+            assert_eq!(machine.status().state, ExecutorState::Connected);
+        }
+    }
+
+    #[test]
+    fn a_wrong_configured_pin_is_not_retried() {
+        let now = Instant::now();
+        let mut config = test_config();
+        config.pin = Some(Secret::new("0000"));
+        let mut machine = ExecutorMachine::new(config);
+        let mut device = FakeDevice {
+            pin_locked: true,
+            ..FakeDevice::default()
+        };
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert_eq!(sent.iter().filter(|s| **s == ("pin", true)).count(), 1);
+        let status = machine.status();
+        assert_eq!(status.state, ExecutorState::Locked);
+        assert!(status.pin.configured_pin_refused);
+        assert_eq!(status.pin.remaining_attempts, Some(2));
+        // A ready indication (DeviceLocked again) does not bring it back.
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::SubscriberReadyStatus::ID,
+            ready(SubscriberReadyState::DeviceLocked),
+        );
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("pin", false)]);
+        // The user's PIN is tried once.
+        machine.handle(
+            now,
+            Input::Command(ExecutorCommand::EnterPin(Secret::new("1234"))),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(sent.first(), Some(&("pin", true)));
+        assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+    }
+
+    #[test]
+    fn loss_in_the_guideline_order_takes_the_link_down_once_and_reconnects_after_back_off() {
+        let start = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, start);
+        // (cid, indication) -> (events, commands), all at `start`.
+        let down = [
+            (
+                bc::cid::Connect::ID,
+                connect_info(ActivationState::Deactivated),
+            ),
+            (
+                bc::cid::PacketService::ID,
+                packet(PacketServiceState::Detached),
+            ),
+            (
+                bc::cid::RegisterState::ID,
+                registration(RegisterState::Deregistered),
+            ),
+        ];
+        let mut events = Vec::new();
+        for (cid, buffer) in down {
+            indicate(&mut machine, start, cid, buffer);
+            let (sent, reported) = run(&mut machine, &mut device, start);
+            assert!(
+                sent.is_empty() || sent == [("packet-service", true)],
+                "{sent:?}"
+            );
+            events.extend(reported);
+        }
+        assert_eq!(
+            events,
+            [ExecutorEvent::LinkDown {
+                reason: "the network deactivated the context".to_owned()
+            }]
+        );
+        assert_eq!(machine.status().state, ExecutorState::Registering);
+        assert_eq!(machine.status().ip, None);
+
+        // The network returns before the back-off has passed: wait for it.
+        indicate(
+            &mut machine,
+            start,
+            bc::cid::RegisterState::ID,
+            registration(RegisterState::Home),
+        );
+        indicate(
+            &mut machine,
+            start,
+            bc::cid::PacketService::ID,
+            packet(PacketServiceState::Attached),
+        );
+        let (sent, _) = run(&mut machine, &mut device, start);
+        assert!(!sent.contains(&("connect", true)), "{sent:?}");
+        assert_eq!(machine.status().state, ExecutorState::WaitingToReconnect);
+        let due = machine.poll_timeout().unwrap();
+        assert_eq!(due, start + Duration::from_secs(1));
+        machine.handle_timeout(due);
+        let (sent, events) = run(&mut machine, &mut device, due);
+        assert_eq!(sent, [("connect", true), ("ip-configuration", false)]);
+        assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+    }
+
+    #[test]
+    fn failed_connects_back_off_exponentially_to_the_cap() {
+        let start = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        // Every CONNECT fails: the device answers FAILURE.
+        let mut now = start;
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            for _ in 0..100 {
+                let Some(action) = machine.poll_action() else {
+                    break;
+                };
+                match action {
+                    Action::Open => machine.handle(now, Input::Opened),
+                    Action::Send(request) if request.name == "connect" => machine.handle(
+                        now,
+                        Input::Response {
+                            status: Status::Failure,
+                            information_buffer: Vec::new(),
+                        },
+                    ),
+                    Action::Send(request) => {
+                        let (status, information_buffer) = device.answer(&request);
+                        machine.handle(
+                            now,
+                            Input::Response {
+                                status,
+                                information_buffer,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            let due = machine.poll_timeout().unwrap();
+            waits.push(due.duration_since(now).as_secs());
+            now = due;
+            machine.handle_timeout(now);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+        assert_eq!(machine.status().connect_failures, 6);
+    }
+
+    #[test]
+    fn busy_waits_for_the_next_notification() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice {
+            busy_connects: 1,
+            ..FakeDevice::default()
+        };
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(sent.last(), Some(&("connect", true)));
+        assert!(events.is_empty());
+        assert_eq!(machine.poll_timeout(), Some(now + Duration::from_secs(10)));
+        // Any indication is the device saying it can take commands again.
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::SignalState::ID,
+            bc::SignalStateInfo {
+                rssi: 20,
+                error_rate: 0,
+                signal_strength_interval: 0,
+                rssi_threshold: 0,
+                error_rate_threshold: 0,
+            }
+            .encode(),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("connect", true), ("ip-configuration", false)]);
+        assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+        assert_eq!(machine.status().rssi, Some(20));
+    }
+
+    #[test]
+    fn dns_only_updates_keep_the_addresses() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        let before = machine.status().ip.clone().unwrap();
+        let dns = std::net::Ipv4Addr::new(9, 9, 9, 9);
+        // Flags say DNS only; the addresses in the buffer are ignored.
+        let mut update =
+            bc::IpConfigurationInfo::decode(&ip_info(dns, bc::IpConfigurationAvailable::DNS))
+                .unwrap();
+        update.ipv4_addresses.clear();
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::IpConfiguration::ID,
+            update.encode(),
+        );
+        let (_, events) = run(&mut machine, &mut device, now);
+        let expected = IpSettings {
+            ipv4_dns: vec![dns],
+            ..before
+        };
+        assert_eq!(events, [ExecutorEvent::IpUpdated(expected.clone())]);
+        assert_eq!(machine.status().ip, Some(expected));
+        // The same again changes nothing and reports nothing.
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::IpConfiguration::ID,
+            update.encode(),
+        );
+        assert!(run(&mut machine, &mut device, now).1.is_empty());
+    }
+
+    #[test]
+    fn session_troubles_reopen() {
+        let now = Instant::now();
+        // (input while connected) -> actions it leads to before the reopen
+        let table = [
+            (Input::NotOpened, vec!["link-down", "close", "open"]),
+            (Input::OpenFailed(Status::Failure), vec![]),
+            (Input::TransportGone, vec!["link-down", "gone", "finish"]),
+            (
+                Input::Command(ExecutorCommand::Shutdown),
+                vec!["send connect", "link-down", "close", "stopped", "finish"],
+            ),
+        ];
+        for (input, expected) in table {
+            let mut machine = ExecutorMachine::new(test_config());
+            let mut device = FakeDevice::default();
+            run(&mut machine, &mut device, now);
+            machine.handle(now, input.clone());
+            let mut seen = Vec::new();
+            while let Some(action) = machine.poll_action() {
+                seen.push(match action {
+                    Action::Open => "open",
+                    Action::Close => {
+                        machine.handle(now, Input::Closed);
+                        "close"
+                    }
+                    Action::Send(request) => {
+                        let (status, information_buffer) = device.answer(&request);
+                        machine.handle(
+                            now,
+                            Input::Response {
+                                status,
+                                information_buffer,
+                            },
+                        );
+                        if request.name == "connect" {
+                            "send connect"
+                        } else {
+                            "send"
+                        }
+                    }
+                    Action::Report(ExecutorEvent::LinkDown { .. }) => "link-down",
+                    Action::Report(ExecutorEvent::Gone) => "gone",
+                    Action::Report(ExecutorEvent::Stopped) => "stopped",
+                    Action::Report(_) => "report",
+                    Action::Finish => "finish",
+                });
+                if seen.last() == Some(&"open") {
+                    break;
+                }
+            }
+            assert_eq!(seen, expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_open_is_closed_and_opened_again_then_backed_off() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        assert_eq!(machine.poll_action(), Some(Action::Open));
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            machine.handle(now, Input::OpenFailed(Status::Failure));
+            while let Some(action) = machine.poll_action() {
+                if action == Action::Close {
+                    machine.handle(now, Input::Closed);
+                }
+                seen.push(action);
+            }
+        }
+        assert_eq!(
+            seen,
+            [Action::Close, Action::Open, Action::Close, Action::Open]
+        );
+        assert_eq!(machine.status().state, ExecutorState::Failed);
+        let due = machine.poll_timeout().unwrap();
+        assert_eq!(due, now + Duration::from_secs(4));
+        machine.handle_timeout(due);
+        assert_eq!(machine.poll_action(), Some(Action::Open));
+    }
+
+    #[test]
+    fn requests_never_print_their_payload() {
+        let set = bc::PinSet {
+            pin_type: PinType::Pin1,
+            pin_operation: PinOperation::Enter,
+            pin: "1234".to_owned(),
+            new_pin: String::new(),
+        };
+        let request = Request::set::<bc::cid::Pin>(&set);
+        assert!(!format!("{request:?}").contains("1234"));
+        assert!(!request.needs_device_lock());
+        let mapping =
+            Request::set::<ms::cid::DeviceSlotMappings>(&ms::DeviceSlotMappingInfo::from_slots(&[
+                0,
+            ]));
+        assert!(mapping.needs_device_lock());
+        assert!(!Request::query::<ms::cid::DeviceSlotMappings>(&Empty).needs_device_lock());
     }
 }
