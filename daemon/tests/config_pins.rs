@@ -41,6 +41,12 @@ fn a_root_owned_0600_file_may_hold_a_pin() {
             .map(|pin| pin.expose()),
         Some("4711")
     );
+    assert_eq!(
+        config
+            .pin_for("8988211000000000002")
+            .map(|pin| pin.secret().expose()),
+        Some("4711")
+    );
     assert!(config.pin_for("8988211000000000001").is_none());
     assert!(config.pin_for("8988211000000000003").is_none());
     // Stricter modes are fine too.

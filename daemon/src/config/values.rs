@@ -7,6 +7,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::executor::Secret;
 use crate::netdev::{InterfaceName, DEFAULT_ROUTE_METRIC, MAX_NAME_LEN};
 
 /// Which USB devices a rule names: an entry of `[devices] allow`/`deny` or
@@ -361,11 +362,16 @@ impl TryFrom<String> for Iccid {
 /// shows `Pin(***)`, there is no `Display`, and a malformed PIN's error does
 /// not repeat it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Pin(String);
+pub struct Pin(Secret);
 
 impl Pin {
     /// The PIN itself, for the one place that puts it on the wire.
     pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// The PIN as the executor takes it ([`ExecutorConfig::pin`](crate::executor::ExecutorConfig::pin)).
+    pub fn secret(&self) -> &Secret {
         &self.0
     }
 }
@@ -398,7 +404,7 @@ impl<'de> Visitor<'de> for PinVisitor {
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Pin, E> {
         if (4..=8).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Pin(value.to_owned()))
+            Ok(Pin(Secret::new(value)))
         } else {
             Err(E::custom(PIN_EXPECTED))
         }
