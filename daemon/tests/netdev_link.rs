@@ -621,3 +621,34 @@ fn netdev_multi_queue_device() {
         netdev.teardown().await.unwrap();
     });
 }
+
+#[test]
+fn netdev_offload_device_and_name_clash() {
+    if !can_run("netdev_offload_device_and_name_clash") {
+        return;
+    }
+    let netns = Netns::new();
+    netns.run(|ns| async move {
+        let name = InterfaceName::new("mbimoff0").unwrap();
+        let options = NetdevOptions {
+            tun: TunOptions {
+                multi_queue: false,
+                offload: true,
+            },
+            ..options(Some(700))
+        };
+        let netdev = Netdev::create(name.clone(), options).await.unwrap();
+        let link = &ip(&ns, &["-d", "link", "show", "dev", "mbimoff0"])[0];
+        assert_eq!(link["linkinfo"]["info_data"]["vnet_hdr"], true, "{link}");
+
+        // The name is taken: the error says which device and keeps the cause.
+        let error = Netdev::create(name, self::options(Some(700)))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("mbimoff0"), "{error}");
+        assert!(std::error::Error::source(&error).is_some(), "{error:?}");
+
+        netdev.teardown().await.unwrap();
+        assert_eq!(ip(&ns, &["link", "show"]).as_array().unwrap().len(), 1);
+    });
+}
