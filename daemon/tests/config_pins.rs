@@ -233,3 +233,37 @@ fn an_iccid_is_not_repeated_in_its_error() {
     let error = Config::parse("[[sims]]\niccid = \"8988211x\"\n", Path::new("t.toml")).unwrap_err();
     assert!(!error.to_string().contains("8988211x"), "{error}");
 }
+
+#[test]
+fn a_pin_key_where_none_belongs_is_an_unknown_field() {
+    let error = Config::parse(
+        "[[profiles]]\nname = \"a\"\napn = \"b\"\npin = \"4711\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with("t.toml:4:1: unknown field `pin`"),
+        "{error}"
+    );
+    assert!(!error.contains("4711"), "{error}");
+}
+
+#[test]
+fn syntax_errors_in_a_pin_do_not_repeat_it() {
+    for text in [
+        "[[sims]]\npin = 12a4\n",
+        "[[sims]]\npin = \"4711\n",
+        "[[sims]]\npin = '4711\n",
+        "[[sims]]\npin = 4711 5678\n",
+        "[[sims]]\npin = 99999999999999999999999\n",
+    ] {
+        let error = Config::parse(text, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("t.toml:2:"), "{error}");
+        for secret in ["12a4", "4711", "5678", "9999"] {
+            assert!(!error.contains(secret), "{error}");
+        }
+    }
+}

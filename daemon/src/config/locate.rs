@@ -75,13 +75,11 @@ pub(crate) fn span_of(root: &DeTable<'_>, path: &[Step<'_>]) -> Option<Range<usi
 /// Keys whose values are secrets.
 const SECRET_KEYS: [&str; 2] = ["pin", "password"];
 
-/// Whether byte `offset` lies in the value of a secret key (or the key).
+/// Whether byte `offset` lies in the value of a secret key. (An error at the
+/// key itself, such as `pin` where no PIN belongs, names only the key.)
 pub(crate) fn is_secret_at(table: &DeTable<'_>, offset: usize) -> bool {
     table.iter().any(|(key, value)| {
-        let inside = |span: Range<usize>| span.contains(&offset);
-        if SECRET_KEYS.contains(&key.get_ref().as_ref())
-            && (inside(key.span()) || inside(value.span()))
-        {
+        if SECRET_KEYS.contains(&key.get_ref().as_ref()) && value.span().contains(&offset) {
             return true;
         }
         is_secret_in(value.get_ref(), offset)
