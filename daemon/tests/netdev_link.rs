@@ -652,3 +652,28 @@ fn netdev_offload_device_and_name_clash() {
         assert_eq!(ip(&ns, &["link", "show"]).as_array().unwrap().len(), 1);
     });
 }
+
+fn assert_send<T: Send>(_: &T) {}
+
+/// Compiled, never run: the executor spawns these on a multi-threaded
+/// runtime, so they must be `Send`.
+fn netdev_futures_are_send(netdev: &mut Netdev, settings: &IpSettings) {
+    assert_send(&Netdev::create(
+        InterfaceName::default_for(0, 0),
+        NetdevOptions::default(),
+    ));
+    assert_send(&netdev.apply(settings, 1500));
+    assert_send(&netdev.update(settings, 1500));
+    assert_send(&netdev.set_up(true));
+}
+
+#[test]
+fn netdev_is_send() {
+    let _ = netdev_futures_are_send as fn(&mut Netdev, &IpSettings);
+    fn teardown_is_send(netdev: Netdev) {
+        assert_send(&netdev.teardown());
+    }
+    let _ = teardown_is_send as fn(Netdev);
+    fn device_is_shareable<T: Send + Sync>(_: &T) {}
+    let _ = |netdev: &Netdev| device_is_shareable(&netdev.device());
+}
