@@ -58,6 +58,10 @@ pub(crate) struct Plan {
     pub(crate) dns: Vec<IpAddr>,
 }
 
+/// The identifier used when the one given is all zeros: locally
+/// administered (the universal/local bit set), so it claims no vendor's.
+const FALLBACK_IID: [u8; 8] = [0x02, 0, 0, 0, 0, 0, 0, 0x01];
+
 /// The metric of an RA default route when no default route is wanted: the
 /// sysctl needs a value, and `accept_ra_defrtr = 0` keeps the route out.
 const UNUSED_RA_METRIC: u32 = 1024;
@@ -121,7 +125,13 @@ impl Plan {
                 .first()
                 .map(|a| iid_of(a.address))
                 .filter(|iid| *iid != [0; 8])
-                .unwrap_or(interface_id);
+                .unwrap_or(if interface_id == [0; 8] {
+                    // fe80:: is the subnet-router anycast address, not a
+                    // host's: never use an all-zero identifier.
+                    FALLBACK_IID
+                } else {
+                    interface_id
+                });
             push_unique(
                 &mut addresses,
                 AddressSpec {
@@ -317,6 +327,19 @@ mod tests {
                 .ipv6
                 .accept_ra,
             2
+        );
+    }
+
+    #[test]
+    fn all_zero_identifier_is_replaced() {
+        let settings = IpSettings {
+            ipv6_dns: vec!["2001:db8::53".parse().unwrap()],
+            ..IpSettings::default()
+        };
+        let plan = Plan::new(&settings, Some(700), [0; 8], Slaac::Auto);
+        assert_eq!(
+            plan.addresses[0].address,
+            "fe80::200:0:0:1".parse::<IpAddr>().unwrap()
         );
     }
 
