@@ -140,9 +140,12 @@ fn addresses(ns: &str, family: &str, dev: &str) -> Vec<(String, u64)> {
     out
 }
 
+/// A sysctl as the namespace sees it (`ip netns exec` remounts /sys and
+/// enters the namespace, so /proc/sys/net is its own).
 fn sysctl(ns: &str, key: &str) -> String {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
     let output = Command::new("ip")
-        .args(["netns", "exec", ns, "sysctl", "-n", key])
+        .args(["netns", "exec", ns, "cat", &path])
         .output()
         .unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
