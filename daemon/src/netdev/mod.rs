@@ -227,7 +227,9 @@ impl Netdev {
 
     /// Brings the device to `settings` with link MTU `mtu`: MTU, IPv6
     /// sysctls, link up, addresses, routes, DNS. Idempotent; only what
-    /// differs from the kernel's state is changed.
+    /// differs from the kernel's state is changed. After an error the device
+    /// may be partly configured: apply again, or tear it down, which removes
+    /// whatever got applied.
     pub async fn apply(&mut self, settings: &IpSettings, mtu: u16) -> Result<(), NetdevError> {
         let plan = Plan::new(
             settings,
