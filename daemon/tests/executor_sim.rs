@@ -51,6 +51,7 @@ struct Harness<T: FunctionTransport + 'static> {
     commands: mpsc::Sender<ExecutorCommand>,
     status: watch::Receiver<ExecutorStatus>,
     task: JoinHandle<ExecutorExit>,
+    device_lock: Arc<Mutex<()>>,
     _transport: Arc<T>,
 }
 
@@ -69,13 +70,14 @@ fn start_with<T: FunctionTransport + 'static>(
     let (events_tx, events) = mpsc::channel(64);
     let (commands, commands_rx) = mpsc::channel(8);
     let (status_tx, status) = watch::channel(ExecutorStatus::default());
+    let device_lock = Arc::new(Mutex::new(()));
     let task = tokio::spawn(run_executor(
         Arc::clone(&transport),
         config,
         events_tx,
         commands_rx,
         status_tx,
-        Arc::new(Mutex::new(())),
+        Arc::clone(&device_lock),
     ));
     Harness {
         modem,
@@ -83,6 +85,7 @@ fn start_with<T: FunctionTransport + 'static>(
         commands,
         status,
         task,
+        device_lock,
         _transport: transport,
     }
 }
@@ -583,4 +586,38 @@ async fn busy_is_retried_on_the_next_notification() {
         h.connected().await.ip.ipv4_addresses,
         dssa_settings().ipv4_addresses
     );
+}
+
+#[tokio::test]
+async fn a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_sim() {
+    let mut config = config();
+    config.profiles = vec![
+        Profile {
+            match_iccid: Some("8988200000000000001".to_owned()),
+            ..Profile::new("physical", "internet")
+        },
+        Profile {
+            match_iccid: Some("8988200000000000002".to_owned()),
+            ..Profile::new("esim", "internet")
+        },
+    ];
+    let mut h = start(Scenario::default_dssa(), config);
+    assert_eq!(h.connected().await.profile, "physical");
+    assert!(h.status.borrow().rssi.is_some());
+
+    // Another executor of the modem holds the device-wide lock.
+    let lock = Arc::clone(&h.device_lock);
+    let guard = lock.lock().await;
+    h.command(ExecutorCommand::SetSlotMapping(vec![1])).await;
+    h.no_event_for(Duration::from_millis(200)).await;
+    assert_eq!(h.status.borrow().slot, Some(0));
+    drop(guard);
+
+    h.link_down().await;
+    let connection = h.connected().await;
+    assert_eq!(connection.profile, "esim");
+    let status = h.status.borrow().clone();
+    assert_eq!(status.slot, Some(1));
+    assert_eq!(status.iccid, "8988200000000000002");
+    assert!(h.device_lock.try_lock().is_ok(), "the lock is released");
 }

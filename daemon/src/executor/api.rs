@@ -85,6 +85,10 @@ pub enum ExecutorCommand {
     },
     /// Switch the (software) radio on or off.
     SetRadio(bool),
+    /// Maps the modem's executors to these slots (DEVICE_SLOT_MAPPINGS set,
+    /// one slot per executor in executor order). Device-wide: it waits for
+    /// the modem's lock, so the SETs of its executors never overlap.
+    SetSlotMapping(Vec<u32>),
     /// Disconnect, CLOSE, and end the task.
     Shutdown,
 }

@@ -191,6 +191,8 @@ enum Step {
     },
     IpQuery,
     Deactivate,
+    SignalQuery,
+    SlotMappingSet(Vec<u32>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +221,7 @@ pub struct ExecutorMachine {
     radio_hw: Option<RadioSwitchState>,
     pin_known: bool,
     home_provider: bool,
+    signal_known: bool,
     register_requested: bool,
     active: Option<Active>,
     // What is wanted.
@@ -227,6 +230,7 @@ pub struct ExecutorMachine {
     profile_override: Option<Profile>,
     pending_pin: Option<Secret>,
     pending_puk: Option<(Secret, Secret)>,
+    pending_slot_mapping: Option<Vec<u32>>,
     configured_pin_tried: bool,
     shutting_down: bool,
     finished: bool,
@@ -275,6 +279,7 @@ impl ExecutorMachine {
             radio_hw: None,
             pin_known: false,
             home_provider: false,
+            signal_known: false,
             register_requested: false,
             active: None,
             want_radio: true,
@@ -282,6 +287,7 @@ impl ExecutorMachine {
             profile_override: None,
             pending_pin: None,
             pending_puk: None,
+            pending_slot_mapping: None,
             configured_pin_tried: false,
             shutting_down: false,
             finished: false,
@@ -495,6 +501,7 @@ impl ExecutorMachine {
         self.radio_hw = None;
         self.pin_known = false;
         self.home_provider = false;
+        self.signal_known = false;
         self.register_requested = false;
         self.status.ready_state = None;
         self.status.register_state = None;
@@ -576,6 +583,14 @@ impl ExecutorMachine {
                 tracing::info!(executor = self.config.index, "PUK entered by request");
                 self.pending_puk = Some((puk, new_pin));
             }
+            ExecutorCommand::SetSlotMapping(slots) => {
+                tracing::info!(
+                    executor = self.config.index,
+                    ?slots,
+                    "slot mapping requested"
+                );
+                self.pending_slot_mapping = Some(slots);
+            }
             ExecutorCommand::SetRadio(on) => {
                 tracing::info!(executor = self.config.index, on, "radio switch requested");
                 self.want_radio = on;
@@ -628,6 +643,12 @@ impl ExecutorMachine {
                 self.link = Link::Closing;
                 self.actions.push_back(Action::Close);
             }
+            return;
+        }
+        if let Some(slots) = self.pending_slot_mapping.take() {
+            let set = ms::DeviceSlotMappingInfo::from_slots(&slots);
+            let request = Request::set::<ms::cid::DeviceSlotMappings>(&set);
+            self.send(Step::SlotMappingSet(slots), request);
             return;
         }
         if let Some((step, request)) = self.next_request(now) {
@@ -727,6 +748,12 @@ impl ExecutorMachine {
             return Some((
                 Step::HomeProvider,
                 Request::query::<bc::cid::HomeProvider>(&Empty),
+            ));
+        }
+        if !self.signal_known {
+            return Some((
+                Step::SignalQuery,
+                Request::query::<bc::cid::SignalState>(&Empty),
             ));
         }
         if !self.register_requested {
@@ -982,6 +1009,10 @@ impl ExecutorMachine {
     fn response(&mut self, now: Instant, step: Step, status: Status, buffer: &[u8]) {
         self.handling = Some(std::mem::discriminant(&step));
         if status == Status::Busy {
+            if let Step::SlotMappingSet(slots) = &step {
+                // Asked for once by the supervisor: it stays asked for.
+                self.pending_slot_mapping.get_or_insert_with(|| slots.clone());
+            }
             // Retried on the device's next notification (or after busy_retry).
             tracing::info!(executor = self.config.index, "device busy; {step:?} waits");
             self.busy_until = now.checked_add(self.config.busy_retry);
@@ -1244,6 +1275,42 @@ impl ExecutorMachine {
                     (_, None) => {}
                 }
             }
+            Step::SignalQuery => {
+                self.signal_known = true;
+                if status.is_success() {
+                    if let Some(info) =
+                        self.decode::<bc::SignalStateInfo>(now, "SIGNAL_STATE", buffer)
+                    {
+                        self.status.rssi = Some(info.rssi);
+                        self.status.error_rate = Some(info.error_rate);
+                    }
+                }
+            }
+            Step::SlotMappingSet(slots) => {
+                // The response carries the mapping in force, success or not (seed 004).
+                if !buffer.is_empty() {
+                    if let Some(mapping) = self.decode::<ms::DeviceSlotMappingInfo>(
+                        now,
+                        "DEVICE_SLOT_MAPPINGS",
+                        buffer,
+                    ) {
+                        let index = self.status.device_executor_index.unwrap_or(0);
+                        self.status.slot = usize::try_from(index)
+                            .ok()
+                            .and_then(|index| mapping.slots().get(index).copied());
+                    }
+                }
+                if status.is_success() {
+                    tracing::info!(executor = self.config.index, ?slots, "slot mapping set");
+                } else {
+                    tracing::warn!(
+                        executor = self.config.index,
+                        ?slots,
+                        "slot mapping refused: {status}"
+                    );
+                    self.status.reason = Some(format!("slot mapping refused: {status}"));
+                }
+            }
             Step::Deactivate => {
                 let reason = if self.shutting_down {
                     "shutting down"
@@ -1439,6 +1506,8 @@ fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
         Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
         Step::Deactivate => ExecutorState::Disconnecting,
+        Step::SignalQuery => ExecutorState::Registering,
+        Step::SlotMappingSet(_) => current,
     }
 }
 
@@ -1741,7 +1810,7 @@ mod tests {
         );
     }
 
-    const LIFE: [(&str, bool); 12] = [
+    const LIFE: [(&str, bool); 13] = [
         ("device-caps", false),
         ("device-caps-v2", false),
         ("sys-caps", false),
@@ -1750,6 +1819,7 @@ mod tests {
         ("radio-state", false),
         ("subscriber-ready-status", false),
         ("home-provider", false),
+        ("signal-state", false),
         ("register-state", true),
         ("packet-service", false),
         ("connect", true),
