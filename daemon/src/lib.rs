@@ -12,10 +12,13 @@
 //! * [`netdev`] — the TUN device, rtnetlink (addresses, routes, MTU, link), DNS.
 //! * [`datapath`] — the NTB ↔ TUN pump.
 //! * [`config`] — `/etc/mbimd/mbimd.toml`.
+//! * [`supervisor`] — one modem: executor tasks, and the netdev and pump of
+//!   each connected session.
 
 pub mod config;
 pub mod datapath;
 pub mod executor;
 pub mod logging;
 pub mod netdev;
+pub mod supervisor;
 pub mod types;

@@ -1,2 +1,144 @@
-//! `mbimd` (being written).
-fn main() {}
+//! `mbimd`: the daemon.
+//!
+//! `mbimd --simulate [SCENARIO]` runs it against the simulated modem in
+//! process (the built-in dual-SIM single-active one by default). As root it
+//! creates and configures the real TUN devices; unprivileged it says what it
+//! skips and carries on with the control plane.
+
+use anyhow::Context as _;
+use clap::Parser;
+use mbim_sim::device::SimModem;
+use mbim_sim::inprocess::InProcessFunction;
+use mbim_sim::scenario::Scenario;
+use mbimd::config::Config;
+use mbimd::executor::Secret;
+use mbimd::supervisor::{self, FunctionSpec, ModemSpec};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Drives USB MBIM modems: one network device per connected executor.
+#[derive(Debug, Parser)]
+#[command(name = "mbimd", version, about)]
+struct Cli {
+    /// The configuration file (default /etc/mbimd/mbimd.toml; a missing
+    /// default file means the built-in defaults).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Run against the simulated modem instead of USB devices: the built-in
+    /// dual-SIM single-active modem, or the scenario file given.
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
+    simulate: Option<Option<PathBuf>>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load_or_default(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("mbimd: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = mbimd::logging::init(&config.logging) {
+        eprintln!("mbimd: {error}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mbimd: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("mbimd: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let Some(scenario_path) = cli
+        .simulate
+        .or_else(|| config.simulate.scenario.clone().map(Some))
+    else {
+        anyhow::bail!(
+            "driving USB modems is not available in this build yet; run `mbimd --simulate` \
+             for the simulated modem"
+        );
+    };
+    let scenario = match scenario_path {
+        None => Scenario::default_dssa(),
+        Some(path) => {
+            Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
+        }
+    };
+    simulate(scenario, Arc::new(config)).await
+}
+
+async fn simulate(scenario: Scenario, config: Arc<Config>) -> anyhow::Result<()> {
+    let modem = SimModem::new(scenario).context("building the simulated modem")?;
+    let scenario = modem.scenario();
+    tracing::info!(
+        "simulated modem {:?}: {} executor(s)",
+        scenario.name,
+        modem.function_count()
+    );
+    let runner = modem.clone();
+    tokio::spawn(async move { runner.run().await });
+
+    let mut functions = Vec::new();
+    for index in 0..modem.function_count() {
+        let Some(function) = modem.function(index) else {
+            continue;
+        };
+        let function_config = function.config();
+        functions.push(FunctionSpec {
+            transport: Arc::new(InProcessFunction::new(function)),
+            max_control_message: function_config.max_control_message,
+            max_segment_size: function_config.max_segment_size,
+            pin: configured_pin(&config),
+        });
+    }
+    let spec = ModemSpec {
+        index: 0,
+        vid: scenario.usb.vid,
+        pid: scenario.usb.pid,
+        usb_path: "simulated".to_owned(),
+        serial: Some(scenario.usb.serial.clone()),
+    };
+    supervisor::supervise(spec, functions, config, shutdown_signal()).await;
+    Ok(())
+}
+
+/// The PIN to offer when the configuration names exactly one SIM with a PIN;
+/// with several, the executor learns the ICCID first (see the issue notes).
+fn configured_pin(config: &Config) -> Option<Secret> {
+    let mut pins = config.sims.iter().filter_map(|sim| sim.pin.as_ref());
+    match (pins.next(), pins.next()) {
+        (Some(pin), None) => Some(Secret::new(pin.expose())),
+        _ => None,
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for SIGTERM/SIGINT; stop mbimd with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM"),
+        _ = interrupt.recv() => tracing::info!("SIGINT"),
+    }
+}

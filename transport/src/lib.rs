@@ -90,9 +90,9 @@ pub trait OutPipe: Pipe {
 /// One MBIM function as the host reaches it.
 pub trait FunctionTransport: Send + Sync {
     /// The bulk IN pipe's type.
-    type BulkIn: InPipe;
+    type BulkIn: InPipe + 'static;
     /// The bulk OUT pipe's type.
-    type BulkOut: OutPipe;
+    type BulkOut: OutPipe + 'static;
 
     /// A class request with an OUT data stage to the communication interface
     /// (SEND_ENCAPSULATED_COMMAND, SET_NTB_INPUT_SIZE, SET_NTB_FORMAT,
