@@ -621,3 +621,49 @@ async fn a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_s
     assert_eq!(status.iccid, "8988200000000000002");
     assert!(h.device_lock.try_lock().is_ok(), "the lock is released");
 }
+
+#[tokio::test]
+async fn fragmented_and_delayed_responses_are_taken_as_they_come() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(r#"{"command":"faults","function":0,"fault":{"kind":"fragment-next-response","max_fragment":64}}"#);
+    h.command(ExecutorCommand::Disconnect).await;
+    assert_eq!(h.link_down().await, "disconnected by request");
+    h.control(
+        r#"{"command":"faults","function":0,"fault":{"kind":"delay-next-response","ms":100}}"#,
+    );
+    h.command(ExecutorCommand::Connect(None)).await;
+    h.connected().await;
+    assert_eq!(h.status.borrow().resets, 0);
+}
+
+#[tokio::test]
+async fn a_modem_unplugged_before_the_start_ends_the_executor_at_once() {
+    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+    let transport = InProcessFunction::new(modem.function(0).unwrap());
+    modem
+        .control(serde_json::from_str(r#"{"command":"unplug"}"#).unwrap())
+        .unwrap();
+    let mut h = start_with(modem, transport, config());
+    assert_eq!(h.event().await, ExecutorEvent::Gone);
+    let exit = tokio::time::timeout(WAIT, &mut h.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit, ExecutorExit::Gone);
+}
+
+#[tokio::test]
+async fn a_closed_command_channel_stops_the_executor_cleanly() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    let (closed, _) = mpsc::channel(1);
+    drop(std::mem::replace(&mut h.commands, closed));
+    assert_eq!(h.link_down().await, "shutting down");
+    assert_eq!(h.event().await, ExecutorEvent::Stopped);
+    let exit = tokio::time::timeout(WAIT, &mut h.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit, ExecutorExit::Stopped);
+}

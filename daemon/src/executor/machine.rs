@@ -246,6 +246,9 @@ pub struct ExecutorMachine {
     connect_at: Option<Instant>,
     reopen_at: Option<Instant>,
     ready_requery_at: Option<Instant>,
+    /// How long the device's own attach is waited for before asking for it.
+    auto_attach_until: Option<Instant>,
+    auto_attach_expired: bool,
     anomalies: AnomalyBudget,
 }
 
@@ -299,6 +302,8 @@ impl ExecutorMachine {
             connect_at: None,
             reopen_at: None,
             ready_requery_at: None,
+            auto_attach_until: None,
+            auto_attach_expired: false,
             anomalies,
         };
         machine.actions.push_back(Action::Open);
@@ -336,6 +341,7 @@ impl ExecutorMachine {
             self.connect_at,
             self.reopen_at,
             self.ready_requery_at,
+            self.auto_attach_until,
         ]
         .into_iter()
         .flatten()
@@ -355,6 +361,9 @@ impl ExecutorMachine {
         due(&mut self.busy_until);
         due(&mut self.retry_at);
         due(&mut self.connect_at);
+        if due(&mut self.auto_attach_until) {
+            self.auto_attach_expired = true;
+        }
         if due(&mut self.ready_requery_at) {
             self.status.ready_state = None;
         }
@@ -797,9 +806,17 @@ impl ExecutorMachine {
                     Request::query::<bc::cid::PacketService>(&Empty),
                 ));
             }
-            Some(PacketServiceState::Attached) => {}
-            Some(PacketServiceState::Attaching) => {
-                // Seed 000: the device attaches by itself; wait for it.
+            Some(PacketServiceState::Attached) => {
+                self.auto_attach_until = None;
+                self.auto_attach_expired = false;
+            }
+            Some(PacketServiceState::Attaching) if !self.auto_attach_expired => {
+                // Seed 000: the device attaches by itself; wait for it. An
+                // attach request now would complete with the auto attach's
+                // status anyway; it is sent only if the wait runs long.
+                if self.auto_attach_until.is_none() {
+                    self.auto_attach_until = now.checked_add(self.config.command_timeout);
+                }
                 self.wait(
                     ExecutorState::Attaching,
                     Some("the device is attaching".to_owned()),
@@ -807,6 +824,8 @@ impl ExecutorMachine {
                 return None;
             }
             Some(_) => {
+                self.auto_attach_until = None;
+                self.auto_attach_expired = false;
                 let set = bc::PacketServiceSet {
                     packet_service_action: PacketServiceAction::Attach,
                 };
@@ -1011,7 +1030,8 @@ impl ExecutorMachine {
         if status == Status::Busy {
             if let Step::SlotMappingSet(slots) = &step {
                 // Asked for once by the supervisor: it stays asked for.
-                self.pending_slot_mapping.get_or_insert_with(|| slots.clone());
+                self.pending_slot_mapping
+                    .get_or_insert_with(|| slots.clone());
             }
             // Retried on the device's next notification (or after busy_retry).
             tracing::info!(executor = self.config.index, "device busy; {step:?} waits");
@@ -1545,6 +1565,7 @@ mod tests {
         radio_on: bool,
         pin_locked: bool,
         attached: bool,
+        attaching: bool,
         busy_connects: u32,
     }
 
@@ -1555,6 +1576,7 @@ mod tests {
                 radio_on: true,
                 pin_locked: false,
                 attached: true,
+                attaching: false,
                 busy_connects: 0,
             }
         }
@@ -1724,8 +1746,11 @@ mod tests {
                 ("packet-service", set) => {
                     if set {
                         self.attached = true;
+                        self.attaching = false;
                     }
-                    let state = if self.attached {
+                    let state = if self.attaching {
+                        PacketServiceState::Attaching
+                    } else if self.attached {
                         PacketServiceState::Attached
                     } else {
                         PacketServiceState::Detached
@@ -2200,5 +2225,44 @@ mod tests {
             ]));
         assert!(mapping.needs_device_lock());
         assert!(!Request::query::<ms::cid::DeviceSlotMappings>(&Empty).needs_device_lock());
+    }
+
+    #[test]
+    fn the_devices_own_attach_is_waited_for_then_asked_for() {
+        let start = Instant::now();
+        for indication_comes in [true, false] {
+            let mut machine = ExecutorMachine::new(test_config());
+            let mut device = FakeDevice {
+                attached: false,
+                attaching: true,
+                ..FakeDevice::default()
+            };
+            let (sent, events) = run(&mut machine, &mut device, start);
+            assert_eq!(sent.last(), Some(&("packet-service", false)));
+            assert!(events.is_empty());
+            assert_eq!(machine.status().state, ExecutorState::Attaching);
+            let (sent, events) = if indication_comes {
+                device.attaching = false;
+                device.attached = true;
+                indicate(
+                    &mut machine,
+                    start,
+                    bc::cid::PacketService::ID,
+                    packet(PacketServiceState::Attached),
+                );
+                run(&mut machine, &mut device, start)
+            } else {
+                let due = machine.poll_timeout().unwrap();
+                assert_eq!(due, start + Duration::from_secs(30));
+                machine.handle_timeout(due);
+                run(&mut machine, &mut device, due)
+            };
+            let mut expected = vec![("connect", true), ("ip-configuration", false)];
+            if !indication_comes {
+                expected.insert(0, ("packet-service", true));
+            }
+            assert_eq!(sent, expected, "{indication_comes}");
+            assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+        }
     }
 }
