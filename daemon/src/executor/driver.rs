@@ -54,6 +54,10 @@ struct Driver<T: FunctionTransport> {
 /// same function. Events go to `events_tx`, the status snapshot to
 /// `status_tx`; `device_lock` is the modem's lock for device-wide SETs,
 /// shared by all executors of one modem.
+///
+/// Events are sent with back-pressure: a supervisor that falls behind slows
+/// the executor rather than losing a LinkDown. A closed command channel is
+/// taken as Shutdown.
 pub async fn run_executor<T: FunctionTransport>(
     transport: Arc<T>,
     config: ExecutorConfig,

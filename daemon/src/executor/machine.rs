@@ -408,7 +408,7 @@ impl ExecutorMachine {
             }
             Input::NotOpened => {
                 self.step = None;
-                self.reset(now, "the device has no session (NOT_OPENED)");
+                self.reset("the device has no session (NOT_OPENED)");
             }
             Input::Indication {
                 service,
@@ -420,7 +420,7 @@ impl ExecutorMachine {
                 self.indication(now, service, cid, &information_buffer);
             }
             Input::DeviceMisbehaved(what) => self.misbehaved(now, &what),
-            Input::Command(command) => self.command(now, command),
+            Input::Command(command) => self.command(command),
             Input::TransportGone => {
                 self.lost("the device is gone");
                 self.status.state = ExecutorState::Gone;
@@ -476,7 +476,7 @@ impl ExecutorMachine {
     }
 
     /// Forgets what the session knew and starts a new one (CLOSE, OPEN).
-    fn reset(&mut self, now: Instant, reason: &str) {
+    fn reset(&mut self, reason: &str) {
         tracing::warn!(
             executor = self.config.index,
             "resetting the session: {reason}"
@@ -488,7 +488,6 @@ impl ExecutorMachine {
         self.status.reason = Some(reason.to_owned());
         self.retry_at = None;
         self.busy_until = None;
-        let _ = now;
         match self.link {
             Link::Open | Link::Opening => {
                 self.link = Link::Closing;
@@ -565,13 +564,13 @@ impl ExecutorMachine {
             tracing::warn!(executor = self.config.index, "device anomaly: {what}");
         }
         if verdict.reset {
-            self.reset(now, "too many device anomalies");
+            self.reset("too many device anomalies");
         }
     }
 
     // ----- commands -----
 
-    fn command(&mut self, now: Instant, command: ExecutorCommand) {
+    fn command(&mut self, command: ExecutorCommand) {
         match command {
             ExecutorCommand::Connect(profile) => {
                 tracing::info!(executor = self.config.index, "connect requested");
@@ -619,7 +618,6 @@ impl ExecutorMachine {
                 }
             }
         }
-        let _ = now;
     }
 
     // ----- deciding -----
@@ -1012,7 +1010,7 @@ impl ExecutorMachine {
         self.handling = Some(std::mem::discriminant(step));
         match failure {
             RequestFailure::FunctionError(ProtocolError::NotOpened) => {
-                self.reset(now, "the device has no session (NOT_OPENED)");
+                self.reset("the device has no session (NOT_OPENED)");
             }
             RequestFailure::Cancelled => {}
             other => {
