@@ -349,7 +349,7 @@ fn parse(text: &str, path: &Path, origin: Origin) -> Result<Config, ConfigError>
         };
         invalid(span, message)
     })?;
-    if let Some((span, message)) = validate::first_problem(&config, document.get_ref()) {
+    if let Some((span, message)) = validate::first_problem(&config, document.get_ref(), text) {
         return Err(invalid(span, message));
     }
     if let Some(first_pin) = validate::first_pin(&config, document.get_ref()) {

@@ -173,7 +173,12 @@ apn = \"b\"
 apn = \"c\"
 name = \"internet\"
 ";
-    assert_error(text, 11, 8, "duplicate profile name \"internet\"");
+    assert_error(
+        text,
+        11,
+        8,
+        "duplicate profile name \"internet\" (first on line 2)",
+    );
 }
 
 #[test]
@@ -264,7 +269,7 @@ fn dns_logging_and_sims() {
         "[[sims]]\niccid = \"8988211000000000001\"\n[[sims]]\niccid = \"8988211000000000001\"\n",
         4,
         9,
-        "duplicate ICCID",
+        "duplicate ICCID (first on line 2)",
     );
     assert_error("[[sims]]\niccid = \"89882\"\n", 2, 9, "18 to 22 digits");
     assert_error(
@@ -286,7 +291,12 @@ name = \"lte0\"
 device = \"usb:1-2\"
 name = \"lte0\"
 ";
-    assert_error(text, 7, 8, "duplicate interface name \"lte0\"");
+    assert_error(
+        text,
+        7,
+        8,
+        "duplicate interface name \"lte0\" (first on line 3)",
+    );
     let text = "\
 [[interfaces.names]]
 device = \"usb:1-1\"
@@ -297,7 +307,12 @@ device = \"usb:1-1\"
 executor = 0
 name = \"lte1\"
 ";
-    assert_error(text, 6, 10, "executor 0 of usb:1-1 is already named");
+    assert_error(
+        text,
+        6,
+        10,
+        "executor 0 of usb:1-1 is already named (first on line 2)",
+    );
 }
 
 #[test]

@@ -2,12 +2,13 @@
 //! elsewhere (the executor's `Profile`): checked after deserialization, with
 //! the offending value found again in the document for its location.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ops::Range;
+use std::path::Path;
 
 use toml::de::DeTable;
 
-use super::locate::{span_of, Step};
+use super::locate::{span_of, Location, Step};
 use super::values::ROUTE_METRIC_EXPECTED;
 use super::Config;
 
@@ -15,11 +16,15 @@ use super::Config;
 type Problem = (Option<Range<usize>>, String);
 
 /// The problem earliest in the file, so fixing them top to bottom works.
-pub(super) fn first_problem(config: &Config, document: &DeTable<'_>) -> Option<Problem> {
+pub(super) fn first_problem(
+    config: &Config,
+    document: &DeTable<'_>,
+    text: &str,
+) -> Option<Problem> {
     let mut problems = Vec::new();
-    profiles(config, document, &mut problems);
-    interface_names(config, document, &mut problems);
-    sims(config, document, &mut problems);
+    profiles(config, document, text, &mut problems);
+    interface_names(config, document, text, &mut problems);
+    sims(config, document, text, &mut problems);
     simulate(config, document, &mut problems);
     problems
         .into_iter()
@@ -45,8 +50,20 @@ fn at(document: &DeTable<'_>, path: &[Step<'_>]) -> Option<Range<usize>> {
     span_of(document, path)
 }
 
-fn profiles(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>) {
-    let mut names = HashSet::new();
+/// " (first on line N)" for a duplicate, so the reader finds both without
+/// searching the file.
+fn first_on(text: &str, first: &Option<Range<usize>>) -> String {
+    match first {
+        Some(span) => format!(
+            " (first on line {})",
+            Location::at(Path::new(""), text, span.start).line
+        ),
+        None => String::new(),
+    }
+}
+
+fn profiles(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut Vec<Problem>) {
+    let mut names = HashMap::new();
     for (index, profile) in config.profiles.iter().enumerate() {
         let field = |key| {
             at(
@@ -56,14 +73,17 @@ fn profiles(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>
         };
         if profile.name.is_empty() {
             problems.push((field("name"), "empty profile name".to_owned()));
-        } else if !names.insert(profile.name.as_str()) {
+        } else if let Some(first) = names.get(profile.name.as_str()) {
             problems.push((
                 field("name"),
                 format!(
-                    "duplicate profile name {:?}: each profile needs its own name",
-                    profile.name
+                    "duplicate profile name {:?}{}: each profile needs its own name",
+                    profile.name,
+                    first_on(text, first)
                 ),
             ));
+        } else {
+            names.insert(profile.name.as_str(), field("name"));
         }
         if profile.route_metric == Some(0) {
             problems.push((field("route-metric"), ROUTE_METRIC_EXPECTED.to_owned()));
@@ -102,9 +122,14 @@ fn digits(text: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
     lengths.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn interface_names(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>) {
-    let mut names = HashSet::new();
-    let mut executors = HashSet::new();
+fn interface_names(
+    config: &Config,
+    document: &DeTable<'_>,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let mut names = HashMap::new();
+    let mut executors = HashMap::new();
     for (index, entry) in config.interfaces.names.iter().enumerate() {
         let field = |key| {
             at(
@@ -117,35 +142,54 @@ fn interface_names(config: &Config, document: &DeTable<'_>, problems: &mut Vec<P
                 ],
             )
         };
-        if !names.insert(&entry.name) {
-            problems.push((
+        match names.get(&entry.name) {
+            Some(first) => problems.push((
                 field("name"),
-                format!("duplicate interface name {:?}", entry.name.as_str()),
-            ));
+                format!(
+                    "duplicate interface name {:?}{}",
+                    entry.name.as_str(),
+                    first_on(text, first)
+                ),
+            )),
+            None => {
+                names.insert(&entry.name, field("name"));
+            }
         }
-        if !executors.insert((&entry.device, entry.executor)) {
-            problems.push((
+        match executors.get(&(&entry.device, entry.executor)) {
+            Some(first) => problems.push((
                 field("device"),
                 format!(
-                    "executor {} of {} is already named above",
-                    entry.executor, entry.device
+                    "executor {} of {} is already named{}",
+                    entry.executor,
+                    entry.device,
+                    first_on(text, first)
                 ),
-            ));
+            )),
+            None => {
+                executors.insert((&entry.device, entry.executor), field("device"));
+            }
         }
     }
 }
 
-fn sims(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>) {
-    let mut iccids = HashSet::new();
+fn sims(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut Vec<Problem>) {
+    let mut iccids = HashMap::new();
     for (index, sim) in config.sims.iter().enumerate() {
-        if !iccids.insert(sim.iccid.as_str()) {
-            problems.push((
-                at(
-                    document,
-                    &[Step::Key("sims"), Step::Index(index), Step::Key("iccid")],
+        let span = at(
+            document,
+            &[Step::Key("sims"), Step::Index(index), Step::Key("iccid")],
+        );
+        match iccids.get(sim.iccid.as_str()) {
+            Some(first) => problems.push((
+                span,
+                format!(
+                    "duplicate ICCID{}: each SIM is listed once",
+                    first_on(text, first)
                 ),
-                "duplicate ICCID: each SIM is listed once".to_owned(),
-            ));
+            )),
+            None => {
+                iccids.insert(sim.iccid.as_str(), span);
+            }
         }
     }
 }
