@@ -667,3 +667,21 @@ async fn a_closed_command_channel_stops_the_executor_cleanly() {
         .unwrap();
     assert_eq!(exit, ExecutorExit::Stopped);
 }
+
+#[tokio::test]
+async fn a_removed_sim_takes_the_link_down_and_a_new_one_connects() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(r#"{"command":"remove-sim","slot":0}"#);
+    h.link_down().await;
+    let status = h
+        .status_where(|s| s.state == ExecutorState::WaitingForSim)
+        .await;
+    assert_eq!(status.reason.as_deref(), Some("SIM sim-not-inserted"));
+    h.no_event_for(Duration::from_millis(200)).await;
+    h.control(
+        r#"{"command":"insert-sim","slot":0,"card":{"iccid":"8988200000000000077","imsi":"001010000000077"}}"#,
+    );
+    assert_eq!(h.connected().await.ip, dssa_settings());
+    assert_eq!(h.status.borrow().iccid, "8988200000000000077");
+}

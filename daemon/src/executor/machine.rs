@@ -2263,4 +2263,51 @@ mod tests {
             assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
         }
     }
+
+    proptest::proptest! {
+        /// Whatever the device sends, in whatever order, the machine neither
+        /// panics nor stops answering with actions it can justify.
+        #[test]
+        fn arbitrary_device_input_never_panics(
+            inputs in proptest::collection::vec(
+                (0u8..6, 0u32..32, proptest::collection::vec(proptest::num::u8::ANY, 0..96)),
+                0..64,
+            )
+        ) {
+            let now = Instant::now();
+            let mut machine = ExecutorMachine::new(test_config());
+            let mut device = FakeDevice::default();
+            run(&mut machine, &mut device, now);
+            for (kind, cid, bytes) in inputs {
+                let input = match kind {
+                    0 => Input::Indication {
+                        service: bc::SERVICE.uuid,
+                        cid,
+                        information_buffer: bytes,
+                    },
+                    1 => Input::Indication {
+                        service: ms::SERVICE.uuid,
+                        cid,
+                        information_buffer: bytes,
+                    },
+                    2 => Input::Response {
+                        status: Status::from(cid),
+                        information_buffer: bytes,
+                    },
+                    3 => Input::RequestFailed(RequestFailure::TimedOut),
+                    4 => Input::DeviceMisbehaved("fuzz".to_owned()),
+                    _ => Input::Opened,
+                };
+                machine.handle(now, input);
+                while let Some(action) = machine.poll_action() {
+                    if let Action::Close = action {
+                        machine.handle(now, Input::Closed);
+                    }
+                }
+                if let Some(due) = machine.poll_timeout() {
+                    machine.handle_timeout(due);
+                }
+            }
+        }
+    }
 }
