@@ -11,7 +11,7 @@ use mbim_sim::device::SimModem;
 use mbim_sim::inprocess::InProcessFunction;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
-use mbimd::executor::Secret;
+use mbimd::executor::{Profile, Secret};
 use mbimd::supervisor::{self, FunctionSpec, ModemSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,10 +80,17 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
         }
     };
-    simulate(scenario, Arc::new(config)).await
+    simulate(scenario, config).await
 }
 
-async fn simulate(scenario: Scenario, config: Arc<Config>) -> anyhow::Result<()> {
+async fn simulate(scenario: Scenario, mut config: Config) -> anyhow::Result<()> {
+    if config.profiles.is_empty() {
+        // The simulated network accepts any APN; without a profile the
+        // executor would register and then wait for one.
+        tracing::info!("no profiles configured: using APN \"internet\" for the simulated modem");
+        config.profiles.push(Profile::new("simulated", "internet"));
+    }
+    let config = Arc::new(config);
     let modem = SimModem::new(scenario).context("building the simulated modem")?;
     let scenario = modem.scenario();
     tracing::info!(
