@@ -685,3 +685,32 @@ async fn a_removed_sim_takes_the_link_down_and_a_new_one_connects() {
     assert_eq!(h.connected().await.ip, dssa_settings());
     assert_eq!(h.status.borrow().iccid, "8988200000000000077");
 }
+
+#[tokio::test(start_paused = true)]
+async fn reconnection_waits_out_the_back_off_in_virtual_time() {
+    let mut config = config();
+    config.backoff_base = Duration::from_secs(30);
+    config.backoff_cap = Duration::from_secs(600);
+    config.command_timeout = Duration::from_secs(30);
+    let mut h = start(Scenario::default_dssa(), config);
+    h.connected().await;
+    let lost = tokio::time::Instant::now();
+    h.control(r#"{"command":"lose-signal","executor":0}"#);
+    h.link_down().await;
+    h.control(r#"{"command":"regain-signal","executor":0}"#);
+    // Virtual time runs ahead while everyone waits; the harness's 10 s
+    // patience is too short for a 30 s back-off.
+    let report = tokio::time::timeout(Duration::from_secs(120), h.events.recv())
+        .await
+        .expect("reconnected within the virtual two minutes")
+        .unwrap();
+    assert!(
+        matches!(report.event, ExecutorEvent::Connected(_)),
+        "{report:?}"
+    );
+    let waited = lost.elapsed();
+    assert!(
+        waited >= Duration::from_secs(30) && waited < Duration::from_secs(35),
+        "{waited:?}"
+    );
+}
