@@ -135,16 +135,17 @@ pub fn personal_info() -> bool {
 /// Personal data (IMSI, ICCID, IMEI, telephone number) for a log field or
 /// message: in full when `show` is set, else masked.
 ///
-/// Masking keeps the last four characters of a value of ten or more (every
-/// IMSI, ICCID and IMEI, most telephone numbers) and replaces each other
-/// character by `*`: enough to tell two SIMs of one modem apart in the logs,
-/// too little to identify a subscriber. A shorter value is replaced by
-/// [`MASK`] entirely; an empty one stays empty, so "no value" still reads as
-/// such.
+/// Masking keeps the first five characters of a value of ten or more (an
+/// IMSI's MCC+MNC, an ICCID's issuer, a telephone number's country and
+/// network code) and replaces every other character by `*`: the part that
+/// names an operator, never the part that names a subscriber. (Which SIM is
+/// meant is clear from the `slot` and `executor` fields.) A shorter value is
+/// replaced by [`MASK`] entirely; an empty one stays empty, so "no value"
+/// still reads as such. The executor's logs use the same rule.
 ///
 /// ```
 /// use mbimd::logging::personal;
-/// assert_eq!(personal("001010123456789", false).to_string(), "***********6789");
+/// assert_eq!(personal("001010123456789", false).to_string(), "00101**********");
 /// assert_eq!(personal("001010123456789", true).to_string(), "001010123456789");
 /// assert_eq!(personal("12345", false).to_string(), "<hidden>");
 /// ```
@@ -159,11 +160,11 @@ pub struct Personal<'a> {
     show: bool,
 }
 
-/// The shortest value that keeps a visible tail when masked.
-const MIN_LENGTH_FOR_TAIL: usize = 10;
+/// The shortest value that keeps a visible prefix when masked.
+const MIN_LENGTH_FOR_PREFIX: usize = 10;
 
-/// How many trailing characters stay visible.
-const VISIBLE_TAIL: usize = 4;
+/// How many leading characters stay visible.
+const VISIBLE_PREFIX: usize = 5;
 
 impl fmt::Display for Personal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -171,15 +172,14 @@ impl fmt::Display for Personal<'_> {
             return f.write_str(self.value);
         }
         let length = self.value.chars().count();
-        if length < MIN_LENGTH_FOR_TAIL {
+        if length < MIN_LENGTH_FOR_PREFIX {
             return f.write_str(MASK);
         }
-        let hidden = length - VISIBLE_TAIL;
         for (index, c) in self.value.chars().enumerate() {
-            if index < hidden {
-                f.write_str("*")?;
-            } else {
+            if index < VISIBLE_PREFIX {
                 write!(f, "{c}")?;
+            } else {
+                f.write_str("*")?;
             }
         }
         Ok(())

@@ -41,29 +41,29 @@ fn init_twice_does_not_panic() {
 }
 
 #[test]
-fn personal_data_is_masked_but_for_the_last_four_characters() {
+fn personal_data_is_masked_but_for_the_operator_prefix() {
     let imsi = "001010123456789";
-    assert_eq!(personal(imsi, false).to_string(), "***********6789");
+    assert_eq!(personal(imsi, false).to_string(), "00101**********");
     assert_eq!(personal(imsi, true).to_string(), imsi);
     assert_eq!(
         personal("8988211000000000001", false).to_string(),
-        "***************0001"
+        "89882**************"
     );
     assert_eq!(
         personal("+4915112345678", false).to_string(),
-        "**********5678"
+        "+4915*********"
     );
-    // Exactly ten characters keep their tail; fewer are hidden entirely.
-    assert_eq!(personal("0123456789", false).to_string(), "******6789");
+    // Exactly ten characters keep their prefix; fewer are hidden entirely.
+    assert_eq!(personal("0123456789", false).to_string(), "01234*****");
     assert_eq!(personal("012345678", false).to_string(), MASK);
     assert_eq!(personal("1", false).to_string(), MASK);
     // Empty stays empty: "no value" still reads as such.
     assert_eq!(personal("", false).to_string(), "");
     // Characters, not bytes.
-    assert_eq!(personal("ééééééééééé", false).to_string(), "*******éééé");
+    assert_eq!(personal("ééééééééééé", false).to_string(), "ééééé******");
     // Debug masks as well.
     assert_eq!(
         format!("{:?}", personal(imsi, false)),
-        "\"***********6789\""
+        "\"00101**********\""
     );
 }
