@@ -1,0 +1,321 @@
+//! The data-path pump's cost per packet, against ceilings measured in the
+//! same run.
+//!
+//! For 64- and 1400-byte IP packets, each direction:
+//!
+//! * **pump + sim**: the pump between the in-memory device and the
+//!   simulated modem through the in-process transport (the simulator's NTB
+//!   parsing, UDP sink and traffic generator are part of the cost);
+//! * **pump alone**: the same pump between the in-memory device and pipes
+//!   that complete at once (OUT: blocks discarded; IN: one prebuilt NTB
+//!   replayed), so the simulator's share is out;
+//! * **ceiling**: what the pump cannot avoid doing per packet, done in a
+//!   tight loop — up: one memcpy of the packet into the device's queue and
+//!   one read from it, `NtbBuilder::push`, and per block `finish` plus the
+//!   copy into the transfer buffer; down: `Ntb::new_checked`, iterating the
+//!   datagrams and copying each into the device's queue.
+//!
+//! Each row is the median of several runs of `PACKETS` packets; the ratio
+//! is pump time over ceiling time. The runtime is tokio's current-thread
+//! one, so the device's other side shares the pump's thread, as it shares a
+//! CPU with the kernel's network stack in the daemon.
+//!
+//! Run with `cargo bench -p mbimd --bench pump`. Not a timed test: nothing
+//! here fails on a slow machine.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    missing_docs,
+    unreachable_pub
+)]
+
+#[path = "../tests/datapath_support.rs"]
+mod support;
+
+use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, NtbParameters};
+use mbim_sim::model::net::udp_packet;
+use mbim_transport::{Completion, InPipe, OutPipe, Pipe};
+use mbimd::datapath::{self, MemoryDevice, Pump, PumpConfig};
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::time::Instant;
+
+const PACKETS: u64 = 20_000;
+const RUNS: usize = 7;
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// A UDP datagram of `size` bytes in all (IP header included).
+fn packet(size: usize, to_sink: bool) -> Vec<u8> {
+    let (from, to, port) = if to_sink {
+        (support::HOST, support::GATEWAY, 5001)
+    } else {
+        (support::GATEWAY, support::HOST, 5002)
+    };
+    udp_packet(IpAddr::V4(from), 4000, IpAddr::V4(to), port, size - 28).unwrap()
+}
+
+/// UDP payload size for a packet of `size` bytes in all.
+fn payload(size: usize) -> usize {
+    size - 28
+}
+
+fn parameters() -> NtbParameters {
+    mbim_sim::scenario::Scenario::default_dssa()
+        .ntb
+        .parameters()
+}
+
+/// Bulk OUT that takes every block at once and forgets it.
+struct NullOut {
+    done: std::collections::VecDeque<Completion>,
+}
+
+impl Pipe for NullOut {
+    async fn next_complete(&mut self) -> Completion {
+        match self.done.pop_front() {
+            Some(completion) => completion,
+            None => std::future::pending().await,
+        }
+    }
+    fn pending(&self) -> usize {
+        self.done.len()
+    }
+    fn cancel_all(&mut self) {}
+}
+
+impl OutPipe for NullOut {
+    fn submit(&mut self, data: Vec<u8>) {
+        black_box(&data);
+        self.done.push_back(Completion {
+            buffer: data,
+            status: Ok(()),
+        });
+    }
+}
+
+/// Bulk IN that completes every transfer with the same NTB.
+struct ReplayIn {
+    block: Vec<u8>,
+    pending: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl Pipe for ReplayIn {
+    async fn next_complete(&mut self) -> Completion {
+        let Some(mut buffer) = self.pending.pop_front() else {
+            return std::future::pending().await;
+        };
+        buffer.clear();
+        buffer.extend_from_slice(&self.block);
+        // Let the device's reader run, as a real transfer takes time.
+        tokio::task::yield_now().await;
+        Completion {
+            buffer,
+            status: Ok(()),
+        }
+    }
+    fn pending(&self) -> usize {
+        self.pending.len()
+    }
+    fn cancel_all(&mut self) {}
+}
+
+impl InPipe for ReplayIn {
+    fn submit(&mut self, buffer: Vec<u8>, _length: usize) {
+        self.pending.push_back(buffer);
+    }
+}
+
+/// A full IN block of `size`-byte packets, as the modem would send it.
+fn full_block(size: usize) -> Vec<u8> {
+    let parameters = parameters();
+    let limits = BuildLimits {
+        max_size: parameters.in_max_size,
+        max_datagrams: 0,
+        divisor: parameters.in_divisor,
+        remainder: parameters.in_payload_remainder,
+        ndp_alignment: parameters.in_alignment,
+    };
+    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let packet = packet(size, false);
+    while builder.push(NdpSignature::Ips(0), &packet).is_ok() {}
+    builder.finish().unwrap().to_vec()
+}
+
+/// Nanoseconds per packet sending `PACKETS` packets host → modem.
+async fn up_pump(size: usize, with_sim: bool) -> f64 {
+    let (device, peer) = MemoryDevice::new(1024);
+    let packet = packet(size, true);
+    let mut sim = None;
+    let handle = if with_sim {
+        let mut connected = support::connect().await;
+        connected.start_sink();
+        let (bulk_in, bulk_out) = connected.take_pipes();
+        let pump = Pump::new(bulk_in, bulk_out, connected.config()).unwrap();
+        sim = Some(connected);
+        datapath::spawn(pump, device)
+    } else {
+        let (bulk_in, _, _) = support::ScriptedIn::new();
+        let out = NullOut {
+            done: Default::default(),
+        };
+        let config = PumpConfig::new(0, NtbFormat::Ntb16, parameters());
+        datapath::spawn(Pump::new(bulk_in, out, config).unwrap(), device)
+    };
+    let counters = handle.counters();
+    let start = Instant::now();
+    for _ in 0..PACKETS {
+        peer.inject(&packet).await.unwrap();
+    }
+    loop {
+        let done = match &sim {
+            Some(sim) => sim.sim_counter("sink_packets"),
+            None => counters.snapshot().tx_packets,
+        };
+        if done >= PACKETS {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(counters.snapshot().tx_dropped, 0);
+    handle.stop().await.unwrap();
+    elapsed.as_secs_f64() * 1e9 / PACKETS as f64
+}
+
+/// Nanoseconds per packet receiving `PACKETS` packets modem → host.
+async fn down_pump(size: usize, with_sim: bool) -> f64 {
+    let (device, peer) = MemoryDevice::new(4096);
+    let mut sim = None;
+    let handle = if with_sim {
+        let mut connected = support::connect().await;
+        let (bulk_in, bulk_out) = connected.take_pipes();
+        let pump = Pump::new(bulk_in, bulk_out, connected.config()).unwrap();
+        let handle = datapath::spawn(pump, device);
+        connected.start_traffic(0, payload(size));
+        sim = Some(connected);
+        handle
+    } else {
+        let replay = ReplayIn {
+            block: full_block(size),
+            pending: Default::default(),
+        };
+        let out = NullOut {
+            done: Default::default(),
+        };
+        let config = PumpConfig::new(0, NtbFormat::Ntb16, parameters());
+        datapath::spawn(Pump::new(replay, out, config).unwrap(), device)
+    };
+    // The first packet starts the clock: connecting is not the pump's cost.
+    let first = peer.receive().await.unwrap();
+    peer.recycle(first);
+    let start = Instant::now();
+    for _ in 0..PACKETS {
+        let packet = peer.receive().await.unwrap();
+        debug_assert_eq!(packet.len(), size);
+        peer.recycle(packet);
+    }
+    let elapsed = start.elapsed();
+    drop(sim);
+    handle.stop().await.unwrap();
+    elapsed.as_secs_f64() * 1e9 / PACKETS as f64
+}
+
+/// The unavoidable work of the up direction, per packet.
+async fn up_ceiling(size: usize) -> f64 {
+    let (device, peer) = MemoryDevice::new(1024);
+    let packet = packet(size, true);
+    let mut builder = NtbBuilder::new(
+        NtbFormat::Ntb16,
+        BuildLimits::from_parameters(&parameters()),
+    )
+    .unwrap();
+    let mut read = vec![0u8; 65536];
+    let mut transfer = Vec::with_capacity(builder.max_block_len());
+    let start = Instant::now();
+    for _ in 0..PACKETS {
+        peer.try_inject(&packet).unwrap();
+        let len = datapath::PacketDevice::try_recv(&device, &mut read).unwrap();
+        if builder.push(NdpSignature::Ips(0), &read[..len]).is_err() {
+            transfer.clear();
+            transfer.extend_from_slice(builder.finish().unwrap());
+            black_box(&transfer);
+            builder.push(NdpSignature::Ips(0), &read[..len]).unwrap();
+        }
+    }
+    transfer.clear();
+    transfer.extend_from_slice(builder.finish().unwrap());
+    black_box(&transfer);
+    start.elapsed().as_secs_f64() * 1e9 / PACKETS as f64
+}
+
+/// The unavoidable work of the down direction, per packet.
+async fn down_ceiling(size: usize) -> f64 {
+    let (device, peer) = MemoryDevice::new(4096);
+    let block = full_block(size);
+    let per_block = Ntb::new_checked(&block).unwrap().datagrams().count() as u64;
+    let mut transfer = Vec::with_capacity(block.len());
+    let mut delivered = 0;
+    let start = Instant::now();
+    while delivered < PACKETS {
+        transfer.clear();
+        transfer.extend_from_slice(&block);
+        let ntb = Ntb::new_checked(&transfer).unwrap();
+        for datagram in ntb.datagrams() {
+            datapath::PacketDevice::send(&device, datagram.unwrap().data)
+                .await
+                .unwrap();
+            let packet = peer.try_receive().unwrap().unwrap();
+            peer.recycle(packet);
+        }
+        delivered += per_block;
+    }
+    start.elapsed().as_secs_f64() * 1e9 / delivered as f64
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "pump: ns per packet, median of {RUNS} runs of {PACKETS} packets; ratio = pump / ceiling"
+    );
+    println!(
+        "{:>5} {:>5} {:>10} {:>10} {:>10} {:>12} {:>10}",
+        "size", "dir", "ceiling", "pump", "ratio", "pump + sim", "ratio"
+    );
+    runtime.block_on(async {
+        for size in [64usize, 1400] {
+            for up in [true, false] {
+                let mut ceiling = Vec::new();
+                let mut alone = Vec::new();
+                let mut with_sim = Vec::new();
+                for _ in 0..RUNS {
+                    if up {
+                        ceiling.push(up_ceiling(size).await);
+                        alone.push(up_pump(size, false).await);
+                        with_sim.push(up_pump(size, true).await);
+                    } else {
+                        ceiling.push(down_ceiling(size).await);
+                        alone.push(down_pump(size, false).await);
+                        with_sim.push(down_pump(size, true).await);
+                    }
+                }
+                let (ceiling, alone, with_sim) = (median(ceiling), median(alone), median(with_sim));
+                println!(
+                    "{size:>5} {:>5} {ceiling:>10.1} {alone:>10.1} {:>9.2}x {with_sim:>12.1} {:>9.2}x",
+                    if up { "up" } else { "down" },
+                    alone / ceiling,
+                    with_sim / ceiling,
+                );
+            }
+        }
+    });
+}
