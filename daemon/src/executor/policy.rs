@@ -94,17 +94,11 @@ pub fn merge_ip_configuration(previous: &IpSettings, info: &IpConfigurationInfo)
     }
 }
 
-/// IMSI, ICCID and the like for logs: the first five characters (MCC+MNC or
-/// the issuer) then `*` for each further character, unless `show` is set.
+/// IMSI, ICCID and the like for logs, masked by the daemon's one rule
+/// ([`crate::logging::personal`]: the operator prefix stays, the subscriber
+/// part is hidden) unless `show` is set.
 pub fn mask_personal(value: &str, show: bool) -> String {
-    if show {
-        return value.to_owned();
-    }
-    value
-        .chars()
-        .enumerate()
-        .map(|(index, c)| if index < 5 { c } else { '*' })
-        .collect()
+    crate::logging::personal(value, show).to_string()
 }
 
 /// Counts device misbehaviour (malformed messages, unanswered commands,
@@ -277,7 +271,7 @@ mod tests {
         let table = [
             ("001010000000001", false, "00101**********"),
             ("001010000000001", true, "001010000000001"),
-            ("0010", false, "0010"),
+            ("0010", false, crate::logging::MASK),
             ("", false, ""),
         ];
         for (value, show, expected) in table {
