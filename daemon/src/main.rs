@@ -11,7 +11,7 @@ use mbim_sim::device::SimModem;
 use mbim_sim::inprocess::InProcessFunction;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
-use mbimd::executor::{Profile, Secret};
+use mbimd::executor::Profile;
 use mbimd::supervisor::{self, FunctionSpec, ModemSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -111,7 +111,6 @@ async fn simulate(scenario: Scenario, mut config: Config) -> anyhow::Result<()> 
             transport: Arc::new(InProcessFunction::new(function)),
             max_control_message: function_config.max_control_message,
             max_segment_size: function_config.max_segment_size,
-            pin: configured_pin(&config),
         });
     }
     let spec = ModemSpec {
@@ -123,16 +122,6 @@ async fn simulate(scenario: Scenario, mut config: Config) -> anyhow::Result<()> 
     };
     supervisor::supervise(spec, functions, config, shutdown_signal()).await;
     Ok(())
-}
-
-/// The PIN to offer when the configuration names exactly one SIM with a PIN;
-/// with several, the executor learns the ICCID first (see the issue notes).
-fn configured_pin(config: &Config) -> Option<Secret> {
-    let mut pins = config.sims.iter().filter_map(|sim| sim.pin.as_ref());
-    match (pins.next(), pins.next()) {
-        (Some(pin), None) => Some(Secret::new(pin.expose())),
-        _ => None,
-    }
 }
 
 async fn shutdown_signal() {

@@ -43,8 +43,6 @@ pub struct FunctionSpec<T> {
     pub max_control_message: u16,
     /// Its wMaxSegmentSize (caps the link MTU).
     pub max_segment_size: u16,
-    /// The PIN to offer for its SIM, from the configuration.
-    pub pin: Option<Secret>,
 }
 
 /// The modem being supervised.
@@ -95,7 +93,7 @@ pub async fn supervise<T>(
         let executor_config = ExecutorConfig {
             index,
             profiles: config.profiles.clone(),
-            pin: spec.pin.clone(),
+            pins: configured_pins(&config),
             show_personal_info: config.logging.show_personal_info,
             max_control_message: spec.max_control_message,
             ..ExecutorConfig::default()
@@ -178,6 +176,18 @@ async fn handle_report<T: FunctionTransport>(
             slot.running = false;
         }
     }
+}
+
+/// The configuration's PINs by ICCID, as the executors take them.
+fn configured_pins(config: &Config) -> Vec<(String, Secret)> {
+    config
+        .sims
+        .iter()
+        .filter_map(|sim| {
+            let pin = sim.pin.as_ref()?;
+            Some((sim.iccid.as_str().to_owned(), pin.secret().clone()))
+        })
+        .collect()
 }
 
 fn mtu_for(ip: &IpSettings, max_segment_size: u16) -> u16 {

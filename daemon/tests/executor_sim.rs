@@ -245,6 +245,21 @@ async fn the_configured_pin_unlocks_the_sim() {
 }
 
 #[tokio::test]
+async fn the_pin_configured_for_the_sims_iccid_wins_over_the_executor_wide_one() {
+    let mut config = config();
+    // The executor-wide PIN is wrong; the one for this ICCID (dssa's slot 0
+    // card) is right, and another SIM's entry does not apply.
+    config.pin = Some(Secret::new("9999"));
+    config.pins = vec![
+        ("8988200000000000002".to_owned(), Secret::new("0000")),
+        ("8988200000000000001".to_owned(), Secret::new("1234")),
+    ];
+    let mut h = start(scenario_with_pin(), config);
+    assert_eq!(h.connected().await.ip, dssa_settings());
+    assert!(!h.status.borrow().pin.configured_pin_refused);
+}
+
+#[tokio::test]
 async fn a_wrong_configured_pin_is_tried_once_and_the_retries_reported() {
     let mut config = config();
     config.pin = Some(Secret::new("9999"));

@@ -16,8 +16,13 @@ pub struct ExecutorConfig {
     pub index: usize,
     /// The profiles to choose from ([`select_profile`](super::select_profile)).
     pub profiles: Vec<Profile>,
-    /// PIN1 to enter when the SIM asks for it; never retried once refused.
+    /// PIN1 to enter when the SIM asks for it and `pins` has none for its
+    /// ICCID; never retried once refused.
     pub pin: Option<Secret>,
+    /// PIN1 per SIM, by ICCID (the configuration's `[[sims]]`): the SIM in
+    /// the executor's slot may change (slot switch, hot swap), so the PIN is
+    /// chosen when the SIM asks for it.
+    pub pins: Vec<(String, Secret)>,
     /// Print IMSI and ICCID in logs unmasked.
     pub show_personal_info: bool,
     /// The IP session id used for CONNECT (and the data path's NDP session).
@@ -51,6 +56,7 @@ impl Default for ExecutorConfig {
             index: 0,
             profiles: Vec::new(),
             pin: None,
+            pins: Vec::new(),
             show_personal_info: false,
             session_id: 0,
             max_control_message: 4096,

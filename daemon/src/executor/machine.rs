@@ -886,6 +886,17 @@ impl ExecutorMachine {
         ))
     }
 
+    /// The configured PIN for the SIM present: by its ICCID, else the
+    /// executor-wide one.
+    fn configured_pin(&self) -> Option<&Secret> {
+        self.config
+            .pins
+            .iter()
+            .find(|(iccid, _)| !iccid.is_empty() && *iccid == self.status.iccid)
+            .map(|(_, pin)| pin)
+            .or(self.config.pin.as_ref())
+    }
+
     fn unlock(&mut self) -> Option<(Step, Request)> {
         if !self.pin_known {
             return Some((Step::PinQuery, Request::query::<bc::cid::Pin>(&Empty)));
@@ -895,9 +906,11 @@ impl ExecutorMachine {
             Some(PinType::Pin1) => {
                 let (secret, configured) = if let Some(pin) = self.pending_pin.take() {
                     (pin, false)
-                } else if let (Some(pin), false) = (&self.config.pin, self.configured_pin_tried) {
+                } else if let (Some(pin), false) =
+                    (self.configured_pin().cloned(), self.configured_pin_tried)
+                {
                     self.configured_pin_tried = true;
-                    (pin.clone(), true)
+                    (pin, true)
                 } else {
                     let reason = if pin.configured_pin_refused {
                         "PIN1 required; the configured PIN was refused"
@@ -1376,24 +1389,31 @@ impl ExecutorMachine {
         }
     }
 
+    /// Records the ICCID of the SIM present; another SIM than before gets
+    /// its provider and profile chosen afresh.
+    fn note_iccid(&mut self, iccid: &str) {
+        if iccid != self.status.iccid {
+            self.home_provider = false;
+            self.status.home_provider.clear();
+            self.status.iccid = iccid.to_owned();
+        }
+    }
+
     fn apply_ready(&mut self, now: Instant, info: &bc::SubscriberReadyInfo) {
         let previous = self.status.ready_state;
         let state = info.ready_state;
         self.status.ready_state = Some(state);
         self.ready_requery_at = None;
         if state == SubscriberReadyState::Initialized {
-            if info.sim_iccid != self.status.iccid {
+            if info.sim_iccid != self.status.iccid || previous != Some(state) {
                 tracing::info!(
                     executor = self.config.index,
                     iccid = mask_personal(&info.sim_iccid, self.config.show_personal_info),
                     imsi = mask_personal(&info.subscriber_id, self.config.show_personal_info),
                     "SIM ready"
                 );
-                // Another SIM: its provider and profile are chosen afresh.
-                self.home_provider = false;
-                self.status.home_provider.clear();
             }
-            self.status.iccid.clone_from(&info.sim_iccid);
+            self.note_iccid(&info.sim_iccid);
             self.status.imsi.clone_from(&info.subscriber_id);
         } else {
             if previous != Some(state) {
@@ -1401,6 +1421,11 @@ impl ExecutorMachine {
             }
             self.register_requested = false;
             self.pin_known = false;
+            if state == SubscriberReadyState::DeviceLocked && !info.sim_iccid.is_empty() {
+                // A locked card's ICCID is readable without its PIN; it
+                // picks the PIN configured for this SIM.
+                self.note_iccid(&info.sim_iccid);
+            }
             if state != SubscriberReadyState::DeviceLocked {
                 // A removed or swapped card: the next one gets the configured PIN once.
                 self.configured_pin_tried = false;
