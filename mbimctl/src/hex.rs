@@ -18,7 +18,36 @@ pub(crate) enum HexError {
 
 /// Bytes from hex text; whitespace, `:`, `,`, `-`, `0x` prefixes and `#`
 /// comments (to the end of the line, as in the capture files) are ignored.
+///
+/// A trace pasted whole from libmbim (`mbimcli --verbose`, ModemManager's
+/// debug log) is recognised by its `data   = 03:00:00:80:…` lines: only the
+/// hex after those `=` signs is read, so the surrounding text need not be
+/// cut away by hand.
 pub(crate) fn parse(text: &str) -> Result<Vec<u8>, HexError> {
+    match libmbim_trace_data(text) {
+        Some(data) => parse_hex(&data),
+        None => parse_hex(text),
+    }
+}
+
+/// The hex of the `data = …` lines of a libmbim trace, if `text` is one.
+fn libmbim_trace_data(text: &str) -> Option<String> {
+    let mut found = false;
+    let mut data = String::new();
+    for line in text.lines() {
+        let Some((before, after)) = line.split_once('=') else {
+            continue;
+        };
+        if before.trim_end().ends_with("data") {
+            found = true;
+            data.push_str(after);
+            data.push('\n');
+        }
+    }
+    found.then_some(data)
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, HexError> {
     let mut digits = Vec::with_capacity(text.len());
     let mut chars = text.chars().enumerate().peekable();
     while let Some((position, character)) = chars.next() {
@@ -68,6 +97,19 @@ mod tests {
         assert_eq!(parse(" 0a0B ff ").unwrap(), [0x0a, 0x0b, 0xff]);
         assert_eq!(parse("").unwrap(), Vec::<u8>::new());
         assert_eq!(parse("# a capture\n01 # one\n02\n").unwrap(), [1, 2]);
+    }
+
+    #[test]
+    fn reads_the_data_lines_of_a_libmbim_trace() {
+        let trace = "[/dev/cdc-wdm0] Sent message...\n\
+                     <<<<<< RAW:\n\
+                     <<<<<<   length = 16\n\
+                     <<<<<<   data   = 01:00:00:00:10:00:00:00\n\
+                     <<<<<<   data   = 01:00:00:00:00:10:00:00\n";
+        assert_eq!(
+            parse(trace).unwrap(),
+            [1, 0, 0, 0, 0x10, 0, 0, 0, 1, 0, 0, 0, 0, 0x10, 0, 0]
+        );
     }
 
     #[test]
