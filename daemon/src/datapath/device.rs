@@ -81,6 +81,13 @@ impl Direction {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether a writer waiting on a full queue should be woken: only once
+    /// half of it has drained, as a socket's low-water mark does, so a fast
+    /// writer and a slow reader do not switch tasks once per packet.
+    fn below_low_water(&self, queue: &Queue) -> bool {
+        queue.packets.len() <= self.capacity / 2
+    }
+
     fn try_push(&self, packet: &[u8]) -> Result<(), PushOutcome> {
         let mut queue = self.lock();
         if queue.closed {
@@ -129,8 +136,11 @@ impl Direction {
         if queue.spare.len() < MAX_SPARE {
             queue.spare.push(packet);
         }
+        let wake = self.below_low_water(&queue);
         drop(queue);
-        self.writable.notify_one();
+        if wake {
+            self.writable.notify_one();
+        }
         Ok(Some(len))
     }
 
@@ -138,8 +148,11 @@ impl Direction {
         let mut queue = self.lock();
         match queue.packets.pop_front() {
             Some(packet) => {
+                let wake = self.below_low_water(&queue);
                 drop(queue);
-                self.writable.notify_one();
+                if wake {
+                    self.writable.notify_one();
+                }
                 Ok(Some(packet))
             }
             None if queue.closed => Err(closed()),
