@@ -11,7 +11,9 @@ use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, 
 use mbim_transport::TransportError;
 use mbimd::datapath::{self, MemoryDevice, Pump, PumpConfig, StopReason};
 use std::time::{Duration, Instant};
-use support::{connect, is_reply, ping, udp_to_sink, Corrupting, RecordingOut, ScriptedIn};
+use support::{
+    connect, connect_with, is_reply, ping, udp_to_sink, Corrupting, RecordingOut, ScriptedIn,
+};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -58,6 +60,22 @@ async fn a_ping_written_to_the_device_comes_back_as_the_echo_reply() {
             .unwrap(),
         StopReason::Stopped
     );
+}
+
+#[tokio::test]
+async fn ntb32_carries_the_ping_too() {
+    let mut sim = connect_with(NtbFormat::Ntb32).await;
+    let (bulk_in, bulk_out) = sim.take_pipes();
+    let pump = Pump::new(bulk_in, bulk_out, sim.config()).unwrap();
+    let (device, peer) = MemoryDevice::new(64);
+    let handle = datapath::spawn(pump, device);
+    for seq in 1..=3 {
+        peer.inject(&ping(seq, 1000)).await.unwrap();
+        assert!(is_reply(&receive(&peer).await, seq));
+    }
+    assert_eq!(sim.sim_counter("ntbs_bad"), 0);
+    assert_eq!(handle.counters().snapshot().rx_packets, 3);
+    handle.stop().await.unwrap();
 }
 
 #[tokio::test]

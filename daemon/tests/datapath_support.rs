@@ -102,6 +102,7 @@ pub struct Connected {
     pub modem: SimModem,
     pipes: Option<(InProcessBulkIn, InProcessBulkOut)>,
     pub parameters: NtbParameters,
+    pub format: NtbFormat,
     /// Kept so the function stays open for the test's duration.
     control: Control,
 }
@@ -114,7 +115,7 @@ impl Connected {
 
     /// The pump's configuration for this session.
     pub fn config(&self) -> PumpConfig {
-        PumpConfig::new(0, NtbFormat::Ntb16, self.parameters)
+        PumpConfig::new(0, self.format, self.parameters)
     }
 
     /// Starts the simulator's UDP generator towards the host.
@@ -163,6 +164,11 @@ impl Connected {
 
 /// OPEN, CONNECT session 0 of function 0 of the default dual-SIM scenario.
 pub async fn connect() -> Connected {
+    connect_with(NtbFormat::Ntb16).await
+}
+
+/// [`connect`], with the NTB format selected by SET_NTB_FORMAT first.
+pub async fn connect_with(format: NtbFormat) -> Connected {
     let modem = SimModem::new(Scenario::default_dssa()).unwrap();
     let transport = InProcessFunction::new(modem.function(0).unwrap());
     let parameters = transport
@@ -170,6 +176,12 @@ pub async fn connect() -> Connected {
         .await
         .unwrap();
     let parameters = NtbParameters::parse(&parameters).unwrap();
+    if format == NtbFormat::Ntb32 {
+        transport
+            .control_out(ClassRequest::SetNtbFormat, 1, Vec::new())
+            .await
+            .unwrap();
+    }
     transport.set_data_alt_setting(1).await.unwrap();
     let (bulk_in, bulk_out) = transport.take_data_pipes().unwrap();
     let mut control = Control {
@@ -207,6 +219,7 @@ pub async fn connect() -> Connected {
         modem,
         pipes: Some((bulk_in, bulk_out)),
         parameters,
+        format,
         control,
     }
 }
