@@ -22,3 +22,4 @@ pub mod logging;
 pub mod netdev;
 pub mod supervisor;
 pub mod types;
+pub mod usb;

@@ -1,0 +1,60 @@
+//! Real USB modems, through nusb (usbfs on Linux).
+//!
+//! * [`function`] — [`NusbFunction`], the [`mbim_transport::FunctionTransport`]
+//!   of one claimed MBIM function: class requests on the communication
+//!   interface, the interrupt endpoint's notifications, the data interface's
+//!   alternate setting and its bulk pipes.
+//! * [`discovery`] — which USB devices are MBIM modems mbimd takes
+//!   ([`find_mbim_devices`]), and claiming their functions ([`open_modem`]).
+//! * [`watch`] — [`DeviceWatcher`], devices arriving and leaving.
+//!
+//! One USB device is one modem; each of its MBIM functions is one executor,
+//! in the order of their communication interfaces.
+
+pub mod discovery;
+pub mod function;
+pub mod watch;
+
+pub use discovery::{
+    find_mbim_devices, open_modem, port_path, MbimDevice, OpenedModem, UsbIdentity,
+};
+pub use function::{NusbBulkIn, NusbBulkOut, NusbFunction};
+pub use watch::{DeviceEvent, DeviceWatcher};
+
+/// Why a USB device could not be listed, opened or claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum UsbError {
+    /// Listing the USB devices failed (no usbfs or sysfs).
+    #[error("listing USB devices: {0}")]
+    List(#[source] nusb::Error),
+    /// Opening the device failed (permissions, or it went away).
+    #[error("opening USB device {path}: {source}")]
+    Open {
+        /// The port path.
+        path: String,
+        /// What nusb said.
+        #[source]
+        source: nusb::Error,
+    },
+    /// The device has no active configuration mbimd can read.
+    #[error("USB device {path}: {reason}")]
+    Configuration {
+        /// The port path.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Claiming an interface (or selecting its setting) failed.
+    #[error("USB device {path}, interface {interface}: {what}: {source}")]
+    Interface {
+        /// The port path.
+        path: String,
+        /// bInterfaceNumber.
+        interface: u8,
+        /// What was being done.
+        what: &'static str,
+        /// What nusb said.
+        #[source]
+        source: nusb::Error,
+    },
+}
