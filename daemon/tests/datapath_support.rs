@@ -18,13 +18,11 @@ use mbim_protocol::services::basic_connect::{
     self, ActivationCommand, ActivationState, AuthProtocol, Compression, ConnectInfo, ConnectSet,
     ContextIpType, ContextType,
 };
-use mbim_protocol::services::Cid;
-use mbim_protocol::session::{Session, SessionConfig, SessionEvent};
 use mbim_protocol::status::{CommandType, Status};
-use mbim_protocol::usb::{ClassRequest, Notification};
+use mbim_protocol::usb::ClassRequest;
 use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
 use mbim_sim::device::SimModem;
-use mbim_sim::inprocess::{InProcessBulkIn, InProcessBulkOut, InProcessFunction};
+use mbim_sim::inprocess::{InProcessBulkIn, InProcessBulkOut, InProcessFunction, InProcessHost};
 use mbim_sim::scenario::Scenario;
 use mbim_transport::{Completion, FunctionTransport, InPipe, OutPipe, Pipe, TransportError};
 use mbimd::datapath::PumpConfig;
@@ -38,65 +36,6 @@ use tokio::sync::Notify;
 pub const HOST: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 2);
 pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
 
-struct Control {
-    transport: InProcessFunction,
-    session: Session,
-}
-
-impl Control {
-    async fn flush(&mut self) {
-        while let Some(bytes) = self.session.poll_transmit() {
-            self.transport
-                .control_out(ClassRequest::SendEncapsulatedCommand, 0, bytes)
-                .await
-                .unwrap();
-        }
-    }
-
-    async fn wait_for<T>(&mut self, mut keep: impl FnMut(SessionEvent) -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            while let Some(event) = self.session.poll_event() {
-                if let Some(found) = keep(event) {
-                    return found;
-                }
-            }
-            let notification =
-                tokio::time::timeout_at(deadline.into(), self.transport.next_notification())
-                    .await
-                    .expect("the modem answers in time")
-                    .unwrap();
-            if let Notification::ResponseAvailable { .. } = notification {
-                let bytes = self
-                    .transport
-                    .control_in(ClassRequest::GetEncapsulatedResponse, 0, 4096)
-                    .await
-                    .unwrap();
-                self.session.handle_message(Instant::now(), &bytes);
-                self.flush().await;
-            }
-        }
-    }
-
-    async fn request<C: Cid>(&mut self, payload: Vec<u8>) -> (Status, Vec<u8>) {
-        let id = self
-            .session
-            .command(Instant::now(), C::SERVICE, C::ID, CommandType::Set, payload)
-            .unwrap();
-        self.flush().await;
-        self.wait_for(|event| match event {
-            SessionEvent::Response {
-                transaction_id,
-                status,
-                information_buffer,
-                ..
-            } if transaction_id == id => Some((status, information_buffer)),
-            _ => None,
-        })
-        .await
-    }
-}
-
 /// A simulated modem with session 0 connected and its data pipes taken.
 pub struct Connected {
     pub modem: SimModem,
@@ -104,7 +43,7 @@ pub struct Connected {
     pub parameters: NtbParameters,
     pub format: NtbFormat,
     /// Kept so the function stays open for the test's duration.
-    control: Control,
+    control: InProcessHost,
 }
 
 impl Connected {
@@ -184,18 +123,8 @@ pub async fn connect_with(format: NtbFormat) -> Connected {
     }
     transport.set_data_alt_setting(1).await.unwrap();
     let (bulk_in, bulk_out) = transport.take_data_pipes().unwrap();
-    let mut control = Control {
-        transport,
-        session: Session::new(SessionConfig {
-            max_control_transfer: 4096,
-            ..SessionConfig::default()
-        }),
-    };
-    control.session.open(Instant::now()).unwrap();
-    control.flush().await;
-    control
-        .wait_for(|event| matches!(event, SessionEvent::Opened).then_some(()))
-        .await;
+    let mut control = InProcessHost::new(transport, Duration::from_secs(5));
+    control.open().await.unwrap();
     let connect = ConnectSet {
         session_id: 0,
         activation_command: ActivationCommand::Activate,
@@ -208,8 +137,9 @@ pub async fn connect_with(format: NtbFormat) -> Connected {
         context_type: ContextType::Internet.uuid(),
     };
     let (status, buffer) = control
-        .request::<basic_connect::cid::Connect>(connect.encode())
-        .await;
+        .request::<basic_connect::cid::Connect>(CommandType::Set, connect.encode())
+        .await
+        .unwrap();
     assert_eq!(status, Status::Success);
     assert_eq!(
         ConnectInfo::decode(&buffer).unwrap().activation_state,

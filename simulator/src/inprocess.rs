@@ -215,3 +215,130 @@ impl OutPipe for InProcessBulkOut {
         });
     }
 }
+
+/// Why an [`InProcessHost`] call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    /// The session refused the call.
+    #[error("session: {0}")]
+    Session(#[from] mbim_protocol::session::SessionError),
+    /// The modem did not answer in time.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The modem refused OPEN.
+    #[error("OPEN failed: {0}")]
+    OpenFailed(String),
+}
+
+/// A minimal MBIM host over the in-process transport — the protocol crate's
+/// [`Session`](mbim_protocol::session::Session) and nothing else — for tests
+/// and benchmarks that need a function opened and a session connected
+/// without the daemon.
+#[derive(Debug)]
+pub struct InProcessHost {
+    transport: InProcessFunction,
+    session: mbim_protocol::session::Session,
+    timeout: std::time::Duration,
+}
+
+impl InProcessHost {
+    /// A host for `transport`; answers are awaited up to `timeout`.
+    pub fn new(transport: InProcessFunction, timeout: std::time::Duration) -> Self {
+        let session = mbim_protocol::session::Session::new(mbim_protocol::session::SessionConfig {
+            max_control_transfer: 4096,
+            ..mbim_protocol::session::SessionConfig::default()
+        });
+        InProcessHost {
+            transport,
+            session,
+            timeout,
+        }
+    }
+
+    /// The transport, for class requests and the data pipes.
+    pub fn transport(&self) -> &InProcessFunction {
+        &self.transport
+    }
+
+    async fn flush(&mut self) -> Result<(), HostError> {
+        while let Some(bytes) = self.session.poll_transmit() {
+            self.transport
+                .control_out(ClassRequest::SendEncapsulatedCommand, 0, bytes)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Reads responses until an event `keep` accepts arrives.
+    async fn wait_for<T>(
+        &mut self,
+        mut keep: impl FnMut(mbim_protocol::session::SessionEvent) -> Option<T>,
+    ) -> Result<T, HostError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            while let Some(event) = self.session.poll_event() {
+                if let Some(found) = keep(event) {
+                    return Ok(found);
+                }
+            }
+            let notification =
+                tokio::time::timeout_at(deadline, self.transport.next_notification())
+                    .await
+                    .map_err(|_| HostError::Timeout(self.timeout))??;
+            if let Notification::ResponseAvailable { .. } = notification {
+                let bytes = self
+                    .transport
+                    .control_in(ClassRequest::GetEncapsulatedResponse, 0, 4096)
+                    .await?;
+                self.session
+                    .handle_message(std::time::Instant::now(), &bytes);
+                self.flush().await?;
+            }
+        }
+    }
+
+    /// OPEN, waiting for OPEN_DONE.
+    pub async fn open(&mut self) -> Result<(), HostError> {
+        use mbim_protocol::session::SessionEvent;
+        self.session.open(std::time::Instant::now())?;
+        self.flush().await?;
+        self.wait_for(|event| match event {
+            SessionEvent::Opened => Some(Ok(())),
+            SessionEvent::OpenFailed(status) => Some(Err(status.to_string())),
+            SessionEvent::OpenTimedOut => Some(Err("timed out".to_owned())),
+            _ => None,
+        })
+        .await?
+        .map_err(HostError::OpenFailed)
+    }
+
+    /// A command of CID `C`, answered with its status and information buffer.
+    pub async fn request<C: mbim_protocol::services::Cid>(
+        &mut self,
+        command_type: mbim_protocol::status::CommandType,
+        payload: Vec<u8>,
+    ) -> Result<(mbim_protocol::status::Status, Vec<u8>), HostError> {
+        use mbim_protocol::session::SessionEvent;
+        let id = self.session.command(
+            std::time::Instant::now(),
+            C::SERVICE,
+            C::ID,
+            command_type,
+            payload,
+        )?;
+        self.flush().await?;
+        self.wait_for(|event| match event {
+            SessionEvent::Response {
+                transaction_id,
+                status,
+                information_buffer,
+                ..
+            } if transaction_id == id => Some((status, information_buffer)),
+            _ => None,
+        })
+        .await
+    }
+}

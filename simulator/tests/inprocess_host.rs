@@ -13,86 +13,23 @@ use mbim_protocol::services::basic_connect::{
     SubscriberReadyState,
 };
 use mbim_protocol::services::Cid;
-use mbim_protocol::session::{Session, SessionConfig, SessionEvent};
 use mbim_protocol::status::{CommandType, Status};
-use mbim_protocol::usb::{ClassRequest, Notification};
+use mbim_protocol::usb::ClassRequest;
 use mbim_sim::device::SimModem;
-use mbim_sim::inprocess::InProcessFunction;
+use mbim_sim::inprocess::{InProcessFunction, InProcessHost};
 use mbim_sim::scenario::Scenario;
 use mbim_transport::{FunctionTransport, InPipe, OutPipe, Pipe, TransportError};
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Host {
-    transport: InProcessFunction,
-    session: Session,
-}
-
-impl Host {
-    async fn flush(&mut self) {
-        while let Some(bytes) = self.session.poll_transmit() {
-            self.transport
-                .control_out(ClassRequest::SendEncapsulatedCommand, 0, bytes)
-                .await
-                .unwrap();
-        }
-    }
-
-    /// Reads responses until an event `keep` accepts arrives.
-    async fn wait_for<T>(&mut self, mut keep: impl FnMut(SessionEvent) -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            while let Some(event) = self.session.poll_event() {
-                if let Some(found) = keep(event) {
-                    return found;
-                }
-            }
-            let notification =
-                tokio::time::timeout_at(deadline.into(), self.transport.next_notification())
-                    .await
-                    .expect("the modem answers in time")
-                    .unwrap();
-            if let Notification::ResponseAvailable { .. } = notification {
-                let bytes = self
-                    .transport
-                    .control_in(ClassRequest::GetEncapsulatedResponse, 0, 4096)
-                    .await
-                    .unwrap();
-                self.session.handle_message(Instant::now(), &bytes);
-                self.flush().await;
-            }
-        }
-    }
-
-    async fn request<C: Cid>(
-        &mut self,
-        command_type: CommandType,
-        payload: Vec<u8>,
-    ) -> (Status, Vec<u8>) {
-        let id = self
-            .session
-            .command(Instant::now(), C::SERVICE, C::ID, command_type, payload)
-            .unwrap();
-        self.flush().await;
-        self.wait_for(|event| match event {
-            SessionEvent::Response {
-                transaction_id,
-                status,
-                information_buffer,
-                ..
-            } if transaction_id == id => Some((status, information_buffer)),
-            _ => None,
-        })
+/// Queries `C` and decodes its response, which must succeed.
+async fn query<C: Cid>(host: &mut InProcessHost, payload: impl Payload) -> C::Response {
+    let (status, buffer) = host
+        .request::<C>(CommandType::Query, payload.encode())
         .await
-    }
-
-    async fn query<C: Cid>(&mut self, payload: impl Payload) -> C::Response {
-        let (status, buffer) = self
-            .request::<C>(CommandType::Query, payload.encode())
-            .await;
-        assert_eq!(status, Status::Success, "{}", C::NAME);
-        C::Response::decode(&buffer).unwrap()
-    }
+        .unwrap();
+    assert_eq!(status, Status::Success, "{}", C::NAME);
+    C::Response::decode(&buffer).unwrap()
 }
 
 fn checksum(bytes: &[u8]) -> u16 {
@@ -138,23 +75,13 @@ async fn a_host_reaches_the_gateway_through_the_in_process_transport() {
     transport.set_data_alt_setting(1).await.unwrap();
     let (mut bulk_in, mut bulk_out) = transport.take_data_pipes().unwrap();
 
-    let mut host = Host {
-        transport,
-        session: Session::new(SessionConfig {
-            max_control_transfer: 4096,
-            ..SessionConfig::default()
-        }),
-    };
-    host.session.open(Instant::now()).unwrap();
-    host.flush().await;
-    host.wait_for(|event| matches!(event, SessionEvent::Opened).then_some(()))
-        .await;
+    let mut host = InProcessHost::new(transport, Duration::from_secs(5));
+    host.open().await.unwrap();
 
-    let caps: DeviceCapsInfo = host.query::<basic_connect::cid::DeviceCaps>(Empty).await;
+    let caps: DeviceCapsInfo = query::<basic_connect::cid::DeviceCaps>(&mut host, Empty).await;
     assert_eq!(caps.firmware_info, "mbim-sim 0.1");
-    let ready: SubscriberReadyInfo = host
-        .query::<basic_connect::cid::SubscriberReadyStatus>(Empty)
-        .await;
+    let ready: SubscriberReadyInfo =
+        query::<basic_connect::cid::SubscriberReadyStatus>(&mut host, Empty).await;
     assert_eq!(ready.ready_state, SubscriberReadyState::Initialized);
     assert_eq!(ready.sim_iccid, "8988200000000000001");
 
@@ -171,14 +98,15 @@ async fn a_host_reaches_the_gateway_through_the_in_process_transport() {
     };
     let (status, buffer) = host
         .request::<basic_connect::cid::Connect>(CommandType::Set, connect.encode())
-        .await;
+        .await
+        .unwrap();
     assert_eq!(status, Status::Success);
     let connected = ConnectInfo::decode(&buffer).unwrap();
     assert_eq!(connected.activation_state, ActivationState::Activated);
 
-    let ip: IpConfigurationInfo = host
-        .query::<basic_connect::cid::IpConfiguration>(IpConfigurationInfo::default())
-        .await;
+    let ip: IpConfigurationInfo =
+        query::<basic_connect::cid::IpConfiguration>(&mut host, IpConfigurationInfo::default())
+            .await;
     let address = ip.ipv4_addresses[0].ipv4_address;
     let gateway = ip.ipv4_gateway.unwrap();
     assert_eq!(
