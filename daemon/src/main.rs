@@ -3,7 +3,8 @@
 //! `mbimd --simulate [SCENARIO]` runs it against the simulated modem in
 //! process (the built-in dual-SIM single-active one by default). As root it
 //! creates and configures the real TUN devices; unprivileged it says what it
-//! skips and carries on with the control plane.
+//! skips and carries on with the control plane. Without `--simulate` it
+//! takes the USB MBIM modems present and arriving (the `[devices]` rules).
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -69,10 +70,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         .simulate
         .or_else(|| config.simulate.scenario.clone().map(Some))
     else {
-        anyhow::bail!(
-            "driving USB modems is not available in this build yet; run `mbimd --simulate` \
-             for the simulated modem"
-        );
+        mbimd::usb::manager::run(Arc::new(config), shutdown_signal()).await;
+        return Ok(());
     };
     let scenario = match scenario_path {
         None => Scenario::default_dssa(),

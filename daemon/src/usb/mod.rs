@@ -7,12 +7,14 @@
 //! * [`discovery`] — which USB devices are MBIM modems mbimd takes
 //!   ([`find_mbim_devices`]), and claiming their functions ([`open_modem`]).
 //! * [`watch`] — [`DeviceWatcher`], devices arriving and leaving.
+//! * [`manager`] — one supervised task per modem present.
 //!
 //! One USB device is one modem; each of its MBIM functions is one executor,
 //! in the order of their communication interfaces.
 
 pub mod discovery;
 pub mod function;
+pub mod manager;
 pub mod watch;
 
 pub use discovery::{
