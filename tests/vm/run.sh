@@ -85,8 +85,9 @@ if [ -n "$VM_SIM_PROTOTYPE" ]; then
     [ -r "$VM_SIM_PROTOTYPE" ] || die "VM_SIM_PROTOTYPE=$VM_SIM_PROTOTYPE is not readable"
     say "simulator: prototype $VM_SIM_PROTOTYPE"
 else
-    say "cargo build -p mbim-sim"
-    (cd "$repo" && cargo build -q -p mbim-sim) || die "cargo build -p mbim-sim failed"
+    # mbimd too: guest/mbimd.sh runs the daemon against the simulator on vhci-hcd.
+    say "cargo build -p mbim-sim -p mbimd"
+    (cd "$repo" && cargo build -q -p mbim-sim -p mbimd) || die "cargo build -p mbim-sim -p mbimd failed"
     [ -x "$mbim_sim" ] || die "no $mbim_sim after cargo build"
 fi
 

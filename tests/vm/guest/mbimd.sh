@@ -1,0 +1,66 @@
+#!/bin/bash
+# mbimd against the simulated modem on real USB (vhci-hcd): it takes the device from
+# cdc_mbim, claims its interfaces through usbfs, connects with the dssa scenario, and the
+# simulated gateway answers ping through mbim0e0; SIGTERM removes the device again. No
+# udevd runs in the guest, so this also covers the watcher's polling.
+set -eu
+# shellcheck source=tests/vm/lib/guest.sh
+. "$VM_REPO/tests/vm/lib/guest.sh"
+[ -z "$VM_SIM_PROTOTYPE" ] || skip_all "needs mbim-sim"
+mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
+[ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
+
+attach_modem dssa 1
+
+step "mbimd takes the modem"
+cat >/tmp/mbimd.toml <<'TOML'
+[logging]
+level = "info,mbimd=debug"
+target = "stderr"
+
+[[profiles]]
+name = "simulated"
+apn = "internet"
+TOML
+RUST_BACKTRACE=1 "$mbimd" --config /tmp/mbimd.toml >"$VM_OUT/mbimd.log" 2>&1 &
+mbimd_pid=$!
+# shellcheck disable=SC2317 # called through wait_for
+has_address() { [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"10.64.0.2/30"* ]]; }
+# Each check starts a process, slow under TCG: wait for the device first, then its address.
+if wait_for 60 exists /sys/class/net/mbim0e0 && wait_for 30 has_address; then
+    pass "mbim0e0 has 10.64.0.2/30"
+else
+    echo "--- tail of mbimd.log"
+    tail -n 40 "$VM_OUT/mbimd.log"
+    abort "no mbim0e0 with 10.64.0.2"
+fi
+if wait_for 5 absent /dev/cdc-wdm0; then
+    pass "cdc_mbim let the device go (no /dev/cdc-wdm0)"
+else
+    fail "/dev/cdc-wdm0 is still there"
+fi
+
+step "ping through mbim0e0"
+if ping -c 3 -W 5 -I mbim0e0 10.64.0.1 >"$VM_OUT/ping.log" 2>&1; then
+    pass "10.64.0.1 answers ping through mbim0e0"
+else
+    cat "$VM_OUT/ping.log"
+    tail -n 30 "$VM_OUT/mbimd.log"
+    fail "no ping reply from 10.64.0.1"
+fi
+
+step "SIGTERM"
+kill -TERM "$mbimd_pid"
+if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then
+    pass "mbimd stopped"
+else
+    fail "mbimd still running 30 s after SIGTERM"
+    kill -9 "$mbimd_pid" 2>/dev/null || true
+fi
+wait "$mbimd_pid" 2>/dev/null || true
+if [ -e /sys/class/net/mbim0e0 ]; then
+    fail "mbim0e0 outlived mbimd"
+else
+    pass "mbim0e0 removed"
+fi
+finish
