@@ -1,8 +1,9 @@
 #!/bin/bash
 # mbimd against the simulated modem on real USB (vhci-hcd): it takes the device from
 # cdc_mbim, claims its interfaces through usbfs, connects with the dssa scenario, and the
-# simulated gateway answers ping through mbim0e0; SIGTERM removes the device again. No
-# udevd runs in the guest, so this also covers the watcher's polling.
+# simulated gateway answers ping through mbim0e0; an unplugged modem's device goes, a
+# replugged one is taken again; SIGTERM removes the device. No udevd runs in the guest,
+# so this covers the watcher's polling.
 set -eu
 # shellcheck source=tests/vm/lib/guest.sh
 . "$VM_REPO/tests/vm/lib/guest.sh"
@@ -47,6 +48,32 @@ else
     cat "$VM_OUT/ping.log"
     tail -n 30 "$VM_OUT/mbimd.log"
     fail "no ping reply from 10.64.0.1"
+fi
+
+step "unplug and plug again"
+check "unplug accepted" ctl unplug || true
+if wait_for 30 absent /sys/class/net/mbim0e0; then
+    pass "mbim0e0 is gone after ctl unplug"
+else
+    fail "mbim0e0 still there 30 s after ctl unplug"
+fi
+sim_kill
+if kill -0 "$mbimd_pid" 2>/dev/null; then pass "mbimd outlives its modem"; else abort "mbimd exited on unplug"; fi
+# Not attach_modem: mbimd takes the device from cdc_mbim within a second, so
+# /dev/cdc-wdm0 may come and go before a wait sees it.
+# shellcheck disable=SC2046 # two words, no globbing characters
+sim_start serve $(scenario_args dssa) --attach --control "$SIM_CONTROL"
+if wait_for 60 exists /sys/class/net/mbim0e0 && wait_for 30 has_address; then
+    pass "the replugged modem is taken again: mbim0e0 has 10.64.0.2/30"
+else
+    tail -n 40 "$VM_OUT/mbimd.log"
+    abort "no mbim0e0 with 10.64.0.2 after the replug"
+fi
+if ping -c 2 -W 5 -I mbim0e0 10.64.0.1 >"$VM_OUT/ping2.log" 2>&1; then
+    pass "10.64.0.1 answers ping after the replug"
+else
+    cat "$VM_OUT/ping2.log"
+    fail "no ping reply after the replug"
 fi
 
 step "SIGTERM"
