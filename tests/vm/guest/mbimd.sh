@@ -2,8 +2,9 @@
 # mbimd against the simulated modem on real USB (vhci-hcd): it takes the device from
 # cdc_mbim, claims its interfaces through usbfs, connects with the dssa scenario, and the
 # simulated gateway answers ping through mbim0e0; an unplugged modem's device goes, a
-# replugged one is taken again; SIGTERM removes the device. No udevd runs in the guest,
-# so this covers the watcher's polling.
+# replugged one is taken again; SIGTERM removes the device. Then the two-executors modem:
+# one device, two functions, mbim0e0 and mbim0e1 each reach their gateway. No udevd runs
+# in the guest, so this covers the watcher's polling.
 set -eu
 # shellcheck source=tests/vm/lib/guest.sh
 . "$VM_REPO/tests/vm/lib/guest.sh"
@@ -89,5 +90,64 @@ if [ -e /sys/class/net/mbim0e0 ]; then
     fail "mbim0e0 outlived mbimd"
 else
     pass "mbim0e0 removed"
+fi
+
+step "two executors on one device"
+sim_kill
+wait_for 15 absent /sys/bus/usb/devices/1-1 || true
+cat >/tmp/mbimd-two.toml <<'TOML'
+[logging]
+level = "info,mbimd=debug"
+target = "stderr"
+
+[[profiles]]
+name = "simulated"
+apn = "internet"
+
+[[sims]]
+iccid = "8988200000000000011"
+pin = "1111"
+
+[[sims]]
+iccid = "8988200000000000012"
+pin = "2222"
+TOML
+chmod 600 /tmp/mbimd-two.toml
+# shellcheck disable=SC2046 # two words, no globbing characters
+sim_start serve $(scenario_args two-executors) --attach --control "$SIM_CONTROL"
+RUST_BACKTRACE=1 "$mbimd" --config /tmp/mbimd-two.toml >"$VM_OUT/mbimd-two.log" 2>&1 &
+mbimd_pid=$!
+# shellcheck disable=SC2317 # called through wait_for
+has_addresses() {
+    [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"10.64.0.2/30"* ]] &&
+        [[ $(ip -4 addr show dev mbim0e1 2>/dev/null) == *"10.65.0.2/30"* ]]
+}
+if wait_for 60 exists /sys/class/net/mbim0e1 && wait_for 30 has_addresses; then
+    pass "mbim0e0 has 10.64.0.2/30 and mbim0e1 has 10.65.0.2/30"
+else
+    tail -n 40 "$VM_OUT/mbimd-two.log"
+    abort "no mbim0e0 and mbim0e1 with their addresses"
+fi
+for i in 0 1; do
+    gw=10.$((64 + i)).0.1
+    if ping -c 2 -W 5 -I mbim0e$i "$gw" >"$VM_OUT/ping-e$i.log" 2>&1; then
+        pass "$gw answers ping through mbim0e$i"
+    else
+        cat "$VM_OUT/ping-e$i.log"
+        fail "no ping reply from $gw through mbim0e$i"
+    fi
+done
+kill -TERM "$mbimd_pid"
+if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then
+    pass "mbimd stopped"
+else
+    fail "mbimd still running 30 s after SIGTERM"
+    kill -9 "$mbimd_pid" 2>/dev/null || true
+fi
+wait "$mbimd_pid" 2>/dev/null || true
+if [ -e /sys/class/net/mbim0e0 ] || [ -e /sys/class/net/mbim0e1 ]; then
+    fail "a network device outlived mbimd"
+else
+    pass "mbim0e0 and mbim0e1 removed"
 fi
 finish
