@@ -51,6 +51,20 @@ else
     fail "no ping reply from 10.64.0.1"
 fi
 
+# One echo request per size. The uplink NTB16 is a 12-byte header, the datagram (28 + size
+# bytes) padded to 4, and a 16-byte NDP: sizes 453-456 make exactly 512 bytes, one
+# high-speed packet, so mbimd follows the transfer with a zero-length packet; the uplink
+# must keep flowing across it.
+lost=
+for size in $(seq 440 480); do
+    ping -c 1 -W 3 -s "$size" -I mbim0e0 10.64.0.1 >/dev/null 2>&1 || lost="$lost $size"
+done
+if [ -z "$lost" ]; then
+    pass "echo requests of 440-480 bytes all answered (ZLP-terminated NTBs among them)"
+else
+    fail "no reply to echo requests of sizes:$lost"
+fi
+
 step "unplug and plug again"
 check "unplug accepted" ctl unplug || true
 if wait_for 30 absent /sys/class/net/mbim0e0; then
