@@ -20,6 +20,7 @@ pub mod datapath;
 pub mod executor;
 pub mod logging;
 pub mod netdev;
+pub mod policy;
 pub mod supervisor;
 pub mod types;
 pub mod usb;
