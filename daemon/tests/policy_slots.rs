@@ -575,6 +575,51 @@ fn slot_mapping_set_results() {
 }
 
 #[test]
+fn a_waiting_automatic_switch_is_withdrawn_when_its_cause_is_undone() {
+    let withdrawn = |to| PolicyAction::SlotSwitchFailed {
+        to,
+        reason: FailureReason::Withdrawn,
+    };
+    let cases: Vec<(&str, Vec<Step>)> = vec![
+        (
+            "inserted, voice call, removed again",
+            script(
+                on_embedded(Empty),
+                vec![
+                    (100, physical(Active), vec![set(PHYSICAL)]),
+                    (
+                        101,
+                        result(Status::VoiceCallInProgress, EMBEDDED),
+                        vec![PolicyAction::RetryAfter(Duration::from_secs(5))],
+                    ),
+                    (103, physical(Empty), vec![withdrawn(PHYSICAL)]),
+                    (106, PolicyInput::Timer, vec![]),
+                ],
+            ),
+        ),
+        (
+            "removed, busy, inserted again",
+            script(
+                on_physical(),
+                vec![
+                    (100, physical(Empty), vec![set(EMBEDDED)]),
+                    (
+                        101,
+                        result(Status::Busy, PHYSICAL),
+                        vec![PolicyAction::RetryOnNextNotification],
+                    ),
+                    (103, physical(Active), vec![withdrawn(EMBEDDED)]),
+                    (104, PolicyInput::Notification, vec![]),
+                ],
+            ),
+        ),
+    ];
+    for (name, steps) in cases {
+        run(name, config(OnRemoval::Switch, true), steps);
+    }
+}
+
+#[test]
 fn the_mapping_view_follows_every_response_and_query() {
     let policy = run(
         "view",

@@ -175,6 +175,9 @@ pub enum FailureReason {
     NoSuchSlot,
     /// No modem has been seen yet.
     NoModem,
+    /// The SIM change that called for an automatic switch was undone (the
+    /// card came back, or left again) while the switch waited to be retried.
+    Withdrawn,
 }
 
 impl fmt::Display for FailureReason {
@@ -187,6 +190,7 @@ impl fmt::Display for FailureReason {
             FailureReason::NotApplied { kept: None } => f.write_str("the device kept no slot"),
             FailureReason::NoSuchSlot => f.write_str("no such slot"),
             FailureReason::NoModem => f.write_str("no modem"),
+            FailureReason::Withdrawn => f.write_str("the SIM change was undone"),
         }
     }
 }
@@ -631,6 +635,22 @@ impl ModemState {
         let Some(edge) = before.and_then(|before| edge(before, state)) else {
             return;
         };
+        if let Some(switch) = self.switch {
+            // A retry must not carry out a switch whose cause is gone, such
+            // as moving to a physical slot that is empty again.
+            if matches!(
+                (switch.reason, edge),
+                (SwitchReason::SimInserted, Edge::Removed)
+                    | (SwitchReason::SimRemoved, Edge::Inserted)
+            ) {
+                self.switch = None;
+                actions.push(PolicyAction::SlotSwitchFailed {
+                    to: switch.to,
+                    reason: FailureReason::Withdrawn,
+                });
+                return;
+            }
+        }
         let (Some(selected), Some(embedded)) =
             (self.selected(), self.slot_of_kind(SlotKind::Embedded))
         else {
