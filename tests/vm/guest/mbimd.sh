@@ -65,6 +65,49 @@ else
     fail "no reply to echo requests of sizes:$lost"
 fi
 
+step "a UDP flow through mbim0e0, both ways"
+# The simulator counts datagrams to 10.64.0.1:5001 and sends 200 a second of
+# its own to 10.64.0.2:5002; a Python socket on each end does the rest.
+check "traffic generator started" \
+    ctl traffic --executor 0 --sink-port 5001 --to 10.64.0.2 --port 5002 --rate 200 --size 1000
+udp_result=$(python3 - <<'PY' 2>&1
+import socket, time
+rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rx.bind(("10.64.0.2", 5002))
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sent = 0
+for _ in range(100):
+    tx.sendto(b"u" * 1200, ("10.64.0.1", 5001))
+    sent += 1
+    time.sleep(0.002)
+received = 0
+end = time.time() + 2
+while time.time() < end:
+    rx.settimeout(max(0.01, end - time.time()))
+    try:
+        rx.recv(2048)
+        received += 1
+    except socket.timeout:
+        pass
+print(sent, received)
+PY
+)
+read -r udp_sent udp_received <<<"$udp_result" || true
+if [ "${udp_received:-0}" -ge 50 ] 2>/dev/null; then
+    pass "$udp_received UDP datagrams from the simulator arrived on 10.64.0.2:5002"
+else
+    fail "UDP from the simulator: $udp_result"
+fi
+if ctl status && printf '%s\n' "$OUT" >"$VM_OUT/status.json" \
+    && python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"]["executors"][0]["data"]["sink_packets"])' \
+        "$VM_OUT/status.json" >"$VM_OUT/sink.txt" 2>&1 \
+    && [ "$(cat "$VM_OUT/sink.txt")" -ge "${udp_sent:-100}" ]; then
+    pass "the simulator counted all ${udp_sent:-100} UDP datagrams sent to 10.64.0.1:5001"
+else
+    fail "UDP to the simulator: sent ${udp_sent:-?}, sink counted $(cat "$VM_OUT/sink.txt" 2>/dev/null)"
+fi
+check "traffic generator stopped" ctl traffic --executor 0
+
 step "unplug and plug again"
 check "unplug accepted" ctl unplug || true
 if wait_for 30 absent /sys/class/net/mbim0e0; then
