@@ -276,19 +276,7 @@ async fn bring_link_up<T: FunctionTransport>(
             name.as_str()
         );
     }
-    let parameters = connection.ntb.unwrap_or(NtbParameters {
-        formats_supported: 1,
-        in_max_size: 16384,
-        in_divisor: 4,
-        in_payload_remainder: 0,
-        in_alignment: 4,
-        out_max_size: 16384,
-        out_divisor: 4,
-        out_payload_remainder: 0,
-        out_alignment: 4,
-        out_max_datagrams: 32,
-    });
-    let pump = match start_data_path(&slot.spec.transport, &netdev, &connection, parameters).await {
+    let pump = match start_data_path(&slot.spec.transport, &netdev, &connection).await {
         Ok(pump) => Some(pump),
         Err(error) => {
             tracing::warn!(modem = modem.index, executor = index, "data path: {error}");
@@ -309,8 +297,18 @@ async fn start_data_path<T: FunctionTransport>(
     transport: &Arc<T>,
     netdev: &Netdev,
     connection: &Connection,
-    parameters: NtbParameters,
 ) -> anyhow::Result<PumpHandle> {
+    // The executor reads the NTB parameters when it starts; if that failed,
+    // ask the function again rather than guess limits it may not accept.
+    let parameters = match connection.ntb {
+        Some(parameters) => parameters,
+        None => {
+            let bytes = transport
+                .control_in(ClassRequest::GetNtbParameters, 0, 28)
+                .await?;
+            NtbParameters::parse(&bytes)?
+        }
+    };
     // NTB16 is what every function supports; format and input size may only
     // change while the data interface is at alternate setting 0 (NCM 1.0 §6.2).
     transport.set_data_alt_setting(0).await?;
