@@ -63,6 +63,10 @@ pub async fn run(config: Arc<Config>, shutdown: impl Future<Output = ()>) {
                         continue;
                     };
                     let id = device.info.id();
+                    // Prune here, not only before waiting: a modem unplugged
+                    // while we waited may have finished since, and its
+                    // number belongs to the replugged one.
+                    running.retain(|modem| !modem.task.is_finished());
                     let index = lowest_free_index(running.iter().map(|modem| modem.index));
                     let (stop, mut stopped) = watch::channel(false);
                     let config = Arc::clone(&config);
