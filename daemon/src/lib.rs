@@ -14,11 +14,15 @@
 //! * [`config`] — `/etc/mbimd/mbimd.toml`.
 //! * [`supervisor`] — one modem: executor tasks, and the netdev and pump of
 //!   each connected session.
+//! * [`modem`] — the supervised modem as others see it: state snapshots,
+//!   requests, slot signals, and the registry of modems present.
+//! * [`policy`] — the dual-SIM single-active slot policy.
 
 pub mod config;
 pub mod datapath;
 pub mod executor;
 pub mod logging;
+pub mod modem;
 pub mod netdev;
 pub mod policy;
 pub mod supervisor;

@@ -175,6 +175,11 @@ async fn handle_report<T: FunctionTransport>(
             take_link_down(modem, index, slot).await;
             slot.running = false;
         }
+        // The slot policy and D-Bus take these (being wired in).
+        ExecutorEvent::SlotInfo { .. }
+        | ExecutorEvent::SlotMapping { .. }
+        | ExecutorEvent::Notification
+        | ExecutorEvent::Done { .. } => {}
     }
 }
 

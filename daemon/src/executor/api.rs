@@ -5,8 +5,10 @@ use super::profile::{Profile, Secret};
 use crate::types::IpSettings;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::services::basic_connect::{
-    PacketServiceState, PinState, PinType, RegisterState, SubscriberReadyState,
+    PacketServiceState, PinState, PinType, RadioSwitchState, RegisterState, SubscriberReadyState,
 };
+use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
+use mbim_protocol::status::Status;
 use std::time::Duration;
 
 /// How one executor runs.
@@ -89,8 +91,45 @@ pub enum ExecutorCommand {
         /// The new PIN1.
         new_pin: Secret,
     },
+    /// Change PIN1 from `old` to `new`.
+    ChangePin {
+        /// The PIN now.
+        old: Secret,
+        /// The PIN wanted.
+        new: Secret,
+    },
+    /// Enable (`true`) or disable the PIN1 check, proving it with `pin`.
+    SetPinEnabled {
+        /// PIN1.
+        pin: Secret,
+        /// Whether the SIM asks for PIN1 at power-up.
+        enabled: bool,
+    },
     /// Switch the (software) radio on or off.
     SetRadio(bool),
+    /// Query SLOT_INFO_STATUS of every slot again; each answer is reported
+    /// as [`ExecutorEvent::SlotInfo`] and kept in [`ExecutorStatus::slots`].
+    QuerySlots,
+    /// Query DEVICE_SLOT_MAPPINGS; the answer is reported as
+    /// [`ExecutorEvent::SlotMapping`].
+    QuerySlotMapping,
+    /// Replace the profiles and PINs (the configuration was reloaded). A
+    /// connected session stays up; the next connection uses them.
+    Reconfigure {
+        /// The new profiles.
+        profiles: Vec<Profile>,
+        /// The new PINs by ICCID.
+        pins: Vec<(String, Secret)>,
+    },
+    /// Carry out `command` and report its outcome as [`ExecutorEvent::Done`]
+    /// with `id`: success once the device accepted it (for Connect and
+    /// Disconnect: once taken on), or the failure.
+    Tracked {
+        /// Chosen by the caller, echoed in [`ExecutorEvent::Done`].
+        id: u64,
+        /// The command.
+        command: Box<ExecutorCommand>,
+    },
     /// Maps the modem's executors to these slots (DEVICE_SLOT_MAPPINGS set,
     /// one slot per executor in executor order). Device-wide: it waits for
     /// the modem's lock, so the SETs of its executors never overlap.
@@ -128,10 +167,76 @@ pub enum ExecutorEvent {
         /// Why.
         reason: String,
     },
+    /// A slot's state: SLOT_INFO_STATUS answered or notified.
+    SlotInfo {
+        /// The slot.
+        slot: u32,
+        /// Its state.
+        state: UiccSlotState,
+    },
+    /// DEVICE_SLOT_MAPPINGS answered: a query's answer, or a SET's (whose
+    /// status may be a failure; its mapping is still the one in force).
+    SlotMapping {
+        /// The answer to a SET (`true`) or to a query.
+        set: bool,
+        /// The response status.
+        status: Status,
+        /// The slot of each executor, if the response carried a mapping.
+        mapping: Option<Vec<u32>>,
+    },
+    /// Any other notification from the device (the slot policy's cue to
+    /// retry a mapping SET that was answered BUSY).
+    Notification,
+    /// The outcome of an [`ExecutorCommand::Tracked`] command.
+    Done {
+        /// The command's id.
+        id: u64,
+        /// Success, or why not.
+        result: Result<(), CommandFailure>,
+    },
     /// The function is gone (unplugged); the task has ended.
     Gone,
     /// The task ended after Shutdown (or its command channel closed).
     Stopped,
+}
+
+/// Why a tracked command failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandFailure {
+    /// The device's status, when the device refused it.
+    pub status: Option<Status>,
+    /// What went wrong, in words (never containing a PIN or PUK).
+    pub message: String,
+}
+
+impl std::fmt::Display for CommandFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What DEVICE_CAPS (and DEVICE_CAPS_V2) say about the device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// FirmwareInfo.
+    pub firmware: String,
+    /// HardwareInfo.
+    pub hardware: String,
+    /// DeviceId: the IMEI on GSM devices (personal).
+    pub device_id: String,
+}
+
+/// SYS_CAPS: the modem as a whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SystemCaps {
+    /// NumberOfExecutors.
+    pub executors: u32,
+    /// NumberOfSlots.
+    pub slots: u32,
+    /// Concurrency (1 for dual-SIM single-active).
+    pub concurrency: u32,
+    /// ModemId.
+    pub modem_id: u64,
 }
 
 /// An event with the executor it comes from.
@@ -230,6 +335,18 @@ pub struct ExecutorStatus {
     pub slot: Option<u32>,
     /// Whether the device has the Microsoft multi-SIM extensions.
     pub multi_sim: bool,
+    /// DEVICE_CAPS.
+    pub device: DeviceInfo,
+    /// SYS_CAPS, when the device has it.
+    pub sys_caps: Option<SystemCaps>,
+    /// The state of each slot by index (SLOT_INFO_STATUS), as far as known.
+    pub slots: Vec<Option<UiccSlotState>>,
+    /// The slot of each executor of the modem (DEVICE_SLOT_MAPPINGS).
+    pub mapping: Vec<u32>,
+    /// The software radio switch.
+    pub radio_software: Option<RadioSwitchState>,
+    /// The hardware radio switch.
+    pub radio_hardware: Option<RadioSwitchState>,
     /// The SIM's ICCID (personal).
     pub iccid: String,
     /// The SIM's IMSI (personal).

@@ -617,6 +617,15 @@ impl ExecutorMachine {
                     Link::Open | Link::Closing => {}
                 }
             }
+            // Being implemented in this change set (ChangePin, SetPinEnabled,
+            // slot queries, Reconfigure, Tracked).
+            other => {
+                tracing::warn!(
+                    executor = self.config.index,
+                    ?other,
+                    "command not handled yet"
+                );
+            }
         }
     }
 

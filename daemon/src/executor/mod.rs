@@ -14,8 +14,8 @@ mod policy;
 mod profile;
 
 pub use api::{
-    Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorReport, ExecutorState,
-    ExecutorStatus, PinStatus,
+    CommandFailure, Connection, DeviceInfo, ExecutorCommand, ExecutorConfig, ExecutorEvent,
+    ExecutorReport, ExecutorState, ExecutorStatus, PinStatus, SystemCaps,
 };
 pub use driver::{run_executor, ExecutorExit};
 pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
