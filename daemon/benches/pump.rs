@@ -88,6 +88,9 @@ impl Pipe for NullOut {
         self.done.len()
     }
     fn cancel_all(&mut self) {}
+    async fn clear_halt(&mut self) -> Result<(), mbim_transport::TransportError> {
+        Ok(())
+    }
 }
 
 impl OutPipe for NullOut {
@@ -124,6 +127,9 @@ impl Pipe for ReplayIn {
         self.pending.len()
     }
     fn cancel_all(&mut self) {}
+    async fn clear_halt(&mut self) -> Result<(), mbim_transport::TransportError> {
+        Ok(())
+    }
 }
 
 impl InPipe for ReplayIn {

@@ -67,6 +67,9 @@ impl Pipe for NullOut {
         self.done.len()
     }
     fn cancel_all(&mut self) {}
+    async fn clear_halt(&mut self) -> Result<(), mbim_transport::TransportError> {
+        Ok(())
+    }
 }
 
 impl OutPipe for NullOut {

@@ -411,3 +411,86 @@ async fn traffic_mode_throughput_smoke() {
     );
     handle.stop().await.unwrap();
 }
+
+/// The simulated function halts an endpoint (as firmware does on an error);
+/// the pump clears the halt (CLEAR_FEATURE ENDPOINT_HALT) and goes on,
+/// rather than resubmitting into a halted endpoint until it gives up.
+#[tokio::test]
+async fn a_stalled_endpoint_is_cleared_and_traffic_resumes() {
+    use mbim_sim::control::{ControlCommand, Endpoint, Fault};
+    for endpoint in [Endpoint::BulkIn, Endpoint::BulkOut] {
+        let mut sim = connect().await;
+        let (bulk_in, bulk_out) = sim.take_pipes();
+        let pump = Pump::new(bulk_in, bulk_out, sim.config()).unwrap();
+        let (device, peer) = MemoryDevice::new(64);
+        let handle = datapath::spawn(pump, device);
+        peer.inject(&ping(1, 32)).await.unwrap();
+        assert!(is_reply(&receive(&peer).await, 1));
+
+        sim.modem
+            .control(ControlCommand::Faults {
+                function: 0,
+                fault: Fault::StallEndpoint { endpoint },
+            })
+            .unwrap();
+        // The ping that meets the halt is lost (the stall fails its
+        // transfer); one of the next ones gets through once the pump has
+        // cleared the halt.
+        let mut answered = false;
+        for seq in 2..20 {
+            peer.inject(&ping(seq, 32)).await.unwrap();
+            let reply = tokio::time::timeout(Duration::from_millis(200), peer.receive()).await;
+            if let Ok(Ok(reply)) = reply {
+                assert!(is_reply(&reply, seq) || reply[9] == 1, "{reply:02x?}");
+                answered = true;
+                break;
+            }
+        }
+        assert!(answered, "{endpoint:?}: traffic resumes after the stall");
+        assert!(!handle.is_finished(), "{endpoint:?}: the pump runs on");
+        let counters = handle.counters().snapshot();
+        assert!(
+            counters.rx_errors + counters.tx_errors >= 1,
+            "{endpoint:?}: the stall is counted: {counters:?}"
+        );
+        handle.stop().await.unwrap();
+    }
+}
+
+/// The halt is cleared with nothing pending (nusb and the USB spec ask for
+/// that), and the transfers cancelled for it are submitted again, so the
+/// pump keeps its depth of transfers in flight.
+#[tokio::test]
+async fn a_stall_is_cleared_with_nothing_pending_and_the_queue_refilled() {
+    let (bulk_in, script, changed) = ScriptedIn::new();
+    let (bulk_out, _) = RecordingOut::new();
+    let mut config = PumpConfig::new(0, NtbFormat::Ntb16, parameters());
+    config.in_transfers = 4;
+    let pump = Pump::new(bulk_in, bulk_out, config).unwrap();
+    let (device, peer) = MemoryDevice::new(8);
+    let handle = datapath::spawn(pump, device);
+    script
+        .lock()
+        .unwrap()
+        .blocks
+        .push_back(Err(TransportError::Stall));
+    changed.notify_waiters();
+    let deadline = Instant::now() + WAIT;
+    while script.lock().unwrap().halts_cleared == 0 {
+        assert!(Instant::now() < deadline, "the halt is cleared");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    {
+        let script = script.lock().unwrap();
+        assert_eq!(script.pending_at_clear, 0, "nothing pending at the clear");
+        assert_eq!(script.cancelled, 3, "the other transfers were cancelled");
+    }
+    let ping_block = block(&[(NdpSignature::Ips(0), &ping(7, 8))]);
+    script.lock().unwrap().blocks.push_back(Ok(ping_block));
+    changed.notify_waiters();
+    let packet = receive(&peer).await;
+    assert_eq!(packet, ping(7, 8));
+    assert_eq!(script.lock().unwrap().max_pending, 4);
+    assert!(!handle.is_finished());
+    handle.stop().await.unwrap();
+}

@@ -200,6 +200,10 @@ impl<P: InPipe> Pipe for Corrupting<P> {
     fn cancel_all(&mut self) {
         self.inner.cancel_all();
     }
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        self.inner.clear_halt().await
+    }
 }
 
 impl<P: InPipe> InPipe for Corrupting<P> {
@@ -217,6 +221,9 @@ pub struct Script {
     pub cancelled: usize,
     /// Largest number of transfers pending at once.
     pub max_pending: usize,
+    /// Halts cleared so far, and how many transfers were pending then.
+    pub halts_cleared: usize,
+    pub pending_at_clear: usize,
 }
 
 /// A bulk IN pipe completing with scripted blocks, in order.
@@ -277,6 +284,13 @@ impl Pipe for ScriptedIn {
             *cancelled = true;
         }
     }
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        let mut script = self.script.lock().unwrap();
+        script.halts_cleared += 1;
+        script.pending_at_clear += self.pending.len();
+        Ok(())
+    }
 }
 
 impl InPipe for ScriptedIn {
@@ -323,6 +337,10 @@ impl Pipe for RecordingOut {
     }
 
     fn cancel_all(&mut self) {}
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
 }
 
 impl OutPipe for RecordingOut {

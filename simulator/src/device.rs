@@ -278,6 +278,13 @@ impl SimFunction {
             .with(|modem, now| modem.handle_bulk_out(now, self.index, ntb))
     }
 
+    /// CLEAR_FEATURE(ENDPOINT_HALT) from the host: a stalled endpoint
+    /// (the `stall-endpoint` fault) works again.
+    pub fn clear_halt(&self, endpoint: crate::control::Endpoint) {
+        self.modem
+            .with(|modem, _| modem.clear_halt(self.index, endpoint));
+    }
+
     /// Back to the state after SET_CONFIGURATION (USB reset, re-attach).
     pub fn reset(&self) {
         self.modem.with(|modem, _| modem.reset_function(self.index));

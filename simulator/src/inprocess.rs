@@ -166,6 +166,11 @@ impl Pipe for InProcessBulkIn {
             request.cancelled = true;
         }
     }
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        self.function.clear_halt(crate::control::Endpoint::BulkIn);
+        Ok(())
+    }
 }
 
 impl InPipe for InProcessBulkIn {
@@ -203,6 +208,11 @@ impl Pipe for InProcessBulkOut {
 
     fn cancel_all(&mut self) {
         // Every transfer has already completed; there is nothing to cancel.
+    }
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        self.function.clear_halt(crate::control::Endpoint::BulkOut);
+        Ok(())
     }
 }
 

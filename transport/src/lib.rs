@@ -69,6 +69,12 @@ pub trait Pipe: Send {
     /// Cancels every pending transfer; each still completes, with
     /// [`TransportError::Cancelled`].
     fn cancel_all(&mut self);
+
+    /// Clears the endpoint's halt after a [`TransportError::Stall`]:
+    /// CLEAR_FEATURE(ENDPOINT_HALT), which also resets the data toggle on
+    /// both sides (USB 2.0 §9.4.5). Until then a halted endpoint fails every
+    /// transfer. Call it with nothing pending: cancel and collect first.
+    fn clear_halt(&mut self) -> impl Future<Output = Result<(), TransportError>> + Send;
 }
 
 /// A device-to-host pipe.

@@ -53,6 +53,34 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
                 }
             }
             Err(TransportError::Disconnected) => return Ok(StopReason::Disconnected),
+            Err(TransportError::Stall) => {
+                // A halted endpoint fails every transfer until the host
+                // clears it; resubmitting alone would spin on stalls.
+                counters.rx_error();
+                transfer_failures = transfer_failures.saturating_add(1);
+                if transfer_failures >= MAX_CONSECUTIVE_FAILURES {
+                    return Err(DatapathError::Transport {
+                        direction: "IN",
+                        error: TransportError::Stall,
+                    });
+                }
+                tracing::warn!("bulk IN stalled: clearing the halt");
+                let mut buffers = vec![completion.buffer];
+                match recover_from_stall(bulk_in, &mut buffers).await {
+                    Ok(()) => {}
+                    Err(TransportError::Disconnected) => return Ok(StopReason::Disconnected),
+                    Err(error) => {
+                        return Err(DatapathError::Transport {
+                            direction: "IN",
+                            error,
+                        })
+                    }
+                }
+                for buffer in buffers {
+                    bulk_in.submit(buffer, length);
+                }
+                continue;
+            }
             Err(error) => {
                 // A cancelled transfer is only expected while stopping, when
                 // this loop is no longer polled; otherwise count it like any
@@ -70,6 +98,20 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
         }
         bulk_in.submit(completion.buffer, length);
     }
+}
+
+/// Cancels what is still queued on a stalled pipe, collects the buffers
+/// into `buffers` (so the pump's set stays whole and allocation-free), and
+/// clears the halt.
+pub(super) async fn recover_from_stall<P: mbim_transport::Pipe>(
+    pipe: &mut P,
+    buffers: &mut Vec<Vec<u8>>,
+) -> Result<(), TransportError> {
+    pipe.cancel_all();
+    while pipe.pending() > 0 {
+        buffers.push(pipe.next_complete().await.buffer);
+    }
+    pipe.clear_halt().await
 }
 
 /// Writes the datagrams of `ours` in one received NTB to the device. Only a

@@ -51,7 +51,7 @@ struct Sender<'a, O> {
 
 impl<O: OutPipe> Sender<'_, O> {
     /// Takes a finished OUT transfer back: its buffer goes to the free list.
-    fn reclaim(&mut self, completion: Completion) -> Result<(), Halt> {
+    async fn reclaim(&mut self, completion: Completion) -> Result<(), Halt> {
         if self.free.len() < self.out_transfers {
             self.free.push(completion.buffer);
         }
@@ -61,6 +61,41 @@ impl<O: OutPipe> Sender<'_, O> {
                 Ok(())
             }
             Err(TransportError::Disconnected) => Err(Halt::Disconnected),
+            Err(TransportError::Stall) => {
+                // A halted endpoint fails every transfer until the host
+                // clears it. The NTBs still queued behind the stall are
+                // cancelled (counted as errors): the higher layers resend.
+                self.counters.tx_error();
+                self.failures = self.failures.saturating_add(1);
+                if self.failures >= MAX_CONSECUTIVE_FAILURES {
+                    return Err(Halt::Failed(DatapathError::Transport {
+                        direction: "OUT",
+                        error: TransportError::Stall,
+                    }));
+                }
+                tracing::warn!("bulk OUT stalled: clearing the halt");
+                let lost = self.bulk_out.pending();
+                let mut buffers = Vec::new();
+                match super::rx::recover_from_stall(self.bulk_out, &mut buffers).await {
+                    Ok(()) => {}
+                    Err(TransportError::Disconnected) => return Err(Halt::Disconnected),
+                    Err(error) => {
+                        return Err(Halt::Failed(DatapathError::Transport {
+                            direction: "OUT",
+                            error,
+                        }))
+                    }
+                }
+                for _ in 0..lost {
+                    self.counters.tx_error();
+                }
+                for buffer in buffers {
+                    if self.free.len() < self.out_transfers {
+                        self.free.push(buffer);
+                    }
+                }
+                Ok(())
+            }
             Err(error) => {
                 self.counters.tx_error();
                 self.failures = self.failures.saturating_add(1);
@@ -89,7 +124,7 @@ impl<O: OutPipe> Sender<'_, O> {
                 return Ok(Vec::with_capacity(self.builder.max_block_len()));
             }
             let completion = self.bulk_out.next_complete().await;
-            self.reclaim(completion)?;
+            self.reclaim(completion).await?;
         }
     }
 
@@ -210,7 +245,7 @@ impl<'a, O: OutPipe> Tx<'a, O> {
             tokio::select! {
                 biased;
                 completion = self.sender.bulk_out.next_complete(), if self.sender.bulk_out.pending() > 0 => {
-                    self.sender.reclaim(completion)?;
+                    self.sender.reclaim(completion).await?;
                 }
                 read = device.recv(&mut self.read_buf) => {
                     self.handle_read(read).await?;

@@ -341,6 +341,13 @@ impl Pipe for NusbBulkIn {
     fn cancel_all(&mut self) {
         self.endpoint.cancel_all();
     }
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        self.endpoint
+            .clear_halt()
+            .await
+            .map_err(|error| nusb_error(&error))
+    }
 }
 
 impl InPipe for NusbBulkIn {
@@ -411,6 +418,13 @@ impl Pipe for NusbBulkOut {
 
     fn cancel_all(&mut self) {
         self.endpoint.cancel_all();
+    }
+
+    async fn clear_halt(&mut self) -> Result<(), TransportError> {
+        self.endpoint
+            .clear_halt()
+            .await
+            .map_err(|error| nusb_error(&error))
     }
 }
 

@@ -323,6 +323,16 @@ impl Channel {
         None
     }
 
+    /// The host cleared the endpoint's halt (CLEAR_FEATURE ENDPOINT_HALT), as
+    /// a real device takes it: the endpoint works again.
+    pub(crate) fn clear_halt(&mut self, endpoint: Endpoint) {
+        match endpoint {
+            Endpoint::Interrupt => self.stall_interrupt = false,
+            Endpoint::BulkIn => self.stall_bulk_in = false,
+            Endpoint::BulkOut => self.stall_bulk_out = false,
+        }
+    }
+
     /// Arms or applies a fault.
     pub(crate) fn fault(&mut self, fault: &Fault) -> Result<(), String> {
         match fault {

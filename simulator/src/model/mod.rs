@@ -517,6 +517,13 @@ impl Modem {
         }
     }
 
+    /// The host cleared a halt of one of `function`'s endpoints.
+    pub fn clear_halt(&mut self, function: usize, endpoint: crate::control::Endpoint) {
+        if let Some(f) = self.functions.get_mut(function) {
+            f.channel.clear_halt(endpoint);
+        }
+    }
+
     /// USB reset or RESET_FUNCTION: back to the state after SET_CONFIGURATION.
     /// The function is closed, so its contexts go down (no host to tell).
     pub fn reset_function(&mut self, function: usize) {

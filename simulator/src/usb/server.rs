@@ -29,6 +29,7 @@ use super::usbip::{
     UrbCommand, UrbReply, UsbDevice, UsbInterface, UsbipError, OP_HEADER_LEN, URB_HEADER_LEN,
     USB_SPEED_HIGH,
 };
+use crate::control::Endpoint;
 use crate::device::{EndpointError, FunctionConfig, SimFunction, SimModem};
 use mbim_protocol::usb::SetupPacket;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -349,6 +350,24 @@ impl SimUsbDevice {
         }
     }
 
+    /// A real device's halted endpoint works again once the host clears it;
+    /// so does the simulated function's (its `stall-endpoint` fault).
+    fn clear_function_halt(&self, address: u8) {
+        let Some(layout) = self.descriptors.function_of_endpoint(address) else {
+            return;
+        };
+        let endpoint = if address == layout.bulk_in_endpoint {
+            Endpoint::BulkIn
+        } else if address == layout.bulk_out_endpoint {
+            Endpoint::BulkOut
+        } else {
+            Endpoint::Interrupt
+        };
+        if let Some(function) = self.functions.get(layout.index) {
+            function.clear_halt(endpoint);
+        }
+    }
+
     fn standard_request(&self, session: &Session, setup: &SetupPacket) -> Result<Vec<u8>, Stall> {
         let recipient = setup.request_type & 0x1F;
         let [index_low, _] = setup.index.to_le_bytes();
@@ -366,6 +385,7 @@ impl SimUsbDevice {
                         session.halt(index_low);
                     } else {
                         session.clear_halt(index_low);
+                        self.clear_function_halt(index_low);
                     }
                 }
                 Ok(Vec::new())
