@@ -1,10 +1,12 @@
 //! `mbimctl`: the command-line client of mbimd, and a decoder of MBIM bytes.
 //!
+//! The other commands talk to mbimd over D-Bus (`client/`): list and show
+//! modems, executors and slots, connect, PINs, slots, monitor.
 //! `mbimctl decode` turns hex dumps of control messages (from mbimcli's
 //! `--verbose`, a kernel trace, usbmon, a bug report) or of NTBs into readable
-//! text or JSON, using the same codec the daemon runs. The D-Bus client
-//! commands join it when the daemon's bus API lands.
+//! text or JSON, using the same codec the daemon runs; it needs no daemon.
 
+mod client;
 mod decode;
 mod hex;
 mod render;
@@ -17,6 +19,8 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "mbimctl", version, about)]
 struct Cli {
+    #[command(flatten)]
+    bus: client::BusArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,11 +46,14 @@ enum Command {
         #[arg(long)]
         show_personal_info: bool,
     },
+    #[command(flatten)]
+    Client(client::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Client(command) => client::main(&cli.bus, command),
         Command::Decode {
             hex,
             json,

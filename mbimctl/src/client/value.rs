@@ -1,0 +1,138 @@
+//! D-Bus values as JSON (for scripts) and as text (for people).
+
+use super::target;
+use zbus::zvariant::Value;
+
+/// A D-Bus value as JSON: numbers and booleans as such, strings and object
+/// paths as strings, arrays and structures as arrays, dictionaries with
+/// string keys as objects.
+pub(crate) fn to_json(value: &Value<'_>) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        Value::U8(number) => Json::from(*number),
+        Value::Bool(flag) => Json::from(*flag),
+        Value::I16(number) => Json::from(*number),
+        Value::U16(number) => Json::from(*number),
+        Value::I32(number) => Json::from(*number),
+        Value::U32(number) => Json::from(*number),
+        Value::I64(number) => Json::from(*number),
+        Value::U64(number) => Json::from(*number),
+        Value::F64(number) => Json::from(*number),
+        Value::Str(text) => Json::from(text.as_str()),
+        Value::Signature(signature) => Json::from(signature.to_string()),
+        Value::ObjectPath(path) => Json::from(path.as_str()),
+        Value::Value(inner) => to_json(inner),
+        Value::Array(array) => Json::Array(array.inner().iter().map(to_json).collect()),
+        Value::Dict(dict) => {
+            let pairs: Vec<_> = dict.iter().collect();
+            if pairs.iter().all(|(key, _)| key_text(key).is_some()) {
+                Json::Object(
+                    pairs
+                        .into_iter()
+                        .filter_map(|(key, value)| Some((key_text(key)?, to_json(value))))
+                        .collect(),
+                )
+            } else {
+                Json::Array(
+                    pairs
+                        .into_iter()
+                        .map(|(key, value)| Json::Array(vec![to_json(key), to_json(value)]))
+                        .collect(),
+                )
+            }
+        }
+        Value::Structure(structure) => {
+            Json::Array(structure.fields().iter().map(to_json).collect())
+        }
+        #[allow(unreachable_patterns)]
+        // File descriptors (and GVariant's maybe type, should a feature
+        // bring it in) never appear in mbimd's API; show the type at least.
+        other => Json::from(format!("<{}>", other.value_signature())),
+    }
+}
+
+fn key_text(key: &Value<'_>) -> Option<String> {
+    match key {
+        Value::Str(text) => Some(text.to_string()),
+        Value::ObjectPath(path) => Some(path.to_string()),
+        _ => None,
+    }
+}
+
+/// A property's value as text: strings as they are (`-` when empty), our
+/// object paths by their short names (`0/e1`), lists in brackets, USB ids in
+/// hex.
+pub(crate) fn to_text(name: &str, value: &Value<'_>) -> String {
+    match (name, value) {
+        ("UsbVendorId" | "UsbProductId", Value::U16(id)) => format!("{id:04x}"),
+        (_, Value::Str(text)) if text.is_empty() => "-".to_owned(),
+        (_, Value::Str(text)) => text.to_string(),
+        (_, Value::ObjectPath(path)) if path.as_str() == "/" => "-".to_owned(),
+        (_, Value::ObjectPath(path)) => target::short(path.as_str()),
+        (_, Value::Value(inner)) => to_text(name, inner),
+        (_, Value::Array(array)) => {
+            let items: Vec<String> = array
+                .inner()
+                .iter()
+                .map(|item| match item {
+                    Value::Str(text) => text.to_string(),
+                    other => to_text(name, other),
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        (_, Value::Dict(dict)) => {
+            let items: Vec<String> = dict
+                .iter()
+                .map(|(key, value)| format!("{}: {}", to_text(name, key), to_text(name, value)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        (_, Value::Structure(structure)) => {
+            let items: Vec<String> = structure
+                .fields()
+                .iter()
+                .map(|field| to_text(name, field))
+                .collect();
+            format!("({})", items.join(", "))
+        }
+        (_, Value::Bool(flag)) => flag.to_string(),
+        (_, Value::U8(number)) => number.to_string(),
+        (_, Value::I16(number)) => number.to_string(),
+        (_, Value::U16(number)) => number.to_string(),
+        (_, Value::I32(number)) => number.to_string(),
+        (_, Value::U32(number)) => number.to_string(),
+        (_, Value::I64(number)) => number.to_string(),
+        (_, Value::U64(number)) => number.to_string(),
+        (_, Value::F64(number)) => number.to_string(),
+        (_, other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use zbus::zvariant::ObjectPath;
+
+    #[test]
+    fn values_read_as_json_and_text() {
+        let mapping = Value::from(vec![0u32, 1]);
+        assert_eq!(to_json(&mapping), serde_json::json!([0, 1]));
+        assert_eq!(to_text("SlotMapping", &mapping), "[0, 1]");
+        let executors = Value::from(vec![ObjectPath::try_from(
+            "/dev/mbimd/Mbimd1/Modem0/Executor0",
+        )
+        .unwrap()]);
+        assert_eq!(to_text("Executors", &executors), "[0/e0]");
+        assert_eq!(
+            to_json(&executors),
+            serde_json::json!(["/dev/mbimd/Mbimd1/Modem0/Executor0"])
+        );
+        assert_eq!(to_text("UsbVendorId", &Value::U16(0x1e2d)), "1e2d");
+        assert_eq!(to_json(&Value::U16(0x1e2d)), serde_json::json!(7725));
+        assert_eq!(to_text("Profile", &Value::from("")), "-");
+        assert_eq!(to_text("Roaming", &Value::Bool(false)), "false");
+        assert_eq!(to_text("PinRetriesLeft", &Value::I32(-1)), "-1");
+    }
+}
