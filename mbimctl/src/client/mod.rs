@@ -351,7 +351,33 @@ fn print_json(value: &serde_json::Value) -> Result<(), ClientError> {
     print(&format!("{value:#}\n"))
 }
 
+/// Checks the object names a command was given, so that a typo is told as
+/// such whether or not mbimd runs.
+fn check_names(command: &Command) -> Result<(), TargetError> {
+    let (name, kind) = match command {
+        Command::List { .. } | Command::Reload | Command::Monitor { .. } => return Ok(()),
+        Command::Show { object, .. } => return target::parse(object).map(drop),
+        Command::Connect { executor, .. }
+        | Command::Disconnect { executor }
+        | Command::Radio { executor, .. } => (executor, Kind::Executor),
+        Command::Pin {
+            action:
+                PinAction::Enter(args)
+                | PinAction::Puk(args)
+                | PinAction::Change(args)
+                | PinAction::Enable(args)
+                | PinAction::Disable(args),
+        } => (&args.executor, Kind::Executor),
+        Command::SlotMapping { modem, .. }
+        | Command::SwitchSlot { modem, .. }
+        | Command::SlotPolicy { modem, .. }
+        | Command::TestSlots { modem, .. } => (modem, Kind::Modem),
+    };
+    target::parse_kind(name, kind).map(drop)
+}
+
 async fn run(bus: &BusArgs, command: Command) -> Result<ExitCode, ClientError> {
+    check_names(&command)?;
     let conn = connect(bus).await?;
     match command {
         Command::List { json } => list(&conn, json).await?,
