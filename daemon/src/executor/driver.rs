@@ -90,6 +90,7 @@ pub async fn run_executor<T: FunctionTransport>(
     let mut commands_open = true;
     loop {
         if let Some(exit) = driver.act().await {
+            driver.refuse_remaining(&mut commands_rx);
             return exit;
         }
         driver.flush().await;
@@ -133,6 +134,26 @@ pub async fn run_executor<T: FunctionTransport>(
 }
 
 impl<T: FunctionTransport> Driver<T> {
+    /// The task ends: tracked commands still queued get their failure (from
+    /// the finished machine) instead of no answer at all.
+    fn refuse_remaining(&mut self, commands_rx: &mut mpsc::Receiver<ExecutorCommand>) {
+        commands_rx.close();
+        while let Ok(command) = commands_rx.try_recv() {
+            self.machine.handle(now(), Input::Command(command));
+            while let Some(action) = self.machine.poll_action() {
+                if let Action::Report(event) = action {
+                    let report = ExecutorReport {
+                        executor: self.config.index,
+                        event,
+                    };
+                    // No waiting here: a supervisor that stopped reading
+                    // must not keep a finished task alive.
+                    let _ = self.events_tx.try_send(report);
+                }
+            }
+        }
+    }
+
     async fn ntb_parameters(&mut self) -> Option<NtbParameters> {
         match self
             .transport

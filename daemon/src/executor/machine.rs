@@ -12,7 +12,8 @@
 //! life cycle is a sequence, and the device is never asked twice at once.
 
 use super::api::{
-    Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorState, ExecutorStatus,
+    CommandFailure, Connection, DeviceInfo, ExecutorCommand, ExecutorConfig, ExecutorEvent,
+    ExecutorState, ExecutorStatus, SystemCaps,
 };
 use super::policy::{mask_personal, merge_ip_configuration, reconnect_delay, AnomalyBudget};
 use super::profile::{select_profile, Auth, IpType, Profile, Secret};
@@ -178,8 +179,17 @@ enum Step {
     PinQuery,
     PinEnter {
         configured: bool,
+        tracked: Option<u64>,
     },
-    PukEnter,
+    PukEnter {
+        tracked: Option<u64>,
+    },
+    /// ChangePin or SetPinEnabled; the operation is kept so that a BUSY
+    /// answer can put an untracked one back in line.
+    PinChange {
+        op: PinChange,
+        tracked: Option<u64>,
+    },
     HomeProvider,
     RegisterSet,
     RegisterQuery,
@@ -192,8 +202,68 @@ enum Step {
     IpQuery,
     Deactivate,
     SignalQuery,
-    SlotMappingSet(Vec<u32>),
+    SlotInfoQuery(u32),
+    SlotMappingSet {
+        slots: Vec<u32>,
+        tracked: Option<u64>,
+    },
 }
+
+impl Step {
+    /// The tracked command whose outcome is this step's answer.
+    fn tracked(&self) -> Option<u64> {
+        match self {
+            Step::PinEnter { tracked, .. }
+            | Step::PukEnter { tracked }
+            | Step::PinChange { tracked, .. }
+            | Step::SlotMappingSet { tracked, .. } => *tracked,
+            _ => None,
+        }
+    }
+}
+
+/// A PIN1 operation other than entering it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PinChange {
+    Change { old: Secret, new: Secret },
+    Enabled { pin: Secret, enabled: bool },
+}
+
+impl PinChange {
+    fn name(&self) -> &'static str {
+        match self {
+            PinChange::Change { .. } => "PIN change",
+            PinChange::Enabled { enabled: true, .. } => "enabling PIN1",
+            PinChange::Enabled { enabled: false, .. } => "disabling PIN1",
+        }
+    }
+
+    fn request(&self) -> Request {
+        let set = match self {
+            PinChange::Change { old, new } => bc::PinSet {
+                pin_type: PinType::Pin1,
+                pin_operation: PinOperation::Change,
+                pin: old.expose().to_owned(),
+                new_pin: new.expose().to_owned(),
+            },
+            PinChange::Enabled { pin, enabled } => bc::PinSet {
+                pin_type: PinType::Pin1,
+                pin_operation: if *enabled {
+                    PinOperation::Enable
+                } else {
+                    PinOperation::Disable
+                },
+                pin: pin.expose().to_owned(),
+                new_pin: String::new(),
+            },
+        };
+        Request::set::<bc::cid::Pin>(&set)
+    }
+}
+
+/// More slots than any modem has: a device claiming more is not believed
+/// (the status keeps one entry per slot).
+const MAX_SLOTS: u32 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Active {
@@ -228,9 +298,17 @@ pub struct ExecutorMachine {
     want_radio: bool,
     want_connect: bool,
     profile_override: Option<Profile>,
-    pending_pin: Option<Secret>,
-    pending_puk: Option<(Secret, Secret)>,
-    pending_slot_mapping: Option<Vec<u32>>,
+    pending_pin: Option<(Secret, Option<u64>)>,
+    pending_puk: Option<(Secret, Secret, Option<u64>)>,
+    pending_pin_changes: VecDeque<(PinChange, Option<u64>)>,
+    pending_slot_mapping: Option<(Vec<u32>, Option<u64>)>,
+    /// Slots whose SLOT_INFO_STATUS is to be asked for, in order.
+    slots_to_query: VecDeque<u32>,
+    // Tracked commands waiting for an outcome that no single step carries.
+    radio_waiters: Vec<u64>,
+    slot_query_waiters: Vec<u64>,
+    slot_query_failure: Option<CommandFailure>,
+    mapping_waiters: Vec<u64>,
     configured_pin_tried: bool,
     shutting_down: bool,
     finished: bool,
@@ -290,7 +368,13 @@ impl ExecutorMachine {
             profile_override: None,
             pending_pin: None,
             pending_puk: None,
+            pending_pin_changes: VecDeque::new(),
             pending_slot_mapping: None,
+            slots_to_query: VecDeque::new(),
+            radio_waiters: Vec::new(),
+            slot_query_waiters: Vec::new(),
+            slot_query_failure: None,
+            mapping_waiters: Vec::new(),
             configured_pin_tried: false,
             shutting_down: false,
             finished: false,
@@ -376,6 +460,10 @@ impl ExecutorMachine {
     /// Takes one input.
     pub fn handle(&mut self, now: Instant, input: Input) {
         if self.finished {
+            // Nobody waits forever, not even for an executor that has ended.
+            if let Input::Command(ExecutorCommand::Tracked { id, .. }) = input {
+                self.fail(id, None, "the executor has ended");
+            }
             return;
         }
         let opening = self.link == Link::Opening;
@@ -407,7 +495,6 @@ impl ExecutorMachine {
                 }
             }
             Input::NotOpened => {
-                self.step = None;
                 self.reset("the device has no session (NOT_OPENED)");
             }
             Input::Indication {
@@ -420,8 +507,9 @@ impl ExecutorMachine {
                 self.indication(now, service, cid, &information_buffer);
             }
             Input::DeviceMisbehaved(what) => self.misbehaved(now, &what),
-            Input::Command(command) => self.command(command),
+            Input::Command(command) => self.command(command, None),
             Input::TransportGone => {
+                self.abandon("the device is gone");
                 self.lost("the device is gone");
                 self.status.state = ExecutorState::Gone;
                 self.status.reason = Some("the device is gone".to_owned());
@@ -464,7 +552,7 @@ impl ExecutorMachine {
 
     fn closed(&mut self) {
         self.link = Link::Closed;
-        self.step = None;
+        self.abandon("the session closed");
         if self.shutting_down {
             self.status.state = ExecutorState::Stopped;
             self.status.reason = None;
@@ -481,6 +569,7 @@ impl ExecutorMachine {
             executor = self.config.index,
             "resetting the session: {reason}"
         );
+        self.abandon(reason);
         self.lost(reason);
         self.forget_device();
         self.status.resets = self.status.resets.saturating_add(1);
@@ -523,6 +612,86 @@ impl ExecutorMachine {
 
     fn report(&mut self, event: ExecutorEvent) {
         self.actions.push_back(Action::Report(event));
+    }
+
+    /// Reports a tracked command's outcome (nothing for an untracked one).
+    fn done(&mut self, tracked: Option<u64>, result: Result<(), CommandFailure>) {
+        if let Some(id) = tracked {
+            self.report(ExecutorEvent::Done { id, result });
+        }
+    }
+
+    fn fail(&mut self, id: u64, status: Option<Status>, message: &str) {
+        self.done(
+            Some(id),
+            Err(CommandFailure {
+                status,
+                message: message.to_owned(),
+            }),
+        );
+    }
+
+    fn fail_all(&mut self, ids: Vec<u64>, status: Option<Status>, message: &str) {
+        for id in ids {
+            self.fail(id, status, message);
+        }
+    }
+
+    /// The session (or the task) ends under whatever was asked of it: every
+    /// tracked command in flight or waiting fails, so that nobody waits for
+    /// an answer that cannot come. Untracked requests stay wanted and go to
+    /// the next session.
+    fn abandon(&mut self, reason: &str) {
+        if let Some(id) = self.step.take().and_then(|step| step.tracked()) {
+            self.fail(id, None, reason);
+        }
+        self.abandon_pending(reason);
+    }
+
+    fn abandon_pending(&mut self, reason: &str) {
+        if let Some((_, Some(id))) = self.pending_pin {
+            self.pending_pin = None;
+            self.fail(id, None, reason);
+        }
+        if let Some((_, _, Some(id))) = self.pending_puk {
+            self.pending_puk = None;
+            self.fail(id, None, reason);
+        }
+        let (tracked, untracked): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending_pin_changes)
+            .into_iter()
+            .partition(|(_, tracked)| tracked.is_some());
+        self.pending_pin_changes = untracked.into();
+        self.fail_all(
+            tracked.into_iter().filter_map(|(_, id)| id).collect(),
+            None,
+            reason,
+        );
+        if let Some((_, Some(id))) = self.pending_slot_mapping {
+            self.pending_slot_mapping = None;
+            self.fail(id, None, reason);
+        }
+        self.slots_to_query.clear();
+        self.slot_query_failure = None;
+        let waiters = std::mem::take(&mut self.radio_waiters);
+        self.fail_all(waiters, None, reason);
+        let waiters = std::mem::take(&mut self.slot_query_waiters);
+        self.fail_all(waiters, None, reason);
+        let waiters = std::mem::take(&mut self.mapping_waiters);
+        self.fail_all(waiters, None, reason);
+    }
+
+    /// Fails the tracked PIN or PUK entries waiting for the SIM to ask.
+    fn fail_pending_entries(&mut self, pin: bool, puk: bool, message: &str) {
+        if let (true, Some((_, Some(id)))) = (pin, &self.pending_pin) {
+            let id = *id;
+            self.pending_pin = None;
+            self.fail(id, None, message);
+        }
+        if let (true, Some((_, _, Some(id)))) = (puk, &self.pending_puk) {
+            let id = *id;
+            self.pending_puk = None;
+            self.fail(id, None, message);
+        }
     }
 
     /// The context is gone (however): the supervisor takes the link down.
@@ -570,26 +739,92 @@ impl ExecutorMachine {
 
     // ----- commands -----
 
-    fn command(&mut self, command: ExecutorCommand) {
+    /// Why a command that needs the device cannot run now, if it cannot.
+    fn cannot_run(&self) -> Option<&'static str> {
+        if self.shutting_down {
+            Some("the executor is shutting down")
+        } else if self.link != Link::Open {
+            Some("the session is not open")
+        } else {
+            None
+        }
+    }
+
+    #[allow(clippy::too_many_lines)] // One arm per command.
+    fn command(&mut self, command: ExecutorCommand, tracked: Option<u64>) {
+        let needs_device = !matches!(
+            command,
+            ExecutorCommand::Connect(_)
+                | ExecutorCommand::Disconnect
+                | ExecutorCommand::Reconfigure { .. }
+                | ExecutorCommand::Shutdown
+                | ExecutorCommand::Tracked { .. }
+        );
+        if let (Some(id), true) = (tracked, needs_device) {
+            if let Some(reason) = self.cannot_run() {
+                self.fail(id, None, reason);
+                return;
+            }
+        }
         match command {
+            ExecutorCommand::Tracked { id, command } => {
+                if tracked.is_some() || matches!(*command, ExecutorCommand::Tracked { .. }) {
+                    self.fail(id, None, "a tracked command cannot hold another");
+                    return;
+                }
+                self.command(*command, Some(id));
+            }
             ExecutorCommand::Connect(profile) => {
                 tracing::info!(executor = self.config.index, "connect requested");
                 self.want_connect = true;
                 self.connect_at = None;
                 self.status.connect_failures = 0;
                 self.profile_override = profile;
+                self.done(tracked, Ok(()));
             }
             ExecutorCommand::Disconnect => {
                 tracing::info!(executor = self.config.index, "disconnect requested");
                 self.want_connect = false;
+                self.done(tracked, Ok(()));
+            }
+            ExecutorCommand::Reconfigure { profiles, pins } => {
+                tracing::info!(executor = self.config.index, "new profiles and PINs");
+                let before = self.configured_pin().cloned();
+                self.config.profiles = profiles;
+                self.config.pins = pins;
+                if self.configured_pin() != before.as_ref() {
+                    // Only the refusal of the old PIN is forgotten: a new PIN
+                    // for this SIM gets its one try, the same one never twice.
+                    self.configured_pin_tried = false;
+                    self.status.pin.configured_pin_refused = false;
+                }
+                self.done(tracked, Ok(()));
             }
             ExecutorCommand::EnterPin(pin) => {
                 tracing::info!(executor = self.config.index, "PIN entered by request");
-                self.pending_pin = Some(pin);
+                if let Some((_, Some(old))) = self.pending_pin.replace((pin, tracked)) {
+                    self.fail(old, None, "superseded by another PIN");
+                }
             }
             ExecutorCommand::EnterPuk { puk, new_pin } => {
                 tracing::info!(executor = self.config.index, "PUK entered by request");
-                self.pending_puk = Some((puk, new_pin));
+                if let Some((_, _, Some(old))) = self.pending_puk.replace((puk, new_pin, tracked)) {
+                    self.fail(old, None, "superseded by another PUK");
+                }
+            }
+            ExecutorCommand::ChangePin { old, new } => {
+                tracing::info!(executor = self.config.index, "PIN change requested");
+                self.pending_pin_changes
+                    .push_back((PinChange::Change { old, new }, tracked));
+            }
+            ExecutorCommand::SetPinEnabled { pin, enabled } => {
+                tracing::info!(
+                    executor = self.config.index,
+                    enabled,
+                    "PIN1 check switch requested"
+                );
+                self.pending_pin_changes
+                    .push_back((PinChange::Enabled { pin, enabled }, tracked));
             }
             ExecutorCommand::SetSlotMapping(slots) => {
                 tracing::info!(
@@ -597,15 +832,46 @@ impl ExecutorMachine {
                     ?slots,
                     "slot mapping requested"
                 );
-                self.pending_slot_mapping = Some(slots);
+                if let Some((_, Some(old))) = self.pending_slot_mapping.replace((slots, tracked)) {
+                    self.fail(old, None, "superseded by another slot mapping");
+                }
+            }
+            ExecutorCommand::QuerySlots => {
+                if self.multi_sim == Some(false) {
+                    if let Some(id) = tracked {
+                        self.fail(id, None, "the device has no multi-SIM extensions");
+                    }
+                    return;
+                }
+                self.queue_slot_queries();
+                if let Some(id) = tracked {
+                    self.slot_query_waiters.push(id);
+                }
+            }
+            ExecutorCommand::QuerySlotMapping => {
+                if self.multi_sim == Some(false) {
+                    if let Some(id) = tracked {
+                        self.fail(id, None, "the device has no multi-SIM extensions");
+                    }
+                    return;
+                }
+                self.slot_mapping = false;
+                if let Some(id) = tracked {
+                    self.mapping_waiters.push(id);
+                }
             }
             ExecutorCommand::SetRadio(on) => {
                 tracing::info!(executor = self.config.index, on, "radio switch requested");
                 self.want_radio = on;
+                if let Some(id) = tracked {
+                    self.radio_waiters.push(id);
+                }
             }
             ExecutorCommand::Shutdown => {
                 tracing::info!(executor = self.config.index, "shutdown requested");
+                self.done(tracked, Ok(()));
                 self.shutting_down = true;
+                self.abandon_pending("the executor is shutting down");
                 match self.link {
                     Link::Closed => {
                         self.closed();
@@ -617,14 +883,16 @@ impl ExecutorMachine {
                     Link::Open | Link::Closing => {}
                 }
             }
-            // Being implemented in this change set (ChangePin, SetPinEnabled,
-            // slot queries, Reconfigure, Tracked).
-            other => {
-                tracing::warn!(
-                    executor = self.config.index,
-                    ?other,
-                    "command not handled yet"
-                );
+        }
+    }
+
+    /// Every slot the modem has (as far as known) is asked about again.
+    fn queue_slot_queries(&mut self) {
+        let known = self.status.sys_caps.map_or(0, |caps| caps.slots);
+        let seen = u32::try_from(self.status.slots.len()).unwrap_or(MAX_SLOTS);
+        for slot in 0..known.max(seen).min(MAX_SLOTS) {
+            if !self.slots_to_query.contains(&slot) {
+                self.slots_to_query.push_back(slot);
             }
         }
     }
@@ -661,10 +929,16 @@ impl ExecutorMachine {
             }
             return;
         }
-        if let Some(slots) = self.pending_slot_mapping.take() {
+        if let Some((slots, tracked)) = self.pending_slot_mapping.take() {
             let set = ms::DeviceSlotMappingInfo::from_slots(&slots);
             let request = Request::set::<ms::cid::DeviceSlotMappings>(&set);
-            self.send(Step::SlotMappingSet(slots), request);
+            self.send(Step::SlotMappingSet { slots, tracked }, request);
+            return;
+        }
+        if let Some((op, tracked)) = self.pending_pin_changes.pop_front() {
+            tracing::info!(executor = self.config.index, "{}", op.name());
+            let request = op.request();
+            self.send(Step::PinChange { op, tracked }, request);
             return;
         }
         if let Some((step, request)) = self.next_request(now) {
@@ -695,6 +969,12 @@ impl ExecutorMachine {
                 Request::query::<ms::cid::DeviceCapsV2>(&Empty),
             ));
         };
+        if !multi_sim {
+            let waiters = std::mem::take(&mut self.slot_query_waiters);
+            self.fail_all(waiters, None, "the device has no multi-SIM extensions");
+            let waiters = std::mem::take(&mut self.mapping_waiters);
+            self.fail_all(waiters, None, "the device has no multi-SIM extensions");
+        }
         if multi_sim && !self.sys_caps {
             return Some((Step::SysCaps, Request::query::<ms::cid::SysCaps>(&Empty)));
         }
@@ -703,6 +983,19 @@ impl ExecutorMachine {
                 Step::SlotMappings,
                 Request::query::<ms::cid::DeviceSlotMappings>(&Empty),
             ));
+        }
+        if let Some(&slot) = self.slots_to_query.front() {
+            let query = ms::SlotInfoRequest { slot_index: slot };
+            return Some((
+                Step::SlotInfoQuery(slot),
+                Request::query::<ms::cid::SlotInfoStatus>(&query),
+            ));
+        }
+        if !self.slot_query_waiters.is_empty() {
+            let result = self.slot_query_failure.take().map_or(Ok(()), Err);
+            for id in std::mem::take(&mut self.slot_query_waiters) {
+                self.done(Some(id), result.clone());
+            }
         }
         if !self.subscribed {
             return Some((Step::Subscribe, self.subscribe_request(multi_sim)));
@@ -725,7 +1018,14 @@ impl ExecutorMachine {
                 };
                 return Some((Step::RadioSet, Request::set::<bc::cid::RadioState>(&set)));
             }
-            Some(_) => {}
+            Some(_) => {
+                for id in std::mem::take(&mut self.radio_waiters) {
+                    self.done(Some(id), Ok(()));
+                }
+            }
+        }
+        if !self.want_radio || self.radio_hw == Some(RadioSwitchState::Off) {
+            self.fail_pending_entries(true, true, "the radio is off");
         }
         if !self.want_radio {
             self.wait(
@@ -748,9 +1048,15 @@ impl ExecutorMachine {
                     Request::query::<bc::cid::SubscriberReadyStatus>(&Empty),
                 ));
             }
-            Some(SubscriberReadyState::Initialized) => {}
+            Some(SubscriberReadyState::Initialized) => {
+                self.fail_pending_entries(true, false, "PIN1 is not required");
+                self.fail_pending_entries(false, true, "PUK1 is not required");
+            }
             Some(SubscriberReadyState::DeviceLocked) => return self.unlock(),
             Some(other) => {
+                if other != SubscriberReadyState::NotInitialized {
+                    self.fail_pending_entries(true, true, &format!("SIM {other}"));
+                }
                 if other == SubscriberReadyState::NotInitialized && self.ready_requery_at.is_none()
                 {
                     // Not every device notifies the end of SIM initialization.
@@ -913,22 +1219,24 @@ impl ExecutorMachine {
         let pin = self.status.pin;
         match pin.pin_type {
             Some(PinType::Pin1) => {
-                let (secret, configured) = if let Some(pin) = self.pending_pin.take() {
-                    (pin, false)
-                } else if let (Some(pin), false) =
-                    (self.configured_pin().cloned(), self.configured_pin_tried)
-                {
-                    self.configured_pin_tried = true;
-                    (pin, true)
-                } else {
-                    let reason = if pin.configured_pin_refused {
-                        "PIN1 required; the configured PIN was refused"
+                self.fail_pending_entries(false, true, "PUK1 is not required");
+                let (secret, configured, tracked) =
+                    if let Some((pin, tracked)) = self.pending_pin.take() {
+                        (pin, false, tracked)
+                    } else if let (Some(pin), false) =
+                        (self.configured_pin().cloned(), self.configured_pin_tried)
+                    {
+                        self.configured_pin_tried = true;
+                        (pin, true, None)
                     } else {
-                        "PIN1 required"
+                        let reason = if pin.configured_pin_refused {
+                            "PIN1 required; the configured PIN was refused"
+                        } else {
+                            "PIN1 required"
+                        };
+                        self.wait(ExecutorState::Locked, Some(reason.to_owned()));
+                        return None;
                     };
-                    self.wait(ExecutorState::Locked, Some(reason.to_owned()));
-                    return None;
-                };
                 tracing::info!(executor = self.config.index, configured, "entering PIN1");
                 let set = bc::PinSet {
                     pin_type: PinType::Pin1,
@@ -937,12 +1245,16 @@ impl ExecutorMachine {
                     new_pin: String::new(),
                 };
                 Some((
-                    Step::PinEnter { configured },
+                    Step::PinEnter {
+                        configured,
+                        tracked,
+                    },
                     Request::set::<bc::cid::Pin>(&set),
                 ))
             }
             Some(PinType::Puk1) => {
-                let Some((puk, new_pin)) = self.pending_puk.take() else {
+                self.fail_pending_entries(true, false, "PIN1 is blocked; PUK1 required");
+                let Some((puk, new_pin, tracked)) = self.pending_puk.take() else {
                     self.wait(ExecutorState::Locked, Some("PUK1 required".to_owned()));
                     return None;
                 };
@@ -953,13 +1265,17 @@ impl ExecutorMachine {
                     pin: puk.expose().to_owned(),
                     new_pin: new_pin.expose().to_owned(),
                 };
-                Some((Step::PukEnter, Request::set::<bc::cid::Pin>(&set)))
+                Some((
+                    Step::PukEnter { tracked },
+                    Request::set::<bc::cid::Pin>(&set),
+                ))
             }
             other => {
                 let reason = match other {
                     Some(PinType::None) | None => "the SIM is blocked".to_owned(),
                     Some(other) => format!("{other} required"),
                 };
+                self.fail_pending_entries(true, true, &reason);
                 self.wait(ExecutorState::Locked, Some(reason));
                 None
             }
@@ -1030,6 +1346,23 @@ impl ExecutorMachine {
 
     fn request_failed(&mut self, now: Instant, step: &Step, failure: &RequestFailure) {
         self.handling = Some(std::mem::discriminant(step));
+        let message = match failure {
+            RequestFailure::TimedOut => "the device did not answer".to_owned(),
+            RequestFailure::FunctionError(error) => format!("the device failed it ({error})"),
+            RequestFailure::Cancelled => "the session ended".to_owned(),
+            RequestFailure::Refused(why) => why.clone(),
+        };
+        if let Some(id) = step.tracked() {
+            self.fail(id, None, &message);
+        }
+        // Waiters fail too: the step is retried, but maybe not soon.
+        let waiters = match step {
+            Step::RadioQuery | Step::RadioSet => std::mem::take(&mut self.radio_waiters),
+            Step::SlotMappings => std::mem::take(&mut self.mapping_waiters),
+            Step::SlotInfoQuery(_) => std::mem::take(&mut self.slot_query_waiters),
+            _ => Vec::new(),
+        };
+        self.fail_all(waiters, None, &message);
         match failure {
             RequestFailure::FunctionError(ProtocolError::NotOpened) => {
                 self.reset("the device has no session (NOT_OPENED)");
@@ -1048,10 +1381,27 @@ impl ExecutorMachine {
     fn response(&mut self, now: Instant, step: Step, status: Status, buffer: &[u8]) {
         self.handling = Some(std::mem::discriminant(&step));
         if status == Status::Busy {
-            if let Step::SlotMappingSet(slots) = &step {
-                // Asked for once by the supervisor: it stays asked for.
-                self.pending_slot_mapping
-                    .get_or_insert_with(|| slots.clone());
+            match &step {
+                Step::SlotMappingSet { slots, tracked } => {
+                    self.slot_mapping_answer(now, true, status, buffer);
+                    match tracked {
+                        // Its owner retries (on the next notification).
+                        Some(id) => self.fail(*id, Some(status), "the device is busy"),
+                        // Asked for once by the supervisor: it stays asked for.
+                        None => {
+                            self.pending_slot_mapping
+                                .get_or_insert_with(|| (slots.clone(), None));
+                        }
+                    }
+                }
+                Step::PinChange { op, tracked: None } => {
+                    self.pending_pin_changes.push_front((op.clone(), None))
+                }
+                other => {
+                    if let Some(id) = other.tracked() {
+                        self.fail(id, Some(status), "the device is busy");
+                    }
+                }
             }
             // Retried on the device's next notification (or after busy_retry).
             tracing::info!(executor = self.config.index, "device busy; {step:?} waits");
@@ -1068,6 +1418,11 @@ impl ExecutorMachine {
                     if let Some(caps) =
                         self.decode::<bc::DeviceCapsInfo>(now, "DEVICE_CAPS", buffer)
                     {
+                        self.status.device = DeviceInfo {
+                            firmware: caps.firmware_info.clone(),
+                            hardware: caps.hardware_info.clone(),
+                            device_id: caps.device_id.clone(),
+                        };
                         tracing::info!(
                             executor = self.config.index,
                             firmware = caps.firmware_info,
@@ -1089,6 +1444,19 @@ impl ExecutorMachine {
                 // multi-SIM extensions.
                 self.multi_sim = Some(caps.is_some());
                 self.status.multi_sim = caps.is_some();
+                if let Some(caps) = &caps {
+                    // The same facts as DEVICE_CAPS; an empty one adds nothing.
+                    let device = &mut self.status.device;
+                    for (field, value) in [
+                        (&mut device.firmware, &caps.firmware_info),
+                        (&mut device.hardware, &caps.hardware_info),
+                        (&mut device.device_id, &caps.device_id),
+                    ] {
+                        if !value.is_empty() {
+                            field.clone_from(value);
+                        }
+                    }
+                }
                 self.status.device_executor_index = caps.map(|caps| caps.executor_index);
             }
             Step::SysCaps => {
@@ -1102,21 +1470,61 @@ impl ExecutorMachine {
                             concurrency = caps.concurrency,
                             "modem capabilities"
                         );
+                        self.status.sys_caps = Some(SystemCaps {
+                            executors: caps.number_of_executors,
+                            slots: caps.number_of_slots,
+                            concurrency: caps.concurrency,
+                            modem_id: caps.modem_id,
+                        });
+                        let slots = caps.number_of_slots.min(MAX_SLOTS);
+                        if let Ok(slots) = usize::try_from(slots) {
+                            if self.status.slots.len() < slots {
+                                self.status.slots.resize(slots, None);
+                            }
+                        }
+                        self.queue_slot_queries();
                     }
                 }
             }
             Step::SlotMappings => {
                 self.slot_mapping = true;
-                if status.is_success() {
-                    if let Some(mapping) = self.decode::<ms::DeviceSlotMappingInfo>(
-                        now,
-                        "DEVICE_SLOT_MAPPINGS",
-                        buffer,
-                    ) {
-                        let index = self.status.device_executor_index.unwrap_or(0);
-                        self.status.slot = usize::try_from(index)
-                            .ok()
-                            .and_then(|index| mapping.slots().get(index).copied());
+                let mapping = if status.is_success() {
+                    self.slot_mapping_answer(now, false, status, buffer)
+                } else {
+                    self.slot_mapping_answer(now, false, status, &[])
+                };
+                let result = match mapping {
+                    Some(_) => Ok(()),
+                    None => Err(CommandFailure {
+                        status: Some(status),
+                        message: format!("DEVICE_SLOT_MAPPINGS query failed: {status}"),
+                    }),
+                };
+                for id in std::mem::take(&mut self.mapping_waiters) {
+                    self.done(Some(id), result.clone());
+                }
+            }
+            Step::SlotInfoQuery(slot) => {
+                if self.slots_to_query.front() == Some(&slot) {
+                    self.slots_to_query.pop_front();
+                }
+                let info = if status.is_success() {
+                    self.decode::<ms::SlotInfo>(now, "SLOT_INFO_STATUS", buffer)
+                } else {
+                    None
+                };
+                match info {
+                    Some(info) => self.slot_info(now, info),
+                    None => {
+                        tracing::warn!(
+                            executor = self.config.index,
+                            slot,
+                            "SLOT_INFO_STATUS failed: {status}"
+                        );
+                        self.slot_query_failure.get_or_insert(CommandFailure {
+                            status: Some(status),
+                            message: format!("SLOT_INFO_STATUS of slot {slot} failed: {status}"),
+                        });
                     }
                 }
             }
@@ -1134,11 +1542,13 @@ impl ExecutorMachine {
                     None
                 };
                 match info {
-                    Some(info) => {
-                        self.radio_sw = Some(info.sw_radio_state);
-                        self.radio_hw = Some(info.hw_radio_state);
+                    Some(info) => self.apply_radio(&info),
+                    None => {
+                        let waiters = std::mem::take(&mut self.radio_waiters);
+                        let message = format!("RADIO_STATE failed: {status}");
+                        self.fail_all(waiters, Some(status), &message);
+                        self.retry_later(now, message);
                     }
-                    None => self.retry_later(now, format!("RADIO_STATE failed: {status}")),
                 }
             }
             Step::ReadyQuery => {
@@ -1176,18 +1586,30 @@ impl ExecutorMachine {
                     }
                 }
             }
-            Step::PinEnter { configured } => {
+            Step::PinEnter {
+                configured,
+                tracked,
+            } => {
                 if status.is_success() {
                     tracing::info!(executor = self.config.index, "PIN1 accepted");
                     self.unlocked();
+                    self.done(tracked, Ok(()));
                 } else {
                     let info = self.decode::<bc::PinInfo>(now, "PIN", buffer);
                     if configured {
                         self.status.pin.configured_pin_refused = true;
                     }
-                    if let Some(info) = info {
-                        self.apply_pin(&info);
+                    if let Some(info) = &info {
+                        self.apply_pin(info);
                     }
+                    let message = pin_failure("PIN entry", status, info.as_ref());
+                    self.done(
+                        tracked,
+                        Err(CommandFailure {
+                            status: Some(status),
+                            message,
+                        }),
+                    );
                     let left = self.status.pin.remaining_attempts.unwrap_or(0);
                     tracing::warn!(
                         executor = self.config.index,
@@ -1198,14 +1620,24 @@ impl ExecutorMachine {
                     self.status.state = ExecutorState::Locked;
                 }
             }
-            Step::PukEnter => {
+            Step::PukEnter { tracked } => {
                 if status.is_success() {
                     tracing::info!(executor = self.config.index, "PUK1 accepted");
                     self.unlocked();
+                    self.done(tracked, Ok(()));
                 } else {
-                    if let Some(info) = self.decode::<bc::PinInfo>(now, "PIN", buffer) {
-                        self.apply_pin(&info);
+                    let info = self.decode::<bc::PinInfo>(now, "PIN", buffer);
+                    if let Some(info) = &info {
+                        self.apply_pin(info);
                     }
+                    let message = pin_failure("PUK entry", status, info.as_ref());
+                    self.done(
+                        tracked,
+                        Err(CommandFailure {
+                            status: Some(status),
+                            message,
+                        }),
+                    );
                     let left = self.status.pin.remaining_attempts.unwrap_or(0);
                     tracing::warn!(
                         executor = self.config.index,
@@ -1326,20 +1758,58 @@ impl ExecutorMachine {
                     }
                 }
             }
-            Step::SlotMappingSet(slots) => {
-                // The response carries the mapping in force, success or not (seed 004).
-                if !buffer.is_empty() {
-                    if let Some(mapping) = self.decode::<ms::DeviceSlotMappingInfo>(
-                        now,
-                        "DEVICE_SLOT_MAPPINGS",
-                        buffer,
-                    ) {
-                        let index = self.status.device_executor_index.unwrap_or(0);
-                        self.status.slot = usize::try_from(index)
-                            .ok()
-                            .and_then(|index| mapping.slots().get(index).copied());
+            Step::PinChange { op, tracked } => {
+                let info = if buffer.is_empty() {
+                    None
+                } else {
+                    self.decode::<bc::PinInfo>(now, "PIN", buffer)
+                };
+                if status.is_success() {
+                    tracing::info!(executor = self.config.index, "{} done", op.name());
+                    self.done(tracked, Ok(()));
+                } else {
+                    if let Some(info) = &info {
+                        if info.pin_state == PinState::Locked {
+                            // Blocked by the wrong PIN: the SIM now waits for the PUK.
+                            self.apply_pin(info);
+                            self.pin_known = true;
+                        } else if info.pin_type == PinType::Pin1 {
+                            self.status.pin.remaining_attempts = Some(info.remaining_attempts);
+                        }
                     }
+                    let message = pin_failure(op.name(), status, info.as_ref());
+                    tracing::warn!(executor = self.config.index, "{message}");
+                    self.done(
+                        tracked,
+                        Err(CommandFailure {
+                            status: Some(status),
+                            message,
+                        }),
+                    );
                 }
+            }
+            Step::SlotMappingSet { slots, tracked } => {
+                // The response carries the mapping in force, success or not (seed 004).
+                let mapping = self.slot_mapping_answer(now, true, status, buffer);
+                let applied = mapping.as_ref() == Some(&slots);
+                let result = if status.is_success() && applied {
+                    Ok(())
+                } else if status.is_success() {
+                    let message = match &mapping {
+                        Some(mapping) => format!("the device kept the mapping {mapping:?}"),
+                        None => "the device did not say which mapping is in force".to_owned(),
+                    };
+                    Err(CommandFailure {
+                        status: Some(status),
+                        message,
+                    })
+                } else {
+                    Err(CommandFailure {
+                        status: Some(status),
+                        message: format!("slot mapping refused: {status}"),
+                    })
+                };
+                self.done(tracked, result);
                 if status.is_success() {
                     tracing::info!(executor = self.config.index, ?slots, "slot mapping set");
                 } else {
@@ -1388,6 +1858,66 @@ impl ExecutorMachine {
     }
 
     // ----- what the device says -----
+
+    /// A DEVICE_SLOT_MAPPINGS answer: kept, reported, and its mapping (if
+    /// it carried one) returned.
+    fn slot_mapping_answer(
+        &mut self,
+        now: Instant,
+        set: bool,
+        status: Status,
+        buffer: &[u8],
+    ) -> Option<Vec<u32>> {
+        let mapping = if buffer.is_empty() {
+            None
+        } else {
+            self.decode::<ms::DeviceSlotMappingInfo>(now, "DEVICE_SLOT_MAPPINGS", buffer)
+                .map(|mapping| mapping.slots())
+        };
+        if let Some(mapping) = &mapping {
+            let index = self.status.device_executor_index.unwrap_or(0);
+            self.status.slot = usize::try_from(index)
+                .ok()
+                .and_then(|index| mapping.get(index).copied());
+            self.status.mapping.clone_from(mapping);
+        }
+        self.report(ExecutorEvent::SlotMapping {
+            set,
+            status,
+            mapping: mapping.clone(),
+        });
+        mapping
+    }
+
+    /// A slot's state, answered or notified.
+    fn slot_info(&mut self, now: Instant, info: ms::SlotInfo) {
+        let slot = info.slot_index;
+        let Some(index) = usize::try_from(slot).ok().filter(|_| slot < MAX_SLOTS) else {
+            self.misbehaved(
+                now,
+                &format!("SLOT_INFO_STATUS of slot {slot}, beyond any modem"),
+            );
+            return;
+        };
+        if self.status.slots.len() <= index {
+            self.status.slots.resize(index.saturating_add(1), None);
+        }
+        if let Some(entry) = self.status.slots.get_mut(index) {
+            *entry = Some(info.state);
+        }
+        tracing::info!(executor = self.config.index, slot, state = %info.state, "slot state");
+        self.report(ExecutorEvent::SlotInfo {
+            slot,
+            state: info.state,
+        });
+    }
+
+    fn apply_radio(&mut self, info: &bc::RadioStateInfo) {
+        self.radio_sw = Some(info.sw_radio_state);
+        self.radio_hw = Some(info.hw_radio_state);
+        self.status.radio_software = Some(info.sw_radio_state);
+        self.status.radio_hardware = Some(info.hw_radio_state);
+    }
 
     fn apply_pin(&mut self, info: &bc::PinInfo) {
         self.status.pin.pin_type = Some(info.pin_type).filter(|t| *t != PinType::None);
@@ -1479,8 +2009,7 @@ impl ExecutorMachine {
                 }
                 bc::cid::RadioState::ID => {
                     if let Some(info) = self.decode::<bc::RadioStateInfo>(now, "radio", buffer) {
-                        self.radio_sw = Some(info.sw_radio_state);
-                        self.radio_hw = Some(info.hw_radio_state);
+                        self.apply_radio(&info);
                     }
                 }
                 bc::cid::RegisterState::ID => {
@@ -1518,7 +2047,14 @@ impl ExecutorMachine {
                 }
                 _ => {}
             }
+        } else if service == ms::SERVICE.uuid && cid == ms::cid::SlotInfoStatus::ID {
+            if let Some(info) = self.decode::<ms::SlotInfo>(now, "slot info", buffer) {
+                self.slot_info(now, info);
+            }
+            return;
         }
+        // The slot policy's cue to retry a SET answered BUSY (seed 004).
+        self.report(ExecutorEvent::Notification);
     }
 
     fn ip_update(&mut self, info: &bc::IpConfigurationInfo) {
@@ -1543,11 +2079,10 @@ fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         Step::DeviceCaps
         | Step::DeviceCapsV2
         | Step::SysCaps
-        | Step::SlotMappings
         | Step::Subscribe
         | Step::RadioQuery
         | Step::RadioSet => ExecutorState::Initializing,
-        Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter => {
+        Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter { .. } => {
             if current == ExecutorState::Locked {
                 ExecutorState::Locked
             } else {
@@ -1559,7 +2094,39 @@ fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
         Step::Deactivate => ExecutorState::Disconnecting,
         Step::SignalQuery => ExecutorState::Registering,
-        Step::SlotMappingSet(_) => current,
+        // Asked for at any time; they say nothing of the life cycle.
+        Step::SlotMappings
+        | Step::SlotInfoQuery(_)
+        | Step::PinChange { .. }
+        | Step::SlotMappingSet { .. } => current,
+    }
+}
+
+/// Why a PIN operation failed, in words, from the device's answer (never
+/// the PIN itself).
+fn pin_failure(what: &str, status: Status, info: Option<&bc::PinInfo>) -> String {
+    match (status, info) {
+        (Status::PinDisabled, _) => "PIN1 is disabled".to_owned(),
+        (Status::PinRequired, Some(info)) if info.pin_type != PinType::None => {
+            format!("{} must be entered first", info.pin_type)
+        }
+        (Status::Failure, Some(info)) if info.pin_type == PinType::Pin1 => {
+            format!("wrong PIN, {} attempts left", info.remaining_attempts)
+        }
+        (Status::Failure, Some(info)) if info.pin_type == PinType::Puk1 => {
+            if what == "PUK entry" {
+                format!("wrong PUK, {} attempts left", info.remaining_attempts)
+            } else {
+                format!(
+                    "wrong PIN; PIN1 is blocked, PUK1 required ({} attempts left)",
+                    info.remaining_attempts
+                )
+            }
+        }
+        (Status::Failure, Some(info)) if info.pin_state == PinState::Locked => {
+            "the SIM is blocked".to_owned()
+        }
+        _ => format!("{what} refused: {status}"),
     }
 }
 
@@ -1599,6 +2166,15 @@ mod tests {
         attached: bool,
         attaching: bool,
         busy_connects: u32,
+        /// The slot of each executor.
+        mapping: Vec<u32>,
+        /// Mapping SETs answered BUSY before one is taken.
+        busy_mappings: u32,
+        /// Mapping SETs refused with FAILURE (the mapping kept).
+        refuse_mappings: bool,
+        slots: Vec<ms::UiccSlotState>,
+        /// PIN1 (for PIN sets other than entering it, whose PIN is 1234).
+        pin: String,
     }
 
     impl Default for FakeDevice {
@@ -1610,6 +2186,11 @@ mod tests {
                 attached: true,
                 attaching: false,
                 busy_connects: 0,
+                mapping: vec![1],
+                busy_mappings: 0,
+                refuse_mappings: false,
+                slots: vec![ms::UiccSlotState::Active, ms::UiccSlotState::ActiveEsim],
+                pin: "1234".to_owned(),
             }
         }
     }
@@ -1693,7 +2274,16 @@ mod tests {
         fn answer(&mut self, request: &Request) -> (Status, Vec<u8>) {
             let set = request.command_type == CommandType::Set;
             match (request.name, set) {
-                ("device-caps", _) => (Status::Success, bc::DeviceCapsInfo::default().encode()),
+                ("device-caps", _) => (
+                    Status::Success,
+                    bc::DeviceCapsInfo {
+                        firmware_info: "fw 1.0".to_owned(),
+                        hardware_info: "hw A".to_owned(),
+                        device_id: "350000000000009".to_owned(),
+                        ..bc::DeviceCapsInfo::default()
+                    }
+                    .encode(),
+                ),
                 ("device-caps-v2", _) if self.multi_sim => {
                     (Status::Success, ms::DeviceCapsInfoV2::default().encode())
                 }
@@ -1707,10 +2297,37 @@ mod tests {
                     }
                     .encode(),
                 ),
-                ("device-slot-mappings", _) => (
-                    Status::Success,
-                    ms::DeviceSlotMappingInfo::from_slots(&[1]).encode(),
-                ),
+                ("device-slot-mappings", set) => {
+                    let status = if !set {
+                        Status::Success
+                    } else if self.busy_mappings > 0 {
+                        self.busy_mappings -= 1;
+                        Status::Busy
+                    } else if self.refuse_mappings {
+                        Status::Failure
+                    } else {
+                        let wanted = ms::DeviceSlotMappingInfo::decode(&request.payload).unwrap();
+                        self.mapping = wanted.slots();
+                        Status::Success
+                    };
+                    // Seed 004: the answer is the mapping in force, whatever the status.
+                    let info = ms::DeviceSlotMappingInfo::from_slots(&self.mapping);
+                    (status, info.encode())
+                }
+                ("slot-info-status", _) => {
+                    let query = ms::SlotInfoRequest::decode(&request.payload).unwrap();
+                    match self.slots.get(query.slot_index as usize) {
+                        Some(&state) => (
+                            Status::Success,
+                            ms::SlotInfo {
+                                slot_index: query.slot_index,
+                                state,
+                            }
+                            .encode(),
+                        ),
+                        None => (Status::InvalidParameters, Vec::new()),
+                    }
+                }
                 ("device-service-subscribe-list", _) => (Status::Success, request.payload.clone()),
                 ("radio-state", set) => {
                     if set {
@@ -1746,6 +2363,30 @@ mod tests {
                         remaining_attempts: 3,
                     };
                     (Status::Success, info.encode())
+                }
+                ("pin", true)
+                    if bc::PinSet::decode(&request.payload).unwrap().pin_operation
+                        != PinOperation::Enter =>
+                {
+                    let request = bc::PinSet::decode(&request.payload).unwrap();
+                    if request.pin == self.pin {
+                        if request.pin_operation == PinOperation::Change {
+                            self.pin = request.new_pin;
+                        }
+                        let info = bc::PinInfo {
+                            pin_type: PinType::None,
+                            pin_state: PinState::Unlocked,
+                            remaining_attempts: 0,
+                        };
+                        (Status::Success, info.encode())
+                    } else {
+                        let info = bc::PinInfo {
+                            pin_type: PinType::Pin1,
+                            pin_state: PinState::Unlocked,
+                            remaining_attempts: 2,
+                        };
+                        (Status::Failure, info.encode())
+                    }
                 }
                 ("pin", true) => {
                     let request = bc::PinSet::decode(&request.payload).unwrap();
@@ -1822,9 +2463,31 @@ mod tests {
         }
     }
 
+    /// Events of the slot and notification kind, which most tests ignore.
+    fn is_noise(event: &ExecutorEvent) -> bool {
+        matches!(
+            event,
+            ExecutorEvent::SlotInfo { .. }
+                | ExecutorEvent::SlotMapping { .. }
+                | ExecutorEvent::Notification
+        )
+    }
+
     /// Runs the machine against `device` until it has nothing more to do;
-    /// returns the commands sent (name, set?) and the events reported.
+    /// returns the commands sent (name, set?) and the events reported, but
+    /// for slot states, slot mappings and notifications.
     fn run(
+        machine: &mut ExecutorMachine,
+        device: &mut FakeDevice,
+        now: Instant,
+    ) -> (Vec<(&'static str, bool)>, Vec<ExecutorEvent>) {
+        let (sent, mut events) = run_all(machine, device, now);
+        events.retain(|event| !is_noise(event));
+        (sent, events)
+    }
+
+    /// [`run`] with every event.
+    fn run_all(
         machine: &mut ExecutorMachine,
         device: &mut FakeDevice,
         now: Instant,
@@ -1867,11 +2530,13 @@ mod tests {
         );
     }
 
-    const LIFE: [(&str, bool); 13] = [
+    const LIFE: [(&str, bool); 15] = [
         ("device-caps", false),
         ("device-caps-v2", false),
         ("sys-caps", false),
         ("device-slot-mappings", false),
+        ("slot-info-status", false),
+        ("slot-info-status", false),
         ("device-service-subscribe-list", true),
         ("radio-state", false),
         ("subscriber-ready-status", false),
@@ -1907,7 +2572,7 @@ mod tests {
                     multi_sim: false,
                     ..FakeDevice::default()
                 },
-                without(&["sys-caps", "device-slot-mappings"]),
+                without(&["sys-caps", "device-slot-mappings", "slot-info-status"]),
             ),
             (
                 FakeDevice {
@@ -1946,6 +2611,639 @@ mod tests {
             assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
             assert_eq!(machine.status().state, ExecutorState::Connected);
         }
+    }
+
+    fn tracked(id: u64, command: ExecutorCommand) -> Input {
+        Input::Command(ExecutorCommand::Tracked {
+            id,
+            command: Box::new(command),
+        })
+    }
+
+    fn failure(status: Option<Status>, message: &str) -> Result<(), CommandFailure> {
+        Err(CommandFailure {
+            status,
+            message: message.to_owned(),
+        })
+    }
+
+    fn done(id: u64, result: Result<(), CommandFailure>) -> ExecutorEvent {
+        ExecutorEvent::Done { id, result }
+    }
+
+    fn indicate_ms(machine: &mut ExecutorMachine, now: Instant, cid: u32, buffer: Vec<u8>) {
+        machine.handle(
+            now,
+            Input::Indication {
+                service: ms::SERVICE.uuid,
+                cid,
+                information_buffer: buffer,
+            },
+        );
+    }
+
+    #[test]
+    fn the_status_holds_the_device_the_modem_its_slots_and_the_mapping() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        let (_, events) = run_all(&mut machine, &mut device, now);
+        assert_eq!(
+            events[..3],
+            [
+                ExecutorEvent::SlotMapping {
+                    set: false,
+                    status: Status::Success,
+                    mapping: Some(vec![1]),
+                },
+                ExecutorEvent::SlotInfo {
+                    slot: 0,
+                    state: ms::UiccSlotState::Active,
+                },
+                ExecutorEvent::SlotInfo {
+                    slot: 1,
+                    state: ms::UiccSlotState::ActiveEsim,
+                },
+            ]
+        );
+        assert!(matches!(events[3..], [ExecutorEvent::Connected(_)]));
+        let status = machine.status();
+        assert_eq!(
+            status.device,
+            DeviceInfo {
+                firmware: "fw 1.0".to_owned(),
+                hardware: "hw A".to_owned(),
+                device_id: "350000000000009".to_owned(),
+            }
+        );
+        assert_eq!(
+            status.sys_caps,
+            Some(SystemCaps {
+                executors: 1,
+                slots: 2,
+                concurrency: 1,
+                modem_id: 1,
+            })
+        );
+        assert_eq!(
+            status.slots,
+            [
+                Some(ms::UiccSlotState::Active),
+                Some(ms::UiccSlotState::ActiveEsim)
+            ]
+        );
+        assert_eq!(status.mapping, [1]);
+        assert_eq!(status.slot, Some(1));
+        assert_eq!(status.radio_software, Some(RadioSwitchState::On));
+        assert_eq!(status.radio_hardware, Some(RadioSwitchState::On));
+    }
+
+    #[test]
+    fn slot_notifications_are_kept_and_reported_and_other_notifications_reported() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        // (service is ms?, cid, buffer) -> events
+        let table: Vec<(bool, u32, Vec<u8>, Vec<ExecutorEvent>)> = vec![
+            (
+                true,
+                ms::cid::SlotInfoStatus::ID,
+                ms::SlotInfo {
+                    slot_index: 0,
+                    state: ms::UiccSlotState::Empty,
+                }
+                .encode(),
+                vec![ExecutorEvent::SlotInfo {
+                    slot: 0,
+                    state: ms::UiccSlotState::Empty,
+                }],
+            ),
+            // A slot beyond those SYS_CAPS named grows the list.
+            (
+                true,
+                ms::cid::SlotInfoStatus::ID,
+                ms::SlotInfo {
+                    slot_index: 3,
+                    state: ms::UiccSlotState::OffEmpty,
+                }
+                .encode(),
+                vec![ExecutorEvent::SlotInfo {
+                    slot: 3,
+                    state: ms::UiccSlotState::OffEmpty,
+                }],
+            ),
+            // No modem has that many slots: not believed, not reported.
+            (
+                true,
+                ms::cid::SlotInfoStatus::ID,
+                ms::SlotInfo {
+                    slot_index: 4000,
+                    state: ms::UiccSlotState::Active,
+                }
+                .encode(),
+                vec![],
+            ),
+            (
+                false,
+                bc::cid::SignalState::ID,
+                bc::SignalStateInfo {
+                    rssi: 7,
+                    error_rate: 0,
+                    signal_strength_interval: 0,
+                    rssi_threshold: 0,
+                    error_rate_threshold: 0,
+                }
+                .encode(),
+                vec![ExecutorEvent::Notification],
+            ),
+            (true, 42, vec![1, 2, 3], vec![ExecutorEvent::Notification]),
+        ];
+        for (ms_service, cid, buffer, expected) in table {
+            if ms_service {
+                indicate_ms(&mut machine, now, cid, buffer);
+            } else {
+                indicate(&mut machine, now, cid, buffer);
+            }
+            let (_, events) = run_all(&mut machine, &mut device, now);
+            assert_eq!(events, expected, "{cid}");
+        }
+        let status = machine.status();
+        assert_eq!(
+            status.slots,
+            [
+                Some(ms::UiccSlotState::Empty),
+                Some(ms::UiccSlotState::ActiveEsim),
+                None,
+                Some(ms::UiccSlotState::OffEmpty),
+            ]
+        );
+        assert_eq!(status.rssi, Some(7));
+        assert_eq!(status.state, ExecutorState::Connected);
+    }
+
+    #[test]
+    fn tracked_pin_changes_report_their_outcome_and_never_the_pin() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        // (command, expected outcome)
+        let table = [
+            (
+                ExecutorCommand::ChangePin {
+                    old: Secret::new("9999"),
+                    new: Secret::new("4321"),
+                },
+                failure(Some(Status::Failure), "wrong PIN, 2 attempts left"),
+            ),
+            (
+                ExecutorCommand::ChangePin {
+                    old: Secret::new("1234"),
+                    new: Secret::new("4321"),
+                },
+                Ok(()),
+            ),
+            (
+                ExecutorCommand::SetPinEnabled {
+                    pin: Secret::new("1234"),
+                    enabled: false,
+                },
+                failure(Some(Status::Failure), "wrong PIN, 2 attempts left"),
+            ),
+            (
+                ExecutorCommand::SetPinEnabled {
+                    pin: Secret::new("4321"),
+                    enabled: false,
+                },
+                Ok(()),
+            ),
+        ];
+        for (id, (command, expected)) in (1..).zip(table) {
+            machine.handle(now, tracked(id, command.clone()));
+            let (sent, events) = run(&mut machine, &mut device, now);
+            assert_eq!(sent, [("pin", true)], "{command:?}");
+            assert_eq!(events, [done(id, expected)], "{command:?}");
+            assert!(!format!("{events:?}").contains("4321"));
+            assert!(!format!("{events:?}").contains("1234"));
+        }
+        assert_eq!(device.pin, "4321");
+        // A refused change leaves the SIM unlocked and the session up.
+        assert_eq!(machine.status().state, ExecutorState::Connected);
+        assert_eq!(machine.status().pin.pin_type, None);
+    }
+
+    #[test]
+    fn tracked_pin_entry_reports_its_outcome_or_that_no_pin_is_wanted() {
+        let now = Instant::now();
+        let mut config = test_config();
+        config.pin = None;
+        let mut machine = ExecutorMachine::new(config);
+        let mut device = FakeDevice {
+            pin_locked: true,
+            ..FakeDevice::default()
+        };
+        run(&mut machine, &mut device, now);
+        assert_eq!(machine.status().state, ExecutorState::Locked);
+        machine.handle(
+            now,
+            tracked(1, ExecutorCommand::EnterPin(Secret::new("0000"))),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("pin", true)]);
+        assert_eq!(
+            events,
+            [done(
+                1,
+                failure(Some(Status::Failure), "wrong PIN, 2 attempts left")
+            )]
+        );
+        // A PUK while the SIM wants PIN1 is refused without asking the SIM.
+        machine.handle(
+            now,
+            tracked(
+                2,
+                ExecutorCommand::EnterPuk {
+                    puk: Secret::new("12345678"),
+                    new_pin: Secret::new("1111"),
+                },
+            ),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(events, [done(2, failure(None, "PUK1 is not required"))]);
+
+        machine.handle(
+            now,
+            tracked(3, ExecutorCommand::EnterPin(Secret::new("1234"))),
+        );
+        let (_, events) = run(&mut machine, &mut device, now);
+        assert_eq!(events[0], done(3, Ok(())));
+        assert!(matches!(events[1..], [ExecutorEvent::Connected(_)]));
+        // Unlocked: a PIN is not wanted, and says so.
+        machine.handle(
+            now,
+            tracked(4, ExecutorCommand::EnterPin(Secret::new("1234"))),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(events, [done(4, failure(None, "PIN1 is not required"))]);
+    }
+
+    #[test]
+    fn a_tracked_slot_mapping_is_done_only_when_applied() {
+        let now = Instant::now();
+        // (device, expected SlotMapping event, expected outcome, mapping after)
+        let table = [
+            (
+                FakeDevice::default(),
+                (Status::Success, Some(vec![0])),
+                Ok(()),
+                vec![0],
+            ),
+            (
+                FakeDevice {
+                    refuse_mappings: true,
+                    ..FakeDevice::default()
+                },
+                (Status::Failure, Some(vec![1])),
+                failure(Some(Status::Failure), "slot mapping refused: failure"),
+                vec![1],
+            ),
+            // BUSY: its owner (the slot policy) retries on the next
+            // notification; the machine does not send it again itself.
+            (
+                FakeDevice {
+                    busy_mappings: 1,
+                    ..FakeDevice::default()
+                },
+                (Status::Busy, Some(vec![1])),
+                failure(Some(Status::Busy), "the device is busy"),
+                vec![1],
+            ),
+        ];
+        for (mut device, (status, mapping), outcome, after) in table {
+            let mut machine = ExecutorMachine::new(test_config());
+            run(&mut machine, &mut device, now);
+            machine.handle(now, tracked(7, ExecutorCommand::SetSlotMapping(vec![0])));
+            let (sent, events) = run_all(&mut machine, &mut device, now);
+            assert_eq!(sent, [("device-slot-mappings", true)]);
+            assert_eq!(
+                events,
+                [
+                    ExecutorEvent::SlotMapping {
+                        set: true,
+                        status,
+                        mapping,
+                    },
+                    done(7, outcome),
+                ]
+            );
+            assert_eq!(machine.status().mapping, after);
+            indicate(
+                &mut machine,
+                now,
+                bc::cid::SignalState::ID,
+                bc::SignalStateInfo::default().encode(),
+            );
+            let (sent, events) = run_all(&mut machine, &mut device, now);
+            assert!(sent.is_empty(), "{sent:?}");
+            assert_eq!(events, [ExecutorEvent::Notification]);
+        }
+    }
+
+    #[test]
+    fn an_untracked_busy_slot_mapping_is_sent_again_on_the_next_notification() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice {
+            busy_mappings: 1,
+            ..FakeDevice::default()
+        };
+        run(&mut machine, &mut device, now);
+        machine.handle(
+            now,
+            Input::Command(ExecutorCommand::SetSlotMapping(vec![0])),
+        );
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("device-slot-mappings", true)]);
+        indicate_ms(
+            &mut machine,
+            now,
+            ms::cid::SlotInfoStatus::ID,
+            ms::SlotInfo {
+                slot_index: 1,
+                state: ms::UiccSlotState::ActiveEsim,
+            }
+            .encode(),
+        );
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("device-slot-mappings", true)]);
+        assert_eq!(machine.status().mapping, [0]);
+    }
+
+    #[test]
+    fn tracked_queries_and_radio_are_done_when_answered() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        device.slots[0] = ms::UiccSlotState::Empty;
+        device.mapping = vec![0];
+        // (command, commands sent, events)
+        let table = [
+            (
+                ExecutorCommand::QuerySlots,
+                vec![("slot-info-status", false), ("slot-info-status", false)],
+                vec![
+                    ExecutorEvent::SlotInfo {
+                        slot: 0,
+                        state: ms::UiccSlotState::Empty,
+                    },
+                    ExecutorEvent::SlotInfo {
+                        slot: 1,
+                        state: ms::UiccSlotState::ActiveEsim,
+                    },
+                    done(1, Ok(())),
+                ],
+            ),
+            (
+                ExecutorCommand::QuerySlotMapping,
+                vec![("device-slot-mappings", false)],
+                vec![
+                    ExecutorEvent::SlotMapping {
+                        set: false,
+                        status: Status::Success,
+                        mapping: Some(vec![0]),
+                    },
+                    done(2, Ok(())),
+                ],
+            ),
+            // Already on: nothing to set.
+            (
+                ExecutorCommand::SetRadio(true),
+                vec![],
+                vec![done(3, Ok(()))],
+            ),
+            (
+                ExecutorCommand::Connect(None),
+                vec![],
+                vec![done(4, Ok(()))],
+            ),
+        ];
+        for (id, (command, expected_sent, expected_events)) in (1..).zip(table) {
+            machine.handle(now, tracked(id, command.clone()));
+            let (sent, events) = run_all(&mut machine, &mut device, now);
+            assert_eq!(sent, expected_sent, "{command:?}");
+            assert_eq!(events, expected_events, "{command:?}");
+        }
+        assert_eq!(machine.status().slot, Some(0));
+    }
+
+    #[test]
+    fn a_tracked_radio_switch_is_done_on_the_sets_answer() {
+        let now = Instant::now();
+        let mut config = test_config();
+        config.autoconnect = false;
+        let mut machine = ExecutorMachine::new(config);
+        let mut device = FakeDevice {
+            radio_on: false,
+            ..FakeDevice::default()
+        };
+        // The machine switches the radio on by itself; then off by request.
+        run(&mut machine, &mut device, now);
+        assert_eq!(machine.status().state, ExecutorState::Idle);
+        machine.handle(now, tracked(1, ExecutorCommand::SetRadio(false)));
+        let mut sent = Vec::new();
+        let mut events = Vec::new();
+        while let Some(action) = machine.poll_action() {
+            match action {
+                Action::Send(request) => {
+                    sent.push((request.name, request.command_type == CommandType::Set));
+                    let info = bc::RadioStateInfo {
+                        hw_radio_state: RadioSwitchState::On,
+                        sw_radio_state: RadioSwitchState::Off,
+                    };
+                    machine.handle(
+                        now,
+                        Input::Response {
+                            status: Status::Success,
+                            information_buffer: info.encode(),
+                        },
+                    );
+                }
+                Action::Report(event) => events.push(event),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(sent, [("radio-state", true)]);
+        assert_eq!(events, [done(1, Ok(()))]);
+        assert_eq!(machine.status().state, ExecutorState::RadioOff);
+        assert_eq!(machine.status().radio_software, Some(RadioSwitchState::Off));
+    }
+
+    #[test]
+    fn tracked_commands_that_cannot_run_or_finish_get_a_failure() {
+        let now = Instant::now();
+        let pin = || ExecutorCommand::ChangePin {
+            old: Secret::new("1234"),
+            new: Secret::new("4321"),
+        };
+        // Before the session is open.
+        let mut machine = ExecutorMachine::new(test_config());
+        assert_eq!(machine.poll_action(), Some(Action::Open));
+        machine.handle(now, tracked(1, pin()));
+        machine.handle(now, tracked(2, ExecutorCommand::Disconnect));
+        assert_eq!(
+            machine.poll_action(),
+            Some(Action::Report(done(
+                1,
+                failure(None, "the session is not open")
+            )))
+        );
+        assert_eq!(machine.poll_action(), Some(Action::Report(done(2, Ok(())))));
+
+        // In flight when the device goes away; waiting behind it too.
+        let mut device = FakeDevice::default();
+        machine.handle(now, Input::Opened);
+        run(&mut machine, &mut device, now);
+        machine.handle(now, tracked(3, pin()));
+        machine.handle(now, tracked(4, ExecutorCommand::QuerySlotMapping));
+        let Some(Action::Send(request)) = machine.poll_action() else {
+            panic!("the PIN change is sent");
+        };
+        assert_eq!(request.name, "pin");
+        machine.handle(now, Input::TransportGone);
+        let mut events = Vec::new();
+        while let Some(action) = machine.poll_action() {
+            if let Action::Report(event) = action {
+                events.push(event);
+            }
+        }
+        assert_eq!(
+            events,
+            [
+                done(3, failure(None, "the device is gone")),
+                done(4, failure(None, "the device is gone")),
+                ExecutorEvent::Gone,
+            ]
+        );
+        // After the end.
+        machine.handle(now, tracked(5, ExecutorCommand::QuerySlots));
+        assert_eq!(
+            machine.poll_action(),
+            Some(Action::Report(done(
+                5,
+                failure(None, "the executor has ended")
+            )))
+        );
+
+        // Unanswered, and a session reset.
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        machine.handle(now, tracked(6, pin()));
+        assert!(matches!(machine.poll_action(), Some(Action::Send(_))));
+        machine.handle(now, Input::RequestFailed(RequestFailure::TimedOut));
+        assert_eq!(
+            machine.poll_action(),
+            Some(Action::Report(done(
+                6,
+                failure(None, "the device did not answer")
+            )))
+        );
+        machine.handle(now, tracked(7, pin()));
+        assert!(matches!(machine.poll_action(), Some(Action::Send(_))));
+        machine.handle(now, Input::NotOpened);
+        assert_eq!(
+            machine.poll_action(),
+            Some(Action::Report(done(
+                7,
+                failure(None, "the device has no session (NOT_OPENED)")
+            )))
+        );
+
+        // Shutdown is accepted at once; what waits behind it fails.
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        machine.handle(now, tracked(8, ExecutorCommand::Shutdown));
+        machine.handle(now, tracked(9, ExecutorCommand::QuerySlots));
+        let (_, events) = run_all(&mut machine, &mut device, now);
+        assert_eq!(
+            events,
+            [
+                done(8, Ok(())),
+                done(9, failure(None, "the executor is shutting down")),
+                ExecutorEvent::LinkDown {
+                    reason: "shutting down".to_owned()
+                },
+                ExecutorEvent::Stopped,
+            ]
+        );
+
+        // A device without the multi-SIM extensions has no slots to ask about.
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice {
+            multi_sim: false,
+            ..FakeDevice::default()
+        };
+        run(&mut machine, &mut device, now);
+        machine.handle(now, tracked(10, ExecutorCommand::QuerySlots));
+        let (sent, events) = run_all(&mut machine, &mut device, now);
+        assert!(sent.is_empty());
+        assert_eq!(
+            events,
+            [done(
+                10,
+                failure(None, "the device has no multi-SIM extensions")
+            )]
+        );
+    }
+
+    #[test]
+    fn reconfigure_takes_new_profiles_and_gives_a_new_pin_its_one_try() {
+        let now = Instant::now();
+        let mut config = test_config();
+        config.pin = None;
+        config.pins = vec![("8988200000000000001".to_owned(), Secret::new("0000"))];
+        let mut machine = ExecutorMachine::new(config.clone());
+        let mut device = FakeDevice {
+            pin_locked: true,
+            ..FakeDevice::default()
+        };
+        run(&mut machine, &mut device, now);
+        assert!(machine.status().pin.configured_pin_refused);
+        // The same PIN again: not tried again.
+        machine.handle(
+            now,
+            tracked(
+                1,
+                ExecutorCommand::Reconfigure {
+                    profiles: config.profiles.clone(),
+                    pins: config.pins.clone(),
+                },
+            ),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(events, [done(1, Ok(()))]);
+        assert!(machine.status().pin.configured_pin_refused);
+        // A new PIN for this SIM (and a new profile): tried once, and used.
+        machine.handle(
+            now,
+            Input::Command(ExecutorCommand::Reconfigure {
+                profiles: vec![Profile::new("new", "internet")],
+                pins: vec![("8988200000000000001".to_owned(), Secret::new("1234"))],
+            }),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(sent.first(), Some(&("pin", true)));
+        let [ExecutorEvent::Connected(connection)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(connection.profile, "new");
+        assert!(!machine.status().pin.configured_pin_refused);
     }
 
     #[test]
