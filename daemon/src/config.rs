@@ -11,6 +11,7 @@
 //! A PIN is accepted only from a file that root owns and no one else can read
 //! (see [`Config::load`]). PINs never appear in `Debug` output or errors.
 
+mod groups;
 mod locate;
 mod validate;
 mod values;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use crate::executor::Profile;
+pub use crate::policy::{OnRemoval, SlotPolicyConfig};
 pub use locate::Location;
 // The netdev's default (NetworkManager's for WWAN: behind Ethernet's 100
 // and Wi-Fi's 600), so an absent `[routes]` means what the netdev assumes.
@@ -62,6 +64,77 @@ pub struct Config {
     pub sims: Vec<Sim>,
     /// The simulated modem of `mbimd --simulate`.
     pub simulate: Simulate,
+    /// The slot policy of dual-SIM single-active modems: the defaults and
+    /// where remembered choices are kept.
+    pub slot_policy: SlotPolicySettings,
+    /// `[[modem]]`: settings of particular modems (the first entry whose
+    /// device matches wins).
+    #[serde(rename = "modem")]
+    pub modems: Vec<ModemSettings>,
+    /// The D-Bus service.
+    pub dbus: Dbus,
+}
+
+/// `[slot-policy]`: the slot policy every dual-SIM single-active modem gets
+/// unless a `[[modem]]` entry says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct SlotPolicySettings {
+    /// What a SIM removed from the selected physical slot does.
+    pub on_removal: OnRemoval,
+    /// Whether a SIM inserted into the physical slot is switched to at once.
+    pub auto_switch: bool,
+    /// Where the remembered slot of each modem is kept. A relative path is
+    /// taken from the configuration file's directory.
+    pub state_file: PathBuf,
+}
+
+impl Default for SlotPolicySettings {
+    fn default() -> Self {
+        SlotPolicySettings {
+            on_removal: OnRemoval::default(),
+            auto_switch: false,
+            state_file: PathBuf::from(crate::policy::store::DEFAULT_PATH),
+        }
+    }
+}
+
+/// `[[modem]]`: overrides for the modems `device` names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModemSettings {
+    /// The modem(s), written as in `[devices]`.
+    pub device: DeviceMatch,
+    /// Overrides `[slot-policy] on-removal`.
+    #[serde(default)]
+    pub on_removal: Option<OnRemoval>,
+    /// Overrides `[slot-policy] auto-switch`.
+    #[serde(default)]
+    pub auto_switch: Option<bool>,
+}
+
+/// `[dbus]`: the D-Bus service on the system bus.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Dbus {
+    /// Whether mbimd offers its D-Bus API at all.
+    pub enable: bool,
+    /// Members of this group may change things (connect, PINs, slots);
+    /// everyone may read. `None`: root only.
+    pub admin_group: Option<String>,
+    /// `admin_group` resolved to its gid when the file was loaded.
+    #[serde(skip)]
+    pub admin_gid: Option<u32>,
+}
+
+impl Default for Dbus {
+    fn default() -> Self {
+        Dbus {
+            enable: true,
+            admin_group: None,
+            admin_gid: None,
+        }
+    }
 }
 
 /// `[devices]`: which modems mbimd takes. A device not taken is left alone:
@@ -319,11 +392,36 @@ impl Config {
             .unwrap_or(self.routes.metric.get())
     }
 
+    /// The slot policy of the modem `device`: `[slot-policy]`, with the
+    /// first matching `[[modem]]` entry's overrides.
+    pub fn slot_policy_for(&self, device: &DeviceIdentity<'_>) -> SlotPolicyConfig {
+        let defaults = &self.slot_policy;
+        let entry = self
+            .modems
+            .iter()
+            .find(|entry| entry.device.matches(device));
+        SlotPolicyConfig {
+            on_removal: entry
+                .and_then(|entry| entry.on_removal)
+                .unwrap_or(defaults.on_removal),
+            auto_switch: entry
+                .and_then(|entry| entry.auto_switch)
+                .unwrap_or(defaults.auto_switch),
+        }
+    }
+
     fn resolve_paths(&mut self, origin: &Path) {
-        if let Some(scenario) = &mut self.simulate.scenario {
-            if scenario.is_relative() {
-                if let Some(directory) = origin.parent() {
-                    *scenario = directory.join(&*scenario);
+        let directory = origin.parent();
+        for path in [
+            self.simulate.scenario.as_mut(),
+            Some(&mut self.slot_policy.state_file),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if path.is_relative() {
+                if let Some(directory) = directory {
+                    *path = directory.join(&*path);
                 }
             }
         }
@@ -337,7 +435,7 @@ fn parse(text: &str, path: &Path, origin: Origin) -> Result<Config, ConfigError>
     };
     let document = toml::de::DeTable::parse(text)
         .map_err(|error| invalid(error.span(), error.message().to_owned()))?;
-    let config: Config = toml::from_str(text).map_err(|error| {
+    let mut config: Config = toml::from_str(text).map_err(|error| {
         let span = error.span();
         // serde's messages quote the value (``invalid type: integer `1234` ``);
         // for a password or PIN that would print the secret.
@@ -351,6 +449,25 @@ fn parse(text: &str, path: &Path, origin: Origin) -> Result<Config, ConfigError>
     })?;
     if let Some((span, message)) = validate::first_problem(&config, document.get_ref(), text) {
         return Err(invalid(span, message));
+    }
+    if let Some(group) = &config.dbus.admin_group {
+        match groups::gid_of(Path::new(groups::GROUP_FILE), group) {
+            Some(gid) => config.dbus.admin_gid = Some(gid),
+            None => {
+                let span = locate::span_of(
+                    document.get_ref(),
+                    &[locate::Step::Key("dbus"), locate::Step::Key("admin-group")],
+                );
+                return Err(invalid(
+                    span,
+                    format!(
+                        "unknown group {group:?}: admin-group names a group of {} (create it \
+                         with `groupadd`, or leave the key out for root only)",
+                        groups::GROUP_FILE
+                    ),
+                ));
+            }
+        }
     }
     if let Some(first_pin) = validate::first_pin(&config, document.get_ref()) {
         let at = Location::at(path, text, first_pin.map_or(0, |span| span.start));

@@ -13,6 +13,7 @@ use mbim_sim::inprocess::InProcessFunction;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
 use mbimd::executor::Profile;
+use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
 use mbimd::supervisor::{self, FunctionSpec, ModemSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,11 +67,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    // Every supervised modem's handle, for the D-Bus service.
+    let registry = Registry::new();
+    // D-Bus: the service (mbimd::dbus, being written) is started here with
+    // `registry`, when `config.dbus.enable`, admitting `config.dbus.admin_gid`
+    // to the methods that change things, and with a reloader that re-reads
+    // `cli.config` and hands the result to every modem in the registry
+    // (`ModemHandle::reconfigure`).
     let Some(scenario_path) = cli
         .simulate
         .or_else(|| config.simulate.scenario.clone().map(Some))
     else {
-        mbimd::usb::manager::run(Arc::new(config), shutdown_signal()).await;
+        mbimd::usb::manager::run(Arc::new(config), registry, shutdown_signal()).await;
         return Ok(());
     };
     let scenario = match scenario_path {
@@ -79,10 +87,14 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
         }
     };
-    simulate(scenario, config).await
+    simulate(scenario, config, registry).await
 }
 
-async fn simulate(scenario: Scenario, mut config: Config) -> anyhow::Result<()> {
+async fn simulate(
+    scenario: Scenario,
+    mut config: Config,
+    registry: Registry,
+) -> anyhow::Result<()> {
     if config.profiles.is_empty() {
         // The simulated network accepts any APN; without a profile the
         // executor would register and then wait for one.
@@ -118,8 +130,19 @@ async fn simulate(scenario: Scenario, mut config: Config) -> anyhow::Result<()> 
         pid: scenario.usb.pid,
         usb_path: "simulated".to_owned(),
         serial: Some(scenario.usb.serial.clone()),
+        manufacturer: scenario.usb.manufacturer.clone(),
+        model: scenario.usb.product.clone(),
     };
-    supervisor::supervise(spec, functions, config, shutdown_signal()).await;
+    let (handle, endpoint) = modem_channel(ModemSnapshot {
+        index: spec.index,
+        vid: spec.vid,
+        pid: spec.pid,
+        usb_path: spec.usb_path.clone(),
+        ..ModemSnapshot::default()
+    });
+    registry.insert(spec.index, handle);
+    supervisor::supervise(spec, functions, config, endpoint, shutdown_signal()).await;
+    registry.remove(0);
     Ok(())
 }
 

@@ -355,3 +355,46 @@ fn columns_count_characters_not_bytes() {
     let location = Location::at(Path::new("f"), "a", 99);
     assert_eq!((location.line, location.column), (1, 2));
 }
+
+#[test]
+fn slot_policy_modem_and_dbus_sections() {
+    assert_error(
+        "[slot-policy]\non-removal = \"ask\"\n",
+        2,
+        14,
+        "unknown variant `ask`",
+    );
+    assert_error(
+        "[slot-policy]\nauto_switch = true\n",
+        2,
+        1,
+        "unknown field `auto_switch`",
+    );
+    assert_error(
+        "[slot-policy]\nstate-file = \"\"\n",
+        2,
+        14,
+        "empty state-file",
+    );
+    assert_error("[[modem]]\ndevice = \"2c7c\"\n", 2, 10, "bad device match");
+    assert_error(
+        "[[modem]]\non-removal = \"stay\"\n",
+        1,
+        1,
+        "missing field `device`",
+    );
+    assert_error(
+        "[[modem]]\ndevice = \"2c7c:0125\"\n\n[[modem]]\ndevice = \"2c7c:0125\"\nauto-switch = true\n",
+        5,
+        10,
+        "2c7c:0125 already has a [[modem]] entry (first on line 2)",
+    );
+    assert_error("[dbus]\nenable = \"yes\"\n", 2, 10, "invalid type");
+    assert_error(
+        "[dbus]\nenable = true\nadmin-group = \"mbimd-no-such-group\"\n",
+        3,
+        15,
+        "unknown group \"mbimd-no-such-group\"",
+    );
+    assert_error("[dbus]\nadmin-gid = 0\n", 2, 1, "unknown field `admin-gid`");
+}

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use config_common::{example_path, is_root, TempDir};
 use mbimd::config::{
-    Config, ConfigError, DeviceIdentity, DeviceMatch, DnsBackend, LogTarget, DEFAULT_NAME_SCHEME,
-    DEFAULT_ROUTE_METRIC,
+    Config, ConfigError, DeviceIdentity, DeviceMatch, DnsBackend, LogTarget, ModemSettings,
+    OnRemoval, SlotPolicyConfig, DEFAULT_NAME_SCHEME, DEFAULT_ROUTE_METRIC,
 };
 
 #[test]
@@ -27,6 +27,12 @@ fn the_example_parses_to_the_defaults() {
     assert_eq!(config.dns.backend, DnsBackend::Auto);
     assert_eq!(config.logging.target, LogTarget::Auto);
     assert!(!config.logging.show_personal_info);
+    assert_eq!(
+        config.slot_policy.state_file,
+        Path::new("/var/lib/mbimd/slots.toml")
+    );
+    assert!(config.dbus.enable);
+    assert_eq!(config.dbus.admin_gid, None);
 }
 
 /// The example with every commented `key = value` and table header enabled.
@@ -84,6 +90,19 @@ fn every_commented_option_of_the_example_is_valid() {
         config.simulate.scenario.as_deref(),
         Some(Path::new("/etc/mbimd/scenarios/dssa.toml"))
     );
+    assert_eq!(
+        config.modems,
+        [ModemSettings {
+            device: DeviceMatch::VidPid {
+                vid: 0x2c7c,
+                pid: Some(0x0125)
+            },
+            on_removal: Some(OnRemoval::Switch),
+            auto_switch: Some(true),
+        }]
+    );
+    assert_eq!(config.dbus.admin_group.as_deref(), Some("plugdev"));
+    assert!(config.dbus.admin_gid.is_some());
 
     // From a root-owned 0600 file the PIN is accepted too.
     if is_root() {
@@ -192,4 +211,69 @@ fn route_metric_falls_back_to_the_routes_section() {
     assert_eq!(config.route_metric(None), 50);
     assert_eq!(config.route_metric(Some(&config.profiles[0])), 50);
     assert_eq!(config.route_metric(Some(&config.profiles[1])), 20);
+}
+
+#[test]
+fn the_slot_policy_of_a_modem_is_the_default_with_its_overrides() {
+    let config = Config::parse(
+        r#"
+[slot-policy]
+on-removal = "stay"
+state-file = "state/slots.toml"
+
+[[modem]]
+device = "serial:XYZ"
+auto-switch = true
+
+[[modem]]
+device = "2c7c:*"
+on-removal = "switch"
+"#,
+        Path::new("/etc/mbimd/mbimd.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        config.slot_policy.state_file,
+        Path::new("/etc/mbimd/state/slots.toml")
+    );
+    let device = |vid, serial| DeviceIdentity {
+        vid,
+        pid: 0x0125,
+        usb_path: "1-1",
+        serial,
+    };
+    let cases = [
+        // No entry: the defaults.
+        (device(0x1199, None), OnRemoval::Stay, false),
+        // Only auto-switch overridden; on-removal from the defaults.
+        (device(0x1199, Some("XYZ")), OnRemoval::Stay, true),
+        (device(0x2c7c, None), OnRemoval::Switch, false),
+        // Both match: the first entry wins.
+        (device(0x2c7c, Some("XYZ")), OnRemoval::Stay, true),
+    ];
+    for (identity, on_removal, auto_switch) in cases {
+        assert_eq!(
+            config.slot_policy_for(&identity),
+            SlotPolicyConfig {
+                on_removal,
+                auto_switch
+            },
+            "{identity:?}"
+        );
+    }
+    assert_eq!(
+        Config::default().slot_policy_for(&device(1, None)),
+        SlotPolicyConfig::default()
+    );
+}
+
+#[test]
+fn the_admin_group_is_resolved_to_its_gid() {
+    let config = Config::parse(
+        "[dbus]\nenable = false\nadmin-group = \"root\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    assert!(!config.dbus.enable);
+    assert_eq!(config.dbus.admin_gid, Some(0));
 }

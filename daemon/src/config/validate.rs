@@ -26,6 +26,7 @@ pub(super) fn first_problem(
     interface_names(config, document, text, &mut problems);
     sims(config, document, text, &mut problems);
     simulate(config, document, &mut problems);
+    slot_policy(config, document, text, &mut problems);
     problems
         .into_iter()
         .min_by_key(|(span, _)| span.as_ref().map_or(usize::MAX, |span| span.start))
@@ -206,5 +207,39 @@ fn simulate(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>
             "empty scenario path: give a file, or leave the key out for the built-in scenario"
                 .to_owned(),
         ));
+    }
+}
+
+fn slot_policy(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut Vec<Problem>) {
+    if config.slot_policy.state_file.as_os_str().is_empty() {
+        problems.push((
+            at(
+                document,
+                &[Step::Key("slot-policy"), Step::Key("state-file")],
+            ),
+            "empty state-file: give a file, or leave the key out for /var/lib/mbimd/slots.toml"
+                .to_owned(),
+        ));
+    }
+    let mut devices = HashMap::new();
+    for (index, entry) in config.modems.iter().enumerate() {
+        let span = at(
+            document,
+            &[Step::Key("modem"), Step::Index(index), Step::Key("device")],
+        );
+        match devices.get(&entry.device) {
+            // The first matching entry wins, so a second one would be dead.
+            Some(first) => problems.push((
+                span,
+                format!(
+                    "{} already has a [[modem]] entry{}",
+                    entry.device,
+                    first_on(text, first)
+                ),
+            )),
+            None => {
+                devices.insert(&entry.device, span);
+            }
+        }
     }
 }

@@ -227,6 +227,12 @@ pub async fn open_modem(device: &MbimDevice, index: u32) -> Result<OpenedModem, 
             pid: device.identity.pid,
             usb_path: path,
             serial: device.identity.serial.clone(),
+            manufacturer: device
+                .info
+                .manufacturer_string()
+                .unwrap_or_default()
+                .to_owned(),
+            model: device.info.product_string().unwrap_or_default().to_owned(),
         },
         functions: specs,
     })

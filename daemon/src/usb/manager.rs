@@ -10,6 +10,7 @@
 use super::discovery::{candidate, open_modem};
 use super::watch::{DeviceEvent, DeviceWatcher, POLL_INTERVAL};
 use crate::config::Config;
+use crate::modem::{modem_channel, ModemSnapshot, Registry};
 use crate::supervisor::supervise;
 use nusb::DeviceId;
 use std::future::Future;
@@ -48,8 +49,9 @@ pub fn lowest_free_index(used: impl IntoIterator<Item = u32>) -> u32 {
 
 /// Supervises every USB modem that `config` takes, as they come and go,
 /// until `shutdown` resolves; then shuts each down (disconnect, CLOSE,
-/// network devices removed) and returns.
-pub async fn run(config: Arc<Config>, shutdown: impl Future<Output = ()>) {
+/// network devices removed) and returns. Each modem's handle is in
+/// `registry` while its supervisor runs.
+pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<Output = ()>) {
     let mut watcher = DeviceWatcher::new(POLL_INTERVAL);
     let mut running: Vec<Running> = Vec::new();
     tokio::pin!(shutdown);
@@ -70,6 +72,7 @@ pub async fn run(config: Arc<Config>, shutdown: impl Future<Output = ()>) {
                     let index = lowest_free_index(running.iter().map(|modem| modem.index));
                     let (stop, mut stopped) = watch::channel(false);
                     let config = Arc::clone(&config);
+                    let registry = registry.clone();
                     let task = tokio::spawn(async move {
                         let path = device.identity.usb_path.clone();
                         let modem = match open_modem(&device, index).await {
@@ -90,7 +93,16 @@ pub async fn run(config: Arc<Config>, shutdown: impl Future<Output = ()>) {
                             // A dropped sender also means stop.
                             let _ = stopped.wait_for(|stop| *stop).await;
                         };
-                        supervise(modem.spec, modem.functions, config, shutdown).await;
+                        let (handle, endpoint) = modem_channel(ModemSnapshot {
+                            index,
+                            vid: modem.spec.vid,
+                            pid: modem.spec.pid,
+                            usb_path: modem.spec.usb_path.clone(),
+                            ..ModemSnapshot::default()
+                        });
+                        registry.insert(index, handle);
+                        supervise(modem.spec, modem.functions, config, endpoint, shutdown).await;
+                        registry.remove(index);
                         tracing::info!(modem = index, "USB modem {path} released");
                     });
                     running.push(Running {

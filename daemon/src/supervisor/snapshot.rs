@@ -1,0 +1,101 @@
+//! The [`ModemSnapshot`] the supervisor publishes: rebuilt from its own
+//! state and the executors' status watches after every event, sent only
+//! when it differs from the one published.
+
+use super::slots::kind_of;
+use super::Supervisor;
+use crate::datapath::CounterSnapshot;
+use crate::modem::{ExecutorSnapshot, ModemSnapshot, SlotSnapshot};
+use mbim_transport::FunctionTransport;
+
+impl<T: FunctionTransport + 'static> Supervisor<T> {
+    fn build_snapshot(&self) -> ModemSnapshot {
+        let statuses: Vec<_> = self
+            .executors
+            .iter()
+            .map(|executor| executor.status.borrow().clone())
+            .collect();
+        let caps = self.sys_caps();
+        let mapping = self.current_mapping();
+        let slot_count = self.slot_count().unwrap_or_else(|| {
+            let known = statuses
+                .iter()
+                .map(|status| status.slots.len())
+                .max()
+                .unwrap_or(0)
+                .max(self.slots.states.len());
+            u32::try_from(known).unwrap_or(0)
+        });
+        let slots = (0..slot_count)
+            .map(|index| {
+                let executor = mapping
+                    .iter()
+                    .position(|&slot| slot == index)
+                    .and_then(|executor| u32::try_from(executor).ok());
+                let iccid = executor
+                    .and_then(|executor| usize::try_from(executor).ok())
+                    .and_then(|executor| statuses.get(executor))
+                    .map(|status| status.iccid.clone())
+                    .unwrap_or_default();
+                SlotSnapshot {
+                    index,
+                    kind: kind_of(index),
+                    state: self.slot_state(index),
+                    iccid,
+                    executor,
+                }
+            })
+            .collect();
+        let executors = self
+            .executors
+            .iter()
+            .zip(statuses.iter())
+            .map(|(executor, status)| {
+                let link = executor.link.as_ref();
+                ExecutorSnapshot {
+                    status: status.clone(),
+                    netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
+                    counters: link
+                        .and_then(|link| link.pump.as_ref())
+                        .map_or_else(CounterSnapshot::default, |pump| pump.counters().snapshot()),
+                }
+            })
+            .collect();
+        let modem = &self.modem;
+        ModemSnapshot {
+            index: modem.index,
+            modem_id: self.modem_id().as_str().to_owned(),
+            vid: modem.vid,
+            pid: modem.pid,
+            serial: modem.serial.clone().unwrap_or_default(),
+            usb_path: modem.usb_path.clone(),
+            manufacturer: modem.manufacturer.clone(),
+            model: modem.model.clone(),
+            firmware: statuses
+                .iter()
+                .map(|status| &status.device.firmware)
+                .find(|firmware| !firmware.is_empty())
+                .cloned()
+                .unwrap_or_default(),
+            concurrency: caps.map_or(0, |caps| caps.concurrency),
+            mapping,
+            policy: self.slots.config,
+            policy_active: self.slots.policy.is_some(),
+            executors,
+            slots,
+        }
+    }
+
+    /// Publishes the state if it changed (watchers wake only then).
+    pub(super) fn publish(&self) {
+        let snapshot = self.build_snapshot();
+        self.snapshot.send_if_modified(|current| {
+            if *current == snapshot {
+                false
+            } else {
+                *current = snapshot;
+                true
+            }
+        });
+    }
+}
