@@ -46,7 +46,8 @@ async fn pins_never_reach_the_logs_and_identities_are_masked() {
     );
     let modem = SimModem::new(Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap()).unwrap();
     let transport = Arc::new(InProcessFunction::new(modem.function(0).unwrap()));
-    let (events_tx, mut events) = mpsc::channel(16);
+    // Room for every event of the run: nobody reads them while the PINs go in.
+    let (events_tx, mut events) = mpsc::channel(256);
     let (commands, commands_rx) = mpsc::channel(4);
     let (status_tx, mut status) = watch::channel(ExecutorStatus::default());
     let config = ExecutorConfig {
