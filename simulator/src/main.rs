@@ -21,6 +21,7 @@ use mbim_sim::scenario::Scenario;
 use mbim_sim::usb::server::{serve_tcp, SimUsbDevice};
 use mbim_sim::usb::usbip::USB_SPEED_HIGH;
 use mbim_sim::usb::vhci;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -196,11 +197,17 @@ async fn run_ctl(path: &Path, command: &CtlCommand) -> ExitCode {
         }
     };
     if let Some(ok) = reply.get("ok") {
-        match serde_json::to_string_pretty(ok) {
-            Ok(text) => println!("{text}"),
-            Err(_) => println!("{ok}"),
-        }
-        return ExitCode::SUCCESS;
+        let text = serde_json::to_string_pretty(ok).unwrap_or_else(|_| ok.to_string());
+        // `println!` panics when the reader went away (`ctl status | head`);
+        // a closed pipe is the reader's choice, not a failure.
+        let mut stdout = std::io::stdout().lock();
+        return match writeln!(stdout, "{text}") {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("mbim-sim ctl: writing the reply: {error}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        };
     }
     let message = reply
         .get("error")
