@@ -20,6 +20,7 @@
 
 pub mod config;
 pub mod datapath;
+pub mod dbus;
 pub mod executor;
 pub mod logging;
 pub mod modem;

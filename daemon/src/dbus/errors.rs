@@ -1,0 +1,117 @@
+//! The D-Bus errors of mbimd's methods (dbus-interfaces/README.md, "Errors").
+
+use crate::modem::RequestError;
+use zbus::message::{Header, Message};
+use zbus::names::ErrorName;
+
+/// A method's failure, as the caller sees it. Messages never contain a PIN
+/// or PUK.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MethodError {
+    /// `org.freedesktop.DBus.Error.AccessDenied`: neither root nor a member
+    /// of the configured group.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// `org.freedesktop.DBus.Error.InvalidArgs`: a bad argument.
+    #[error("{0}")]
+    InvalidArgs(String),
+    /// `dev.mbimd.Error.Device`: the modem refused.
+    #[error("{0}")]
+    Device(String),
+    /// `dev.mbimd.Error.NotPossible`: not now.
+    #[error("{0}")]
+    NotPossible(String),
+    /// `dev.mbimd.Error.Gone`: the modem went away.
+    #[error("{0}")]
+    Gone(String),
+    /// `dev.mbimd.Error.Config`: Reload found a bad configuration file.
+    #[error("{0}")]
+    Config(String),
+    /// `org.freedesktop.DBus.Error.Failed`: mbimd itself could not do it
+    /// (the bus would not say who calls…).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl MethodError {
+    /// The D-Bus error name.
+    pub fn error_name(&self) -> &'static str {
+        match self {
+            MethodError::AccessDenied(_) => "org.freedesktop.DBus.Error.AccessDenied",
+            MethodError::InvalidArgs(_) => "org.freedesktop.DBus.Error.InvalidArgs",
+            MethodError::Device(_) => "dev.mbimd.Error.Device",
+            MethodError::NotPossible(_) => "dev.mbimd.Error.NotPossible",
+            MethodError::Gone(_) => "dev.mbimd.Error.Gone",
+            MethodError::Config(_) => "dev.mbimd.Error.Config",
+            MethodError::Failed(_) => "org.freedesktop.DBus.Error.Failed",
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            MethodError::AccessDenied(message)
+            | MethodError::InvalidArgs(message)
+            | MethodError::Device(message)
+            | MethodError::NotPossible(message)
+            | MethodError::Gone(message)
+            | MethodError::Config(message)
+            | MethodError::Failed(message) => message,
+        }
+    }
+}
+
+impl zbus::DBusError for MethodError {
+    fn create_reply(&self, call: &Header<'_>) -> zbus::Result<Message> {
+        Message::error(call, self.name())?.build(&(self.message(),))
+    }
+
+    fn name(&self) -> ErrorName<'_> {
+        ErrorName::from_static_str_unchecked(self.error_name())
+    }
+
+    fn description(&self) -> Option<&str> {
+        Some(self.message())
+    }
+}
+
+impl From<RequestError> for MethodError {
+    fn from(error: RequestError) -> Self {
+        let message = error.to_string();
+        match error {
+            RequestError::InvalidArgument(_) => MethodError::InvalidArgs(message),
+            RequestError::Device { .. } => MethodError::Device(message),
+            RequestError::NotPossible(_) => MethodError::NotPossible(message),
+            RequestError::Gone => MethodError::Gone(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_errors_map_to_the_documented_names() {
+        let cases = [
+            (
+                RequestError::InvalidArgument("no slot 3".to_owned()),
+                "org.freedesktop.DBus.Error.InvalidArgs",
+            ),
+            (
+                RequestError::Device {
+                    status: None,
+                    message: "failure".to_owned(),
+                },
+                "dev.mbimd.Error.Device",
+            ),
+            (
+                RequestError::NotPossible("no policy".to_owned()),
+                "dev.mbimd.Error.NotPossible",
+            ),
+            (RequestError::Gone, "dev.mbimd.Error.Gone"),
+        ];
+        for (error, name) in cases {
+            assert_eq!(MethodError::from(error).error_name(), name);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The D-Bus service `dev.mbimd.Mbimd1` (the API is dbus-interfaces/README.md).
+//!
+//! [`serve`] connects to the bus, exports the manager (with
+//! `org.freedesktop.DBus.ObjectManager`) and then follows the [`Registry`]:
+//! every modem present gets its modem, executor and slot objects, kept in
+//! step with its [`ModemSnapshot`](crate::modem::ModemSnapshot) by one task
+//! per modem that emits `PropertiesChanged` for exactly what changed.
+//!
+//! Changing methods are checked against the caller's credentials as the bus
+//! daemon reports them (`GetConnectionCredentials`), never against anything
+//! the caller says about itself; ICCID and IMSI are masked for callers that
+//! are not privileged (see [`access`]).
+
+mod access;
+mod errors;
+mod executor;
+mod manager;
+mod modem;
+mod names;
+mod overrides;
+mod slot;
+mod tracker;
+mod view;
+
+pub use access::AccessPolicy;
+pub use errors::MethodError;
+
+use crate::config::Config;
+use crate::modem::Registry;
+use futures_util::future::BoxFuture;
+use std::sync::{Arc, RwLock};
+use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
+use zbus::Connection;
+
+/// The well-known name mbimd owns.
+pub const BUS_NAME: &str = "dev.mbimd.Mbimd1";
+
+/// The manager object's path.
+pub const MANAGER_PATH: &str = "/dev/mbimd/Mbimd1";
+
+/// The path of modem `modem`.
+pub fn modem_path(modem: u32) -> String {
+    format!("{MANAGER_PATH}/Modem{modem}")
+}
+
+/// The path of executor `executor` of modem `modem`.
+pub fn executor_path(modem: u32, executor: u32) -> String {
+    format!("{MANAGER_PATH}/Modem{modem}/Executor{executor}")
+}
+
+/// The path of slot `slot` of modem `modem`.
+pub fn slot_path(modem: u32, slot: u32) -> String {
+    format!("{MANAGER_PATH}/Modem{modem}/Slot{slot}")
+}
+
+/// Which bus to serve on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bus {
+    /// The system bus (`DBUS_SYSTEM_BUS_ADDRESS` when set, as for every
+    /// D-Bus program).
+    System,
+    /// A bus at this address (`unix:path=…`), for tests and private buses.
+    Address(String),
+}
+
+/// Re-reads the configuration and hands it to every modem; returns the new
+/// configuration, or why the file was refused (file:line: what was
+/// expected), in which case nothing may have changed.
+pub type Reloader = Arc<dyn Fn() -> BoxFuture<'static, Result<Arc<Config>, String>> + Send + Sync>;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DbusError {
+    /// The bus could not be reached.
+    #[error("cannot connect to the D-Bus {bus}: {source}")]
+    Connect {
+        /// Which bus.
+        bus: String,
+        /// Why.
+        source: zbus::Error,
+    },
+    /// Another process owns the name.
+    #[error(
+        "the D-Bus name {BUS_NAME} is already owned by another process (is another mbimd running?)"
+    )]
+    NameTaken,
+    /// Requesting the name or exporting an object failed.
+    #[error("cannot export the D-Bus service: {0}")]
+    Export(#[from] zbus::Error),
+}
+
+/// What every object of the service shares.
+pub(crate) struct Shared {
+    /// The bus connection.
+    pub(crate) connection: Connection,
+    /// Who may change things and see personal data.
+    pub(crate) access: AccessPolicy,
+    /// The configuration in force (Connect builds on its profiles).
+    pub(crate) config: RwLock<Arc<Config>>,
+    /// Reload's work.
+    pub(crate) reload: Reloader,
+    /// The modems present.
+    pub(crate) registry: Registry,
+}
+
+impl Shared {
+    /// The configuration in force.
+    pub(crate) fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(config) => Arc::clone(&config),
+            // A panic while holding the lock left a complete Arc behind.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the configuration in force.
+    pub(crate) fn set_config(&self, config: Arc<Config>) {
+        match self.config.write() {
+            Ok(mut slot) => *slot = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+    }
+}
+
+/// The running service. Dropping it stops following the registry and
+/// closes the connection (the name goes with it).
+pub struct DbusService {
+    connection: Connection,
+    tracker: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for DbusService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbusService")
+            .field("unique_name", &self.connection.unique_name())
+            .finish()
+    }
+}
+
+impl DbusService {
+    /// The service's bus connection.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+impl Drop for DbusService {
+    fn drop(&mut self) {
+        self.tracker.abort();
+    }
+}
+
+/// Connects to `bus`, exports the manager and every modem of `registry`
+/// (and those that come later), and owns [`BUS_NAME`] once the objects are
+/// in place. `config` is the configuration in force at start; `reload` is
+/// what `Reload()` runs.
+pub async fn serve(
+    bus: Bus,
+    registry: Registry,
+    config: Arc<Config>,
+    access: AccessPolicy,
+    reload: Reloader,
+) -> Result<DbusService, DbusError> {
+    let (builder, bus_name) = match &bus {
+        Bus::System => (zbus::connection::Builder::system(), "system bus".to_owned()),
+        Bus::Address(address) => (
+            zbus::connection::Builder::address(address.as_str()),
+            format!("bus at {address}"),
+        ),
+    };
+    let connect_error = |source| DbusError::Connect {
+        bus: bus_name.clone(),
+        source,
+    };
+    let connection = builder
+        .map_err(connect_error)?
+        .build()
+        .await
+        .map_err(connect_error)?;
+    let shared = Arc::new(Shared {
+        connection: connection.clone(),
+        access,
+        config: RwLock::new(config),
+        reload,
+        registry: registry.clone(),
+    });
+    let server = connection.object_server();
+    server
+        .at(MANAGER_PATH, manager::Manager::new(Arc::clone(&shared)))
+        .await?;
+    server.at(MANAGER_PATH, ObjectManager).await?;
+    // The modems present now are exported before the name is taken, so a
+    // client that waits for the name finds them.
+    let tracker = tracker::Tracker::start(Arc::clone(&shared)).await?;
+    let reply = connection
+        .request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into())
+        .await
+        .map_err(|error| match error {
+            zbus::Error::NameTaken => DbusError::NameTaken,
+            other => DbusError::Export(other),
+        })?;
+    match reply {
+        RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner => {}
+        RequestNameReply::InQueue | RequestNameReply::Exists => return Err(DbusError::NameTaken),
+    }
+    let tracker = tokio::spawn(tracker.run());
+    Ok(DbusService {
+        connection,
+        tracker,
+    })
+}
