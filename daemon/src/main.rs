@@ -12,6 +12,7 @@ use mbim_sim::device::SimModem;
 use mbim_sim::inprocess::InProcessFunction;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
+use mbimd::dbus;
 use mbimd::executor::Profile;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
 use mbimd::supervisor::{self, FunctionSpec, ModemSpec};
@@ -67,18 +68,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
-    // Every supervised modem's handle, for the D-Bus service.
+    // Every supervised modem's handle, shared with the D-Bus service.
     let registry = Registry::new();
-    // D-Bus: the service (mbimd::dbus, being written) is started here with
-    // `registry`, when `config.dbus.enable`, admitting `config.dbus.admin_gid`
-    // to the methods that change things, and with a reloader that re-reads
-    // `cli.config` and hands the result to every modem in the registry
-    // (`ModemHandle::reconfigure`).
-    let Some(scenario_path) = cli
+    let scenario_path = cli
         .simulate
-        .or_else(|| config.simulate.scenario.clone().map(Some))
-    else {
-        mbimd::usb::manager::run(Arc::new(config), registry, shutdown_signal()).await;
+        .clone()
+        .or_else(|| config.simulate.scenario.clone().map(Some));
+    let simulating = scenario_path.is_some();
+    let config = Arc::new(with_simulated_profile(config, simulating));
+    // Held until mbimd ends: dropping it gives up the bus name.
+    let _dbus = start_dbus(&cli, &config, &registry, simulating).await;
+    let Some(scenario_path) = scenario_path else {
+        mbimd::usb::manager::run(config, registry, shutdown_signal()).await;
         return Ok(());
     };
     let scenario = match scenario_path {
@@ -90,18 +91,78 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     simulate(scenario, config, registry).await
 }
 
-async fn simulate(
-    scenario: Scenario,
-    mut config: Config,
-    registry: Registry,
-) -> anyhow::Result<()> {
-    if config.profiles.is_empty() {
-        // The simulated network accepts any APN; without a profile the
-        // executor would register and then wait for one.
+/// The simulated network accepts any APN; without a profile the executor
+/// would register and then wait for one.
+fn with_simulated_profile(mut config: Config, simulating: bool) -> Config {
+    if simulating && config.profiles.is_empty() {
         tracing::info!("no profiles configured: using APN \"internet\" for the simulated modem");
         config.profiles.push(Profile::new("simulated", "internet"));
     }
-    let config = Arc::new(config);
+    config
+}
+
+/// The D-Bus service, unless `[dbus] enable = false`. Without it mbimd still
+/// drives its modems (a machine without a system bus, or without the bus
+/// policy that lets mbimd own its name), so failing to start it is a warning.
+async fn start_dbus(
+    cli: &Cli,
+    config: &Arc<Config>,
+    registry: &Registry,
+    simulating: bool,
+) -> Option<dbus::DbusService> {
+    if !config.dbus.enable {
+        tracing::info!("D-Bus service disabled ([dbus] enable = false)");
+        return None;
+    }
+    let path = cli.config.clone();
+    let reload_registry = registry.clone();
+    let reload: dbus::Reloader = Arc::new(move || {
+        let path = path.clone();
+        let registry = reload_registry.clone();
+        Box::pin(async move {
+            let loaded =
+                tokio::task::spawn_blocking(move || Config::load_or_default(path.as_deref()))
+                    .await
+                    .map_err(|error| format!("reading the configuration: {error}"))?;
+            let config = Arc::new(with_simulated_profile(
+                loaded.map_err(|error| error.to_string())?,
+                simulating,
+            ));
+            for modem in registry.modems().values() {
+                modem.reconfigure(Arc::clone(&config)).await;
+            }
+            tracing::info!("configuration reloaded");
+            Ok(config)
+        })
+    });
+    let access = dbus::AccessPolicy {
+        admin_group: config.dbus.admin_gid,
+    };
+    match dbus::serve(
+        dbus::Bus::System,
+        registry.clone(),
+        Arc::clone(config),
+        access,
+        reload,
+    )
+    .await
+    {
+        Ok(service) => {
+            tracing::info!("D-Bus service {} on the system bus", dbus::BUS_NAME);
+            Some(service)
+        }
+        Err(error) => {
+            tracing::warn!("no D-Bus service: {error}; the modems are driven all the same");
+            None
+        }
+    }
+}
+
+async fn simulate(
+    scenario: Scenario,
+    config: Arc<Config>,
+    registry: Registry,
+) -> anyhow::Result<()> {
     let modem = SimModem::new(scenario).context("building the simulated modem")?;
     let scenario = modem.scenario();
     tracing::info!(

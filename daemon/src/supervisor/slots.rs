@@ -76,8 +76,15 @@ fn spawn_store_writer(modem: u32) -> mpsc::UnboundedSender<Remembered> {
     tokio::spawn(async move {
         while let Some((store, modem_id, slot)) = rx.recv().await {
             let path = store.path().to_path_buf();
-            let written =
-                tokio::task::spawn_blocking(move || store.remember(&modem_id, slot)).await;
+            let written = tokio::task::spawn_blocking(move || {
+                // /var/lib/mbimd exists once a package made it; a first run
+                // from a build makes it here.
+                if let Some(directory) = store.path().parent() {
+                    let _ = std::fs::create_dir_all(directory);
+                }
+                store.remember(&modem_id, slot)
+            })
+            .await;
             match written {
                 Ok(Ok(())) => tracing::debug!(modem, slot, "slot choice remembered"),
                 Ok(Err(error)) => tracing::warn!(modem, "slot choice not remembered: {error}"),
