@@ -18,7 +18,7 @@ use mbimd::config::Config;
 use mbimd::executor::{ExecutorCommand, ExecutorState};
 use mbimd::modem::{modem_channel, ModemHandle, ModemSnapshot, RequestError, SlotSignal};
 use mbimd::policy::store::SlotStore;
-use mbimd::policy::{ModemId, SlotKind};
+use mbimd::policy::{ModemId, OnRemoval, SlotKind, SlotPolicyConfig};
 use mbimd::supervisor::{supervise, FunctionSpec, ModemSpec, TEST_NAMES};
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -652,6 +652,73 @@ fn test_slots_fails_validate_slot_info_state_on_a_misreported_slot() {
             .unwrap();
         assert!(query.passed, "{query:?}");
         assert_eq!(modem.handle.snapshot().mapping, vec![0]);
+        modem.stop().await;
+    });
+}
+
+#[test]
+fn set_policy_and_a_reload_change_what_a_removal_does() {
+    run(|| async {
+        let dir = TempDir::new();
+        let mut modem = start(scenario(0, true), config(&dir.store(), ""));
+        remembered(&dir.store(), 0).await;
+        // A reload whose [[modem]] entry names this modem.
+        let reloaded = config(
+            &dir.store(),
+            "\n[[modem]]\ndevice = \"1d6b:0104\"\non-removal = \"stay\"",
+        );
+        modem.handle.reconfigure(Arc::new(reloaded)).await;
+        let snapshot = modem
+            .wait_for("the reloaded policy", |snapshot| {
+                snapshot.policy.on_removal == OnRemoval::Stay
+            })
+            .await;
+        assert!(!snapshot.policy.auto_switch);
+        // SetPolicy wins until the next reload.
+        let switch = SlotPolicyConfig {
+            on_removal: OnRemoval::Switch,
+            auto_switch: false,
+        };
+        modem.handle.set_policy(switch).await.unwrap();
+        assert_eq!(modem.handle.snapshot().policy, switch);
+        modem.control(ControlCommand::RemoveSim { slot: 0 });
+        assert_eq!(modem.signal().await, switched(0, 1, "sim-removed"));
+        modem.stop().await;
+    });
+}
+
+#[test]
+fn a_modem_with_two_executors_has_no_policy_but_takes_mappings() {
+    run(|| async {
+        let dir = TempDir::new();
+        let text = include_str!("../../simulator/scenarios/two-executors.toml");
+        let scenario = Scenario::from_toml_str(text, "two-executors.toml").unwrap();
+        let modem = start(scenario, config(&dir.store(), ""));
+        let snapshot = modem
+            .wait_for("both executors mapped", |snapshot| {
+                snapshot.mapping.len() == 2 && snapshot.slots.len() == 2
+            })
+            .await;
+        assert!(!snapshot.policy_active);
+        assert_eq!(snapshot.concurrency, 2);
+        assert!(matches!(
+            modem.handle.switch_to_slot(1).await,
+            Err(RequestError::NotPossible(_))
+        ));
+        assert!(matches!(
+            modem.handle.set_slot_mapping(vec![1, 1]).await,
+            Err(RequestError::InvalidArgument(_))
+        ));
+        assert_eq!(
+            modem.handle.set_slot_mapping(vec![1, 0]).await,
+            Ok(vec![1, 0])
+        );
+        let snapshot = modem
+            .wait_for("the swapped mapping on the slots", |snapshot| {
+                snapshot.slots[0].executor == Some(1) && snapshot.slots[1].executor == Some(0)
+            })
+            .await;
+        assert_eq!(snapshot.mapping, vec![1, 0]);
         modem.stop().await;
     });
 }
