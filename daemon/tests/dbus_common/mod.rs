@@ -51,9 +51,22 @@ pub struct PrivateBus {
     pub address: String,
 }
 
+/// The test bus's own policy: anyone may connect, own and send.
+pub const OPEN_POLICY: &str = r#"<policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>"#;
+
 impl PrivateBus {
-    /// Starts one.
+    /// Starts one where anyone may do anything.
     pub fn start() -> Self {
+        Self::start_with(OPEN_POLICY)
+    }
+
+    /// Starts one with these policy (and include) elements.
+    pub fn start_with(policy: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "mbimd-dbus-test-{}-{}",
@@ -75,12 +88,7 @@ impl PrivateBus {
 <busconfig>
   <listen>unix:path={}</listen>
   <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
+  {policy}
 </busconfig>
 "#,
                 socket.display()
@@ -561,18 +569,26 @@ pub struct Fixture {
 impl Fixture {
     /// Starts everything; `reload_error` makes Reload fail with it.
     pub async fn start(reload_error: Option<&str>) -> Self {
-        let bus = PrivateBus::start();
+        Self::on(PrivateBus::start(), reload_error).await
+    }
+
+    /// Starts the service on `bus`.
+    pub async fn on(bus: PrivateBus, reload_error: Option<&str>) -> Self {
         let registry = Registry::new();
         let (handle, modem) = fake_modem(dssa_snapshot(0));
         registry.insert(0, handle);
-        let service = dbus::serve(
-            Bus::Address(bus.address.clone()),
-            registry.clone(),
-            Arc::new(Config::default()),
-            AccessPolicy::default(),
-            reloader(reload_error),
+        let service = tokio::time::timeout(
+            HANG_GUARD,
+            dbus::serve(
+                Bus::Address(bus.address.clone()),
+                registry.clone(),
+                Arc::new(Config::default()),
+                AccessPolicy::default(),
+                reloader(reload_error),
+            ),
         )
         .await
+        .expect("serve hung")
         .unwrap();
         Fixture {
             service,
@@ -581,6 +597,11 @@ impl Fixture {
             bus,
         }
     }
+}
+
+/// The repository's systemd/ directory.
+pub fn systemd_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../systemd")
 }
 
 /// The repository's dbus-interfaces/ directory.
