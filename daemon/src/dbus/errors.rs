@@ -79,6 +79,13 @@ impl From<RequestError> for MethodError {
         let message = error.to_string();
         match error {
             RequestError::InvalidArgument(_) => MethodError::InvalidArgs(message),
+            // The README promises the MBIM status in the message.
+            RequestError::Device {
+                status: Some(status),
+                ..
+            } if !message.contains(&status.to_string()) => {
+                MethodError::Device(format!("{message} (MBIM status {status})"))
+            }
             RequestError::Device { .. } => MethodError::Device(message),
             RequestError::NotPossible(_) => MethodError::NotPossible(message),
             RequestError::Gone => MethodError::Gone(message),
@@ -113,5 +120,16 @@ mod tests {
         for (error, name) in cases {
             assert_eq!(MethodError::from(error).error_name(), name);
         }
+        let refused = MethodError::from(RequestError::Device {
+            status: Some(mbim_protocol::status::Status::PinRequired),
+            message: "radio refused".to_owned(),
+        });
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "the device refused: radio refused (MBIM status {})",
+                mbim_protocol::status::Status::PinRequired
+            )
+        );
     }
 }

@@ -118,6 +118,13 @@ impl PrivateBus {
     }
 }
 
+impl PrivateBus {
+    /// Its temporary directory (removed with it).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
 impl Drop for PrivateBus {
     fn drop(&mut self) {
         let _ = self.daemon.kill();
@@ -312,7 +319,7 @@ impl Monitor {
     pub async fn wait_for(
         &mut self,
         what: &str,
-        wanted: impl Fn(&serde_json::Value) -> bool,
+        mut wanted: impl FnMut(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
         let deadline = std::time::Instant::now() + HANG_GUARD;
         loop {

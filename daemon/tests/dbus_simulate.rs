@@ -1,0 +1,180 @@
+//! The real `mbimd --simulate` on a private bus: what busctl reads is what
+//! the supervisor publishes, and a method goes through to the simulated
+//! modem. As root mbimd runs in a network namespace of its own (`unshare
+//! --net`), so its TUN device never touches the machine's interfaces.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod dbus_common;
+
+use dbus_common::*;
+use serde_json::json;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+
+const MODEM: &str = "/dev/mbimd/Mbimd1/Modem0";
+const EXECUTOR: &str = "/dev/mbimd/Mbimd1/Modem0/Executor0";
+const SLOT0: &str = "/dev/mbimd/Mbimd1/Modem0/Slot0";
+const SLOT1: &str = "/dev/mbimd/Mbimd1/Modem0/Slot1";
+
+/// mbimd, stopped with SIGTERM (so it removes what it made) and reaped.
+struct Mbimd {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Mbimd {
+    fn start(bus: &PrivateBus) -> Self {
+        let config = bus.dir().join("mbimd.toml");
+        // No DNS and the remembered slot in the test's directory: nothing of
+        // the machine's is written.
+        std::fs::write(
+            &config,
+            format!(
+                "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
+                 [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
+                bus.dir().display()
+            ),
+        )
+        .unwrap();
+        let log = bus.dir().join("mbimd.log");
+        let mbimd = env!("CARGO_BIN_EXE_mbimd");
+        let mut command = if is_root() {
+            let mut command = Command::new("unshare");
+            command.args(["--net", "--", mbimd]);
+            command
+        } else {
+            Command::new(mbimd)
+        };
+        let child = command
+            .arg("--simulate")
+            .arg("--config")
+            .arg(&config)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Mbimd { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Mbimd {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- mbimd's log ---\n{}", self.log());
+        }
+    }
+}
+
+/// Property values as the bus has announced them (InterfacesAdded, then
+/// PropertiesChanged), by object path and property name.
+#[derive(Default)]
+struct Announced(HashMap<(String, String), serde_json::Value>);
+
+impl Announced {
+    fn take(&mut self, message: &serde_json::Value) {
+        let data = &message["payload"]["data"];
+        match message["member"].as_str() {
+            Some("InterfacesAdded") => {
+                let path = data[0].as_str().unwrap_or_default().to_owned();
+                for properties in data[1].as_object().into_iter().flat_map(|i| i.values()) {
+                    for (name, value) in properties.as_object().into_iter().flatten() {
+                        self.0
+                            .insert((path.clone(), name.clone()), value["data"].clone());
+                    }
+                }
+            }
+            Some("PropertiesChanged") => {
+                let path = message["path"].as_str().unwrap_or_default().to_owned();
+                for (name, value) in data[1].as_object().into_iter().flatten() {
+                    self.0
+                        .insert((path.clone(), name.clone()), value["data"].clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn get(&self, path: &str, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(&(path.to_owned(), name.to_owned()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busctl_reads_the_simulated_modem_through_the_real_daemon() {
+    let bus = PrivateBus::start();
+    // Watching from before mbimd starts: every value it announces is seen.
+    let mut monitor = Monitor::start(&bus);
+    let mbimd = Mbimd::start(&bus);
+    let mut announced = Announced::default();
+    let connected = json!("connected");
+    let active = json!("active");
+    monitor
+        .wait_for("the executor connected and slot 0 active", |message| {
+            if message["type"] == "signal" {
+                announced.take(message);
+            }
+            announced.get(EXECUTOR, "State") == Some(&connected)
+                && announced.get(SLOT0, "State") == Some(&active)
+        })
+        .await;
+    drop(announced);
+
+    let property = |path: &'static str, interface: &'static str, name: &'static str| {
+        let bus = &bus;
+        async move { get_property(bus, None, path, interface, name).await }
+    };
+    assert_eq!(
+        property(EXECUTOR, "dev.mbimd.Executor1", "State").await,
+        connected,
+        "{}",
+        mbimd.log()
+    );
+    assert_eq!(property(SLOT0, "dev.mbimd.Slot1", "State").await, active);
+    assert_eq!(
+        property(SLOT1, "dev.mbimd.Slot1", "Kind").await,
+        json!("embedded")
+    );
+    assert_eq!(
+        property(MODEM, "dev.mbimd.Modem1", "Model").await,
+        json!("Simulated DSSA MBIM modem")
+    );
+    assert_eq!(
+        property(EXECUTOR, "dev.mbimd.Executor1", "RegistrationState").await,
+        json!("home")
+    );
+    assert_eq!(
+        property(EXECUTOR, "dev.mbimd.Executor1", "Ipv4Addresses").await,
+        json!(["10.64.0.2/30"])
+    );
+
+    // The user's slot choice goes through the real supervisor and policy to
+    // the simulated modem, and comes back as the manager's signal.
+    call(
+        &bus,
+        None,
+        MODEM,
+        "dev.mbimd.Modem1",
+        "SwitchToSlot",
+        &["u", "1"],
+    )
+    .await
+    .out();
+    let switched = monitor.signal("/dev/mbimd/Mbimd1", "SlotSwitched").await;
+    assert_eq!(
+        switched["payload"]["data"],
+        json!([MODEM, 0, 1, "user"]),
+        "{}",
+        mbimd.log()
+    );
+}
