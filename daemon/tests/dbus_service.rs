@@ -840,3 +840,36 @@ async fn a_second_service_cannot_take_the_name() {
         json!("connected")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_service_gives_up_the_name() {
+    let Fixture {
+        service,
+        registry,
+        modem: _modem,
+        bus,
+    } = Fixture::start(None).await;
+    let mut monitor = Monitor::start(&bus);
+    drop(service);
+    monitor
+        .wait_for("the name released", |message| {
+            message["member"] == "NameOwnerChanged"
+                && message["payload"]["data"][0] == BUS_NAME
+                && message["payload"]["data"][2] == ""
+        })
+        .await;
+    // Another service takes it and exports the same modems.
+    let _again = dbus::serve(
+        Bus::Address(bus.address.clone()),
+        registry,
+        Arc::new(mbimd::config::Config::default()),
+        AccessPolicy::default(),
+        reloader(None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get_property(&bus, None, EXECUTOR, EXECUTOR1, "State").await,
+        json!("connected")
+    );
+}

@@ -5,6 +5,7 @@
 //! configurable and a bus policy cannot know it.
 
 use super::errors::MethodError;
+use super::Shared;
 use zbus::fdo::DBusProxy;
 use zbus::message::Header;
 use zbus::names::BusName;
@@ -57,11 +58,11 @@ pub(crate) async fn privileged(
 /// Fails with AccessDenied unless the sender of `header` is privileged.
 pub(crate) async fn authorize(
     connection: &Connection,
-    policy: &AccessPolicy,
+    shared: &Shared,
     header: &Header<'_>,
     what: &str,
 ) -> Result<(), MethodError> {
-    if privileged(connection, policy, header).await? {
+    if privileged(connection, &shared.access, header).await? {
         return Ok(());
     }
     Err(MethodError::AccessDenied(format!(
@@ -74,15 +75,15 @@ pub(crate) async fn authorize(
 /// or any doubt means no.
 pub(crate) async fn may_see_personal(
     connection: &Connection,
-    policy: &AccessPolicy,
+    shared: &Shared,
     header: Option<&Header<'_>>,
 ) -> bool {
-    match header {
-        Some(header) => privileged(connection, policy, header)
-            .await
-            .unwrap_or(false),
-        None => false,
-    }
+    let Some(header) = header else {
+        return false;
+    };
+    privileged(connection, &shared.access, header)
+        .await
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use zbus::message::Header;
 use zbus::zvariant::OwnedValue;
+use zbus::Connection;
 
 /// One executor's object.
 pub(crate) struct ExecutorObject {
@@ -40,19 +41,25 @@ impl ExecutorObject {
     /// Checks the caller, then runs `command` and waits for its outcome.
     async fn run(
         &self,
+        connection: &Connection,
         header: &Header<'_>,
         what: &str,
         command: impl FnOnce(&Self) -> Result<ExecutorCommand, MethodError>,
     ) -> Result<(), MethodError> {
-        authorize(&self.shared.connection, &self.shared.access, header, what).await?;
+        authorize(connection, &self.shared, header, what).await?;
         let command = command(self)?;
         let executor = usize::try_from(self.index)
             .map_err(|_| MethodError::InvalidArgs(format!("{what}: no such executor")))?;
         Ok(self.handle.executor_command(executor, command).await?)
     }
 
-    async fn personal_value(&self, value: String, header: Option<&Header<'_>>) -> String {
-        let show = may_see_personal(&self.shared.connection, &self.shared.access, header).await;
+    async fn personal_value(
+        &self,
+        value: String,
+        connection: &Connection,
+        header: Option<&Header<'_>>,
+    ) -> String {
+        let show = may_see_personal(connection, &self.shared, header).await;
         personal(&value, show).to_string()
     }
 }
@@ -266,17 +273,27 @@ impl ExecutorObject {
     /// (issuer prefix kept) for everyone else. Changes are signalled as
     /// invalidated.
     #[zbus(property(emits_changed_signal = "invalidates"))]
-    async fn iccid(&self, #[zbus(header)] header: Option<Header<'_>>) -> String {
+    async fn iccid(
+        &self,
+        #[zbus(connection)] connection: &Connection,
+        #[zbus(header)] header: Option<Header<'_>>,
+    ) -> String {
         let value = self.view().iccid;
-        self.personal_value(value, header.as_ref()).await
+        self.personal_value(value, connection, header.as_ref())
+            .await
     }
 
     /// The SIM's IMSI: in full for root and mbimd's group, masked (MCC+MNC
     /// kept) for everyone else. Changes are signalled as invalidated.
     #[zbus(property(emits_changed_signal = "invalidates"))]
-    async fn imsi(&self, #[zbus(header)] header: Option<Header<'_>>) -> String {
+    async fn imsi(
+        &self,
+        #[zbus(connection)] connection: &Connection,
+        #[zbus(header)] header: Option<Header<'_>>,
+    ) -> String {
         let value = self.view().imsi;
-        self.personal_value(value, header.as_ref()).await
+        self.personal_value(value, connection, header.as_ref())
+            .await
     }
 
     /// Connects (again). overrides replace fields of the executor's
@@ -286,9 +303,10 @@ impl ExecutorObject {
     async fn connect(
         &self,
         overrides: HashMap<String, OwnedValue>,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.run(&header, "Connect", |this| {
+        self.run(connection, &header, "Connect", |this| {
             if overrides.is_empty() {
                 return Ok(ExecutorCommand::Connect(None));
             }
@@ -309,18 +327,25 @@ impl ExecutorObject {
 
     /// Disconnects and stays disconnected until Connect. Root or mbimd's
     /// group only.
-    async fn disconnect(&self, #[zbus(header)] header: Header<'_>) -> Result<(), MethodError> {
-        self.run(&header, "Disconnect", |_| Ok(ExecutorCommand::Disconnect))
-            .await
+    async fn disconnect(
+        &self,
+        #[zbus(connection)] connection: &Connection,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<(), MethodError> {
+        self.run(connection, &header, "Disconnect", |_| {
+            Ok(ExecutorCommand::Disconnect)
+        })
+        .await
     }
 
     /// Enters PIN1 (4 to 8 digits). Root or mbimd's group only.
     async fn enter_pin(
         &self,
         pin: String,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.run(&header, "EnterPin", |_| {
+        self.run(connection, &header, "EnterPin", |_| {
             Ok(ExecutorCommand::EnterPin(self::pin(
                 pin, "EnterPin", "pin",
             )?))
@@ -334,9 +359,10 @@ impl ExecutorObject {
         &self,
         puk: String,
         new_pin: String,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.run(&header, "EnterPuk", |_| {
+        self.run(connection, &header, "EnterPuk", |_| {
             Ok(ExecutorCommand::EnterPuk {
                 puk: self::puk(puk, "EnterPuk")?,
                 new_pin: self::pin(new_pin, "EnterPuk", "new_pin")?,
@@ -351,9 +377,10 @@ impl ExecutorObject {
         &self,
         old: String,
         new: String,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.run(&header, "ChangePin", |_| {
+        self.run(connection, &header, "ChangePin", |_| {
             Ok(ExecutorCommand::ChangePin {
                 old: self::pin(old, "ChangePin", "old")?,
                 new: self::pin(new, "ChangePin", "new")?,
@@ -368,9 +395,10 @@ impl ExecutorObject {
         &self,
         pin: String,
         enabled: bool,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.run(&header, "SetPinEnabled", |_| {
+        self.run(connection, &header, "SetPinEnabled", |_| {
             Ok(ExecutorCommand::SetPinEnabled {
                 pin: self::pin(pin, "SetPinEnabled", "pin")?,
                 enabled,
@@ -383,9 +411,12 @@ impl ExecutorObject {
     async fn set_radio(
         &self,
         on: bool,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.run(&header, "SetRadio", |_| Ok(ExecutorCommand::SetRadio(on)))
-            .await
+        self.run(connection, &header, "SetRadio", |_| {
+            Ok(ExecutorCommand::SetRadio(on))
+        })
+        .await
     }
 }

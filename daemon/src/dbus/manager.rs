@@ -8,6 +8,7 @@ use std::sync::Arc;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::{ObjectPath, OwnedObjectPath};
+use zbus::Connection;
 
 /// The manager object.
 pub(crate) struct Manager {
@@ -45,14 +46,12 @@ impl Manager {
     /// Re-reads the configuration file and hands it to every modem. A bad
     /// file is refused with dev.mbimd.Error.Config (file:line:column and
     /// what was expected) and nothing changes. Root or mbimd's group only.
-    async fn reload(&self, #[zbus(header)] header: Header<'_>) -> Result<(), MethodError> {
-        authorize(
-            &self.shared.connection,
-            &self.shared.access,
-            &header,
-            "Reload",
-        )
-        .await?;
+    async fn reload(
+        &self,
+        #[zbus(connection)] connection: &Connection,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<(), MethodError> {
+        authorize(connection, &self.shared, &header, "Reload").await?;
         let config = (self.shared.reload)().await.map_err(MethodError::Config)?;
         self.shared.set_config(config);
         Ok(())

@@ -89,10 +89,11 @@ pub enum DbusError {
     Export(#[from] zbus::Error),
 }
 
-/// What every object of the service shares.
+/// What every object of the service shares. No connection: the objects
+/// live in the connection's object server, and holding it would keep the
+/// connection (and the name) alive after the [`DbusService`] is dropped;
+/// methods get it from zbus instead.
 pub(crate) struct Shared {
-    /// The bus connection.
-    pub(crate) connection: Connection,
     /// Who may change things and see personal data.
     pub(crate) access: AccessPolicy,
     /// The configuration in force (Connect builds on its profiles).
@@ -123,7 +124,8 @@ impl Shared {
 }
 
 /// The running service. Dropping it stops following the registry and
-/// closes the connection (the name goes with it).
+/// closes the connection (the name goes with it) once the follower tasks
+/// have wound down.
 pub struct DbusService {
     connection: Connection,
     tracker: tokio::task::JoinHandle<()>,
@@ -178,7 +180,6 @@ pub async fn serve(
         .await
         .map_err(connect_error)?;
     let shared = Arc::new(Shared {
-        connection: connection.clone(),
         access,
         config: RwLock::new(config),
         reload,
@@ -191,7 +192,7 @@ pub async fn serve(
     server.at(MANAGER_PATH, ObjectManager).await?;
     // The modems present now are exported before the name is taken, so a
     // client that waits for the name finds them.
-    let tracker = tracker::Tracker::start(Arc::clone(&shared)).await?;
+    let tracker = tracker::Tracker::start(connection.clone(), Arc::clone(&shared)).await?;
     let reply = connection
         .request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into())
         .await

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use zbus::message::Header;
 use zbus::zvariant::OwnedObjectPath;
+use zbus::Connection;
 
 /// One modem's object.
 pub(crate) struct ModemObject {
@@ -35,8 +36,13 @@ impl ModemObject {
         ModemView::new(&self.snapshot.borrow(), self.index)
     }
 
-    async fn authorize(&self, header: &Header<'_>, what: &str) -> Result<(), MethodError> {
-        authorize(&self.shared.connection, &self.shared.access, header, what).await
+    async fn authorize(
+        &self,
+        connection: &Connection,
+        header: &Header<'_>,
+        what: &str,
+    ) -> Result<(), MethodError> {
+        authorize(connection, &self.shared, header, what).await
     }
 }
 
@@ -172,9 +178,11 @@ impl ModemObject {
     async fn set_slot_mapping(
         &self,
         slots: Vec<u32>,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<Vec<u32>, MethodError> {
-        self.authorize(&header, "SetSlotMapping").await?;
+        self.authorize(connection, &header, "SetSlotMapping")
+            .await?;
         {
             let snapshot = self.snapshot.borrow();
             let executors = snapshot.executors.len();
@@ -197,9 +205,10 @@ impl ModemObject {
     async fn switch_to_slot(
         &self,
         slot: u32,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.authorize(&header, "SwitchToSlot").await?;
+        self.authorize(connection, &header, "SwitchToSlot").await?;
         {
             let snapshot = self.snapshot.borrow();
             check_slot(&snapshot, slot, "SwitchToSlot")?;
@@ -221,9 +230,10 @@ impl ModemObject {
     #[zbus(out_args("checks"))]
     async fn test_slots(
         &self,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<Vec<(String, bool, String)>, MethodError> {
-        self.authorize(&header, "TestSlots").await?;
+        self.authorize(connection, &header, "TestSlots").await?;
         let checks = self.handle.test_slots().await?;
         Ok(checks
             .into_iter()
@@ -238,9 +248,10 @@ impl ModemObject {
         &self,
         on_removal: String,
         auto_switch: bool,
+        #[zbus(connection)] connection: &Connection,
         #[zbus(header)] header: Header<'_>,
     ) -> Result<(), MethodError> {
-        self.authorize(&header, "SetSlotPolicy").await?;
+        self.authorize(connection, &header, "SetSlotPolicy").await?;
         let Some(on_removal) = names::parse_on_removal(&on_removal) else {
             return Err(MethodError::InvalidArgs(format!(
                 "SetSlotPolicy: on_removal is suggest, switch or stay, not \"{on_removal}\""

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use zbus::message::Header;
 use zbus::zvariant::OwnedObjectPath;
+use zbus::Connection;
 
 /// One slot's object.
 pub(crate) struct SlotObject {
@@ -65,14 +66,13 @@ impl SlotObject {
     /// it: in full for root and mbimd's group, masked for everyone else.
     /// Changes are signalled as invalidated.
     #[zbus(property(emits_changed_signal = "invalidates"))]
-    async fn iccid(&self, #[zbus(header)] header: Option<Header<'_>>) -> String {
+    async fn iccid(
+        &self,
+        #[zbus(connection)] connection: &Connection,
+        #[zbus(header)] header: Option<Header<'_>>,
+    ) -> String {
         let value = self.view().iccid;
-        let show = may_see_personal(
-            &self.shared.connection,
-            &self.shared.access,
-            header.as_ref(),
-        )
-        .await;
+        let show = may_see_personal(connection, &self.shared, header.as_ref()).await;
         personal(&value, show).to_string()
     }
 

@@ -18,6 +18,7 @@ use zbus::fdo::Properties;
 use zbus::names::InterfaceName;
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::Value;
+use zbus::Connection;
 
 const MODEM_INTERFACE: &str = "dev.mbimd.Modem1";
 const EXECUTOR_INTERFACE: &str = "dev.mbimd.Executor1";
@@ -25,6 +26,7 @@ const SLOT_INTERFACE: &str = "dev.mbimd.Slot1";
 
 /// Follows the registry.
 pub(crate) struct Tracker {
+    connection: Connection,
     shared: Arc<Shared>,
     registry: watch::Receiver<BTreeMap<u32, ModemHandle>>,
     modems: BTreeMap<u32, ModemTask>,
@@ -32,9 +34,13 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     /// Exports the modems present now.
-    pub(crate) async fn start(shared: Arc<Shared>) -> zbus::Result<Tracker> {
+    pub(crate) async fn start(
+        connection: Connection,
+        shared: Arc<Shared>,
+    ) -> zbus::Result<Tracker> {
         let registry = shared.registry.watch();
         let mut tracker = Tracker {
+            connection,
             shared,
             registry,
             modems: BTreeMap::new(),
@@ -76,12 +82,18 @@ impl Tracker {
             if self.modems.contains_key(&index) {
                 continue;
             }
-            let task = ModemTask::start(Arc::clone(&self.shared), index, handle).await?;
+            let task = ModemTask::start(
+                self.connection.clone(),
+                Arc::clone(&self.shared),
+                index,
+                handle,
+            )
+            .await?;
             self.modems.insert(index, task);
             modems_changed = true;
         }
         if modems_changed {
-            let emitter = SignalEmitter::new(&self.shared.connection, MANAGER_PATH)?;
+            let emitter = SignalEmitter::new(&self.connection, MANAGER_PATH)?;
             let modems = Value::from(modem_paths(self.modems.keys().copied()));
             properties_changed(
                 &emitter,
@@ -111,11 +123,16 @@ impl Drop for ModemTask {
 
 impl ModemTask {
     /// Exports the modem's objects, then follows it in a task.
-    async fn start(shared: Arc<Shared>, index: u32, handle: ModemHandle) -> zbus::Result<Self> {
+    async fn start(
+        connection: Connection,
+        shared: Arc<Shared>,
+        index: u32,
+        handle: ModemHandle,
+    ) -> zbus::Result<Self> {
         let mut snapshot = handle.watch();
         let first = snapshot.borrow_and_update().clone();
         let signals = handle.subscribe_signals();
-        let server = shared.connection.object_server();
+        let server = connection.object_server();
         server
             .at(
                 modem_path(index),
@@ -123,6 +140,7 @@ impl ModemTask {
             )
             .await?;
         let mut objects = Objects {
+            connection,
             shared: Arc::clone(&shared),
             handle,
             index,
@@ -156,6 +174,7 @@ impl ModemTask {
 
 /// The objects exported for one modem.
 struct Objects {
+    connection: Connection,
     shared: Arc<Shared>,
     handle: ModemHandle,
     index: u32,
@@ -170,7 +189,7 @@ fn count(len: usize) -> u32 {
 impl Objects {
     /// Adds or removes executor and slot objects to match `snapshot`.
     async fn resize(&mut self, snapshot: &ModemSnapshot) -> zbus::Result<()> {
-        let server = self.shared.connection.object_server();
+        let server = self.connection.object_server();
         let executors = count(snapshot.executors.len());
         while self.executors < executors {
             server
@@ -218,8 +237,7 @@ impl Objects {
     /// Removes every object of the modem, the modem last.
     async fn remove_all(&mut self) -> zbus::Result<()> {
         self.resize(&ModemSnapshot::default()).await?;
-        self.shared
-            .connection
+        self.connection
             .object_server()
             .remove::<ModemObject, _>(modem_path(self.index))
             .await?;
@@ -309,7 +327,7 @@ impl Follower {
     }
 
     async fn update(&mut self, next: &ModemSnapshot) -> zbus::Result<()> {
-        let connection = self.objects.shared.connection.clone();
+        let connection = self.objects.connection.clone();
         let index = self.objects.index;
         let previous = &self.previous;
         // Objects first, so that a client reacting to Executors or Slots
@@ -353,7 +371,7 @@ impl Follower {
     }
 
     async fn forward(&self, signal: SlotSignal) -> zbus::Result<()> {
-        let emitter = SignalEmitter::new(&self.objects.shared.connection, MANAGER_PATH)?;
+        let emitter = SignalEmitter::new(&self.objects.connection, MANAGER_PATH)?;
         let modem = object_path(modem_path(self.objects.index));
         match signal {
             SlotSignal::Suggested {
