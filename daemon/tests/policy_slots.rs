@@ -10,7 +10,7 @@ use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState::{
 use mbim_protocol::status::Status;
 use mbimd::policy::{
     FailureReason, ModemId, OnRemoval, PolicyAction, PolicyInput, SlotKind, SlotPolicy,
-    SlotPolicyConfig, SlotStatus, SwitchReason,
+    SlotPolicyConfig, SlotStatus, SwitchReason, SWITCH_SETTLE,
 };
 
 const PHYSICAL: u32 = 0;
@@ -59,8 +59,11 @@ fn set(to: u32) -> PolicyAction {
     PolicyAction::SetSlotMapping(vec![to])
 }
 
+/// What a confirmed switch gives: a wake-up at the end of its settle
+/// window, the switch, and the choice to remember.
 fn switched(from: u32, to: u32, reason: SwitchReason) -> Vec<PolicyAction> {
     vec![
+        PolicyAction::RetryAfter(SWITCH_SETTLE),
         PolicyAction::SlotSwitched { from, to, reason },
         PolicyAction::Remember {
             modem_id: modem(),
@@ -540,12 +543,15 @@ fn slot_mapping_set_results() {
                 (
                     1,
                     result(Status::Success, EMBEDDED),
-                    vec![PolicyAction::SlotSwitchFailed {
-                        to: PHYSICAL,
-                        reason: FailureReason::NotApplied {
-                            kept: Some(EMBEDDED),
+                    vec![
+                        PolicyAction::RetryAfter(SWITCH_SETTLE),
+                        PolicyAction::SlotSwitchFailed {
+                            to: PHYSICAL,
+                            reason: FailureReason::NotApplied {
+                                kept: Some(EMBEDDED),
+                            },
                         },
-                    }],
+                    ],
                 ),
             ],
         ),
@@ -563,7 +569,15 @@ fn slot_mapping_set_results() {
                     PolicyInput::MappingReported {
                         mapping: vec![PHYSICAL],
                     },
-                    switched(EMBEDDED, PHYSICAL, SwitchReason::FirstSight),
+                    // No SET of its own completed: no settle window to wake for.
+                    vec![
+                        PolicyAction::SlotSwitched {
+                            from: EMBEDDED,
+                            to: PHYSICAL,
+                            reason: SwitchReason::FirstSight,
+                        },
+                        remember(PHYSICAL),
+                    ],
                 ),
                 (3, PolicyInput::Notification, vec![]),
             ],
@@ -754,6 +768,7 @@ fn the_users_switch_wins_over_the_automatic_rules() {
                         101,
                         result(Status::Success, PHYSICAL),
                         vec![
+                            PolicyAction::RetryAfter(SWITCH_SETTLE),
                             PolicyAction::SlotSwitched {
                                 from: EMBEDDED,
                                 to: PHYSICAL,
@@ -865,4 +880,100 @@ fn nothing_happens_before_the_modem_is_seen() {
             ),
         ],
     );
+}
+
+/// A card change the settle window hid is acted on when the window is over:
+/// the SIM taken out (the switch to the eSIM follows) and put straight back
+/// is not lost, but compared with the state the SET was sent in; a card
+/// that only looked gone while the modem switched away from it is nothing.
+#[test]
+fn a_card_change_during_the_settle_window_counts_once_it_is_over() {
+    let cases: Vec<(&str, SlotPolicyConfig, Vec<Step>)> = vec![
+        (
+            "removed, switched away, put back at once: suggested after the window (hold-down)",
+            config(OnRemoval::Switch, true),
+            script(
+                on_physical(),
+                vec![
+                    (100, physical(Empty), vec![set(EMBEDDED)]),
+                    (
+                        101,
+                        result(Status::Success, EMBEDDED),
+                        switched(PHYSICAL, EMBEDDED, SwitchReason::SimRemoved),
+                    ),
+                    (103, physical(Active), vec![]),
+                    (
+                        111,
+                        PolicyInput::Timer,
+                        vec![suggested(EMBEDDED, PHYSICAL, SwitchReason::SimInserted)],
+                    ),
+                    (112, PolicyInput::Timer, vec![]),
+                ],
+            ),
+        ),
+        (
+            "put back once the window and the hold-down are over: switched",
+            config(OnRemoval::Switch, true),
+            script(
+                on_physical(),
+                vec![
+                    (100, physical(Empty), vec![set(EMBEDDED)]),
+                    (
+                        101,
+                        result(Status::Success, EMBEDDED),
+                        switched(PHYSICAL, EMBEDDED, SwitchReason::SimRemoved),
+                    ),
+                    (111, PolicyInput::Timer, vec![]),
+                    (200, physical(Active), vec![set(PHYSICAL)]),
+                ],
+            ),
+        ),
+        (
+            "the slot looked empty while the modem switched away from it: nothing",
+            config(OnRemoval::Switch, true),
+            script(
+                on_physical(),
+                vec![
+                    (
+                        100,
+                        PolicyInput::SwitchToSlot { slot: EMBEDDED },
+                        vec![set(EMBEDDED)],
+                    ),
+                    (100, physical(Empty), vec![]),
+                    (
+                        101,
+                        result(Status::Success, EMBEDDED),
+                        switched(PHYSICAL, EMBEDDED, SwitchReason::User),
+                    ),
+                    (103, physical(Active), vec![]),
+                    (111, PolicyInput::Timer, vec![]),
+                ],
+            ),
+        ),
+        (
+            "a timer before the window's end changes nothing",
+            config(OnRemoval::Switch, true),
+            script(
+                on_physical(),
+                vec![
+                    (100, physical(Empty), vec![set(EMBEDDED)]),
+                    (
+                        101,
+                        result(Status::Success, EMBEDDED),
+                        switched(PHYSICAL, EMBEDDED, SwitchReason::SimRemoved),
+                    ),
+                    (103, physical(Active), vec![]),
+                    (105, PolicyInput::Timer, vec![]),
+                    (
+                        111,
+                        PolicyInput::Timer,
+                        vec![suggested(EMBEDDED, PHYSICAL, SwitchReason::SimInserted)],
+                    ),
+                ],
+            ),
+        ),
+    ];
+    for (name, config, steps) in cases {
+        run(name, config, steps);
+    }
 }

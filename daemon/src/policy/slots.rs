@@ -237,7 +237,9 @@ pub enum PolicyAction {
     /// The device was busy: the SET is sent again on its next notification
     /// (pass it in as [`PolicyInput::Notification`] or `SlotInfo`).
     RetryOnNextNotification,
-    /// A voice call is in progress: send [`PolicyInput::Timer`] after this long.
+    /// Send [`PolicyInput::Timer`] after this long (replacing an earlier
+    /// such timer): a SET refused with VOICE_CALL_IN_PROGRESS is retried
+    /// then, and the end of a switch's settle window is checked then.
     RetryAfter(Duration),
 }
 
@@ -280,6 +282,10 @@ struct ModemState {
     /// A switch asked for while another SET is on the wire.
     queued: Option<(u32, SwitchReason)>,
     quiet_until: Option<Instant>,
+    /// The physical slot's settled state when the last SET was sent: what a
+    /// card change while it was on the wire or settling is judged against
+    /// once the settle window is over (see `settle_over`).
+    settle_baseline: Option<UiccSlotState>,
     held_until: Option<Instant>,
 }
 
@@ -425,8 +431,10 @@ impl SlotPolicy {
                 }
             }
             PolicyInput::Timer => {
+                let config = self.config;
                 if let Some(modem) = self.modem.as_mut() {
                     modem.timer(&mut actions);
+                    modem.settle_over(now, config, &mut actions);
                 }
             }
             PolicyInput::MappingReported { mapping } => {
@@ -467,6 +475,7 @@ impl SlotPolicy {
             switch: None,
             queued: None,
             quiet_until: None,
+            settle_baseline: None,
             held_until: None,
         };
         match remembered.filter(|&slot| modem.slot(slot).is_some()) {
@@ -546,7 +555,15 @@ impl ModemState {
             phase: Phase::InFlight,
             voice_call_retries: 0,
         });
+        self.settle_baseline = self.physical_settled();
         actions.push(PolicyAction::SetSlotMapping(self.mapping_with(to)));
+    }
+
+    /// The physical slot's last settled state.
+    fn physical_settled(&self) -> Option<UiccSlotState> {
+        self.slot_of_kind(SlotKind::Physical)
+            .and_then(|physical| self.slot(physical))
+            .and_then(|view| view.settled)
     }
 
     /// The current mapping with the executor on `to`; an executor that held
@@ -573,6 +590,7 @@ impl ModemState {
         if let Some(switch) = self.switch.as_mut() {
             switch.phase = Phase::InFlight;
             let to = switch.to;
+            self.settle_baseline = self.physical_settled();
             actions.push(PolicyAction::SetSlotMapping(self.mapping_with(to)));
         }
     }
@@ -594,6 +612,33 @@ impl ModemState {
             .is_some_and(|switch| switch.phase == Phase::WaitingForTimer)
         {
             self.resend(actions);
+        }
+    }
+
+    /// The settle window after a switch is over: a card inserted into or
+    /// removed from the physical slot meanwhile was not taken as an edge
+    /// then (it could have been the switch's own doing), so compare the
+    /// slot's state now with its state when the switch completed.
+    fn settle_over(
+        &mut self,
+        now: Instant,
+        config: SlotPolicyConfig,
+        actions: &mut Vec<PolicyAction>,
+    ) {
+        if self.quiet_until.is_some_and(|until| now < until) || self.switch.is_some() {
+            return;
+        }
+        let Some(before) = self.settle_baseline.take() else {
+            return;
+        };
+        let Some(physical) = self.slot_of_kind(SlotKind::Physical) else {
+            return;
+        };
+        let Some(now_state) = self.slot(physical).and_then(|view| view.settled) else {
+            return;
+        };
+        if let Some(edge) = edge(before, now_state) {
+            self.on_edge(now, config, physical, edge, actions);
         }
     }
 
@@ -635,6 +680,18 @@ impl ModemState {
         let Some(edge) = before.and_then(|before| edge(before, state)) else {
             return;
         };
+        self.on_edge(now, config, index, edge, actions);
+    }
+
+    /// A card was inserted into or removed from the physical slot `index`.
+    fn on_edge(
+        &mut self,
+        now: Instant,
+        config: SlotPolicyConfig,
+        index: u32,
+        edge: Edge,
+        actions: &mut Vec<PolicyAction>,
+    ) {
         if let Some(switch) = self.switch {
             // A retry must not carry out a switch whose cause is gone, such
             // as moving to a physical slot that is empty again.
@@ -723,6 +780,10 @@ impl ModemState {
         match status {
             Status::Success => {
                 self.quiet_until = now.checked_add(SWITCH_SETTLE);
+                // Woken when the window is over, to catch a card change that
+                // the SET in flight and the window hid (`settle_baseline`,
+                // taken when the SET was sent, is what it is judged against).
+                actions.push(PolicyAction::RetryAfter(SWITCH_SETTLE));
                 if self.selected() == Some(switch.to) {
                     if matches!(
                         switch.reason,
@@ -752,10 +813,13 @@ impl ModemState {
                 self.switch = Some(switch);
                 actions.push(PolicyAction::RetryAfter(delay));
             }
-            other => actions.push(PolicyAction::SlotSwitchFailed {
-                to: switch.to,
-                reason: FailureReason::Refused(other),
-            }),
+            other => {
+                self.settle_baseline = None;
+                actions.push(PolicyAction::SlotSwitchFailed {
+                    to: switch.to,
+                    reason: FailureReason::Refused(other),
+                });
+            }
         }
         if let Some((to, reason)) = self.queued.take() {
             // Asked for while the SET was on the wire: it replaces whatever

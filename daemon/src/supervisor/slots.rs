@@ -362,10 +362,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             // The next Notification or SlotInfo input re-sends it.
             PolicyAction::RetryOnNextNotification => None,
             PolicyAction::RetryAfter(delay) => {
-                tracing::info!(
-                    modem,
-                    "voice call in progress: the slot switch is retried in {delay:?}"
-                );
+                tracing::debug!(modem, "slot policy: woken again in {delay:?}");
                 self.slots.timer = Some(Box::pin(tokio::time::sleep(delay)));
                 None
             }
