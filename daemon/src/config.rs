@@ -1,6 +1,6 @@
 //! `/etc/mbimd/mbimd.toml`: which modems mbimd takes, how their interfaces
 //! are named, connection profiles, routes, DNS, logging, SIM PINs and the
-//! simulated modem's scenario.
+//! simulated modem's scenario and control socket.
 //!
 //! The file is checked completely before mbimd starts: an unknown key, a
 //! value of the wrong type or form, or a rule that spans values (two profiles
@@ -254,6 +254,11 @@ pub struct Simulate {
     /// The scenario file of `mbimd --simulate` (`None`: the built-in one). A
     /// relative path is taken from the configuration file's directory.
     pub scenario: Option<PathBuf>,
+    /// Where `mbimd --simulate` serves the simulator's control socket, for
+    /// `mbim-sim ctl --control PATH` (`None`: no socket; `--sim-control`
+    /// overrides it). A relative path is taken from the configuration
+    /// file's directory.
+    pub control: Option<PathBuf>,
 }
 
 /// Why the configuration was not loaded.
@@ -414,6 +419,7 @@ impl Config {
         let directory = origin.parent();
         for path in [
             self.simulate.scenario.as_mut(),
+            self.simulate.control.as_mut(),
             Some(&mut self.slot_policy.state_file),
         ]
         .into_iter()

@@ -3,8 +3,11 @@
 //! `mbimd --simulate [SCENARIO]` runs it against the simulated modem in
 //! process (the built-in dual-SIM single-active one by default). As root it
 //! creates and configures the real TUN devices; unprivileged it says what it
-//! skips and carries on with the control plane. Without `--simulate` it
-//! takes the USB MBIM modems present and arriving (the `[devices]` rules).
+//! skips and carries on with the control plane. `--sim-control PATH` (or
+//! `[simulate] control`) also serves the simulator's control socket there,
+//! so `mbim-sim ctl --control PATH` drives that modem (SIM removal and
+//! insertion, faults) while mbimd runs. Without `--simulate` it takes the
+//! USB MBIM modems present and arriving (the `[devices]` rules).
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -32,6 +35,11 @@ struct Cli {
     /// dual-SIM single-active modem, or the scenario file given.
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
     simulate: Option<Option<PathBuf>>,
+    /// With --simulate: serve the simulated modem's control socket here
+    /// (`mbim-sim ctl --control PATH …` drives it). Overrides
+    /// `[simulate] control`.
+    #[arg(long, value_name = "PATH")]
+    sim_control: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +83,15 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.simulate.scenario.clone().map(Some));
     let simulating = scenario_path.is_some();
+    if !simulating && cli.sim_control.is_some() {
+        anyhow::bail!(
+            "--sim-control drives the simulated modem: it needs --simulate (or [simulate] scenario)"
+        );
+    }
+    let control_path = cli
+        .sim_control
+        .clone()
+        .or_else(|| config.simulate.control.clone());
     let config = Arc::new(with_simulated_profile(config, simulating));
     // Held until mbimd ends: dropping it gives up the bus name.
     let _dbus = start_dbus(&cli, &config, &registry, simulating).await;
@@ -88,7 +105,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
         }
     };
-    simulate(scenario, config, registry).await
+    simulate(scenario, control_path, config, registry).await
 }
 
 /// The simulated network accepts any APN; without a profile the executor
@@ -160,6 +177,7 @@ async fn start_dbus(
 
 async fn simulate(
     scenario: Scenario,
+    control_path: Option<PathBuf>,
     config: Arc<Config>,
     registry: Registry,
 ) -> anyhow::Result<()> {
@@ -170,6 +188,19 @@ async fn simulate(
         scenario.name,
         modem.function_count()
     );
+    // Bound before the supervisor starts, so a client that finds the socket
+    // can act on the modem from its first appearance on; a path that cannot
+    // be bound stops mbimd, since whoever asked for it means to use it.
+    let control = match &control_path {
+        Some(path) => {
+            let listener = mbim_sim::ctl::bind(path).await.with_context(|| {
+                format!("serving the simulator's control socket {}", path.display())
+            })?;
+            tracing::info!(path = %path.display(), "simulator control socket ready");
+            Some(tokio::spawn(mbim_sim::ctl::serve(listener, modem.clone())))
+        }
+        None => None,
+    };
     let runner = modem.clone();
     tokio::spawn(async move { runner.run().await });
 
@@ -204,6 +235,12 @@ async fn simulate(
     registry.insert(spec.index, handle);
     supervisor::supervise(spec, functions, config, endpoint, shutdown_signal()).await;
     registry.remove(0);
+    if let (Some(control), Some(path)) = (control, control_path) {
+        control.abort();
+        // The next mbimd (or mbim-sim serve) would replace a stale socket
+        // anyway; removing it tells `mbim-sim ctl` at once that no one serves.
+        let _ = std::fs::remove_file(&path);
+    }
     Ok(())
 }
 

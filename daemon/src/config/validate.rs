@@ -208,6 +208,18 @@ fn simulate(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>
                 .to_owned(),
         ));
     }
+    if config
+        .simulate
+        .control
+        .as_ref()
+        .is_some_and(|path| path.as_os_str().is_empty())
+    {
+        problems.push((
+            at(document, &[Step::Key("simulate"), Step::Key("control")]),
+            "empty control socket path: give a path, or leave the key out for no control socket"
+                .to_owned(),
+        ));
+    }
 }
 
 fn slot_policy(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut Vec<Problem>) {

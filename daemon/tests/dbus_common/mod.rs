@@ -332,6 +332,22 @@ impl Monitor {
         }
     }
 
+    /// Every message the bus carries from now until `window` has passed:
+    /// for checking that something does not happen, never a measure of
+    /// speed.
+    pub async fn during(&mut self, window: Duration) -> Vec<serde_json::Value> {
+        let end = std::time::Instant::now() + window;
+        let mut seen = Vec::new();
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            match tokio::task::block_in_place(|| self.messages.recv_timeout(left)) {
+                Ok(message) => seen.push(message),
+                Err(mpsc::RecvTimeoutError::Timeout) => return seen,
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!("busctl monitor ended"),
+            }
+        }
+    }
+
     /// The next signal `member` from `path`.
     pub async fn signal(&mut self, path: &str, member: &str) -> serde_json::Value {
         let (path_owned, member_owned) = (path.to_owned(), member.to_owned());
