@@ -1,13 +1,23 @@
 //! The thin async part: owns the session and the transport, moves bytes and
 //! time between them and the [`ExecutorMachine`], and talks to the supervisor.
+//!
+//! A device-wide SET waits for the modem's lock (seed 004: the SETs of one
+//! modem's executors never overlap), possibly for as long as another
+//! executor's SET takes. The wait is one more branch of the task's loop, not
+//! an await inside it: the request is parked, and meanwhile notifications,
+//! commands and timers are handled as usual, so this executor's indications
+//! (a DNS change, a lost network) are not held back by another's SET.
 
 use super::api::{ExecutorCommand, ExecutorConfig, ExecutorReport, ExecutorStatus};
-use super::machine::{Action, ExecutorMachine, Input, RequestFailure};
+use super::machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::session::{Session, SessionConfig, SessionEvent, TransactionId};
 use mbim_protocol::status::{ProtocolError, Status};
 use mbim_protocol::usb::{ClassRequest, Notification};
 use mbim_transport::{FunctionTransport, TransportError};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Mutex, OwnedMutexGuard};
@@ -25,6 +35,9 @@ pub enum ExecutorExit {
 const NTB_PARAMETERS_LENGTH: u16 = 28;
 /// A failing notification endpoint is not polled faster than this.
 const ENDPOINT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Waiting for the modem's lock; owns its `Arc`, so it can live in the driver.
+type LockWait = Pin<Box<dyn Future<Output = OwnedMutexGuard<()>> + Send>>;
 
 /// The clock, as tokio sees it, so tests with paused time drive the machine.
 fn now() -> Instant {
@@ -45,6 +58,12 @@ struct Driver<T: FunctionTransport> {
     opening: Option<TransactionId>,
     /// Held while a device-wide SET is in flight (seed 004).
     lock_guard: Option<OwnedMutexGuard<()>>,
+    /// Requests the machine sent while the lock was taken: the device-wide
+    /// SET waiting for it first, anything after it behind it (in order).
+    parked: VecDeque<Request>,
+    /// The lock being waited for, while `parked` is not empty. Kept across
+    /// loop turns so the place in the lock's queue is not lost.
+    lock_wait: Option<LockWait>,
     gone: bool,
 }
 
@@ -83,6 +102,8 @@ pub async fn run_executor<T: FunctionTransport>(
         in_flight: None,
         opening: None,
         lock_guard: None,
+        parked: VecDeque::new(),
+        lock_wait: None,
         gone: false,
     };
     let parameters = driver.ntb_parameters().await;
@@ -115,6 +136,7 @@ pub async fn run_executor<T: FunctionTransport>(
             notification = transport.next_notification() => {
                 driver.notification(notification).await;
             }
+            guard = lock_acquired(&mut driver.lock_wait) => driver.send_parked(guard),
             command = commands_rx.recv(), if commands_open => {
                 let command = command.unwrap_or_else(|| {
                     // Nobody can command this executor any more: stop it cleanly.
@@ -130,6 +152,14 @@ pub async fn run_executor<T: FunctionTransport>(
             }
         }
         driver.session_events();
+    }
+}
+
+/// Resolves when the awaited lock is held; never while none is awaited.
+async fn lock_acquired(wait: &mut Option<LockWait>) -> OwnedMutexGuard<()> {
+    match wait {
+        Some(wait) => wait.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -201,33 +231,13 @@ impl<T: FunctionTransport> Driver<T> {
                     }
                 },
                 Action::Close => {
-                    self.in_flight = None;
-                    self.lock_guard = None;
+                    self.forget_requests();
                     if self.session.close(now()).is_err() {
                         // Already closed (an OPEN that failed closes it).
                         self.machine.handle(now(), Input::Closed);
                     }
                 }
-                Action::Send(request) => {
-                    if request.needs_device_lock() {
-                        let lock = Arc::clone(&self.device_lock);
-                        self.lock_guard = Some(lock.lock_owned().await);
-                    }
-                    match self.session.command(
-                        now(),
-                        request.service,
-                        request.cid,
-                        request.command_type,
-                        request.payload,
-                    ) {
-                        Ok(transaction_id) => self.in_flight = Some(transaction_id),
-                        Err(error) => {
-                            self.lock_guard = None;
-                            let failure = RequestFailure::Refused(error.to_string());
-                            self.machine.handle(now(), Input::RequestFailed(failure));
-                        }
-                    }
-                }
+                Action::Send(request) => self.send_or_park(request),
                 Action::Report(event) => {
                     let report = ExecutorReport {
                         executor: self.config.index,
@@ -248,6 +258,65 @@ impl<T: FunctionTransport> Driver<T> {
         }
         self.publish();
         None
+    }
+
+    /// Sends `request`, or parks it until the modem's lock is free.
+    fn send_or_park(&mut self, request: Request) {
+        if !self.parked.is_empty() {
+            // Nothing overtakes the SET waiting for the lock.
+            self.parked.push_back(request);
+            return;
+        }
+        if request.needs_device_lock() && self.lock_guard.is_none() {
+            match Arc::clone(&self.device_lock).try_lock_owned() {
+                Ok(guard) => self.lock_guard = Some(guard),
+                Err(_) => {
+                    tracing::debug!(
+                        executor = self.config.index,
+                        "device-wide SET waits for the modem's lock"
+                    );
+                    self.lock_wait = Some(Box::pin(Arc::clone(&self.device_lock).lock_owned()));
+                    self.parked.push_back(request);
+                    return;
+                }
+            }
+        }
+        self.send(request);
+    }
+
+    /// The lock is ours: the parked requests go out, in the machine's order.
+    fn send_parked(&mut self, guard: OwnedMutexGuard<()>) {
+        self.lock_wait = None;
+        self.lock_guard = Some(guard);
+        while let Some(request) = self.parked.pop_front() {
+            self.send(request);
+        }
+    }
+
+    fn send(&mut self, request: Request) {
+        match self.session.command(
+            now(),
+            request.service,
+            request.cid,
+            request.command_type,
+            request.payload,
+        ) {
+            Ok(transaction_id) => self.in_flight = Some(transaction_id),
+            Err(error) => {
+                self.lock_guard = None;
+                let failure = RequestFailure::Refused(error.to_string());
+                self.machine.handle(now(), Input::RequestFailed(failure));
+            }
+        }
+    }
+
+    /// The session closed or forgot its commands: nothing is in flight or
+    /// waiting to be sent any more, and the lock is let go.
+    fn forget_requests(&mut self) {
+        self.in_flight = None;
+        self.lock_guard = None;
+        self.parked.clear();
+        self.lock_wait = None;
     }
 
     async fn flush(&mut self) {
@@ -326,8 +395,7 @@ impl<T: FunctionTransport> Driver<T> {
                     Input::OpenTimedOut
                 }
                 SessionEvent::Closed { .. } => {
-                    self.in_flight = None;
-                    self.lock_guard = None;
+                    self.forget_requests();
                     Input::Closed
                 }
                 SessionEvent::Response {
@@ -374,8 +442,7 @@ impl<T: FunctionTransport> Driver<T> {
                 } => {
                     let answered = self.answered(transaction_id);
                     if error == ProtocolError::NotOpened {
-                        self.in_flight = None;
-                        self.lock_guard = None;
+                        self.forget_requests();
                         Input::NotOpened
                     } else if self.opening == Some(transaction_id) {
                         self.opening = None;
