@@ -249,10 +249,18 @@ impl NtbSettings {
     }
 }
 
-/// One executor.
+/// One executor: one MBIM function, in the order the USB configuration
+/// lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorConfig {
+    /// The ExecutorIndex its function reports in DEVICE_CAPS_V2, and its
+    /// place in DEVICE_SLOT_MAPPINGS; its position in `executors` (the
+    /// function order) when not given. Given for one executor, it must be
+    /// given so that the indexes are 0..n, each once: a device whose
+    /// function order differs from its executor order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor_index: Option<u32>,
     /// The slot mapped to it at power-on.
     pub slot: u32,
     /// The network it registers on.
@@ -464,6 +472,7 @@ impl Scenario {
             function: FunctionSettings::default(),
             ntb: NtbSettings::default(),
             executors: vec![ExecutorConfig {
+                executor_index: None,
                 slot: 0,
                 network: NetworkConfig::default(),
                 ipv4: default_ipv4(),
@@ -521,6 +530,16 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The ExecutorIndex of function `function` (see
+    /// [`ExecutorConfig::executor_index`]).
+    pub fn executor_index(&self, function: usize) -> u32 {
+        let position = u32::try_from(function).unwrap_or(u32::MAX);
+        self.executors
+            .get(function)
+            .and_then(|executor| executor.executor_index)
+            .unwrap_or(position)
+    }
+
     /// Checks what the schema cannot: counts, mapping, values.
     pub fn validate(&self) -> Result<(), String> {
         if self.executors.is_empty() {
@@ -544,6 +563,20 @@ impl Scenario {
             return Err(format!(
                 "modem.concurrency {} must be 1..={executors}",
                 self.modem.concurrency
+            ));
+        }
+        let mut indexes: Vec<u32> = (0..self.executors.len())
+            .map(|function| self.executor_index(function))
+            .collect();
+        indexes.sort_unstable();
+        if indexes
+            .iter()
+            .zip(0..)
+            .any(|(&index, expected)| index != expected)
+        {
+            return Err(format!(
+                "executors[].executor_index must be 0..{} once each, not {indexes:?}",
+                self.executors.len()
             ));
         }
         let mut seen = BTreeSet::new();

@@ -5,7 +5,8 @@
 //!
 //! An executor reports *connected* with its IP configuration: the supervisor
 //! sets the function's NTB format and input size (allowed only while the data
-//! interface is at alternate setting 0), selects alternate setting 1, creates
+//! interface is at alternate setting 0; NTB32 only where the function offers
+//! blocks NTB16 cannot address, see [`choose_ntb_format`]), selects alternate setting 1, creates
 //! and configures the TUN device, and starts the pump between the bulk pipes
 //! and the device. *IP updated* is applied as a difference (a DNS-only update
 //! keeps the addresses); *link down*, *gone* and shutdown stop the pump,
@@ -15,6 +16,26 @@
 //! Without the privileges to create a TUN device (not root, no
 //! CAP_NET_ADMIN) the control plane still runs and the supervisor says what it
 //! skipped.
+//!
+//! # Which executor is which
+//!
+//! An executor's number is its identity everywhere outside the supervisor:
+//! its place in the snapshot (and so its D-Bus object and the
+//! `ModemRequest::Executor` it takes), the `e` of its netdev name
+//! (`mbim{modem}e{executor}`), the executor an `[[interfaces]]` entry names,
+//! and its place in a slot mapping (DEVICE_SLOT_MAPPINGS lists slots by
+//! executor). It is the ExecutorIndex the function reports in
+//! DEVICE_CAPS_V2 where it has one, so it names the same cellular stack
+//! whatever order the device lists its functions in; a function that reports
+//! none (no multi-SIM extensions, capabilities not read yet), or an index
+//! out of range or taken by an earlier function, gets the lowest number left,
+//! in function order ([`executor_numbers`]). Without the extensions the
+//! numbers are therefore the function order. Inside, executors are kept in
+//! function order, and the numbers are worked out from their statuses when
+//! needed; the executor tasks, started before their ExecutorIndex is known,
+//! name their function's position in their own log lines. The modem's
+//! identity is SYS_CAPS ModemId where the device has one (`slots.rs`,
+//! `modem_id`), else vendor, product and serial number or USB path.
 //!
 //! # One loop, nothing waited for in it
 //!
@@ -276,25 +297,31 @@ pub async fn supervise<T>(
         supervisor.publish();
     }
     let modem = supervisor.modem.clone();
+    let numbers = supervisor.numbers();
     for (index, executor) in supervisor.executors.iter_mut().enumerate() {
-        take_link_down(&modem, index, executor).await;
+        let number = numbers.get(index).copied().unwrap_or(index);
+        take_link_down(&modem, number, executor).await;
     }
     supervisor.publish();
 }
 
 impl<T: FunctionTransport + 'static> Supervisor<T> {
     async fn report(&mut self, report: ExecutorReport) {
-        if let Some(test) = &self.test {
-            test.forward(&report);
-        }
         let index = report.executor;
+        let number = self.number_of(index);
+        if let Some(test) = &self.test {
+            test.forward(&ExecutorReport {
+                executor: number,
+                event: report.event.clone(),
+            });
+        }
         let Some(executor) = self.executors.get_mut(index) else {
             return;
         };
         match report.event {
             ExecutorEvent::Connected(connection) => {
-                take_link_down(&self.modem, index, executor).await;
-                bring_link_up(&self.modem, &self.config, index, executor, connection).await;
+                take_link_down(&self.modem, number, executor).await;
+                bring_link_up(&self.modem, &self.config, number, executor, connection).await;
             }
             ExecutorEvent::IpUpdated(ip) => {
                 if let Some(link) = executor.link.as_mut() {
@@ -302,15 +329,15 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                     if let Err(error) = link.netdev.update(&ip, mtu).await {
                         tracing::warn!(
                             modem = self.modem.index,
-                            executor = index,
+                            executor = number,
                             "IP update: {error}"
                         );
                     }
                 }
             }
-            ExecutorEvent::LinkDown { .. } => take_link_down(&self.modem, index, executor).await,
+            ExecutorEvent::LinkDown { .. } => take_link_down(&self.modem, number, executor).await,
             ExecutorEvent::Gone | ExecutorEvent::Stopped => {
-                take_link_down(&self.modem, index, executor).await;
+                take_link_down(&self.modem, number, executor).await;
                 executor.running = false;
                 // Dropping the reply senders tells their askers the modem is gone.
                 self.pending.retain(|_, pending| pending.executor != index);
@@ -354,15 +381,18 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
         }
     }
 
+    /// `number` is the executor's number (see the module doc), not its
+    /// function's position.
     fn executor_request(
         &mut self,
-        executor: usize,
+        number: usize,
         command: ExecutorCommand,
         reply: oneshot::Sender<Result<(), RequestError>>,
     ) -> Result<(), RequestError> {
-        let refused = match (&command, self.executors.get(executor)) {
+        let function = self.function_of(number);
+        let refused = match (&command, function) {
             (_, None) => Some(RequestError::InvalidArgument(format!(
-                "no executor {executor} (the modem has {})",
+                "no executor {number} (the modem has {})",
                 self.executors.len()
             ))),
             // Ending an executor or nesting ids is the supervisor's business.
@@ -374,10 +404,14 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             )),
             _ => None,
         };
-        if let Some(error) = refused {
-            let _ = reply.send(Err(error.clone()));
-            return Err(error);
-        }
+        let executor = match (function, refused) {
+            (Some(executor), None) => executor,
+            (_, refused) => {
+                let error = refused.unwrap_or(RequestError::Gone);
+                let _ = reply.send(Err(error.clone()));
+                return Err(error);
+            }
+        };
         match self.send_tracked(executor, command) {
             Ok(id) => {
                 self.pending.insert(
@@ -433,8 +467,29 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
         }
     }
 
+    /// Each function's executor number, by function position.
+    pub(super) fn numbers(&self) -> Vec<usize> {
+        let reported: Vec<Option<u32>> = self
+            .executors
+            .iter()
+            .map(|executor| executor.status.borrow().device_executor_index)
+            .collect();
+        executor_numbers(&reported)
+    }
+
+    /// The executor number of the function at `function`.
+    pub(super) fn number_of(&self, function: usize) -> usize {
+        self.numbers().get(function).copied().unwrap_or(function)
+    }
+
+    /// The position of the function whose executor number is `number`.
+    pub(super) fn function_of(&self, number: usize) -> Option<usize> {
+        self.numbers().iter().position(|&each| each == number)
+    }
+
     fn reconfigure(&mut self, config: Arc<Config>) {
         let pins = configured_pins(&config);
+        let numbers = self.numbers();
         for (index, executor) in self.executors.iter().enumerate() {
             let command = ExecutorCommand::Reconfigure {
                 profiles: config.profiles.clone(),
@@ -443,7 +498,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             if let Err(error) = executor.commands.try_send(command) {
                 tracing::warn!(
                     modem = self.modem.index,
-                    executor = index,
+                    executor = numbers.get(index).copied().unwrap_or(index),
                     "the new configuration did not reach the executor: {error}"
                 );
             }
@@ -454,6 +509,36 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
         self.set_policy(policy, true);
         tracing::info!(modem = self.modem.index, "configuration reloaded");
     }
+}
+
+/// The executor number of each function, by function position, from the
+/// ExecutorIndex each reported (DEVICE_CAPS_V2), if any: its own index where
+/// it is below the number of functions and no earlier function has it; the
+/// lowest number left, in function order, otherwise. Always each of
+/// `0..reported.len()` once, so the snapshot, D-Bus and slot mappings have
+/// one executor per number and no gaps.
+pub fn executor_numbers(reported: &[Option<u32>]) -> Vec<usize> {
+    let count = reported.len();
+    let mut taken = vec![false; count];
+    let claimed: Vec<Option<usize>> = reported
+        .iter()
+        .map(|index| {
+            let index = index.and_then(|index| usize::try_from(index).ok())?;
+            let entry = taken.get_mut(index).filter(|taken| !**taken)?;
+            *entry = true;
+            Some(index)
+        })
+        .collect();
+    let mut left = taken
+        .iter()
+        .enumerate()
+        .filter(|(_, taken)| !**taken)
+        .map(|(number, _)| number);
+    claimed
+        .into_iter()
+        .enumerate()
+        .map(|(function, number)| number.or_else(|| left.next()).unwrap_or(function))
+        .collect()
 }
 
 fn device_error(failure: CommandFailure) -> RequestError {
@@ -556,17 +641,18 @@ async fn bring_link_up<T: FunctionTransport>(
             name.as_str()
         );
     }
-    let pump = match start_data_path(&executor.spec.transport, &netdev, &connection).await {
-        Ok(pump) => Some(pump),
+    let (pump, format) = match start_data_path(&executor.spec.transport, &netdev, &connection).await
+    {
+        Ok((pump, format)) => (Some(pump), format_name(format)),
         Err(error) => {
             tracing::warn!(modem = modem.index, executor = index, "data path: {error}");
-            None
+            (None, "no data path")
         }
     };
     tracing::info!(
         modem = modem.index,
         executor = index,
-        "{} is up (MTU {mtu}, profile {})",
+        "{} is up (MTU {mtu}, profile {}, {format})",
         name.as_str(),
         connection.profile
     );
@@ -577,7 +663,7 @@ async fn start_data_path<T: FunctionTransport>(
     transport: &Arc<T>,
     netdev: &Netdev,
     connection: &Connection,
-) -> anyhow::Result<PumpHandle> {
+) -> anyhow::Result<(PumpHandle, NtbFormat)> {
     // The executor reads the NTB parameters when it starts; if that failed,
     // ask the function again rather than guess limits it may not accept.
     let parameters = match connection.ntb {
@@ -589,14 +675,20 @@ async fn start_data_path<T: FunctionTransport>(
             NtbParameters::parse(&bytes)?
         }
     };
-    // NTB16 is what every function supports; format and input size may only
-    // change while the data interface is at alternate setting 0 (NCM 1.0 §6.2).
+    let format = choose_ntb_format(&parameters);
+    let in_size = ntb_input_size(&parameters, format);
+    // Format and input size may only change while the data interface is at
+    // alternate setting 0 (NCM 1.0 §6.2).
     transport.set_data_alt_setting(0).await?;
     transport
-        .control_out(ClassRequest::SetNtbFormat, 0, Vec::new())
+        .control_out(
+            ClassRequest::SetNtbFormat,
+            ntb_format_value(format),
+            Vec::new(),
+        )
         .await?;
     let input = NtbInputSize {
-        max_size: parameters.in_max_size,
+        max_size: in_size,
         max_datagrams: None,
     };
     transport
@@ -605,12 +697,51 @@ async fn start_data_path<T: FunctionTransport>(
     transport.set_data_alt_setting(1).await?;
     let (bulk_in, bulk_out) = transport.take_data_pipes()?;
     let session = u8::try_from(connection.session_id)?;
-    let pump = datapath::Pump::new(
-        bulk_in,
-        bulk_out,
-        PumpConfig::new(session, NtbFormat::Ntb16, parameters),
-    )?;
-    Ok(datapath::spawn(pump, netdev.device()))
+    let mut config = PumpConfig::new(session, format, parameters);
+    config.in_transfer_size = usize::try_from(in_size)?;
+    let pump = datapath::Pump::new(bulk_in, bulk_out, config)?;
+    Ok((datapath::spawn(pump, netdev.device()), format))
+}
+
+/// The NTB format for a function with these parameters: NTB32 only when
+/// the function offers it and needs it — a block larger than NTB16's 16-bit
+/// lengths can address (dwNtbInMaxSize or dwNtbOutMaxSize above 65535).
+/// Otherwise NTB16, which every function supports and every host uses (the
+/// kernel's cdc_ncm and cdc_mbim never select NTB32), so it is the format
+/// firmware is tested with.
+pub fn choose_ntb_format(parameters: &NtbParameters) -> NtbFormat {
+    let ntb16_limit = NtbFormat::Ntb16.max_block_len();
+    let exceeds = |size: u32| usize::try_from(size).map_or(true, |size| size > ntb16_limit);
+    if parameters.supports(NtbFormat::Ntb32)
+        && (exceeds(parameters.in_max_size) || exceeds(parameters.out_max_size))
+    {
+        NtbFormat::Ntb32
+    } else {
+        NtbFormat::Ntb16
+    }
+}
+
+fn format_name(format: NtbFormat) -> &'static str {
+    match format {
+        NtbFormat::Ntb16 => "NTB16",
+        NtbFormat::Ntb32 => "NTB32",
+    }
+}
+
+/// SET_NTB_FORMAT's wValue (NCM 1.0 §6.2.5).
+fn ntb_format_value(format: NtbFormat) -> u16 {
+    match format {
+        NtbFormat::Ntb16 => 0,
+        NtbFormat::Ntb32 => 1,
+    }
+}
+
+/// The NTB input size to set: dwNtbInMaxSize, but no more than the format
+/// can address (a function offering 128 KiB blocks without NTB32 gets
+/// NTB16's 65535, as cdc_ncm does).
+fn ntb_input_size(parameters: &NtbParameters, format: NtbFormat) -> u32 {
+    let limit = u32::try_from(format.max_block_len()).unwrap_or(u32::MAX);
+    parameters.in_max_size.min(limit)
 }
 
 async fn take_link_down<T: FunctionTransport>(
@@ -649,6 +780,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn executors_are_numbered_by_their_executor_index() {
+        // (ExecutorIndex reported by each function, in function order; numbers)
+        let table: [(&[Option<u32>], &[usize]); 9] = [
+            (&[], &[]),
+            (&[None], &[0]),
+            (&[Some(0)], &[0]),
+            (&[None, None], &[0, 1]),
+            (&[Some(0), Some(1)], &[0, 1]),
+            // Function order differs from executor order.
+            (&[Some(1), Some(0)], &[1, 0]),
+            // One known, one not (yet): the other takes what is left.
+            (&[Some(1), None], &[1, 0]),
+            // Taken twice, or out of range: the later or the odd one falls
+            // back to the numbers left, in function order.
+            (&[Some(0), Some(0), None], &[0, 1, 2]),
+            (&[Some(7), Some(0), None], &[1, 0, 2]),
+        ];
+        for (reported, numbers) in table {
+            assert_eq!(executor_numbers(reported), numbers, "{reported:?}");
+        }
+    }
+
+    #[test]
     fn interface_ids_are_stable_per_sim_and_locally_administered() {
         let modem = ModemSpec {
             index: 0,
@@ -662,6 +816,53 @@ mod tests {
         assert_eq!(a, interface_id("8988200000000000001", &modem, 0));
         assert_ne!(a, interface_id("8988200000000000002", &modem, 0));
         assert_eq!(a[0] & 0x02, 0);
+    }
+
+    fn parameters(formats_supported: u16, in_max_size: u32, out_max_size: u32) -> NtbParameters {
+        NtbParameters {
+            formats_supported,
+            in_max_size,
+            in_divisor: 4,
+            in_payload_remainder: 0,
+            in_alignment: 4,
+            out_max_size,
+            out_divisor: 4,
+            out_payload_remainder: 0,
+            out_alignment: 4,
+            out_max_datagrams: 0,
+        }
+    }
+
+    #[test]
+    fn ntb32_only_when_offered_and_needed() {
+        use NtbFormat::{Ntb16, Ntb32};
+        // (bmNtbFormatsSupported, dwNtbInMaxSize, dwNtbOutMaxSize, chosen, input size)
+        let table = [
+            (1, 16384, 16384, Ntb16, 16384),
+            (3, 16384, 16384, Ntb16, 16384),
+            (3, 65535, 65535, Ntb16, 65535),
+            (3, 65536, 16384, Ntb32, 65536),
+            (3, 16384, 65536, Ntb32, 16384),
+            (3, 131_072, 131_072, Ntb32, 131_072),
+            (3, u32::MAX, 16384, Ntb32, u32::MAX),
+            // Large blocks without NTB32: NTB16, its input size clamped.
+            (1, 131_072, 131_072, Ntb16, 65535),
+            // NTB32 alone is not a valid function (NTB16 is mandatory); the
+            // need still decides.
+            (2, 16384, 16384, Ntb16, 16384),
+            (2, 131_072, 16384, Ntb32, 131_072),
+        ];
+        for (formats, in_max, out_max, format, input) in table {
+            let parameters = parameters(formats, in_max, out_max);
+            assert_eq!(
+                choose_ntb_format(&parameters),
+                format,
+                "formats {formats:#x}, in {in_max}, out {out_max}"
+            );
+            assert_eq!(ntb_input_size(&parameters, format), input, "{parameters:?}");
+        }
+        assert_eq!(ntb_format_value(Ntb16), 0);
+        assert_eq!(ntb_format_value(Ntb32), 1);
     }
 
     #[test]

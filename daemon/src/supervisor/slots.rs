@@ -178,9 +178,12 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 return mapping;
             }
         }
-        self.executors
-            .iter()
-            .map(|executor| executor.status.borrow().slot)
+        // By executor number, as the device lists a mapping.
+        (0..self.executors.len())
+            .map(|number| {
+                let executor = self.executors.get(self.function_of(number)?)?;
+                executor.status.borrow().slot
+            })
             .collect::<Option<Vec<u32>>>()
             .unwrap_or_default()
     }

@@ -1,6 +1,8 @@
 //! The [`ModemSnapshot`] the supervisor publishes: rebuilt from its own
 //! state and the executors' status watches after every event, sent only
-//! when it differs from the one published.
+//! when it differs from the one published. Executors are listed by their
+//! number (the ExecutorIndex they report, see the supervisor's module doc),
+//! which is also what a status's `executor` says here.
 
 use super::slots::kind_of;
 use super::Supervisor;
@@ -10,10 +12,22 @@ use mbim_transport::FunctionTransport;
 
 impl<T: FunctionTransport + 'static> Supervisor<T> {
     fn build_snapshot(&self) -> ModemSnapshot {
-        let statuses: Vec<_> = self
-            .executors
+        // Function positions in executor-number order.
+        let numbers = self.numbers();
+        let mut order: Vec<usize> = (0..self.executors.len()).collect();
+        order.sort_by_key(|&function| numbers.get(function).copied().unwrap_or(function));
+        let ordered: Vec<_> = order
             .iter()
-            .map(|executor| executor.status.borrow().clone())
+            .filter_map(|&function| self.executors.get(function))
+            .collect();
+        let statuses: Vec<_> = ordered
+            .iter()
+            .enumerate()
+            .map(|(number, executor)| {
+                let mut status = executor.status.borrow().clone();
+                status.executor = number;
+                status
+            })
             .collect();
         let caps = self.sys_caps();
         let mapping = self.current_mapping();
@@ -46,8 +60,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 }
             })
             .collect();
-        let executors = self
-            .executors
+        let executors = ordered
             .iter()
             .zip(statuses.iter())
             .map(|(executor, status)| {

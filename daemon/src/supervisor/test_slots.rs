@@ -132,7 +132,12 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             let _ = reply.send(Err(error));
             return;
         }
-        let Some(first) = self.executors.first().filter(|first| first.running) else {
+        // Executor 0 by number: the one a mapping's first slot belongs to.
+        let Some(first) = self
+            .function_of(0)
+            .and_then(|function| self.executors.get(function))
+            .filter(|first| first.running)
+        else {
             let _ = reply.send(Err(RequestError::Gone));
             return;
         };

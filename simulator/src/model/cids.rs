@@ -142,8 +142,16 @@ impl Modem {
         }
     }
 
+    /// The slot of each executor, in ExecutorIndex order (which is not the
+    /// function order when the scenario says so).
     fn slot_mapping(&self) -> ms::DeviceSlotMappingInfo {
-        let slots: Vec<u32> = self.executors.iter().map(|e| e.slot).collect();
+        let mut slots = vec![0; self.executors.len()];
+        for (function, executor) in self.executors.iter().enumerate() {
+            let index = usize::try_from(self.scenario.executor_index(function)).ok();
+            if let Some(entry) = index.and_then(|index| slots.get_mut(index)) {
+                *entry = executor.slot;
+            }
+        }
         ms::DeviceSlotMappingInfo::from_slots(&slots)
     }
 
@@ -587,7 +595,7 @@ impl Modem {
                         device_id: caps.device_id,
                         firmware_info: caps.firmware_info,
                         hardware_info: caps.hardware_info,
-                        executor_index: u32::try_from(index).unwrap_or(u32::MAX),
+                        executor_index: self.scenario.executor_index(index),
                     },
                 )
             }
@@ -715,13 +723,16 @@ impl Modem {
             );
             return;
         };
+        // The request lists slots by ExecutorIndex; `changes` is by function.
         let changes: Vec<(usize, u32, u32)> = self
             .executors
             .iter()
-            .zip(&slots)
             .enumerate()
-            .filter(|(_, (executor, slot))| executor.slot != **slot)
-            .map(|(index, (executor, slot))| (index, executor.slot, *slot))
+            .filter_map(|(index, executor)| {
+                let position = usize::try_from(self.scenario.executor_index(index)).ok()?;
+                let slot = *slots.get(position)?;
+                (executor.slot != slot).then_some((index, executor.slot, slot))
+            })
             .collect();
         // The executor lets go of its old card: contexts, packet service and
         // registration go down, then ReadyState passes through "off"

@@ -5,7 +5,9 @@
 //! (`poll_*`), and passes the current time in; nothing here reads a clock,
 //! sleeps or touches a socket. [`crate::device`] wraps it for async callers.
 //!
-//! Functions and executors share an index: function *i* is executor *i*.
+//! Functions and executors share an index: function *i* is executor *i*
+//! (only what the device reports as ExecutorIndex, in DEVICE_CAPS_V2 and
+//! the order of DEVICE_SLOT_MAPPINGS, may differ: `executors[].executor_index`).
 //! Function *i*'s communication interface is `2*i`, its data interface
 //! `2*i + 1` (the layout of [`crate::usb`]'s descriptors); notifications
 //! carry the communication interface number.
