@@ -4,6 +4,13 @@
 //! nusb): class requests go to the communication interface's number, the
 //! interrupt endpoint always has one transfer in flight, and the bulk pipes
 //! wrap nusb endpoints, whose queues already complete in submission order.
+//!
+//! A stalled interrupt endpoint stays halted until the host clears it, so
+//! resubmitting into it would fail forever: the stall is reported once to
+//! the caller (the executor counts it as device misbehaviour), the halt is
+//! cleared (CLEAR_FEATURE(ENDPOINT_HALT) with nothing in flight, as nusb
+//! requires) and the transfer goes back in flight. The clear is a stored
+//! future driven by the poll function, so polling never blocks the task.
 
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::usb::{ClassRequest, Notification};
@@ -13,7 +20,8 @@ use nusb::transfer::{
 };
 use nusb::{Endpoint, Interface};
 use std::collections::VecDeque;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll};
@@ -81,17 +89,56 @@ pub(crate) fn needs_zlp(
         && out_max_size != Some(length)
 }
 
+/// A CLEAR_FEATURE(ENDPOINT_HALT) under way. nusb runs it on a blocking
+/// thread; its future holds no borrow of the endpoint.
+type ClearHalt = Pin<Box<dyn Future<Output = Result<(), nusb::Error>> + Send>>;
+
 /// The interrupt endpoint and the buffer length used on it.
 struct NotificationPipe {
     endpoint: Endpoint<Interrupt, In>,
     length: usize,
+    /// Set after a stall: no transfer is submitted until the halt is cleared.
+    clearing: Option<ClearHalt>,
 }
 
 impl NotificationPipe {
     fn keep_in_flight(&mut self) {
-        if self.endpoint.pending() == 0 {
+        if self.clearing.is_none() && self.endpoint.pending() == 0 {
             self.endpoint.submit(Buffer::new(self.length));
         }
+    }
+
+    /// Drives a halt clear to its end; `Ready(Err)` only for a device gone or
+    /// a clear that failed (the next poll tries the endpoint again anyway).
+    fn poll_clearing(
+        &mut self,
+        cx: &mut Context<'_>,
+        interface: u8,
+    ) -> Poll<Result<(), TransportError>> {
+        let Some(clearing) = self.clearing.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let result = match clearing.as_mut().poll(cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => return Poll::Pending,
+        };
+        self.clearing = None;
+        Poll::Ready(match result {
+            Ok(()) => {
+                tracing::info!(
+                    interface,
+                    "notification endpoint: halt cleared, notifications resume"
+                );
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(
+                    interface,
+                    "notification endpoint: clearing its halt failed: {error}"
+                );
+                Err(nusb_error(&error))
+            }
+        })
     }
 }
 
@@ -157,7 +204,11 @@ impl NusbFunction {
             usize::from(endpoints.notification_packet_size),
             endpoint.max_packet_size(),
         );
-        let mut pipe = NotificationPipe { endpoint, length };
+        let mut pipe = NotificationPipe {
+            endpoint,
+            length,
+            clearing: None,
+        };
         pipe.keep_in_flight();
         Ok(NusbFunction {
             comm_number: comm.interface_number(),
@@ -181,14 +232,27 @@ impl NusbFunction {
             )));
         };
         loop {
+            match pipe.poll_clearing(cx, self.comm_number) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            }
             pipe.keep_in_flight();
             let completion = match pipe.endpoint.poll_next_complete(cx) {
                 Poll::Ready(completion) => completion,
                 Poll::Pending => return Poll::Pending,
             };
             if let Err(error) = completion.status {
-                // The next call submits a fresh transfer; after a
-                // disconnect there is no next call.
+                if error == TransferError::Stall && pipe.endpoint.pending() == 0 {
+                    tracing::warn!(
+                        interface = self.comm_number,
+                        "notification endpoint stalled: clearing its halt"
+                    );
+                    pipe.clearing = Some(Box::pin(pipe.endpoint.clear_halt().into_future()));
+                }
+                // The next call finishes the clear (if one started) and
+                // submits a fresh transfer; after a disconnect there is no
+                // next call.
                 return Poll::Ready(Err(transfer_error(error)));
             }
             let parsed = Notification::parse(&completion.buffer);

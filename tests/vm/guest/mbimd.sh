@@ -1,7 +1,8 @@
 #!/bin/bash
 # mbimd against the simulated modem on real USB (vhci-hcd): it takes the device from
 # cdc_mbim, claims its interfaces through usbfs, connects with the dssa scenario, and the
-# simulated gateway answers ping through mbim0e0; an unplugged modem's device goes, a
+# simulated gateway answers ping through mbim0e0; a stalled notification endpoint is
+# cleared and the DNS update notified behind it still applied; an unplugged modem's device goes, a
 # replugged one is taken again; SIGTERM removes the device. Then the two-executors modem:
 # one device, two functions, mbim0e0 and mbim0e1 each reach their gateway. No udevd runs
 # in the guest, so this covers the watcher's polling.
@@ -19,6 +20,10 @@ cat >/tmp/mbimd.toml <<'TOML'
 [logging]
 level = "info,mbimd=debug"
 target = "stderr"
+
+# The servers of each update land here, for the notification-endpoint step.
+[dns]
+backend = "file:/tmp/mbimd-resolv.conf"
 
 [[profiles]]
 name = "simulated"
@@ -63,6 +68,38 @@ if [ -z "$lost" ]; then
     pass "echo requests of 440-480 bytes all answered (ZLP-terminated NTBs among them)"
 else
     fail "no reply to echo requests of sizes:$lost"
+fi
+
+step "a stalled notification endpoint"
+# The interrupt endpoint stays halted until the host clears it
+# (CLEAR_FEATURE(ENDPOINT_HALT)); mbimd must clear it and read on, or the DNS
+# update announced on it would never arrive.
+check "interrupt endpoint stalled" \
+    ctl faults --function 0 --kind stall-endpoint --endpoint interrupt
+check "DNS changed on the network's side" ctl set-dns --executor 0 --ipv4-dns 10.64.0.53
+# shellcheck disable=SC2317 # called through wait_for
+halt_cleared() { grep -q "notification endpoint: halt cleared" "$VM_OUT/mbimd.log"; }
+if wait_for 30 halt_cleared; then
+    pass "mbimd cleared the notification endpoint's halt"
+else
+    tail -n 30 "$VM_OUT/mbimd.log"
+    fail "mbimd did not clear the notification endpoint's halt"
+fi
+# shellcheck disable=SC2317 # called through wait_for
+dns_applied() { grep -q "^nameserver 10.64.0.53$" /tmp/mbimd-resolv.conf 2>/dev/null; }
+if wait_for 30 dns_applied; then
+    pass "the DNS update notified after the stall was applied (nameserver 10.64.0.53)"
+else
+    cat /tmp/mbimd-resolv.conf 2>/dev/null || echo "(no /tmp/mbimd-resolv.conf)"
+    tail -n 30 "$VM_OUT/mbimd.log"
+    fail "the DNS update after the stall was not applied"
+fi
+if ping -c 2 -W 5 -I mbim0e0 10.64.0.1 >"$VM_OUT/ping-stall.log" 2>&1 \
+    && [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"10.64.0.2/30"* ]]; then
+    pass "still connected after the stall: 10.64.0.1 answers ping, the address stays"
+else
+    cat "$VM_OUT/ping-stall.log"
+    fail "the connection did not survive the notification endpoint's stall"
 fi
 
 step "a UDP flow through mbim0e0, both ways"
