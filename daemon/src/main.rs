@@ -12,13 +12,12 @@
 use anyhow::Context as _;
 use clap::Parser;
 use mbim_sim::device::SimModem;
-use mbim_sim::inprocess::InProcessFunction;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
 use mbimd::dbus;
 use mbimd::executor::Profile;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
-use mbimd::supervisor::{self, FunctionSpec, ModemSpec};
+use mbimd::supervisor;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -204,27 +203,7 @@ async fn simulate(
     let runner = modem.clone();
     tokio::spawn(async move { runner.run().await });
 
-    let mut functions = Vec::new();
-    for index in 0..modem.function_count() {
-        let Some(function) = modem.function(index) else {
-            continue;
-        };
-        let function_config = function.config();
-        functions.push(FunctionSpec {
-            transport: Arc::new(InProcessFunction::new(function)),
-            max_control_message: function_config.max_control_message,
-            max_segment_size: function_config.max_segment_size,
-        });
-    }
-    let spec = ModemSpec {
-        index: 0,
-        vid: scenario.usb.vid,
-        pid: scenario.usb.pid,
-        usb_path: "simulated".to_owned(),
-        serial: Some(scenario.usb.serial.clone()),
-        manufacturer: scenario.usb.manufacturer.clone(),
-        model: scenario.usb.product.clone(),
-    };
+    let (spec, functions) = supervisor::simulated_modem(&modem, 0);
     let (handle, endpoint) = modem_channel(ModemSnapshot {
         index: spec.index,
         vid: spec.vid,

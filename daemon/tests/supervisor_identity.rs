@@ -14,12 +14,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use mbim_sim::device::SimModem;
-use mbim_sim::inprocess::InProcessFunction;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
 use mbimd::executor::{ExecutorCommand, ExecutorState};
 use mbimd::modem::{modem_channel, ModemHandle, ModemSnapshot};
-use mbimd::supervisor::{supervise, FunctionSpec, ModemSpec};
+use mbimd::supervisor::{simulated_modem, supervise};
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
@@ -122,27 +121,7 @@ fn start(scenario: Scenario, config: Config) -> Modem {
     let sim = SimModem::new(scenario).unwrap();
     let runner = sim.clone();
     tokio::spawn(async move { runner.run().await });
-    let scenario = sim.scenario();
-    let functions = (0..sim.function_count())
-        .map(|index| {
-            let function = sim.function(index).unwrap();
-            let function_config = function.config();
-            FunctionSpec {
-                transport: Arc::new(InProcessFunction::new(function)),
-                max_control_message: function_config.max_control_message,
-                max_segment_size: function_config.max_segment_size,
-            }
-        })
-        .collect();
-    let spec = ModemSpec {
-        index: 0,
-        vid: scenario.usb.vid,
-        pid: scenario.usb.pid,
-        usb_path: "simulated".to_owned(),
-        serial: Some(scenario.usb.serial.clone()),
-        manufacturer: scenario.usb.manufacturer.clone(),
-        model: scenario.usb.product.clone(),
-    };
+    let (spec, functions) = simulated_modem(&sim, 0);
     let (handle, endpoint) = modem_channel(ModemSnapshot::default());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(supervise(

@@ -62,6 +62,7 @@
 //! remembered choices written to the [`SlotStore`] by a writer task off the
 //! loop (the store syncs to disk).
 
+mod simulated;
 mod slots;
 mod snapshot;
 mod test_slots;
@@ -81,6 +82,7 @@ use crate::types::{link_mtu, IpSettings};
 use mbim_protocol::ntb::{NtbFormat, NtbParameters};
 use mbim_protocol::usb::{ClassRequest, NtbInputSize};
 use mbim_transport::FunctionTransport;
+pub use simulated::simulated_modem;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
