@@ -193,7 +193,10 @@ impl<T: FunctionTransport> Driver<T> {
             Ok(bytes) => match NtbParameters::parse(&bytes) {
                 Ok(parameters) => Some(parameters),
                 Err(error) => {
-                    tracing::warn!(executor = self.config.index, "bad NTB parameters: {error}");
+                    tracing::warn!(
+                        executor = self.machine.log_number(),
+                        "bad NTB parameters: {error}"
+                    );
                     None
                 }
             },
@@ -202,7 +205,10 @@ impl<T: FunctionTransport> Driver<T> {
                 None
             }
             Err(error) => {
-                tracing::warn!(executor = self.config.index, "GET_NTB_PARAMETERS: {error}");
+                tracing::warn!(
+                    executor = self.machine.log_number(),
+                    "GET_NTB_PARAMETERS: {error}"
+                );
                 None
             }
         }
@@ -227,7 +233,7 @@ impl<T: FunctionTransport> Driver<T> {
                 Action::Open => match self.session.open(now()) {
                     Ok(transaction_id) => self.opening = Some(transaction_id),
                     Err(error) => {
-                        tracing::warn!(executor = self.config.index, "OPEN: {error}");
+                        tracing::warn!(executor = self.machine.log_number(), "OPEN: {error}");
                     }
                 },
                 Action::Close => {
@@ -272,7 +278,7 @@ impl<T: FunctionTransport> Driver<T> {
                 Ok(guard) => self.lock_guard = Some(guard),
                 Err(_) => {
                     tracing::debug!(
-                        executor = self.config.index,
+                        executor = self.machine.log_number(),
                         "device-wide SET waits for the modem's lock"
                     );
                     self.lock_wait = Some(Box::pin(Arc::clone(&self.device_lock).lock_owned()));
@@ -358,7 +364,7 @@ impl<T: FunctionTransport> Driver<T> {
                 }
             }
             Ok(other) => {
-                tracing::debug!(executor = self.config.index, ?other, "notification");
+                tracing::debug!(executor = self.machine.log_number(), ?other, "notification");
             }
             Err(TransportError::Disconnected) => self.gone = true,
             Err(error) => {

@@ -399,6 +399,18 @@ impl ExecutorMachine {
         self.ntb = parameters;
     }
 
+    /// The executor's number in logs: its DEVICE_CAPS_V2 ExecutorIndex once
+    /// known and within SYS_CAPS' count (the number the supervisor, D-Bus
+    /// and the netdev name use), else the function order it was started in.
+    pub fn log_number(&self) -> usize {
+        let executors = self.status.sys_caps.map_or(u32::MAX, |caps| caps.executors);
+        self.status
+            .device_executor_index
+            .filter(|index| *index < executors)
+            .and_then(|index| usize::try_from(index).ok())
+            .unwrap_or(self.config.index)
+    }
+
     /// The current snapshot.
     pub fn status(&self) -> &ExecutorStatus {
         &self.status
@@ -471,7 +483,7 @@ impl ExecutorMachine {
             // Answers to an OPEN that is no longer awaited change nothing.
             Input::Opened | Input::OpenFailed(_) | Input::OpenTimedOut if !opening => {}
             Input::Opened => {
-                tracing::info!(executor = self.config.index, "session open");
+                tracing::info!(executor = self.log_number(), "session open");
                 self.link = Link::Open;
                 self.open_refusals = 0;
             }
@@ -531,7 +543,7 @@ impl ExecutorMachine {
 
     fn open_refused(&mut self, now: Instant, reason: &str) {
         self.open_refusals = self.open_refusals.saturating_add(1);
-        tracing::warn!(executor = self.config.index, "{reason}");
+        tracing::warn!(executor = self.log_number(), "{reason}");
         if self.link != Link::Closed && self.open_refusals <= 2 {
             // A device that still believes in an earlier session refuses
             // OPEN; CLOSE ends that session, then OPEN again.
@@ -566,7 +578,7 @@ impl ExecutorMachine {
     /// Forgets what the session knew and starts a new one (CLOSE, OPEN).
     fn reset(&mut self, reason: &str) {
         tracing::warn!(
-            executor = self.config.index,
+            executor = self.log_number(),
             "resetting the session: {reason}"
         );
         self.abandon(reason);
@@ -697,7 +709,7 @@ impl ExecutorMachine {
     /// The context is gone (however): the supervisor takes the link down.
     fn lost(&mut self, reason: &str) {
         if self.active.take().is_some() {
-            tracing::info!(executor = self.config.index, "link down: {reason}");
+            tracing::info!(executor = self.log_number(), "link down: {reason}");
             self.status.ip = None;
             self.report(ExecutorEvent::LinkDown {
                 reason: reason.to_owned(),
@@ -724,13 +736,13 @@ impl ExecutorMachine {
         let verdict = self.anomalies.record(now);
         if verdict.suppressed_before > 0 {
             tracing::warn!(
-                executor = self.config.index,
+                executor = self.log_number(),
                 "{} more device anomalies were not logged",
                 verdict.suppressed_before
             );
         }
         if verdict.log {
-            tracing::warn!(executor = self.config.index, "device anomaly: {what}");
+            tracing::warn!(executor = self.log_number(), "device anomaly: {what}");
         }
         if verdict.reset {
             self.reset("too many device anomalies");
@@ -775,7 +787,7 @@ impl ExecutorMachine {
                 self.command(*command, Some(id));
             }
             ExecutorCommand::Connect(profile) => {
-                tracing::info!(executor = self.config.index, "connect requested");
+                tracing::info!(executor = self.log_number(), "connect requested");
                 self.want_connect = true;
                 self.connect_at = None;
                 self.status.connect_failures = 0;
@@ -783,12 +795,12 @@ impl ExecutorMachine {
                 self.done(tracked, Ok(()));
             }
             ExecutorCommand::Disconnect => {
-                tracing::info!(executor = self.config.index, "disconnect requested");
+                tracing::info!(executor = self.log_number(), "disconnect requested");
                 self.want_connect = false;
                 self.done(tracked, Ok(()));
             }
             ExecutorCommand::Reconfigure { profiles, pins } => {
-                tracing::info!(executor = self.config.index, "new profiles and PINs");
+                tracing::info!(executor = self.log_number(), "new profiles and PINs");
                 let before = self.configured_pin().cloned();
                 self.config.profiles = profiles;
                 self.config.pins = pins;
@@ -801,25 +813,25 @@ impl ExecutorMachine {
                 self.done(tracked, Ok(()));
             }
             ExecutorCommand::EnterPin(pin) => {
-                tracing::info!(executor = self.config.index, "PIN entered by request");
+                tracing::info!(executor = self.log_number(), "PIN entered by request");
                 if let Some((_, Some(old))) = self.pending_pin.replace((pin, tracked)) {
                     self.fail(old, None, "superseded by another PIN");
                 }
             }
             ExecutorCommand::EnterPuk { puk, new_pin } => {
-                tracing::info!(executor = self.config.index, "PUK entered by request");
+                tracing::info!(executor = self.log_number(), "PUK entered by request");
                 if let Some((_, _, Some(old))) = self.pending_puk.replace((puk, new_pin, tracked)) {
                     self.fail(old, None, "superseded by another PUK");
                 }
             }
             ExecutorCommand::ChangePin { old, new } => {
-                tracing::info!(executor = self.config.index, "PIN change requested");
+                tracing::info!(executor = self.log_number(), "PIN change requested");
                 self.pending_pin_changes
                     .push_back((PinChange::Change { old, new }, tracked));
             }
             ExecutorCommand::SetPinEnabled { pin, enabled } => {
                 tracing::info!(
-                    executor = self.config.index,
+                    executor = self.log_number(),
                     enabled,
                     "PIN1 check switch requested"
                 );
@@ -828,7 +840,7 @@ impl ExecutorMachine {
             }
             ExecutorCommand::SetSlotMapping(slots) => {
                 tracing::info!(
-                    executor = self.config.index,
+                    executor = self.log_number(),
                     ?slots,
                     "slot mapping requested"
                 );
@@ -861,14 +873,14 @@ impl ExecutorMachine {
                 }
             }
             ExecutorCommand::SetRadio(on) => {
-                tracing::info!(executor = self.config.index, on, "radio switch requested");
+                tracing::info!(executor = self.log_number(), on, "radio switch requested");
                 self.want_radio = on;
                 if let Some(id) = tracked {
                     self.radio_waiters.push(id);
                 }
             }
             ExecutorCommand::Shutdown => {
-                tracing::info!(executor = self.config.index, "shutdown requested");
+                tracing::info!(executor = self.log_number(), "shutdown requested");
                 self.done(tracked, Ok(()));
                 self.shutting_down = true;
                 self.abandon_pending("the executor is shutting down");
@@ -900,7 +912,7 @@ impl ExecutorMachine {
     // ----- deciding -----
 
     fn send(&mut self, step: Step, request: Request) {
-        tracing::debug!(executor = self.config.index, cid = request.name, "sending");
+        tracing::debug!(executor = self.log_number(), cid = request.name, "sending");
         self.status.state = state_for(&step, self.status.state);
         self.step = Some(step);
         self.actions.push_back(Action::Send(request));
@@ -936,7 +948,7 @@ impl ExecutorMachine {
             return;
         }
         if let Some((op, tracked)) = self.pending_pin_changes.pop_front() {
-            tracing::info!(executor = self.config.index, "{}", op.name());
+            tracing::info!(executor = self.log_number(), "{}", op.name());
             let request = op.request();
             self.send(Step::PinChange { op, tracked }, request);
             return;
@@ -1237,7 +1249,7 @@ impl ExecutorMachine {
                         self.wait(ExecutorState::Locked, Some(reason.to_owned()));
                         return None;
                     };
-                tracing::info!(executor = self.config.index, configured, "entering PIN1");
+                tracing::info!(executor = self.log_number(), configured, "entering PIN1");
                 let set = bc::PinSet {
                     pin_type: PinType::Pin1,
                     pin_operation: PinOperation::Enter,
@@ -1258,7 +1270,7 @@ impl ExecutorMachine {
                     self.wait(ExecutorState::Locked, Some("PUK1 required".to_owned()));
                     return None;
                 };
-                tracing::info!(executor = self.config.index, "entering PUK1");
+                tracing::info!(executor = self.log_number(), "entering PUK1");
                 let set = bc::PinSet {
                     pin_type: PinType::Puk1,
                     pin_operation: PinOperation::Enter,
@@ -1404,7 +1416,7 @@ impl ExecutorMachine {
                 }
             }
             // Retried on the device's next notification (or after busy_retry).
-            tracing::info!(executor = self.config.index, "device busy; {step:?} waits");
+            tracing::info!(executor = self.log_number(), "device busy; {step:?} waits");
             self.busy_until = now.checked_add(self.config.busy_retry);
             return;
         }
@@ -1424,14 +1436,14 @@ impl ExecutorMachine {
                             device_id: caps.device_id.clone(),
                         };
                         tracing::info!(
-                            executor = self.config.index,
+                            executor = self.log_number(),
                             firmware = caps.firmware_info,
                             max_sessions = caps.max_sessions,
                             "device capabilities"
                         );
                     }
                 } else {
-                    tracing::warn!(executor = self.config.index, "DEVICE_CAPS failed: {status}");
+                    tracing::warn!(executor = self.log_number(), "DEVICE_CAPS failed: {status}");
                 }
             }
             Step::DeviceCapsV2 => {
@@ -1464,7 +1476,7 @@ impl ExecutorMachine {
                 if status.is_success() {
                     if let Some(caps) = self.decode::<ms::SysCapsInfo>(now, "SYS_CAPS", buffer) {
                         tracing::info!(
-                            executor = self.config.index,
+                            executor = self.log_number(),
                             executors = caps.number_of_executors,
                             slots = caps.number_of_slots,
                             concurrency = caps.concurrency,
@@ -1517,7 +1529,7 @@ impl ExecutorMachine {
                     Some(info) => self.slot_info(now, info),
                     None => {
                         tracing::warn!(
-                            executor = self.config.index,
+                            executor = self.log_number(),
                             slot,
                             "SLOT_INFO_STATUS failed: {status}"
                         );
@@ -1532,7 +1544,7 @@ impl ExecutorMachine {
                 // Without the list the device indicates everything; go on.
                 self.subscribed = true;
                 if !status.is_success() {
-                    tracing::warn!(executor = self.config.index, "subscribing failed: {status}");
+                    tracing::warn!(executor = self.log_number(), "subscribing failed: {status}");
                 }
             }
             Step::RadioQuery | Step::RadioSet => {
@@ -1591,7 +1603,7 @@ impl ExecutorMachine {
                 tracked,
             } => {
                 if status.is_success() {
-                    tracing::info!(executor = self.config.index, "PIN1 accepted");
+                    tracing::info!(executor = self.log_number(), "PIN1 accepted");
                     self.unlocked();
                     self.done(tracked, Ok(()));
                 } else {
@@ -1612,7 +1624,7 @@ impl ExecutorMachine {
                     );
                     let left = self.status.pin.remaining_attempts.unwrap_or(0);
                     tracing::warn!(
-                        executor = self.config.index,
+                        executor = self.log_number(),
                         configured,
                         "PIN1 refused ({status}); {left} attempts left"
                     );
@@ -1622,7 +1634,7 @@ impl ExecutorMachine {
             }
             Step::PukEnter { tracked } => {
                 if status.is_success() {
-                    tracing::info!(executor = self.config.index, "PUK1 accepted");
+                    tracing::info!(executor = self.log_number(), "PUK1 accepted");
                     self.unlocked();
                     self.done(tracked, Ok(()));
                 } else {
@@ -1640,7 +1652,7 @@ impl ExecutorMachine {
                     );
                     let left = self.status.pin.remaining_attempts.unwrap_or(0);
                     tracing::warn!(
-                        executor = self.config.index,
+                        executor = self.log_number(),
                         "PUK1 refused ({status}); {left} attempts left"
                     );
                     self.status.state = ExecutorState::Locked;
@@ -1669,7 +1681,7 @@ impl ExecutorMachine {
                         // Automatic registration may be the device's own
                         // default already; ask where it is instead.
                         tracing::info!(
-                            executor = self.config.index,
+                            executor = self.log_number(),
                             "REGISTER_STATE set: {status}"
                         );
                         self.status.register_state = None;
@@ -1701,7 +1713,7 @@ impl ExecutorMachine {
                 };
                 match info {
                     Some(info) if info.activation_state == ActivationState::Activated => {
-                        tracing::info!(executor = self.config.index, profile, "context activated");
+                        tracing::info!(executor = self.log_number(), profile, "context activated");
                         self.active = Some(Active {
                             profile,
                             route_metric,
@@ -1735,7 +1747,7 @@ impl ExecutorMachine {
                             ip: ip.clone(),
                             ntb: self.ntb,
                         };
-                        tracing::info!(executor = self.config.index, ?ip, "connected");
+                        tracing::info!(executor = self.log_number(), ?ip, "connected");
                         self.status.ip = Some(ip);
                         self.status.connect_failures = 0;
                         self.status.reason = None;
@@ -1765,7 +1777,7 @@ impl ExecutorMachine {
                     self.decode::<bc::PinInfo>(now, "PIN", buffer)
                 };
                 if status.is_success() {
-                    tracing::info!(executor = self.config.index, "{} done", op.name());
+                    tracing::info!(executor = self.log_number(), "{} done", op.name());
                     self.done(tracked, Ok(()));
                 } else {
                     if let Some(info) = &info {
@@ -1778,7 +1790,7 @@ impl ExecutorMachine {
                         }
                     }
                     let message = pin_failure(op.name(), status, info.as_ref());
-                    tracing::warn!(executor = self.config.index, "{message}");
+                    tracing::warn!(executor = self.log_number(), "{message}");
                     self.done(
                         tracked,
                         Err(CommandFailure {
@@ -1811,10 +1823,10 @@ impl ExecutorMachine {
                 };
                 self.done(tracked, result);
                 if status.is_success() {
-                    tracing::info!(executor = self.config.index, ?slots, "slot mapping set");
+                    tracing::info!(executor = self.log_number(), ?slots, "slot mapping set");
                 } else {
                     tracing::warn!(
-                        executor = self.config.index,
+                        executor = self.log_number(),
                         ?slots,
                         "slot mapping refused: {status}"
                     );
@@ -1834,7 +1846,7 @@ impl ExecutorMachine {
     }
 
     fn connect_failed(&mut self, now: Instant, detail: String) {
-        tracing::warn!(executor = self.config.index, "{detail}");
+        tracing::warn!(executor = self.log_number(), "{detail}");
         let delay = reconnect_delay(
             self.status.connect_failures,
             self.config.backoff_base,
@@ -1905,7 +1917,7 @@ impl ExecutorMachine {
         if let Some(entry) = self.status.slots.get_mut(index) {
             *entry = Some(info.state);
         }
-        tracing::info!(executor = self.config.index, slot, state = %info.state, "slot state");
+        tracing::info!(executor = self.log_number(), slot, state = %info.state, "slot state");
         self.report(ExecutorEvent::SlotInfo {
             slot,
             state: info.state,
@@ -1946,7 +1958,7 @@ impl ExecutorMachine {
         if state == SubscriberReadyState::Initialized {
             if info.sim_iccid != self.status.iccid || previous != Some(state) {
                 tracing::info!(
-                    executor = self.config.index,
+                    executor = self.log_number(),
                     iccid = mask_personal(&info.sim_iccid, self.config.show_personal_info),
                     imsi = mask_personal(&info.subscriber_id, self.config.show_personal_info),
                     "SIM ready"
@@ -1956,7 +1968,7 @@ impl ExecutorMachine {
             self.status.imsi.clone_from(&info.subscriber_id);
         } else {
             if previous != Some(state) {
-                tracing::info!(executor = self.config.index, "SIM {state}");
+                tracing::info!(executor = self.log_number(), "SIM {state}");
             }
             self.register_requested = false;
             self.pin_known = false;
@@ -2066,7 +2078,7 @@ impl ExecutorMachine {
         };
         let merged = merge_ip_configuration(previous, info);
         if &merged != previous {
-            tracing::info!(executor = self.config.index, ip = ?merged, "IP configuration updated");
+            tracing::info!(executor = self.log_number(), ip = ?merged, "IP configuration updated");
             self.status.ip = Some(merged.clone());
             self.report(ExecutorEvent::IpUpdated(merged));
         }
@@ -2157,6 +2169,25 @@ fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn logs_name_the_executor_index_once_known_and_plausible() {
+        let mut machine = ExecutorMachine::new(ExecutorConfig {
+            index: 0,
+            ..ExecutorConfig::default()
+        });
+        assert_eq!(machine.log_number(), 0, "function order until capabilities");
+        machine.status.sys_caps = Some(SystemCaps {
+            executors: 2,
+            slots: 2,
+            concurrency: 1,
+            modem_id: 1,
+        });
+        machine.status.device_executor_index = Some(1);
+        assert_eq!(machine.log_number(), 1);
+        machine.status.device_executor_index = Some(7);
+        assert_eq!(machine.log_number(), 0, "an index out of range is not used");
+    }
 
     /// A scripted device answering the machine's requests from a few facts.
     struct FakeDevice {

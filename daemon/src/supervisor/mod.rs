@@ -32,8 +32,9 @@
 //! in function order ([`executor_numbers`]). Without the extensions the
 //! numbers are therefore the function order. Inside, executors are kept in
 //! function order, and the numbers are worked out from their statuses when
-//! needed; the executor tasks, started before their ExecutorIndex is known,
-//! name their function's position in their own log lines. The modem's
+//! needed. The executor tasks' own log lines use the same number once
+//! DEVICE_CAPS_V2 has been read (`ExecutorMachine::log_number`; before that,
+//! and for a device that repeats an index, the function's position). The modem's
 //! identity is SYS_CAPS ModemId where the device has one (`slots.rs`,
 //! `modem_id`), else vendor, product and serial number or USB path.
 //!
