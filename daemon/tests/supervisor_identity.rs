@@ -13,17 +13,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod supervisor_support;
+
+use supervisor_support::{is_root, run};
+
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::Config;
 use mbimd::executor::{ExecutorCommand, ExecutorState};
 use mbimd::modem::{modem_channel, ModemHandle, ModemSnapshot};
 use mbimd::supervisor::{simulated_modem, supervise};
-use std::future::Future;
 use std::net::Ipv4Addr;
-use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -36,57 +37,6 @@ const WAIT: Duration = Duration::from_secs(60);
 const SLOT0_ICCID: &str = "8988200000000000011";
 /// The SIM in slot 1, which function 1 (ExecutorIndex 0) is mapped to.
 const SLOT1_ICCID: &str = "8988200000000000012";
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// Runs `body` on a thread of its own in a current-thread runtime; as root,
-/// inside a fresh network namespace.
-fn run<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    let netns = is_root().then(|| {
-        let name = format!("mbimd-identity-{}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "ip netns add {name}");
-        Netns(name)
-    });
-    let name = netns.as_ref().map(|netns| netns.0.clone());
-    let thread = std::thread::spawn(move || {
-        if let Some(name) = name {
-            let file = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
-            rustix::thread::move_into_link_name_space(
-                file.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .unwrap();
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(body());
-    });
-    let result = thread.join();
-    drop(netns);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
 
 /// The two-executor modem with its functions in the opposite order of its
 /// executors: function 0 is executor 1 (slot 0), function 1 executor 0
@@ -179,7 +129,7 @@ fn ipv4(snapshot: &ModemSnapshot, executor: usize) -> Option<Ipv4Addr> {
 
 #[test]
 fn executors_are_known_by_their_executor_index_not_their_function_order() {
-    run(|| async {
+    run("mbimd-identity", || async {
         let modem = start(swapped_scenario(), config());
         let root = is_root();
         let snapshot = modem

@@ -9,6 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod supervisor_support;
+
+use supervisor_support::{is_root, run};
+
 use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
 use mbim_sim::control::{ControlCommand, SlotMappingFault};
 use mbim_sim::device::SimModem;
@@ -19,11 +23,8 @@ use mbimd::modem::{modem_channel, ModemHandle, ModemSnapshot, RequestError, Slot
 use mbimd::policy::store::SlotStore;
 use mbimd::policy::{ModemId, OnRemoval, SlotKind, SlotPolicyConfig};
 use mbimd::supervisor::{simulated_modem, supervise, TEST_NAMES};
-use std::future::Future;
 use std::net::Ipv4Addr;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,10 +41,6 @@ const PHYSICAL_ICCID: &str = "8988200000000000001";
 const EMBEDDED_ICCID: &str = "8988200000000000002";
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
 
 /// A directory of the test's own, removed at the end.
 struct TempDir(PathBuf);
@@ -67,58 +64,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// As root, a network namespace for the TUN devices the supervisor makes.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// Runs `body` on a thread of its own in a current-thread runtime; as root,
-/// inside a fresh network namespace.
-fn run<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    let netns = is_root().then(|| {
-        let name = format!(
-            "mbimd-slots-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "ip netns add {name}");
-        Netns(name)
-    });
-    let name = netns.as_ref().map(|netns| netns.0.clone());
-    let thread = std::thread::spawn(move || {
-        if let Some(name) = name {
-            let file = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
-            rustix::thread::move_into_link_name_space(
-                file.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .unwrap();
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(body());
-    });
-    let result = thread.join();
-    drop(netns);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
     }
 }
 
@@ -281,7 +226,7 @@ fn physical_card() -> mbim_sim::scenario::CardConfig {
 
 #[test]
 fn the_snapshot_shows_the_modem_its_slots_and_the_connected_executor() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let modem = start(scenario(0, true), config(&dir.store(), ""));
         modem.connected_on(PHYSICAL_ICCID).await;
@@ -328,7 +273,7 @@ fn the_snapshot_shows_the_modem_its_slots_and_the_connected_executor() {
 
 #[test]
 fn first_sight_with_a_physical_sim_keeps_slot_0() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let modem = start(scenario(0, true), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
@@ -339,7 +284,7 @@ fn first_sight_with_a_physical_sim_keeps_slot_0() {
 
 #[test]
 fn first_sight_moves_the_executor_to_the_physical_sim() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(1, true), config(&dir.store(), ""));
         assert_eq!(modem.signal().await, switched(1, 0, "first-sight"));
@@ -351,7 +296,7 @@ fn first_sight_moves_the_executor_to_the_physical_sim() {
 
 #[test]
 fn first_sight_without_a_physical_sim_takes_the_esim() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(0, false), config(&dir.store(), ""));
         assert_eq!(modem.signal().await, switched(0, 1, "first-sight"));
@@ -365,7 +310,7 @@ fn first_sight_without_a_physical_sim_takes_the_esim() {
 
 #[test]
 fn removal_with_suggest_signals_and_keeps_the_mapping() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(0, true), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
@@ -378,7 +323,7 @@ fn removal_with_suggest_signals_and_keeps_the_mapping() {
 
 #[test]
 fn removal_with_switch_moves_to_the_esim_and_reconnects() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(
             scenario(0, true),
@@ -397,7 +342,7 @@ fn removal_with_switch_moves_to_the_esim_and_reconnects() {
 
 #[test]
 fn removal_with_stay_does_nothing() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(
             scenario(0, true),
@@ -418,7 +363,7 @@ fn removal_with_stay_does_nothing() {
 
 #[test]
 fn insertion_with_auto_switch_switches() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(
             scenario(1, false),
@@ -437,7 +382,7 @@ fn insertion_with_auto_switch_switches() {
 
 #[test]
 fn insertion_without_auto_switch_suggests() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(1, false), config(&dir.store(), ""));
         remembered(&dir.store(), 1).await;
@@ -457,7 +402,7 @@ fn insertion_without_auto_switch_suggests() {
 
 #[test]
 fn a_busy_device_gets_the_set_again_and_the_switch_completes() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(
             scenario(1, false),
@@ -498,7 +443,7 @@ fn a_busy_device_gets_the_set_again_and_the_switch_completes() {
 
 #[test]
 fn a_voice_call_in_progress_delays_the_switch() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(
             scenario(1, false),
@@ -521,7 +466,7 @@ fn a_voice_call_in_progress_delays_the_switch() {
 
 #[test]
 fn a_restart_reapplies_the_remembered_choice() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(0, true), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
@@ -541,7 +486,7 @@ fn a_restart_reapplies_the_remembered_choice() {
 
 #[test]
 fn set_slot_mapping_answers_the_mapping_and_refuses_bad_arguments() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let modem = start(scenario(0, true), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
@@ -583,7 +528,7 @@ fn set_slot_mapping_answers_the_mapping_and_refuses_bad_arguments() {
 
 #[test]
 fn test_slots_passes_on_the_dssa_modem_and_restores_the_mapping() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(0, true), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
@@ -607,7 +552,7 @@ fn test_slots_passes_on_the_dssa_modem_and_restores_the_mapping() {
 
 #[test]
 fn test_slots_fails_validate_slot_info_state_on_a_misreported_slot() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let modem = start(
             scenario(0, true),
@@ -637,7 +582,7 @@ fn test_slots_fails_validate_slot_info_state_on_a_misreported_slot() {
 
 #[test]
 fn set_policy_and_a_reload_change_what_a_removal_does() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let mut modem = start(scenario(0, true), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
@@ -668,7 +613,7 @@ fn set_policy_and_a_reload_change_what_a_removal_does() {
 
 #[test]
 fn a_modem_with_two_executors_has_no_policy_but_takes_mappings() {
-    run(|| async {
+    run("mbimd-slots", || async {
         let dir = TempDir::new();
         let text = include_str!("../../simulator/scenarios/two-executors.toml");
         let scenario = Scenario::from_toml_str(text, "two-executors.toml").unwrap();
