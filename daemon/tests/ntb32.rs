@@ -11,60 +11,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod netns_support;
+
+use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The built-in DSSA modem, the scenario `mbimd --simulate` runs by default.
 const DSSA: &str = include_str!("../../simulator/scenarios/dssa.toml");
-
-struct Namespace(String);
-
-impl Namespace {
-    fn create() -> Namespace {
-        let name = format!("mbimd-ntb32-{}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "ip netns add {name}");
-        let namespace = Namespace(name);
-        namespace.ip(&["link", "set", "lo", "up"]);
-        namespace
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        let output = Command::new("ip")
-            .arg("-n")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn exec(&self, program: &str, args: &[&str]) -> Command {
-        let mut command = Command::new("ip");
-        command.args(["netns", "exec", &self.0, program]).args(args);
-        command
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Files of the test's own, removed at the end.
 struct Files(Vec<PathBuf>);
@@ -74,19 +30,6 @@ impl Drop for Files {
         for path in &self.0 {
             let _ = std::fs::remove_file(path);
         }
-    }
-}
-
-fn privileged() -> bool {
-    rustix::process::geteuid().is_root() && std::path::Path::new("/dev/net/tun").exists()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    // A hang guard, not a timing expectation.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -123,7 +66,7 @@ fn a_function_with_blocks_beyond_ntb16_carries_its_session_in_ntb32() {
     )
     .unwrap();
 
-    let namespace = Namespace::create();
+    let namespace = Namespace::create("mbimd-ntb32");
     let stderr = std::fs::File::create(&log).unwrap();
     let daemon = namespace
         .exec(

@@ -9,71 +9,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod netns_support;
+
+use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Namespace(String);
-
-impl Namespace {
-    fn create() -> Namespace {
-        let name = format!("mbimd-e2e-{}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "ip netns add {name}");
-        let namespace = Namespace(name);
-        namespace.ip(&["link", "set", "lo", "up"]);
-        namespace
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        let output = Command::new("ip")
-            .arg("-n")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn exec(&self, program: &str, args: &[&str]) -> Command {
-        let mut command = Command::new("ip");
-        command.args(["netns", "exec", &self.0, program]).args(args);
-        command
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn privileged() -> bool {
-    let root = std::fs::metadata("/proc/self")
-        .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta) == 0)
-        .unwrap_or(false);
-    root && std::path::Path::new("/dev/net/tun").exists()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
@@ -81,7 +22,7 @@ fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
         println!("SKIP: needs root and /dev/net/tun");
         return;
     }
-    let namespace = Namespace::create();
+    let namespace = Namespace::create("mbimd-e2e");
     let config = tempfile_path("mbimd-e2e.toml");
     // DNS stays out of the host's files; everything else is the default.
     std::fs::write(&config, "[dns]\nbackend = \"none\"\n").unwrap();
