@@ -7,12 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use mbimd::netdev::dns::{resolv_conf_text, DnsError, FileDns, Resolvconf, Resolved};
 use mbimd::netdev::{DnsBackend, DnsLink};
@@ -235,21 +235,24 @@ impl Bus {
             ),
         )
         .unwrap();
-        let child = Command::new("dbus-daemon")
+        let mut child = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
+            .args(["--nofork", "--print-address"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "dbus-daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // The socket file appears at bind(), before listen(): only the
+        // printed address says the daemon accepts connections.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line.trim().to_owned();
+        assert!(address.starts_with("unix:"), "dbus-daemon printed {line:?}");
         Some(Bus {
             child,
-            address: format!("unix:path={}", socket.display()),
+            address,
             _dir: dir,
         })
     }

@@ -35,7 +35,9 @@ fn start(name: &str) -> (Server, PathBuf) {
         .unwrap();
     let server = Server { child, dir };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !socket.exists() {
+    // The file exists from bind(), a moment before listen(): wait until a
+    // connection is accepted.
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
         assert!(Instant::now() < deadline, "no control socket after 20 s");
         std::thread::sleep(Duration::from_millis(20));
     }
