@@ -228,6 +228,9 @@ pub struct Ntb<'a> {
     format: NtbFormat,
     sequence: u16,
     first_ndp: usize,
+    /// The first NDP's fixed part as `new_checked` checked it, so that
+    /// starting an iteration does not read and check it again.
+    first: NdpInfo,
     ndp_count: usize,
 }
 
@@ -298,8 +301,9 @@ impl<'a> Ntb<'a> {
 
         // Walk the chain now so a loop is refused before any datagram is
         // handed out; this reads only each NDP's fixed part.
-        let mut at = first_ndp;
-        let mut ndp_count = 0;
+        let first = check_ndp(block, format, first_ndp)?;
+        let mut at = first.next;
+        let mut ndp_count = 1;
         while at != 0 {
             if ndp_count == MAX_NDPS {
                 return Err(NtbError::NdpChain {
@@ -316,6 +320,7 @@ impl<'a> Ntb<'a> {
             format,
             sequence: nth.sequence(),
             first_ndp,
+            first,
             ndp_count,
         })
     }
@@ -342,24 +347,23 @@ impl<'a> Ntb<'a> {
 
     /// Every datagram of every NDP, in chain order.
     pub fn datagrams(&self) -> Datagrams<'a> {
-        let mut datagrams = Datagrams {
+        // Straight into the first NDP's table: `new_checked` checked its
+        // fixed part, and `entries_start..entries_end` lies in the block.
+        let entries = self
+            .block
+            .get(self.first.entries_start..self.first.entries_end)
+            .unwrap_or_default();
+        Datagrams {
             block: self.block,
-            entries: &[],
-            signature: NdpSignature::Unknown(0),
+            entries,
+            signature: self.first.signature,
             format: self.format,
-            table_len: 0,
-            ndp_offset: 0,
-            next_ndp: self.first_ndp,
-            ndps_left: self.ndp_count,
-            state: State::Start,
-        };
-        // Checked by `new_checked` already, and checked again rather than
-        // trusted, as for every NDP. Should it fail, the first `next` finds
-        // the iterator in `Start` and reports it.
-        if let Ok(info) = check_ndp(self.block, self.format, self.first_ndp) {
-            datagrams.enter_ndp(self.first_ndp, info);
+            table_len: entries.len(),
+            ndp_offset: self.first_ndp,
+            next_ndp: self.first.next,
+            ndps_left: self.ndp_count - 1,
+            state: State::InNdp,
         }
-        datagrams
     }
 
     /// Checks every entry of every NDP; the number of datagrams if all are
@@ -443,7 +447,6 @@ pub struct Datagrams<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Start,
     InNdp,
     Done,
 }
@@ -509,11 +512,6 @@ impl<'a> Datagrams<'a> {
     fn slow_next_mut(&mut self) -> Option<Result<Datagram<'a>, NtbError>> {
         match self.state {
             State::Done => return None,
-            State::Start => match self.next_ndp() {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(error) => return Some(Err(error)),
-            },
             State::InNdp => {}
         }
         loop {
