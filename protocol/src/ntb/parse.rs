@@ -611,10 +611,7 @@ impl<'a> Datagrams<'a> {
         match self.block.get(index..index.saturating_add(length)) {
             Some(data) => {
                 self.entries = rest;
-                Fast::Datagram(Datagram {
-                    signature: self.signature,
-                    data,
-                })
+                Fast::Datagram(data)
             }
             None => Fast::Slow,
         }
@@ -622,7 +619,10 @@ impl<'a> Datagrams<'a> {
 }
 
 enum Fast<'a> {
-    Datagram(Datagram<'a>),
+    /// The data alone: a slice's non-null pointer tells the variants apart,
+    /// where a whole `Datagram` would borrow its signature's spare values and
+    /// cost a test of the signature on every datagram.
+    Datagram(&'a [u8]),
     End,
     Slow,
 }
@@ -640,7 +640,10 @@ impl<'a> Iterator for Datagrams<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_fast() {
-            Fast::Datagram(datagram) => Some(Ok(datagram)),
+            Fast::Datagram(data) => Some(Ok(Datagram {
+                signature: self.signature,
+                data,
+            })),
             Fast::End => None,
             Fast::Slow => {
                 // By value, so the caller's iterator never has its address
