@@ -330,7 +330,7 @@ impl NtbBuilder {
     ///
     /// On `Err` the block is unchanged. After a [`finish`](Self::finish), the
     /// next push starts a new block.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, signature: NdpSignature, datagram: &[u8]) -> Result<(), PushError> {
         let raw = signature.to_raw(self.format);
         let length = datagram.len();
