@@ -315,14 +315,18 @@ impl NtbBuilder {
 
     #[inline(always)]
     fn datagram_start(&self, at: usize) -> usize {
-        let current = match self.divisor_mask {
-            Some(mask) => at & mask,
-            None => at % self.divisor,
-        };
-        if current <= self.remainder {
-            at + (self.remainder - current)
-        } else {
-            at + (self.divisor - current + self.remainder)
+        match self.divisor_mask {
+            // The padding is `(remainder - at) mod divisor`, which for a
+            // power of two is a mask of the wrapped difference.
+            Some(mask) => at + (self.remainder.wrapping_sub(at) & mask),
+            None => {
+                let current = at % self.divisor;
+                if current <= self.remainder {
+                    at + (self.remainder - current)
+                } else {
+                    at + (self.divisor - current + self.remainder)
+                }
+            }
         }
     }
 
@@ -352,15 +356,12 @@ impl NtbBuilder {
         if !hot {
             return self.push_slow(raw, datagram);
         }
-        // Below `data_limit`, hence `u32`; the session index is below
-        // `max_datagrams`.
-        let (Ok(index), Ok(length32), Ok(session)) = (
-            u32::try_from(start),
-            u32::try_from(length),
-            u32::try_from(self.last_session),
-        ) else {
-            return self.push_slow(raw, datagram);
-        };
+        // Lossless casts: `start < end <= aligned_end <= data_limit`, a
+        // `u32`, so `start` and `length` fit one; the session index is below
+        // `max_datagrams`, which is below 2^16 (`new` caps it to what one
+        // NDP's `wLength` can list).
+        #[allow(clippy::cast_possible_truncation)]
+        let (index, length32, session) = (start as u32, length as u32, self.last_session as u32);
         if !self.place(start, end, datagram) {
             return self.push_slow(raw, datagram);
         }
@@ -373,7 +374,9 @@ impl NtbBuilder {
         }
         self.count = n + 1;
         self.data_end = end;
-        self.data_limit = self.data_limit.saturating_sub(self.entry_len32());
+        // No underflow: `data_limit >= aligned_end > start >= nth_len`, which
+        // is more than an entry.
+        self.data_limit = self.data_limit.wrapping_sub(self.entry_len32());
         Ok(())
     }
 
@@ -392,7 +395,8 @@ impl NtbBuilder {
     #[inline(always)]
     fn place(&mut self, start: usize, end: usize, datagram: &[u8]) -> bool {
         let from = self.data_end;
-        if self.buf.get(from..end).is_none() {
+        // `from <= start <= end`, so this is all of `from..end` in bounds.
+        if end > self.buf.len() || start > end {
             return false;
         }
         // Padding is zeroed so a block never carries bytes of an earlier
