@@ -13,12 +13,12 @@ use anyhow::Context as _;
 use clap::Parser;
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
-use mbimd::config::Config;
+use mbimd::config::{self, Config};
 use mbimd::dbus;
 use mbimd::executor::Profile;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
 use mbimd::supervisor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -39,6 +39,10 @@ struct Cli {
     /// `[simulate] control`.
     #[arg(long, value_name = "PATH")]
     sim_control: Option<PathBuf>,
+    /// Only check the configuration file: exit 0 when mbimd would start
+    /// with it, 2 with the place of the problem when not.
+    #[arg(long)]
+    check_config: bool,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Packages and admins check a file before (re)starting the service,
+    // which would otherwise only say so in the journal.
+    if cli.check_config {
+        let path = cli
+            .config
+            .as_deref()
+            .unwrap_or(Path::new(config::DEFAULT_PATH));
+        println!("mbimd: {}: configuration valid", path.display());
+        return ExitCode::SUCCESS;
+    }
     if let Err(error) = mbimd::logging::init(&config.logging) {
         eprintln!("mbimd: {error}");
         return ExitCode::from(2);
