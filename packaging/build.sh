@@ -109,6 +109,13 @@ install -m 0644 "$repo/systemd/mbimd.service" "$repo/systemd/dev.mbimd.Mbimd1.co
     "$repo/systemd/mbimd.toml" "$repo/README.md" \
     "$here/licenses/LICENSE-MIT" "$here/licenses/LICENSE-APACHE" "$stage/"
 install -m 0644 "$repo"/dbus-interfaces/dev.mbimd.*.xml "$stage/interfaces/"
+# Manual pages, compressed as dh_compress and brp-compress would (-n: no name
+# or time stamp, so the same page gives the same bytes).
+mkdir -p "$stage/man"
+for page in "$here"/man/*.[0-9]; do
+    gzip -9n <"$page" >"$stage/man/$(basename "$page").gz"
+    chmod 0644 "$stage/man/$(basename "$page").gz"
+done
 {
     echo "Rust crates linked statically into mbimd and mbimctl $version, with their licenses"
     echo "(cargo tree -e normal,no-proc-macro):"
@@ -138,6 +145,11 @@ build_deb() {
     install -m 0644 "$stage/dev.mbimd.Mbimd1.conf" "$root/usr/share/dbus-1/system.d/"
     install -m 0644 "$stage/interfaces/"*.xml "$root/usr/share/dbus-1/interfaces/"
     install -m 0644 "$stage/mbimd.toml" "$root/etc/mbimd/"
+    for page in "$stage"/man/*.gz; do
+        section=${page%.gz}
+        section=${section##*.}
+        install -D -m 0644 "$page" "$root/usr/share/man/man$section/$(basename "$page")"
+    done
     install -m 0644 "$stage/README.md" "$stage/crates.txt" "$here/deb/copyright" "$doc/"
     # Tags overridden on purpose, each with its reason (none today).
     if [ -f "$here/deb/lintian-overrides" ]; then

@@ -277,3 +277,38 @@ fn the_admin_group_is_resolved_to_its_gid() {
     assert!(!config.dbus.enable);
     assert_eq!(config.dbus.admin_gid, Some(0));
 }
+
+/// `mbimd --check-config`, as packages and admins run it: 0 for the example,
+/// 2 with the file, line and column for a bad file, and nothing started.
+#[test]
+fn check_config_accepts_the_example_and_names_the_place_of_a_problem() {
+    let mbimd = env!("CARGO_BIN_EXE_mbimd");
+    let good = std::process::Command::new(mbimd)
+        .arg("--check-config")
+        .arg("--config")
+        .arg(example_path())
+        .output()
+        .unwrap();
+    assert!(good.status.success(), "{good:?}");
+    assert!(
+        String::from_utf8_lossy(&good.stdout).contains("configuration valid"),
+        "{good:?}"
+    );
+
+    let dir = TempDir::new();
+    let bad = dir.path().join("mbimd.toml");
+    std::fs::write(&bad, "[routes]\nmetric = 0\n").unwrap();
+    let refused = std::process::Command::new(mbimd)
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2:", bad.display())),
+        "no file:line in {stderr}"
+    );
+    assert!(refused.stdout.is_empty(), "{refused:?}");
+}
