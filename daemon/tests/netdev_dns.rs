@@ -1,9 +1,12 @@
 //! The DNS backends of the netdev: the file backend's atomic write and
 //! removal, resolvconf's arguments and input (against a stand-in script),
 //! and the systemd-resolved calls against a stand-in resolve1 service on a
-//! private dbus-daemon (no systemd-resolved runs on the build machines; the
-//! test checks what reaches the bus, method by method). None needs root;
-//! the D-Bus test prints a SKIP line when dbus-daemon is not installed.
+//! private dbus-daemon: what reaches the bus, method by method, and that a
+//! resolved starting late or restarting gets the link's servers again. The
+//! real systemd-resolved is checked in the VM (tests/vm/guest/resolved.sh:
+//! it needs a user, /run/systemd/resolve and a system bus of its own, which
+//! a build machine's host must not be given). None needs root; the D-Bus
+//! tests print a SKIP line when dbus-daemon is not installed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -342,7 +345,7 @@ async fn netdev_dns_resolved_calls_on_a_private_bus() {
         .unwrap();
     assert!(Resolved::is_running(&client).await.unwrap());
 
-    let resolved = Resolved::new(client, 7);
+    let resolved = Resolved::new(client, 7).await.unwrap();
     resolved.set(&servers(), true).await.unwrap();
     resolved.revert().await.unwrap();
     assert_eq!(
@@ -356,14 +359,122 @@ async fn netdev_dns_resolved_calls_on_a_private_bus() {
     );
 }
 
+/// Serves a stand-in resolve1 on `bus`, recording into `calls`, until the
+/// returned connection is dropped.
+async fn serve_resolved(bus: &Bus, calls: &Arc<Mutex<Vec<String>>>) -> zbus::Connection {
+    zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .name("org.freedesktop.resolve1")
+        .unwrap()
+        .serve_at(
+            "/org/freedesktop/resolve1",
+            FakeResolved {
+                calls: Arc::clone(calls),
+            },
+        )
+        .unwrap()
+        .build()
+        .await
+        .unwrap()
+}
+
+/// Waits (a hang guard, not a timing assertion) until `calls` holds `n`
+/// entries.
+async fn wait_for_calls(calls: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = calls.lock().unwrap().clone();
+        if now.len() >= n || std::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netdev_dns_resolved_started_later_or_restarted_gets_the_servers_again() {
+    let Some(bus) = Bus::start() else {
+        println!("SKIP netdev_dns_resolved_started_later_or_restarted_gets_the_servers_again: dbus-daemon is not installed");
+        return;
+    };
+    let client = bus.connect().await;
+    let resolved = Resolved::new(client.clone(), 7).await.unwrap();
+    // Nothing owns resolve1: set succeeds and waits for it.
+    resolved.set(&servers(), true).await.unwrap();
+
+    let first = Arc::new(Mutex::new(Vec::new()));
+    let server = serve_resolved(&bus, &first).await;
+    let set_calls = |dns: &str, default_route: bool| {
+        vec![
+            format!("SetLinkDNS 7 {dns}"),
+            "SetLinkDomains 7 []".to_owned(),
+            format!("SetLinkDefaultRoute 7 {default_route}"),
+        ]
+    };
+    let both =
+        "[(2, [192, 0, 2, 53]), (10, [32, 1, 13, 184, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 83])]";
+    assert_eq!(wait_for_calls(&first, 3).await, set_calls(both, true));
+
+    // resolved goes away; the servers change meanwhile; a new resolved gets
+    // the new ones, once.
+    drop(server);
+    let one: Vec<IpAddr> = vec!["198.51.100.53".parse().unwrap()];
+    resolved.set(&one, false).await.unwrap();
+    let second = Arc::new(Mutex::new(Vec::new()));
+    let server = serve_resolved(&bus, &second).await;
+    let one_text = "[(2, [198, 51, 100, 53])]";
+    assert_eq!(wait_for_calls(&second, 3).await, set_calls(one_text, false));
+
+    // After revert a returning resolved is told nothing about link 7. Link
+    // 8 on the same connection sees the same signal and is told: once its
+    // calls arrive, link 7's watcher had its chance.
+    resolved.revert().await.unwrap();
+    let marker = Resolved::new(client.clone(), 8).await.unwrap();
+    marker.set(&one, true).await.unwrap();
+    drop(server);
+    let third = Arc::new(Mutex::new(Vec::new()));
+    let _server = serve_resolved(&bus, &third).await;
+    let marker_calls = vec![
+        format!("SetLinkDNS 8 {one_text}"),
+        "SetLinkDomains 8 []".to_owned(),
+        "SetLinkDefaultRoute 8 true".to_owned(),
+    ];
+    assert_eq!(wait_for_calls(&third, 3).await, marker_calls);
+    assert_eq!(first.lock().unwrap().len(), 3);
+    assert_eq!(
+        *second.lock().unwrap(),
+        [
+            set_calls(one_text, false),
+            vec!["RevertLink 7".to_owned()],
+            marker_calls
+        ]
+        .concat()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netdev_dns_resolved_errors_name_the_method() {
     let Some(bus) = Bus::start() else {
         println!("SKIP netdev_dns_resolved_errors_name_the_method: dbus-daemon is not installed");
         return;
     };
-    // Nobody serves resolve1 on this bus: the call fails, and says which.
-    let resolved = Resolved::new(bus.connect().await, 9);
+    // resolve1 is owned, but by a service without resolved's object: the
+    // call fails, and says which.
+    let _impostor = zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .name("org.freedesktop.resolve1")
+        .unwrap()
+        .serve_at(
+            "/elsewhere",
+            FakeResolved {
+                calls: Arc::default(),
+            },
+        )
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let resolved = Resolved::new(bus.connect().await, 9).await.unwrap();
     let error = resolved.set(&servers(), false).await.unwrap_err();
     assert!(
         matches!(
@@ -389,13 +500,10 @@ async fn netdev_dns_auto_never_fails_the_connection() {
     println!("auto picked {link:?}");
     if !Path::new("/run/dbus/system_bus_socket").exists() {
         assert!(!matches!(link, DnsLink::Resolved(_)));
-        // Asked for explicitly, a missing resolved is an error that says so.
+        // Asked for explicitly, a missing system bus is an error that says so.
         let error = DnsLink::select(&DnsBackend::Resolved, "mbim0e0", 7)
             .await
             .unwrap_err();
-        assert!(
-            matches!(error, DnsError::Bus(_) | DnsError::ResolvedNotRunning),
-            "{error:?}"
-        );
+        assert!(matches!(error, DnsError::Bus(_)), "{error:?}");
     }
 }

@@ -93,8 +93,11 @@ else
 fi
 
 # --- kernel and initramfs (cached) -------------------------------------------------------------
-kver=$("$here/lib/prepare.sh" | sed -n 's/^KVER=//p')
+prepared=$("$here/lib/prepare.sh") || die "preparing the kernel failed"
+kver=$(sed -n 's/^KVER=//p' <<<"$prepared")
 [ -n "$kver" ] || die "preparing the kernel failed"
+# systemd-resolved unpacked for guest/resolved.sh (empty: not available, that test skips).
+resolved_dir=$(sed -n 's/^RESOLVED=//p' <<<"$prepared")
 kdir=$VM_DIR/kernel/$kver
 initrd=$VM_DIR/initramfs-$kver.cpio.gz
 say "kernel $kver, $(nproc) host CPUs, ${#tests[@]} test(s), prepared in $(($(date +%s) - t_start)) s"
@@ -153,6 +156,7 @@ for t in "${tests[@]}"; do
         printf 'VM_OUT=%q\n' "$out"
         printf 'VM_MBIM_SIM=%q\n' "$mbim_sim"
         printf 'VM_SIM_PROTOTYPE=%q\n' "$VM_SIM_PROTOTYPE"
+        printf 'VM_RESOLVED=%q\n' "$resolved_dir"
         printf 'VM_GUEST_TIMEOUT=%q\n' "$((VM_TIMEOUT > 40 ? VM_TIMEOUT - 20 : VM_TIMEOUT))"
     } >"$out/env"
 

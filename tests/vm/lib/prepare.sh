@@ -4,7 +4,11 @@
 #                                   with `depmod -b` run on its module tree;
 #   $VM_DIR/initramfs-<kver>.cpio.gz  busybox (static) + the modules that mount the host's root
 #                                   over virtio-9p with an overlay, + lib/init as /init.
-# Prints "KVER=<kver>" on its last line of stdout. Sourced helpers: none; run as a script.
+#   $VM_DIR/resolved/<version>/     systemd-resolved and the libsystemd-shared of the same
+#                                   version, unpacked (never installed: its postinst rewires
+#                                   /etc/resolv.conf), for guest/resolved.sh.
+# Prints "RESOLVED=<dir>" (empty when it could not be fetched: the guest test then skips) and
+# "KVER=<kver>" as its last two lines of stdout. Sourced helpers: none; run as a script.
 #
 # Environment: VM_DIR, VM_KERNEL_PKG (a linux-image package name, to pin one).
 set -eu
@@ -112,4 +116,57 @@ if [ ! -e "$initrd" ] || [ "$(cat "$initrd.stamp" 2>/dev/null)" != "$stamp" ]; t
     rm -rf "$root"
 fi
 
+# systemd-resolved: the host's systemd version when apt still has it, else the candidate.
+# libsystemd-shared is a private library tied to its exact version, so the one of the same
+# version is unpacked beside it and the guest puts it on LD_LIBRARY_PATH.
+resolved_dir() {
+    find "$VM_DIR/resolved" -mindepth 2 -maxdepth 2 -name .ready -printf '%h\n' 2>/dev/null |
+        sort -V | tail -n 1
+}
+fetch_resolved() {
+    local want candidate version dir debs
+    want=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null || true)
+    for version in "$want" candidate; do
+        if [ "$version" = candidate ]; then
+            candidate=$(apt-cache policy systemd-resolved 2>/dev/null | sed -n 's/^ *Candidate: //p')
+            [ -n "$candidate" ] && [ "$candidate" != "(none)" ] || return 1
+            version=$candidate
+        fi
+        [ -n "$version" ] || continue
+        dir=$VM_DIR/resolved/$version
+        rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/dl"
+        if (cd "$dir.tmp/dl" && apt-get download -q "systemd-resolved=$version" \
+            "libsystemd-shared=$version" >&2); then
+            for debs in "$dir.tmp"/dl/*.deb; do dpkg-deb -x "$debs" "$dir.tmp"; done
+            rm -rf "$dir.tmp/dl"
+            # bookworm ships /lib/systemd; later releases /usr/lib/systemd.
+            if [ ! -e "$dir.tmp/lib/systemd/systemd-resolved" ] &&
+                [ -e "$dir.tmp/usr/lib/systemd/systemd-resolved" ]; then
+                mkdir -p "$dir.tmp/lib/systemd"
+                ln -s ../../usr/lib/systemd/systemd-resolved "$dir.tmp/lib/systemd/systemd-resolved"
+            fi
+            if LD_LIBRARY_PATH=$(dirname "$(find "$dir.tmp" -name 'libsystemd-shared-*.so' | head -n 1)") \
+                "$dir.tmp/lib/systemd/systemd-resolved" --version >&2; then
+                touch "$dir.tmp/.ready"
+                rm -rf "$dir"
+                mv "$dir.tmp" "$dir"
+                return 0
+            fi
+            log "the unpacked systemd-resolved $version does not run here"
+        fi
+        rm -rf "$dir.tmp"
+    done
+    return 1
+}
+resolved=$(resolved_dir)
+if [ -z "$resolved" ]; then
+    log "fetching systemd-resolved (unpacked only, not installed)"
+    if ! fetch_resolved; then
+        apt_update_once
+        fetch_resolved || log "no systemd-resolved package could be fetched: guest/resolved.sh will skip"
+    fi
+    resolved=$(resolved_dir)
+fi
+
+echo "RESOLVED=$resolved"
 echo "KVER=$kver"

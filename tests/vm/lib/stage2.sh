@@ -22,7 +22,7 @@ if [ -z "$out" ] || [ ! -r "$out/env" ]; then
 fi
 # shellcheck source=/dev/null
 . "$out/env"
-export VM_OUT VM_REPO VM_TEST VM_MBIM_SIM VM_SIM_PROTOTYPE
+export VM_OUT VM_REPO VM_TEST VM_MBIM_SIM VM_SIM_PROTOTYPE VM_RESOLVED
 
 hostname vmtest 2>/dev/null
 ip link set lo up

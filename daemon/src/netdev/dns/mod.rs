@@ -23,10 +23,13 @@ pub use resolved::{set_link_dns_addresses, Resolved, RESOLVED_BUS_NAME};
 #[serde(try_from = "String")]
 pub enum DnsBackend {
     /// `auto`: systemd-resolved if its bus name is owned on the system bus,
-    /// else resolvconf(8) if installed, else none (with a warning).
+    /// else resolvconf(8) if installed, else systemd-resolved if there is a
+    /// system bus (its servers follow if it starts), else none (with a
+    /// warning).
     #[default]
     Auto,
-    /// `resolved`: systemd-resolved; an error if it does not run.
+    /// `resolved`: systemd-resolved; an error without a system bus. One not
+    /// running yet gets the servers when it starts.
     Resolved,
     /// `resolvconf`: `resolvconf -a <if>.mbimd` / `-d <if>.mbimd`.
     Resolvconf,
@@ -85,9 +88,6 @@ pub enum DnsError {
     /// The system bus could not be reached.
     #[error("cannot connect to the D-Bus system bus")]
     Bus(#[source] Box<zbus::Error>),
-    /// `resolved` was asked for but its bus name has no owner.
-    #[error("systemd-resolved is not running (org.freedesktop.resolve1 has no owner)")]
-    ResolvedNotRunning,
     /// A call to systemd-resolved failed.
     #[error("systemd-resolved {method} for interface index {ifindex} failed")]
     Resolved {
@@ -162,6 +162,11 @@ const RESOLVCONF_PATHS: [&str; 3] = [
 impl DnsLink {
     /// Picks the backend `backend` names for the device `interface` (index
     /// `ifindex`), probing the system bus for `auto` and `resolved`.
+    ///
+    /// `resolved` needs the system bus but not a running resolved: one that
+    /// starts later gets the link's servers then. `auto` takes resolved when
+    /// it runs, else resolvconf(8) when installed, else resolved all the
+    /// same when there is a system bus (in case it starts), else nothing.
     pub async fn select(
         backend: &DnsBackend,
         interface: &str,
@@ -172,30 +177,38 @@ impl DnsLink {
                 let connection = zbus::Connection::system()
                     .await
                     .map_err(|e| DnsError::Bus(Box::new(e)))?;
-                if Resolved::is_running(&connection).await? {
-                    Ok(DnsLink::Resolved(Resolved::new(connection, ifindex)))
-                } else {
-                    Err(DnsError::ResolvedNotRunning)
+                if !Resolved::is_running(&connection).await? {
+                    tracing::warn!(
+                        interface,
+                        "systemd-resolved is not running: the network's DNS servers are applied when it starts"
+                    );
                 }
+                Ok(DnsLink::Resolved(Resolved::new(connection, ifindex).await?))
             }
             DnsBackend::Auto => {
-                if let Some(connection) = system_bus_with_resolved().await {
-                    return Ok(DnsLink::Resolved(Resolved::new(connection, ifindex)));
+                let bus = system_bus_probe().await;
+                if let Some((connection, true)) = bus {
+                    return Ok(DnsLink::Resolved(Resolved::new(connection, ifindex).await?));
                 }
-                match RESOLVCONF_PATHS
+                if let Some(program) = RESOLVCONF_PATHS
                     .iter()
                     .map(PathBuf::from)
                     .find(|p| p.exists())
                 {
-                    Some(program) => Ok(DnsLink::Resolvconf(Resolvconf::new(program, interface))),
-                    None => {
-                        tracing::warn!(
-                            interface,
-                            "neither systemd-resolved nor resolvconf found: the network's DNS servers are not applied"
-                        );
-                        Ok(DnsLink::None)
-                    }
+                    return Ok(DnsLink::Resolvconf(Resolvconf::new(program, interface)));
                 }
+                if let Some((connection, false)) = bus {
+                    tracing::warn!(
+                        interface,
+                        "neither systemd-resolved nor resolvconf found: the network's DNS servers are applied if systemd-resolved starts"
+                    );
+                    return Ok(DnsLink::Resolved(Resolved::new(connection, ifindex).await?));
+                }
+                tracing::warn!(
+                    interface,
+                    "neither systemd-resolved nor resolvconf found: the network's DNS servers are not applied"
+                );
+                Ok(DnsLink::None)
             }
             DnsBackend::Resolvconf => Ok(DnsLink::Resolvconf(Resolvconf::new(
                 PathBuf::from("resolvconf"),
@@ -232,24 +245,21 @@ impl DnsLink {
 /// not hold up bringing the connection up.
 const BUS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The system bus, if it answers and systemd-resolved owns its name there.
-/// No bus is a normal state on small systems: `auto` then falls through to
-/// resolvconf rather than failing the connection.
-async fn system_bus_with_resolved() -> Option<zbus::Connection> {
+/// The system bus, if it answers, and whether systemd-resolved owns its name
+/// there. No bus is a normal state on small systems: `auto` then falls
+/// through to resolvconf rather than failing the connection.
+async fn system_bus_probe() -> Option<(zbus::Connection, bool)> {
     let probe = async {
         let connection = zbus::Connection::system()
             .await
             .map_err(|e| DnsError::Bus(Box::new(e)))?;
-        Ok::<_, DnsError>(
-            Resolved::is_running(&connection)
-                .await?
-                .then_some(connection),
-        )
+        let running = Resolved::is_running(&connection).await?;
+        Ok::<_, DnsError>((connection, running))
     };
     match tokio::time::timeout(BUS_PROBE_TIMEOUT, probe).await {
-        Ok(Ok(found)) => found,
+        Ok(Ok(found)) => Some(found),
         Ok(Err(error)) => {
-            tracing::debug!(%error, "no systemd-resolved on the system bus");
+            tracing::debug!(%error, "no system bus to find systemd-resolved on");
             None
         }
         Err(_) => {
