@@ -15,7 +15,7 @@
 
 mod supervisor_support;
 
-use supervisor_support::{is_root, run};
+use supervisor_support::{is_root, run, stop_supervisor, wait_for_snapshot};
 
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
@@ -95,30 +95,13 @@ impl Modem {
     async fn wait_for(
         &self,
         what: &str,
-        mut predicate: impl FnMut(&ModemSnapshot) -> bool,
+        predicate: impl FnMut(&ModemSnapshot) -> bool,
     ) -> ModemSnapshot {
-        let mut watch = self.handle.watch();
-        let found = tokio::time::timeout(WAIT, watch.wait_for(|snapshot| predicate(snapshot)))
-            .await
-            .map(|result| result.map(|snapshot| snapshot.clone()));
-        match found {
-            Ok(Ok(snapshot)) => snapshot,
-            Ok(Err(_)) => panic!("the supervisor ended while waiting for {what}"),
-            Err(_) => panic!(
-                "timed out waiting for {what}; the modem: {:#?}",
-                self.handle.snapshot()
-            ),
-        }
+        wait_for_snapshot(&self.handle, WAIT, what, predicate).await
     }
 
     async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(WAIT, &mut self.task)
-            .await
-            .expect("the supervisor did not stop")
-            .unwrap();
+        stop_supervisor(self.stop.take(), &mut self.task, WAIT).await;
     }
 }
 

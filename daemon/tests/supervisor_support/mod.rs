@@ -79,3 +79,42 @@ where
         std::panic::resume_unwind(panic);
     }
 }
+
+/// Waits (at most `wait`, a hang guard) until the supervisor behind
+/// `handle` publishes a snapshot for which `predicate` holds, and returns it;
+/// panics with `what` and the last snapshot otherwise.
+pub(crate) async fn wait_for_snapshot(
+    handle: &mbimd::modem::ModemHandle,
+    wait: std::time::Duration,
+    what: &str,
+    mut predicate: impl FnMut(&mbimd::modem::ModemSnapshot) -> bool,
+) -> mbimd::modem::ModemSnapshot {
+    let mut watch = handle.watch();
+    let found = tokio::time::timeout(wait, watch.wait_for(|snapshot| predicate(snapshot)))
+        .await
+        .map(|result| result.map(|snapshot| snapshot.clone()));
+    match found {
+        Ok(Ok(snapshot)) => snapshot,
+        Ok(Err(_)) => panic!("the supervisor ended while waiting for {what}"),
+        Err(_) => panic!(
+            "timed out waiting for {what}; the modem: {:#?}",
+            handle.snapshot()
+        ),
+    }
+}
+
+/// Tells the supervisor task to shut down and waits (at most `wait`) for it
+/// to end cleanly.
+pub(crate) async fn stop_supervisor(
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: &mut tokio::task::JoinHandle<()>,
+    wait: std::time::Duration,
+) {
+    if let Some(stop) = stop {
+        let _ = stop.send(());
+    }
+    tokio::time::timeout(wait, task)
+        .await
+        .expect("the supervisor did not stop")
+        .unwrap();
+}
