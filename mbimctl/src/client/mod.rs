@@ -548,8 +548,7 @@ async fn executor_proxy(
 }
 
 /// Waits (at most `timeout` seconds) for the executor's State to become
-/// `wanted` after `action`; the change is watched from before the action, so
-/// a quick one is not missed.
+/// `wanted` after `action`.
 async fn wait_for_state(
     executor: &Executor1Proxy<'_>,
     target: &Target,
@@ -557,29 +556,15 @@ async fn wait_for_state(
     timeout: u64,
     action: impl std::future::Future<Output = Result<(), ClientError>>,
 ) -> Result<(), ClientError> {
-    use futures_util::StreamExt as _;
-    let properties = properties_proxy(executor.inner().connection(), &target.path).await?;
-    let mut changes = properties.receive_properties_changed().await?;
-    action.await?;
-    let wait = async {
-        loop {
-            if executor.state().await? == wanted {
-                return Ok::<(), ClientError>(());
-            }
-            // Any change of the executor's properties is the cue to look again.
-            if changes.next().await.is_none() {
-                return Err(ClientError::NotRunning);
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(timeout), wait)
-        .await
-        .map_err(|_| {
-            ClientError::Timeout(format!(
-                "{} is not {wanted} after {timeout} s",
-                target::short(&target.path)
-            ))
-        })?
+    act_and_wait(
+        executor.inner().connection(),
+        target,
+        timeout,
+        action,
+        async || Ok(executor.state().await? == wanted),
+        || format!("{} is not {wanted}", target::short(&target.path)),
+    )
+    .await
 }
 
 /// Asks for `slot` and waits (at most `timeout` seconds) until the modem's
@@ -590,13 +575,41 @@ async fn wait_for_mapping(
     slot: u32,
     timeout: u64,
 ) -> Result<(), ClientError> {
+    act_and_wait(
+        modem.inner().connection(),
+        target,
+        timeout,
+        async { Ok(modem.switch_to_slot(slot).await?) },
+        async || Ok(modem.slot_mapping().await?.first() == Some(&slot)),
+        || {
+            format!(
+                "modem {} does not use slot {slot}",
+                target::short(&target.path)
+            )
+        },
+    )
+    .await
+}
+
+/// Runs `action`, then waits (at most `timeout` seconds) until `done` holds,
+/// looking again at each change of the target's properties. The changes are
+/// watched from before the action, so a quick one is not missed; `what`
+/// words the timeout.
+async fn act_and_wait(
+    conn: &Connection,
+    target: &Target,
+    timeout: u64,
+    action: impl std::future::Future<Output = Result<(), ClientError>>,
+    mut done: impl AsyncFnMut() -> Result<bool, ClientError>,
+    what: impl FnOnce() -> String,
+) -> Result<(), ClientError> {
     use futures_util::StreamExt as _;
-    let properties = properties_proxy(modem.inner().connection(), &target.path).await?;
+    let properties = properties_proxy(conn, &target.path).await?;
     let mut changes = properties.receive_properties_changed().await?;
-    modem.switch_to_slot(slot).await?;
+    action.await?;
     let wait = async {
         loop {
-            if modem.slot_mapping().await?.first() == Some(&slot) {
+            if done().await? {
                 return Ok::<(), ClientError>(());
             }
             if changes.next().await.is_none() {
@@ -606,12 +619,7 @@ async fn wait_for_mapping(
     };
     tokio::time::timeout(Duration::from_secs(timeout), wait)
         .await
-        .map_err(|_| {
-            ClientError::Timeout(format!(
-                "modem {} does not use slot {slot} after {timeout} s",
-                target::short(&target.path)
-            ))
-        })?
+        .map_err(|_| ClientError::Timeout(format!("{} after {timeout} s", what())))?
 }
 
 async fn properties_proxy(
