@@ -67,11 +67,11 @@ fi
 
 # --- version and target directory, from cargo ---------------------------------------------------
 metadata=$(cd "$repo" && cargo metadata --format-version 1 --no-deps)
-version=$(grep -o '"name":"mbimd","version":"[^"]*"' <<<"$metadata" | head -n 1 | sed 's/.*"version":"\([^"]*\)"/\1/')
+version=$(grep -o '"name":"mbimd","version":"[^"]*"' <<<"$metadata" | sed -n 1p | sed 's/.*"version":"\([^"]*\)"/\1/')
 target_dir=$(grep -o '"target_directory":"[^"]*"' <<<"$metadata" | sed 's/.*:"\([^"]*\)"/\1/')
 [ -n "$version" ] || die "cargo metadata names no version for the package mbimd"
 [ -n "$target_dir" ] || die "cargo metadata names no target directory"
-homepage=$(grep -o '"name":"mbimd","version":"[^"]*".*' <<<"$metadata" | grep -o '"repository":"[^"]*"' | head -n 1 | sed 's/.*:"\([^"]*\)"/\1/' || true)
+homepage=$(grep -o '"name":"mbimd","version":"[^"]*".*' <<<"$metadata" | grep -o '"repository":"[^"]*"' | sed -n 1p | sed 's/.*:"\([^"]*\)"/\1/' || true)
 homepage=${homepage:-https://example.invalid/mbimd}
 
 if [ -z "$bin_dir" ]; then

@@ -89,7 +89,7 @@ echo "== cargo build -p mbimd -p mbimctl (debug)"
 target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
     grep -o '"target_directory":"[^"]*"' | sed 's/.*:"\([^"]*\)"/\1/')
 version=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-    grep -o '"name":"mbimd","version":"[^"]*"' | head -n 1 | sed 's/.*"version":"\([^"]*\)"/\1/')
+    grep -o '"name":"mbimd","version":"[^"]*"' | sed -n 1p | sed 's/.*"version":"\([^"]*\)"/\1/')
 [ -n "$target_dir" ] && [ -n "$version" ] || die "cargo metadata gave no target directory or version"
 debarch=$(dpkg --print-architecture)
 arch=$(uname -m)
@@ -229,7 +229,7 @@ for b in mbimd mbimctl; do
     sections=$(readelf -W -S "$unpacked/usr/bin/$b")
     grep -q ' \.symtab ' <<<"$sections" && problems+="$b has a symbol table"$'\n'
     # .debug_gdb_scripts is loaded (flag A), not debug information: strip keeps it.
-    grep ' \.debug_' <<<"$sections" | grep -qv '\.debug_gdb_scripts' &&
+    grep ' \.debug_' <<<"$sections" | grep -v '\.debug_gdb_scripts' >/dev/null &&
         problems+="$b has debug sections"$'\n'
 done
 verdict "deb: binaries stripped" "$problems"
@@ -264,9 +264,11 @@ problems=
 needed=$(for b in mbimd mbimctl; do readelf -d "$unpacked/usr/bin/$b"; done |
     sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
 for lib in $needed; do
-    path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+    # No early exit in a pipe reader: under pipefail, the writer's SIGPIPE
+    # would fail the whole script.
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !found { print $NF; found = 1 }')
     owner=$( { dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null; } |
-        head -n 1 | cut -d: -f1)
+        sed -n 1p | cut -d: -f1)
     if [ -z "$owner" ]; then
         problems+="no package owns $lib ($path)"$'\n'
     elif ! grep -Eq "(^|, )$owner( |,|$)" <<<"$depends"; then
@@ -443,9 +445,9 @@ for t in POSTIN PREUN POSTUN; do
     sh -n <<<"$body" 2>/dev/null || problems+="$t: sh -n fails"$'\n'
     # Live systemd steps only behind the running-systemd test; offline ones
     # (preset, disable with --no-reload) tolerate systemctl's absence.
-    grep -v -- '--no-reload' <<<"$body" | grep -q 'systemctl' && ! grep -q '/run/systemd/system' <<<"$body" &&
+    grep -v -- '--no-reload' <<<"$body" | grep 'systemctl' >/dev/null && ! grep -q '/run/systemd/system' <<<"$body" &&
         problems+="$t calls systemd without checking it runs"$'\n'
-    grep 'systemctl\|busctl' <<<"$body" | grep -v '|| :' | grep -qv '\\$' && problems+="$t: a systemctl or busctl that can fail the scriptlet"$'\n'
+    grep 'systemctl\|busctl' <<<"$body" | grep -v '|| :' | grep -v '\\$' >/dev/null && problems+="$t: a systemctl or busctl that can fail the scriptlet"$'\n'
 done
 grep -q 'preset mbimd.service' <<<"$(tag POSTIN)" || problems+="%post does not apply the preset on install"$'\n'
 grep -q 'try-restart mbimd.service' <<<"$(tag POSTUN)" || problems+="%postun does not restart on upgrade"$'\n'
