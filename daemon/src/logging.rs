@@ -23,7 +23,16 @@
 //!
 //! `RUST_LOG`, when set and valid, wins over the configured `level`, so a
 //! developer can turn on tracing without editing the file.
+//!
+//! # Errors
+//!
+//! An error is logged with its whole chain of causes, through [`chain`]:
+//! `"configuring mbim0e0: DNS for mbim0e0: cannot write the DNS file …: No
+//! such file or directory (os error 2)"`. mbimd's own error types therefore
+//! say only what failed in their `#[error]` message and keep the cause as
+//! `#[source]`, never both, or the cause would be printed twice.
 
+use std::error::Error;
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -64,7 +73,7 @@ pub enum LoggingError {
     #[error("logging is already initialized")]
     AlreadyInitialized,
     /// `target = "journald"` but the journal could not be reached.
-    #[error("cannot log to the journal: {0}")]
+    #[error("cannot log to the journal")]
     Journal(#[source] std::io::Error),
 }
 
@@ -190,5 +199,92 @@ impl fmt::Debug for Personal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Debug masks too: `?field` must not be a way around the rule.
         write!(f, "\"{self}\"")
+    }
+}
+
+/// `error` with its causes, `what failed: why: why that`, for a log line or
+/// a message: an error type's own message says only what failed and leaves
+/// the cause to its `source`, so printing the message alone loses the cause.
+///
+/// A cause whose text the message so far already holds (an error type of
+/// another crate that prints its source itself) is not repeated.
+///
+/// ```
+/// use mbimd::logging::chain;
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("writing the slot store")]
+/// struct Store(#[source] std::io::Error);
+/// let error = Store(std::io::Error::other("disk full"));
+/// assert_eq!(chain(&error).to_string(), "writing the slot store: disk full");
+/// ```
+pub fn chain<'a>(error: &'a (dyn Error + 'static)) -> ErrorChain<'a> {
+    ErrorChain(error)
+}
+
+/// An error and its sources as [`chain`] renders them.
+#[derive(Clone, Copy)]
+pub struct ErrorChain<'a>(&'a (dyn Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = self.0.to_string();
+        f.write_str(&written)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let text = error.to_string();
+            if !text.is_empty() && !written.contains(&text) {
+                write!(f, ": {text}")?;
+                written.push_str(": ");
+                written.push_str(&text);
+            }
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{what}")]
+    struct Layer {
+        what: &'static str,
+        #[source]
+        source: Option<Box<dyn Error + Send + Sync + 'static>>,
+    }
+
+    fn layers(texts: &[&'static str]) -> Option<Box<dyn Error + Send + Sync + 'static>> {
+        texts.iter().rev().fold(None, |source, what| {
+            Some(Box::new(Layer { what, source }) as Box<dyn Error + Send + Sync>)
+        })
+    }
+
+    #[test]
+    fn a_chain_lists_every_cause_once() {
+        // (messages from the outermost error in, rendered chain)
+        let table: [(&[&'static str], &str); 5] = [
+            (&["alone"], "alone"),
+            (&["outer", "inner"], "outer: inner"),
+            (&["a", "b", "c"], "a: b: c"),
+            // A message that already prints its source: not twice.
+            (
+                &["listing: os error 5", "os error 5"],
+                "listing: os error 5",
+            ),
+            // An empty message in between adds no empty segment.
+            (&["outer", "", "inner"], "outer: inner"),
+        ];
+        for (texts, expected) in table {
+            let error = layers(texts).unwrap();
+            assert_eq!(chain(error.as_ref()).to_string(), expected, "{texts:?}");
+        }
     }
 }

@@ -16,6 +16,7 @@ use mbim_sim::scenario::Scenario;
 use mbimd::config::{self, Config};
 use mbimd::dbus;
 use mbimd::executor::Profile;
+use mbimd::logging::chain;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
 use mbimd::supervisor;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
     let config = match Config::load_or_default(cli.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("mbimd: {error}");
+            eprintln!("mbimd: {}", chain(&error));
             return ExitCode::from(2);
         }
     };
@@ -65,7 +66,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Err(error) = mbimd::logging::init(&config.logging) {
-        eprintln!("mbimd: {error}");
+        eprintln!("mbimd: {}", chain(&error));
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("mbimd: cannot start the async runtime: {error}");
+            eprintln!("mbimd: cannot start the async runtime: {}", chain(&error));
             return ExitCode::FAILURE;
         }
     };
@@ -153,9 +154,9 @@ async fn start_dbus(
             let loaded =
                 tokio::task::spawn_blocking(move || Config::load_or_default(path.as_deref()))
                     .await
-                    .map_err(|error| format!("reading the configuration: {error}"))?;
+                    .map_err(|error| format!("reading the configuration: {}", chain(&error)))?;
             let config = Arc::new(with_simulated_profile(
-                loaded.map_err(|error| error.to_string())?,
+                loaded.map_err(|error| chain(&error).to_string())?,
                 simulating,
             ));
             for modem in registry.modems().values() {
@@ -182,7 +183,10 @@ async fn start_dbus(
             Some(service)
         }
         Err(error) => {
-            tracing::warn!("no D-Bus service: {error}; the modems are driven all the same");
+            tracing::warn!(
+                "no D-Bus service: {}; the modems are driven all the same",
+                chain(&error)
+            );
             None
         }
     }

@@ -113,25 +113,27 @@ pub enum StopReason {
 #[derive(Debug, thiserror::Error)]
 pub enum DatapathError {
     /// The NTB parameters admit no block.
-    #[error("NTB parameters: {0}")]
+    #[error("unusable NTB parameters")]
     Limits(#[from] LimitsError),
     /// A bulk IN transfer size of 0, or larger than the format can address.
     #[error("bulk IN transfer size {0} is unusable")]
     InTransferSize(usize),
     /// Bulk transfers kept failing.
-    #[error("bulk {direction} transfers keep failing: {error}")]
+    #[error("bulk {direction} transfers keep failing")]
     Transport {
         /// `"IN"` or `"OUT"`.
         direction: &'static str,
         /// The last failure.
+        #[source]
         error: TransportError,
     },
     /// The network device kept failing.
-    #[error("network device {operation} keeps failing: {error}")]
+    #[error("network device {operation} keeps failing")]
     Device {
         /// `"read"` or `"write"`.
         operation: &'static str,
         /// The last failure.
+        #[source]
         error: io::Error,
     },
     /// The pump's task panicked or was aborted.
@@ -214,7 +216,7 @@ impl<I: InPipe, O: OutPipe> Pump<I, O> {
         match &result {
             Ok(StopReason::Stopped) => tracing::debug!("data path stopped"),
             Ok(StopReason::Disconnected) => tracing::info!("data path: device disconnected"),
-            Err(error) => tracing::warn!("data path failed: {error}"),
+            Err(error) => tracing::warn!("data path failed: {}", crate::logging::chain(error)),
         }
         drain(bulk_in).await;
         drain(bulk_out).await;

@@ -3,6 +3,7 @@
 
 use super::counters::{Counters, RateLimit};
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
+use crate::logging::chain;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
 use mbim_transport::{InPipe, TransportError};
 use std::time::{Duration, Instant};
@@ -93,7 +94,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
                         error,
                     });
                 }
-                tracing::debug!("bulk IN transfer failed: {error}");
+                tracing::debug!("bulk IN transfer failed: {}", chain(&error));
             }
         }
         bulk_in.submit(completion.buffer, length);
@@ -133,8 +134,9 @@ async fn deliver<D: PacketDevice>(
             counters.rx_malformed_ntb();
             if let Some(held) = malformed_log.allow(Instant::now()) {
                 tracing::warn!(
-                    "malformed NTB of {} bytes dropped: {error} ({held} more since the last warning)",
-                    block.len()
+                    "malformed NTB of {} bytes dropped: {} ({held} more since the last warning)",
+                    block.len(),
+                    chain(&error)
                 );
             }
             return Ok(());
@@ -147,7 +149,8 @@ async fn deliver<D: PacketDevice>(
                 counters.rx_malformed_ntb();
                 if let Some(held) = malformed_log.allow(Instant::now()) {
                     tracing::warn!(
-                        "malformed NTB, rest dropped: {error} ({held} more since the last warning)"
+                        "malformed NTB, rest dropped: {} ({held} more since the last warning)",
+                        chain(&error)
                     );
                 }
                 break;
@@ -170,7 +173,8 @@ async fn deliver<D: PacketDevice>(
                 }
                 if let Some(held) = write_error_log.allow(Instant::now()) {
                     tracing::warn!(
-                        "network device write failed: {error} ({held} more since the last warning)"
+                        "network device write failed: {} ({held} more since the last warning)",
+                        chain(&error)
                     );
                 }
             }

@@ -4,6 +4,7 @@
 use super::counters::{Counters, RateLimit};
 use super::segment::{Segmenter, READ_BUFFER_LEN};
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
+use crate::logging::chain;
 use mbim_protocol::ntb::{NdpSignature, NtbBuilder, PushError};
 use mbim_transport::{Completion, OutPipe, TransportError};
 use std::io;
@@ -105,7 +106,7 @@ impl<O: OutPipe> Sender<'_, O> {
                         error,
                     }));
                 }
-                tracing::debug!("bulk OUT transfer failed: {error}");
+                tracing::debug!("bulk OUT transfer failed: {}", chain(&error));
                 Ok(())
             }
         }
@@ -165,8 +166,9 @@ impl<O: OutPipe> Sender<'_, O> {
                 self.counters.tx_dropped();
                 if let Some(held) = self.drop_log.allow(std::time::Instant::now()) {
                     tracing::warn!(
-                        "packet of {} bytes dropped: {error} ({held} more since the last warning)",
-                        packet.len()
+                        "packet of {} bytes dropped: {} ({held} more since the last warning)",
+                        packet.len(),
+                        chain(&error)
                     );
                 }
             }
@@ -299,7 +301,8 @@ impl<'a, O: OutPipe> Tx<'a, O> {
                 }
                 if let Some(held) = self.read_log.allow(std::time::Instant::now()) {
                     tracing::warn!(
-                        "network device read failed: {error} ({held} more since the last warning)"
+                        "network device read failed: {} ({held} more since the last warning)",
+                        chain(&error)
                     );
                 }
                 Ok(())

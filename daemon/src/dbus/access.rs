@@ -6,6 +6,7 @@
 
 use super::errors::MethodError;
 use super::Shared;
+use crate::logging::chain;
 use zbus::fdo::DBusProxy;
 use zbus::message::Header;
 use zbus::names::BusName;
@@ -41,13 +42,15 @@ pub(crate) async fn privileged(
             "the call has no sender; mbimd cannot check who asks".to_owned(),
         ));
     };
-    let proxy = DBusProxy::new(connection)
-        .await
-        .map_err(|error| MethodError::Failed(format!("cannot ask the bus who calls: {error}")))?;
+    let proxy = DBusProxy::new(connection).await.map_err(|error| {
+        MethodError::Failed(format!("cannot ask the bus who calls: {}", chain(&error)))
+    })?;
     let credentials = proxy
         .get_connection_credentials(BusName::from(sender.to_owned()))
         .await
-        .map_err(|error| MethodError::Failed(format!("cannot ask the bus who calls: {error}")))?;
+        .map_err(|error| {
+            MethodError::Failed(format!("cannot ask the bus who calls: {}", chain(&error)))
+        })?;
     let Some(uid) = credentials.unix_user_id() else {
         return Ok(false);
     };

@@ -72,7 +72,7 @@ pub type Reloader = Arc<dyn Fn() -> BoxFuture<'static, Result<Arc<Config>, Strin
 #[derive(Debug, thiserror::Error)]
 pub enum DbusError {
     /// The bus could not be reached.
-    #[error("cannot connect to the D-Bus {bus}: {source}")]
+    #[error("cannot connect to the D-Bus {bus}")]
     Connect {
         /// Which bus.
         bus: String,
@@ -85,7 +85,7 @@ pub enum DbusError {
     )]
     NameTaken,
     /// Requesting the name or exporting an object failed.
-    #[error("cannot export the D-Bus service: {0}")]
+    #[error("cannot export the D-Bus service")]
     Export(#[from] zbus::Error),
 }
 

@@ -9,6 +9,7 @@ use super::modem::ModemObject;
 use super::slot::SlotObject;
 use super::view::{changed, object_path, Entries, ExecutorView, ModemView, SlotView};
 use super::{executor_path, modem_path, slot_path, Shared, MANAGER_PATH};
+use crate::logging::chain;
 use crate::modem::{ModemHandle, ModemSnapshot, SlotSignal};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -53,7 +54,10 @@ impl Tracker {
     pub(crate) async fn run(mut self) {
         while self.registry.changed().await.is_ok() {
             if let Err(error) = self.sync().await {
-                tracing::warn!("D-Bus: cannot update the exported modems: {error}");
+                tracing::warn!(
+                    "D-Bus: cannot update the exported modems: {}",
+                    chain(&error)
+                );
             }
         }
     }
@@ -289,7 +293,8 @@ impl Follower {
                     if let Err(error) = self.update(&next).await {
                         tracing::warn!(
                             modem = self.objects.index,
-                            "D-Bus: cannot publish a state change: {error}"
+                            "D-Bus: cannot publish a state change: {}",
+                            chain(&error)
                         );
                     }
                     self.previous = next;
@@ -299,7 +304,8 @@ impl Follower {
                         if let Err(error) = self.forward(signal).await {
                             tracing::warn!(
                                 modem = self.objects.index,
-                                "D-Bus: cannot emit a slot signal: {error}"
+                                "D-Bus: cannot emit a slot signal: {}",
+                                chain(&error)
                             );
                         }
                     }
@@ -321,7 +327,8 @@ impl Follower {
         if let Err(error) = self.objects.remove_all().await {
             tracing::warn!(
                 modem = self.objects.index,
-                "D-Bus: cannot remove the modem's objects: {error}"
+                "D-Bus: cannot remove the modem's objects: {}",
+                chain(&error)
             );
         }
     }

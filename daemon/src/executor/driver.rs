@@ -10,6 +10,7 @@
 
 use super::api::{ExecutorCommand, ExecutorConfig, ExecutorReport, ExecutorStatus};
 use super::machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
+use crate::logging::chain;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::session::{Session, SessionConfig, SessionEvent, TransactionId};
 use mbim_protocol::status::{ProtocolError, Status};
@@ -195,7 +196,8 @@ impl<T: FunctionTransport> Driver<T> {
                 Err(error) => {
                     tracing::warn!(
                         executor = self.machine.log_number(),
-                        "bad NTB parameters: {error}"
+                        "bad NTB parameters: {}",
+                        chain(&error)
                     );
                     None
                 }
@@ -207,7 +209,8 @@ impl<T: FunctionTransport> Driver<T> {
             Err(error) => {
                 tracing::warn!(
                     executor = self.machine.log_number(),
-                    "GET_NTB_PARAMETERS: {error}"
+                    "GET_NTB_PARAMETERS: {}",
+                    chain(&error)
                 );
                 None
             }
@@ -233,7 +236,11 @@ impl<T: FunctionTransport> Driver<T> {
                 Action::Open => match self.session.open(now()) {
                     Ok(transaction_id) => self.opening = Some(transaction_id),
                     Err(error) => {
-                        tracing::warn!(executor = self.machine.log_number(), "OPEN: {error}");
+                        tracing::warn!(
+                            executor = self.machine.log_number(),
+                            "OPEN: {}",
+                            chain(&error)
+                        );
                     }
                 },
                 Action::Close => {
@@ -310,7 +317,7 @@ impl<T: FunctionTransport> Driver<T> {
             Ok(transaction_id) => self.in_flight = Some(transaction_id),
             Err(error) => {
                 self.lock_guard = None;
-                let failure = RequestFailure::Refused(error.to_string());
+                let failure = RequestFailure::Refused(chain(&error).to_string());
                 self.machine.handle(now(), Input::RequestFailed(failure));
             }
         }
@@ -339,7 +346,7 @@ impl<T: FunctionTransport> Driver<T> {
                 }
                 Err(error) => {
                     // The command's own timeout ends its transaction.
-                    let what = format!("SEND_ENCAPSULATED_COMMAND: {error}");
+                    let what = format!("SEND_ENCAPSULATED_COMMAND: {}", chain(&error));
                     self.machine.handle(now(), Input::DeviceMisbehaved(what));
                 }
             }
@@ -358,7 +365,7 @@ impl<T: FunctionTransport> Driver<T> {
                     Ok(bytes) => self.session.handle_message(now(), &bytes),
                     Err(TransportError::Disconnected) => self.gone = true,
                     Err(error) => {
-                        let what = format!("GET_ENCAPSULATED_RESPONSE: {error}");
+                        let what = format!("GET_ENCAPSULATED_RESPONSE: {}", chain(&error));
                         self.machine.handle(now(), Input::DeviceMisbehaved(what));
                     }
                 }
@@ -368,7 +375,7 @@ impl<T: FunctionTransport> Driver<T> {
             }
             Err(TransportError::Disconnected) => self.gone = true,
             Err(error) => {
-                let what = format!("notification endpoint: {error}");
+                let what = format!("notification endpoint: {}", chain(&error));
                 self.machine.handle(now(), Input::DeviceMisbehaved(what));
                 tokio::time::sleep(ENDPOINT_ERROR_PAUSE).await;
             }
@@ -462,10 +469,10 @@ impl<T: FunctionTransport> Driver<T> {
                     }
                 }
                 SessionEvent::Malformed(error) => {
-                    Input::DeviceMisbehaved(format!("malformed message: {error}"))
+                    Input::DeviceMisbehaved(format!("malformed message: {}", chain(&error)))
                 }
                 SessionEvent::FragmentError(error) => {
-                    Input::DeviceMisbehaved(format!("fragmentation: {error}"))
+                    Input::DeviceMisbehaved(format!("fragmentation: {}", chain(&error)))
                 }
                 SessionEvent::Anomaly(anomaly) => {
                     Input::DeviceMisbehaved(format!("unexpected message: {anomaly:?}"))

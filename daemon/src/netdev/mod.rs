@@ -47,6 +47,7 @@ pub use name::{InterfaceName, InvalidName, MAX_NAME_LEN};
 pub use plan::Slaac;
 pub use tun::TunOptions;
 
+use crate::logging::chain;
 use crate::types::IpSettings;
 use plan::Plan;
 use rtnl::Rtnl;
@@ -336,7 +337,7 @@ impl Netdev {
         let mut first_error = None;
         let mut note = |result: Result<(), NetdevError>| {
             if let Err(error) = result {
-                tracing::warn!(error = %error, "netdev teardown step failed");
+                tracing::warn!(error = %chain(&error), "netdev teardown step failed");
                 first_error.get_or_insert(error);
             }
         };

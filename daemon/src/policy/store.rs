@@ -18,7 +18,7 @@ pub const DEFAULT_PATH: &str = "/var/lib/mbimd/slots.toml";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// The file is not a store (hand-edited, or not ours).
-    #[error("{path} is not a slot store: {source}")]
+    #[error("{path} is not a slot store")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -34,10 +34,10 @@ pub enum StoreError {
         source: toml::de::Error,
     },
     /// The choices could not be turned into text.
-    #[error("encoding the slot store: {0}")]
+    #[error("encoding the slot store")]
     Encode(#[from] toml::ser::Error),
     /// The new file could not be written or put in place.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Write {
         /// The file being written (the temporary one, or the store).
         path: PathBuf,

@@ -76,6 +76,7 @@ use crate::executor::{
     self, CommandFailure, Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent,
     ExecutorReport, ExecutorStatus, Secret,
 };
+use crate::logging::chain;
 use crate::modem::{ModemEndpoint, ModemRequest, ModemSnapshot, RequestError, SlotSignal};
 use crate::netdev::{InterfaceName, Netdev, NetdevOptions};
 use crate::policy::store::SlotStore;
@@ -333,7 +334,8 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                         tracing::warn!(
                             modem = self.modem.index,
                             executor = number,
-                            "IP update: {error}"
+                            "IP update: {}",
+                            chain(&error)
                         );
                     }
                 }
@@ -628,10 +630,11 @@ async fn bring_link_up<T: FunctionTransport>(
             tracing::warn!(
                 modem = modem.index,
                 executor = index,
-                "connected (profile {}), but cannot create network device {}: {error}. Without \
+                "connected (profile {}), but cannot create network device {}: {}. Without \
                  root or CAP_NET_ADMIN, mbimd skips the TUN device, addresses, routes and DNS",
                 connection.profile,
-                name.as_str()
+                name.as_str(),
+                chain(&error)
             );
             return;
         }
@@ -640,15 +643,20 @@ async fn bring_link_up<T: FunctionTransport>(
         tracing::warn!(
             modem = modem.index,
             executor = index,
-            "configuring {}: {error}",
-            name.as_str()
+            "configuring {}: {}",
+            name.as_str(),
+            chain(&error)
         );
     }
     let (pump, format) = match start_data_path(&executor.spec.transport, &netdev, &connection).await
     {
         Ok((pump, format)) => (Some(pump), format_name(format)),
         Err(error) => {
-            tracing::warn!(modem = modem.index, executor = index, "data path: {error}");
+            tracing::warn!(
+                modem = modem.index,
+                executor = index,
+                "data path: {error:#}"
+            );
             (None, "no data path")
         }
     };
@@ -773,7 +781,8 @@ async fn take_link_down<T: FunctionTransport>(
         Err(error) => tracing::warn!(
             modem = modem.index,
             executor = index,
-            "removing {name}: {error}"
+            "removing {name}: {}",
+            chain(&error)
         ),
     }
 }

@@ -6,6 +6,7 @@
 use super::{Pending, PendingKind, Supervisor};
 use crate::config::Config;
 use crate::executor::{CommandFailure, ExecutorCommand, SystemCaps};
+use crate::logging::chain;
 use crate::modem::{RequestError, SlotSignal};
 use crate::policy::store::SlotStore;
 use crate::policy::{
@@ -87,11 +88,14 @@ fn spawn_store_writer(modem: u32) -> mpsc::UnboundedSender<Remembered> {
             .await;
             match written {
                 Ok(Ok(())) => tracing::debug!(modem, slot, "slot choice remembered"),
-                Ok(Err(error)) => tracing::warn!(modem, "slot choice not remembered: {error}"),
+                Ok(Err(error)) => {
+                    tracing::warn!(modem, "slot choice not remembered: {}", chain(&error));
+                }
                 Err(error) => tracing::warn!(
                     modem,
-                    "slot choice not remembered in {}: {error}",
-                    path.display()
+                    "slot choice not remembered in {}: {}",
+                    path.display(),
+                    chain(&error)
                 ),
             }
         }
@@ -272,7 +276,8 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             Err(error) => {
                 tracing::warn!(
                     modem = self.modem.index,
-                    "no remembered slot choice: {error}"
+                    "no remembered slot choice: {}",
+                    chain(&error)
                 );
                 None
             }

@@ -10,6 +10,7 @@
 use super::function::{FunctionEndpoints, NusbFunction};
 use super::UsbError;
 use crate::config::{DeviceIdentity, Devices};
+use crate::logging::chain;
 use crate::supervisor::{FunctionSpec, ModemSpec};
 use mbim_protocol::descriptors::{
     find_mbim_functions, MbimFunction, CLASS_COMMUNICATION, SUBCLASS_MBIM, SUBCLASS_NCM,
@@ -116,7 +117,7 @@ pub fn candidate(info: DeviceInfo, devices: &Devices) -> Option<MbimDevice> {
 /// their communication interfaces (the executor order until the device's
 /// own executor index is known).
 pub fn usable_functions(config: &[u8]) -> Result<Vec<MbimFunction>, String> {
-    let functions = find_mbim_functions(config).map_err(|error| error.to_string())?;
+    let functions = find_mbim_functions(config).map_err(|error| chain(&error).to_string())?;
     Ok(functions
         .into_iter()
         .filter(MbimFunction::is_usable)
@@ -164,7 +165,7 @@ pub async fn open_modem(device: &MbimDevice, index: u32) -> Result<OpenedModem, 
     let functions = {
         let configuration = opened
             .active_configuration()
-            .map_err(|error| config_error(error.to_string()))?;
+            .map_err(|error| config_error(chain(&error).to_string()))?;
         usable_functions(configuration.as_bytes()).map_err(config_error)?
     };
     if functions.is_empty() {
@@ -211,7 +212,8 @@ pub async fn open_modem(device: &MbimDevice, index: u32) -> Result<OpenedModem, 
             .map_err(interface_error(data_number, "selecting setting 0"))?;
         let transport = NusbFunction::new(comm, data, endpoints).map_err(|error| {
             config_error(format!(
-                "interface {comm_number}: opening the notification endpoint: {error}"
+                "interface {comm_number}: opening the notification endpoint: {}",
+                chain(&error)
             ))
         })?;
         specs.push(FunctionSpec {

@@ -12,6 +12,7 @@
 //! requires) and the transfer goes back in flight. The clear is a stored
 //! future driven by the poll function, so polling never blocks the task.
 
+use crate::logging::chain;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::usb::{ClassRequest, Notification};
 use mbim_transport::{Completion, FunctionTransport, InPipe, OutPipe, Pipe, TransportError};
@@ -60,7 +61,7 @@ pub(crate) fn control_error(error: TransferError) -> TransportError {
 pub(crate) fn nusb_error(error: &nusb::Error) -> TransportError {
     match error.kind() {
         nusb::ErrorKind::Disconnected => TransportError::Disconnected,
-        _ => TransportError::Other(error.to_string()),
+        _ => TransportError::Other(chain(error).to_string()),
     }
 }
 
@@ -134,7 +135,8 @@ impl NotificationPipe {
             Err(error) => {
                 tracing::warn!(
                     interface,
-                    "notification endpoint: clearing its halt failed: {error}"
+                    "notification endpoint: clearing its halt failed: {}",
+                    chain(&error)
                 );
                 Err(nusb_error(&error))
             }
@@ -266,7 +268,11 @@ impl NusbFunction {
                 Err(error) => {
                     // One bad notification is not worth failing the function
                     // for; RESPONSE_AVAILABLE will come again.
-                    tracing::debug!(interface = self.comm_number, "bad notification: {error}");
+                    tracing::debug!(
+                        interface = self.comm_number,
+                        "bad notification: {}",
+                        chain(&error)
+                    );
                 }
             }
         }

@@ -10,6 +10,7 @@
 use super::discovery::{candidate, open_modem};
 use super::watch::{DeviceEvent, DeviceWatcher, POLL_INTERVAL};
 use crate::config::Config;
+use crate::logging::chain;
 use crate::modem::{modem_channel, ModemSnapshot, Registry};
 use crate::supervisor::supervise;
 use nusb::DeviceId;
@@ -78,7 +79,7 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                         let modem = match open_modem(&device, index).await {
                             Ok(modem) => modem,
                             Err(error) => {
-                                tracing::error!("{error}");
+                                tracing::error!("{}", chain(&error));
                                 return;
                             }
                         };
@@ -122,7 +123,7 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                     }
                 }
                 Err(error) => {
-                    tracing::warn!("{error}");
+                    tracing::warn!("{}", chain(&error));
                     tokio::time::sleep(LIST_ERROR_PAUSE).await;
                 }
             },
@@ -136,7 +137,8 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
             tracing::warn!(
                 modem = modem.index,
                 present = modem.present,
-                "modem task: {error}"
+                "modem task: {}",
+                chain(&error)
             );
         }
     }

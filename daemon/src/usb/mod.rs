@@ -27,10 +27,10 @@ pub use watch::{DeviceEvent, DeviceWatcher};
 #[derive(Debug, thiserror::Error)]
 pub enum UsbError {
     /// Listing the USB devices failed (no usbfs or sysfs).
-    #[error("listing USB devices: {0}")]
+    #[error("listing USB devices")]
     List(#[source] nusb::Error),
     /// Opening the device failed (permissions, or it went away).
-    #[error("opening USB device {path}: {source}")]
+    #[error("opening USB device {path}")]
     Open {
         /// The port path.
         path: String,
@@ -47,7 +47,7 @@ pub enum UsbError {
         reason: String,
     },
     /// Claiming an interface (or selecting its setting) failed.
-    #[error("USB device {path}, interface {interface}: {what}: {source}")]
+    #[error("USB device {path}, interface {interface}: {what}")]
     Interface {
         /// The port path.
         path: String,

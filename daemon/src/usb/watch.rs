@@ -10,6 +10,7 @@
 //! so a device is reported exactly once whichever way it was seen.
 
 use super::UsbError;
+use crate::logging::chain;
 use futures_util::StreamExt as _;
 use nusb::{DeviceId, DeviceInfo};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -70,7 +71,10 @@ impl DeviceWatcher {
         let hotplug = match nusb::watch_devices() {
             Ok(watch) => Some(watch),
             Err(error) => {
-                tracing::info!("no USB hotplug messages ({error}); polling every {poll:?}");
+                tracing::info!(
+                    "no USB hotplug messages ({}); polling every {poll:?}",
+                    chain(&error)
+                );
                 None
             }
         };

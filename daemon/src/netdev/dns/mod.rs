@@ -9,6 +9,7 @@ mod file;
 mod resolvconf;
 mod resolved;
 
+use crate::logging::chain;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -259,7 +260,7 @@ async fn system_bus_probe() -> Option<(zbus::Connection, bool)> {
     match tokio::time::timeout(BUS_PROBE_TIMEOUT, probe).await {
         Ok(Ok(found)) => Some(found),
         Ok(Err(error)) => {
-            tracing::debug!(%error, "no system bus to find systemd-resolved on");
+            tracing::debug!(error = %chain(&error), "no system bus to find systemd-resolved on");
             None
         }
         Err(_) => {

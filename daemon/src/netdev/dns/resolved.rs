@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use zbus::proxy::{CacheProperties, MethodFlags};
 
 use super::DnsError;
+use crate::logging::chain;
 
 /// The bus name systemd-resolved owns while it runs.
 pub const RESOLVED_BUS_NAME: &str = "org.freedesktop.resolve1";
@@ -108,7 +109,7 @@ impl Resolved {
             Err(error) if !self.link.resolved_runs().await => {
                 tracing::info!(
                     ifindex = self.link.ifindex,
-                    %error,
+                    error = %chain(&error),
                     "systemd-resolved is not running; the link's DNS servers are set when it starts"
                 );
                 Ok(())
@@ -199,7 +200,7 @@ async fn watch(link: Arc<Link>, mut owners: zbus::fdo::NameOwnerChangedStream) {
             ),
             Err(error) => tracing::warn!(
                 ifindex = link.ifindex,
-                error = %error,
+                error = %chain(&error),
                 "systemd-resolved started, but setting the link's DNS servers failed"
             ),
         }
