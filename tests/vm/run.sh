@@ -43,6 +43,14 @@ need ip iproute2
 need ping iputils-ping
 need timeout coreutils
 need gzip gzip
+# For the tests with systemd as PID 1 (guest/sandbox.sh): the host's systemd, system bus,
+# udevd and busctl, which the guest sees through its root.
+need systemctl systemd
+need udevadm udev
+need busctl systemd
+dpkg-query -W -f='${Status}' dbus 2>/dev/null | grep -q 'ok installed' || missing+=(dbus)
+# polkitd: resolved asks it whether the user mbimd may set a link's DNS (packaged rule).
+[ -x /usr/lib/polkit-1/polkitd ] || missing+=(polkitd)
 # busybox must be the static one: it is PID 1 of the initramfs.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
     missing+=(busybox-static)
@@ -110,7 +118,7 @@ say "kernel $kver, $(nproc) host CPUs, ${#tests[@]} test(s), prepared in $(($(da
 BOOT_HUNG=200
 boot_vm() {
     local out=$1 qpid waited=0 follow=
-    timeout -k 10 "$VM_TIMEOUT" nice -n "$VM_NICE" qemu-system-x86_64 \
+    timeout -k 10 "$vm_timeout" nice -n "$VM_NICE" qemu-system-x86_64 \
         -nodefaults -no-user-config -accel tcg,thread=multi -smp "$VM_SMP" -m "$VM_MEM" \
         -display none -monitor none -serial stdio -no-reboot \
         -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" \
@@ -149,6 +157,10 @@ for t in "${tests[@]}"; do
     out=$VM_DIR/out/$t
     rm -rf "$out"
     mkdir -p "$out"
+    # "# vmtest: timeout=SECONDS" in a guest script: a longer life for that VM (a systemd boot
+    # under TCG takes a while), never a shorter one than VM_TIMEOUT.
+    vm_timeout=$(sed -n 's/^# vmtest: timeout=\([0-9]*\)$/\1/p' "$here/guest/$t.sh")
+    [ -n "$vm_timeout" ] && [ "$vm_timeout" -gt "$VM_TIMEOUT" ] || vm_timeout=$VM_TIMEOUT
     {
         printf 'VM_REPO=%q\n' "$repo"
         printf 'VM_TEST=%q\n' "$t"
@@ -157,7 +169,9 @@ for t in "${tests[@]}"; do
         printf 'VM_MBIM_SIM=%q\n' "$mbim_sim"
         printf 'VM_SIM_PROTOTYPE=%q\n' "$VM_SIM_PROTOTYPE"
         printf 'VM_RESOLVED=%q\n' "$resolved_dir"
-        printf 'VM_GUEST_TIMEOUT=%q\n' "$((VM_TIMEOUT > 40 ? VM_TIMEOUT - 20 : VM_TIMEOUT))"
+        printf 'VM_GUEST_TIMEOUT=%q\n' "$((vm_timeout > 40 ? vm_timeout - 20 : vm_timeout))"
+        # "# vmtest: init=systemd" in a guest script: systemd is PID 1 (lib/stage2.sh).
+        printf 'VM_INIT=%q\n' "$(sed -n 's/^# vmtest: init=\([a-z]*\)$/\1/p' "$here/guest/$t.sh")"
     } >"$out/env"
 
     t0=$(date +%s)
@@ -188,7 +202,7 @@ for t in "${tests[@]}"; do
         if [ "$qrc" = "$BOOT_HUNG" ]; then
             why="the VM did not reach the test in two boots"
         elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-            why="the VM hung (killed after ${VM_TIMEOUT} s)"
+            why="the VM hung (killed after ${vm_timeout} s)"
         elif [ -z "$rc" ]; then
             why="the guest left no exit status (qemu exit $qrc)"
         elif [ "$rc" = 124 ]; then

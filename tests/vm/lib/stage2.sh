@@ -1,8 +1,13 @@
 #!/bin/bash
 # PID 1 inside the guest after switch_root (the host's root, read-only, under a tmpfs overlay).
-# Reads the run's settings from "$out/env" (written by run.sh on the host), runs the guest test
-# script as root with a time limit, leaves its log, exit status and the kernel log in the
-# results share, and powers the VM off. Never exits: PID 1 exiting would panic the kernel.
+# Reads the run's settings from "$out/env" (written by run.sh on the host) and runs the guest
+# test through lib/run-test.sh (time limit, log, exit status and kernel log in the results
+# share), then powers the VM off. Never exits: PID 1 exiting would panic the kernel.
+#
+# A test that asks for systemd as PID 1 (VM_INIT=systemd) gets the host's systemd instead:
+# stage2 makes the overlay bootable (no fstab, nothing of the host's own timers and services
+# beyond sysinit.target), adds vmtest.target with vmtest.service (run-test.sh, then power off
+# whatever its outcome) and execs systemd with that target.
 set -u
 exec </dev/console >/dev/console 2>&1
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LC_ALL=C.UTF-8
@@ -22,19 +27,45 @@ if [ -z "$out" ] || [ ! -r "$out/env" ]; then
 fi
 # shellcheck source=/dev/null
 . "$out/env"
-export VM_OUT VM_REPO VM_TEST VM_MBIM_SIM VM_SIM_PROTOTYPE VM_RESOLVED
+here=$VM_REPO/tests/vm/lib
 
 hostname vmtest 2>/dev/null
 ip link set lo up
-echo "VMTEST-START $VM_TEST (uptime $(cut -d' ' -f1 /proc/uptime) s)"
 
-cd /tmp || off
-set -o pipefail
-timeout -k 5 "$VM_GUEST_TIMEOUT" bash "$VM_TEST_SCRIPT" 2>&1 | tee "$out/test.log"
-rc=${PIPESTATUS[0]}
-[ "$rc" = 124 ] && echo "VMTEST-TIMEOUT: $VM_TEST ran longer than ${VM_GUEST_TIMEOUT}s"
+if [ "${VM_INIT:-}" = systemd ]; then
+    # The host's fstab names the host's disks; its enabled timers and services are its own.
+    : >/etc/fstab
+    for unit in timers.target getty.target systemd-timesyncd.service systemd-pstore.service \
+        e2scrub_reap.service remote-fs.target; do
+        ln -sf /dev/null "/etc/systemd/system/$unit"
+    done
+    # No progress spinner over the test's output on the console.
+    mkdir -p /etc/systemd/system.conf.d
+    printf '[Manager]\nShowStatus=no\n' >/etc/systemd/system.conf.d/vmtest.conf
+    cat >/etc/systemd/system/vmtest.target <<UNIT
+[Unit]
+Description=The VM's guest test
+Requires=vmtest.service basic.target
+After=vmtest.service basic.target
+AllowIsolate=yes
+UNIT
+    cat >/etc/systemd/system/vmtest.service <<UNIT
+[Unit]
+Description=Guest test $VM_TEST
+After=basic.target dbus.socket systemd-udevd.service
+Wants=dbus.socket
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
 
-dmesg >"$out/dmesg.txt" 2>&1
-echo "$rc" >"$out/rc"
-echo "VMTEST-END $VM_TEST rc=$rc (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+[Service]
+Type=oneshot
+ExecStart=$here/run-test.sh
+TimeoutStartSec=infinity
+UNIT
+    exec /lib/systemd/systemd --unit=vmtest.target --log-level=warning
+    echo "VMTEST-STAGE2-FAIL: cannot exec systemd"
+    off
+fi
+
+"$here/run-test.sh"
 off
