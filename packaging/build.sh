@@ -106,7 +106,8 @@ for b in mbimd mbimctl; do
     chmod 0755 "$stage/$b"
 done
 install -m 0644 "$repo/systemd/mbimd.service" "$repo/systemd/dev.mbimd.Mbimd1.conf" \
-    "$repo/systemd/mbimd.toml" "$repo/README.md" \
+    "$repo/systemd/mbimd.toml" "$repo/systemd/70-mbimd.rules" "$repo/systemd/mbimd.sysusers" \
+    "$repo/systemd/mbimd.polkit.rules" "$repo/README.md" \
     "$here/licenses/LICENSE-MIT" "$here/licenses/LICENSE-APACHE" "$stage/"
 install -m 0644 "$repo"/dbus-interfaces/dev.mbimd.*.xml "$stage/interfaces/"
 # Manual pages, compressed as dh_compress and brp-compress would (-n: no name
@@ -138,10 +139,15 @@ build_deb() {
     root=$work/deb/debian/mbimd
     doc=$root/usr/share/doc/mbimd
     install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/usr/lib/systemd/system" \
+        "$root/usr/lib/sysusers.d" "$root/usr/lib/udev/rules.d" \
+        "$root/usr/share/polkit-1/rules.d" \
         "$root/usr/share/dbus-1/system.d" "$root/usr/share/dbus-1/interfaces" \
         "$root/etc/mbimd" "$doc"
     install -m 0755 "$stage/mbimd" "$stage/mbimctl" "$root/usr/bin/"
     install -m 0644 "$stage/mbimd.service" "$root/usr/lib/systemd/system/"
+    install -m 0644 "$stage/mbimd.sysusers" "$root/usr/lib/sysusers.d/mbimd.conf"
+    install -m 0644 "$stage/70-mbimd.rules" "$root/usr/lib/udev/rules.d/"
+    install -m 0644 "$stage/mbimd.polkit.rules" "$root/usr/share/polkit-1/rules.d/50-mbimd.rules"
     install -m 0644 "$stage/dev.mbimd.Mbimd1.conf" "$root/usr/share/dbus-1/system.d/"
     install -m 0644 "$stage/interfaces/"*.xml "$root/usr/share/dbus-1/interfaces/"
     install -m 0644 "$stage/mbimd.toml" "$root/etc/mbimd/"
@@ -187,7 +193,7 @@ Version: $version
 Architecture: $debarch
 Maintainer: $maintainer
 Installed-Size: $size
-Depends: $depends
+Depends: $depends, systemd | systemd-standalone-sysusers | systemd-sysusers
 Recommends: dbus
 Section: net
 Priority: optional

@@ -8,8 +8,8 @@
 //! `systemd/mbimd.toml` in the repository is the commented example the
 //! packages install.
 //!
-//! A PIN is accepted only from a file that root owns and no one else can read
-//! (see [`Config::load`]). PINs never appear in `Debug` output or errors.
+//! A PIN is accepted only from a file that root or mbimd's own user owns and
+//! no one else can read (see [`Config::load`]). PINs never appear in `Debug` output or errors.
 
 mod groups;
 mod locate;
@@ -272,6 +272,21 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file exists but the user mbimd runs as may not read it.
+    #[error(
+        "cannot read {}: mbimd runs as uid {daemon_uid}, which may not read it (the packaged \
+         unit runs mbimd as the user mbimd: `chgrp mbimd {0} && chmod 0640 {0}`, or, for a \
+         file with a PIN, `chown mbimd {0} && chmod 0600 {0}`)",
+        path.display()
+    )]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The effective uid that was refused.
+        daemon_uid: u32,
+        /// The refusal.
+        source: std::io::Error,
+    },
     /// The file is not a regular file or is too large.
     #[error("{}: {reason}", path.display())]
     NotAConfigFile {
@@ -290,9 +305,10 @@ pub enum ConfigError {
     },
     /// A PIN in a file others could read or change.
     #[error(
-        "{at}: a PIN is only accepted from a file owned by root (uid 0) that group and others \
-         cannot access (mode 0600); {} is owned by uid {uid} with mode {mode:04o}; fix it with \
-         `chown root:root {0} && chmod 0600 {0}`, or remove the PIN",
+        "{at}: a PIN is only accepted from a file owned by root (uid 0) or by the user mbimd \
+         runs as (uid {daemon_uid}) that group and others cannot access (mode 0600); {} is \
+         owned by uid {uid} with mode {mode:04o}; fix it with `chown {daemon_uid} {0} && \
+         chmod 0600 {0}`, or remove the PIN",
         at.path.display()
     )]
     UnprotectedPin {
@@ -302,6 +318,10 @@ pub enum ConfigError {
         uid: u32,
         /// The file's permission bits.
         mode: u32,
+        /// The effective uid of the process that read it: the packaged
+        /// unit runs mbimd as the system user `mbimd`, which cannot read a
+        /// root-owned 0600 file, so that user may own it too.
+        daemon_uid: u32,
     },
 }
 
@@ -317,14 +337,25 @@ enum Origin {
 impl Config {
     /// Reads and checks the file at `path`.
     ///
-    /// A PIN is accepted only when the file is owned by root and its mode
-    /// gives group and others nothing (`mode & 0o077 == 0`): anyone who can
-    /// read the PIN can unlock the SIM, and anyone who can write the file can
-    /// make mbimd enter wrong PINs until the SIM locks to its PUK.
+    /// A PIN is accepted only when the file is owned by root or by the user
+    /// mbimd runs as, and its mode gives group and others nothing
+    /// (`mode & 0o077 == 0`): anyone who can read the PIN can unlock the
+    /// SIM, and anyone who can write the file can make mbimd enter wrong
+    /// PINs until the SIM locks to its PUK.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let read_error = |source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        let read_error = |source: std::io::Error| {
+            if source.kind() == std::io::ErrorKind::PermissionDenied {
+                ConfigError::Unreadable {
+                    path: path.to_owned(),
+                    daemon_uid: rustix::process::geteuid().as_raw(),
+                    source,
+                }
+            } else {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
         };
         // Owner and mode come from the opened file, not the path, so they
         // describe the bytes read even if the path is replaced meanwhile.
@@ -478,9 +509,16 @@ fn parse(text: &str, path: &Path, origin: Origin) -> Result<Config, ConfigError>
     if let Some(first_pin) = validate::first_pin(&config, document.get_ref()) {
         let at = Location::at(path, text, first_pin.map_or(0, |span| span.start));
         match origin {
-            Origin::File { uid, mode } if uid == 0 && mode & 0o077 == 0 => {}
             Origin::File { uid, mode } => {
-                return Err(ConfigError::UnprotectedPin { at, uid, mode })
+                let daemon_uid = rustix::process::geteuid().as_raw();
+                if !((uid == 0 || uid == daemon_uid) && mode & 0o077 == 0) {
+                    return Err(ConfigError::UnprotectedPin {
+                        at,
+                        uid,
+                        mode,
+                        daemon_uid,
+                    });
+                }
             }
             Origin::Text => {
                 return Err(ConfigError::Invalid {

@@ -1,11 +1,12 @@
-//! PINs: accepted only from a root-owned file no one else can access, and
+//! PINs: accepted only from a file owned by root or by the user mbimd runs
+//! as, which no one else can access, and
 //! never shown — not in `Debug`, not in errors.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod config_common;
 
-use std::os::unix::fs::chown;
+use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::Path;
 
 use config_common::{is_root, TempDir};
@@ -58,7 +59,7 @@ fn refusal(path: &Path) -> (u32, u32, String) {
     match Config::load(path) {
         Err(error @ ConfigError::UnprotectedPin { .. }) => {
             let shown = error.to_string();
-            let ConfigError::UnprotectedPin { at, uid, mode } = error else {
+            let ConfigError::UnprotectedPin { at, uid, mode, .. } = error else {
                 unreachable!()
             };
             assert_eq!(at.path, path);
@@ -85,8 +86,9 @@ fn a_pin_in_a_file_group_or_others_can_access_is_refused() {
         assert!(shown.contains(&format!("owned by uid {uid}")), "{shown}");
         assert!(
             shown.contains(&format!(
-                "chown root:root {0} && chmod 0600 {0}",
-                path.display()
+                "chown {1} {0} && chmod 0600 {0}",
+                path.display(),
+                rustix::process::geteuid().as_raw()
             )),
             "{shown}"
         );
@@ -94,20 +96,73 @@ fn a_pin_in_a_file_group_or_others_can_access_is_refused() {
 }
 
 #[test]
-fn a_pin_in_a_file_not_owned_by_root_is_refused() {
+fn a_pin_in_a_file_owned_by_another_user_is_refused() {
+    if !is_root() {
+        eprintln!("not root: cannot give a file to another user; refusal not tested");
+        return;
+    }
     let dir = TempDir::new();
     let path = dir.write("mbimd.toml", WITH_PIN, 0o600);
-    if is_root() {
-        // nobody
-        chown(&path, Some(65534), Some(65534)).unwrap();
-    }
+    // nobody: neither root nor the user these tests run as.
+    chown(&path, Some(65534), Some(65534)).unwrap();
     let (uid, mode, shown) = refusal(&path);
-    assert_ne!(uid, 0);
+    assert_eq!(uid, 65534);
     assert_eq!(mode, 0o600);
     assert!(
-        shown.contains(&format!("owned by uid {uid} with mode 0600")),
+        shown.contains("owned by uid 65534 with mode 0600"),
         "{shown}"
     );
+    assert!(
+        shown.contains("or by the user mbimd runs as (uid 0)"),
+        "{shown}"
+    );
+}
+
+/// The packaged unit runs mbimd as the system user `mbimd`, which cannot
+/// read a root-owned 0600 file: a PIN file that user owns is accepted,
+/// and a file it cannot read is refused with what to do about it.
+#[test]
+fn the_user_mbimd_runs_as_may_own_the_pin_file() {
+    let dir = TempDir::new();
+    let path = dir.write("mbimd.toml", WITH_PIN, 0o600);
+    if !is_root() {
+        // Owned by the user running the tests, who is the daemon here.
+        let config = Config::load(&path).unwrap();
+        assert!(config.pin_for("8988211000000000002").is_some());
+        return;
+    }
+    // As root: the real binary as nobody (uid 65534), copied where nobody
+    // may run it whatever the permissions of the build directory.
+    let mbimd = dir.path().join("mbimd");
+    std::fs::copy(env!("CARGO_BIN_EXE_mbimd"), &mbimd).unwrap();
+    std::fs::set_permissions(&mbimd, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let check_as_nobody = |config: &Path| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&mbimd)
+            .arg("--check-config")
+            .arg("--config")
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+    chown(&path, Some(65534), Some(65534)).unwrap();
+    let output = check_as_nobody(&path);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let root_only = dir.write("root-only.toml", WITH_PIN, 0o600);
+    let output = check_as_nobody(&root_only);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("mbimd runs as uid 65534, which may not read it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("4711"), "{stderr}");
 }
 
 #[test]

@@ -1,0 +1,235 @@
+#!/bin/bash
+# vmtest: init=systemd
+# vmtest: timeout=480
+# The packaged unit under a real systemd (PID 1 in this VM): mbimd installed as the packages
+# install it (unit, sysusers.d user, udev rule, bus policy), the simulated modem plugged in.
+# The udev rule gives the user mbimd the modem's usbfs node and nothing else; mbimd.service
+# runs as that user with CAP_NET_ADMIN alone, takes the modem, configures mbim0e0 (its IPv6
+# sysctls included) and carries ping; `systemctl reload` works. A probe run with every sandbox
+# setting of the unit finds the kernel's tunables, power state, other processes, device nodes
+# and systemd's D-Bus API closed to it; the same probe in a weakened copy (root, no
+# ProtectKernelTunables) finds them open, so the probe itself is shown able to see a hole.
+set -eu
+# shellcheck source=tests/vm/lib/guest.sh
+. "$VM_REPO/tests/vm/lib/guest.sh"
+[ -z "$VM_SIM_PROTOTYPE" ] || skip_all "needs mbim-sim"
+[ "$(cat /proc/1/comm)" = systemd ] || abort "PID 1 is $(cat /proc/1/comm), not systemd"
+mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
+[ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
+sys=$VM_REPO/systemd
+
+step "mbimd installed as the packages install it"
+install -m 0755 "$mbimd" /usr/bin/mbimd
+install -D -m 0644 "$sys/mbimd.service" /usr/lib/systemd/system/mbimd.service
+install -D -m 0644 "$sys/mbimd.sysusers" /usr/lib/sysusers.d/mbimd.conf
+install -D -m 0644 "$sys/70-mbimd.rules" /usr/lib/udev/rules.d/70-mbimd.rules
+install -D -m 0644 "$sys/dev.mbimd.Mbimd1.conf" /usr/share/dbus-1/system.d/dev.mbimd.Mbimd1.conf
+install -D -m 0644 "$sys/mbimd.polkit.rules" /usr/share/polkit-1/rules.d/50-mbimd.rules
+# The packaged configuration (DNS backend "auto"), with the simulated network's APN.
+mkdir -p /etc/mbimd
+cp "$sys/mbimd.toml" /etc/mbimd/mbimd.toml
+grep -q '^backend = "auto"$' /etc/mbimd/mbimd.toml || abort "the packaged mbimd.toml has no backend = \"auto\""
+printf '\n[[profiles]]\nname = "simulated"\napn = "internet"\n' >>/etc/mbimd/mbimd.toml
+# systemd-resolved (the Debian package, unpacked on the host by lib/prepare.sh) with its bus
+# policy and polkit actions, so that `auto` picks it: resolved lets only root set a link's DNS
+# without asking polkit, and the packaged polkit rule is what lets the user mbimd through.
+resolved=no
+if [ -n "${VM_RESOLVED:-}" ] && [ -x /usr/lib/polkit-1/polkitd ]; then
+    install -m 0644 "$VM_RESOLVED/usr/share/dbus-1/system.d/org.freedesktop.resolve1.conf" \
+        /usr/share/dbus-1/system.d/
+    install -D -m 0644 "$VM_RESOLVED/usr/share/polkit-1/actions/org.freedesktop.resolve1.policy" \
+        /usr/share/polkit-1/actions/org.freedesktop.resolve1.policy
+    getent passwd systemd-resolve >/dev/null ||
+        useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin systemd-resolve
+    resolved=yes
+else
+    skip "systemd-resolved and polkit: no unpacked resolved or no polkitd; DNS goes to a file"
+    sed -i 's|^backend = "auto"$|backend = "file:/run/mbimd/resolv.conf"|' /etc/mbimd/mbimd.toml
+fi
+# What the maintainer scripts do.
+systemd-sysusers /usr/lib/sysusers.d/mbimd.conf
+udevadm control --reload-rules
+busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+systemctl daemon-reload
+mbimd_uid=$(id -u mbimd) || abort "systemd-sysusers created no user mbimd"
+pass "user mbimd (uid $mbimd_uid) created by systemd-sysusers"
+# A harmless unit only root may start: the probe's D-Bus call asks for it.
+cat >/etc/systemd/system/vmtest-canary.service <<'UNIT'
+[Service]
+Type=oneshot
+ExecStart=/bin/touch /run/vmtest-canary
+UNIT
+systemctl daemon-reload
+
+attach_modem dssa 1
+udevadm settle
+# The simulated modem is the one USB device that is not a root hub.
+modem_node= other_node=
+for d in /sys/bus/usb/devices/*; do
+    [ -f "$d/busnum" ] || continue
+    node=$(printf '/dev/bus/usb/%03d/%03d' "$(cat "$d/busnum")" "$(cat "$d/devnum")")
+    case $(basename "$d") in
+        usb*) other_node=$node ;;
+        *) modem_node=$node ;;
+    esac
+done
+[ -n "$modem_node" ] && [ -n "$other_node" ] || abort "no modem or root hub node in /sys/bus/usb/devices"
+# shellcheck disable=SC2317 # called through wait_for
+owned_by_mbimd() { [ "$(stat -c %U "$modem_node")" = mbimd ]; }
+if wait_for 10 owned_by_mbimd; then
+    pass "udev gave the modem's node $modem_node to mbimd"
+else
+    fail "$modem_node belongs to $(stat -c %U "$modem_node"), not mbimd"
+    udevadm info "$modem_node" || true
+    journalctl -u systemd-udevd --no-pager | tail -n 20
+fi
+owner=$(stat -c %U "$other_node")
+[ "$owner" = root ] && pass "the root hub's node $other_node stays root's" ||
+    fail "$other_node belongs to $owner"
+
+if [ "$resolved" = yes ]; then
+    shared_lib=$(find "$VM_RESOLVED" -name 'libsystemd-shared-*.so' -printf '%h\n' | head -n 1)
+    mkdir -p /run/systemd/resolve /run/systemd/resolved.conf.d
+    chown systemd-resolve:systemd-resolve /run/systemd/resolve
+    printf '[Resolve]\nDNSStubListener=no\nLLMNR=no\nMulticastDNS=no\n' \
+        >/run/systemd/resolved.conf.d/vmtest.conf
+    # It drops to the user systemd-resolve itself, as in its own unit.
+    if systemd-run --unit=vmtest-resolved --property=Type=dbus \
+        --property=BusName=org.freedesktop.resolve1 \
+        --setenv=LD_LIBRARY_PATH="$shared_lib" "$VM_RESOLVED/lib/systemd/systemd-resolved"; then
+        pass "systemd-resolved runs"
+    else
+        journalctl -u vmtest-resolved --no-pager | tail -n 20
+        abort "systemd-resolved did not start"
+    fi
+fi
+
+step "mbimd.service runs as mbimd with CAP_NET_ADMIN alone"
+if systemctl start mbimd.service; then
+    pass "systemctl start mbimd.service"
+else
+    journalctl -u mbimd.service --no-pager | tail -n 30
+    abort "mbimd.service did not start"
+fi
+pid=$(systemctl show -p MainPID --value mbimd.service)
+uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
+caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status")
+[ "$uid" = "$mbimd_uid" ] && pass "mbimd (PID $pid) runs as uid $uid (mbimd)" || fail "mbimd runs as uid $uid"
+# CAP_NET_ADMIN is capability 12.
+[ "$caps" = 0000000000001000 ] && pass "its effective capabilities are CAP_NET_ADMIN alone" ||
+    fail "its effective capabilities are $caps"
+owner=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+    GetConnectionUnixUser s dev.mbimd.Mbimd1)
+[ "$owner" = "u $mbimd_uid" ] && pass "dev.mbimd.Mbimd1 is owned by uid $mbimd_uid" ||
+    fail "dev.mbimd.Mbimd1 owner: $owner"
+
+step "mbimd works in its sandbox"
+# shellcheck disable=SC2317 # called through wait_for
+has_address() { [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"10.64.0.2/30"* ]]; }
+if wait_for 60 exists /sys/class/net/mbim0e0 && wait_for 30 has_address; then
+    pass "mbim0e0 has 10.64.0.2/30"
+else
+    journalctl -u mbimd.service --no-pager | tail -n 40
+    abort "no mbim0e0 with 10.64.0.2"
+fi
+if ping -c 3 -W 5 -I mbim0e0 10.64.0.1 >"$VM_OUT/ping.log" 2>&1; then
+    pass "10.64.0.1 answers ping through mbim0e0"
+else
+    cat "$VM_OUT/ping.log"
+    fail "no ping reply from 10.64.0.1"
+fi
+# mbimd writes addr_gen_mode=1 (no kernel link-local address) through the one writable
+# part of /proc/sys.
+mode=$(cat /proc/sys/net/ipv6/conf/mbim0e0/addr_gen_mode)
+[ "$mode" = 1 ] && pass "mbimd set net.ipv6.conf.mbim0e0.addr_gen_mode=1" ||
+    fail "net.ipv6.conf.mbim0e0.addr_gen_mode is $mode"
+if [ "$resolved" = yes ]; then
+    # shellcheck disable=SC2317 # called through wait_for
+    link_dns() {
+        [[ $(LD_LIBRARY_PATH=$shared_lib "$VM_RESOLVED/usr/bin/resolvectl" dns mbim0e0 2>&1) == \
+            *"10.64.0.1 fd00:6d62::1"* ]]
+    }
+    if wait_for 20 link_dns; then
+        pass "resolved holds mbim0e0's DNS servers, set by the user mbimd through the polkit rule"
+    else
+        LD_LIBRARY_PATH=$shared_lib "$VM_RESOLVED/usr/bin/resolvectl" dns mbim0e0 || true
+        journalctl -u mbimd.service -u polkit.service --no-pager | tail -n 20
+        fail "resolved has no DNS servers for mbim0e0"
+    fi
+else
+    # shellcheck disable=SC2317 # called through wait_for
+    has_dns() { grep -q '^nameserver ' /run/mbimd/resolv.conf; }
+    wait_for 10 has_dns && pass "DNS servers in /run/mbimd/resolv.conf (its RuntimeDirectory)" ||
+        fail "no nameserver in /run/mbimd/resolv.conf"
+fi
+state=$(busctl --system get-property dev.mbimd.Mbimd1 /dev/mbimd/Mbimd1/Modem0/Executor0 \
+    dev.mbimd.Executor1 State)
+[ "$state" = 's "connected"' ] && pass "D-Bus: Executor0 State connected" || fail "D-Bus: State $state"
+if systemctl reload mbimd.service; then
+    pass "systemctl reload mbimd.service (ExecReload= as the user mbimd)"
+else
+    journalctl -u mbimd.service --no-pager | tail -n 10
+    fail "systemctl reload mbimd.service"
+fi
+systemctl is-active --quiet mbimd.service && pass "mbimd.service still active" || fail "mbimd.service not active"
+
+# probe_unit NAME SED-SCRIPT: a copy of the packaged unit, edited by SED-SCRIPT, whose
+# ExecStart= is the probe; its verdicts land in $VM_OUT/NAME.log.
+root_pid=$(systemctl show -p MainPID --value systemd-journald.service)
+probe_unit() {
+    local name=$1 edit=$2
+    sed -e '/^ExecStart=/c ExecStart='"$VM_REPO/tests/vm/lib/sandbox-probe.sh $modem_node $other_node $root_pid" \
+        -e '/^Type=/c Type=oneshot' \
+        -e '/^\(BusName\|ExecReload\|Restart\|RestartSec\|StateDirectory\|StateDirectoryMode\|RuntimeDirectory\)=/d' \
+        -e '/^\[Service\]$/a StandardOutput=file:'"$VM_OUT/$name.log" \
+        -e "$edit" /usr/lib/systemd/system/mbimd.service >"/etc/systemd/system/$name.service"
+    systemctl daemon-reload
+    rm -f /run/vmtest-canary
+    systemctl start "$name.service" || fail "$name.service failed: $(systemctl status "$name.service" | tail -n 3)"
+    cat "$VM_OUT/$name.log"
+}
+# verdict LOG PATTERN DESC: PASS when a line of LOG matches PATTERN (a grep -E).
+verdict() {
+    if grep -Eq "$2" "$VM_OUT/$1.log"; then pass "$3"; else fail "$3: $(grep -F "${4:-$3}" "$VM_OUT/$1.log" || true)"; fi
+}
+
+step "a probe with the packaged unit's sandbox"
+probe_unit probe-packaged ''
+verdict probe-packaged "^id: uid=$mbimd_uid CapEff=0000000000001000$" "the probe runs as mbimd with CAP_NET_ADMIN" "id:"
+for path in /proc/sys/kernel/core_pattern /sys/power/state /proc/sys/vm/drop_caches \
+    /proc/sysrq-trigger /proc/sys/net/ipv4/ip_forward /etc/mbimd/mbimd.toml /usr/bin/mbimd \
+    /dev/mem "$other_node"; do
+    verdict probe-packaged "^open $path: refused" "$path cannot be opened for writing" "open $path:"
+done
+verdict probe-packaged "^open /proc/sys/net/ipv6/conf/mbim0e0/accept_ra: writable$" \
+    "the IPv6 sysctls of mbim0e0 stay writable" "open /proc/sys/net/ipv6/conf/mbim0e0"
+verdict probe-packaged "^open $modem_node: writable$" "the modem's usbfs node is writable" "open $modem_node:"
+verdict probe-packaged "^kill $root_pid: refused" "no signal to a root process (journald)" "kill "
+verdict probe-packaged "^proc PID 1: hidden$" "other processes are hidden in /proc" "proc PID 1"
+verdict probe-packaged "^dbus StartUnit: refused" "systemd refuses to start a unit for it over D-Bus" "dbus StartUnit"
+[ ! -e /run/vmtest-canary ] && pass "the canary unit did not run" || fail "the canary unit ran"
+
+step "the same probe, weakened (root, no ProtectKernelTunables), sees the holes"
+# The unit's posture before the user mbimd: root with CAP_NET_ADMIN, /proc/sys writable.
+probe_unit probe-weakened '/^\(User\|Group\|ProtectKernelTunables\|ProtectProc\)=/d'
+verdict probe-weakened "^id: uid=0 " "the weakened probe runs as root" "id:"
+verdict probe-weakened "^open /proc/sys/kernel/core_pattern: writable$" \
+    "as root, core_pattern is writable (what the packaged unit prevents)" "open /proc/sys/kernel/core_pattern"
+verdict probe-weakened "^dbus StartUnit: allowed$" \
+    "as root, systemd starts a unit for it over D-Bus (what the packaged unit prevents)" "dbus StartUnit"
+wait_for 5 exists /run/vmtest-canary && pass "the canary unit ran for root" || fail "the canary unit did not run for root"
+
+step "systemd's own score of the unit"
+score=$(systemd-analyze security mbimd.service 2>/dev/null |
+    sed -n 's/.*Overall exposure level for mbimd.service: \([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+    pass "systemd-analyze security mbimd.service: $score (at most 2.0)"
+else
+    fail "systemd-analyze security mbimd.service: ${score:-no score}"
+fi
+
+step "SIGTERM (systemctl stop) removes the device"
+systemctl stop mbimd.service
+wait_for 10 absent /sys/class/net/mbim0e0 && pass "mbim0e0 removed on stop" || fail "mbim0e0 left after stop"
+journalctl -u mbimd.service --no-pager >"$VM_OUT/mbimd.log" 2>&1 || true
+finish
