@@ -9,6 +9,7 @@
 
 use crate::datapath::CounterSnapshot;
 use crate::executor::{ExecutorCommand, ExecutorStatus};
+use crate::netdev::ConfigReport;
 use crate::policy::{SlotKind, SlotPolicyConfig};
 use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
 use mbim_protocol::status::Status;
@@ -60,6 +61,10 @@ pub struct ExecutorSnapshot {
     pub status: ExecutorStatus,
     /// The network device while connected.
     pub netdev: Option<String>,
+    /// How its configuration went (each part applied, refused or failed),
+    /// while connected; for a device that could not be created, that
+    /// failure.
+    pub configuration: Option<ConfigReport>,
     /// The data path's counters (refreshed about once a second while they move).
     pub counters: CounterSnapshot,
 }

@@ -2,15 +2,9 @@
 //! packets through the device.
 //!
 //! These tests need root and /dev/net/tun; without them each prints a `SKIP`
-//! line and passes. They never touch the machine's own interfaces: every
-//! test makes its own network namespace (`ip netns add mbimd-test-<pid>-<n>`)
-//! and runs its body on a thread that has `setns`-ed into it (a new thread,
-//! so the test harness's threads stay where they are; rustix's safe
-//! `move_into_link_name_space`), with a current-thread tokio runtime so
-//! every socket and task the netdev makes is created on that thread, inside
-//! the namespace. /proc/sys/net follows the writing thread's namespace, so
-//! the sysctls land there too. Results are checked with `ip -n <ns> -j …`.
-//! A guard deletes the namespace even when the test fails.
+//! line and passes. They never touch the machine's own interfaces: each runs
+//! in a network namespace of its own (`netdev_support`), and results are
+//! checked with `ip -n <ns> -j …`.
 
 // Test packets are a few dozen bytes: their lengths fit any field.
 #![allow(
@@ -20,188 +14,17 @@
     clippy::cast_possible_truncation
 )]
 
-use std::future::Future;
+mod netdev_support;
+
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::fd::AsFd;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions};
-use mbimd::types::{IpSettings, Ipv4Prefix, Ipv6Prefix};
-use serde_json::Value;
-
-// ---------------------------------------------------------------- harness
-
-fn can_run(test: &str) -> bool {
-    if !rustix::process::geteuid().is_root() {
-        println!("SKIP {test}: needs root (network namespaces, TUN, rtnetlink)");
-        return false;
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        println!("SKIP {test}: /dev/net/tun is missing");
-        return false;
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        println!("SKIP {test}: iproute2's `ip` is missing");
-        return false;
-    }
-    true
-}
-
-static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
-
-/// A network namespace of one test, deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new() -> Netns {
-        let n = NAMESPACES.fetch_add(1, Ordering::Relaxed);
-        let name = format!("mbimd-test-{}-{n}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "ip netns add {name}");
-        Netns { name }
-    }
-
-    /// Runs `body` on a thread inside the namespace, in a current-thread
-    /// runtime; a panic there fails the test.
-    fn run<F, Fut, T>(&self, body: F) -> T
-    where
-        F: FnOnce(String) -> Fut + Send + 'static,
-        Fut: Future<Output = T>,
-        T: Send + 'static,
-    {
-        let name = self.name.clone();
-        let thread = std::thread::spawn(move || {
-            let file = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
-            rustix::thread::move_into_link_name_space(
-                file.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .unwrap();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(body(name))
-        });
-        match thread.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// `ip -n <ns> -j <args>` as JSON.
-fn ip(ns: &str, args: &[&str]) -> Value {
-    let output = Command::new("ip")
-        .args(["-n", ns, "-j"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    if text.trim().is_empty() {
-        return Value::Array(Vec::new());
-    }
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The (address, prefix) pairs of `dev` in `family` (`-4`/`-6`).
-fn addresses(ns: &str, family: &str, dev: &str) -> Vec<(String, u64)> {
-    let links = ip(ns, &[family, "addr", "show", "dev", dev]);
-    let mut out = Vec::new();
-    for link in links.as_array().unwrap() {
-        for a in link["addr_info"].as_array().unwrap() {
-            out.push((
-                a["local"].as_str().unwrap().to_owned(),
-                a["prefixlen"].as_u64().unwrap(),
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// A sysctl as the namespace sees it (`ip netns exec` remounts /sys and
-/// enters the namespace, so /proc/sys/net is its own).
-fn sysctl(ns: &str, key: &str) -> String {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    let output = Command::new("ip")
-        .args(["netns", "exec", ns, "cat", &path])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// `ip monitor address route` in the namespace, to prove nothing changed.
-struct Monitor(Child);
-
-impl Monitor {
-    fn start(ns: &str) -> Monitor {
-        let child = Command::new("ip")
-            .args(["-n", ns, "monitor", "address", "route", "link"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Let it subscribe before anything happens.
-        std::thread::sleep(Duration::from_millis(300));
-        Monitor(child)
-    }
-
-    fn finish(mut self) -> String {
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = self.0.kill();
-        let output = self.0.wait_with_output().unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-fn options(metric: Option<u32>) -> NetdevOptions {
-    NetdevOptions {
-        default_route_metric: metric,
-        dns: DnsBackend::None,
-        interface_id: [0x02, 0, 0, 0, 0, 0, 0xab, 0xcd],
-        ..NetdevOptions::default()
-    }
-}
-
-fn dual_stack() -> IpSettings {
-    IpSettings {
-        ipv4_addresses: vec![Ipv4Prefix {
-            address: "10.64.0.2".parse().unwrap(),
-            prefix: 30,
-        }],
-        ipv4_gateway: Some("10.64.0.1".parse().unwrap()),
-        ipv4_dns: vec!["10.64.0.53".parse().unwrap()],
-        ipv4_mtu: 1428,
-        ipv6_addresses: vec![Ipv6Prefix {
-            address: "2001:db8:1::1234".parse().unwrap(),
-            prefix: 64,
-        }],
-        ipv6_gateway: Some("2001:db8:1::1".parse().unwrap()),
-        ipv6_dns: vec!["2001:db8:1::53".parse().unwrap()],
-        ipv6_mtu: 1428,
-    }
-}
+use mbimd::types::{IpSettings, Ipv4Prefix};
+use netdev_support::{
+    addresses, can_run, complete, dual_stack, ip, options, sysctl, Monitor, Netns,
+};
 
 // ---------------------------------------------------------------- tests
 
@@ -232,7 +55,7 @@ fn netdev_apply_update_teardown() {
         assert_eq!(sysctl(&ns, "net.ipv6.conf.mbimtest0.addr_gen_mode"), "1");
 
         let settings = dual_stack();
-        netdev.apply(&settings, 1428).await.unwrap();
+        complete(netdev.apply(&settings, 1428).await);
 
         let link = &ip(&ns, &["link", "show", "dev", "mbimtest0"])[0];
         assert_eq!(link["mtu"], 1428);
@@ -268,11 +91,11 @@ fn netdev_apply_update_teardown() {
         // Applying again, or an update that changes only DNS, touches
         // nothing: not one address, route or link event.
         let monitor = Monitor::start(&ns);
-        netdev.apply(&settings, 1428).await.unwrap();
+        complete(netdev.apply(&settings, 1428).await);
         let mut dns_only = settings.clone();
         dns_only.ipv4_dns = vec!["10.64.0.54".parse().unwrap()];
         dns_only.ipv6_dns.clear();
-        netdev.update(&dns_only, 1428).await.unwrap();
+        complete(netdev.update(&dns_only, 1428).await);
         let events = monitor.finish();
         assert!(events.trim().is_empty(), "unexpected changes:\n{events}");
         assert!(std::fs::read_to_string(&dns_file)
@@ -284,7 +107,7 @@ fn netdev_apply_update_teardown() {
         let mut moved = dns_only.clone();
         moved.ipv4_addresses[0].address = "10.64.0.6".parse().unwrap();
         moved.ipv4_gateway = Some("10.64.0.5".parse().unwrap());
-        netdev.update(&moved, 1400).await.unwrap();
+        complete(netdev.update(&moved, 1400).await);
         assert_eq!(
             addresses(&ns, "-4", "mbimtest0"),
             vec![("10.64.0.6".to_owned(), 30)]
@@ -302,7 +125,7 @@ fn netdev_apply_update_teardown() {
         let mut v4_only = moved.clone();
         v4_only.ipv6_addresses.clear();
         v4_only.ipv6_gateway = None;
-        netdev.update(&v4_only, 1400).await.unwrap();
+        complete(netdev.update(&v4_only, 1400).await);
         assert!(addresses(&ns, "-6", "mbimtest0").is_empty());
         assert!(ip(&ns, &["-6", "route", "show", "default"])
             .as_array()
@@ -345,7 +168,7 @@ fn netdev_default_name_without_default_route() {
         let name = InterfaceName::default_for(3, 1);
         assert_eq!(name.as_str(), "mbim3e1");
         let mut netdev = Netdev::create(name, options(None)).await.unwrap();
-        netdev.apply(&dual_stack(), 1500).await.unwrap();
+        complete(netdev.apply(&dual_stack(), 1500).await);
         assert_eq!(
             addresses(&ns, "-4", "mbim3e1"),
             vec![("10.64.0.2".to_owned(), 30)]
@@ -422,7 +245,7 @@ fn netdev_slaac_from_router_advertisement() {
             ipv6_dns: vec!["2001:db8:5::53".parse().unwrap()],
             ..IpSettings::default()
         };
-        netdev.apply(&settings, 1500).await.unwrap();
+        complete(netdev.apply(&settings, 1500).await);
         assert_eq!(
             addresses(&ns, "-6", "mbimra0"),
             vec![("fe80::200:0:0:abcd".to_owned(), 64)],
@@ -456,7 +279,7 @@ fn netdev_slaac_from_router_advertisement() {
         // A DNS-only update keeps the kernel's SLAAC address.
         let mut dns_only = settings.clone();
         dns_only.ipv6_dns = vec!["2001:db8:5::54".parse().unwrap()];
-        netdev.update(&dns_only, 1500).await.unwrap();
+        complete(netdev.update(&dns_only, 1500).await);
         assert!(addresses(&ns, "-6", "mbimra0").contains(&slaac));
 
         drop(device);
@@ -498,7 +321,7 @@ fn netdev_packets_both_ways() {
     netns.run(|_ns| async move {
         let name = InterfaceName::new("mbimpkt0").unwrap();
         let mut netdev = Netdev::create(name, options(Some(700))).await.unwrap();
-        netdev.apply(&dual_stack(), 1500).await.unwrap();
+        complete(netdev.apply(&dual_stack(), 1500).await);
         let device = netdev.device();
 
         let local: SocketAddr = "10.64.0.2:5555".parse().unwrap();
@@ -576,7 +399,7 @@ fn netdev_host_address_with_gateway_outside_its_prefix() {
             ipv4_gateway: Some("100.64.7.1".parse().unwrap()),
             ..IpSettings::default()
         };
-        netdev.apply(&settings, 1500).await.unwrap();
+        complete(netdev.apply(&settings, 1500).await);
         let routes = ip(&ns, &["-4", "route", "show", "default"]);
         assert_eq!(routes[0]["gateway"], "100.64.7.1", "{routes}");
         assert!(
@@ -593,7 +416,7 @@ fn netdev_host_address_with_gateway_outside_its_prefix() {
         netdev.set_up(false).await.unwrap();
         let link = &ip(&ns, &["link", "show", "dev", "mbimhost0"])[0];
         assert!(!link["flags"].as_array().unwrap().contains(&"UP".into()));
-        netdev.apply(&settings, 1500).await.unwrap();
+        complete(netdev.apply(&settings, 1500).await);
         let routes = ip(&ns, &["-4", "route", "show", "default"]);
         assert_eq!(routes.as_array().unwrap().len(), 1, "{routes}");
         netdev.teardown().await.unwrap();

@@ -379,6 +379,29 @@ fn show_prints_every_property_by_its_dbus_name() {
         );
     }
     assert!(text.contains("[0/e0]"), "{text}");
+
+    // How the network device's configuration went, part by part: as root
+    // (in a namespace of mbimd's own) all of it; unprivileged, no device.
+    let text = daemon.ok(&["show", "0/e0"]);
+    let line = |name: &str| {
+        text.lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name}: {text}"))
+            .to_owned()
+    };
+    if is_root() {
+        assert!(line("NetdevState").ends_with(" configured"), "{text}");
+        assert!(
+            line("NetdevParts").contains("address 10.64.0.2/30: applied"),
+            "{text}"
+        );
+    } else {
+        assert!(line("NetdevState").ends_with(" failed"), "{text}");
+        assert!(
+            line("NetdevParts").contains("network device mbim0e0: failed ("),
+            "{text}"
+        );
+    }
 }
 
 #[test]

@@ -208,6 +208,24 @@ impl ExecutorObject {
         self.view().netdev
     }
 
+    /// How the network device's configuration went: none (no device: not
+    /// connected), configured (every part applied), partial (some part
+    /// refused or failed; NetdevParts says which), failed (nothing applied,
+    /// or the device could not be created).
+    #[zbus(property)]
+    fn netdev_state(&self) -> String {
+        self.view().netdev_state
+    }
+
+    /// Each part of the device's configuration: (part, outcome, detail),
+    /// outcome one of applied, refused (what the network handed out is not
+    /// assignable), failed, retrying (failed for a reason that may pass;
+    /// applied again after a growing pause); detail says why.
+    #[zbus(property)]
+    fn netdev_parts(&self) -> Vec<(String, String, String)> {
+        self.view().netdev_parts
+    }
+
     /// IPv4 addresses with prefix length (a.b.c.d/n) while connected.
     #[zbus(property)]
     fn ipv4_addresses(&self) -> Vec<String> {

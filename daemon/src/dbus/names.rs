@@ -3,6 +3,7 @@
 //! yet known and `unknown-<n>` for a value mbimd has no name for.
 
 use crate::executor::ExecutorState;
+use crate::netdev::{ConfigPart, ConfigReport, PartOutcome};
 use crate::policy::{OnRemoval, SlotKind};
 use mbim_protocol::services::basic_connect::{
     PacketServiceState, PinState, PinType, RegisterState, SubscriberReadyState,
@@ -92,6 +93,33 @@ pub(crate) fn on_removal(value: OnRemoval) -> &'static str {
     }
 }
 
+/// `NetdevState`: how the network device's configuration went.
+pub(crate) fn netdev_state(report: Option<&ConfigReport>) -> &'static str {
+    match report {
+        None => "none",
+        Some(report) if report.is_complete() => "configured",
+        Some(report) if report.nothing_applied() => "failed",
+        Some(_) => "partial",
+    }
+}
+
+/// One `NetdevParts` entry: (part, outcome, detail).
+pub(crate) fn netdev_part(part: &ConfigPart) -> (String, String, String) {
+    let (outcome, detail) = match &part.outcome {
+        PartOutcome::Applied => ("applied", String::new()),
+        PartOutcome::Refused { reason } => ("refused", reason.clone()),
+        PartOutcome::Failed {
+            error,
+            transient: true,
+        } => ("retrying", error.clone()),
+        PartOutcome::Failed {
+            error,
+            transient: false,
+        } => ("failed", error.clone()),
+    };
+    (part.part.clone(), outcome.to_owned(), detail)
+}
+
 /// The on-removal setting named `name`.
 pub(crate) fn parse_on_removal(name: &str) -> Option<OnRemoval> {
     [OnRemoval::Suggest, OnRemoval::Switch, OnRemoval::Stay]
@@ -130,6 +158,50 @@ mod tests {
             executor_state(ExecutorState::WaitingToReconnect),
             "waiting-to-reconnect"
         );
+    }
+
+    #[test]
+    fn the_netdev_state_says_how_much_was_applied() {
+        let part = |name: &str, outcome: PartOutcome| ConfigPart {
+            part: name.to_owned(),
+            outcome,
+        };
+        let applied = part("link up", PartOutcome::Applied);
+        let refused = part(
+            "address ff02::1/64",
+            PartOutcome::Refused {
+                reason: "a multicast address".to_owned(),
+            },
+        );
+        let retrying = part(
+            "dns",
+            PartOutcome::Failed {
+                error: "no resolver".to_owned(),
+                transient: true,
+            },
+        );
+        let report = |parts: &[&ConfigPart]| ConfigReport {
+            parts: parts.iter().map(|part| (*part).clone()).collect(),
+        };
+        // (report, NetdevState)
+        let table = [
+            (None, "none"),
+            (Some(report(&[&applied])), "configured"),
+            (Some(report(&[&applied, &refused])), "partial"),
+            (Some(report(&[&refused, &retrying])), "failed"),
+        ];
+        for (report, state) in table {
+            assert_eq!(netdev_state(report.as_ref()), state, "{report:?}");
+        }
+        assert_eq!(
+            netdev_part(&retrying),
+            (
+                "dns".to_owned(),
+                "retrying".to_owned(),
+                "no resolver".to_owned()
+            )
+        );
+        assert_eq!(netdev_part(&refused).1, "refused",);
     }
 
     #[test]

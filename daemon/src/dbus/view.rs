@@ -135,6 +135,8 @@ pub(crate) struct ExecutorView {
     pub(crate) slot: i32,
     pub(crate) profile: String,
     pub(crate) netdev: String,
+    pub(crate) netdev_state: String,
+    pub(crate) netdev_parts: Vec<(String, String, String)>,
     pub(crate) ipv4_addresses: Vec<String>,
     pub(crate) ipv4_gateway: String,
     pub(crate) ipv6_addresses: Vec<String>,
@@ -211,6 +213,13 @@ impl ExecutorView {
                 .unwrap_or(-1),
             profile: status.profile.clone().unwrap_or_default(),
             netdev: executor.netdev.clone().unwrap_or_default(),
+            netdev_state: names::netdev_state(executor.configuration.as_ref()).to_owned(),
+            netdev_parts: executor
+                .configuration
+                .iter()
+                .flat_map(|report| &report.parts)
+                .map(names::netdev_part)
+                .collect(),
             ipv4_addresses: ip
                 .ipv4_addresses
                 .iter()
@@ -263,6 +272,8 @@ impl ExecutorView {
             ("Slot", Value::from(self.slot)),
             ("Profile", Value::from(self.profile.clone())),
             ("Netdev", Value::from(self.netdev.clone())),
+            ("NetdevState", Value::from(self.netdev_state.clone())),
+            ("NetdevParts", Value::from(self.netdev_parts.clone())),
             ("Ipv4Addresses", Value::from(self.ipv4_addresses.clone())),
             ("Ipv4Gateway", Value::from(self.ipv4_gateway.clone())),
             ("Ipv6Addresses", Value::from(self.ipv6_addresses.clone())),

@@ -29,12 +29,16 @@
 //!   entries written to resolvconf or a file stay: call teardown.
 //!
 //! Every kernel-facing step returns a [`NetdevError`] naming what failed,
-//! with the cause as its source.
+//! with the cause as its source. [`Netdev::apply`] does not stop at one: it
+//! screens what the network handed out, tries every part, and returns a
+//! [`ConfigReport`] of each part's outcome.
 
 pub mod dns;
 mod name;
 mod plan;
+mod report;
 mod rtnl;
+mod screen;
 mod sysctl;
 mod tun;
 
@@ -45,12 +49,15 @@ use std::sync::Arc;
 pub use dns::{DnsBackend, DnsError, DnsLink};
 pub use name::{InterfaceName, InvalidName, MAX_NAME_LEN};
 pub use plan::Slaac;
+pub use report::{ConfigPart, ConfigReport, PartOutcome};
+pub use screen::{screen, Refusal};
 pub use tun::TunOptions;
 
 use crate::logging::chain;
 use crate::types::IpSettings;
-use plan::Plan;
+use plan::{Plan, RouteSpec};
 use rtnl::Rtnl;
+use screen::address_part;
 
 /// The route metric when the configuration names none. NetworkManager gives
 /// mobile broadband 700, so a wired or Wi-Fi default route (100, 600) still
@@ -138,6 +145,31 @@ pub enum NetdevError {
         #[source]
         source: Box<DnsError>,
     },
+}
+
+impl NetdevError {
+    /// Whether the cause may pass, so doing it again later is worth it: the
+    /// kernel being busy or short of memory, the link not ready yet, IPv6
+    /// switched off for now, a DNS service or directory not there yet. Not
+    /// so when the request itself is wrong (`EINVAL`, `ERANGE`, an address
+    /// family or operation the kernel lacks) or the device is gone.
+    pub fn is_transient(&self) -> bool {
+        /// EINVAL, ERANGE, EOPNOTSUPP, EAFNOSUPPORT, EPROTONOSUPPORT.
+        const WRONG_REQUEST: [i32; 5] = [22, 34, 95, 97, 93];
+        match self {
+            NetdevError::Netlink { source, .. } => match source.as_ref() {
+                rtnetlink::Error::NetlinkError(message) => message
+                    .code
+                    .is_none_or(|code| !WRONG_REQUEST.contains(&code.get().abs())),
+                _ => true,
+            },
+            NetdevError::Sysctl { source, .. } => source
+                .raw_os_error()
+                .is_none_or(|code| !WRONG_REQUEST.contains(&code)),
+            NetdevError::Dns { .. } | NetdevError::NetlinkSocket(_) => true,
+            NetdevError::CreateTun { .. } | NetdevError::LinkMissing { .. } => false,
+        }
+    }
 }
 
 /// The device of one connected session.
@@ -228,96 +260,171 @@ impl Netdev {
 
     /// Brings the device to `settings` with link MTU `mtu`: MTU, IPv6
     /// sysctls, link up, addresses, routes, DNS. Idempotent; only what
-    /// differs from the kernel's state is changed. After an error the device
-    /// may be partly configured: apply again, or tear it down, which removes
-    /// whatever got applied.
-    pub async fn apply(&mut self, settings: &IpSettings, mtu: u16) -> Result<(), NetdevError> {
+    /// differs from the kernel's state is changed.
+    ///
+    /// What the network hands out is screened first (`screen`): an address,
+    /// gateway or DNS server no network may assign is refused on its own.
+    /// Every part is then tried even when another failed, and the report
+    /// says how each went: a device can end up partly configured, and
+    /// applying again (when [`ConfigReport::worth_retrying`]) reconciles
+    /// what is still missing.
+    pub async fn apply(&mut self, settings: &IpSettings, mtu: u16) -> ConfigReport {
+        let mut report = ConfigReport::default();
+        let (settings, refusals) = screen(settings);
+        for refusal in refusals {
+            report.refused(refusal);
+        }
         let plan = Plan::new(
-            settings,
+            &settings,
             self.options.default_route_metric,
             self.options.interface_id,
             self.options.slaac,
         );
         let plan = if self.ipv6 { plan } else { without_ipv6(plan) };
 
-        let link = self.rtnl.link_by_index(self.index).await?;
-        if link.mtu != Some(u32::from(mtu)) {
-            self.rtnl.set_mtu(self.index, u32::from(mtu)).await?;
+        let link = match self.rtnl.link_by_index(self.index).await {
+            Ok(link) => link,
+            Err(error) => {
+                // Without the device nothing else can be applied.
+                report.failed(format!("network device {}", self.name), &error);
+                return report;
+            }
+        };
+        let part = format!("mtu {mtu}");
+        if link.mtu == Some(u32::from(mtu)) {
+            report.applied(part);
+        } else {
+            let result = self.rtnl.set_mtu(self.index, u32::from(mtu)).await;
+            report.outcome(part, &result);
         }
         if self.ipv6 {
-            let name = self.name.as_str();
-            sysctl::set_ipv6(name, "accept_ra", &plan.ipv6.accept_ra.to_string())?;
+            let result = self.set_ipv6_sysctls(&plan);
+            let part = format!(
+                "ipv6 router advertisements (accept_ra {})",
+                plan.ipv6.accept_ra
+            );
+            report.outcome(part, &result);
+        }
+        if link.up {
+            report.applied("link up");
+        } else {
+            let result = self.rtnl.set_up(self.index, true).await;
+            report.outcome("link up", &result);
+        }
+        // Addresses before routes: a route's gateway and source need them.
+        self.apply_addresses(&plan, &mut report).await;
+        self.apply_routes(&plan, &mut report).await;
+        self.apply_dns(&plan, &mut report).await;
+        report
+    }
+
+    /// The IPv6 sysctls of `plan`: each is written even if one before it
+    /// failed; the first failure is returned.
+    fn set_ipv6_sysctls(&self, plan: &Plan) -> Result<(), NetdevError> {
+        let name = self.name.as_str();
+        let results = [
+            sysctl::set_ipv6(name, "accept_ra", &plan.ipv6.accept_ra.to_string()),
             sysctl::set_ipv6(
                 name,
                 "accept_ra_defrtr",
                 if plan.ipv6.accept_ra_defrtr { "1" } else { "0" },
-            )?;
+            ),
             sysctl::set_ipv6_if_present(
                 name,
                 "ra_defrtr_metric",
                 &plan.ipv6.ra_defrtr_metric.to_string(),
-            )?;
-        }
-        if !link.up {
-            self.rtnl.set_up(self.index, true).await?;
-        }
+            ),
+        ];
+        results.into_iter().collect()
+    }
 
-        // Addresses before routes: a route's gateway and source need them.
-        let present = self.rtnl.addresses(self.index).await?;
+    async fn apply_addresses(&self, plan: &Plan, report: &mut ConfigReport) {
+        let present = match self.rtnl.addresses(self.index).await {
+            Ok(present) => present,
+            Err(error) => {
+                for spec in &plan.addresses {
+                    report.failed(address_part(spec.address, spec.prefix), &error);
+                }
+                return;
+            }
+        };
+        let mut kept = Vec::new();
         for (spec, message) in present {
-            if !plan.addresses.contains(&spec) {
-                self.rtnl.delete_address(message).await?;
+            if plan.addresses.contains(&spec) {
+                kept.push(spec);
+            } else if let Err(error) = self.rtnl.delete_address(message).await {
+                report.failed(
+                    format!("removing {}", address_part(spec.address, spec.prefix)),
+                    &error,
+                );
             }
         }
-        let present: Vec<_> = self
-            .rtnl
-            .addresses(self.index)
-            .await?
-            .into_iter()
-            .map(|(spec, _)| spec)
-            .collect();
         for spec in &plan.addresses {
-            if !present.contains(spec) {
-                self.rtnl.add_address(self.index, *spec).await?;
+            let part = address_part(spec.address, spec.prefix);
+            if kept.contains(spec) {
+                report.applied(part);
+            } else {
+                let result = self.rtnl.add_address(self.index, *spec).await;
+                report.outcome(part, &result);
             }
         }
+    }
 
-        let present = self.rtnl.routes(self.index).await?;
+    async fn apply_routes(&self, plan: &Plan, report: &mut ConfigReport) {
+        let present = match self.rtnl.routes(self.index).await {
+            Ok(present) => present,
+            Err(error) => {
+                for spec in &plan.routes {
+                    report.failed(route_part(spec), &error);
+                }
+                return;
+            }
+        };
         let mut kept = Vec::new();
         for (spec, message) in present {
             if plan.routes.contains(&spec) {
                 kept.push(spec);
-            } else {
-                self.rtnl.delete_route(spec, message).await?;
+            } else if let Err(error) = self.rtnl.delete_route(spec, message).await {
+                report.failed(format!("removing {}", route_part(&spec)), &error);
             }
         }
         for spec in &plan.routes {
-            if !kept.contains(spec) {
-                self.rtnl.add_route(self.index, *spec).await?;
+            if kept.contains(spec) {
+                report.applied(route_part(spec));
+            } else {
+                let result = self.rtnl.add_route(self.index, *spec).await;
+                report.outcome(route_part(spec), &result);
             }
         }
+    }
 
+    async fn apply_dns(&mut self, plan: &Plan, report: &mut ConfigReport) {
         let dns = (
             plan.dns.clone(),
             self.options.default_route_metric.is_some(),
         );
-        if self.applied_dns.as_ref() != Some(&dns) {
-            self.dns
-                .set(&dns.0, dns.1)
-                .await
-                .map_err(|source| NetdevError::Dns {
-                    interface: self.name.to_string(),
-                    source: Box::new(source),
-                })?;
+        if self.applied_dns.as_ref() == Some(&dns) {
+            report.applied("dns");
+            return;
+        }
+        let result = self
+            .dns
+            .set(&dns.0, dns.1)
+            .await
+            .map_err(|source| NetdevError::Dns {
+                interface: self.name.to_string(),
+                source: Box::new(source),
+            });
+        if result.is_ok() {
             self.applied_dns = Some(dns);
         }
-        Ok(())
+        report.outcome("dns", &result);
     }
 
     /// Applies a later IP_CONFIGURATION (the network's "IP updated"). The
     /// same reconciliation as [`Netdev::apply`]: unchanged addresses and
     /// routes are not touched, so open connections survive a DNS-only change.
-    pub async fn update(&mut self, settings: &IpSettings, mtu: u16) -> Result<(), NetdevError> {
+    pub async fn update(&mut self, settings: &IpSettings, mtu: u16) -> ConfigReport {
         self.apply(settings, mtu).await
     }
 
@@ -371,6 +478,20 @@ impl Netdev {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+}
+
+/// The name of a route part: `route 0.0.0.0/0 via 10.64.0.1 metric 700`.
+fn route_part(spec: &RouteSpec) -> String {
+    match spec.gateway {
+        Some(gateway) => format!(
+            "route {}/{} via {gateway} metric {}",
+            spec.destination, spec.prefix, spec.metric
+        ),
+        None => format!(
+            "route {}/{} metric {}",
+            spec.destination, spec.prefix, spec.metric
+        ),
     }
 }
 

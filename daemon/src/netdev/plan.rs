@@ -121,10 +121,21 @@ impl Plan {
             // none. Its identifier is the network's when it gave one, so the
             // address SLAAC derives from the link-local (the kernel inherits
             // its IID on an ARPHRD_NONE device) is the one the network expects.
+            let network_link_local = settings
+                .ipv6_addresses
+                .iter()
+                .find(|a| is_link_local(a.address));
             let iid = global_v6
                 .first()
                 .map(|a| iid_of(a.address))
                 .filter(|iid| *iid != [0; 8])
+                // A 3GPP network gives the identifier of the device's
+                // link-local address this way (TS 23.060 §9.2.1.1).
+                .or_else(|| {
+                    network_link_local
+                        .map(|a| iid_of(a.address))
+                        .filter(|iid| *iid != [0; 8])
+                })
                 .unwrap_or(if interface_id == [0; 8] {
                     // fe80:: is the subnet-router anycast address, not a
                     // host's: never use an all-zero identifier.

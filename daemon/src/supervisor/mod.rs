@@ -72,13 +72,14 @@ pub use test_slots::{slot_state_agrees, TEST_NAMES};
 
 use crate::config::{Config, DeviceIdentity};
 use crate::datapath::{self, PumpConfig, PumpHandle};
+use crate::executor::reconnect_delay;
 use crate::executor::{
     self, CommandFailure, Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent,
     ExecutorReport, ExecutorStatus, Secret,
 };
 use crate::logging::chain;
 use crate::modem::{ModemEndpoint, ModemRequest, ModemSnapshot, RequestError, SlotSignal};
-use crate::netdev::{InterfaceName, Netdev, NetdevOptions};
+use crate::netdev::{ConfigPart, ConfigReport, InterfaceName, Netdev, NetdevOptions, PartOutcome};
 use crate::policy::store::SlotStore;
 use crate::types::{link_mtu, IpSettings};
 use mbim_protocol::ntb::{NtbFormat, NtbParameters};
@@ -96,8 +97,16 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Mutex};
 /// How long shutdown waits for the executors to disconnect and CLOSE.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// How often the data-path counters are read into the snapshot.
+/// How often the data-path counters are read into the snapshot (and due
+/// configuration retries made).
 const COUNTER_REFRESH: Duration = Duration::from_secs(1);
+
+/// The first wait before a partly applied configuration is applied again;
+/// it doubles per attempt up to [`CONFIGURATION_RETRY_CAP`].
+const CONFIGURATION_RETRY_BASE: Duration = Duration::from_secs(1);
+
+/// The longest wait between two attempts at a configuration.
+const CONFIGURATION_RETRY_CAP: Duration = Duration::from_secs(60);
 
 /// One MBIM function of the modem, as the supervisor needs it.
 #[derive(Debug)]
@@ -145,6 +154,20 @@ impl ModemSpec {
 struct Link {
     netdev: Netdev,
     pump: Option<PumpHandle>,
+    /// The settings and link MTU the device is brought to (again, on a
+    /// retry).
+    ip: IpSettings,
+    mtu: u16,
+    /// When to apply again, after a part failed for a reason that may pass.
+    retry: Option<Retry>,
+}
+
+/// The next attempt at a partly applied configuration.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    at: tokio::time::Instant,
+    /// Attempts so far for the same settings (the back-off's exponent).
+    attempts: u32,
 }
 
 struct Executor<T> {
@@ -152,6 +175,8 @@ struct Executor<T> {
     commands: mpsc::Sender<ExecutorCommand>,
     status: watch::Receiver<ExecutorStatus>,
     link: Option<Link>,
+    /// How the network device's configuration went, while connected.
+    configuration: Option<ConfigReport>,
     running: bool,
 }
 
@@ -241,6 +266,7 @@ pub async fn supervise<T>(
             commands: commands_tx,
             status: status_rx,
             link: None,
+            configuration: None,
             running: true,
         });
     }
@@ -282,7 +308,7 @@ pub async fn supervise<T>(
                 // Every handle is gone; the modem runs on unobserved.
                 None => requests_open = false,
             },
-            _ = tick.tick() => {}
+            _ = tick.tick() => supervisor.retry_configurations().await,
             () = slots::fire(&mut supervisor.slots.timer) => supervisor.policy_timer(),
             checks = test_slots::finished(&mut supervisor.test) => supervisor.test_finished(checks),
             () = &mut shutdown, if !shutting_down => {
@@ -328,16 +354,13 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 bring_link_up(&self.modem, &self.config, number, executor, connection).await;
             }
             ExecutorEvent::IpUpdated(ip) => {
+                let mtu = mtu_for(&ip, executor.spec.max_segment_size);
                 if let Some(link) = executor.link.as_mut() {
-                    let mtu = mtu_for(&ip, executor.spec.max_segment_size);
-                    if let Err(error) = link.netdev.update(&ip, mtu).await {
-                        tracing::warn!(
-                            modem = self.modem.index,
-                            executor = number,
-                            "IP update: {}",
-                            chain(&error)
-                        );
-                    }
+                    link.ip = ip;
+                    link.mtu = mtu;
+                    // New settings: a back-off for the old ones means nothing.
+                    link.retry = None;
+                    configure(&self.modem, number, executor).await;
                 }
             }
             ExecutorEvent::LinkDown { .. } => take_link_down(&self.modem, number, executor).await,
@@ -492,6 +515,23 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
         self.numbers().iter().position(|&each| each == number)
     }
 
+    /// Applies again each configuration whose retry is due.
+    async fn retry_configurations(&mut self) {
+        let now = tokio::time::Instant::now();
+        let numbers = self.numbers();
+        for (index, executor) in self.executors.iter_mut().enumerate() {
+            let due = executor
+                .link
+                .as_ref()
+                .and_then(|link| link.retry)
+                .is_some_and(|retry| retry.at <= now);
+            if due {
+                let number = numbers.get(index).copied().unwrap_or(index);
+                configure(&self.modem, number, executor).await;
+            }
+        }
+    }
+
     fn reconfigure(&mut self, config: Arc<Config>) {
         let pins = configured_pins(&config);
         let numbers = self.numbers();
@@ -624,7 +664,7 @@ async fn bring_link_up<T: FunctionTransport>(
         interface_id: interface_id(&iccid, modem, index),
         ..NetdevOptions::default()
     };
-    let mut netdev = match Netdev::create(name.clone(), options).await {
+    let netdev = match Netdev::create(name.clone(), options).await {
         Ok(netdev) => netdev,
         Err(error) => {
             tracing::warn!(
@@ -636,18 +676,18 @@ async fn bring_link_up<T: FunctionTransport>(
                 name.as_str(),
                 chain(&error)
             );
+            let mut report = ConfigReport::default();
+            report.parts.push(ConfigPart {
+                part: format!("network device {}", name.as_str()),
+                outcome: PartOutcome::Failed {
+                    error: chain(&error).to_string(),
+                    transient: false,
+                },
+            });
+            executor.configuration = Some(report);
             return;
         }
     };
-    if let Err(error) = netdev.apply(&connection.ip, mtu).await {
-        tracing::warn!(
-            modem = modem.index,
-            executor = index,
-            "configuring {}: {}",
-            name.as_str(),
-            chain(&error)
-        );
-    }
     let (pump, format) = match start_data_path(&executor.spec.transport, &netdev, &connection).await
     {
         Ok((pump, format)) => (Some(pump), format_name(format)),
@@ -660,14 +700,73 @@ async fn bring_link_up<T: FunctionTransport>(
             (None, "no data path")
         }
     };
+    executor.link = Some(Link {
+        netdev,
+        pump,
+        ip: connection.ip,
+        mtu,
+        retry: None,
+    });
+    configure(modem, index, executor).await;
+    let configured = match &executor.configuration {
+        Some(report) if report.is_complete() => "configured".to_owned(),
+        Some(report) => format!(
+            "partly configured: {} part(s) not applied",
+            report.not_applied().count()
+        ),
+        None => "not configured".to_owned(),
+    };
     tracing::info!(
         modem = modem.index,
         executor = index,
-        "{} is up (MTU {mtu}, profile {}, {format})",
+        "{} is up (MTU {mtu}, profile {}, {format}), {configured}",
         name.as_str(),
         connection.profile
     );
-    executor.link = Some(Link { netdev, pump });
+}
+
+/// Brings the executor's device to its link's settings, logs each part
+/// whose outcome changed, and schedules the next attempt while a part
+/// failed for a reason that may pass.
+async fn configure<T: FunctionTransport>(
+    modem: &ModemSpec,
+    number: usize,
+    executor: &mut Executor<T>,
+) {
+    let Some(link) = executor.link.as_mut() else {
+        return;
+    };
+    let report = link.netdev.apply(&link.ip, link.mtu).await;
+    let name = link.netdev.name().as_str();
+    let previous = executor.configuration.as_ref();
+    for part in report.not_applied() {
+        let outcome = previous.and_then(|previous| previous.outcome_of(&part.part));
+        if outcome != Some(&part.outcome) {
+            tracing::warn!(
+                modem = modem.index,
+                executor = number,
+                "{name}: {} {}",
+                part.part,
+                part.outcome
+            );
+        }
+    }
+    if report.is_complete() && previous.is_some_and(|previous| !previous.is_complete()) {
+        tracing::info!(
+            modem = modem.index,
+            executor = number,
+            "{name}: every part of its configuration is applied now"
+        );
+    }
+    link.retry = report.worth_retrying().then(|| {
+        let attempts = link.retry.map_or(0, |retry| retry.attempts);
+        let wait = reconnect_delay(attempts, CONFIGURATION_RETRY_BASE, CONFIGURATION_RETRY_CAP);
+        Retry {
+            at: tokio::time::Instant::now() + wait,
+            attempts: attempts.saturating_add(1),
+        }
+    });
+    executor.configuration = Some(report);
 }
 
 async fn start_data_path<T: FunctionTransport>(
@@ -760,6 +859,7 @@ async fn take_link_down<T: FunctionTransport>(
     index: usize,
     executor: &mut Executor<T>,
 ) {
+    executor.configuration = None;
     let Some(mut link) = executor.link.take() else {
         return;
     };

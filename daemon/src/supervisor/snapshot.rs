@@ -68,6 +68,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 ExecutorSnapshot {
                     status: status.clone(),
                     netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
+                    configuration: executor.configuration.clone(),
                     counters: link
                         .and_then(|link| link.pump.as_ref())
                         .map_or_else(CounterSnapshot::default, |pump| pump.counters().snapshot()),

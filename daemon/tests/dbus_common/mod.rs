@@ -16,6 +16,7 @@ use mbimd::modem::{
     modem_channel, ExecutorSnapshot, ModemHandle, ModemRequest, ModemSnapshot, Registry,
     RequestError, SlotCheck, SlotSnapshot,
 };
+use mbimd::netdev::{ConfigPart, ConfigReport, PartOutcome};
 use mbimd::policy::{SlotKind, SlotPolicyConfig};
 use mbimd::types::{IpSettings, Ipv4Prefix};
 use std::io::{BufRead, BufReader, Read};
@@ -516,6 +517,15 @@ pub fn connected_executor() -> ExecutorSnapshot {
             ..Default::default()
         },
         netdev: Some("mbim0e0".to_owned()),
+        configuration: Some(ConfigReport {
+            parts: ["mtu 1428", "link up", "address 10.0.0.2/24", "dns"]
+                .into_iter()
+                .map(|part| ConfigPart {
+                    part: part.to_owned(),
+                    outcome: PartOutcome::Applied,
+                })
+                .collect(),
+        }),
         counters: CounterSnapshot {
             rx_packets: 5,
             rx_bytes: 500,

@@ -2,7 +2,7 @@
 //! network namespace of the test's own (so the TUN device, addresses and
 //! routes never reach the machine's interfaces) and the daemon process.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};

@@ -679,6 +679,8 @@ const EXECUTOR_ORDER: &[&str] = &[
     "Slot",
     "Profile",
     "Netdev",
+    "NetdevState",
+    "NetdevParts",
     "Ipv4Addresses",
     "Ipv4Gateway",
     "Ipv6Addresses",

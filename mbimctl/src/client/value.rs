@@ -61,10 +61,19 @@ fn key_text(key: &Value<'_>) -> Option<String> {
 
 /// A property's value as text: strings as they are (`-` when empty), our
 /// object paths by their short names (`0/e1`), lists in brackets, USB ids in
-/// hex.
+/// hex, a `NetdevParts` entry as `part: outcome (detail)`.
 pub(crate) fn to_text(name: &str, value: &Value<'_>) -> String {
     match (name, value) {
         ("UsbVendorId" | "UsbProductId", Value::U16(id)) => format!("{id:04x}"),
+        ("NetdevParts", Value::Structure(structure)) => match structure.fields() {
+            [Value::Str(part), Value::Str(outcome), Value::Str(detail)] if detail.is_empty() => {
+                format!("{part}: {outcome}")
+            }
+            [Value::Str(part), Value::Str(outcome), Value::Str(detail)] => {
+                format!("{part}: {outcome} ({detail})")
+            }
+            _ => to_text("", value),
+        },
         (_, Value::Str(text)) if text.is_empty() => "-".to_owned(),
         (_, Value::Str(text)) => text.to_string(),
         (_, Value::ObjectPath(path)) if path.as_str() == "/" => "-".to_owned(),
@@ -134,5 +143,17 @@ mod tests {
         assert_eq!(to_text("Profile", &Value::from("")), "-");
         assert_eq!(to_text("Roaming", &Value::Bool(false)), "false");
         assert_eq!(to_text("PinRetriesLeft", &Value::I32(-1)), "-1");
+        let parts = Value::from(vec![
+            ("link up".to_owned(), "applied".to_owned(), String::new()),
+            (
+                "address ff02::1/64".to_owned(),
+                "refused".to_owned(),
+                "a multicast address".to_owned(),
+            ),
+        ]);
+        assert_eq!(
+            to_text("NetdevParts", &parts),
+            "[link up: applied, address ff02::1/64: refused (a multicast address)]"
+        );
     }
 }
