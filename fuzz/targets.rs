@@ -22,7 +22,7 @@ use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, 
 use mbim_protocol::services::{self, CidInfo, DescribeFn, Operation, ServiceInfo, SERVICES};
 use mbim_protocol::session::{Session, SessionConfig, SessionError, SessionEvent, SessionState};
 use mbim_protocol::status::{CommandType, Status};
-use mbim_protocol::Uuid;
+use mbim_protocol::{MbimExVersion, Uuid};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -265,7 +265,9 @@ pub fn reassembly(data: &[u8]) {
 /// Byte 0 picks the service (index into [`SERVICES`], modulo its length),
 /// byte 1 the CID (by number if the service has it, else by index modulo the
 /// CID count), byte 2 the operation (query, set, response, notification,
-/// modulo 4). `None` when the input is shorter or the CID lacks the operation.
+/// modulo 4) in its low two bits and the MBIMEx version whose layout is used
+/// in the next two (0 = 1.0 … 3 = 4.0, so older seeds stay 1.0). `None` when
+/// the input is shorter or the layout lacks the operation.
 pub fn select_payload(
     data: &[u8],
 ) -> Option<(
@@ -286,13 +288,17 @@ pub fn select_payload(
             .cids
             .get(usize::from(cid) % service.cids.len().max(1))?,
     };
+    let version = MbimExVersion::ALL
+        .get(usize::from((operation >> 2) % 4))
+        .copied()
+        .unwrap_or_default();
     let operation = match operation % 4 {
         0 => Operation::Query,
         1 => Operation::Set,
         2 => Operation::Response,
         _ => Operation::Notification,
     };
-    let decoder = cid.decoder(operation)?;
+    let decoder = cid.decoder_at(operation, version)?;
     Some((service, cid, operation, decoder, payload))
 }
 

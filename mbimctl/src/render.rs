@@ -71,7 +71,7 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn flags_text(names: &[&str], value: u32) -> String {
+fn flags_text(names: &[&str], value: u64) -> String {
     if names.is_empty() {
         return if value == 0 {
             "none".to_owned()
@@ -87,6 +87,7 @@ fn scalar_text(value: &Value) -> Option<String> {
     Some(match value {
         Value::U32(number) => number.to_string(),
         Value::U64(number) => number.to_string(),
+        Value::I32(number) => number.to_string(),
         Value::Text(text) => format!("'{}'", text.escape_debug()),
         Value::Bytes(bytes) if bytes.is_empty() => "(none)".to_owned(),
         Value::Bytes(bytes) => hex(bytes),
@@ -155,6 +156,7 @@ fn to_json(value: &Value) -> Json {
     match value {
         Value::U32(number) => json!(number),
         Value::U64(number) => json!(number),
+        Value::I32(number) => json!(number),
         Value::Text(text) => json!(text),
         Value::Bytes(bytes) => json!(hex(bytes)),
         Value::Uuid { uuid, name } => match name {

@@ -17,6 +17,8 @@ pub enum Value {
     U32(u32),
     /// An unsigned 64-bit number.
     U64(u64),
+    /// A signed 32-bit number (signal levels in dBm and dB).
+    I32(i32),
     /// Text (decoded from UTF-16LE).
     Text(String),
     /// Raw bytes.
@@ -43,8 +45,9 @@ pub enum Value {
     Flags {
         /// The names of the known bits that are set.
         names: Vec<&'static str>,
-        /// The raw value, unknown bits included.
-        value: u32,
+        /// The raw value, unknown bits included (64-bit for the few 64-bit
+        /// flag fields of MBIMEx 3.0).
+        value: u64,
     },
     /// A structure: named fields in wire order.
     Struct(Vec<(&'static str, Value)>),
@@ -114,6 +117,24 @@ pub trait Describe {
 impl Describe for u32 {
     fn describe(&self) -> Value {
         Value::U32(*self)
+    }
+}
+
+impl Describe for u8 {
+    fn describe(&self) -> Value {
+        Value::U32(u32::from(*self))
+    }
+}
+
+impl Describe for u16 {
+    fn describe(&self) -> Value {
+        Value::U32(u32::from(*self))
+    }
+}
+
+impl Describe for i32 {
+    fn describe(&self) -> Value {
+        Value::I32(*self)
     }
 }
 

@@ -1,9 +1,10 @@
 //! # mbim-protocol
 //!
 //! The Mobile Broadband Interface Model (USB-IF MBIM 1.0, with Microsoft's
-//! extensions) as data: control messages, their fragmentation, every CID
-//! payload of the supported services, NTB data framing, the USB descriptors of
-//! an MBIM function, and the host's session logic.
+//! extensions up to MBIMEx 4.0) as data: control messages, their
+//! fragmentation, every CID payload of the supported services in each
+//! extensions version's layout, TLV information elements, NTB data framing,
+//! the USB descriptors of an MBIM function, and the host's session logic.
 //!
 //! This crate does no I/O and reads no clock. Bytes come in through `parse` /
 //! `decode` / `handle_*` calls, bytes go out through `emit` / `encode` /
@@ -21,14 +22,17 @@ pub mod codec;
 pub mod describe;
 pub mod descriptors;
 pub mod fragment;
+pub mod mbimex;
 pub mod message;
 pub mod ntb;
 pub mod services;
 pub mod session;
 pub mod status;
+pub mod tlv;
 pub mod usb;
 pub mod uuid;
 
 pub use codec::{Empty, Payload, PayloadError, Raw};
 pub use mbim_protocol_macros::mbim_struct;
+pub use mbimex::MbimExVersion;
 pub use uuid::Uuid;

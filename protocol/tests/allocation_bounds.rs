@@ -2,7 +2,7 @@
 //! the bytes themselves: a counting global allocator measures the peak extra
 //! heap use of each call, and property tests bound it by a small linear
 //! function of the input length, for `Message::parse`, every payload decoder
-//! of every CID in `SERVICES`, `Ntb::new_checked` with all its datagrams,
+//! of every layout of every CID in `SERVICES`, `Ntb::new_checked` with all its datagrams,
 //! `NtbParameters::parse`, `find_mbim_functions`, `FunctionalDescriptor::parse`
 //! and the reassembler. A count field that promises more elements than the
 //! bytes hold must be refused before anything is allocated for it.
@@ -180,20 +180,28 @@ fn inputs() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![bytes(), words()]
 }
 
-/// Every payload decoder of every CID of every service.
+/// Every payload decoder of every layout of every CID of every service.
 fn decoders() -> Vec<(String, mbim_protocol::services::DescribeFn)> {
     let mut out = Vec::new();
     for service in SERVICES {
         for cid in service.cids {
-            for operation in [
-                Operation::Query,
-                Operation::Set,
-                Operation::Response,
-                Operation::Notification,
-            ] {
-                if let Some(decoder) = cid.decoder(operation) {
-                    let name = format!("{}/{}/{}", service.name, cid.name, operation.name());
-                    out.push((name, decoder));
+            for form in cid.all_forms() {
+                for operation in [
+                    Operation::Query,
+                    Operation::Set,
+                    Operation::Response,
+                    Operation::Notification,
+                ] {
+                    if let Some(decoder) = form.decoder(operation) {
+                        let name = format!(
+                            "{}/{}@{}/{}",
+                            service.name,
+                            cid.name,
+                            form.since,
+                            operation.name()
+                        );
+                        out.push((name, decoder));
+                    }
                 }
             }
         }

@@ -18,6 +18,14 @@
 //! | `#[mbim(inline_array)] Vec<T>` | `count` fixed-size elements in the static part |
 //! | `#[mbim(bytes_at_offset)] Vec<u8>` | offset to `count` bytes |
 //! | `#[mbim(rest)] Vec<u8>` | every byte to the end of the buffer (last field only) |
+//! | `#[mbim(nested)] Option<T>` | offset/length pair to a structure; offset 0 = absent |
+//! | `#[mbim(nested_list)] Vec<T>` | offset/length pair to a count and that many structures back to back, each followed by its data (Microsoft's struct arrays) |
+//! | `#[mbim(inline_bytes)] Vec<u8>` | `count` bytes in the static part, padded to 4 |
+//! | `#[mbim(utf8)] String` | offset/length pair to UTF-8 text |
+//! | `Tlv` | one MBIM_TLV_IE in the static part (MBIMEx 3.0) |
+//! | `#[mbim(tlv_string)] String` | a WCHAR_STR TLV in the static part |
+//! | `#[mbim(tlv_u16_table)] Vec<u16>` | a UINT16_TBL TLV in the static part |
+//! | `Vec<Tlv>` | TLVs one after another to the end of the buffer (last field only) |
 //!
 //! `#[mbim(personal)]` marks personal data (masked when printed unless asked),
 //! `#[mbim(secret)]` a secret (never printed, redacted in `Debug`).
@@ -25,8 +33,9 @@
 //! usable inline and in arrays.
 //!
 //! Generated: the struct (count fields removed), `Payload` (decode, encode),
-//! `Describe`, and a `Debug` that hides personal data and secrets, so a stray
-//! `{:?}` in a log line cannot leak an ICCID or a PIN.
+//! `Delimited` (how many bytes a decoded structure spans), `Describe`, and a
+//! `Debug` that hides personal data and secrets, so a stray `{:?}` in a log
+//! line cannot leak an ICCID or a PIN.
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -71,6 +80,14 @@ enum Kind {
     InlineArray,
     BytesAtOffset,
     Rest,
+    NestedOptional,
+    NestedList,
+    InlineBytes,
+    Utf8,
+    Tlv,
+    TlvString,
+    TlvU16Table,
+    TlvList,
 }
 
 impl Kind {
@@ -82,7 +99,13 @@ impl Kind {
                 | Kind::ArrayAtOffset
                 | Kind::InlineArray
                 | Kind::BytesAtOffset
+                | Kind::InlineBytes
         )
+    }
+
+    /// Wire forms that take every byte to the end and so must come last.
+    fn is_tail(self) -> bool {
+        matches!(self, Kind::Rest | Kind::TlvList)
     }
 }
 
@@ -198,15 +221,8 @@ fn expand(item: ItemStruct, inline: bool) -> syn::Result<TokenStream2> {
                 bytes: &[u8],
                 budget: &::mbim_protocol::codec::DecodeBudget,
             ) -> ::core::result::Result<Self, ::mbim_protocol::codec::PayloadError> {
-                let decode = || -> ::core::result::Result<Self, ::mbim_protocol::codec::PayloadError> {
-                    #[allow(unused_mut, unused_variables)]
-                    let mut reader =
-                        ::mbim_protocol::codec::StructReader::with_budget(bytes, budget.clone());
-                    #(#decode_steps)*
-                    reader.finish()?;
-                    Ok(#name { #(#field_inits),* })
-                };
-                decode().map_err(|error| error.within(#name_str))
+                <Self as ::mbim_protocol::codec::Delimited>::decode_prefix_with(bytes, budget)
+                    .map(|(value, _)| value)
             }
 
             fn encode_into(&self, out: &mut ::std::vec::Vec<u8>) {
@@ -214,6 +230,23 @@ fn expand(item: ItemStruct, inline: bool) -> syn::Result<TokenStream2> {
                 let mut writer = ::mbim_protocol::codec::StructWriter::new();
                 #(#encode_steps)*
                 writer.finish(out);
+            }
+        }
+
+        impl ::mbim_protocol::codec::Delimited for #name {
+            fn decode_prefix_with(
+                bytes: &[u8],
+                budget: &::mbim_protocol::codec::DecodeBudget,
+            ) -> ::core::result::Result<(Self, usize), ::mbim_protocol::codec::PayloadError> {
+                let decode = || -> ::core::result::Result<(Self, usize), ::mbim_protocol::codec::PayloadError> {
+                    #[allow(unused_mut, unused_variables)]
+                    let mut reader =
+                        ::mbim_protocol::codec::StructReader::with_budget(bytes, budget.clone());
+                    #(#decode_steps)*
+                    reader.finish()?;
+                    Ok((#name { #(#field_inits),* }, reader.extent()))
+                };
+                decode().map_err(|error| error.within(#name_str))
             }
         }
 
@@ -246,9 +279,12 @@ fn arbitrary_impl(name: &Ident, specs: &[FieldSpec]) -> TokenStream2 {
         .map(|spec| {
             let ty = &spec.ty;
             match (spec.kind, generic_arg(ty, "Vec")) {
-                (Kind::Bytes | Kind::BytesAtOffset | Kind::Rest, _) => {
+                (Kind::Bytes | Kind::BytesAtOffset | Kind::Rest | Kind::InlineBytes, _) => {
                     quote! { ::proptest::collection::vec(::proptest::arbitrary::any::<u8>(), 0..24) }
                 }
+                // Trailing NULs do not survive a UTF-8 field (they are read as
+                // terminators), so the property draws text without them.
+                (Kind::Utf8, _) => quote! { "[^\\x00]{0,12}" },
                 (_, Some(element)) => {
                     quote! { ::proptest::collection::vec(::proptest::arbitrary::any::<#element>(), 0..4) }
                 }
@@ -322,15 +358,28 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
                 set(Kind::Rest, &mut explicit)
             } else if path.is_ident("inline") {
                 set(Kind::Inline, &mut explicit)
+            } else if path.is_ident("nested_list") {
+                set(Kind::NestedList, &mut explicit)
+            } else if path.is_ident("inline_bytes") {
+                set(Kind::InlineBytes, &mut explicit)
+            } else if path.is_ident("utf8") {
+                set(Kind::Utf8, &mut explicit)
+            } else if path.is_ident("tlv_string") {
+                set(Kind::TlvString, &mut explicit)
+            } else if path.is_ident("tlv_u16_table") {
+                set(Kind::TlvU16Table, &mut explicit)
             } else {
                 Err(meta.error(
                     "unknown mbim attribute; expected count_of, personal, secret, nested, \
-                     struct_list, array_at_offset, inline_array, bytes_at_offset, rest or inline",
+                     struct_list, array_at_offset, inline_array, bytes_at_offset, rest, inline, \
+                     nested_list, inline_bytes, utf8, tlv_string or tlv_u16_table",
                 ))
             }
         })?;
     }
     let kind = match explicit {
+        // An optional nested structure: offset 0 means absent.
+        Some(Kind::Nested) if generic_arg(&field.ty, "Option").is_some() => Kind::NestedOptional,
         Some(kind) => kind,
         None => default_kind(&field.ty)?,
     };
@@ -379,6 +428,9 @@ fn default_kind(ty: &Type) -> syn::Result<Kind> {
     if is_ident_type(ty, "String") {
         return Ok(Kind::String);
     }
+    if is_ident_type(ty, "Tlv") {
+        return Ok(Kind::Tlv);
+    }
     if generic_arg(ty, "Option").is_some() {
         return Ok(Kind::Reference);
     }
@@ -389,10 +441,13 @@ fn default_kind(ty: &Type) -> syn::Result<Kind> {
         if is_ident_type(inner, "String") {
             return Ok(Kind::StringList);
         }
+        if is_ident_type(inner, "Tlv") {
+            return Ok(Kind::TlvList);
+        }
         return Err(syn::Error::new(
             ty.span(),
-            "say how this list is laid out: #[mbim(struct_list)], #[mbim(array_at_offset)] \
-             or #[mbim(inline_array)]",
+            "say how this list is laid out: #[mbim(struct_list)], #[mbim(array_at_offset)], \
+             #[mbim(inline_array)], #[mbim(nested_list)] or #[mbim(tlv_u16_table)]",
         ));
     }
     Ok(Kind::Inline)
@@ -400,10 +455,11 @@ fn default_kind(ty: &Type) -> syn::Result<Kind> {
 
 fn check_counts(specs: &[FieldSpec]) -> syn::Result<()> {
     for (index, spec) in specs.iter().enumerate() {
-        if spec.kind == Kind::Rest && index + 1 != specs.len() {
+        if spec.kind.is_tail() && index + 1 != specs.len() {
             return Err(syn::Error::new(
                 spec.ident.span(),
-                "#[mbim(rest)] must be the last field",
+                "a field that runs to the end of the buffer (#[mbim(rest)], Vec<Tlv>) must be \
+                 the last field",
             ));
         }
         if let Some(target) = &spec.count_of {
@@ -469,6 +525,16 @@ fn decode_step(spec: &FieldSpec) -> TokenStream2 {
         }
         Kind::BytesAtOffset => quote! { let #ident = reader.bytes_at_offset(#field, #count)?; },
         Kind::Rest => quote! { let #ident = reader.rest(#field)?; },
+        Kind::NestedOptional => quote! { let #ident: #ty = reader.nested_optional(#field)?; },
+        Kind::NestedList => {
+            quote! { let #ident: #ty = reader.nested_list::<#element>(#field)?; }
+        }
+        Kind::InlineBytes => quote! { let #ident = reader.inline_bytes(#field, #count)?; },
+        Kind::Utf8 => quote! { let #ident = reader.utf8_string(#field)?; },
+        Kind::Tlv => quote! { let #ident = reader.tlv(#field)?; },
+        Kind::TlvString => quote! { let #ident = reader.tlv_string(#field)?; },
+        Kind::TlvU16Table => quote! { let #ident = reader.tlv_u16_table(#field)?; },
+        Kind::TlvList => quote! { let #ident = reader.tlv_list(#field)?; },
     }
 }
 
@@ -490,6 +556,14 @@ fn encode_step(spec: &FieldSpec) -> TokenStream2 {
         Kind::InlineArray => quote! { writer.inline_array(&self.#ident); },
         Kind::BytesAtOffset => quote! { writer.bytes_at_offset(&self.#ident); },
         Kind::Rest => quote! { writer.rest(&self.#ident); },
+        Kind::NestedOptional => quote! { writer.nested_optional(self.#ident.as_ref()); },
+        Kind::NestedList => quote! { writer.nested_list(&self.#ident); },
+        Kind::InlineBytes => quote! { writer.inline_bytes(&self.#ident); },
+        Kind::Utf8 => quote! { writer.utf8_string(&self.#ident); },
+        Kind::Tlv => quote! { writer.tlv(&self.#ident); },
+        Kind::TlvString => quote! { writer.tlv_string(&self.#ident); },
+        Kind::TlvU16Table => quote! { writer.tlv_u16_table(&self.#ident); },
+        Kind::TlvList => quote! { writer.tlv_list(&self.#ident); },
     }
 }
 

@@ -133,7 +133,8 @@ macro_rules! mbim_enum {
     };
 }
 
-/// Declares an MBIM 32-bit set of flags.
+/// Declares an MBIM set of flags, 32-bit (`: u32`) or, for the few 64-bit
+/// fields of MBIMEx 3.0, `: u64`.
 ///
 /// ```
 /// mbim_protocol::mbim_flags! {
@@ -154,13 +155,13 @@ macro_rules! mbim_enum {
 macro_rules! mbim_flags {
     (
         $(#[$meta:meta])*
-        $vis:vis struct $name:ident : u32 {
+        $vis:vis struct $name:ident : $repr:ident {
             $( $(#[$fmeta:meta])* const $flag:ident = $value:literal => $nick:literal; )*
         }
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-        $vis struct $name(u32);
+        $vis struct $name($repr);
 
         #[allow(missing_docs)]
         impl $name {
@@ -174,12 +175,12 @@ macro_rules! mbim_flags {
             }
 
             /// Flags from raw bits; unknown bits are kept.
-            pub const fn from_bits(bits: u32) -> Self {
+            pub const fn from_bits(bits: $repr) -> Self {
                 $name(bits)
             }
 
             /// The raw bits.
-            pub const fn bits(self) -> u32 {
+            pub const fn bits(self) -> $repr {
                 self.0
             }
 
@@ -228,14 +229,14 @@ macro_rules! mbim_flags {
             }
         }
 
-        impl From<u32> for $name {
-            fn from(bits: u32) -> Self {
+        impl From<$repr> for $name {
+            fn from(bits: $repr) -> Self {
                 $name(bits)
             }
         }
 
-        impl From<$name> for u32 {
-            fn from(flags: $name) -> u32 {
+        impl From<$name> for $repr {
+            fn from(flags: $name) -> $repr {
                 flags.0
             }
         }
@@ -249,7 +250,7 @@ macro_rules! mbim_flags {
         impl ::core::fmt::Display for $name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 let names = self.names();
-                let known = names.iter().fold(0u32, |acc, nick| {
+                let known = names.iter().fold(0, |acc: $repr, nick| {
                     acc | Self::from_name(nick).map_or(0, |flag| flag.0)
                 });
                 let unknown = self.0 & !known;
@@ -269,17 +270,17 @@ macro_rules! mbim_flags {
 
         impl $crate::describe::Describe for $name {
             fn describe(&self) -> $crate::describe::Value {
-                $crate::describe::Value::Flags { names: self.names(), value: self.0 }
+                $crate::describe::Value::Flags { names: self.names(), value: u64::from(self.0) }
             }
         }
 
         impl $crate::codec::Inline for $name {
-            const SIZE: usize = 4;
+            const SIZE: usize = <$repr as $crate::codec::Inline>::SIZE;
             fn read_inline(cursor: &mut $crate::codec::Cursor<'_>) -> Result<Self, $crate::codec::PayloadError> {
-                cursor.u32().map($name)
+                <$repr as $crate::codec::Inline>::read_inline(cursor).map($name)
             }
             fn write_inline(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.0.to_le_bytes());
+                $crate::codec::Inline::write_inline(&self.0, out);
             }
         }
 
@@ -289,7 +290,7 @@ macro_rules! mbim_flags {
             type Strategy = ::proptest::strategy::BoxedStrategy<Self>;
             fn arbitrary_with(_: ()) -> Self::Strategy {
                 use ::proptest::strategy::Strategy as _;
-                ::proptest::arbitrary::any::<u32>().prop_map($name).boxed()
+                ::proptest::arbitrary::any::<$repr>().prop_map($name).boxed()
             }
         }
     };

@@ -71,6 +71,9 @@ pub enum PayloadErrorKind {
     },
     /// A field whose value breaks a rule of the layout.
     Invalid(String),
+    /// A TLV information element (MBIMEx 3.0) that is malformed, or of
+    /// another type than the field holds.
+    Tlv(crate::tlv::TlvError),
 }
 
 impl fmt::Display for PayloadErrorKind {
@@ -104,6 +107,7 @@ impl fmt::Display for PayloadErrorKind {
                 "data items overlap: decoding them would read more than {limit} bytes"
             ),
             PayloadErrorKind::Invalid(reason) => f.write_str(reason),
+            PayloadErrorKind::Tlv(error) => error.fmt(f),
         }
     }
 }
@@ -189,6 +193,11 @@ impl<'a> Cursor<'a> {
     pub fn u64(&mut self) -> Result<u64, PayloadError> {
         self.array().map(u64::from_le_bytes)
     }
+
+    /// The bytes after the position, without consuming them.
+    pub fn peek_rest(&self) -> &'a [u8] {
+        self.bytes.get(self.position..).unwrap_or_default()
+    }
 }
 
 /// A value with a fixed size that sits directly in a structure's static part.
@@ -205,6 +214,36 @@ impl Inline for u32 {
     const SIZE: usize = 4;
     fn read_inline(cursor: &mut Cursor<'_>) -> Result<Self, PayloadError> {
         cursor.u32()
+    }
+    fn write_inline(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl Inline for u8 {
+    const SIZE: usize = 1;
+    fn read_inline(cursor: &mut Cursor<'_>) -> Result<Self, PayloadError> {
+        cursor.array::<1>().map(|[byte]| byte)
+    }
+    fn write_inline(&self, out: &mut Vec<u8>) {
+        out.push(*self);
+    }
+}
+
+impl Inline for u16 {
+    const SIZE: usize = 2;
+    fn read_inline(cursor: &mut Cursor<'_>) -> Result<Self, PayloadError> {
+        cursor.array().map(u16::from_le_bytes)
+    }
+    fn write_inline(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl Inline for i32 {
+    const SIZE: usize = 4;
+    fn read_inline(cursor: &mut Cursor<'_>) -> Result<Self, PayloadError> {
+        cursor.array().map(i32::from_le_bytes)
     }
     fn write_inline(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
@@ -325,6 +364,23 @@ pub trait Payload: Sized {
     }
 }
 
+/// A structure whose end follows from its own bytes: where its static part or
+/// its furthest data item ends, whichever is later.
+///
+/// Microsoft's "struct arrays" (the cell lists of BASE_STATIONS_INFO, the
+/// RSRP/SNR list of SIGNAL_STATE v2) lay elements back to back, each
+/// followed by its own data, with no offset to the next one: only the
+/// element's extent says where the next begins. `#[mbim_struct]` implements
+/// this for every structure it declares.
+pub trait Delimited: Payload {
+    /// Decodes the structure at the start of `bytes` (which may go on past
+    /// it) and returns it with the bytes it spans, rounded up to 4.
+    fn decode_prefix_with(
+        bytes: &[u8],
+        budget: &DecodeBudget,
+    ) -> Result<(Self, usize), PayloadError>;
+}
+
 /// The empty payload of queries that carry no data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Empty;
@@ -381,6 +437,8 @@ pub struct StructReader<'a> {
     /// The lowest offset any data item started at, checked against the end
     /// of the static part by [`finish`](Self::finish).
     lowest_data_offset: Cell<Option<u64>>,
+    /// Where the furthest data item ends, for [`extent`](Self::extent).
+    highest_data_end: Cell<u64>,
     budget: DecodeBudget,
 }
 
@@ -396,6 +454,7 @@ impl<'a> StructReader<'a> {
             bytes,
             cursor: Cursor::new(bytes),
             lowest_data_offset: Cell::new(None),
+            highest_data_end: Cell::new(0),
             budget,
         }
     }
@@ -424,8 +483,20 @@ impl<'a> StructReader<'a> {
         })
     }
 
-    /// Bytes `[offset, offset + length)` of the structure, checked.
+    /// Bytes `[offset, offset + length)` of the structure, checked, and
+    /// charged to the decode budget.
     fn region(&self, data_offset: u64, length: u64) -> Result<&'a [u8], PayloadErrorKind> {
+        let slice = self.locate(data_offset, length)?;
+        if length > 0 {
+            self.budget.charge(length)?;
+        }
+        Ok(slice)
+    }
+
+    /// Bytes `[offset, offset + length)` of the structure, checked and
+    /// remembered as a data item (for [`finish`](Self::finish) and
+    /// [`extent`](Self::extent)), but not charged.
+    fn locate(&self, data_offset: u64, length: u64) -> Result<&'a [u8], PayloadErrorKind> {
         let out_of_bounds = || PayloadErrorKind::OutOfBounds {
             data_offset,
             length,
@@ -441,9 +512,19 @@ impl<'a> StructReader<'a> {
                 .get()
                 .map_or(data_offset, |l| l.min(data_offset));
             self.lowest_data_offset.set(Some(lowest));
-            self.budget.charge(length)?;
+            let data_end = data_offset.saturating_add(length);
+            self.highest_data_end
+                .set(self.highest_data_end.get().max(data_end));
         }
         Ok(slice)
+    }
+
+    /// The bytes this structure spans so far: its static part, or up to the
+    /// end of its furthest data item if that lies beyond, rounded up to 4.
+    pub fn extent(&self) -> usize {
+        let furthest = usize::try_from(self.highest_data_end.get()).unwrap_or(usize::MAX);
+        let end = self.position().max(furthest);
+        end.saturating_add(crate::tlv::padding_for(end))
     }
 
     /// Bytes from `offset` to the end of the buffer, checked.
@@ -668,6 +749,167 @@ impl<'a> StructReader<'a> {
         self.named(field, at, result)
     }
 
+    /// A structure given by an offset/length pair that may be absent:
+    /// offset 0 means none (the length is then ignored, as libmbim does).
+    pub fn nested_optional<T: Payload>(&mut self, field: &str) -> Result<Option<T>, PayloadError> {
+        let at = self.position();
+        let result = self.ol_pair().and_then(|(data_offset, length)| {
+            if data_offset == 0 {
+                return Ok(None);
+            }
+            self.region(u64::from(data_offset), u64::from(length))
+                .map_err(|kind| PayloadError::new(at, kind))?;
+            let inner = self
+                .tail(data_offset)
+                .map_err(|kind| PayloadError::new(at, kind))?;
+            T::decode_with(inner, &self.budget).map(Some)
+        });
+        self.named(field, at, result)
+    }
+
+    /// An offset/length pair to a count followed by that many structures laid
+    /// back to back, each followed by its own data (Microsoft's struct arrays);
+    /// offset 0 or a count of 0 is an empty list.
+    pub fn nested_list<T: Delimited>(&mut self, field: &str) -> Result<Vec<T>, PayloadError> {
+        let at = self.position();
+        let result = self.ol_pair().and_then(|(data_offset, length)| {
+            if data_offset == 0 {
+                return Ok(Vec::new());
+            }
+            let error = |kind| PayloadError::new(at, kind);
+            self.locate(u64::from(data_offset), u64::from(length))
+                .map_err(error)?;
+            // Elements may run past the declared length on some firmware, as
+            // with every nested structure: they may read to the buffer's end.
+            let list = self.tail(data_offset).map_err(error)?;
+            let count = Cursor::new(list)
+                .u32()
+                .map_err(|e| PayloadError::new(at, e.kind))?;
+            self.locate(u64::from(data_offset), 4).map_err(error)?;
+            // Each element takes at least 4 bytes: a count the list cannot
+            // hold is refused before anything is allocated for it.
+            let available = list.len().saturating_sub(4);
+            let count = self.check_count(count, 4, available, at)?;
+            let mut items = Vec::with_capacity(count);
+            let mut position = 4usize;
+            for index in 0..count {
+                let element = list.get(position..).unwrap_or_default();
+                let (item, extent) = T::decode_prefix_with(element, &self.budget)
+                    .map_err(|e| e.within(&format!("[{index}]")))?;
+                if extent == 0 {
+                    return Err(PayloadError::new(
+                        position,
+                        PayloadErrorKind::Invalid("an element of no bytes".to_owned()),
+                    )
+                    .within(&format!("[{index}]")));
+                }
+                // Charged as read, so lists sharing their bytes cannot
+                // amplify the work past the budget.
+                self.budget
+                    .charge(extent as u64)
+                    .map_err(|kind| PayloadError::new(position, kind))?;
+                position = position.saturating_add(extent);
+                items.push(item);
+            }
+            Ok(items)
+        });
+        self.named(field, at, result)
+    }
+
+    /// `count` bytes directly in the static part, followed by the padding
+    /// to 4 bytes when the buffer holds it.
+    pub fn inline_bytes(&mut self, field: &str, count: u32) -> Result<Vec<u8>, PayloadError> {
+        let at = self.position();
+        let result = self
+            .check_count(count, 1, self.cursor.remaining(), at)
+            .and_then(|count| {
+                let bytes = self.cursor.take(count)?.to_vec();
+                let padding = crate::tlv::padding_for(count).min(self.cursor.remaining());
+                self.cursor.take(padding)?;
+                Ok(bytes)
+            });
+        self.named(field, at, result)
+    }
+
+    /// A UTF-8 string given by an offset/length pair (the MS UICC service's
+    /// application names). Trailing NULs are dropped and invalid UTF-8
+    /// becomes U+FFFD, as for UTF-16 strings.
+    pub fn utf8_string(&mut self, field: &str) -> Result<String, PayloadError> {
+        let at = self.position();
+        let result = self.ol_bytes().map(|bytes| {
+            let end = bytes
+                .iter()
+                .rposition(|byte| *byte != 0)
+                .map_or(0, |last| last + 1);
+            String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned()
+        });
+        self.named(field, at, result)
+    }
+
+    /// One TLV information element directly in the static part (MBIMEx 3.0).
+    pub fn tlv(&mut self, field: &str) -> Result<crate::tlv::Tlv, PayloadError> {
+        let at = self.position();
+        let result = self.tlv_repr().map(crate::tlv::Tlv::from);
+        self.named(field, at, result)
+    }
+
+    fn tlv_repr(&mut self) -> Result<crate::tlv::TlvRepr<'a>, PayloadError> {
+        let at = self.position();
+        let (repr, taken) = crate::tlv::TlvRepr::parse_prefix(self.cursor.peek_rest())
+            .map_err(|error| PayloadError::new(at, PayloadErrorKind::Tlv(error)))?;
+        self.cursor.take(taken)?;
+        Ok(repr)
+    }
+
+    /// A string as a WCHAR_STR information element in the static part.
+    pub fn tlv_string(&mut self, field: &str) -> Result<String, PayloadError> {
+        let at = self.position();
+        let result = self.tlv_repr().and_then(|repr| {
+            crate::tlv::Tlv::from(repr)
+                .as_string()
+                .map_err(|error| PayloadError::new(at, PayloadErrorKind::Tlv(error)))
+        });
+        self.named(field, at, result)
+    }
+
+    /// A list of u16 as a UINT16_TBL information element in the static part.
+    pub fn tlv_u16_table(&mut self, field: &str) -> Result<Vec<u16>, PayloadError> {
+        let at = self.position();
+        let result = self.tlv_repr().and_then(|repr| {
+            crate::tlv::Tlv::from(repr)
+                .as_u16_table()
+                .map_err(|error| PayloadError::new(at, PayloadErrorKind::Tlv(error)))
+        });
+        self.named(field, at, result)
+    }
+
+    /// Information elements one after another to the end of the buffer (the
+    /// "unnamed IEs" that close MBIMEx 3.0 payloads). Fewer bytes than a TLV
+    /// header at the very end are ignored, as libmbim ignores them.
+    pub fn tlv_list(&mut self, field: &str) -> Result<Vec<crate::tlv::Tlv>, PayloadError> {
+        let at = self.position();
+        let rest = self.cursor.peek_rest();
+        let mut count = 0usize;
+        // Counted first, so the list is allocated once at its exact size.
+        for element in crate::tlv::iter(rest) {
+            match element {
+                Ok(_) => count += 1,
+                Err((_, crate::tlv::TlvError::Truncated { .. })) => break,
+                Err((offset, error)) => {
+                    let error = PayloadError::new(at + offset, PayloadErrorKind::Tlv(error));
+                    return Err(error.within(&format!("[{count}]")).within(field));
+                }
+            }
+        }
+        let mut items = Vec::with_capacity(count);
+        for (_, repr) in crate::tlv::iter(rest).take(count).flatten() {
+            items.push(crate::tlv::Tlv::from(repr));
+        }
+        let remaining = self.cursor.remaining();
+        let result = self.cursor.take(remaining).map(|_| items);
+        self.named(field, at, result)
+    }
+
     /// Everything from the current position to the end of the buffer.
     pub fn rest(&mut self, field: &str) -> Result<Vec<u8>, PayloadError> {
         let at = self.position();
@@ -842,6 +1084,65 @@ impl StructWriter {
         self.offset_to_data();
         self.data.extend_from_slice(bytes);
         self.pad_data();
+    }
+
+    /// A structure by offset/length pair, or offset and length 0 when absent.
+    pub fn nested_optional<T: Payload>(&mut self, value: Option<&T>) {
+        match value {
+            None => self.fixed.extend_from_slice(&[0; 8]),
+            Some(value) => self.nested(value),
+        }
+    }
+
+    /// An offset/length pair to a count and the structures back to back,
+    /// each padded to 4 bytes (offset and length 0 when empty).
+    pub fn nested_list<T: Payload>(&mut self, items: &[T]) {
+        if items.is_empty() {
+            self.fixed.extend_from_slice(&[0; 8]);
+            return;
+        }
+        let mut list = Vec::new();
+        list.extend_from_slice(&wire_u32(items.len()).to_le_bytes());
+        for item in items {
+            item.encode_into(&mut list);
+            list.resize(list.len() + crate::tlv::padding_for(list.len()), 0);
+        }
+        self.ol_data(&list, true);
+    }
+
+    /// Bytes directly in the static part, padded to 4 (their count is
+    /// written by an earlier count field).
+    pub fn inline_bytes(&mut self, bytes: &[u8]) {
+        self.fixed.extend_from_slice(bytes);
+        let padding = crate::tlv::padding_for(bytes.len());
+        self.fixed.resize(self.fixed.len() + padding, 0);
+    }
+
+    /// A UTF-8 string as an offset/length pair (no terminating NUL).
+    pub fn utf8_string(&mut self, text: &str) {
+        self.ol_data(text.as_bytes(), true);
+    }
+
+    /// One TLV information element in the static part.
+    pub fn tlv(&mut self, tlv: &crate::tlv::Tlv) {
+        tlv.repr().emit_into(&mut self.fixed);
+    }
+
+    /// A string as a WCHAR_STR information element in the static part.
+    pub fn tlv_string(&mut self, text: &str) {
+        self.tlv(&crate::tlv::Tlv::string(text));
+    }
+
+    /// A list of u16 as a UINT16_TBL information element in the static part.
+    pub fn tlv_u16_table(&mut self, values: &[u16]) {
+        self.tlv(&crate::tlv::Tlv::u16_table(values));
+    }
+
+    /// Information elements one after another (must be the last field).
+    pub fn tlv_list(&mut self, tlvs: &[crate::tlv::Tlv]) {
+        for tlv in tlvs {
+            self.tlv(tlv);
+        }
     }
 
     /// Bytes running to the end of the structure (must be the last field).

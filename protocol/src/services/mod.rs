@@ -18,6 +18,7 @@ pub(crate) mod testing;
 
 use crate::codec::{DecodeBudget, Payload, PayloadError, PayloadErrorKind};
 use crate::describe::{Describe, Value};
+use crate::mbimex::MbimExVersion;
 use crate::uuid::Uuid;
 
 /// Which operation a payload belongs to.
@@ -79,7 +80,13 @@ impl Describe for NotApplicable {
     }
 }
 
-/// A CID, as a type: its service, number, name, scope and payload types.
+/// A CID in one layout, as a type: its service, number, name, scope, the
+/// MBIMEx version the layout applies from, and its payload types.
+///
+/// A CID whose layout changes with the MBIM extensions version has one marker
+/// per layout: `basic_connect::cid::Connect` (MBIM 1.0) and
+/// `basic_connect::cid::ConnectV3` (MBIMEx 3.0 on) share ID and name, and
+/// differ in [`SINCE`](Self::SINCE) and payload types.
 pub trait Cid {
     /// The service UUID.
     const SERVICE: Uuid;
@@ -89,6 +96,9 @@ pub trait Cid {
     const NAME: &'static str;
     /// Executor or device scope.
     const SCOPE: Scope;
+    /// The MBIMEx version from which this layout applies (until a later
+    /// layout of the same CID takes over).
+    const SINCE: MbimExVersion;
     /// Payload of a query COMMAND.
     type Query: Payload + Describe;
     /// Payload of a set COMMAND.
@@ -107,6 +117,34 @@ pub fn describe_as<T: Payload + Describe>(bytes: &[u8]) -> Result<Value, Payload
     T::decode(bytes).map(|payload| payload.describe())
 }
 
+/// The decoders of one layout of a CID, per operation; `None` where the
+/// layout has no such operation.
+#[derive(Debug, Clone, Copy)]
+pub struct CidForm {
+    /// The MBIMEx version from which this layout applies.
+    pub since: MbimExVersion,
+    /// Decoder of a query's payload.
+    pub query: Option<DescribeFn>,
+    /// Decoder of a set's payload.
+    pub set: Option<DescribeFn>,
+    /// Decoder of a response's payload.
+    pub response: Option<DescribeFn>,
+    /// Decoder of a notification's payload.
+    pub notification: Option<DescribeFn>,
+}
+
+impl CidForm {
+    /// The decoder for `operation`, if this layout has that operation.
+    pub fn decoder(&self, operation: Operation) -> Option<DescribeFn> {
+        match operation {
+            Operation::Query => self.query,
+            Operation::Set => self.set,
+            Operation::Response => self.response,
+            Operation::Notification => self.notification,
+        }
+    }
+}
+
 /// One CID of a service's table.
 #[derive(Debug, Clone, Copy)]
 pub struct CidInfo {
@@ -116,25 +154,37 @@ pub struct CidInfo {
     pub name: &'static str,
     /// Executor or device scope.
     pub scope: Scope,
-    /// Decoders per operation; `None` where the CID has no such operation.
-    pub query: Option<DescribeFn>,
-    /// See `query`.
-    pub set: Option<DescribeFn>,
-    /// See `query`.
-    pub response: Option<DescribeFn>,
-    /// See `query`.
-    pub notification: Option<DescribeFn>,
+    /// Its MBIM 1.0 layout (what applies when no extensions are negotiated).
+    pub base: CidForm,
+    /// Its later layouts, oldest first, each applying from its `since` until
+    /// the next one's.
+    pub forms: &'static [CidForm],
 }
 
 impl CidInfo {
-    /// The decoder for `operation`, if the CID has that operation.
+    /// The layout that applies at `version`: the latest whose `since` is not
+    /// above it, or the MBIM 1.0 one.
+    pub fn form_at(&self, version: MbimExVersion) -> &CidForm {
+        self.forms
+            .iter()
+            .rev()
+            .find(|form| form.since <= version)
+            .unwrap_or(&self.base)
+    }
+
+    /// The MBIM 1.0 decoder for `operation`, if the CID has that operation.
     pub fn decoder(&self, operation: Operation) -> Option<DescribeFn> {
-        match operation {
-            Operation::Query => self.query,
-            Operation::Set => self.set,
-            Operation::Response => self.response,
-            Operation::Notification => self.notification,
-        }
+        self.base.decoder(operation)
+    }
+
+    /// The decoder for `operation` in the layout of `version`.
+    pub fn decoder_at(&self, operation: Operation, version: MbimExVersion) -> Option<DescribeFn> {
+        self.form_at(version).decoder(operation)
+    }
+
+    /// Every layout, MBIM 1.0 first.
+    pub fn all_forms(&self) -> impl Iterator<Item = &CidForm> {
+        std::iter::once(&self.base).chain(self.forms)
     }
 }
 
@@ -263,12 +313,27 @@ pub fn uuid_name(uuid: &Uuid) -> Option<&'static str> {
 ///     /// Basic Connect (MBIM 1.0 §10.5).
 ///     service "basic-connect" = "a289cc33-bcbb-8b4f-b6b0-133ec2aae6df";
 ///     /// MBIM_CID_DEVICE_CAPS.
-///     DeviceCaps = 1, "device-caps", executor { query: Empty, response: DeviceCapsInfo }
+///     DeviceCaps = 1, "device-caps", executor { query: Empty, response: DeviceCapsInfo, }
+///     /// MBIM_CID_REGISTER_STATE.
+///     RegisterState = 9, "register-state", executor {
+///         query: Empty, set: RegisterStateSet, response: RegistrationStateInfo,
+///         notification: RegistrationStateInfo,
+///         /// Its MBIMEx 2.0 layout.
+///         >= v2 RegisterStateV2 {
+///             query: Empty, set: RegisterStateSet, response: RegistrationStateInfoV2,
+///             notification: RegistrationStateInfoV2,
+///         }
+///     }
 /// }
 /// ```
 ///
 /// Operations are listed in the order query, set, response, notification; an
-/// operation left out does not exist for that CID.
+/// operation left out does not exist for that CID (or, in a versioned layout,
+/// from that version on). A CID whose payloads change with the MBIM
+/// extensions version lists each later layout after its MBIM 1.0 one,
+/// oldest first: `>= v2` (or `v3`, `v4`), the name of its marker type, and
+/// all its operations. A layout applies from its version until a later one of the
+/// same CID takes over; everything about the CID stays in its one entry.
 #[macro_export]
 macro_rules! mbim_service {
     (
@@ -281,6 +346,15 @@ macro_rules! mbim_service {
                 $(set: $set:ty,)?
                 $(response: $response:ty,)?
                 $(notification: $notification:ty,)?
+                $(
+                    $(#[$vmeta:meta])*
+                    >= $version:ident $vcid:ident {
+                        $(query: $vquery:ty,)?
+                        $(set: $vset:ty,)?
+                        $(response: $vresponse:ty,)?
+                        $(notification: $vnotification:ty,)?
+                    }
+                )*
             }
         )+
     ) => {
@@ -297,21 +371,40 @@ macro_rules! mbim_service {
                         id: $id,
                         name: $cname,
                         scope: $crate::mbim_service!(@scope $scope),
-                        query: $crate::mbim_service!(@decoder $($query)?),
-                        set: $crate::mbim_service!(@decoder $($set)?),
-                        response: $crate::mbim_service!(@decoder $($response)?),
-                        notification: $crate::mbim_service!(@decoder $($notification)?),
+                        base: $crate::services::CidForm {
+                            since: $crate::mbimex::MbimExVersion::V1,
+                            query: $crate::mbim_service!(@decoder $($query)?),
+                            set: $crate::mbim_service!(@decoder $($set)?),
+                            response: $crate::mbim_service!(@decoder $($response)?),
+                            notification: $crate::mbim_service!(@decoder $($notification)?),
+                        },
+                        forms: &[
+                            $(
+                                $crate::services::CidForm {
+                                    since: $crate::mbim_service!(@version $version),
+                                    query: $crate::mbim_service!(@decoder $($vquery)?),
+                                    set: $crate::mbim_service!(@decoder $($vset)?),
+                                    response: $crate::mbim_service!(@decoder $($vresponse)?),
+                                    notification: $crate::mbim_service!(@decoder $($vnotification)?),
+                                },
+                            )*
+                        ],
                     },
                 )+
             ],
         };
 
-        /// One marker type per CID, implementing [`Cid`](crate::services::Cid).
+        /// One marker type per CID layout, implementing [`Cid`](crate::services::Cid).
         pub mod cid {
             $(
                 $(#[$cmeta])*
                 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
                 pub struct $cid;
+                $(
+                    $(#[$vmeta])*
+                    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+                    pub struct $vcid;
+                )*
             )+
         }
 
@@ -323,14 +416,28 @@ macro_rules! mbim_service {
                 const ID: u32 = $id;
                 const NAME: &'static str = $cname;
                 const SCOPE: $crate::services::Scope = $crate::mbim_service!(@scope $scope);
+                const SINCE: $crate::mbimex::MbimExVersion = $crate::mbimex::MbimExVersion::V1;
                 type Query = $crate::mbim_service!(@type $($query)?);
                 type Set = $crate::mbim_service!(@type $($set)?);
                 type Response = $crate::mbim_service!(@type $($response)?);
                 type Notification = $crate::mbim_service!(@type $($notification)?);
             }
+            $(
+                impl $crate::services::Cid for cid::$vcid {
+                    const SERVICE: $crate::uuid::Uuid = UUID;
+                    const ID: u32 = $id;
+                    const NAME: &'static str = $cname;
+                    const SCOPE: $crate::services::Scope = $crate::mbim_service!(@scope $scope);
+                    const SINCE: $crate::mbimex::MbimExVersion = $crate::mbim_service!(@version $version);
+                    type Query = $crate::mbim_service!(@type $($vquery)?);
+                    type Set = $crate::mbim_service!(@type $($vset)?);
+                    type Response = $crate::mbim_service!(@type $($vresponse)?);
+                    type Notification = $crate::mbim_service!(@type $($vnotification)?);
+                }
+            )*
         )+
 
-        /// Property tests for every payload of every CID declared above.
+        /// Property tests for every payload of every CID layout declared above.
         #[cfg(test)]
         #[allow(non_snake_case)]
         mod declared_payload_properties {
@@ -344,11 +451,23 @@ macro_rules! mbim_service {
                     $( $crate::services::testing::check_payload::<$response>(); )?
                     $( $crate::services::testing::check_payload::<$notification>(); )?
                 }
+                $(
+                    #[test]
+                    fn $vcid() {
+                        $( $crate::services::testing::check_payload::<$vquery>(); )?
+                        $( $crate::services::testing::check_payload::<$vset>(); )?
+                        $( $crate::services::testing::check_payload::<$vresponse>(); )?
+                        $( $crate::services::testing::check_payload::<$vnotification>(); )?
+                    }
+                )*
             )+
         }
     };
     (@scope executor) => { $crate::services::Scope::Executor };
     (@scope device) => { $crate::services::Scope::Device };
+    (@version v2) => { $crate::mbimex::MbimExVersion::V2 };
+    (@version v3) => { $crate::mbimex::MbimExVersion::V3 };
+    (@version v4) => { $crate::mbimex::MbimExVersion::V4 };
     (@decoder) => { None };
     (@decoder $ty:ty) => { Some($crate::services::describe_as::<$ty> as $crate::services::DescribeFn) };
     (@type) => { $crate::services::NotApplicable };
@@ -377,6 +496,79 @@ mod tests {
             assert!(SERVICES[index + 1..]
                 .iter()
                 .all(|other| other.uuid != service.uuid));
+        }
+    }
+
+    /// A service declared only here, to test versioned layouts on their own.
+    #[allow(unreachable_pub, dead_code)]
+    mod example {
+        use crate::codec::Empty;
+        use crate::services::ms_basic_connect_extensions::{
+            SlotInfo, SlotInfoRequest, VersionInfo,
+        };
+        crate::mbim_service! {
+            /// A CID table of one versioned CID and one plain one.
+            service "example" = "00000000-0000-0000-0000-00000000e8a1";
+            /// Changes its response at 2.0 and loses its set at 4.0.
+            Thing = 1, "thing", executor {
+                query: Empty, set: SlotInfoRequest, response: SlotInfo,
+                /// From 2.0.
+                >= v2 ThingV2 { query: Empty, set: SlotInfoRequest, response: VersionInfo, }
+                /// From 4.0.
+                >= v4 ThingV4 { query: Empty, response: VersionInfo, }
+            }
+            /// The same at every version.
+            Plain = 2, "plain", device { query: Empty, }
+        }
+    }
+
+    #[test]
+    fn the_layout_of_a_version_is_the_latest_declared_at_or_below_it() {
+        use crate::mbimex::MbimExVersion::{V1, V2, V3, V4};
+        let thing = example::SERVICE.cid(1).unwrap();
+        let response = |version| thing.decoder_at(Operation::Response, version).unwrap();
+        // SlotInfo reads 8 bytes, VersionInfo 4: each layout decodes its own.
+        let eight = [1, 0, 0, 0, 5, 0, 0, 0];
+        assert!(matches!(response(V1)(&eight), Ok(Value::Struct(f)) if f[0].0 == "slot_index"));
+        for version in [V2, V3, V4] {
+            let value = response(version)(&eight).unwrap();
+            assert!(
+                matches!(&value, Value::Struct(f) if f[0].0 == "bcd_mbim_version"),
+                "{version}"
+            );
+        }
+        assert_eq!(thing.form_at(V3).since, V2);
+        assert!(thing.decoder_at(Operation::Set, V3).is_some());
+        assert!(thing.decoder_at(Operation::Set, V4).is_none());
+        assert!(thing.decoder(Operation::Set).is_some());
+        assert_eq!(thing.all_forms().count(), 3);
+        let plain = example::SERVICE.cid(2).unwrap();
+        assert_eq!(plain.form_at(V4).since, V1);
+        // Typed: one marker per layout, same CID, its own version and payloads.
+        assert_eq!(<example::cid::ThingV2 as Cid>::ID, 1);
+        assert_eq!(<example::cid::ThingV2 as Cid>::SINCE, V2);
+        assert_eq!(<example::cid::Thing as Cid>::SINCE, V1);
+        assert_eq!(
+            std::any::type_name::<<example::cid::ThingV4 as Cid>::Set>(),
+            std::any::type_name::<NotApplicable>()
+        );
+    }
+
+    #[test]
+    fn versioned_layouts_are_declared_oldest_first_and_after_1_0() {
+        for service in SERVICES {
+            for cid in service.cids {
+                let mut previous = MbimExVersion::V1;
+                for form in cid.forms {
+                    assert!(
+                        form.since > previous,
+                        "{}/{}: layouts out of order",
+                        service.name,
+                        cid.name
+                    );
+                    previous = form.since;
+                }
+            }
         }
     }
 

@@ -1,32 +1,12 @@
-//! Microsoft Basic Connect Extensions: the multi-SIM CIDs of seed 004
-//! ("MB Multi-SIM Operations"), laid out exactly as its tables give them.
-//!
-//! All offsets count from the start of the information buffer, as the seed
-//! says. CIDs 1-4 and 9 and up of this service (LTE attach, PCO, base
-//! stations…) are not declared yet; they decode as raw bytes.
+//! The multi-SIM payloads of seed 004 ("MB Multi-SIM Operations"): SYS_CAPS,
+//! DEVICE_CAPS_V2, DEVICE_SLOT_MAPPINGS and SLOT_INFO_STATUS, laid out
+//! exactly as its tables give them. All offsets count from the start of the
+//! information buffer, as the seed says.
 
-use crate::codec::Empty;
 use crate::services::basic_connect::{
     CellularClass, ControlCaps, DataClass, DeviceType, SimClass, SmsCaps, VoiceClass,
 };
-use crate::{mbim_enum, mbim_service, mbim_struct};
-
-mbim_service! {
-    /// Basic Connect Extensions' CID table.
-    service "ms-basic-connect-extensions" = "3d01dcc5-fef5-4d05-0d3a-bef7058e9aaf";
-    /// MBIM_CID_MS_SYS_CAPS: the modem's executors, slots and concurrency.
-    SysCaps = 5, "sys-caps", device { query: Empty, response: SysCapsInfo, }
-    /// MBIM_CID_MS_DEVICE_CAPS_V2: DEVICE_CAPS plus the executor index.
-    DeviceCapsV2 = 6, "device-caps-v2", executor { query: Empty, response: DeviceCapsInfoV2, }
-    /// MBIM_CID_MS_DEVICE_SLOT_MAPPINGS: which slot each executor uses.
-    DeviceSlotMappings = 7, "device-slot-mappings", device {
-        query: Empty, set: DeviceSlotMappingInfo, response: DeviceSlotMappingInfo,
-    }
-    /// MBIM_CID_MS_SLOT_INFO_STATUS: one slot's state.
-    SlotInfoStatus = 8, "slot-info-status", executor {
-        query: SlotInfoRequest, response: SlotInfo, notification: SlotInfo,
-    }
-}
+use crate::{mbim_enum, mbim_struct};
 
 /// MBIM_MS_SYS_CAPS_INFO.
 #[mbim_struct]
