@@ -1,0 +1,403 @@
+//! The data connection: CONNECT (activation and deactivation), the IP
+//! configuration and its updates, and the link's loss and reconnection after
+//! back-off.
+
+use super::step::Step;
+use super::{Active, ExecutorMachine, Request};
+use crate::executor::api::{Connection, ExecutorEvent, ExecutorState};
+use crate::executor::policy::{merge_ip_configuration, reconnect_delay};
+use crate::executor::profile::{select_profile, Auth, IpType, Profile};
+use crate::types::IpSettings;
+use mbim_protocol::services::basic_connect::{
+    self as bc, ActivationCommand, ActivationState, AuthProtocol, Compression, ContextIpType,
+    ContextType,
+};
+use mbim_protocol::status::Status;
+use std::time::Instant;
+
+impl ExecutorMachine {
+    /// The context once the network is there: deactivated when no longer wanted
+    /// or for another profile, its IP configuration asked for, or activated
+    /// with the profile chosen (after the reconnection back-off).
+    pub(super) fn next_connect_request(&mut self, now: Instant) -> Option<(Step, Request)> {
+        if let Some(active) = &self.active {
+            let other_profile = self
+                .profile_override
+                .as_ref()
+                .is_some_and(|profile| profile.name != active.profile);
+            if !self.want_connect || other_profile {
+                return Some((Step::Deactivate, self.deactivate_request()));
+            }
+            if self.status.ip.is_none() {
+                let query = bc::IpConfigurationInfo {
+                    session_id: self.config.session_id,
+                    ..bc::IpConfigurationInfo::default()
+                };
+                return Some((
+                    Step::IpQuery,
+                    Request::query::<bc::cid::IpConfiguration>(&query),
+                ));
+            }
+            self.wait(ExecutorState::Connected, None);
+            return None;
+        }
+        if self.connect_at.is_some_and(|at| now < at) {
+            let reason = self.status.reason.take();
+            self.wait(ExecutorState::WaitingToReconnect, reason);
+            return None;
+        }
+        self.connect_at = None;
+        let profile = match &self.profile_override {
+            Some(profile) => profile.clone(),
+            None => match select_profile(
+                &self.config.profiles,
+                &self.status.iccid,
+                &self.status.imsi,
+                &self.status.home_provider,
+            ) {
+                Some(profile) => profile.clone(),
+                None => {
+                    self.wait(
+                        ExecutorState::Failed,
+                        Some("no profile matches this SIM".to_owned()),
+                    );
+                    return None;
+                }
+            },
+        };
+        self.status.profile = Some(profile.name.clone());
+        let set = connect_set(self.config.session_id, &profile);
+        Some((
+            Step::Connect {
+                profile: profile.name,
+                route_metric: profile.route_metric,
+            },
+            Request::set::<bc::cid::Connect>(&set),
+        ))
+    }
+
+    pub(super) fn deactivate_request(&self) -> Request {
+        let set = bc::ConnectSet {
+            session_id: self.config.session_id,
+            activation_command: ActivationCommand::Deactivate,
+            access_string: String::new(),
+            user_name: String::new(),
+            password: String::new(),
+            compression: Compression::None,
+            auth_protocol: AuthProtocol::None,
+            ip_type: ContextIpType::Default,
+            context_type: ContextType::Internet.uuid(),
+        };
+        Request::set::<bc::cid::Connect>(&set)
+    }
+
+    /// CONNECT (activation) answered.
+    pub(super) fn connect_answer(
+        &mut self,
+        now: Instant,
+        profile: String,
+        route_metric: Option<u32>,
+        status: Status,
+        buffer: &[u8],
+    ) {
+        let info = if status.is_success() {
+            self.decode::<bc::ConnectInfo>(now, "CONNECT", buffer)
+        } else {
+            None
+        };
+        match info {
+            Some(info) if info.activation_state == ActivationState::Activated => {
+                tracing::info!(executor = self.log_number(), profile, "context activated");
+                self.active = Some(Active {
+                    profile,
+                    route_metric,
+                });
+                self.status.ip = None;
+            }
+            other => {
+                let detail = other.map_or_else(
+                    || format!("CONNECT failed: {status}"),
+                    |info| format!("CONNECT: {} ({})", info.activation_state, info.nw_error),
+                );
+                self.connect_failed(now, detail);
+            }
+        }
+    }
+
+    /// IP_CONFIGURATION answered: the link is up.
+    pub(super) fn ip_answer(&mut self, now: Instant, status: Status, buffer: &[u8]) {
+        let info = if status.is_success() {
+            self.decode::<bc::IpConfigurationInfo>(now, "IP_CONFIGURATION", buffer)
+        } else {
+            None
+        };
+        match (info, self.active.clone()) {
+            (Some(info), Some(active)) => {
+                let ip = merge_ip_configuration(&IpSettings::default(), &info);
+                let connection = Connection {
+                    session_id: self.config.session_id,
+                    profile: active.profile,
+                    route_metric: active.route_metric,
+                    ip: ip.clone(),
+                    ntb: self.ntb,
+                };
+                tracing::info!(executor = self.log_number(), ?ip, "connected");
+                self.status.ip = Some(ip);
+                self.status.connect_failures = 0;
+                self.status.reason = None;
+                self.report(ExecutorEvent::Connected(connection));
+            }
+            (None, Some(_)) => {
+                self.retry_later(now, format!("IP_CONFIGURATION failed: {status}"));
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// CONNECT (deactivation) answered.
+    pub(super) fn deactivate_answer(&mut self) {
+        let reason = if self.shutting_down {
+            "shutting down"
+        } else {
+            "disconnected by request"
+        };
+        self.lost(reason);
+        self.status.reason = Some(reason.to_owned());
+    }
+
+    fn connect_failed(&mut self, now: Instant, detail: String) {
+        tracing::warn!(executor = self.log_number(), "{detail}");
+        let delay = reconnect_delay(
+            self.status.connect_failures,
+            self.config.backoff_base,
+            self.config.backoff_cap,
+        );
+        self.status.connect_failures = self.status.connect_failures.saturating_add(1);
+        self.connect_at = Some(now.checked_add(delay).unwrap_or(now));
+        self.status.reason = Some(detail);
+        // The network may have changed under the failure; look again.
+        self.status.packet_service = None;
+    }
+
+    pub(super) fn ip_update(&mut self, info: &bc::IpConfigurationInfo) {
+        if info.session_id != self.config.session_id || self.active.is_none() {
+            return;
+        }
+        let Some(previous) = &self.status.ip else {
+            return;
+        };
+        let merged = merge_ip_configuration(previous, info);
+        if &merged != previous {
+            tracing::info!(executor = self.log_number(), ip = ?merged, "IP configuration updated");
+            self.status.ip = Some(merged.clone());
+            self.report(ExecutorEvent::IpUpdated(merged));
+        }
+    }
+
+    /// The context is gone (however): the supervisor takes the link down.
+    pub(super) fn lost(&mut self, reason: &str) {
+        if self.active.take().is_some() {
+            tracing::info!(executor = self.log_number(), "link down: {reason}");
+            self.status.ip = None;
+            self.report(ExecutorEvent::LinkDown {
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// Loss by the network: reconnect once it returns, after the back-off.
+    pub(super) fn lost_to_network(&mut self, now: Instant, reason: &str) {
+        if self.active.is_none() {
+            return;
+        }
+        self.lost(reason);
+        let delay = reconnect_delay(
+            self.status.connect_failures,
+            self.config.backoff_base,
+            self.config.backoff_cap,
+        );
+        self.connect_at = Some(now.checked_add(delay).unwrap_or(now));
+        self.status.reason = Some(reason.to_owned());
+    }
+}
+
+fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
+    bc::ConnectSet {
+        session_id,
+        activation_command: ActivationCommand::Activate,
+        access_string: profile.apn.clone(),
+        user_name: profile.user.clone(),
+        password: profile.password.expose().to_owned(),
+        compression: Compression::None,
+        auth_protocol: match profile.auth {
+            Auth::None => AuthProtocol::None,
+            Auth::Pap => AuthProtocol::Pap,
+            Auth::Chap => AuthProtocol::Chap,
+            Auth::MsChapV2 => AuthProtocol::MsChapV2,
+        },
+        ip_type: match profile.ip_type {
+            IpType::Ipv4 => ContextIpType::Ipv4,
+            IpType::Ipv6 => ContextIpType::Ipv6,
+            IpType::Ipv4v6 => ContextIpType::Ipv4v6,
+        },
+        context_type: ContextType::Internet.uuid(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::*;
+    use crate::executor::api::{ExecutorEvent, ExecutorState};
+    use crate::types::IpSettings;
+    use mbim_protocol::codec::Payload;
+    use mbim_protocol::services::basic_connect::{
+        self as bc, ActivationState, PacketServiceState, RegisterState,
+    };
+    use mbim_protocol::status::Status;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn loss_in_the_guideline_order_takes_the_link_down_once_and_reconnects_after_back_off() {
+        let start = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, start);
+        // (cid, indication) -> (events, commands), all at `start`.
+        let down = [
+            (
+                bc::cid::Connect::ID,
+                connect_info(ActivationState::Deactivated),
+            ),
+            (
+                bc::cid::PacketService::ID,
+                packet(PacketServiceState::Detached),
+            ),
+            (
+                bc::cid::RegisterState::ID,
+                registration(RegisterState::Deregistered),
+            ),
+        ];
+        let mut events = Vec::new();
+        for (cid, buffer) in down {
+            indicate(&mut machine, start, cid, buffer);
+            let (sent, reported) = run(&mut machine, &mut device, start);
+            assert!(
+                sent.is_empty() || sent == [("packet-service", true)],
+                "{sent:?}"
+            );
+            events.extend(reported);
+        }
+        assert_eq!(
+            events,
+            [ExecutorEvent::LinkDown {
+                reason: "the network deactivated the context".to_owned()
+            }]
+        );
+        assert_eq!(machine.status().state, ExecutorState::Registering);
+        assert_eq!(machine.status().ip, None);
+
+        // The network returns before the back-off has passed: wait for it.
+        indicate(
+            &mut machine,
+            start,
+            bc::cid::RegisterState::ID,
+            registration(RegisterState::Home),
+        );
+        indicate(
+            &mut machine,
+            start,
+            bc::cid::PacketService::ID,
+            packet(PacketServiceState::Attached),
+        );
+        let (sent, _) = run(&mut machine, &mut device, start);
+        assert!(!sent.contains(&("connect", true)), "{sent:?}");
+        assert_eq!(machine.status().state, ExecutorState::WaitingToReconnect);
+        let due = machine.poll_timeout().unwrap();
+        assert_eq!(due, start + Duration::from_secs(1));
+        machine.handle_timeout(due);
+        let (sent, events) = run(&mut machine, &mut device, due);
+        assert_eq!(sent, [("connect", true), ("ip-configuration", false)]);
+        assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+    }
+
+    #[test]
+    fn failed_connects_back_off_exponentially_to_the_cap() {
+        let start = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        // Every CONNECT fails: the device answers FAILURE.
+        let mut now = start;
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            for _ in 0..100 {
+                let Some(action) = machine.poll_action() else {
+                    break;
+                };
+                match action {
+                    Action::Open => machine.handle(now, Input::Opened),
+                    Action::Send(request) if request.name == "connect" => machine.handle(
+                        now,
+                        Input::Response {
+                            status: Status::Failure,
+                            information_buffer: Vec::new(),
+                        },
+                    ),
+                    Action::Send(request) => {
+                        let (status, information_buffer) = device.answer(&request);
+                        machine.handle(
+                            now,
+                            Input::Response {
+                                status,
+                                information_buffer,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            let due = machine.poll_timeout().unwrap();
+            waits.push(due.duration_since(now).as_secs());
+            now = due;
+            machine.handle_timeout(now);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+        assert_eq!(machine.status().connect_failures, 6);
+    }
+
+    #[test]
+    fn dns_only_updates_keep_the_addresses() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        let before = machine.status().ip.clone().unwrap();
+        let dns = std::net::Ipv4Addr::new(9, 9, 9, 9);
+        // Flags say DNS only; the addresses in the buffer are ignored.
+        let mut update =
+            bc::IpConfigurationInfo::decode(&ip_info(dns, bc::IpConfigurationAvailable::DNS))
+                .unwrap();
+        update.ipv4_addresses.clear();
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::IpConfiguration::ID,
+            update.encode(),
+        );
+        let (_, events) = run(&mut machine, &mut device, now);
+        let expected = IpSettings {
+            ipv4_dns: vec![dns],
+            ..before
+        };
+        assert_eq!(events, [ExecutorEvent::IpUpdated(expected.clone())]);
+        assert_eq!(machine.status().ip, Some(expected));
+        // The same again changes nothing and reports nothing.
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::IpConfiguration::ID,
+            update.encode(),
+        );
+        assert!(run(&mut machine, &mut device, now).1.is_empty());
+    }
+}

@@ -1,0 +1,91 @@
+//! The command in flight: what it was (so that its answer is understood and
+//! its tracked command told) and the state the executor shows meanwhile.
+
+use super::sim::PinChange;
+use crate::executor::api::ExecutorState;
+
+/// The command in flight, so its answer can be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Step {
+    DeviceCaps,
+    DeviceCapsV2,
+    SysCaps,
+    SlotMappings,
+    Subscribe,
+    RadioQuery,
+    RadioSet,
+    ReadyQuery,
+    PinQuery,
+    PinEnter {
+        configured: bool,
+        tracked: Option<u64>,
+    },
+    PukEnter {
+        tracked: Option<u64>,
+    },
+    /// ChangePin or SetPinEnabled; the operation is kept so that a BUSY
+    /// answer can put an untracked one back in line.
+    PinChange {
+        op: PinChange,
+        tracked: Option<u64>,
+    },
+    HomeProvider,
+    RegisterSet,
+    RegisterQuery,
+    PacketQuery,
+    Attach,
+    Connect {
+        profile: String,
+        route_metric: Option<u32>,
+    },
+    IpQuery,
+    Deactivate,
+    SignalQuery,
+    SlotInfoQuery(u32),
+    SlotMappingSet {
+        slots: Vec<u32>,
+        tracked: Option<u64>,
+    },
+}
+
+impl Step {
+    /// The tracked command whose outcome is this step's answer.
+    pub(super) fn tracked(&self) -> Option<u64> {
+        match self {
+            Step::PinEnter { tracked, .. }
+            | Step::PukEnter { tracked }
+            | Step::PinChange { tracked, .. }
+            | Step::SlotMappingSet { tracked, .. } => *tracked,
+            _ => None,
+        }
+    }
+}
+
+/// The state an executor is in while `step` is in flight (or held back).
+pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
+    match step {
+        Step::DeviceCaps
+        | Step::DeviceCapsV2
+        | Step::SysCaps
+        | Step::Subscribe
+        | Step::RadioQuery
+        | Step::RadioSet => ExecutorState::Initializing,
+        Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter { .. } => {
+            if current == ExecutorState::Locked {
+                ExecutorState::Locked
+            } else {
+                ExecutorState::WaitingForSim
+            }
+        }
+        Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => ExecutorState::Registering,
+        Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
+        Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
+        Step::Deactivate => ExecutorState::Disconnecting,
+        Step::SignalQuery => ExecutorState::Registering,
+        // Asked for at any time; they say nothing of the life cycle.
+        Step::SlotMappings
+        | Step::SlotInfoQuery(_)
+        | Step::PinChange { .. }
+        | Step::SlotMappingSet { .. } => current,
+    }
+}
