@@ -182,6 +182,42 @@ name = \"internet\"
 }
 
 #[test]
+fn profile_texts_mbim_cannot_carry() {
+    let profile = |fields: &str| format!("[[profiles]]\nname = \"p\"\n{fields}\n");
+    // MBIM carries at most 100 characters of APN.
+    assert_error(
+        &profile(&format!("apn = \"{}\"", "a".repeat(101))),
+        3,
+        7,
+        "the APN is 101 characters long; MBIM carries at most 100",
+    );
+    assert!(Config::parse(
+        &profile(&format!("apn = \"{}\"", "a".repeat(100))),
+        Path::new("t.toml")
+    )
+    .is_ok());
+    // Control characters, escaped (TOML allows no raw ones but tab).
+    assert_error(
+        &profile("apn = \"inter\\u0007net\""),
+        3,
+        7,
+        "the APN has a control character (U+0007) at character 6",
+    );
+    assert_error(
+        &profile("apn = \"internet\"\nuser = \"me\tyou\""),
+        4,
+        8,
+        "the user name has a control character (U+0009)",
+    );
+    let text = profile("apn = \"internet\"\npassword = \"se\\ncret\"");
+    assert_error(&text, 4, 12, "the password has a control character;");
+    let shown = Config::parse(&text, Path::new("t.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(!shown.contains("cret"), "{shown}");
+}
+
+#[test]
 fn profile_values_beyond_their_types() {
     let profile = |extra: &str| format!("[[profiles]]\nname = \"p\"\napn = \"a\"\n{extra}\n");
     assert_error(

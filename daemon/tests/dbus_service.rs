@@ -582,6 +582,33 @@ async fn bad_arguments_are_refused_before_anything_is_sent() {
             &["a{sv}", "1", "user", "s", "bob"],
             "no configured profile for this SIM, so \"apn\" must be given",
         ),
+        // The rules of the configuration file's profiles.
+        (
+            "Connect",
+            &[
+                "a{sv}",
+                "2",
+                "apn",
+                "s",
+                "internet",
+                "route-metric",
+                "u",
+                "0",
+            ],
+            "\"route-metric\": a route metric must be 1 to 4294967295",
+        ),
+        (
+            "Connect",
+            &["a{sv}", "1", "apn", "s", "inter\u{1b}net"],
+            "\"apn\": the APN has a control character (U+001B) at character 6",
+        ),
+        (
+            "Connect",
+            &[
+                "a{sv}", "2", "apn", "s", "internet", "password", "s", "se\ncret",
+            ],
+            "\"password\": the password has a control character",
+        ),
     ];
     for (method, args, message) in busctl_cases {
         let run = call(bus, None, EXECUTOR, EXECUTOR1, method, args).await;
@@ -589,6 +616,36 @@ async fn bad_arguments_are_refused_before_anything_is_sent() {
             !run.ok && run.stderr.contains(message),
             "{method} {args:?}: {run:?}"
         );
+        assert!(!run.stderr.contains("cret"), "a password leaked: {run:?}");
+    }
+    // The audit's 100,000-character APN, with the error's name as a client
+    // library sees it.
+    let client = zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let apn = "a".repeat(100_000);
+    let overrides = std::collections::HashMap::from([("apn", zbus::zvariant::Value::from(&apn))]);
+    let refused = client
+        .call_method(
+            Some(BUS_NAME),
+            EXECUTOR,
+            Some(EXECUTOR1),
+            "Connect",
+            &(overrides,),
+        )
+        .await
+        .unwrap_err();
+    match refused {
+        zbus::Error::MethodError(name, Some(message), _) => {
+            assert_eq!(name.as_str(), "org.freedesktop.DBus.Error.InvalidArgs");
+            assert_eq!(
+                message,
+                "Connect: \"apn\": the APN is 100000 characters long; MBIM carries at most 100"
+            );
+        }
+        other => panic!("{other:?}"),
     }
     // Nothing reached the supervisor: the next request it sees is this one.
     call(bus, None, EXECUTOR, EXECUTOR1, "SetRadio", &["b", "true"])

@@ -9,7 +9,6 @@ use std::path::Path;
 use toml::de::DeTable;
 
 use super::locate::{span_of, Location, Step};
-use super::values::ROUTE_METRIC_EXPECTED;
 use super::Config;
 
 /// A problem: where (if known) and what.
@@ -86,8 +85,9 @@ fn profiles(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut 
         } else {
             names.insert(profile.name.as_str(), field("name"));
         }
-        if profile.route_metric == Some(0) {
-            problems.push((field("route-metric"), ROUTE_METRIC_EXPECTED.to_owned()));
+        // The rules Connect's overrides follow too.
+        for problem in profile.problems() {
+            problems.push((field(problem.field), problem.message));
         }
         if let Some(iccid) = &profile.match_iccid {
             if !digits(iccid, 18..=22) {

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::executor::Secret;
+use crate::executor::{Secret, ROUTE_METRIC_EXPECTED};
 use crate::netdev::{InterfaceName, DEFAULT_ROUTE_METRIC, MAX_NAME_LEN};
 
 /// Which USB devices a rule names: an entry of `[devices] allow`/`deny` or
@@ -231,11 +231,6 @@ impl TryFrom<String> for NameScheme {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(try_from = "i64")]
 pub struct RouteMetric(u32);
-
-/// The message for a metric out of range (also used for a profile's
-/// `route-metric`).
-pub(crate) const ROUTE_METRIC_EXPECTED: &str = "a route metric must be 1 to 4294967295 \
-     (0 is refused: IPv4 and IPv6 would treat it differently)";
 
 impl RouteMetric {
     /// The metric.

@@ -34,7 +34,8 @@ fn string(key: &str, value: &OwnedValue) -> Result<String, MethodError> {
 
 /// Applies `overrides` to `base` (or to an empty profile when there is no
 /// base, which then needs an `apn`). Every key is checked before anything
-/// is used; the password is never put into an error.
+/// is used, and the result by the rules the configuration file's profiles
+/// follow ([`Profile::problems`]); the password is never put into an error.
 pub(crate) fn apply(
     base: Option<&Profile>,
     overrides: &HashMap<String, OwnedValue>,
@@ -98,6 +99,12 @@ pub(crate) fn apply(
             "Connect: no configured profile for this SIM, so \"apn\" must be given".to_owned(),
         ));
     }
+    if let Some(problem) = profile.problems().into_iter().next() {
+        return Err(MethodError::InvalidArgs(format!(
+            "Connect: \"{}\": {}",
+            problem.field, problem.message
+        )));
+    }
     Ok(profile)
 }
 
@@ -143,6 +150,48 @@ mod tests {
                 "{key}: {error:?}"
             );
         }
+    }
+
+    #[test]
+    fn values_are_held_to_the_configuration_files_rules() {
+        let base = Profile::new("p", "internet");
+        for (key, bad, expected) in [
+            (
+                "apn",
+                Value::from("x".repeat(100_000)),
+                "\"apn\": the APN is 100000 characters",
+            ),
+            (
+                "apn",
+                Value::from("inter\u{1b}net"),
+                "\"apn\": the APN has a control character",
+            ),
+            (
+                "user",
+                Value::from("a\nb"),
+                "\"user\": the user name has a control",
+            ),
+            (
+                "password",
+                Value::from("pw\r"),
+                "\"password\": the password has a control",
+            ),
+            (
+                "route-metric",
+                Value::from(0u32),
+                "\"route-metric\": a route metric must be 1",
+            ),
+        ] {
+            let overrides = HashMap::from([(key.to_owned(), value(bad))]);
+            let error = apply(Some(&base), &overrides).unwrap_err();
+            assert!(
+                matches!(&error, MethodError::InvalidArgs(m) if m.contains(expected)),
+                "{key}: {error:?}"
+            );
+            assert!(!error.to_string().contains("pw\r"));
+        }
+        let fine = HashMap::from([("apn".to_owned(), value(Value::from("x".repeat(100))))]);
+        assert!(apply(Some(&base), &fine).is_ok());
     }
 
     #[test]

@@ -22,4 +22,7 @@ pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
 pub use policy::{
     mask_personal, merge_ip_configuration, reconnect_delay, AnomalyBudget, AnomalyVerdict,
 };
-pub use profile::{select_profile, Auth, IpType, Profile, Secret};
+pub use profile::{
+    select_profile, Auth, FieldProblem, IpType, Profile, Secret, MAX_APN_LEN, MAX_CREDENTIAL_LEN,
+    ROUTE_METRIC_EXPECTED,
+};

@@ -144,6 +144,93 @@ impl Profile {
     }
 }
 
+/// The longest APN MBIM carries (MBIM_SET_CONNECT's AccessString; Windows'
+/// MBN_ACCESSSTRING_LEN), in UTF-16 code units as on the wire.
+pub const MAX_APN_LEN: usize = 100;
+
+/// The longest user name or password MBIM carries (MBN_USERNAME_LEN,
+/// MBN_PASSWORD_LEN), in UTF-16 code units.
+pub const MAX_CREDENTIAL_LEN: usize = 255;
+
+/// What a route metric must be (a profile's `route-metric`, the `[routes]`
+/// metric, Connect's `route-metric` override).
+pub const ROUTE_METRIC_EXPECTED: &str = "a route metric must be 1 to 4294967295 \
+     (0 is refused: IPv4 and IPv6 would treat it differently)";
+
+/// A profile field that breaks a rule: its key (as the configuration file
+/// and Connect's overrides spell it) and what was expected. Never contains
+/// the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// `apn`, `user`, `password` or `route-metric`.
+    pub field: &'static str,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl Profile {
+    /// The fields that break the rules both the configuration file and
+    /// D-Bus's Connect apply (one set of rules, here): APN at most
+    /// [`MAX_APN_LEN`], user name and password at most
+    /// [`MAX_CREDENTIAL_LEN`] UTF-16 code units, none with a control
+    /// character, and a route metric other than 0. An empty APN is allowed
+    /// (the network's default APN).
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        let mut problems = Vec::new();
+        let texts = [
+            ("apn", "the APN", self.apn.as_str(), MAX_APN_LEN, true),
+            (
+                "user",
+                "the user name",
+                self.user.as_str(),
+                MAX_CREDENTIAL_LEN,
+                true,
+            ),
+            (
+                "password",
+                "the password",
+                self.password.expose(),
+                MAX_CREDENTIAL_LEN,
+                false,
+            ),
+        ];
+        for (field, what, text, limit, show_where) in texts {
+            if let Some(message) = text_problem(what, text, limit, show_where) {
+                problems.push(FieldProblem { field, message });
+            }
+        }
+        if self.route_metric == Some(0) {
+            problems.push(FieldProblem {
+                field: "route-metric",
+                message: ROUTE_METRIC_EXPECTED.to_owned(),
+            });
+        }
+        problems
+    }
+}
+
+/// What is wrong with `text` as `what`, if anything. `show_where`: whether
+/// the message may say which character is wrong (not for a password).
+fn text_problem(what: &str, text: &str, limit: usize, show_where: bool) -> Option<String> {
+    let length = text.encode_utf16().count();
+    if length > limit {
+        return Some(format!(
+            "{what} is {length} characters long; MBIM carries at most {limit}"
+        ));
+    }
+    let (position, control) = text.chars().enumerate().find(|(_, c)| c.is_control())?;
+    Some(if show_where {
+        format!(
+            "{what} has a control character (U+{:04X}) at character {}; expected printable \
+             characters only",
+            u32::from(control),
+            position + 1
+        )
+    } else {
+        format!("{what} has a control character; expected printable characters only")
+    })
+}
+
 /// The profile for a SIM: the one naming its ICCID, else the longest matching
 /// IMSI prefix, else its home provider's MCC+MNC, else the first profile
 /// without criteria. A profile with several criteria needs all of them to
@@ -251,6 +338,85 @@ mod tests {
             assert_eq!(chosen, expected, "{provider}");
         }
         assert_eq!(select_profile(&[], "1", "2", "3"), None);
+    }
+
+    #[test]
+    fn field_rules_are_mbims_limits_and_printable_text() {
+        let long = |n: usize| "a".repeat(n);
+        // (apn, user, password, route metric) -> problems (field, message part)
+        type Row<'a> = (String, &'a str, &'a str, Option<u32>, &'a [(&'a str, &'a str)]);
+        let table: [Row<'_>; 9] = [
+            ("internet".into(), "", "", None, &[]),
+            // The network's default APN.
+            (String::new(), "", "", Some(1), &[]),
+            (long(100), "", "", None, &[]),
+            (
+                long(101),
+                "",
+                "",
+                None,
+                &[("apn", "101 characters long; MBIM carries at most 100")],
+            ),
+            (
+                long(100_000),
+                "",
+                "",
+                None,
+                &[("apn", "100000 characters long")],
+            ),
+            // UTF-16 code units, as on the wire: 50 emoji are 100.
+            (
+                "😀".repeat(51),
+                "",
+                "",
+                None,
+                &[("apn", "102 characters long")],
+            ),
+            (
+                "inter\nnet".into(),
+                "me\u{7}",
+                "pass\tword",
+                None,
+                &[
+                    ("apn", "control character (U+000A) at character 6"),
+                    ("user", "control character (U+0007) at character 3"),
+                    ("password", "the password has a control character;"),
+                ],
+            ),
+            (
+                "internet".into(),
+                "",
+                "",
+                Some(0),
+                &[("route-metric", "route metric must be 1 to")],
+            ),
+            (
+                "internet".into(),
+                &"u".repeat(256),
+                "",
+                None,
+                &[("user", "256 characters long; MBIM carries at most 255")],
+            ),
+        ];
+        for (apn, user, password, route_metric, expected) in table {
+            let profile = Profile {
+                user: user.to_owned(),
+                password: Secret::new(password),
+                route_metric,
+                ..Profile::new("p", apn.clone())
+            };
+            let problems = profile.problems();
+            assert_eq!(problems.len(), expected.len(), "{apn:.20}: {problems:?}");
+            for (problem, (field, part)) in problems.iter().zip(expected) {
+                assert_eq!(problem.field, *field);
+                assert!(problem.message.contains(part), "{}", problem.message);
+                assert!(
+                    password.is_empty() || !problem.message.contains(password),
+                    "{}",
+                    problem.message
+                );
+            }
+        }
     }
 
     #[test]
