@@ -1,4 +1,12 @@
-//! Basic Connect (MBIM 1.0 §10.5): the CIDs every MBIM function implements.
+//! Basic Connect (MBIM 1.0 §10.5): the CIDs every MBIM function implements,
+//! with the layouts the MBIM extensions give some of them (`v2.rs`: MBIMEx
+//! 2.0, `v3.rs`: MBIMEx 3.0 and 4.0), declared in each CID's one entry.
+
+mod v2;
+mod v3;
+
+pub use v2::*;
+pub use v3::*;
 
 use crate::codec::{DecodeBudget, Empty, Payload, PayloadError, StructReader, StructWriter};
 use crate::describe::{Describe, Value};
@@ -14,6 +22,10 @@ mbim_service! {
     /// MBIM_CID_SUBSCRIBER_READY_STATUS (§10.5.2).
     SubscriberReadyStatus = 2, "subscriber-ready-status", executor {
         query: Empty, response: SubscriberReadyInfo, notification: SubscriberReadyInfo,
+        /// MBIMEx 3.0: eSIM and SIM removability flags.
+        >= v3 SubscriberReadyStatusV3 {
+            query: Empty, response: SubscriberReadyInfoV3, notification: SubscriberReadyInfoV3,
+        }
     }
     /// MBIM_CID_RADIO_STATE (§10.5.3).
     RadioState = 3, "radio-state", executor {
@@ -37,19 +49,50 @@ mbim_service! {
     RegisterState = 9, "register-state", executor {
         query: Empty, set: RegisterStateSet, response: RegistrationStateInfo,
         notification: RegistrationStateInfo,
+        /// MBIMEx 2.0: the preferred data classes.
+        >= v2 RegisterStateV2 {
+            query: Empty, set: RegisterStateSet, response: RegistrationStateInfoV2,
+            notification: RegistrationStateInfoV2,
+        }
     }
     /// MBIM_CID_PACKET_SERVICE (§10.5.10).
     PacketService = 10, "packet-service", executor {
         query: Empty, set: PacketServiceSet, response: PacketServiceInfo,
         notification: PacketServiceInfo,
+        /// MBIMEx 2.0: the current data class and the 5G frequency range.
+        >= v2 PacketServiceV2 {
+            query: Empty, set: PacketServiceSet, response: PacketServiceInfoV2,
+            notification: PacketServiceInfoV2,
+        }
+        /// MBIMEx 3.0: the data subclass and the tracking area.
+        >= v3 PacketServiceV3 {
+            query: Empty, set: PacketServiceSet, response: PacketServiceInfoV3,
+            notification: PacketServiceInfoV3,
+        }
     }
     /// MBIM_CID_SIGNAL_STATE (§10.5.11).
     SignalState = 11, "signal-state", executor {
         query: Empty, set: SignalStateSet, response: SignalStateInfo, notification: SignalStateInfo,
+        /// MBIMEx 2.0: RSRP and SNR per radio technology (LTE, 5G NR).
+        >= v2 SignalStateV2 {
+            query: Empty, set: SignalStateSet, response: SignalStateInfoV2,
+            notification: SignalStateInfoV2,
+        }
     }
     /// MBIM_CID_CONNECT (§10.5.12).
     Connect = 12, "connect", executor {
         query: ConnectInfo, set: ConnectSet, response: ConnectInfo, notification: ConnectInfo,
+        /// MBIMEx 3.0: media preference, TLV strings, unnamed IEs (PCO…); the
+        /// query carries the session id alone.
+        >= v3 ConnectV3 {
+            query: ConnectQueryV3, set: ConnectSetV3, response: ConnectInfoV3,
+            notification: ConnectInfoV3,
+        }
+        /// MBIMEx 4.0: the activation option and the network slice (S-NSSAI).
+        >= v4 ConnectV4 {
+            query: ConnectQueryV3, set: ConnectSetV4, response: ConnectInfoV4,
+            notification: ConnectInfoV4,
+        }
     }
     /// MBIM_CID_PROVISIONED_CONTEXTS (§10.5.13).
     ProvisionedContexts = 13, "provisioned-contexts", executor {
@@ -85,6 +128,10 @@ mbim_service! {
     /// MBIM_CID_IP_PACKET_FILTERS (§10.5.26).
     IpPacketFilters = 23, "ip-packet-filters", executor {
         query: PacketFilters, set: PacketFilters, response: PacketFilters,
+        /// MBIMEx 3.0: each filter with its id.
+        >= v3 IpPacketFiltersV3 {
+            query: PacketFiltersV3, set: PacketFiltersV3, response: PacketFiltersV3,
+        }
     }
     /// MBIM_CID_MULTICARRIER_PROVIDERS (§10.5.27).
     MulticarrierProviders = 24, "multicarrier-providers", executor {
