@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod basic_connect;
 pub mod ms_basic_connect_extensions;
+pub mod ms_uicc_low_level_access;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -216,6 +217,7 @@ pub static SERVICES: &[&ServiceInfo] = &[
     &basic_connect::SERVICE,
     &ms_basic_connect_extensions::SERVICE,
     &auth::SERVICE,
+    &ms_uicc_low_level_access::SERVICE,
 ];
 
 /// Other well-known services, named so logs and `mbimctl decode` can say what
@@ -252,10 +254,6 @@ static OTHER_SERVICE_NAMES: &[(Uuid, &str)] = &[
     (
         Uuid::from_str_const("68223d04-9f6c-4e0f-822d-28441fb72340"),
         "ms-sar",
-    ),
-    (
-        Uuid::from_str_const("c2f6588e-f037-4bc9-8665-f4d44bd09367"),
-        "ms-uicc-low-level-access",
     ),
     (
         Uuid::from_str_const("838cf7fb-8d0d-4d7f-871e-d71dbefbb39b"),

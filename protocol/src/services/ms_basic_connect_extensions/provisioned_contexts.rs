@@ -1,0 +1,150 @@
+//! MBIM_CID_MS_PROVISIONED_CONTEXT_V2 (MBIMEx 2.0): the contexts the modem
+//! keeps, with their IP type, state, roaming rule, media and source; what a
+//! host uses to connect without a profile of its own.
+
+use crate::services::basic_connect::{AuthProtocol, Compression, ContextIpType};
+use crate::uuid::Uuid;
+use crate::{mbim_enum, mbim_struct};
+
+mbim_enum! {
+    /// MBIM_CONTEXT_OPERATION: what a provisioned-context set does.
+    pub enum ContextOperation {
+        /// Add the context, or replace the one of the same type.
+        Default = 0 => "default",
+        /// Delete the context of this type.
+        Delete = 1 => "delete",
+        /// Restore the operator's contexts.
+        RestoreFactory = 2 => "restore-factory",
+    }
+}
+
+mbim_enum! {
+    /// MBIM_CONTEXT_STATE: whether a context may be used.
+    pub enum ContextState {
+        /// Disabled.
+        Disabled = 0 => "disabled",
+        /// Enabled.
+        Enabled = 1 => "enabled",
+    }
+}
+
+mbim_enum! {
+    /// MBIM_CONTEXT_ROAMING_CONTROL: where a provisioned context applies.
+    pub enum ContextRoamingControl {
+        /// On the home network only.
+        HomeOnly = 0 => "home-only",
+        /// On partner networks only.
+        PartnerOnly = 1 => "partner-only",
+        /// On non-partner networks only.
+        NonPartnerOnly = 2 => "non-partner-only",
+        /// At home and on partner networks.
+        HomeAndPartner = 3 => "home-and-partner",
+        /// At home and on non-partner networks.
+        HomeAndNonPartner = 4 => "home-and-non-partner",
+        /// On partner and non-partner networks.
+        PartnerAndNonPartner = 5 => "partner-and-non-partner",
+        /// Everywhere.
+        AllowAll = 6 => "allow-all",
+    }
+}
+
+mbim_enum! {
+    /// MBIM_CONTEXT_MEDIA_TYPE: over which media a context applies.
+    pub enum ContextMediaType {
+        /// Cellular only.
+        CellularOnly = 0 => "cellular-only",
+        /// Wi-Fi only.
+        WifiOnly = 1 => "wifi-only",
+        /// Both.
+        All = 2 => "all",
+    }
+}
+
+mbim_enum! {
+    /// MBIM_CONTEXT_SOURCE: who provisioned a context.
+    pub enum ContextSource {
+        /// The administrator.
+        Admin = 0 => "admin",
+        /// The user.
+        User = 1 => "user",
+        /// The operator (over the air, or the SIM).
+        Operator = 2 => "operator",
+        /// The modem's own database.
+        Modem = 3 => "modem",
+        /// The host (the OS's database).
+        Device = 4 => "device",
+    }
+}
+
+/// MBIM_SET_MS_PROVISIONED_CONTEXT_V2.
+#[mbim_struct]
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProvisionedContextSetV2 {
+    /// Add, delete or restore.
+    pub operation: ContextOperation,
+    /// Context type (see [`ContextType`](crate::services::basic_connect::ContextType)).
+    pub context_type: Uuid,
+    /// IP version(s).
+    pub ip_type: ContextIpType,
+    /// Enabled or not.
+    pub state: ContextState,
+    /// Where it applies.
+    pub roaming: ContextRoamingControl,
+    /// Over which media.
+    pub media_type: ContextMediaType,
+    /// Who provisioned it.
+    pub source: ContextSource,
+    /// The APN.
+    pub access_string: String,
+    /// User name.
+    pub user_name: String,
+    /// Password.
+    #[mbim(secret)]
+    pub password: String,
+    /// Header compression.
+    pub compression: Compression,
+    /// Authentication protocol.
+    pub auth_protocol: AuthProtocol,
+}
+
+/// MBIM_MS_CONTEXT_V2: one provisioned context.
+#[mbim_struct]
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProvisionedContextElementV2 {
+    /// Context id.
+    pub context_id: u32,
+    /// Context type.
+    pub context_type: Uuid,
+    /// IP version(s).
+    pub ip_type: ContextIpType,
+    /// Enabled or not.
+    pub state: ContextState,
+    /// Where it applies.
+    pub roaming: ContextRoamingControl,
+    /// Over which media.
+    pub media_type: ContextMediaType,
+    /// Who provisioned it.
+    pub source: ContextSource,
+    /// The APN.
+    pub access_string: String,
+    /// User name.
+    pub user_name: String,
+    /// Password.
+    #[mbim(secret)]
+    pub password: String,
+    /// Header compression.
+    pub compression: Compression,
+    /// Authentication protocol.
+    pub auth_protocol: AuthProtocol,
+}
+
+/// MBIM_MS_PROVISIONED_CONTEXTS_V2_INFO.
+#[mbim_struct]
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ProvisionedContextsV2 {
+    #[mbim(count_of = contexts)]
+    contexts_count: u32,
+    /// The contexts.
+    #[mbim(struct_list)]
+    pub contexts: Vec<ProvisionedContextElementV2>,
+}
