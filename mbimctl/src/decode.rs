@@ -9,7 +9,7 @@ use mbim_protocol::message::Message;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
 use mbim_protocol::services::{self, Operation};
 use mbim_protocol::status::{CommandType, Status};
-use mbim_protocol::Uuid;
+use mbim_protocol::{MbimExVersion, Uuid};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
@@ -30,8 +30,9 @@ fn uuid_value(uuid: &Uuid) -> Value {
     uuid.describe()
 }
 
-/// Decodes one or more control messages laid end to end.
-pub(crate) fn decode_messages(bytes: &[u8]) -> Report {
+/// Decodes one or more control messages laid end to end, payloads in the
+/// layouts of MBIM extensions version `version`.
+pub(crate) fn decode_messages(bytes: &[u8], version: MbimExVersion) -> Report {
     let mut report = Report::default();
     if bytes.is_empty() {
         report.error = Some("no bytes to decode".to_owned());
@@ -62,7 +63,7 @@ pub(crate) fn decode_messages(bytes: &[u8]) -> Report {
                 if whole.is_fragment() || whole.fragment().is_some_and(|f| f.total > 1) {
                     fields.push(("reassembled", Value::Text("all fragments".to_owned())));
                 }
-                if let Err(error) = payload_fields(&whole, &mut fields) {
+                if let Err(error) = payload_fields(&whole, version, &mut fields) {
                     failed = Some(error);
                 }
             }
@@ -123,9 +124,11 @@ fn header_fields(message: &Message) -> Vec<(&'static str, Value)> {
     fields
 }
 
-/// The service, CID and typed payload of a whole COMMAND, COMMAND_DONE or INDICATE_STATUS.
+/// The service, CID and typed payload of a whole COMMAND, COMMAND_DONE or
+/// INDICATE_STATUS, the payload in its layout at `version`.
 fn payload_fields(
     message: &Message,
+    version: MbimExVersion,
     fields: &mut Vec<(&'static str, Value)>,
 ) -> Result<(), String> {
     let (service, cid, operation, status, buffer) = match message {
@@ -183,7 +186,13 @@ fn payload_fields(
     if buffer.is_empty() && status.is_some_and(|status| status != Status::Success) {
         return Ok(());
     }
-    let decoder = cid_info.and_then(|info| info.decoder(operation));
+    let form = cid_info.map(|info| info.form_at(version));
+    // Said when a layout of the MBIM extensions was used, so a reader knows
+    // the fields are not MBIM 1.0's.
+    if let Some(form) = form.filter(|form| form.since > MbimExVersion::V1) {
+        fields.push(("layout", Value::Text(format!("MBIMEx {}", form.since))));
+    }
+    let decoder = form.and_then(|form| form.decoder(operation));
     match decoder {
         Some(decode) => match decode(buffer) {
             Ok(value) => {

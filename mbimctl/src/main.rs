@@ -12,6 +12,7 @@ mod hex;
 mod render;
 
 use clap::{Parser, Subcommand};
+use mbim_protocol::MbimExVersion;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -45,6 +46,11 @@ enum Command {
         /// Show personal data (IMSI, ICCID, IMEI, telephone numbers) instead of masking it.
         #[arg(long)]
         show_personal_info: bool,
+        /// The MBIM extensions version host and device negotiated (MBIM_CID_VERSION):
+        /// 1 (plain MBIM), 2, 3 or 4. It picks the layout of the CIDs that changed
+        /// with the extensions (CONNECT, DEVICE_CAPS, PACKET_SERVICE…).
+        #[arg(long, value_name = "1|2|3|4", default_value = "1")]
+        mbimex_version: MbimExVersion,
     },
     #[command(flatten)]
     Client(client::Command),
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
             json,
             ntb,
             show_personal_info,
+            mbimex_version,
         } => {
             let text = match hex {
                 Some(text) => text,
@@ -85,7 +92,7 @@ fn main() -> ExitCode {
             let report = if ntb {
                 decode::decode_ntb(&bytes)
             } else {
-                decode::decode_messages(&bytes)
+                decode::decode_messages(&bytes, mbimex_version)
             };
             print!("{}", render::report(&report, &options));
             match &report.error {

@@ -3,46 +3,9 @@
 // A test binary: a panic here is a failed test, not a crashed daemon.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod decode_support;
 
-fn captures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/captures")
-}
-
-fn capture(name: &str) -> String {
-    let text = std::fs::read_to_string(captures_dir().join(name)).unwrap();
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn mbimctl(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mbimctl"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap()
-}
+use decode_support::*;
 
 #[test]
 fn device_caps_capture_decodes_with_the_imei_masked() {
@@ -141,7 +104,9 @@ fn every_capture_decodes_or_fails_with_a_located_error() {
     for entry in std::fs::read_dir(captures_dir()).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        let output = mbimctl(&["decode"], &capture(&name));
+        // Each capture in the layouts of the MBIMEx version it was made with.
+        let version = capture_mbimex_version(&name);
+        let output = mbimctl(&["decode", "--mbimex-version", &version], &capture(&name));
         if expected_failures.contains(&name.as_str()) {
             assert_eq!(output.status.code(), Some(1), "{name}");
             let stderr = String::from_utf8_lossy(&output.stderr);

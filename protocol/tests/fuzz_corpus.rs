@@ -113,6 +113,19 @@ fn read_capture(path: &Path) -> Vec<u8> {
         .collect()
 }
 
+/// The MBIMEx major version a capture is marked with (`# mbimex-version: N`), 1 if none.
+fn mbimex_major(stem: &str) -> u8 {
+    let path = repository()
+        .join("tests")
+        .join("captures")
+        .join(format!("{stem}.hex"));
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("# mbimex-version:"))
+        .map_or(1, |version| version.trim().parse().unwrap())
+}
+
 /// Every capture, by file stem, sorted.
 fn captures() -> Vec<(String, Vec<u8>)> {
     let dir = repository().join("tests").join("captures");
@@ -328,10 +341,13 @@ fn write_seed_corpus() {
         let Some(index) = SERVICES.iter().position(|s| s.uuid == service) else {
             continue;
         };
+        // The operation byte's next two bits pick the MBIMEx layout (see
+        // `select_payload`): the version the capture is marked with.
+        let layout = (mbimex_major(stem) - 1) << 2;
         let mut seed = vec![
             u8::try_from(index).unwrap(),
             u8::try_from(cid).unwrap(),
-            operation,
+            operation | layout,
         ];
         seed.extend_from_slice(message.fragment_data());
         if targets::select_payload(&seed).is_some() {

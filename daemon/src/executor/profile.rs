@@ -344,7 +344,13 @@ mod tests {
     fn field_rules_are_mbims_limits_and_printable_text() {
         let long = |n: usize| "a".repeat(n);
         // (apn, user, password, route metric) -> problems (field, message part)
-        type Row<'a> = (String, &'a str, &'a str, Option<u32>, &'a [(&'a str, &'a str)]);
+        type Row<'a> = (
+            String,
+            &'a str,
+            &'a str,
+            Option<u32>,
+            &'a [(&'a str, &'a str)],
+        );
         let table: [Row<'_>; 9] = [
             ("internet".into(), "", "", None, &[]),
             // The network's default APN.
