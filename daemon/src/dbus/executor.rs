@@ -317,7 +317,9 @@ impl ExecutorObject {
     /// Connects (again). overrides replace fields of the executor's
     /// profile: apn s, auth s (none, pap, chap, mschapv2), user s,
     /// password s, ip-type s (ipv4, ipv6, ipv4v6), route-metric u; empty
-    /// means the configured profile. Root or mbimd's group only.
+    /// means the configured profile. While connected with other settings,
+    /// the session is taken down and connected again with these; with the
+    /// same settings nothing changes. Root or mbimd's group only.
     async fn connect(
         &self,
         overrides: HashMap<String, OwnedValue>,

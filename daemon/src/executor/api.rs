@@ -78,7 +78,10 @@ impl Default for ExecutorConfig {
 /// What the supervisor (and later the D-Bus API) asks of an executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecutorCommand {
-    /// Connect (again), with this profile instead of the selected one if given.
+    /// Connect (again), with this profile instead of the selected one if
+    /// given. While connected with other settings (APN, credentials, IP
+    /// type, route metric), the context is deactivated and activated again
+    /// with these.
     Connect(Option<Profile>),
     /// Disconnect and stay disconnected until Connect.
     Disconnect,

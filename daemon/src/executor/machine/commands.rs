@@ -47,6 +47,7 @@ impl ExecutorMachine {
                 self.connect_at = None;
                 self.status.connect_failures = 0;
                 self.profile_override = profile;
+                self.connect_requested = true;
                 self.done(tracked, Ok(()));
             }
             ExecutorCommand::Disconnect => {

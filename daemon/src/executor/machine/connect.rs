@@ -16,16 +16,24 @@ use mbim_protocol::status::Status;
 use std::time::Instant;
 
 impl ExecutorMachine {
-    /// The context once the network is there: deactivated when no longer wanted
-    /// or for another profile, its IP configuration asked for, or activated
-    /// with the profile chosen (after the reconnection back-off).
+    /// The context once the network is there: deactivated when no longer
+    /// wanted or when a Connect asked for other settings (to be activated
+    /// again with them), its IP configuration asked for, or activated with
+    /// the profile chosen (after the reconnection back-off).
     pub(super) fn next_connect_request(&mut self, now: Instant) -> Option<(Step, Request)> {
         if let Some(active) = &self.active {
-            let other_profile = self
-                .profile_override
-                .as_ref()
-                .is_some_and(|profile| profile.name != active.profile);
-            if !self.want_connect || other_profile {
+            let other_settings = std::mem::take(&mut self.connect_requested)
+                && self
+                    .wanted_profile()
+                    .is_some_and(|wanted| !same_connection(wanted, &active.profile));
+            if other_settings {
+                tracing::info!(
+                    executor = self.log_number(),
+                    "connect requested with other settings: reconnecting"
+                );
+                self.reconnecting = true;
+            }
+            if !self.want_connect || other_settings {
                 return Some((Step::Deactivate, self.deactivate_request()));
             }
             if self.status.ip.is_none() {
@@ -47,33 +55,36 @@ impl ExecutorMachine {
             return None;
         }
         self.connect_at = None;
-        let profile = match &self.profile_override {
-            Some(profile) => profile.clone(),
-            None => match select_profile(
-                &self.config.profiles,
-                &self.status.iccid,
-                &self.status.imsi,
-                &self.status.home_provider,
-            ) {
-                Some(profile) => profile.clone(),
-                None => {
-                    self.wait(
-                        ExecutorState::Failed,
-                        Some("no profile matches this SIM".to_owned()),
-                    );
-                    return None;
-                }
-            },
+        // Activating now takes in whatever Connect asked for.
+        self.connect_requested = false;
+        let Some(profile) = self.wanted_profile().cloned() else {
+            self.wait(
+                ExecutorState::Failed,
+                Some("no profile matches this SIM".to_owned()),
+            );
+            return None;
         };
         self.status.profile = Some(profile.name.clone());
         let set = connect_set(self.config.session_id, &profile);
         Some((
             Step::Connect {
-                profile: profile.name,
-                route_metric: profile.route_metric,
+                profile: Box::new(profile),
             },
             Request::set::<bc::cid::Connect>(&set),
         ))
+    }
+
+    /// The profile to connect with: Connect's, else the configuration's
+    /// for this SIM.
+    fn wanted_profile(&self) -> Option<&Profile> {
+        self.profile_override.as_ref().or_else(|| {
+            select_profile(
+                &self.config.profiles,
+                &self.status.iccid,
+                &self.status.imsi,
+                &self.status.home_provider,
+            )
+        })
     }
 
     pub(super) fn deactivate_request(&self) -> Request {
@@ -95,8 +106,7 @@ impl ExecutorMachine {
     pub(super) fn connect_answer(
         &mut self,
         now: Instant,
-        profile: String,
-        route_metric: Option<u32>,
+        profile: Profile,
         status: Status,
         buffer: &[u8],
     ) {
@@ -107,11 +117,12 @@ impl ExecutorMachine {
         };
         match info {
             Some(info) if info.activation_state == ActivationState::Activated => {
-                tracing::info!(executor = self.log_number(), profile, "context activated");
-                self.active = Some(Active {
-                    profile,
-                    route_metric,
-                });
+                tracing::info!(
+                    executor = self.log_number(),
+                    profile = profile.name,
+                    "context activated"
+                );
+                self.active = Some(Active { profile });
                 self.status.ip = None;
             }
             other => {
@@ -136,8 +147,8 @@ impl ExecutorMachine {
                 let ip = merge_ip_configuration(&IpSettings::default(), &info);
                 let connection = Connection {
                     session_id: self.config.session_id,
-                    profile: active.profile,
-                    route_metric: active.route_metric,
+                    route_metric: active.profile.route_metric,
+                    profile: active.profile.name,
                     ip: ip.clone(),
                     ntb: self.ntb,
                 };
@@ -158,6 +169,8 @@ impl ExecutorMachine {
     pub(super) fn deactivate_answer(&mut self) {
         let reason = if self.shutting_down {
             "shutting down"
+        } else if std::mem::take(&mut self.reconnecting) {
+            "reconnecting with new settings"
         } else {
             "disconnected by request"
         };
@@ -196,6 +209,7 @@ impl ExecutorMachine {
 
     /// The context is gone (however): the supervisor takes the link down.
     pub(super) fn lost(&mut self, reason: &str) {
+        self.reconnecting = false;
         if self.active.take().is_some() {
             tracing::info!(executor = self.log_number(), "link down: {reason}");
             self.status.ip = None;
@@ -219,6 +233,19 @@ impl ExecutorMachine {
         self.connect_at = Some(now.checked_add(delay).unwrap_or(now));
         self.status.reason = Some(reason.to_owned());
     }
+}
+
+/// Whether a context activated with `active` is what `wanted` asks for:
+/// the same profile, APN, credentials, IP type and route metric (the
+/// profile's match criteria say which SIM it is for, not how to connect).
+fn same_connection(wanted: &Profile, active: &Profile) -> bool {
+    wanted.name == active.name
+        && wanted.apn == active.apn
+        && wanted.auth == active.auth
+        && wanted.user == active.user
+        && wanted.password == active.password
+        && wanted.ip_type == active.ip_type
+        && wanted.route_metric == active.route_metric
 }
 
 fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
@@ -248,7 +275,8 @@ fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
 mod tests {
     use super::super::test_support::*;
     use super::super::*;
-    use crate::executor::api::{ExecutorEvent, ExecutorState};
+    use crate::executor::api::{ExecutorCommand, ExecutorEvent, ExecutorState};
+    use crate::executor::profile::Profile;
     use crate::types::IpSettings;
     use mbim_protocol::codec::Payload;
     use mbim_protocol::services::basic_connect::{
@@ -319,6 +347,74 @@ mod tests {
         let (sent, events) = run(&mut machine, &mut device, due);
         assert_eq!(sent, [("connect", true), ("ip-configuration", false)]);
         assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+    }
+
+    #[test]
+    fn connect_with_other_settings_while_connected_connects_again_with_them() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        let (_, events) = run(&mut machine, &mut device, now);
+        assert!(
+            matches!(events.as_slice(), [ExecutorEvent::Connected(c)] if c.route_metric.is_none()),
+            "{events:?}"
+        );
+
+        // The same settings: taken on, and nothing changes.
+        machine.handle(now, tracked(1, ExecutorCommand::Connect(None)));
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(events, [done(1, Ok(()))]);
+
+        // Another APN and route metric (Connect's overrides keep the
+        // profile's name): deactivated, then activated with them.
+        let other = Profile {
+            route_metric: Some(50),
+            ..Profile::new("default", "other.example")
+        };
+        machine.handle(
+            now,
+            tracked(2, ExecutorCommand::Connect(Some(other.clone()))),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(
+            sent,
+            [
+                ("connect", true),
+                ("connect", true),
+                ("ip-configuration", false)
+            ]
+        );
+        let [first, down, ExecutorEvent::Connected(connection)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(first, &done(2, Ok(())));
+        assert_eq!(
+            down,
+            &ExecutorEvent::LinkDown {
+                reason: "reconnecting with new settings".to_owned()
+            }
+        );
+        assert_eq!(connection.route_metric, Some(50));
+        assert_eq!(device.activated, ["internet", "other.example"]);
+        assert_eq!(machine.status().state, ExecutorState::Connected);
+
+        // The same overrides again: nothing; back to the configured
+        // profile: connected again with it.
+        machine.handle(now, Input::Command(ExecutorCommand::Connect(Some(other))));
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        machine.handle(now, Input::Command(ExecutorCommand::Connect(None)));
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert_eq!(
+            sent,
+            [
+                ("connect", true),
+                ("connect", true),
+                ("ip-configuration", false)
+            ]
+        );
+        assert_eq!(device.activated, ["internet", "other.example", "internet"]);
     }
 
     #[test]

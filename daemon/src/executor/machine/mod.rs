@@ -115,10 +115,10 @@ enum Link {
     Closing,
 }
 
+/// The activated context and the profile it was activated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Active {
-    profile: String,
-    route_metric: Option<u32>,
+    profile: Profile,
 }
 
 /// The sans-IO executor.
@@ -148,6 +148,13 @@ pub struct ExecutorMachine {
     want_radio: bool,
     want_connect: bool,
     profile_override: Option<Profile>,
+    /// A Connect came since the context was activated: if it asks for other
+    /// settings than the active ones, the context is deactivated and
+    /// activated again with them.
+    connect_requested: bool,
+    /// The context is being deactivated to be activated again with other
+    /// settings (the link-down reason says so).
+    reconnecting: bool,
     pending_pin: Option<(Secret, Option<u64>)>,
     pending_puk: Option<(Secret, Secret, Option<u64>)>,
     pending_pin_changes: VecDeque<(PinChange, Option<u64>)>,
@@ -220,6 +227,8 @@ impl ExecutorMachine {
             want_radio: true,
             want_connect,
             profile_override: None,
+            connect_requested: false,
+            reconnecting: false,
             pending_pin: None,
             pending_puk: None,
             pending_pin_changes: VecDeque::new(),
@@ -496,10 +505,7 @@ impl ExecutorMachine {
             Step::RegisterSet => self.registration_answer(now, true, status, buffer),
             Step::RegisterQuery => self.registration_answer(now, false, status, buffer),
             Step::PacketQuery | Step::Attach => self.packet_answer(now, status, buffer),
-            Step::Connect {
-                profile,
-                route_metric,
-            } => self.connect_answer(now, profile, route_metric, status, buffer),
+            Step::Connect { profile } => self.connect_answer(now, *profile, status, buffer),
             Step::IpQuery => self.ip_answer(now, status, buffer),
             Step::SignalQuery => self.signal_answer(now, status, buffer),
             Step::PinChange { op, tracked } => {

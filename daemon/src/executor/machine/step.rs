@@ -3,6 +3,7 @@
 
 use super::sim::PinChange;
 use crate::executor::api::ExecutorState;
+use crate::executor::profile::Profile;
 
 /// The command in flight, so its answer can be understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +35,9 @@ pub(super) enum Step {
     RegisterQuery,
     PacketQuery,
     Attach,
+    /// The profile is kept whole: a later Connect compares its own with it.
     Connect {
-        profile: String,
-        route_metric: Option<u32>,
+        profile: Box<Profile>,
     },
     IpQuery,
     Deactivate,

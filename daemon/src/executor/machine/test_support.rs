@@ -31,6 +31,8 @@ pub(super) struct FakeDevice {
     pub(super) slots: Vec<ms::UiccSlotState>,
     /// PIN1 (for PIN sets other than entering it, whose PIN is 1234).
     pub(super) pin: String,
+    /// The APN of each activation asked for, in order.
+    pub(super) activated: Vec<String>,
 }
 
 impl Default for FakeDevice {
@@ -47,6 +49,7 @@ impl Default for FakeDevice {
             refuse_mappings: false,
             slots: vec![ms::UiccSlotState::Active, ms::UiccSlotState::ActiveEsim],
             pin: "1234".to_owned(),
+            activated: Vec::new(),
         }
     }
 }
@@ -293,6 +296,7 @@ impl FakeDevice {
                 }
                 let request = bc::ConnectSet::decode(&request.payload).unwrap();
                 let state = if request.activation_command == ActivationCommand::Activate {
+                    self.activated.push(request.access_string);
                     ActivationState::Activated
                 } else {
                     ActivationState::Deactivated
