@@ -20,17 +20,6 @@ use mbim_protocol::tlv::{Tlv, TlvType};
 use mbim_protocol::MbimExVersion;
 use support::*;
 
-/// UTF-16LE hex of `text`, padded with zero bytes to a multiple of 4.
-fn utf16_padded(text: &str) -> String {
-    let mut bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn internet() -> mbim_protocol::Uuid {
-    ContextType::Internet.uuid()
-}
-
 #[test]
 fn every_versioned_layout_uses_the_payload_types_tested_here() {
     use bc::cid as b;

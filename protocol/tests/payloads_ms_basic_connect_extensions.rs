@@ -12,8 +12,8 @@ mod support;
 use mbim_protocol::codec::{Empty, Payload};
 use mbim_protocol::describe::{Describe, Value};
 use mbim_protocol::services::basic_connect::{
-    self, AuthProtocol, CellularClass, Compression, ContextIpType, ContextType, ControlCaps,
-    DataClass, DataClassV3, DataSubclass, DeviceType, NwError, SimClass, SmsCaps, VoiceClass,
+    self, AuthProtocol, CellularClass, Compression, ContextIpType, ControlCaps, DataClass,
+    DataClassV3, DataSubclass, DeviceType, NwError, SimClass, SmsCaps, VoiceClass,
     WideDataSubclass,
 };
 use mbim_protocol::services::ms_basic_connect_extensions::{self as ms, *};
@@ -175,17 +175,6 @@ fn the_cid_table_has_the_numbers_of_libmbim() {
             );
         }
     }
-}
-
-/// UTF-16LE hex of `text`, padded with zero bytes to a multiple of 4.
-fn utf16_padded(text: &str) -> String {
-    let mut bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn internet() -> mbim_protocol::Uuid {
-    ContextType::Internet.uuid()
 }
 
 // ---------------------------------------------------------------------------

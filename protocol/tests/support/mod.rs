@@ -304,3 +304,16 @@ pub(crate) fn ty<T: 'static>() -> TypeId {
 pub(crate) fn none() -> TypeId {
     TypeId::of::<NotApplicable>()
 }
+
+/// UTF-16LE hex of `text`, padded with zero bytes to a multiple of 4: a
+/// string item as it lies in a data buffer, for `labelled` texts.
+pub(crate) fn utf16_padded(text: &str) -> String {
+    let mut bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The internet context type's UUID.
+pub(crate) fn internet() -> Uuid {
+    mbim_protocol::services::basic_connect::ContextType::Internet.uuid()
+}

@@ -54,36 +54,35 @@ mbim_flags! {
     }
 }
 
-mbim_flags! {
-    /// MBIM_DATA_SUBCLASS: how 5G is reached (3GPP TS 37.340 dual connectivity).
-    pub struct DataSubclass: u32 {
-        /// EN-DC: LTE anchor with NR (5G NSA).
-        const NR5G_ENDC = 0x1 => "5g-endc";
-        /// NR standalone (5G SA).
-        const NR5G_NR = 0x2 => "5g-nr";
-        /// NE-DC: NR anchor with E-UTRA.
-        const NR5G_NEDC = 0x4 => "5g-nedc";
-        /// eLTE: E-UTRA connected to the 5G core.
-        const NR5G_ELTE = 0x8 => "5g-elte";
-        /// NGEN-DC: eLTE anchor with NR.
-        const NR5G_NGENDC = 0x10 => "5g-ngendc";
-    }
+/// MBIM_DATA_SUBCLASS, declared once for both widths it has on the wire.
+macro_rules! data_subclass {
+    ($(#[$meta:meta])* $name:ident: $repr:ident) => {
+        mbim_flags! {
+            $(#[$meta])*
+            pub struct $name: $repr {
+                /// EN-DC: LTE anchor with NR (5G NSA).
+                const NR5G_ENDC = 0x1 => "5g-endc";
+                /// NR standalone (5G SA).
+                const NR5G_NR = 0x2 => "5g-nr";
+                /// NE-DC: NR anchor with E-UTRA.
+                const NR5G_NEDC = 0x4 => "5g-nedc";
+                /// eLTE: E-UTRA connected to the 5G core.
+                const NR5G_ELTE = 0x8 => "5g-elte";
+                /// NGEN-DC: eLTE anchor with NR.
+                const NR5G_NGENDC = 0x10 => "5g-ngendc";
+            }
+        }
+    };
 }
 
-mbim_flags! {
+data_subclass! {
+    /// MBIM_DATA_SUBCLASS: how 5G is reached (3GPP TS 37.340 dual connectivity).
+    DataSubclass: u32
+}
+
+data_subclass! {
     /// MBIM_DATA_SUBCLASS in the 64-bit field of MS DEVICE_CAPS v3.
-    pub struct WideDataSubclass: u64 {
-        /// EN-DC: LTE anchor with NR (5G NSA).
-        const NR5G_ENDC = 0x1 => "5g-endc";
-        /// NR standalone (5G SA).
-        const NR5G_NR = 0x2 => "5g-nr";
-        /// NE-DC: NR anchor with E-UTRA.
-        const NR5G_NEDC = 0x4 => "5g-nedc";
-        /// eLTE: E-UTRA connected to the 5G core.
-        const NR5G_ELTE = 0x8 => "5g-elte";
-        /// NGEN-DC: eLTE anchor with NR.
-        const NR5G_NGENDC = 0x10 => "5g-ngendc";
-    }
+    WideDataSubclass: u64
 }
 
 mbim_flags! {
