@@ -160,6 +160,7 @@ fn the_cid_table_has_the_numbers_of_libmbim() {
     assert_payloads::<m::WakeReason>([empty(), none(), ty::<WakeReason>(), none()]);
     // The layouts each version picks.
     for (name, majors) in [
+        ("provisioned-contexts", [1, 1, 1, 4]),
         ("lte-attach-info", [1, 1, 3, 3]),
         ("device-caps-v2", [1, 1, 3, 3]),
         ("base-stations-info", [1, 1, 3, 3]),
@@ -264,6 +265,77 @@ fn provisioned_context_set_v2() {
         set.describe(),
         Value::Struct(fields) if fields.iter().any(|(name, value)| *name == "password" && *value == Value::Secret)
     ));
+}
+
+#[test]
+fn provisioned_contexts_v4_name_their_slice() {
+    // MBIMEx 4.0: the S-NSSAI element follows the fixed fields; the strings'
+    // offsets count past it.
+    let wire = labelled(&format!(
+        "
+        01000000          # 0x00 ProvisionedContextsCount: 1
+        0c000000 64000000 # 0x04 ProvisionedContexts[0]: offset, length
+        01000000          # 0x0c [0] ContextId: 1
+        7e5e2a7e 4e6f7272 736b656e 7e5e2a7e # 0x10 [0] ContextType: internet
+        03000000          # 0x20 [0] IpType: ipv4v6
+        01000000          # 0x24 [0] State: enabled
+        06000000          # 0x28 [0] Roaming: allow-all
+        00000000          # 0x2c [0] MediaType: cellular-only
+        02000000          # 0x30 [0] Source: operator
+        54000000 10000000 # 0x34 [0] AccessString (offset from the element)
+        00000000 00000000 # 0x3c [0] UserName
+        00000000 00000000 # 0x44 [0] Password
+        00000000          # 0x4c [0] Compression: none
+        00000000          # 0x50 [0] AuthProtocol: none
+        02000002 02000000 01010000 # 0x54 [0] S-NSSAI TLV: SST 1, padding 2
+        {}                # 0x60 [0] 'internet'
+        ",
+        utf16_padded("internet")
+    ));
+    type C = ms::cid::ProvisionedContextsV4;
+    assert_eq!(C::SINCE, MbimExVersion::V4);
+    assert_payloads::<C>([
+        ty::<Empty>(),
+        ty::<ProvisionedContextSetV4>(),
+        ty::<ProvisionedContextsV4>(),
+        ty::<ProvisionedContextsV4>(),
+    ]);
+    check::<<C as Cid>::Notification>(
+        &wire,
+        &ProvisionedContextsV4 {
+            contexts: vec![ProvisionedContextElementV4 {
+                context_id: 1,
+                context_type: internet(),
+                ip_type: ContextIpType::Ipv4v6,
+                state: ContextState::Enabled,
+                roaming: ContextRoamingControl::AllowAll,
+                media_type: ContextMediaType::CellularOnly,
+                source: ContextSource::Operator,
+                access_string: text("internet"),
+                user_name: String::new(),
+                password: String::new(),
+                compression: Compression::None,
+                auth_protocol: AuthProtocol::None,
+                snssai: Tlv::new(TlvType::SingleNssai, vec![1, 1]),
+            }],
+        },
+    );
+    let set = ProvisionedContextSetV4 {
+        operation: ContextOperation::Delete,
+        context_type: internet(),
+        ip_type: ContextIpType::Default,
+        state: ContextState::Disabled,
+        roaming: ContextRoamingControl::HomeOnly,
+        media_type: ContextMediaType::All,
+        source: ContextSource::User,
+        access_string: String::new(),
+        user_name: String::new(),
+        password: String::new(),
+        compression: Compression::None,
+        auth_protocol: AuthProtocol::None,
+        snssai: Tlv::new(TlvType::SingleNssai, Vec::new()),
+    };
+    assert_eq!(ProvisionedContextSetV4::decode(&set.encode()).unwrap(), set);
 }
 
 // ---------------------------------------------------------------------------

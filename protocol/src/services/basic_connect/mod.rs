@@ -258,6 +258,8 @@ mbim_flags! {
         const UE_POLICY_ROUTE_SELECTION = 0x40 => "ue-policy-route-selection";
         /// SIM hot-swap (MBIMEx 3.0).
         const SIM_HOT_SWAP_CAPABLE = 0x80 => "sim-hot-swap-capable";
+        /// URSP rules applied on the LTE core too (MBIMEx 4.0).
+        const USE_URSP_RULE_ON_EPC_CAPABLE = 0x100 => "use-ursp-rule-on-epc-capable";
     }
 }
 

@@ -4,7 +4,8 @@
 //! data subclass and tracking area, IP_PACKET_FILTERS with filter ids.
 //! Layouts as libmbim's `mbim-service-ms-basic-connect-v3.json`; CONNECT's
 //! 4.0 layout (activation option, S-NSSAI) as the MBIMEx 4.0 specification
-//! gives it, which libmbim does not cover yet.
+//! gives it and Wireshark's MBIM dissector reads it (libmbim has no 4.0
+//! layouts yet).
 
 use super::v2::FrequencyRange;
 use super::{

@@ -41,6 +41,11 @@ mbim_service! {
     ProvisionedContexts = 1, "provisioned-contexts", executor {
         query: Empty, set: ProvisionedContextSetV2, response: ProvisionedContextsV2,
         notification: ProvisionedContextsV2,
+        /// MBIMEx 4.0: each context with its network slice.
+        >= v4 ProvisionedContextsV4 {
+            query: Empty, set: ProvisionedContextSetV4, response: ProvisionedContextsV4,
+            notification: ProvisionedContextsV4,
+        }
     }
     /// MBIM_CID_MS_LTE_ATTACH_CONFIG: the APNs the modem attaches to LTE with.
     LteAttachConfiguration = 3, "lte-attach-configuration", executor {

@@ -1,8 +1,12 @@
 //! MBIM_CID_MS_PROVISIONED_CONTEXT_V2 (MBIMEx 2.0): the contexts the modem
 //! keeps, with their IP type, state, roaming rule, media and source; what a
-//! host uses to connect without a profile of its own.
+//! host uses to connect without a profile of its own. From MBIMEx 4.0 each
+//! context also names its network slice (an S-NSSAI element after the fixed
+//! fields, as the MBIMEx 4.0 specification and Wireshark's dissector have
+//! it; libmbim has no 4.0 layouts).
 
 use crate::services::basic_connect::{AuthProtocol, Compression, ContextIpType};
+use crate::tlv::Tlv;
 use crate::uuid::Uuid;
 use crate::{mbim_enum, mbim_struct};
 
@@ -147,4 +151,81 @@ pub struct ProvisionedContextsV2 {
     /// The contexts.
     #[mbim(struct_list)]
     pub contexts: Vec<ProvisionedContextElementV2>,
+}
+
+/// MBIM_SET_MS_PROVISIONED_CONTEXT_V2 of MBIMEx 4.0: with the network slice.
+#[mbim_struct]
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProvisionedContextSetV4 {
+    /// Add, delete or restore.
+    pub operation: ContextOperation,
+    /// Context type (see [`ContextType`](crate::services::basic_connect::ContextType)).
+    pub context_type: Uuid,
+    /// IP version(s).
+    pub ip_type: ContextIpType,
+    /// Enabled or not.
+    pub state: ContextState,
+    /// Where it applies.
+    pub roaming: ContextRoamingControl,
+    /// Over which media.
+    pub media_type: ContextMediaType,
+    /// Who provisioned it.
+    pub source: ContextSource,
+    /// The APN.
+    pub access_string: String,
+    /// User name.
+    pub user_name: String,
+    /// Password.
+    #[mbim(secret)]
+    pub password: String,
+    /// Header compression.
+    pub compression: Compression,
+    /// Authentication protocol.
+    pub auth_protocol: AuthProtocol,
+    /// The network slice (a SINGLE_NSSAI element; empty data for none).
+    pub snssai: Tlv,
+}
+
+/// MBIM_MS_CONTEXT_V2 of MBIMEx 4.0: one provisioned context with its slice.
+#[mbim_struct]
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProvisionedContextElementV4 {
+    /// Context id.
+    pub context_id: u32,
+    /// Context type.
+    pub context_type: Uuid,
+    /// IP version(s).
+    pub ip_type: ContextIpType,
+    /// Enabled or not.
+    pub state: ContextState,
+    /// Where it applies.
+    pub roaming: ContextRoamingControl,
+    /// Over which media.
+    pub media_type: ContextMediaType,
+    /// Who provisioned it.
+    pub source: ContextSource,
+    /// The APN.
+    pub access_string: String,
+    /// User name.
+    pub user_name: String,
+    /// Password.
+    #[mbim(secret)]
+    pub password: String,
+    /// Header compression.
+    pub compression: Compression,
+    /// Authentication protocol.
+    pub auth_protocol: AuthProtocol,
+    /// The network slice (a SINGLE_NSSAI element; empty data for none).
+    pub snssai: Tlv,
+}
+
+/// MBIM_MS_PROVISIONED_CONTEXTS_V2_INFO of MBIMEx 4.0.
+#[mbim_struct]
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ProvisionedContextsV4 {
+    #[mbim(count_of = contexts)]
+    contexts_count: u32,
+    /// The contexts.
+    #[mbim(struct_list)]
+    pub contexts: Vec<ProvisionedContextElementV4>,
 }
