@@ -7,8 +7,10 @@ use mbim_protocol::describe::{Describe, Value};
 use mbim_protocol::fragment::{Reassembler, ReassemblerConfig};
 use mbim_protocol::message::Message;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
-use mbim_protocol::services::{self, Operation};
+use mbim_protocol::services::ms_basic_connect_extensions::{self as ms_bce, VersionInfo};
+use mbim_protocol::services::{self, Cid, Operation};
 use mbim_protocol::status::{CommandType, Status};
+use mbim_protocol::Payload;
 use mbim_protocol::{MbimExVersion, Uuid};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
@@ -30,9 +32,62 @@ fn uuid_value(uuid: &Uuid) -> Value {
     uuid.describe()
 }
 
+/// Which MBIM extensions version's layouts payloads are read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layouts {
+    /// The version the user named, for every message.
+    Fixed(MbimExVersion),
+    /// 1.0 until an MBIM_CID_VERSION exchange in the input agrees on another
+    /// (the lower of the host's query and the device's answer), as Wireshark
+    /// follows it.
+    Negotiated,
+}
+
+/// What MBIM_CID_VERSION messages have said so far.
+#[derive(Debug, Default)]
+struct Negotiation {
+    /// The host's version, from its query.
+    host: Option<MbimExVersion>,
+    /// The version agreed, from the device's answer.
+    agreed: Option<MbimExVersion>,
+}
+
+impl Negotiation {
+    /// Notes a VERSION query or response; returns the version it agrees on.
+    fn observe(&mut self, message: &Message) -> Option<MbimExVersion> {
+        let (head_service, head_cid, data, is_response) = match message {
+            Message::Command(command) => {
+                let head = command.head.as_ref()?;
+                (head.service, head.cid, &command.data, false)
+            }
+            Message::CommandDone(done) => {
+                let head = done.head.as_ref()?;
+                if head.status != Status::Success {
+                    return None;
+                }
+                (head.service, head.cid, &done.data, true)
+            }
+            _ => return None,
+        };
+        if head_service != ms_bce::UUID || head_cid != <ms_bce::cid::Version as Cid>::ID {
+            return None;
+        }
+        let announced = VersionInfo::decode(data).ok()?.extended_version();
+        if !is_response {
+            self.host = Some(announced);
+            return None;
+        }
+        let agreed = self
+            .host
+            .map_or(announced, |host| MbimExVersion::negotiated(host, announced));
+        self.agreed = Some(agreed);
+        Some(agreed)
+    }
+}
+
 /// Decodes one or more control messages laid end to end, payloads in the
-/// layouts of MBIM extensions version `version`.
-pub(crate) fn decode_messages(bytes: &[u8], version: MbimExVersion) -> Report {
+/// layouts `layouts` says.
+pub(crate) fn decode_messages(bytes: &[u8], layouts: Layouts) -> Report {
     let mut report = Report::default();
     if bytes.is_empty() {
         report.error = Some("no bytes to decode".to_owned());
@@ -42,6 +97,7 @@ pub(crate) fn decode_messages(bytes: &[u8], version: MbimExVersion) -> Report {
     // One instant for the whole input: a capture is decoded as if its
     // fragments arrived together, so no fragment timer can fire.
     let now = Instant::now();
+    let mut negotiation = Negotiation::default();
     let mut rest = bytes;
     let mut offset = 0usize;
     while !rest.is_empty() {
@@ -63,8 +119,21 @@ pub(crate) fn decode_messages(bytes: &[u8], version: MbimExVersion) -> Report {
                 if whole.is_fragment() || whole.fragment().is_some_and(|f| f.total > 1) {
                     fields.push(("reassembled", Value::Text("all fragments".to_owned())));
                 }
+                let version = match layouts {
+                    Layouts::Fixed(version) => version,
+                    Layouts::Negotiated => negotiation.agreed.unwrap_or_default(),
+                };
                 if let Err(error) = payload_fields(&whole, version, &mut fields) {
                     failed = Some(error);
+                }
+                if let (Layouts::Negotiated, Some(agreed)) = (layouts, negotiation.observe(&whole))
+                {
+                    fields.push((
+                        "negotiated",
+                        Value::Text(format!(
+                            "MBIMEx {agreed}: the messages after this one are read in its layouts"
+                        )),
+                    ));
                 }
             }
             Ok(None) => {

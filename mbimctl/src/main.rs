@@ -48,9 +48,10 @@ enum Command {
         show_personal_info: bool,
         /// The MBIM extensions version host and device negotiated (MBIM_CID_VERSION):
         /// 1 (plain MBIM), 2, 3 or 4. It picks the layout of the CIDs that changed
-        /// with the extensions (CONNECT, DEVICE_CAPS, PACKET_SERVICE…).
-        #[arg(long, value_name = "1|2|3|4", default_value = "1")]
-        mbimex_version: MbimExVersion,
+        /// with the extensions (CONNECT, DEVICE_CAPS, PACKET_SERVICE…). Without it,
+        /// 1 until an MBIM_CID_VERSION exchange in the input negotiates another.
+        #[arg(long, value_name = "1|2|3|4")]
+        mbimex_version: Option<MbimExVersion>,
     },
     #[command(flatten)]
     Client(client::Command),
@@ -92,7 +93,11 @@ fn main() -> ExitCode {
             let report = if ntb {
                 decode::decode_ntb(&bytes)
             } else {
-                decode::decode_messages(&bytes, mbimex_version)
+                let layouts = match mbimex_version {
+                    Some(version) => decode::Layouts::Fixed(version),
+                    None => decode::Layouts::Negotiated,
+                };
+                decode::decode_messages(&bytes, layouts)
             };
             print!("{}", render::report(&report, &options));
             match &report.error {

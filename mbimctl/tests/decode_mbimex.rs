@@ -293,3 +293,56 @@ fn an_unknown_version_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("expected 1, 2, 3 or 4"), "{stderr}");
 }
+
+/// A VERSION query of a host that speaks up to MBIMEx `host`.
+fn version_query(host: u8) -> String {
+    format!(
+        "03000000 34000000 03000000 01000000 00000000 \
+         3d01dcc5 fef54d05 0d3abef7 058e9aaf 0f000000 00000000 04000000 \
+         0001 00{host:02x}"
+    )
+}
+
+/// The device's VERSION response: it speaks MBIMEx `device`.
+fn version_response(device: u8) -> String {
+    format!(
+        "03000080 34000000 03000000 01000000 00000000 \
+         3d01dcc5 fef54d05 0d3abef7 058e9aaf 0f000000 00000000 04000000 \
+         0001 00{device:02x}"
+    )
+}
+
+#[test]
+fn without_a_version_the_version_exchange_in_the_trace_picks_the_layouts() {
+    let connect = capture("libmbim-mbimex3-basic-connect-connect-1-unnamed-tlv.hex");
+    let trace = format!("{}\n{}\n{connect}", version_query(3), version_response(3));
+    let output = mbimctl(&["decode", "--json"], &trace);
+    assert!(output.status.success(), "{output:?}");
+    let messages = json(&output);
+    assert_eq!(messages[0]["cid"], "version");
+    assert_eq!(messages[1]["payload"]["bcd_mbim_extended_version"], 0x0300);
+    assert_eq!(
+        messages[1]["negotiated"],
+        "MBIMEx 3.0: the messages after this one are read in its layouts"
+    );
+    assert_eq!(messages[2]["layout"], "MBIMEx 3.0");
+    assert_eq!(messages[2]["payload"]["unnamed_ies"][0]["string"], "Orange");
+
+    // The lower of the two versions applies: a 2.0 host reads CONNECT as 1.0.
+    let trace = format!("{}\n{}\n{connect}", version_query(2), version_response(3));
+    let messages = json(&mbimctl(&["decode", "--json"], &trace));
+    assert!(messages[1]["negotiated"]
+        .as_str()
+        .unwrap()
+        .starts_with("MBIMEx 2.0"));
+    assert_eq!(messages[2]["layout"], serde_json::Value::Null);
+
+    // A version given on the command line is what applies, whatever the trace says.
+    let trace = format!("{}\n{}\n{connect}", version_query(3), version_response(3));
+    let messages = json(&mbimctl(
+        &["decode", "--json", "--mbimex-version", "1"],
+        &trace,
+    ));
+    assert_eq!(messages[1]["negotiated"], serde_json::Value::Null);
+    assert_eq!(messages[2]["layout"], serde_json::Value::Null);
+}
