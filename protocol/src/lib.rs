@@ -25,6 +25,7 @@ pub mod fragment;
 pub mod mbimex;
 pub mod message;
 pub mod ntb;
+pub mod pco;
 pub mod services;
 pub mod session;
 pub mod status;

@@ -466,13 +466,15 @@ fn pco_value_with_a_dns_container() {
         80000d04 08080808 # 0x0c PcoDataBuffer: PPP, DNS (0x000d) 8.8.8.8
         ",
     );
-    check::<<ms::cid::Pco as Cid>::Notification>(
-        &wire,
-        &PcoValue {
-            session_id: 0,
-            pco_data_type: PcoType::Complete,
-            pco_data_buffer: vec![0x80, 0x00, 0x0d, 0x04, 8, 8, 8, 8],
-        },
+    let pco = PcoValue {
+        session_id: 0,
+        pco_data_type: PcoType::Complete,
+        pco_data_buffer: vec![0x80, 0x00, 0x0d, 0x04, 8, 8, 8, 8],
+    };
+    check::<<ms::cid::Pco as Cid>::Notification>(&wire, &pco);
+    assert_eq!(
+        pco.session_options().unwrap().dns_ipv4,
+        [std::net::Ipv4Addr::new(8, 8, 8, 8)]
     );
 }
 

@@ -239,7 +239,9 @@ fn pco_of(ies: &[Tlv]) -> impl Iterator<Item = &[u8]> {
 }
 
 impl ConnectInfoV3 {
-    /// The protocol configuration options the network sent, if any.
+    /// The protocol configuration options the network sent, if any
+    /// ([`SessionOptions::from_pco`](crate::pco::SessionOptions::from_pco)
+    /// reads the DNS, P-CSCF and MTU in them).
     pub fn pco(&self) -> impl Iterator<Item = &[u8]> {
         pco_of(&self.unnamed_ies)
     }
@@ -330,7 +332,8 @@ pub struct ConnectInfoV4 {
 }
 
 impl ConnectInfoV4 {
-    /// The protocol configuration options the network sent, if any.
+    /// The protocol configuration options the network sent, if any (see
+    /// [`ConnectInfoV3::pco`]).
     pub fn pco(&self) -> impl Iterator<Item = &[u8]> {
         pco_of(&self.unnamed_ies)
     }

@@ -27,3 +27,10 @@ pub struct PcoValue {
     #[mbim(inline_bytes)]
     pub pco_data_buffer: Vec<u8>,
 }
+
+impl PcoValue {
+    /// The DNS, P-CSCF and MTU the network gave in these options.
+    pub fn session_options(&self) -> Result<crate::pco::SessionOptions, crate::pco::PcoError> {
+        crate::pco::SessionOptions::from_pco(&self.pco_data_buffer)
+    }
+}
