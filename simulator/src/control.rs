@@ -156,7 +156,13 @@ pub enum Fault {
         /// Which.
         endpoint: Endpoint,
     },
-    /// Every stall of the function clears.
+    /// The function's control transfers go unanswered (EP0 silent, as a
+    /// wedged firmware's) until `clear-stall`: over USB/IP the URB stays
+    /// pending until the host unlinks it (its own timeout); in process the
+    /// call never returns, as with a transport that has no timeout.
+    HangControl,
+    /// Every stall of the function clears, and its control transfers are
+    /// answered again.
     ClearStall,
 }
 

@@ -300,7 +300,8 @@ pub enum CtlCommand {
         #[arg(long)]
         function: usize,
         /// drop-next-response, delay-next-response, fragment-next-response,
-        /// corrupt-next-response, send-garbage, stall-endpoint, clear-stall.
+        /// corrupt-next-response, send-garbage, stall-endpoint, hang-control,
+        /// clear-stall.
         #[arg(long)]
         kind: String,
         /// Milliseconds (delay-next-response).

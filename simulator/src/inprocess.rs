@@ -10,8 +10,19 @@ use std::future::Future;
 
 fn transport_error(error: EndpointError) -> TransportError {
     match error {
-        EndpointError::Stall => TransportError::Stall,
+        // Only control transfers go unanswered (see `control_outcome`).
+        EndpointError::Stall | EndpointError::Unanswered => TransportError::Stall,
         EndpointError::Unplugged => TransportError::Disconnected,
+    }
+}
+
+/// A control transfer's outcome as the host sees it: an unanswered one
+/// (`hang-control`) never completes, as with a transport that has no
+/// timeout of its own.
+async fn control_outcome<T>(result: Result<T, EndpointError>) -> Result<T, TransportError> {
+    match result {
+        Err(EndpointError::Unanswered) => std::future::pending().await,
+        other => other.map_err(transport_error),
     }
 }
 
@@ -46,12 +57,7 @@ impl FunctionTransport for InProcessFunction {
     ) -> impl Future<Output = Result<(), TransportError>> + Send {
         let length = u16::try_from(data.len()).unwrap_or(u16::MAX);
         let setup = SetupPacket::class(request, self.interface(), value, length, false);
-        let result = self
-            .function
-            .class_request(setup, &data)
-            .map(drop)
-            .map_err(transport_error);
-        async move { result }
+        control_outcome(self.function.class_request(setup, &data).map(drop))
     }
 
     fn control_in(
@@ -61,15 +67,10 @@ impl FunctionTransport for InProcessFunction {
         length: u16,
     ) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
         let setup = SetupPacket::class(request, self.interface(), value, length, true);
-        let result = self
-            .function
-            .class_request(setup, &[])
-            .map(|mut data| {
-                data.truncate(usize::from(length));
-                data
-            })
-            .map_err(transport_error);
-        async move { result }
+        control_outcome(self.function.class_request(setup, &[]).map(|mut data| {
+            data.truncate(usize::from(length));
+            data
+        }))
     }
 
     fn next_notification(

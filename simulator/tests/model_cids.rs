@@ -938,4 +938,20 @@ fn faults_shape_the_next_response() {
         .control(host.now, fault(Fault::ClearStall))
         .unwrap();
     assert!(host.modem.poll_notification(0).is_ok());
+
+    // hang-control: class requests get no answer at all until clear-stall.
+    host.modem
+        .control(host.now, fault(Fault::HangControl))
+        .unwrap();
+    assert_eq!(
+        host.send(
+            0,
+            &Message::command(6, bc::SERVICE.uuid, 1, CommandType::Query, vec![]),
+        ),
+        Err(mbim_sim::model::EndpointError::Unanswered)
+    );
+    host.modem
+        .control(host.now, fault(Fault::ClearStall))
+        .unwrap();
+    assert!(host.query::<bcc::DeviceCaps>(0, &Empty).is_some());
 }

@@ -94,6 +94,8 @@ pub(crate) struct Channel {
     delayed: VecDeque<(Instant, Vec<Vec<u8>>)>,
     faults: PendingFaults,
     stall_interrupt: bool,
+    /// `hang-control`: class requests go unanswered.
+    hang_control: bool,
     pub(crate) stall_bulk_in: bool,
     pub(crate) stall_bulk_out: bool,
     /// `None`: the host never set DEVICE_SERVICE_SUBSCRIBE_LIST, so the
@@ -121,6 +123,7 @@ impl Channel {
             delayed: VecDeque::new(),
             faults: PendingFaults::default(),
             stall_interrupt: false,
+            hang_control: false,
             stall_bulk_in: false,
             stall_bulk_out: false,
             subscriptions: None,
@@ -333,6 +336,11 @@ impl Channel {
         }
     }
 
+    /// Whether class requests go unanswered (`hang-control`).
+    pub(crate) fn control_hangs(&self) -> bool {
+        self.hang_control
+    }
+
     /// Arms or applies a fault.
     pub(crate) fn fault(&mut self, fault: &Fault) -> Result<(), String> {
         match fault {
@@ -357,7 +365,9 @@ impl Channel {
                 Endpoint::BulkIn => self.stall_bulk_in = true,
                 Endpoint::BulkOut => self.stall_bulk_out = true,
             },
+            Fault::HangControl => self.hang_control = true,
             Fault::ClearStall => {
+                self.hang_control = false;
                 self.stall_interrupt = false;
                 self.stall_bulk_in = false;
                 self.stall_bulk_out = false;

@@ -66,6 +66,10 @@ pub enum EndpointError {
     /// The modem is unplugged.
     #[error("unplugged")]
     Unplugged,
+    /// The request gets no answer at all (a `hang-control` fault): the
+    /// transfer never completes.
+    #[error("unanswered")]
+    Unanswered,
 }
 
 /// What a function's descriptors must announce.
@@ -357,6 +361,13 @@ impl Modem {
         data: &[u8],
     ) -> Result<Vec<u8>, EndpointError> {
         self.check(function)?;
+        if self
+            .functions
+            .get(function)
+            .is_some_and(|f| f.channel.control_hangs())
+        {
+            return Err(EndpointError::Unanswered);
+        }
         self.handle_timeout(now);
         let Some(request) = setup.class_request() else {
             return Err(EndpointError::Stall);

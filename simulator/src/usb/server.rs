@@ -287,7 +287,8 @@ impl SimUsbDevice {
             debug!(seqnum = cmd.seqnum, address, len = data.len(), "bulk OUT");
             match function.bulk_out(&data) {
                 Ok(()) => session.complete_out(cmd.seqnum, 0, data.len()),
-                Err(EndpointError::Stall) => {
+                // Only control transfers go unanswered.
+                Err(EndpointError::Stall | EndpointError::Unanswered) => {
                     session.halt(address);
                     session.complete(cmd.seqnum, -errno::EPIPE, &[]);
                 }
@@ -316,7 +317,7 @@ impl SimUsbDevice {
         let result = match (setup.request_type >> 5) & 0x03 {
             0 => self.standard_request(session, &setup),
             1 => self.class_request(session, &setup, data),
-            _ => Err(Stall),
+            _ => Err(Refusal::Stall),
         };
         match result {
             Ok(reply) => {
@@ -336,7 +337,7 @@ impl SimUsbDevice {
                     session.complete_out(cmd.seqnum, 0, data.len());
                 }
             }
-            Err(Stall) => {
+            Err(Refusal::Stall) => {
                 debug!(
                     seqnum = cmd.seqnum,
                     request_type = setup.request_type,
@@ -346,6 +347,10 @@ impl SimUsbDevice {
                     "control request stalled"
                 );
                 session.complete(cmd.seqnum, -errno::EPIPE, &[]);
+            }
+            Err(Refusal::Unanswered) => {
+                debug!(seqnum = cmd.seqnum, "control request left unanswered");
+                session.hold_unanswered(cmd.seqnum);
             }
         }
     }
@@ -368,7 +373,7 @@ impl SimUsbDevice {
         }
     }
 
-    fn standard_request(&self, session: &Session, setup: &SetupPacket) -> Result<Vec<u8>, Stall> {
+    fn standard_request(&self, session: &Session, setup: &SetupPacket) -> Result<Vec<u8>, Refusal> {
         let recipient = setup.request_type & 0x1F;
         let [index_low, _] = setup.index.to_le_bytes();
         let [descriptor_index, descriptor_type] = setup.value.to_le_bytes();
@@ -397,15 +402,18 @@ impl SimUsbDevice {
                 DT_CONFIGURATION if descriptor_index == 0 => {
                     Ok(self.descriptors.configuration().to_vec())
                 }
-                DT_STRING => self.descriptors.string(descriptor_index).ok_or(Stall),
+                DT_STRING => self
+                    .descriptors
+                    .string(descriptor_index)
+                    .ok_or(Refusal::Stall),
                 // Device qualifier, BOS, …: a high-speed-only USB 2.0 device has none.
-                _ => Err(Stall),
+                _ => Err(Refusal::Stall),
             },
             request::GET_CONFIGURATION => Ok(vec![session.configuration()]),
             request::SET_CONFIGURATION => {
-                let value = u8::try_from(setup.value).map_err(|_| Stall)?;
+                let value = u8::try_from(setup.value).map_err(|_| Refusal::Stall)?;
                 if value != 0 && value != CONFIGURATION_VALUE {
-                    return Err(Stall);
+                    return Err(Refusal::Stall);
                 }
                 info!(configuration = value, "SET_CONFIGURATION");
                 session.set_configuration(value);
@@ -421,7 +429,7 @@ impl SimUsbDevice {
                 let layout = self
                     .descriptors
                     .function_of_interface(index_low)
-                    .ok_or(Stall)?;
+                    .ok_or(Refusal::Stall)?;
                 if index_low == layout.data_interface {
                     Ok(vec![session.data_alt(layout.index)])
                 } else {
@@ -432,13 +440,17 @@ impl SimUsbDevice {
                 let layout = *self
                     .descriptors
                     .function_of_interface(index_low)
-                    .ok_or(Stall)?;
-                let alt = u8::try_from(setup.value).map_err(|_| Stall)?;
+                    .ok_or(Refusal::Stall)?;
+                let alt = u8::try_from(setup.value).map_err(|_| Refusal::Stall)?;
                 if index_low == layout.comm_interface {
-                    return if alt == 0 { Ok(Vec::new()) } else { Err(Stall) };
+                    return if alt == 0 {
+                        Ok(Vec::new())
+                    } else {
+                        Err(Refusal::Stall)
+                    };
                 }
                 if alt > 1 {
-                    return Err(Stall);
+                    return Err(Refusal::Stall);
                 }
                 info!(
                     function = layout.index,
@@ -452,7 +464,7 @@ impl SimUsbDevice {
                 }
                 Ok(Vec::new())
             }
-            _ => Err(Stall),
+            _ => Err(Refusal::Stall),
         }
     }
 
@@ -461,30 +473,37 @@ impl SimUsbDevice {
         session: &Session,
         setup: &SetupPacket,
         data: &[u8],
-    ) -> Result<Vec<u8>, Stall> {
+    ) -> Result<Vec<u8>, Refusal> {
         // Class requests of an MBIM function go to an interface (recipient 1).
         if setup.request_type & 0x1F != 1 {
-            return Err(Stall);
+            return Err(Refusal::Stall);
         }
         let [interface, _] = setup.index.to_le_bytes();
         let layout = self
             .descriptors
             .function_of_interface(interface)
-            .ok_or(Stall)?;
-        let function = self.functions.get(layout.index).ok_or(Stall)?;
+            .ok_or(Refusal::Stall)?;
+        let function = self.functions.get(layout.index).ok_or(Refusal::Stall)?;
         match function.class_request(*setup, data) {
             Ok(reply) => Ok(reply),
-            Err(EndpointError::Stall) => Err(Stall),
+            Err(EndpointError::Stall) => Err(Refusal::Stall),
+            Err(EndpointError::Unanswered) => Err(Refusal::Unanswered),
             Err(EndpointError::Unplugged) => {
                 session.end(SessionEnd::Unplugged);
-                Err(Stall)
+                Err(Refusal::Stall)
             }
         }
     }
 }
 
-/// A request the device answers with STALL (`-EPIPE`).
-struct Stall;
+/// A control request the device does not complete normally.
+enum Refusal {
+    /// Answered with STALL (`-EPIPE`).
+    Stall,
+    /// Not answered at all (`hang-control`): the URB stays pending until the
+    /// host unlinks it.
+    Unanswered,
+}
 
 /// What an IN endpoint carries.
 #[derive(Debug, Clone, Copy)]
@@ -508,6 +527,8 @@ struct SessionState {
     data_alt: HashMap<usize, u8>,
     halted: HashSet<u8>,
     queues: HashMap<u8, InQueue>,
+    /// Control URBs left unanswered (`hang-control`), until unlinked.
+    unanswered: HashSet<u32>,
     end: Option<SessionEnd>,
 }
 
@@ -643,13 +664,22 @@ impl Session {
         self.wake_endpoint(address);
     }
 
+    /// A control URB the device does not answer: it stays pending until
+    /// the host gives up on it (CMD_UNLINK).
+    fn hold_unanswered(&self, seqnum: u32) {
+        // Bounded by the host: each held URB is one it submitted and has
+        // not unlinked yet.
+        self.lock().unanswered.insert(seqnum);
+    }
+
     fn unlink(&self, cmd: &CmdUnlink) {
         let mut state = self.lock();
-        let found = state.queues.values_mut().any(|q| {
-            let before = q.pending.len();
-            q.pending.retain(|(seqnum, _)| *seqnum != cmd.unlink_seqnum);
-            q.pending.len() != before
-        });
+        let found = state.unanswered.remove(&cmd.unlink_seqnum)
+            || state.queues.values_mut().any(|q| {
+                let before = q.pending.len();
+                q.pending.retain(|(seqnum, _)| *seqnum != cmd.unlink_seqnum);
+                q.pending.len() != before
+            });
         drop(state);
         debug!(
             seqnum = cmd.seqnum,
@@ -737,7 +767,8 @@ async fn in_endpoint_task(session: Arc<Session>, function: SimFunction, address:
         };
         match fetched {
             Ok(data) => session.deliver(address, data),
-            Err(EndpointError::Stall) => {
+            // Only control transfers go unanswered.
+            Err(EndpointError::Stall | EndpointError::Unanswered) => {
                 debug!(address, "IN endpoint stalled");
                 session.halt(address);
             }
