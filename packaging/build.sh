@@ -171,6 +171,12 @@ build_deb() {
     chmod 0644 "$doc/changelog.gz"
 
     install -m 0755 "$here/deb/postinst" "$here/deb/prerm" "$here/deb/postrm" "$root/DEBIAN/"
+    # preinst carries the sysusers.d lines themselves (the file is not
+    # unpacked yet when it runs): one declaration, systemd/mbimd.sysusers.
+    awk -v file="$stage/mbimd.sysusers" '
+        /^@SYSUSERS@$/ { while ((getline line < file) > 0) if (line !~ /^#/ && line != "") print line; next }
+        { print }' "$here/deb/preinst" >"$root/DEBIAN/preinst"
+    chmod 0755 "$root/DEBIAN/preinst"
     echo /etc/mbimd/mbimd.toml >"$root/DEBIAN/conffiles"
 
     # The libraries the binaries need (NEEDED), mapped to their packages with

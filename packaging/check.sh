@@ -219,7 +219,7 @@ else
     fail "deb: conffiles is /etc/mbimd/mbimd.toml" "conffiles: $(tr '\n' ' ' <"$ctrl/conffiles" 2>/dev/null || echo absent)"
 fi
 problems=
-for s in postinst prerm postrm; do
+for s in preinst postinst prerm postrm; do
     f=$ctrl/$s
     if [ ! -f "$f" ]; then problems+="no $s"$'\n'; continue; fi
     [ -x "$f" ] || problems+="$s not executable"$'\n'
@@ -231,7 +231,11 @@ for s in postinst prerm postrm; do
         ! grep -q '/run/systemd/system' "$f" && problems+="$s calls systemd without checking it runs"$'\n'
 done
 grep -q 'rm -rf "${DPKG_ROOT:-}/var/lib/mbimd"' "$ctrl/postrm" || problems+="postrm does not remove /var/lib/mbimd on purge"$'\n'
-verdict "deb: maintainer scripts (sh -n, set -e, systemd guarded)" "$problems"
+# preinst creates the user from the very lines of systemd/mbimd.sysusers.
+[ "$(sed -n "/<<'SYSUSERS'/,/^SYSUSERS$/p" "$ctrl/preinst" | sed '1d;$d')" = \
+    "$(grep -v '^#' "$repo/systemd/mbimd.sysusers" | grep -v '^$')" ] ||
+    problems+="preinst does not carry the lines of systemd/mbimd.sysusers"$'\n'
+verdict "deb: maintainer scripts (sh -n, set -e, systemd guarded, preinst creates the user)" "$problems"
 
 # The package's own files, unpacked: md5sums, stripped binaries, the sources.
 unpacked=$tmp/deb-tree
@@ -319,7 +323,8 @@ fi
 # here with DPKG_ROOT set, as on a machine without a running systemd; they
 # must act on that tree only (deb-systemd-helper honours DPKG_ROOT).
 root=$tmp/deb-root
-mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
+# /etc as every root has it: preinst creates the user mbimd in its passwd.
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/etc"
 touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
 dpkg_root() {
     dpkg --root="$root" --force-script-chrootless --force-not-root --log=/dev/null "$@"
@@ -479,10 +484,10 @@ fi
 
 problems=
 scripts=$(rpmq -qp --scripts "$rpm")
-for s in postinstall preuninstall postuninstall; do
+for s in preinstall postinstall preuninstall postuninstall; do
     grep -q "^$s scriptlet" <<<"$scripts" || problems+="no $s scriptlet"$'\n'
 done
-for t in POSTIN PREUN POSTUN; do
+for t in PREIN POSTIN PREUN POSTUN; do
     body=$(tag "$t")
     sh -n <<<"$body" 2>/dev/null || problems+="$t: sh -n fails"$'\n'
     # Live systemd steps only behind the running-systemd test; offline ones
@@ -492,6 +497,8 @@ for t in POSTIN PREUN POSTUN; do
     grep 'systemctl\|busctl' <<<"$body" | grep -v '|| :' | grep -v '\\$' >/dev/null && problems+="$t: a systemctl or busctl that can fail the scriptlet"$'\n'
 done
 grep -q 'preset mbimd.service' <<<"$(tag POSTIN)" || problems+="%post does not apply the preset on install"$'\n'
+grep -qF "$(grep -v '^#' "$repo/systemd/mbimd.sysusers" | grep -v '^$')" <<<"$(tag PREIN)" ||
+    problems+="%pre does not create the user from systemd/mbimd.sysusers' lines"$'\n'
 grep -q 'try-restart mbimd.service' <<<"$(tag POSTUN)" || problems+="%postun does not restart on upgrade"$'\n'
 grep -q 'disable --now mbimd.service' <<<"$(tag PREUN)" || problems+="%preun does not stop on erase"$'\n'
 verdict "rpm: scriptlets (rpm -qp --scripts)" "$problems"

@@ -19,6 +19,10 @@ mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
 sys=$VM_REPO/systemd
 
 step "mbimd installed as the packages install it"
+# preinst: the user first, from the sysusers.d lines on stdin, so udevd knows
+# it whenever it first reads 70-mbimd.rules.
+grep -v '^#' "$sys/mbimd.sysusers" |
+    systemd-sysusers --replace=/usr/lib/sysusers.d/mbimd.conf -
 install -m 0755 "$mbimd" /usr/bin/mbimd
 install -D -m 0644 "$sys/mbimd.service" /usr/lib/systemd/system/mbimd.service
 install -D -m 0644 "$sys/mbimd.sysusers" /usr/lib/sysusers.d/mbimd.conf
@@ -46,7 +50,7 @@ else
     skip "systemd-resolved and polkit: no unpacked resolved or no polkitd; DNS goes to a file"
     sed -i 's|^backend = "auto"$|backend = "file:/run/mbimd/resolv.conf"|' /etc/mbimd/mbimd.toml
 fi
-# What the maintainer scripts do.
+# What postinst does.
 systemd-sysusers /usr/lib/sysusers.d/mbimd.conf
 udevadm control --reload-rules
 busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
@@ -162,6 +166,11 @@ else
     wait_for 10 has_dns && pass "DNS servers in /run/mbimd/resolv.conf (its RuntimeDirectory)" ||
         fail "no nameserver in /run/mbimd/resolv.conf"
 fi
+# Type=notify: the status line systemd shows, and the watchdog pinged.
+# shellcheck disable=SC2317 # called through wait_for
+status_connected() { [ "$(systemctl show -p StatusText --value mbimd.service)" = "1 modem, 1 connected" ]; }
+wait_for 10 status_connected && pass "systemctl status: \"1 modem, 1 connected\"" ||
+    fail "StatusText: $(systemctl show -p StatusText --value mbimd.service)"
 state=$(busctl --system get-property dev.mbimd.Mbimd1 /dev/mbimd/Mbimd1/Modem0/Executor0 \
     dev.mbimd.Executor1 State)
 [ "$state" = 's "connected"' ] && pass "D-Bus: Executor0 State connected" || fail "D-Bus: State $state"
@@ -226,6 +235,19 @@ if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
     pass "systemd-analyze security mbimd.service: $score (at most 2.0)"
 else
     fail "systemd-analyze security mbimd.service: ${score:-no score}"
+fi
+
+step "the watchdog is fed"
+# WatchdogSec=60s: a service that did not ping would have been killed by now.
+started=$(systemctl show -p ExecMainStartTimestampMonotonic --value mbimd.service)
+while [ $(($(awk '{printf "%d", $1 * 1000000}' /proc/uptime) - started)) -lt 75000000 ]; do sleep 1; done
+if systemctl is-active --quiet mbimd.service &&
+    [ "$(systemctl show -p NRestarts --value mbimd.service)" = 0 ] &&
+    [ "$(systemctl show -p ExecMainPID --value mbimd.service)" = "$pid" ]; then
+    pass "75 s after its start mbimd is the same process, never restarted (watchdog $(systemctl show -p WatchdogUSec --value mbimd.service))"
+else
+    journalctl -u mbimd.service --no-pager | grep -i watchdog | tail -n 5
+    fail "mbimd was restarted or stopped: $(systemctl show -p Result -p NRestarts mbimd.service | tr '\n' ' ')"
 fi
 
 step "SIGTERM (systemctl stop) removes the device"
