@@ -17,6 +17,7 @@
 //! * [`modem`] — the supervised modem as others see it: state snapshots,
 //!   requests, slot signals, and the registry of modems present.
 //! * [`policy`] — the dual-SIM single-active slot policy.
+//! * [`service`] — systemd: readiness, status and the watchdog.
 
 pub mod config;
 pub mod datapath;
@@ -26,6 +27,7 @@ pub mod logging;
 pub mod modem;
 pub mod netdev;
 pub mod policy;
+pub mod service;
 pub mod supervisor;
 pub mod types;
 pub mod usb;

@@ -18,6 +18,7 @@ use mbimd::dbus;
 use mbimd::executor::Profile;
 use mbimd::logging::chain;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
+use mbimd::service::{self, Notifier};
 use mbimd::supervisor;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -107,10 +108,28 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.simulate.control.clone());
     let config = Arc::new(with_simulated_profile(config, simulating));
+    let notifier = Notifier::from_env().unwrap_or_else(|error| {
+        tracing::warn!("{}; systemd hears nothing from mbimd", chain(&error));
+        Notifier::default()
+    });
+    let reload = reloader(&cli, &registry, simulating, &notifier);
     // Held until mbimd ends: dropping it gives up the bus name.
-    let _dbus = start_dbus(&cli, &config, &registry, simulating).await;
+    let dbus = start_dbus(&config, &registry, reload.clone()).await;
+    tokio::spawn(reload_on_sighup(reload));
+    // Ready as Type=dbus meant it: the modems' objects are exported and the
+    // bus name is owned (or there is no D-Bus service to wait for).
+    let dbus_note = match (&dbus, config.dbus.enable) {
+        (Some(_), _) | (None, false) => "",
+        (None, true) => "; no D-Bus service (see the log)",
+    };
+    notifier.ready(&format!("starting{dbus_note}"));
+    tokio::spawn(service::status::run(notifier.clone(), registry.clone()));
+    if let Some(interval) = service::watchdog::interval_from_env() {
+        tokio::spawn(service::watchdog::run(notifier.clone(), interval));
+    }
+    let shutdown = shutdown_signal(notifier);
     let Some(scenario_path) = scenario_path else {
-        mbimd::usb::manager::run(config, registry, shutdown_signal()).await;
+        mbimd::usb::manager::run(config, registry, shutdown).await;
         return Ok(());
     };
     let scenario = match scenario_path {
@@ -119,7 +138,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
         }
     };
-    simulate(scenario, control_path, config, registry).await
+    simulate(scenario, control_path, config, registry, shutdown).await
 }
 
 /// The simulated network accepts any APN; without a profile the executor
@@ -132,40 +151,77 @@ fn with_simulated_profile(mut config: Config, simulating: bool) -> Config {
     config
 }
 
+/// Re-reads the configuration file and hands it to every modem: D-Bus
+/// `Reload()` (what `systemctl reload` calls) and SIGHUP. systemd hears
+/// RELOADING=1 before and READY=1 after, whatever the outcome: a refused
+/// file leaves the running configuration in force.
+fn reloader(
+    cli: &Cli,
+    registry: &Registry,
+    simulating: bool,
+    notifier: &Notifier,
+) -> dbus::Reloader {
+    let path = cli.config.clone();
+    let registry = registry.clone();
+    let notifier = notifier.clone();
+    Arc::new(move || {
+        let path = path.clone();
+        let registry = registry.clone();
+        let notifier = notifier.clone();
+        Box::pin(async move {
+            notifier.reloading();
+            let result = async {
+                let loaded =
+                    tokio::task::spawn_blocking(move || Config::load_or_default(path.as_deref()))
+                        .await
+                        .map_err(|error| format!("reading the configuration: {}", chain(&error)))?;
+                let config = Arc::new(with_simulated_profile(
+                    loaded.map_err(|error| chain(&error).to_string())?,
+                    simulating,
+                ));
+                for modem in registry.modems().values() {
+                    modem.reconfigure(Arc::clone(&config)).await;
+                }
+                tracing::info!("configuration reloaded");
+                Ok(config)
+            }
+            .await;
+            if let Err(error) = &result {
+                tracing::warn!("configuration not reloaded, the running one stays: {error}");
+            }
+            notifier.send_or_log("READY=1");
+            result
+        })
+    })
+}
+
+/// SIGHUP reloads the configuration, as it does for most daemons (and for
+/// systemd's `Type=notify-reload`).
+async fn reload_on_sighup(reload: dbus::Reloader) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload over D-Bus only");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the configuration");
+        // The outcome is logged by the reloader.
+        let _ = reload().await;
+    }
+}
+
 /// The D-Bus service, unless `[dbus] enable = false`. Without it mbimd still
 /// drives its modems (a machine without a system bus, or without the bus
 /// policy that lets mbimd own its name), so failing to start it is a warning.
 async fn start_dbus(
-    cli: &Cli,
     config: &Arc<Config>,
     registry: &Registry,
-    simulating: bool,
+    reload: dbus::Reloader,
 ) -> Option<dbus::DbusService> {
     if !config.dbus.enable {
         tracing::info!("D-Bus service disabled ([dbus] enable = false)");
         return None;
     }
-    let path = cli.config.clone();
-    let reload_registry = registry.clone();
-    let reload: dbus::Reloader = Arc::new(move || {
-        let path = path.clone();
-        let registry = reload_registry.clone();
-        Box::pin(async move {
-            let loaded =
-                tokio::task::spawn_blocking(move || Config::load_or_default(path.as_deref()))
-                    .await
-                    .map_err(|error| format!("reading the configuration: {}", chain(&error)))?;
-            let config = Arc::new(with_simulated_profile(
-                loaded.map_err(|error| chain(&error).to_string())?,
-                simulating,
-            ));
-            for modem in registry.modems().values() {
-                modem.reconfigure(Arc::clone(&config)).await;
-            }
-            tracing::info!("configuration reloaded");
-            Ok(config)
-        })
-    });
     let access = dbus::AccessPolicy {
         admin_group: config.dbus.admin_gid,
     };
@@ -197,6 +253,7 @@ async fn simulate(
     control_path: Option<PathBuf>,
     config: Arc<Config>,
     registry: Registry,
+    shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let modem = SimModem::new(scenario).context("building the simulated modem")?;
     let scenario = modem.scenario();
@@ -230,7 +287,7 @@ async fn simulate(
         ..ModemSnapshot::default()
     });
     registry.insert(spec.index, handle);
-    supervisor::supervise(spec, functions, config, endpoint, shutdown_signal()).await;
+    supervisor::supervise(spec, functions, config, endpoint, shutdown).await;
     registry.remove(0);
     if let (Some(control), Some(path)) = (control, control_path) {
         control.abort();
@@ -241,7 +298,8 @@ async fn simulate(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT, having told systemd that mbimd stops.
+async fn shutdown_signal(notifier: Notifier) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut terminate), Ok(mut interrupt)) = (
         signal(SignalKind::terminate()),
@@ -254,4 +312,5 @@ async fn shutdown_signal() {
         _ = terminate.recv() => tracing::info!("SIGTERM"),
         _ = interrupt.recv() => tracing::info!("SIGINT"),
     }
+    notifier.stopping();
 }

@@ -16,6 +16,8 @@ use std::time::Duration;
 pub struct ExecutorConfig {
     /// The executor's number in the daemon (named in events and logs).
     pub index: usize,
+    /// The number of the modem it belongs to (names its watchdog pulse).
+    pub modem: u32,
     /// The profiles to choose from ([`select_profile`](super::select_profile)).
     pub profiles: Vec<Profile>,
     /// PIN1 to enter when the SIM asks for it and `pins` has none for its
@@ -56,6 +58,7 @@ impl Default for ExecutorConfig {
     fn default() -> Self {
         ExecutorConfig {
             index: 0,
+            modem: 0,
             profiles: Vec::new(),
             pin: None,
             pins: Vec::new(),

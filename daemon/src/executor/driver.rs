@@ -11,6 +11,7 @@
 use super::api::{ExecutorCommand, ExecutorConfig, ExecutorReport, ExecutorStatus};
 use super::machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
 use crate::logging::chain;
+use crate::service::Pulse;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::session::{Session, SessionConfig, SessionEvent, TransactionId};
 use mbim_protocol::status::{ProtocolError, Status};
@@ -110,6 +111,11 @@ pub async fn run_executor<T: FunctionTransport>(
     let parameters = driver.ntb_parameters().await;
     driver.machine.set_ntb_parameters(parameters);
     let mut commands_open = true;
+    // The watchdog pings only while this loop turns (crate::service).
+    let pulse = Pulse::register(format!(
+        "modem {} executor {}",
+        driver.config.modem, driver.config.index
+    ));
     loop {
         if let Some(exit) = driver.act().await {
             driver.refuse_remaining(&mut commands_rx);
@@ -151,6 +157,7 @@ pub async fn run_executor<T: FunctionTransport>(
                 driver.session.handle_timeout(now);
                 driver.machine.handle_timeout(now);
             }
+            () = pulse.poked() => pulse.answer(),
         }
         driver.session_events();
     }

@@ -81,6 +81,7 @@ use crate::logging::chain;
 use crate::modem::{ModemEndpoint, ModemRequest, ModemSnapshot, RequestError, SlotSignal};
 use crate::netdev::{ConfigPart, ConfigReport, InterfaceName, Netdev, NetdevOptions, PartOutcome};
 use crate::policy::store::SlotStore;
+use crate::service::Pulse;
 use crate::types::{link_mtu, IpSettings};
 use mbim_protocol::ntb::{NtbFormat, NtbParameters};
 use mbim_protocol::usb::{ClassRequest, NtbInputSize};
@@ -238,6 +239,7 @@ pub async fn supervise<T>(
         });
         let executor_config = ExecutorConfig {
             index,
+            modem: modem.index,
             profiles: config.profiles.clone(),
             pins: configured_pins(&config),
             show_personal_info: config.logging.show_personal_info,
@@ -293,6 +295,8 @@ pub async fn supervise<T>(
     let mut grace = Box::pin(tokio::time::sleep(Duration::MAX / 4));
     let mut tick = tokio::time::interval(COUNTER_REFRESH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The watchdog pings only while this loop turns (crate::service).
+    let pulse = Pulse::register(format!("modem {}", supervisor.modem.index));
     loop {
         tokio::select! {
             report = events.recv() => {
@@ -309,6 +313,7 @@ pub async fn supervise<T>(
                 None => requests_open = false,
             },
             _ = tick.tick() => supervisor.retry_configurations().await,
+            () = pulse.poked() => pulse.answer(),
             () = slots::fire(&mut supervisor.slots.timer) => supervisor.policy_timer(),
             checks = test_slots::finished(&mut supervisor.test) => supervisor.test_finished(checks),
             () = &mut shutdown, if !shutting_down => {

@@ -12,6 +12,7 @@ use super::watch::{DeviceEvent, DeviceWatcher, POLL_INTERVAL};
 use crate::config::Config;
 use crate::logging::chain;
 use crate::modem::{modem_channel, ModemSnapshot, Registry};
+use crate::service::Pulse;
 use crate::supervisor::supervise;
 use nusb::DeviceId;
 use std::future::Future;
@@ -56,10 +57,13 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
     let mut watcher = DeviceWatcher::new(POLL_INTERVAL);
     let mut running: Vec<Running> = Vec::new();
     tokio::pin!(shutdown);
+    // The watchdog pings only while this loop turns (crate::service).
+    let pulse = Pulse::register("USB device watcher");
     loop {
         running.retain(|modem| !modem.task.is_finished());
         tokio::select! {
             () = &mut shutdown => break,
+            () = pulse.poked() => pulse.answer(),
             event = watcher.next() => match event {
                 Ok(DeviceEvent::Added(info)) => {
                     let Some(device) = candidate(info, &config.devices) else {
