@@ -132,9 +132,7 @@ impl Mbimd {
 
     fn stop(&mut self) {
         self.stopped = true;
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = mbimd_test_support::process::terminate(self.child.id());
         let deadline = Instant::now() + PATIENCE;
         while Instant::now() < deadline {
             if !matches!(self.child.try_wait(), Ok(None)) {
@@ -223,7 +221,7 @@ impl Dssa {
     fn start_mbimd(&mut self, control_flag: bool) {
         let mbimd = env!("CARGO_BIN_EXE_mbimd");
         let mut command = if is_root() {
-            let mut command = Command::new("unshare");
+            let mut command = mbimd_test_support::tools::UNSHARE.command();
             command.args(["--net", "--", mbimd]);
             command
         } else {
@@ -272,7 +270,7 @@ impl Dssa {
             self.control.display().to_string(),
         ];
         all.extend(args.iter().map(|arg| (*arg).to_owned()));
-        run_as(None, &self.mbim_sim.display().to_string(), all).await
+        run_as(None, &self.mbim_sim, all).await
     }
 
     /// A property's value, None while mbimd does not answer for it.

@@ -108,7 +108,7 @@ async fn the_bus_policy_lets_everyone_read_and_only_root_change() {
     // Nor may they own the name.
     let run = run_as(
         Some(NOBODY),
-        "dbus-send",
+        mbimd_test_support::tools::DBUS_SEND.path(),
         vec![
             format!("--bus={}", bus.address),
             "--print-reply".to_owned(),

@@ -747,14 +747,15 @@ async fn members_of_the_admin_group_may_change_things() {
     )
     .await
     .unwrap();
+    let busctl = mbimd_test_support::tools::BUSCTL.path();
     let run = run_as(
         None,
-        "setpriv",
+        mbimd_test_support::tools::SETPRIV.path(),
         [
             "--reuid=65534",
             "--regid=65534",
             "--groups=4242",
-            "busctl",
+            &busctl.display().to_string(),
             &format!("--address={}", bus.address),
             "call",
             BUS_NAME,

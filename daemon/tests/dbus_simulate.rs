@@ -40,7 +40,7 @@ impl Mbimd {
         let log = bus.dir().join("mbimd.log");
         let mbimd = env!("CARGO_BIN_EXE_mbimd");
         let mut command = if is_root() {
-            let mut command = Command::new("unshare");
+            let mut command = mbimd_test_support::tools::UNSHARE.command();
             command.args(["--net", "--", mbimd]);
             command
         } else {
@@ -66,9 +66,7 @@ impl Mbimd {
 
 impl Drop for Mbimd {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = mbimd_test_support::process::terminate(self.child.id());
         let _ = self.child.wait();
         if std::thread::panicking() {
             eprintln!("--- mbimd's log ---\n{}", self.log());

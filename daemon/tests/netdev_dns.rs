@@ -5,15 +5,15 @@
 //! resolved starting late or restarting gets the link's servers again. The
 //! real systemd-resolved is checked in the VM (tests/vm/guest/resolved.sh:
 //! it needs a user, /run/systemd/resolve and a system bus of its own, which
-//! a build machine's host must not be given). None needs root; the D-Bus
-//! tests print a SKIP line when dbus-daemon is not installed.
+//! a build machine's host must not be given). None needs root; dbus-daemon
+//! is installed when missing (mbimd_test_support::tools).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -214,7 +214,7 @@ struct Bus {
 }
 
 impl Bus {
-    fn start() -> Option<Bus> {
+    fn start() -> Bus {
         let dir = TempDir::new();
         let socket = dir.0.join("bus");
         let config = dir.0.join("bus.conf");
@@ -238,13 +238,14 @@ impl Bus {
             ),
         )
         .unwrap();
-        let mut child = Command::new("dbus-daemon")
+        let mut child = mbimd_test_support::tools::DBUS_DAEMON
+            .command()
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .ok()?;
+            .unwrap();
         // The socket file appears at bind(), before listen(): only the
         // printed address says the daemon accepts connections.
         let mut line = String::new();
@@ -253,11 +254,11 @@ impl Bus {
             .unwrap();
         let address = line.trim().to_owned();
         assert!(address.starts_with("unix:"), "dbus-daemon printed {line:?}");
-        Some(Bus {
+        Bus {
             child,
             address,
             _dir: dir,
-        })
+        }
     }
 
     async fn connect(&self) -> zbus::Connection {
@@ -318,10 +319,7 @@ impl FakeResolved {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netdev_dns_resolved_calls_on_a_private_bus() {
-    let Some(bus) = Bus::start() else {
-        println!("SKIP netdev_dns_resolved_calls_on_a_private_bus: dbus-daemon is not installed");
-        return;
-    };
+    let bus = Bus::start();
     let client = bus.connect().await;
     assert!(
         !Resolved::is_running(&client).await.unwrap(),
@@ -393,10 +391,7 @@ async fn wait_for_calls(calls: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netdev_dns_resolved_started_later_or_restarted_gets_the_servers_again() {
-    let Some(bus) = Bus::start() else {
-        println!("SKIP netdev_dns_resolved_started_later_or_restarted_gets_the_servers_again: dbus-daemon is not installed");
-        return;
-    };
+    let bus = Bus::start();
     let client = bus.connect().await;
     let resolved = Resolved::new(client.clone(), 7).await.unwrap();
     // Nothing owns resolve1: set succeeds and waits for it.
@@ -454,10 +449,7 @@ async fn netdev_dns_resolved_started_later_or_restarted_gets_the_servers_again()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netdev_dns_resolved_errors_name_the_method() {
-    let Some(bus) = Bus::start() else {
-        println!("SKIP netdev_dns_resolved_errors_name_the_method: dbus-daemon is not installed");
-        return;
-    };
+    let bus = Bus::start();
     // resolve1 is owned, but by a service without resolved's object: the
     // call fails, and says which.
     let _impostor = zbus::connection::Builder::address(bus.address.as_str())

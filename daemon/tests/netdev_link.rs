@@ -16,8 +16,8 @@
 
 mod netdev_support;
 
+use mbimd_test_support::tools::IP;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions};
@@ -372,7 +372,8 @@ fn netdev_packets_both_ways() {
 
         // Teardown while the data path still holds the device: it goes anyway.
         netdev.teardown().await.unwrap();
-        let output = Command::new("ip")
+        let output = IP
+            .command()
             .args(["link", "show", "dev", "mbimpkt0"])
             .output()
             .unwrap();

@@ -13,10 +13,11 @@
 
 mod netns_support;
 
+use mbimd_test_support::icmp::Echo;
 use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The built-in DSSA modem, the scenario `mbimd --simulate` runs by default.
@@ -90,45 +91,18 @@ fn a_function_with_blocks_beyond_ntb16_carries_its_session_in_ntb32() {
             .ip(&["-j", "addr", "show", "dev", "mbim0e0"])
             .contains("\"10.64.0.2\"")
     });
-    let ping = namespace
-        .exec("ping", &["-c", "3", "-W", "3", "10.64.0.1"])
-        .output()
-        .unwrap();
-    assert!(
-        ping.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ping.stdout)
-    );
+    namespace.ping("10.64.0.1", &Echo::new(3));
     // Larger than one MTU's worth of replies in a block: several datagrams.
-    let flood = namespace
-        .exec(
-            "ping",
-            &[
-                "-c",
-                "20",
-                "-i",
-                "0.01",
-                "-s",
-                "1400",
-                "-W",
-                "3",
-                "10.64.0.1",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(
-        flood.status.success(),
-        "{}",
-        String::from_utf8_lossy(&flood.stdout)
+    namespace.ping(
+        "10.64.0.1",
+        &Echo {
+            payload: 1400,
+            interval: Duration::from_millis(10),
+            ..Echo::new(20)
+        },
     );
 
-    let pid = daemon.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    mbimd_test_support::process::terminate(daemon.0.id()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     while daemon.0.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "mbimd did not stop on SIGTERM");

@@ -11,9 +11,10 @@
 
 mod netns_support;
 
+use mbimd_test_support::icmp::Echo;
 use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -49,35 +50,17 @@ fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
     assert!(routes.contains("\"gateway\":\"10.64.0.1\""), "{routes}");
     assert!(routes.contains("\"metric\":700"), "{routes}");
 
-    let ping = namespace
-        .exec("ping", &["-c", "2", "-W", "3", "10.64.0.1"])
-        .output()
-        .unwrap();
-    assert!(
-        ping.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ping.stdout)
-    );
+    namespace.ping("10.64.0.1", &Echo::new(2));
 
     wait_until("the IPv6 address", || {
         namespace
             .ip(&["-j", "-6", "addr", "show", "dev", "mbim0e0"])
             .contains("\"fd00:6d62::2\"")
     });
-    let ping6 = namespace
-        .exec("ping", &["-6", "-c", "2", "-W", "3", "fd00:6d62::1"])
-        .output()
-        .unwrap();
-    assert!(
-        ping6.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ping6.stdout)
-    );
+    namespace.ping("fd00:6d62::1", &Echo::new(2));
 
     // SIGTERM: disconnect, CLOSE, remove the device and its routes.
-    let pid = daemon.0.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(status.success());
+    mbimd_test_support::process::terminate(daemon.0.id()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let exit = loop {
         if let Some(exit) = daemon.0.try_wait().unwrap() {

@@ -19,6 +19,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
+use mbimd_test_support::process;
+use mbimd_test_support::tools::{DBUS_DAEMON, SETPRIV, UNSHARE};
+
 /// Hang guard for anything awaited; never a measure of speed.
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -103,7 +106,8 @@ impl Bus {
             ),
         )
         .unwrap();
-        let mut daemon = Command::new("dbus-daemon")
+        let mut daemon = DBUS_DAEMON
+            .command()
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--nopidfile", "--print-address"])
             .stdout(Stdio::piped())
@@ -111,7 +115,7 @@ impl Bus {
             // are not the test's.
             .stderr(std::fs::File::create(dir.path().join("dbus-daemon.log")).unwrap())
             .spawn()
-            .expect("dbus-daemon (package dbus-daemon) must be installed");
+            .unwrap();
         // The address is printed once the socket listens.
         let mut line = String::new();
         BufReader::new(daemon.stdout.take().unwrap())
@@ -163,7 +167,7 @@ impl Daemon {
         std::fs::write(&config, text).unwrap();
         let log = bus.dir.path().join("mbimd.log");
         let mut command = if is_root() {
-            let mut command = Command::new("unshare");
+            let mut command = UNSHARE.command();
             command.args(["--net", "--"]).arg(&mbimd);
             command
         } else {
@@ -263,7 +267,7 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         if let Some(mut mbimd) = self.mbimd.get_mut().ok().and_then(Option::take) {
             // SIGTERM first: mbimd removes what it created before it exits.
-            let _ = Command::new("kill").arg(mbimd.0.id().to_string()).status();
+            let _ = process::terminate(mbimd.0.id());
             let start = Instant::now();
             while start.elapsed() < PATIENCE {
                 if let Ok(Some(_)) = mbimd.0.try_wait() {
@@ -298,9 +302,7 @@ fn run(command: &mut Command, input: &str) -> Output {
         output
     });
     if finished.recv_timeout(PATIENCE).is_err() {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
+        let _ = process::kill(pid);
         panic!("{command:?} did not finish");
     }
     waiter.join().unwrap()
@@ -685,7 +687,8 @@ fn an_unprivileged_user_may_look_but_not_change() {
     };
     let as_nobody = |args: &[&str]| {
         run(
-            Command::new("setpriv")
+            SETPRIV
+                .command()
                 .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
                 .arg(mbimctl_path())
                 .args(args)

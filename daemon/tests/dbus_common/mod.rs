@@ -19,6 +19,7 @@ use mbimd::modem::{
 use mbimd::netdev::{ConfigPart, ConfigReport, PartOutcome};
 use mbimd::policy::{SlotKind, SlotPolicyConfig};
 use mbimd::types::{IpSettings, Ipv4Prefix};
+use mbimd_test_support::tools::{BUSCTL, DBUS_DAEMON, DBUS_SEND, SETPRIV};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -96,13 +97,14 @@ impl PrivateBus {
             ),
         )
         .unwrap();
-        let mut daemon = Command::new("dbus-daemon")
+        let mut daemon = DBUS_DAEMON
+            .command()
             .arg(format!("--config-file={}", config.display()))
             .args(["--print-address", "--nofork"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("dbus-daemon must be installed");
+            .unwrap();
         let mut line = String::new();
         BufReader::new(daemon.stdout.take().unwrap())
             .read_line(&mut line)
@@ -165,13 +167,13 @@ impl Run {
 
 /// Runs `program args` as `uid` (None: as the test itself), off the async
 /// runtime's threads.
-pub async fn run_as(uid: Option<u32>, program: &str, args: Vec<String>) -> Run {
-    let program = program.to_owned();
+pub async fn run_as(uid: Option<u32>, program: impl AsRef<Path>, args: Vec<String>) -> Run {
+    let program = program.as_ref().to_owned();
     let output = tokio::task::spawn_blocking(move || {
         let mut command = match uid {
             None => Command::new(&program),
             Some(uid) => {
-                let mut command = Command::new("setpriv");
+                let mut command = SETPRIV.command();
                 command
                     .arg(format!("--reuid={uid}"))
                     .arg(format!("--regid={uid}"))
@@ -198,7 +200,7 @@ fn strings(args: &[&str]) -> Vec<String> {
 pub async fn busctl(bus: &PrivateBus, uid: Option<u32>, args: &[&str]) -> Run {
     let mut all = vec![format!("--address={}", bus.address)];
     all.extend(strings(args));
-    run_as(uid, "busctl", all).await
+    run_as(uid, BUSCTL.path(), all).await
 }
 
 /// A property's value as busctl's JSON gives it.
@@ -263,7 +265,7 @@ pub async fn dbus_send(
         member.to_owned(),
     ];
     all.extend(strings(args));
-    run_as(uid, "dbus-send", all).await
+    run_as(uid, DBUS_SEND.path(), all).await
 }
 
 /// `busctl monitor` of everything on the bus, one JSON message at a time.
@@ -276,7 +278,8 @@ impl Monitor {
     /// Starts monitoring; returns once busctl is a monitor, so nothing sent
     /// afterwards is missed.
     pub fn start(bus: &PrivateBus) -> Self {
-        let mut child = Command::new("busctl")
+        let mut child = BUSCTL
+            .command()
             .arg(format!("--address={}", bus.address))
             .args(["monitor", "--json=short"])
             .stdout(Stdio::piped())

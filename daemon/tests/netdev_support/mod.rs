@@ -20,12 +20,13 @@
 
 use std::future::Future;
 use std::os::fd::AsFd;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mbimd::netdev::{ConfigReport, DnsBackend, NetdevOptions};
 use mbimd::types::{IpSettings, Ipv4Prefix, Ipv6Prefix};
+use mbimd_test_support::tools::IP;
 use serde_json::Value;
 
 pub(crate) fn can_run(test: &str) -> bool {
@@ -37,10 +38,8 @@ pub(crate) fn can_run(test: &str) -> bool {
         println!("SKIP {test}: /dev/net/tun is missing");
         return false;
     }
-    if Command::new("ip").arg("-V").output().is_err() {
-        println!("SKIP {test}: iproute2's `ip` is missing");
-        return false;
-    }
+    // Installed when missing, never a reason to skip.
+    IP.path();
     true
 }
 
@@ -55,10 +54,7 @@ impl Netns {
     pub(crate) fn new() -> Netns {
         let n = NAMESPACES.fetch_add(1, Ordering::Relaxed);
         let name = format!("mbimd-test-{}-{n}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
+        let status = IP.command().args(["netns", "add", &name]).status().unwrap();
         assert!(status.success(), "ip netns add {name}");
         Netns { name }
     }
@@ -94,15 +90,14 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        let _ = IP.command().args(["netns", "del", &self.name]).status();
     }
 }
 
 /// `ip -n <ns> -j <args>` as JSON.
 pub(crate) fn ip(ns: &str, args: &[&str]) -> Value {
-    let output = Command::new("ip")
+    let output = IP
+        .command()
         .args(["-n", ns, "-j"])
         .args(args)
         .output()
@@ -139,7 +134,8 @@ pub(crate) fn addresses(ns: &str, family: &str, dev: &str) -> Vec<(String, u64)>
 /// enters the namespace, so /proc/sys/net is its own).
 pub(crate) fn sysctl(ns: &str, key: &str) -> String {
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    let output = Command::new("ip")
+    let output = IP
+        .command()
         .args(["netns", "exec", ns, "cat", &path])
         .output()
         .unwrap();
@@ -151,7 +147,8 @@ pub(crate) struct Monitor(Child);
 
 impl Monitor {
     pub(crate) fn start(ns: &str) -> Monitor {
-        let child = Command::new("ip")
+        let child = IP
+            .command()
             .args(["-n", ns, "monitor", "address", "route", "link"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -1,9 +1,13 @@
 //! What the tests that run the whole `mbimd --simulate` as root share: a
 //! network namespace of the test's own (so the TUN device, addresses and
-//! routes never reach the machine's interfaces) and the daemon process.
+//! routes never reach the machine's interfaces), ICMP echo from inside it,
+//! and the daemon process.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use mbimd_test_support::icmp::{ping_in_namespace, Echo};
+use mbimd_test_support::tools::IP;
+use std::net::IpAddr;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -14,10 +18,7 @@ impl Namespace {
     /// A fresh namespace named `{prefix}-{pid}`.
     pub(crate) fn create(prefix: &str) -> Namespace {
         let name = format!("{prefix}-{}", std::process::id());
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
+        let status = IP.command().args(["netns", "add", &name]).status().unwrap();
         assert!(status.success(), "ip netns add {name}");
         let namespace = Namespace(name);
         namespace.ip(&["link", "set", "lo", "up"]);
@@ -26,7 +27,8 @@ impl Namespace {
 
     /// `ip -n NAME ARGS…`'s standard output.
     pub(crate) fn ip(&self, args: &[&str]) -> String {
-        let output = Command::new("ip")
+        let output = IP
+            .command()
             .arg("-n")
             .arg(&self.0)
             .args(args)
@@ -37,15 +39,24 @@ impl Namespace {
 
     /// `program args…` to run inside the namespace.
     pub(crate) fn exec(&self, program: &str, args: &[&str]) -> Command {
-        let mut command = Command::new("ip");
+        let mut command = IP.command();
         command.args(["netns", "exec", &self.0, program]).args(args);
         command
+    }
+
+    /// Pings `destination` from inside the namespace as `echo` says, and
+    /// fails the test unless every request is answered.
+    pub(crate) fn ping(&self, destination: &str, echo: &Echo) {
+        let destination: IpAddr = destination.parse().unwrap();
+        let report = ping_in_namespace(&self.0, destination, echo)
+            .unwrap_or_else(|error| panic!("ping {destination}: {error}"));
+        assert!(report.all_answered(), "ping {report}");
     }
 }
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = IP.command().args(["netns", "del", &self.0]).status();
     }
 }
 

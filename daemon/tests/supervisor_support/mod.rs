@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mbimd_test_support::tools::IP;
 use std::future::Future;
 use std::os::fd::AsFd;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Whether the test runs as root (and so creates real TUN devices).
@@ -22,7 +22,8 @@ impl Drop for Netns {
         // Many tests add and delete namespaces at once, and a delete can
         // meet a busy mount; a namespace left behind would outlive the run.
         for _ in 0..20 {
-            let deleted = Command::new("ip")
+            let deleted = IP
+                .command()
                 .args(["netns", "del", &self.0])
                 .status()
                 .is_ok_and(|status| status.success());
@@ -50,10 +51,7 @@ where
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let status = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
+        let status = IP.command().args(["netns", "add", &name]).status().unwrap();
         assert!(status.success(), "ip netns add {name}");
         Netns(name)
     });
