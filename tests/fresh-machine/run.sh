@@ -9,8 +9,9 @@
 #
 #   tests/fresh-machine/run.sh [COMMAND...]
 #
-# COMMAND (run in the clone, default: cargo test --workspace -- --show-output, the README's
-# command printing what passing tests printed too, so their SKIP lines show) may be anything,
+# COMMAND (run in the clone, default: cargo test --workspace --no-fail-fast -- --show-output,
+# the README's command going on past a failing test binary and printing what passing tests
+# printed too, so that their SKIP lines show) may be anything,
 # e.g. `bash .ci/run` or `packaging/check.sh`. Ends with "fresh-machine: N passed, M failed"
 # (from cargo's "test result:" lines and any "N passed, M failed" line of a script), the SKIP
 # lines seen, and the time each stage took; exits with COMMAND's status.
@@ -42,7 +43,7 @@ die() {
 [ -d "$RUSTUP_HOME/toolchains" ] || die "no rustup toolchain in $RUSTUP_HOME (set RUSTUP_HOME)"
 [ -x "$CARGO_HOME/bin/cargo" ] || die "no $CARGO_HOME/bin/cargo (set CARGO_HOME)"
 if [ "$#" -eq 0 ]; then
-    set -- cargo test --workspace -- --show-output
+    set -- cargo test --workspace --no-fail-fast -- --show-output
 fi
 
 # Everything below runs in a mount namespace of its own: the mounts into the root vanish with
@@ -71,8 +72,8 @@ command -v debootstrap >/dev/null || apt_install debootstrap >&2 || die "could n
 
 # The mirror this machine's apt uses (deb822 or one-line sources), else Debian's own.
 mirror=${FRESH_MIRROR:-$(
-    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\([^ ]*debian\/*\)$/\1/p'
-    sed -n 's/^deb  *\(\[[^]]*\] *\)\{0,1\}\([^ ]*debian\/*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\([^ ]*debian\/*\)$/\1/p' || true
+    sed -n 's/^deb  *\(\[[^]]*\] *\)\{0,1\}\([^ ]*debian\/*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null || true
 )}
 mirror=$(sed -n 1p <<<"$mirror")
 mirror=${mirror:-http://deb.debian.org/debian}
@@ -105,12 +106,17 @@ stage "base"
 # --- this run's root: the base copied, the committed HEAD cloned, the toolchain bound ----------
 rm -rf --one-file-system "$root"
 cp -a "$base" "$root"
+# This machine's way out, as the machine's own setup rather than the project's: its resolver,
+# and its TLS roots (its network may reach crates.io through a CA of its own).
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 head=$(git -C "$repo" rev-parse HEAD)
 git clone -q --no-local --no-checkout "$repo" "$root/src"
 git -C "$root/src" checkout -q --detach "$head"
 mkdir -p "$root/root/.rustup" "$root/root/.cargo"
 cp -a "$CARGO_HOME/bin" "$root/root/.cargo/bin"
+# / is a mount point on a machine (ip -n NS makes it a slave mount: EINVAL on a plain directory).
+mount --bind "$root" "$root"
 mount --bind "$RUSTUP_HOME" "$root/root/.rustup"
 mount -o remount,bind,ro "$root/root/.rustup"
 # What a booted machine has: /proc, /sys, /dev (/dev/net/tun among it), a tmpfs /run.
