@@ -6,12 +6,13 @@
 #
 #   packaging/check.sh
 #
-# One line per check, "PASS name" or "FAIL name: why" ("SKIP name: why" when
-# a tool cannot be had); ends with "N passed, M failed" and exits 1 if any
-# check failed, 2 if it could not run at all. Installs what it needs with
-# apt-get when run as root (as CI does). Everything it makes lives in one
-# temporary directory: packages are installed into scratch roots with their
-# own dpkg and rpm databases, never into this machine's.
+# One line per check, "PASS name" or "FAIL name: why"; ends with "N passed,
+# M failed" and exits 1 if any check failed, 2 if it could not run at all
+# (a tool it could not install: it names the package). Installs what it
+# needs with apt-get when run as root (as CI does, on a bare Debian too).
+# Everything it makes lives in one temporary directory: packages are
+# installed into scratch roots with their own dpkg and rpm databases, never
+# into this machine's.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +38,11 @@ need strip binutils
 need systemd-analyze systemd
 need gzip gzip
 need md5sum coreutils
+need lintian lintian
+# The manual pages are rendered as man does (man-db brings groff-base).
+need man man-db
+need rpm2cpio rpm2cpio
+need cpio cpio
 apt_install() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -q --no-install-recommends "$@" ||
@@ -47,11 +53,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing packages (install them as root): ${missing[*]}"
     echo "check.sh: installing ${missing[*]}"
     apt_install "${missing[@]}" >&2 || die "could not install ${missing[*]}"
-fi
-# lintian is worth having, not worth failing over when no mirror answers.
-if ! command -v lintian >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "check.sh: installing lintian"
-    apt_install lintian >&2 || true
 fi
 
 tmp=$(mktemp -d)
@@ -70,7 +71,6 @@ fail() {
     echo "FAIL $1: $2"
     failed=$((failed + 1))
 }
-skip() { echo "SKIP $1: $2"; }
 # verdict NAME PROBLEMS: PASS when PROBLEMS is empty, else FAIL with them.
 verdict() {
     if [ -z "$2" ]; then pass "$1"; else fail "$1" "$(printf '%s' "$2" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"; fi
@@ -307,16 +307,12 @@ elif ! dpkg --compare-versions "$floor" ge "$glibc"; then
 fi
 verdict "deb: Depends ($depends) covers $(echo $needed | tr ' ' ',') and GLIBC_$glibc" "$problems"
 
-# lintian, if it could be installed: its errors and warnings fail the check
-# (a tag the package means to carry goes into deb/lintian-overrides).
-if command -v lintian >/dev/null 2>&1; then
-    lintian_out=$(lintian --no-tag-display-limit "$deb" 2>&1) || true
-    grep '^[IP]: ' <<<"$lintian_out" | sed 's/^/  lintian /' || true
-    errors=$(grep -E '^(E|W): ' <<<"$lintian_out" || true)
-    verdict "deb: lintian reports no errors or warnings" "$errors"
-else
-    skip "deb: lintian" "lintian is not installed and could not be"
-fi
+# lintian: its errors and warnings fail the check (a tag the package means
+# to carry goes into deb/lintian-overrides).
+lintian_out=$(lintian --no-tag-display-limit "$deb" 2>&1) || true
+grep '^[IP]: ' <<<"$lintian_out" | sed 's/^/  lintian /' || true
+errors=$(grep -E '^(E|W): ' <<<"$lintian_out" || true)
+verdict "deb: lintian reports no errors or warnings" "$errors"
 
 # --- deb: install, upgrade, remove, purge in a scratch root ----------------------------------
 # dpkg --root with --force-script-chrootless runs the maintainer scripts
@@ -516,14 +512,10 @@ verdict "rpm: Requires (dbus, and generated from the binaries)" "$problems"
 # Same binaries and files in both packages.
 rpm_tree=$tmp/rpm-tree
 mkdir -p "$rpm_tree"
-if command -v rpm2cpio >/dev/null 2>&1 && command -v cpio >/dev/null 2>&1; then
-    (cd "$rpm_tree" && rpm2cpio "$rpm" | cpio -idm --quiet)
-    problems=
-    while read -r p; do cmp -s "$unpacked$p" "$rpm_tree$p" || problems+="$p differs"$'\n'; done <<<"$payload"
-    verdict "rpm and deb install the same files" "$problems"
-else
-    skip "rpm and deb install the same files" "rpm2cpio or cpio missing"
-fi
+(cd "$rpm_tree" && rpm2cpio "$rpm" | cpio -idm --quiet)
+problems=
+while read -r p; do cmp -s "$unpacked$p" "$rpm_tree$p" || problems+="$p differs"$'\n'; done <<<"$payload"
+verdict "rpm and deb install the same files" "$problems"
 
 # --- rpm: install and erase in a scratch root ------------------------------------------------
 # Without --noscripts rpm would run the scriptlets chrooted into a root

@@ -31,7 +31,9 @@ esac
 # --- tools: install what is missing (CI runs as root on Debian bookworm) -----------------------
 missing=()
 need() { # need COMMAND PACKAGE
-    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+    # On the guest's PATH (lib/stage2.sh's), which a tool on this shell's PATH alone is not.
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$1" >/dev/null 2>&1 ||
+        missing+=("$2")
 }
 need qemu-system-x86_64 qemu-system-x86
 need cpio cpio
@@ -51,10 +53,14 @@ need busctl systemd
 dpkg-query -W -f='${Status}' dbus 2>/dev/null | grep -q 'ok installed' || missing+=(dbus)
 # polkitd: resolved asks it whether the user mbimd may set a link's DNS (packaged rule).
 [ -x /usr/lib/polkit-1/polkitd ] || missing+=(polkitd)
+# The other guest tests run this machine's programs too: the D-Bus tests' private bus and
+# clients, and python3 (JSON and UDP in dssa.sh, mbimd.sh).
+need dbus-daemon dbus-daemon
+need dbus-send dbus-bin
+need python3 python3
 # busybox must be the static one: it is PID 1 of the initramfs.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
     missing+=(busybox-static)
-[ -n "$VM_SIM_PROTOTYPE" ] && need python3 python3
 if [ "${#missing[@]}" -gt 0 ]; then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     [ "$(id -u)" = 0 ] || die "missing packages (install them as root): ${missing[*]}"
