@@ -20,7 +20,9 @@
 # missing. Settings (environment): FRESH_DIR (default target/fresh-machine: base/ is the cached
 # bare root, removed to rebuild it; root/ the root of the last run, log the last run's output),
 # FRESH_MIRROR (default: the first Debian URI in this machine's apt sources), RUSTUP_HOME and
-# CARGO_HOME (default ~/.rustup, ~/.cargo: where the toolchain comes from).
+# CARGO_HOME (default ~/.rustup, ~/.cargo: where the toolchain comes from), FRESH_REUSE=1 (run
+# in the last run's root, with what its tests installed and built, the clone moved to the
+# committed HEAD: for a second command after a first, e.g. the scripts after the tests).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,17 +106,23 @@ fi
 stage "base"
 
 # --- this run's root: the base copied, the committed HEAD cloned, the toolchain bound ----------
-rm -rf --one-file-system "$root"
-cp -a "$base" "$root"
+head=$(git -C "$repo" rev-parse HEAD)
+if [ "${FRESH_REUSE:-0}" = 1 ] && [ -d "$root/src/.git" ]; then
+    say "reusing the last run's root (FRESH_REUSE=1)"
+    git -C "$root/src" fetch -q "$repo" "$head"
+    git -C "$root/src" checkout -q --detach "$head"
+else
+    rm -rf --one-file-system "$root"
+    cp -a "$base" "$root"
+    git clone -q --no-local --no-checkout "$repo" "$root/src"
+    git -C "$root/src" checkout -q --detach "$head"
+    mkdir -p "$root/root/.rustup" "$root/root/.cargo"
+    cp -a "$CARGO_HOME/bin" "$root/root/.cargo/bin"
+fi
 # This machine's way out, as the machine's own setup rather than the project's: its resolver,
 # and its TLS roots (its network may reach crates.io through a CA of its own).
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-head=$(git -C "$repo" rev-parse HEAD)
-git clone -q --no-local --no-checkout "$repo" "$root/src"
-git -C "$root/src" checkout -q --detach "$head"
-mkdir -p "$root/root/.rustup" "$root/root/.cargo"
-cp -a "$CARGO_HOME/bin" "$root/root/.cargo/bin"
 # / is a mount point on a machine (ip -n NS makes it a slave mount: EINVAL on a plain directory).
 mount --bind "$root" "$root"
 mount --bind "$RUSTUP_HOME" "$root/root/.rustup"
