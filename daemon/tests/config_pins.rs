@@ -137,7 +137,8 @@ fn the_user_mbimd_runs_as_may_own_the_pin_file() {
     std::fs::copy(env!("CARGO_BIN_EXE_mbimd"), &mbimd).unwrap();
     std::fs::set_permissions(&mbimd, std::fs::Permissions::from_mode(0o755)).unwrap();
     let check_as_nobody = |config: &Path| {
-        std::process::Command::new("setpriv")
+        mbimd_test_support::tools::SETPRIV
+            .command()
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&mbimd)
             .arg("--check-config")

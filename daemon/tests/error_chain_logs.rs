@@ -44,7 +44,7 @@ fn an_unreadable_slot_store_is_logged_with_the_reason() {
     .unwrap();
     let mbimd = env!("CARGO_BIN_EXE_mbimd");
     let mut command = if rustix::process::geteuid().is_root() {
-        let mut command = Command::new("unshare");
+        let mut command = mbimd_test_support::tools::UNSHARE.command();
         command.args(["--net", "--", mbimd]);
         command
     } else {
