@@ -1,6 +1,7 @@
 //! `/etc/mbimd/mbimd.toml`: which modems mbimd takes, how their interfaces
-//! are named, connection profiles, routes, DNS, logging, SIM PINs and the
-//! simulated modem's scenario and control socket.
+//! are named, connection profiles, routes, DNS, logging, SIM PINs, the
+//! D-Bus APIs (mbimd's own and ModemManager's) and the simulated modem's
+//! scenario and control socket.
 //!
 //! The file is checked completely before mbimd starts: an unknown key, a
 //! value of the wrong type or form, or a rule that spans values (two profiles
@@ -73,6 +74,53 @@ pub struct Config {
     pub modems: Vec<ModemSettings>,
     /// The D-Bus service.
     pub dbus: Dbus,
+    /// The ModemManager D-Bus API (`org.freedesktop.ModemManager1`).
+    pub modemmanager: ModemManagerSettings,
+    /// Who brings sessions up and configures their IP: decided at start-up
+    /// (mbimd serves the ModemManager API or not), never read from the file.
+    #[serde(skip)]
+    pub sessions: SessionManager,
+}
+
+/// `[modemmanager]`: whether mbimd serves the ModemManager API, through
+/// which NetworkManager, GNOME, KDE and mmcli manage its modems.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ModemManagerSettings {
+    /// `auto`, `on` or `off`.
+    pub api: ModemManagerApi,
+}
+
+/// `[modemmanager] api`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModemManagerApi {
+    /// Served when the name `org.freedesktop.ModemManager1` is free at
+    /// start-up; if ModemManager itself runs, mbimd leaves the name to it
+    /// and drives its modems on its own.
+    #[default]
+    Auto,
+    /// Always served: if the name is taken, mbimd waits in the bus's queue
+    /// and takes it when its owner leaves. Sessions are the clients'.
+    On,
+    /// Never served: mbimd connects and configures its modems itself.
+    Off,
+}
+
+/// Who manages sessions: whether a session is brought up by mbimd itself
+/// and gets its IP configuration from it, or is brought up when a
+/// ModemManager client (NetworkManager, mmcli) asks and configured by that
+/// client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionManager {
+    /// mbimd connects as soon as it can and applies addresses, routes and
+    /// DNS (no ModemManager API, or nobody to use it).
+    #[default]
+    Mbimd,
+    /// mbimd connects when a client asks and brings the network device up
+    /// (its MTU, link up); addresses, routes and DNS are the client's, from
+    /// the bearer's IP configuration.
+    Client,
 }
 
 /// `[slot-policy]`: the slot policy every dual-SIM single-active modem gets

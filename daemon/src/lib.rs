@@ -18,12 +18,14 @@
 //!   requests, slot signals, and the registry of modems present.
 //! * [`policy`] — the dual-SIM single-active slot policy.
 //! * [`service`] — systemd: readiness, status and the watchdog.
+//! * [`mm`] — the ModemManager D-Bus API, for NetworkManager and mmcli.
 
 pub mod config;
 pub mod datapath;
 pub mod dbus;
 pub mod executor;
 pub mod logging;
+pub mod mm;
 pub mod modem;
 pub mod netdev;
 pub mod policy;

@@ -13,10 +13,11 @@ use anyhow::Context as _;
 use clap::Parser;
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
-use mbimd::config::{self, Config};
+use mbimd::config::{self, Config, SessionManager};
 use mbimd::dbus;
 use mbimd::executor::Profile;
 use mbimd::logging::chain;
+use mbimd::mm;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
 use mbimd::service::{self, Notifier};
 use mbimd::supervisor;
@@ -107,14 +108,37 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         .sim_control
         .clone()
         .or_else(|| config.simulate.control.clone());
-    let config = Arc::new(with_simulated_profile(config, simulating));
+    let mut config = with_simulated_profile(config, simulating);
+    // Before any modem starts: whether sessions are mbimd's or the
+    // ModemManager clients' depends on it. Held until mbimd ends (dropping
+    // it gives up the name).
+    let (modemmanager, status) = start_modemmanager(&config, &registry).await;
+    config.sessions = sessions_for(status);
+    let config = Arc::new(config);
     let notifier = Notifier::from_env().unwrap_or_else(|error| {
         tracing::warn!("{}; systemd hears nothing from mbimd", chain(&error));
         Notifier::default()
     });
-    let reload = reloader(&cli, &registry, simulating, &notifier);
+    let reload = reloader(
+        &cli,
+        &registry,
+        simulating,
+        &notifier,
+        Reloaded {
+            sessions: config.sessions,
+            modemmanager: modemmanager.clone(),
+        },
+    );
     // Held until mbimd ends: dropping it gives up the bus name.
     let dbus = start_dbus(&config, &registry, reload.clone()).await;
+    if let Some(dbus) = &dbus {
+        let follow = match &modemmanager {
+            Some(service) => service.status(),
+            // Settled: the face is not served and will not be.
+            None => tokio::sync::watch::channel(status).1,
+        };
+        dbus.report_modemmanager_api(follow);
+    }
     tokio::spawn(reload_on_sighup(reload));
     // Ready as Type=dbus meant it: the modems' objects are exported and the
     // bus name is owned (or there is no D-Bus service to wait for).
@@ -160,6 +184,7 @@ fn reloader(
     registry: &Registry,
     simulating: bool,
     notifier: &Notifier,
+    kept: Reloaded,
 ) -> dbus::Reloader {
     let path = cli.config.clone();
     let registry = registry.clone();
@@ -168,6 +193,7 @@ fn reloader(
         let path = path.clone();
         let registry = registry.clone();
         let notifier = notifier.clone();
+        let kept = kept.clone();
         Box::pin(async move {
             notifier.reloading();
             let result = async {
@@ -175,10 +201,16 @@ fn reloader(
                     tokio::task::spawn_blocking(move || Config::load_or_default(path.as_deref()))
                         .await
                         .map_err(|error| format!("reading the configuration: {}", chain(&error)))?;
-                let config = Arc::new(with_simulated_profile(
+                let mut config = with_simulated_profile(
                     loaded.map_err(|error| chain(&error).to_string())?,
                     simulating,
-                ));
+                );
+                // Decided at start-up, not by the file.
+                config.sessions = kept.sessions;
+                let config = Arc::new(config);
+                if let Some(modemmanager) = &kept.modemmanager {
+                    modemmanager.set_config(Arc::clone(&config));
+                }
                 for modem in registry.modems().values() {
                     modem.reconfigure(Arc::clone(&config)).await;
                 }
@@ -193,6 +225,82 @@ fn reloader(
             result
         })
     })
+}
+
+/// What a reload keeps from start-up and hands the new configuration to.
+#[derive(Clone)]
+struct Reloaded {
+    /// Who manages sessions (decided when the ModemManager face started).
+    sessions: SessionManager,
+    /// The ModemManager face, which takes the new configuration too.
+    modemmanager: Option<Arc<mm::MmService>>,
+}
+
+/// Who manages sessions while the ModemManager face stands as `status`
+/// says: its clients while it is served (or waited for), mbimd otherwise.
+fn sessions_for(status: mm::ApiStatus) -> SessionManager {
+    match status {
+        mm::ApiStatus::Serving | mm::ApiStatus::Waiting => SessionManager::Client,
+        mm::ApiStatus::Off | mm::ApiStatus::NameTaken | mm::ApiStatus::Unavailable => {
+            SessionManager::Mbimd
+        }
+    }
+}
+
+/// The ModemManager API, as `[modemmanager] api` says; one log line says
+/// how it stands and what that means for the modems.
+async fn start_modemmanager(
+    config: &Config,
+    registry: &Registry,
+) -> (Option<Arc<mm::MmService>>, mm::ApiStatus) {
+    let access = dbus::AccessPolicy {
+        admin_group: config.dbus.admin_gid,
+    };
+    let api = config.modemmanager.api;
+    match mm::serve(
+        dbus::Bus::System,
+        api,
+        registry.clone(),
+        Arc::new(config.clone()),
+        access,
+    )
+    .await
+    {
+        Ok((service, status)) => {
+            match status {
+                mm::ApiStatus::Serving => tracing::info!(
+                    "ModemManager API {} on the system bus: modems connect when its clients \
+                     (NetworkManager, mmcli) ask, and they configure addresses, routes and DNS",
+                    mm::BUS_NAME
+                ),
+                mm::ApiStatus::Waiting => tracing::warn!(
+                    "another process (ModemManager?) owns {}: mbimd takes the name when it is \
+                     given up ([modemmanager] api = \"on\"); meanwhile modems connect only when \
+                     asked through mbimd's own API",
+                    mm::BUS_NAME
+                ),
+                mm::ApiStatus::NameTaken => tracing::warn!(
+                    "another process (ModemManager?) owns {}: mbimd does not serve the \
+                     ModemManager API ([modemmanager] api = \"auto\") and connects and \
+                     configures its modems itself",
+                    mm::BUS_NAME
+                ),
+                mm::ApiStatus::Off => tracing::info!(
+                    "ModemManager API off ([modemmanager] api = \"off\"): mbimd connects and \
+                     configures its modems itself"
+                ),
+                mm::ApiStatus::Unavailable => {}
+            }
+            (service.map(Arc::new), status)
+        }
+        Err(error) => {
+            tracing::warn!(
+                "no ModemManager API: {}; mbimd connects and configures its modems itself",
+                chain(&error)
+            );
+            (None, mm::ApiStatus::Unavailable)
+        }
+    }
 }
 
 /// SIGHUP reloads the configuration, as it does for most daemons (and for

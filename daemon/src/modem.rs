@@ -65,6 +65,8 @@ pub struct ExecutorSnapshot {
     /// while connected; for a device that could not be created, that
     /// failure.
     pub configuration: Option<ConfigReport>,
+    /// The link MTU of that device (0 while there is none).
+    pub mtu: u16,
     /// The data path's counters (refreshed about once a second while they move).
     pub counters: CounterSnapshot,
 }

@@ -181,6 +181,7 @@ impl Dssa {
         let mut text = format!(
             "[[profiles]]\nname = \"default\"\napn = \"internet\"\n\n\
              [dns]\nbackend = \"none\"\n\n\
+             [modemmanager]\napi = \"off\"\n\n\
              [logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\n\
              [slot-policy]\nstate-file = \"{}/slots.toml\"\n{}\n",
             dir.display(),

@@ -27,11 +27,13 @@ impl Mbimd {
     fn start(bus: &PrivateBus) -> Self {
         let config = bus.dir().join("mbimd.toml");
         // No DNS and the remembered slot in the test's directory: nothing of
-        // the machine's is written.
+        // the machine's is written. mbimd connects by itself: the test is
+        // about its own API, not ModemManager's.
         std::fs::write(
             &config,
             format!(
                 "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
+                 [modemmanager]\napi = \"off\"\n\
                  [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
                 bus.dir().display()
             ),

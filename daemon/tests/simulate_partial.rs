@@ -95,6 +95,7 @@ async fn a_partly_configured_interface_says_so_and_retries_what_may_pass() {
         &config,
         format!(
             "[dns]\nbackend = \"file:{}\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
+             [modemmanager]\napi = \"off\"\n\
              [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
             dns_file.display(),
             bus.dir().display()

@@ -151,8 +151,10 @@ impl Daemon {
         // DNS nowhere and the remembered slot in the test's directory: the
         // test must not write the machine's resolver configuration or
         // /var/lib/mbimd.
+        // mbimd connects by itself (not through ModemManager's API).
         let mut text = format!(
             "[dns]\nbackend = \"none\"\n\
+             [modemmanager]\napi = \"off\"\n\
              [logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
              [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
             bus.dir.path().display()

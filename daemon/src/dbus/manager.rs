@@ -43,6 +43,17 @@ impl Manager {
         modem_paths(self.shared.registry.modems().into_keys())
     }
 
+    /// Whether mbimd serves the ModemManager API
+    /// (org.freedesktop.ModemManager1), by [modemmanager] api: serving;
+    /// waiting (api "on", another process owns the name); name-taken (api
+    /// "auto", another process, ModemManager itself, owns the name: mbimd
+    /// connects and configures its modems itself); off; unavailable (no
+    /// bus for it).
+    #[zbus(property)]
+    fn modem_manager_api(&self) -> String {
+        self.shared.modemmanager.borrow().as_str().to_owned()
+    }
+
     /// Re-reads the configuration file and hands it to every modem. A bad
     /// file is refused with dev.mbimd.Error.Config (file:line:column and
     /// what was expected) and nothing changes. Root or mbimd's group only.
@@ -79,4 +90,22 @@ impl Manager {
         to: u32,
         reason: &str,
     ) -> zbus::Result<()>;
+}
+
+/// Announces a new `ModemManagerApi`.
+pub(crate) async fn modemmanager_api_changed(
+    connection: &Connection,
+    status: crate::mm::ApiStatus,
+) -> zbus::Result<()> {
+    let emitter = SignalEmitter::new(connection, super::MANAGER_PATH)?;
+    zbus::fdo::Properties::properties_changed(
+        &emitter,
+        zbus::names::InterfaceName::from_static_str_unchecked("dev.mbimd.Manager1"),
+        std::collections::HashMap::from([(
+            "ModemManagerApi",
+            zbus::zvariant::Value::from(status.as_str()),
+        )]),
+        std::borrow::Cow::Borrowed(&[]),
+    )
+    .await
 }

@@ -11,7 +11,7 @@
 //! the caller says about itself; ICCID and IMSI are masked for callers that
 //! are not privileged (see [`access`]).
 
-mod access;
+pub(crate) mod access;
 mod errors;
 mod executor;
 mod manager;
@@ -24,11 +24,13 @@ mod view;
 
 pub use access::AccessPolicy;
 pub use errors::MethodError;
+pub(crate) use overrides::base_profile;
 
 use crate::config::Config;
 use crate::modem::Registry;
 use futures_util::future::BoxFuture;
 use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 use zbus::Connection;
 
@@ -102,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) reload: Reloader,
     /// The modems present.
     pub(crate) registry: Registry,
+    /// Where the ModemManager face stands (`ModemManagerApi`).
+    pub(crate) modemmanager: watch::Sender<crate::mm::ApiStatus>,
 }
 
 impl Shared {
@@ -128,7 +132,9 @@ impl Shared {
 /// have wound down.
 pub struct DbusService {
     connection: Connection,
+    shared: Arc<Shared>,
     tracker: tokio::task::JoinHandle<()>,
+    reporter: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for DbusService {
@@ -144,11 +150,49 @@ impl DbusService {
     pub fn connection(&self) -> &Connection {
         &self.connection
     }
+
+    /// Shows where the ModemManager face stands in the manager's
+    /// `ModemManagerApi`, following `status` as it changes.
+    pub fn report_modemmanager_api(&self, mut status: watch::Receiver<crate::mm::ApiStatus>) {
+        let shared = Arc::clone(&self.shared);
+        let connection = self.connection.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let now = *status.borrow_and_update();
+                if shared.modemmanager.send_replace(now) != now {
+                    if let Err(error) = manager::modemmanager_api_changed(&connection, now).await {
+                        tracing::warn!(
+                            "D-Bus: cannot announce ModemManagerApi: {}",
+                            crate::logging::chain(&error)
+                        );
+                    }
+                }
+                if status.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut reporter = self
+            .reporter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = reporter.replace(task) {
+            old.abort();
+        }
+    }
 }
 
 impl Drop for DbusService {
     fn drop(&mut self) {
         self.tracker.abort();
+        if let Some(reporter) = self
+            .reporter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            reporter.abort();
+        }
     }
 }
 
@@ -184,6 +228,7 @@ pub async fn serve(
         config: RwLock::new(config),
         reload,
         registry: registry.clone(),
+        modemmanager: watch::channel(crate::mm::ApiStatus::Off).0,
     });
     let server = connection.object_server();
     server
@@ -207,6 +252,8 @@ pub async fn serve(
     let tracker = tokio::spawn(tracker.run());
     Ok(DbusService {
         connection,
+        shared,
         tracker,
+        reporter: std::sync::Mutex::new(None),
     })
 }

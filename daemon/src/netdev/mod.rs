@@ -28,6 +28,13 @@
 //!   closes (the kernel then drops its addresses and routes), but DNS
 //!   entries written to resolvconf or a file stay: call teardown.
 //!
+//! * Who configures IP ([`Addressing`]): mbimd itself (everything above),
+//!   or a client of the ModemManager API (NetworkManager) that configures
+//!   the device from the bearer's IP configuration; then the netdev only
+//!   sets the link MTU and brings the link up, and [`Netdev::apply`] leaves
+//!   addresses, routes, IPv6 sysctls and DNS alone, so nothing is configured
+//!   twice.
+//!
 //! Every kernel-facing step returns a [`NetdevError`] naming what failed,
 //! with the cause as its source. [`Netdev::apply`] does not stop at one: it
 //! screens what the network handed out, tries every part, and returns a
@@ -81,6 +88,20 @@ pub struct NetdevOptions {
     pub slaac: Slaac,
     /// How the TUN device is opened.
     pub tun: TunOptions,
+    /// Who configures the device's IP.
+    pub addressing: Addressing,
+}
+
+/// Who configures a device's IP (addresses, routes, IPv6 sysctls, DNS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Addressing {
+    /// mbimd: [`Netdev::apply`] reconciles all of it with the settings.
+    #[default]
+    Full,
+    /// A client (a ModemManager client such as NetworkManager): the netdev
+    /// sets the link MTU and brings the link up, nothing else; `dns` and
+    /// `default_route_metric` are not used.
+    LinkOnly,
 }
 
 impl Default for NetdevOptions {
@@ -93,6 +114,7 @@ impl Default for NetdevOptions {
             interface_id: [0x02, 0, 0, 0, 0, 0, 0, 0x01],
             slaac: Slaac::Auto,
             tun: TunOptions::default(),
+            addressing: Addressing::Full,
         }
     }
 }
@@ -218,7 +240,12 @@ impl Netdev {
             // add a random link-local address to an ARPHRD_NONE device.
             sysctl::set_ipv6(name.as_str(), "addr_gen_mode", "1")?;
         }
-        let dns = DnsLink::select(&options.dns, name.as_str(), link.index)
+        // A client that configures the device also sets its DNS.
+        let backend = match options.addressing {
+            Addressing::Full => &options.dns,
+            Addressing::LinkOnly => &DnsBackend::None,
+        };
+        let dns = DnsLink::select(backend, name.as_str(), link.index)
             .await
             .map_err(|source| NetdevError::Dns {
                 interface: name.to_string(),
@@ -259,8 +286,10 @@ impl Netdev {
     }
 
     /// Brings the device to `settings` with link MTU `mtu`: MTU, IPv6
-    /// sysctls, link up, addresses, routes, DNS. Idempotent; only what
-    /// differs from the kernel's state is changed.
+    /// sysctls, link up, addresses, routes, DNS (with
+    /// [`Addressing::LinkOnly`]: MTU and link up only, the rest is the
+    /// client's). Idempotent; only what differs from the kernel's state is
+    /// changed.
     ///
     /// What the network hands out is screened first (`screen`): an address,
     /// gateway or DNS server no network may assign is refused on its own.
@@ -297,7 +326,8 @@ impl Netdev {
             let result = self.rtnl.set_mtu(self.index, u32::from(mtu)).await;
             report.outcome(part, &result);
         }
-        if self.ipv6 {
+        let addressing = self.options.addressing == Addressing::Full;
+        if self.ipv6 && addressing {
             let result = self.set_ipv6_sysctls(&plan);
             let part = format!(
                 "ipv6 router advertisements (accept_ra {})",
@@ -310,6 +340,9 @@ impl Netdev {
         } else {
             let result = self.rtnl.set_up(self.index, true).await;
             report.outcome("link up", &result);
+        }
+        if !addressing {
+            return report;
         }
         // Addresses before routes: a route's gateway and source need them.
         self.apply_addresses(&plan, &mut report).await;

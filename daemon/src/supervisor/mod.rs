@@ -70,7 +70,7 @@ mod test_slots;
 
 pub use test_slots::{slot_state_agrees, TEST_NAMES};
 
-use crate::config::{Config, DeviceIdentity};
+use crate::config::{Config, DeviceIdentity, SessionManager};
 use crate::datapath::{self, PumpConfig, PumpHandle};
 use crate::executor::reconnect_delay;
 use crate::executor::{
@@ -79,7 +79,9 @@ use crate::executor::{
 };
 use crate::logging::chain;
 use crate::modem::{ModemEndpoint, ModemRequest, ModemSnapshot, RequestError, SlotSignal};
-use crate::netdev::{ConfigPart, ConfigReport, InterfaceName, Netdev, NetdevOptions, PartOutcome};
+use crate::netdev::{
+    Addressing, ConfigPart, ConfigReport, InterfaceName, Netdev, NetdevOptions, PartOutcome,
+};
 use crate::policy::store::SlotStore;
 use crate::service::Pulse;
 use crate::types::{link_mtu, IpSettings};
@@ -244,6 +246,8 @@ pub async fn supervise<T>(
             pins: configured_pins(&config),
             show_personal_info: config.logging.show_personal_info,
             max_control_message: spec.max_control_message,
+            // A ModemManager client asks for sessions itself.
+            autoconnect: config.sessions == SessionManager::Mbimd,
             ..ExecutorConfig::default()
         };
         tokio::spawn(executor::run_executor(
@@ -633,13 +637,25 @@ fn interface_id(iccid: &str, modem: &ModemSpec, executor: usize) -> [u8; 8] {
 }
 
 fn interface_name(config: &Config, modem: &ModemSpec, executor: usize) -> Option<InterfaceName> {
-    let identity = modem.identity();
     let executor = u32::try_from(executor).ok()?;
+    netdev_name(config, &modem.identity(), modem.index, executor)
+}
+
+/// The name the network device of executor `executor` of the modem
+/// `identity`, numbered `modem`, gets when it connects: its fixed name from
+/// `[[interfaces.names]]`, else the name scheme's (`None` if the scheme
+/// makes no valid name of these numbers).
+pub fn netdev_name(
+    config: &Config,
+    identity: &DeviceIdentity<'_>,
+    modem: u32,
+    executor: u32,
+) -> Option<InterfaceName> {
     config
         .interfaces
-        .fixed_name(&identity, executor)
+        .fixed_name(identity, executor)
         .cloned()
-        .or_else(|| config.interfaces.scheme.expand(modem.index, executor))
+        .or_else(|| config.interfaces.scheme.expand(modem, executor))
 }
 
 async fn bring_link_up<T: FunctionTransport>(
@@ -667,6 +683,10 @@ async fn bring_link_up<T: FunctionTransport>(
         }),
         dns: config.dns.backend.clone(),
         interface_id: interface_id(&iccid, modem, index),
+        addressing: match config.sessions {
+            SessionManager::Mbimd => Addressing::Full,
+            SessionManager::Client => Addressing::LinkOnly,
+        },
         ..NetdevOptions::default()
     };
     let netdev = match Netdev::create(name.clone(), options).await {

@@ -69,6 +69,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                     status: status.clone(),
                     netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
                     configuration: executor.configuration.clone(),
+                    mtu: link.map_or(0, |link| link.mtu),
                     counters: link
                         .and_then(|link| link.pump.as_ref())
                         .map_or_else(CounterSnapshot::default, |pump| pump.counters().snapshot()),

@@ -529,6 +529,7 @@ pub fn connected_executor() -> ExecutorSnapshot {
                 })
                 .collect(),
         }),
+        mtu: 1428,
         counters: CounterSnapshot {
             rx_packets: 5,
             rx_bytes: 500,

@@ -41,6 +41,10 @@ attach_modem dssa 1
 state_file=/tmp/mbimd-slots.toml
 rm -f "$state_file"
 cat >/tmp/mbimd-dssa.toml <<TOML
+# mbimd connects by itself: this is about its own API and slot policy.
+[modemmanager]
+api = "off"
+
 [logging]
 level = "info,mbimd=debug"
 target = "stderr"

@@ -94,6 +94,9 @@ start_resolved
 mbimd_pid=
 start_mbimd() { # start_mbimd BACKEND
     cat >/tmp/mbimd-resolved.toml <<TOML
+[modemmanager]
+api = "off"
+
 [logging]
 level = "info,mbimd=debug"
 target = "stderr"

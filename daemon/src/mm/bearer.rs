@@ -1,0 +1,128 @@
+//! `org.freedesktop.ModemManager1.Bearer` at
+//! `/org/freedesktop/ModemManager1/Bearer/N`: the executor's session.
+//!
+//! While connected, `Interface` names the TUN device mbimd made and
+//! raised, and `Ip4Config`/`Ip6Config` carry the network's configuration
+//! (method static: address, prefix, gateway, DNS, and the link MTU mbimd
+//! set) for the client to apply. `Properties` shows what the bearer
+//! connects with, without the password.
+
+use super::bus::Call;
+use super::connect;
+use super::enums::bearer_type;
+use super::errors::{Core, MmError};
+use super::mapping::{self, Family};
+use super::model::Bearer;
+use super::view::{ModemView, Props};
+use crate::executor::ExecutorState;
+use std::collections::HashMap;
+use zbus::zvariant::Value;
+use zbus::Message;
+
+/// How long a client may wait for the IP configuration after connecting
+/// (it is there when Connect answers).
+const IP_TIMEOUT: u32 = 20;
+
+/// `MM_3GPP_PROFILE_ID_UNKNOWN`: mbimd does not use the modem's stored
+/// profiles.
+const PROFILE_ID_UNKNOWN: i32 = -1;
+
+fn dict(entries: Vec<(&'static str, Value<'static>)>) -> Value<'static> {
+    Value::from(entries.into_iter().collect::<HashMap<&str, Value<'_>>>())
+}
+
+/// The bearer interface's properties.
+pub(crate) fn properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
+    let executor = view.executor_snapshot();
+    let status = &executor.status;
+    let connected = status.state == ExecutorState::Connected;
+    let ip = status.ip.clone().filter(|_| connected).unwrap_or_default();
+    let (ipv4, ipv6) = if connected {
+        (
+            mapping::ip_config(&ip, Family::V4, executor.mtu),
+            mapping::ip_config(&ip, Family::V6, executor.mtu),
+        )
+    } else {
+        (mapping::unconfigured(), mapping::unconfigured())
+    };
+    let settings = &bearer.settings;
+    let mut asked = vec![
+        ("apn", Value::from(settings.apn.clone())),
+        ("ip-type", Value::from(settings.ip_type)),
+        ("allowed-auth", Value::from(settings.allowed_auth)),
+    ];
+    if !settings.user.is_empty() {
+        asked.push(("user", Value::from(settings.user.clone())));
+    }
+    if let Some(roaming) = settings.allow_roaming {
+        asked.push(("allow-roaming", Value::from(roaming)));
+    }
+    let counters = &executor.counters;
+    let stats = vec![
+        ("rx-bytes", Value::from(counters.rx_bytes)),
+        ("tx-bytes", Value::from(counters.tx_bytes)),
+        ("attempts", Value::from(bearer.attempts)),
+        ("failed-attempts", Value::from(bearer.failed_attempts)),
+    ];
+    let error = bearer.error.clone().unwrap_or_default();
+    vec![
+        (
+            "Interface",
+            Value::from(
+                executor
+                    .netdev
+                    .clone()
+                    .filter(|_| connected)
+                    .unwrap_or_default(),
+            ),
+        ),
+        ("Connected", Value::from(connected)),
+        ("ConnectionError", Value::from(error)),
+        ("Suspended", Value::from(false)),
+        ("Multiplexed", Value::from(false)),
+        ("Ip4Config", dict(ipv4)),
+        ("Ip6Config", dict(ipv6)),
+        ("Stats", dict(stats)),
+        ("ReloadStatsSupported", Value::from(false)),
+        ("IpTimeout", Value::from(IP_TIMEOUT)),
+        ("BearerType", Value::from(bearer_type::DEFAULT)),
+        ("ProfileId", Value::from(PROFILE_ID_UNKNOWN)),
+        ("Properties", dict(asked)),
+    ]
+}
+
+/// Answers a method of the bearer interface.
+pub(crate) async fn call(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    member: &str,
+) -> Result<Message, MmError> {
+    call.authorize().await?;
+    let bearer = call
+        .face
+        .table()
+        .modem(modem, executor)
+        .and_then(|entry| entry.bearer.clone())
+        .ok_or_else(|| {
+            MmError::core(Core::NotFound, format!("{}: the bearer is gone", call.what))
+        })?;
+    let path = super::model::bearer_path(bearer.number);
+    match member {
+        "Connect" => {
+            let handle = connect::handle(call, modem)?;
+            let connected = usize::try_from(executor)
+                .ok()
+                .and_then(|index| handle.snapshot().executors.get(index).cloned())
+                .is_some_and(|executor| executor.status.state == ExecutorState::Connected);
+            if !connected {
+                connect::connect_bearer(call, &handle, modem, executor, &bearer.settings).await?;
+            }
+            call.done()
+        }
+        _ => {
+            connect::simple_disconnect(call, modem, executor, &path).await?;
+            call.done()
+        }
+    }
+}

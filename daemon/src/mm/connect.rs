@@ -1,0 +1,543 @@
+//! Sessions through the ModemManager face: connecting, disconnecting and
+//! the bearer's life (the calls' properties are read by
+//! [`super::properties`]).
+//!
+//! `Simple.Connect` does what ModemManager's does, in its order: switch
+//! the radio on, enter the PIN if the SIM asks and the call brings one,
+//! wait for registration, find or create the bearer, connect it. The call
+//! returns once the session is up and its network device exists (a client
+//! configures that device next), or with the reason it is not: while the
+//! face is served the executor does not retry by itself, so a failed
+//! attempt is given up rather than left to back-off.
+
+use super::bus::Call;
+use super::enums::{Lock, ModemState};
+use super::errors::{Core, MmError, MobileEquipment};
+use super::mapping;
+use super::model::{Bearer, BearerSettings};
+use super::properties::{profile_for, ConnectRequest};
+use crate::executor::{ExecutorCommand, ExecutorState};
+use crate::modem::{ModemHandle, ModemSnapshot};
+use std::time::Duration;
+
+/// How long the radio may take to switch.
+pub(crate) const RADIO_WAIT: Duration = Duration::from_secs(30);
+/// How long a slot switch may take (the device powers slots off and on).
+pub(crate) const SWITCH_WAIT: Duration = Duration::from_secs(60);
+/// How long a SIM may take to unlock after its PIN was accepted.
+pub(crate) const UNLOCK_WAIT: Duration = Duration::from_secs(30);
+/// How long Simple.Connect waits for registration.
+const REGISTER_WAIT: Duration = Duration::from_secs(60);
+/// How long a connection attempt may take (NetworkManager waits 200 s).
+const CONNECT_WAIT: Duration = Duration::from_secs(120);
+/// How long a session may take to end.
+const DISCONNECT_WAIT: Duration = Duration::from_secs(30);
+
+/// Modem `modem`'s handle, or `Core.Aborted` if it went away.
+pub(crate) fn handle(call: &Call<'_>, modem: u32) -> Result<ModemHandle, MmError> {
+    call.face
+        .handle(modem)
+        .ok_or_else(|| MmError::core(Core::Aborted, format!("{}: the modem is gone", call.what)))
+}
+
+/// Waits until `done` holds for the modem's state (checking at once),
+/// for at most `limit`; the state it saw then, or `Err` on timeout or when
+/// the modem went away.
+pub(crate) async fn wait_until(
+    handle: &ModemHandle,
+    limit: Duration,
+    mut done: impl FnMut(&ModemSnapshot) -> bool,
+) -> Result<ModemSnapshot, ()> {
+    let mut watch = handle.watch();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        {
+            let snapshot = watch.borrow_and_update();
+            if done(&snapshot) {
+                return Ok(snapshot.clone());
+            }
+        }
+        match tokio::time::timeout_at(deadline, watch.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Err(()),
+        }
+    }
+}
+
+fn status_of(snapshot: &ModemSnapshot, executor: usize) -> crate::executor::ExecutorStatus {
+    snapshot
+        .executors
+        .get(executor)
+        .map(|executor| executor.status.clone())
+        .unwrap_or_default()
+}
+
+/// Marks the modem object busy for the life of the guard (one Connect,
+/// Disconnect or bearer change at a time, as ModemManager allows).
+struct Busy<'a> {
+    call: &'a Call<'a>,
+    modem: u32,
+    executor: u32,
+}
+
+impl<'a> Busy<'a> {
+    fn take(call: &'a Call<'a>, modem: u32, executor: u32) -> Result<Self, MmError> {
+        let mut table = call.face.table();
+        let entry = table.modem_mut(modem, executor).ok_or_else(|| {
+            MmError::core(Core::Aborted, format!("{}: the modem is gone", call.what))
+        })?;
+        if entry.busy {
+            return Err(MmError::core(
+                Core::InProgress,
+                format!(
+                    "{}: another connection request for this modem is under way",
+                    call.what
+                ),
+            ));
+        }
+        entry.busy = true;
+        Ok(Busy {
+            call,
+            modem,
+            executor,
+        })
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if let Some(entry) = self.call.face.table().modem_mut(self.modem, self.executor) {
+            entry.busy = false;
+        }
+    }
+}
+
+fn index(call: &Call<'_>, executor: u32) -> Result<usize, MmError> {
+    usize::try_from(executor)
+        .map_err(|_| MmError::core(Core::NotFound, format!("{}: no such executor", call.what)))
+}
+
+/// `Simple.Connect`: everything from a switched-off radio to a session;
+/// the bearer's number.
+pub(crate) async fn simple_connect(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    request: ConnectRequest,
+) -> Result<u32, MmError> {
+    let handle = handle(call, modem)?;
+    let _busy = Busy::take(call, modem, executor)?;
+    let index = index(call, executor)?;
+    let what = call.what.clone();
+
+    let status = status_of(&handle.snapshot(), index);
+    if mapping::power_state(&status) == super::enums::PowerState::Low {
+        handle
+            .executor_command(index, ExecutorCommand::SetRadio(true))
+            .await
+            .map_err(|error| MmError::from_request(&what, error))?;
+    }
+    // The SIM first: a locked SIM never registers.
+    let settled = wait_until(&handle, UNLOCK_WAIT, |snapshot| {
+        let status = status_of(snapshot, index);
+        !matches!(
+            mapping::modem_state(&status),
+            ModemState::Initializing | ModemState::Disabled
+        )
+    })
+    .await
+    .unwrap_or_else(|_| handle.snapshot());
+    let status = status_of(&settled, index);
+    match mapping::unlock_required(&status) {
+        Lock::SimPin => {
+            let Some(pin) = request.pin.clone() else {
+                return Err(MmError::equipment(
+                    MobileEquipment::SimPin,
+                    format!("{what}: the SIM needs its PIN"),
+                ));
+            };
+            if let Err(error) = handle
+                .executor_command(index, ExecutorCommand::EnterPin(pin))
+                .await
+            {
+                let snapshot = wait_until(&handle, Duration::from_secs(2), |snapshot| {
+                    !mapping::unlock_retries(&status_of(snapshot, index)).is_empty()
+                })
+                .await
+                .unwrap_or_else(|_| handle.snapshot());
+                call.face.refresh().await;
+                let left = mapping::unlock_retries(&status_of(&snapshot, index))
+                    .first()
+                    .map(|(_, left)| format!("{left} attempt(s) left"))
+                    .unwrap_or_else(|| error.to_string());
+                return Err(
+                    match mapping::unlock_required(&status_of(&snapshot, index)) {
+                        Lock::SimPuk => MmError::equipment(
+                            MobileEquipment::SimPuk,
+                            format!(
+                                "{what}: wrong PIN; the SIM is blocked and needs its PUK ({left})"
+                            ),
+                        ),
+                        _ => MmError::equipment(
+                            MobileEquipment::IncorrectPassword,
+                            format!("{what}: incorrect PIN; {left}"),
+                        ),
+                    },
+                );
+            }
+        }
+        Lock::SimPuk => {
+            return Err(MmError::equipment(
+                MobileEquipment::SimPuk,
+                format!("{what}: the SIM is blocked and needs its PUK (Sim.SendPuk)"),
+            ))
+        }
+        Lock::None | Lock::Unknown => {}
+        other => {
+            return Err(MmError::wrong_state(format!(
+                "{what}: the modem is locked ({other:?}); mbimd can unlock the SIM PIN only"
+            )))
+        }
+    }
+    // Registered, and with packet service on its way.
+    let registered = wait_until(&handle, REGISTER_WAIT, |snapshot| {
+        let status = status_of(snapshot, index);
+        let state = mapping::modem_state(&status);
+        state >= ModemState::Registered || state == ModemState::Failed
+    })
+    .await;
+    let snapshot = match registered {
+        Ok(snapshot) => snapshot,
+        Err(()) => {
+            let status = status_of(&handle.snapshot(), index);
+            return Err(not_registered(&what, &status));
+        }
+    };
+    let status = status_of(&snapshot, index);
+    if mapping::modem_state(&status) == ModemState::Failed {
+        return Err(failed(&what, &status));
+    }
+    if let Some(operator) = &request.operator_id {
+        if *operator != status.provider_id {
+            return Err(MmError::unsupported(format!(
+                "{what}: mbimd registers automatically and is on {}, not {operator}",
+                status.provider_id
+            )));
+        }
+    }
+    // The bearer: the one there is, if it has these settings.
+    let existing = call
+        .face
+        .table()
+        .modem(modem, executor)
+        .and_then(|entry| entry.bearer.clone());
+    let connected = status.state == ExecutorState::Connected;
+    let number = match existing {
+        Some(bearer) if bearer.settings == request.settings => {
+            if connected {
+                return Ok(bearer.number);
+            }
+            bearer.number
+        }
+        Some(_) if connected => {
+            return Err(MmError::core(
+                Core::TooMany,
+                format!(
+                    "{what}: the modem's bearer is connected with other settings; disconnect \
+                     it first (it has room for one)"
+                ),
+            ))
+        }
+        _ => call
+            .face
+            .table()
+            .create_bearer(modem, executor, request.settings.clone())
+            .ok_or_else(|| MmError::core(Core::Aborted, format!("{what}: the modem is gone")))?,
+    };
+    call.face.refresh().await;
+    connect_bearer(call, &handle, modem, executor, &request.settings).await?;
+    Ok(number)
+}
+
+/// Connects executor `executor` with `settings` and waits for the session
+/// and its network device; a failed attempt is given up (Disconnect), and
+/// recorded in the bearer.
+pub(crate) async fn connect_bearer(
+    call: &Call<'_>,
+    handle: &ModemHandle,
+    modem: u32,
+    executor: u32,
+    settings: &BearerSettings,
+) -> Result<(), MmError> {
+    let index = index(call, executor)?;
+    let what = call.what.clone();
+    let before = handle.snapshot();
+    let status = status_of(&before, index);
+    if mapping::modem_state(&status) < ModemState::Registered {
+        return Err(not_registered(&what, &status));
+    }
+    let config = call.face.config();
+    let base = crate::dbus::base_profile(&config.profiles, &status);
+    let profile = profile_for(base, settings);
+    note_attempt(call, modem, executor, None);
+    handle
+        .executor_command(index, ExecutorCommand::Connect(Some(profile)))
+        .await
+        .map_err(|error| MmError::from_request(&what, error))?;
+    let outcome = wait_until(handle, CONNECT_WAIT, |snapshot| {
+        let executor = snapshot.executors.get(index);
+        let status = executor.map(|executor| &executor.status);
+        let up = executor.is_some_and(|executor| {
+            executor.status.state == ExecutorState::Connected && executor.netdev.is_some()
+        });
+        // A failed attempt waits to be retried; the others cannot connect.
+        let gave_up = status.is_some_and(|status| {
+            matches!(
+                status.state,
+                ExecutorState::WaitingToReconnect
+                    | ExecutorState::Failed
+                    | ExecutorState::Locked
+                    | ExecutorState::RadioOff
+                    | ExecutorState::WaitingForSim
+                    | ExecutorState::Gone
+                    | ExecutorState::Stopped
+            )
+        });
+        up || gave_up
+    })
+    .await;
+    let error = match outcome {
+        Ok(snapshot) => {
+            let status = status_of(&snapshot, index);
+            let up = snapshot
+                .executors
+                .get(index)
+                .is_some_and(|executor| executor.netdev.is_some());
+            if status.state == ExecutorState::Connected && up {
+                call.face.refresh().await;
+                return Ok(());
+            }
+            MmError::core(
+                Core::Failed,
+                format!(
+                    "{what}: the connection failed: {}",
+                    status.reason.as_deref().unwrap_or("no reason given")
+                ),
+            )
+        }
+        Err(()) => {
+            let snapshot = handle.snapshot();
+            let connected = status_of(&snapshot, index).state == ExecutorState::Connected;
+            MmError::core(
+                Core::Failed,
+                if connected {
+                    format!(
+                        "{what}: connected, but mbimd has no network device for the session \
+                         (it needs CAP_NET_ADMIN; see its log)"
+                    )
+                } else {
+                    format!("{what}: the connection did not come up in time")
+                },
+            )
+        }
+    };
+    // While the face is served nothing retries by itself: the client
+    // decides whether to try again.
+    let _ = handle
+        .executor_command(index, ExecutorCommand::Disconnect)
+        .await;
+    note_attempt(call, modem, executor, Some(&error));
+    call.face.refresh().await;
+    Err(error)
+}
+
+/// Counts an attempt on the bearer (and its failure, which the bearer's
+/// ConnectionError then shows).
+fn note_attempt(call: &Call<'_>, modem: u32, executor: u32, failure: Option<&MmError>) {
+    let mut table = call.face.table();
+    let Some(bearer) = table
+        .modem_mut(modem, executor)
+        .and_then(|entry| entry.bearer.as_mut())
+    else {
+        return;
+    };
+    match failure {
+        None => {
+            bearer.attempts = bearer.attempts.saturating_add(1);
+            bearer.error = None;
+        }
+        Some(error) => {
+            bearer.failed_attempts = bearer.failed_attempts.saturating_add(1);
+            bearer.error = Some((error.name(), error.message().to_owned()));
+        }
+    }
+}
+
+/// Ends executor `executor`'s session (if any) and waits until its network
+/// device is gone.
+pub(crate) async fn disconnect(call: &Call<'_>, modem: u32, executor: u32) -> Result<(), MmError> {
+    let handle = handle(call, modem)?;
+    let index = index(call, executor)?;
+    handle
+        .executor_command(index, ExecutorCommand::Disconnect)
+        .await
+        .map_err(|error| MmError::from_request(&call.what, error))?;
+    wait_until(&handle, DISCONNECT_WAIT, |snapshot| {
+        snapshot.executors.get(index).is_none_or(|executor| {
+            executor.netdev.is_none()
+                && !matches!(
+                    executor.status.state,
+                    ExecutorState::Connected
+                        | ExecutorState::Connecting
+                        | ExecutorState::Disconnecting
+                )
+        })
+    })
+    .await
+    .map_err(|_| {
+        MmError::core(
+            Core::Failed,
+            format!("{}: the session did not end in time", call.what),
+        )
+    })?;
+    call.face.refresh().await;
+    Ok(())
+}
+
+/// `Simple.Disconnect` and `Bearer.Disconnect`: `bearer` is `/` (every
+/// bearer of the modem) or the modem's bearer.
+pub(crate) async fn simple_disconnect(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    bearer: &str,
+) -> Result<(), MmError> {
+    if bearer != "/" {
+        let ours = call
+            .face
+            .table()
+            .modem(modem, executor)
+            .and_then(|entry| entry.bearer.as_ref().map(|bearer| bearer.number))
+            .map(super::model::bearer_path);
+        if ours.as_deref() != Some(bearer) {
+            return Err(MmError::core(
+                Core::NotFound,
+                format!("{}: {bearer} is not a bearer of this modem", call.what),
+            ));
+        }
+    }
+    let _busy = Busy::take(call, modem, executor)?;
+    disconnect(call, modem, executor).await
+}
+
+/// `CreateBearer`: a bearer with `settings`, replacing a disconnected one
+/// (the modem has room for one).
+pub(crate) async fn create_bearer(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    settings: BearerSettings,
+) -> Result<u32, MmError> {
+    let handle = handle(call, modem)?;
+    let _busy = Busy::take(call, modem, executor)?;
+    let index = index(call, executor)?;
+    let connected = status_of(&handle.snapshot(), index).state == ExecutorState::Connected;
+    if connected {
+        return Err(MmError::core(
+            Core::TooMany,
+            format!(
+                "{}: the modem's bearer is connected; it has room for one",
+                call.what
+            ),
+        ));
+    }
+    let number = call
+        .face
+        .table()
+        .create_bearer(modem, executor, settings)
+        .ok_or_else(|| MmError::core(Core::Aborted, format!("{}: the modem is gone", call.what)))?;
+    call.face.refresh().await;
+    Ok(number)
+}
+
+/// `DeleteBearer`: disconnects the bearer if it is connected, then removes
+/// it.
+pub(crate) async fn delete_bearer(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    path: &str,
+) -> Result<(), MmError> {
+    let ours: Option<Bearer> = call
+        .face
+        .table()
+        .modem(modem, executor)
+        .and_then(|entry| entry.bearer.clone());
+    if ours
+        .as_ref()
+        .map(|bearer| super::model::bearer_path(bearer.number))
+        .as_deref()
+        != Some(path)
+    {
+        return Err(MmError::core(
+            Core::NotFound,
+            format!("{}: {path} is not a bearer of this modem", call.what),
+        ));
+    }
+    let _busy = Busy::take(call, modem, executor)?;
+    disconnect(call, modem, executor).await?;
+    if let Some(entry) = call.face.table().modem_mut(modem, executor) {
+        entry.bearer = None;
+    }
+    call.face.refresh().await;
+    Ok(())
+}
+
+/// The error of a modem that did not register.
+fn not_registered(what: &str, status: &crate::executor::ExecutorStatus) -> MmError {
+    use mbim_protocol::services::basic_connect::RegisterState;
+    match mapping::modem_state(status) {
+        ModemState::Failed => failed(what, status),
+        ModemState::Locked => MmError::equipment(
+            MobileEquipment::SimPin,
+            format!("{what}: the SIM is locked"),
+        ),
+        _ if status.register_state == Some(RegisterState::Denied) => MmError::equipment(
+            MobileEquipment::NetworkNotAllowed,
+            format!("{what}: the network denied registration"),
+        ),
+        ModemState::Searching => MmError::equipment(
+            MobileEquipment::NetworkTimeout,
+            format!("{what}: no network found in time"),
+        ),
+        _ => MmError::equipment(
+            MobileEquipment::NoNetwork,
+            format!(
+                "{what}: not registered with a network ({})",
+                status.reason.as_deref().unwrap_or("no reason given")
+            ),
+        ),
+    }
+}
+
+/// The error of a modem in the FAILED state.
+fn failed(what: &str, status: &crate::executor::ExecutorStatus) -> MmError {
+    use super::enums::FailedReason;
+    match mapping::failed_reason(status) {
+        FailedReason::SimMissing => MmError::equipment(
+            MobileEquipment::SimNotInserted,
+            format!("{what}: no SIM in the slot"),
+        ),
+        FailedReason::SimError | FailedReason::EsimWithoutProfiles => MmError::equipment(
+            MobileEquipment::SimFailure,
+            format!(
+                "{what}: the SIM cannot be used ({})",
+                status.reason.as_deref().unwrap_or("no reason given")
+            ),
+        ),
+        _ => MmError::wrong_state(format!(
+            "{what}: the modem failed ({})",
+            status.reason.as_deref().unwrap_or("no reason given")
+        )),
+    }
+}

@@ -1,0 +1,320 @@
+//! `org.freedesktop.ModemManager1.Modem` at
+//! `/org/freedesktop/ModemManager1/Modem/N`: one executor of a modem.
+//!
+//! Its SIM slots are the modem's (every executor of a dual-SIM
+//! dual-active modem lists them all); `PrimarySimSlot` is the one mapped to
+//! this executor, counted from 1 as ModemManager does, and
+//! `SetPrimarySimSlot` is mbimd's own slot switch (the slot policy's
+//! `SwitchToSlot`: no re-probe, the choice remembered). `Enable` and
+//! `SetPowerState` switch the radio.
+
+use super::bus::Call;
+use super::connect::{self, wait_until, RADIO_WAIT, SWITCH_WAIT};
+use super::enums::{access_technology, capability, ip_family, mode, port_type, PowerState};
+use super::errors::{Core, MmError};
+use super::mapping;
+use super::model::bearer_path;
+use super::properties;
+use super::view::{no_object, object_path, personal_value, ModemView, Props};
+use crate::executor::ExecutorCommand;
+use std::collections::HashMap;
+use zbus::zvariant::{OwnedObjectPath, Value};
+use zbus::Message;
+
+/// What mbimd's modems can do: 3GPP (the GSM class of MBIM, which mbimd
+/// drives), as one capability combination.
+const CAPABILITIES: u32 = capability::GSM_UMTS | capability::LTE;
+
+/// `MM_MODEM_BAND_ANY`: "whatever the modem uses".
+const BAND_ANY: u32 = 256;
+
+/// The modem interface's properties.
+pub(crate) fn properties(view: &ModemView<'_>) -> Props {
+    let status = view.status();
+    let snapshot = view.snapshot;
+    // ModemManager lists SIM slots only for modems with more than one.
+    let (sim_slots, primary): (Vec<OwnedObjectPath>, u32) = if snapshot.slots.len() > 1 {
+        (
+            snapshot
+                .slots
+                .iter()
+                .map(|slot| view.sim_of(slot.index).unwrap_or_else(no_object))
+                .collect(),
+            view.slot().map_or(0, |slot| slot.saturating_add(1)),
+        )
+    } else {
+        (Vec::new(), 0)
+    };
+    let sim = view
+        .slot()
+        .and_then(|slot| view.sim_of(slot))
+        .unwrap_or_else(no_object);
+    let bearers: Vec<OwnedObjectPath> = view
+        .entry
+        .bearer
+        .iter()
+        .map(|bearer| object_path(bearer_path(bearer.number)))
+        .collect();
+    let device = if snapshot.usb_path == "simulated" {
+        "simulated".to_owned()
+    } else {
+        format!("/sys/bus/usb/devices/{}", snapshot.usb_path)
+    };
+    let ports = vec![
+        (view.control_port(), port_type::MBIM),
+        (view.netdev_name(), port_type::NET),
+    ];
+    let retries: HashMap<u32, u32> = mapping::unlock_retries(status).into_iter().collect();
+    let (quality, recent) = mapping::signal_quality(status.rssi);
+    vec![
+        ("Sim", Value::from(sim)),
+        ("SimSlots", Value::from(sim_slots)),
+        ("PrimarySimSlot", Value::from(primary)),
+        ("Bearers", Value::from(bearers)),
+        ("SupportedCapabilities", Value::from(vec![CAPABILITIES])),
+        ("CurrentCapabilities", Value::from(CAPABILITIES)),
+        ("MaxBearers", Value::from(1u32)),
+        ("MaxActiveBearers", Value::from(1u32)),
+        ("MaxActiveMultiplexedBearers", Value::from(0u32)),
+        ("Manufacturer", Value::from(snapshot.manufacturer.clone())),
+        ("Model", Value::from(snapshot.model.clone())),
+        ("Revision", Value::from(status.device.firmware.clone())),
+        ("CarrierConfiguration", Value::from("")),
+        ("CarrierConfigurationRevision", Value::from("")),
+        (
+            "HardwareRevision",
+            Value::from(status.device.hardware.clone()),
+        ),
+        (
+            "DeviceIdentifier",
+            Value::from(format!("mbimd:{}:e{}", snapshot.modem_id, view.executor)),
+        ),
+        ("Device", Value::from(device)),
+        ("Drivers", Value::from(vec!["mbimd"])),
+        ("Plugin", Value::from("mbimd")),
+        ("PrimaryPort", Value::from(view.control_port())),
+        ("Ports", Value::from(ports)),
+        (
+            "EquipmentIdentifier",
+            Value::from(personal_value(&status.device.device_id, view.personal)),
+        ),
+        (
+            "UnlockRequired",
+            Value::from(mapping::unlock_required(status).value()),
+        ),
+        ("UnlockRetries", Value::from(retries)),
+        ("State", Value::from(mapping::modem_state(status).value())),
+        (
+            "StateFailedReason",
+            Value::from(mapping::failed_reason(status).value()),
+        ),
+        (
+            "AccessTechnologies",
+            Value::from(access_technology::UNKNOWN),
+        ),
+        ("SignalQuality", Value::from((quality, recent))),
+        ("OwnNumbers", Value::from(Vec::<String>::new())),
+        (
+            "PowerState",
+            Value::from(mapping::power_state(status).value()),
+        ),
+        ("SupportedModes", Value::from(vec![(mode::ANY, mode::NONE)])),
+        ("CurrentModes", Value::from((mode::ANY, mode::NONE))),
+        ("SupportedBands", Value::from(Vec::<u32>::new())),
+        ("CurrentBands", Value::from(Vec::<u32>::new())),
+        (
+            "SupportedIpFamilies",
+            Value::from(ip_family::IPV4 | ip_family::IPV6 | ip_family::IPV4V6),
+        ),
+    ]
+}
+
+/// Answers a method of the modem interface.
+pub(crate) async fn call(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    member: &str,
+) -> Result<Message, MmError> {
+    match member {
+        "ListBearers" => {
+            let bearers: Vec<OwnedObjectPath> = call
+                .face
+                .table()
+                .modem(modem, executor)
+                .and_then(|entry| entry.bearer.as_ref())
+                .map(|bearer| object_path(bearer_path(bearer.number)))
+                .into_iter()
+                .collect();
+            return call.reply(&(bearers,));
+        }
+        "GetCellInfo" => {
+            return Err(MmError::unsupported(
+                "GetCellInfo: mbimd does not query cell information",
+            ))
+        }
+        _ => {}
+    }
+    call.authorize().await?;
+    match member {
+        "Enable" => {
+            let (enable,): (bool,) = call.args()?;
+            set_radio(call, modem, executor, enable).await?;
+            call.done()
+        }
+        "SetPowerState" => {
+            let (value,): (u32,) = call.args()?;
+            let on = match PowerState::from_value(value) {
+                Some(PowerState::On) => true,
+                Some(PowerState::Low | PowerState::Off) => false,
+                _ => {
+                    return Err(MmError::invalid(format!(
+                        "SetPowerState: {value} is no power state (1 off, 2 low, 3 on)"
+                    )))
+                }
+            };
+            set_radio(call, modem, executor, on).await?;
+            call.done()
+        }
+        "CreateBearer" => {
+            let (properties,): (HashMap<String, zbus::zvariant::OwnedValue>,) = call.args()?;
+            let settings = properties::bearer_settings(&properties, "CreateBearer")?;
+            let number = connect::create_bearer(call, modem, executor, settings).await?;
+            call.reply(&(object_path(bearer_path(number)),))
+        }
+        "DeleteBearer" => {
+            let (path,): (OwnedObjectPath,) = call.args()?;
+            connect::delete_bearer(call, modem, executor, path.as_str()).await?;
+            call.done()
+        }
+        "SetPrimarySimSlot" => {
+            let (slot,): (u32,) = call.args()?;
+            set_primary_slot(call, modem, slot).await?;
+            call.done()
+        }
+        "SetCurrentCapabilities" => {
+            let (capabilities,): (u32,) = call.args()?;
+            if capabilities == CAPABILITIES {
+                return call.done();
+            }
+            Err(MmError::unsupported(format!(
+                "SetCurrentCapabilities: mbimd's modems have one capability combination, \
+                 {CAPABILITIES:#x} (GSM/UMTS and LTE), not {capabilities:#x}"
+            )))
+        }
+        "SetCurrentModes" => {
+            let (modes,): ((u32, u32),) = call.args()?;
+            if modes == (mode::ANY, mode::NONE) {
+                return call.done();
+            }
+            Err(MmError::unsupported(
+                "SetCurrentModes: mbimd lets the modem choose its access technology (any mode, \
+                 none preferred)",
+            ))
+        }
+        "SetCurrentBands" => {
+            let (bands,): (Vec<u32>,) = call.args()?;
+            if bands.is_empty() || bands == [BAND_ANY] {
+                return call.done();
+            }
+            Err(MmError::unsupported(
+                "SetCurrentBands: mbimd lets the modem choose its bands",
+            ))
+        }
+        "Reset" | "FactoryReset" => Err(MmError::unsupported(format!(
+            "{member}: MBIM has no reset command; mbimd resets a session that misbehaves \
+             by itself (CLOSE, then OPEN)"
+        ))),
+        _ => Err(MmError::unsupported(
+            "Command: MBIM modems take no AT commands",
+        )),
+    }
+}
+
+/// Switches executor `executor`'s radio and waits until it reports the
+/// switch (or says why it cannot).
+async fn set_radio(call: &Call<'_>, modem: u32, executor: u32, on: bool) -> Result<(), MmError> {
+    let handle = connect::handle(call, modem)?;
+    let snapshot = handle.snapshot();
+    let status = usize::try_from(executor)
+        .ok()
+        .and_then(|index| snapshot.executors.get(index))
+        .map(|executor| executor.status.clone())
+        .unwrap_or_default();
+    let state = mapping::modem_state(&status);
+    if state == super::enums::ModemState::Locked {
+        return Err(MmError::wrong_state(format!(
+            "{}: the SIM is locked; send its PIN first (Sim.SendPin)",
+            call.what
+        )));
+    }
+    let wanted = if on { PowerState::On } else { PowerState::Low };
+    if mapping::power_state(&status) == wanted {
+        return Ok(());
+    }
+    let index =
+        usize::try_from(executor).map_err(|_| MmError::core(Core::NotFound, "no such executor"))?;
+    handle
+        .executor_command(index, ExecutorCommand::SetRadio(on))
+        .await
+        .map_err(|error| MmError::from_request(&call.what, error))?;
+    wait_until(&handle, RADIO_WAIT, |snapshot| {
+        usize::try_from(executor)
+            .ok()
+            .and_then(|index| snapshot.executors.get(index))
+            .is_some_and(|executor| mapping::power_state(&executor.status) == wanted)
+    })
+    .await
+    .map_err(|_| {
+        MmError::core(
+            Core::Failed,
+            format!("{}: the modem did not switch its radio in time", call.what),
+        )
+    })?;
+    call.face.refresh().await;
+    Ok(())
+}
+
+/// The slot switch: mbimd's SwitchToSlot (the slot policy's user choice,
+/// remembered), waited for until the modem reports the new mapping.
+async fn set_primary_slot(call: &Call<'_>, modem: u32, slot: u32) -> Result<(), MmError> {
+    let handle = connect::handle(call, modem)?;
+    let snapshot = handle.snapshot();
+    let slots = u32::try_from(snapshot.slots.len()).unwrap_or(u32::MAX);
+    if slots < 2 {
+        return Err(MmError::unsupported(
+            "SetPrimarySimSlot: this modem has a single SIM slot",
+        ));
+    }
+    if slot == 0 || slot > slots {
+        return Err(MmError::invalid(format!(
+            "SetPrimarySimSlot: no SIM slot {slot}: this modem's slots are 1 to {slots}"
+        )));
+    }
+    let index = slot - 1;
+    if !snapshot.policy_active {
+        return Err(MmError::unsupported(
+            "SetPrimarySimSlot: this modem maps a slot to each of its executors (dual active); \
+             mbimd switches slots only on dual-SIM single-active modems",
+        ));
+    }
+    if snapshot.mapping.first() == Some(&index) {
+        return Ok(());
+    }
+    handle
+        .switch_to_slot(index)
+        .await
+        .map_err(|error| MmError::from_request("SetPrimarySimSlot", error))?;
+    wait_until(&handle, SWITCH_WAIT, |snapshot| {
+        snapshot.mapping.first() == Some(&index)
+    })
+    .await
+    .map_err(|_| {
+        MmError::core(
+            Core::Failed,
+            format!("SetPrimarySimSlot: the modem did not switch to slot {slot} in time"),
+        )
+    })?;
+    call.face.refresh().await;
+    Ok(())
+}

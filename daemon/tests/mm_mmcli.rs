@@ -1,0 +1,414 @@
+//! The ModemManager face against the distribution's own mmcli (and
+//! busctl for what mmcli does not send): `mbimd --simulate` in a lab of its
+//! own (network namespace, private system bus), seen and driven as
+//! ModemManager's modems are. No mock: mmcli is ModemManager's client
+//! library and tool, built against ModemManager's interfaces.
+//!
+//! Needs root and /dev/net/tun (skipped, saying so, otherwise); installs
+//! modemmanager for mmcli (its daemon is never started) and dbus-daemon.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod mm_support;
+
+use mm_support::{scenario, text, Lab};
+use serde_json::Value;
+
+const MODEM: &str = "/org/freedesktop/ModemManager1/Modem/0";
+const SIM_0: &str = "/org/freedesktop/ModemManager1/SIM/0";
+const SIM_1: &str = "/org/freedesktop/ModemManager1/SIM/1";
+const SIMPLE: &str = "org.freedesktop.ModemManager1.Modem.Simple";
+
+fn modem(lab: &Lab, index: &str) -> Value {
+    lab.mmcli_json(&["-m", index])["modem"].clone()
+}
+
+fn state(lab: &Lab, index: &str) -> String {
+    modem(lab, index)["generic"]["state"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn wait_for_state(lab: &Lab, index: &str, wanted: &str) {
+    lab.wait_until(&format!("modem {index} {wanted}"), || {
+        lab.mmcli(&["-m", index]).status.success() && state(lab, index) == wanted
+    });
+}
+
+/// A call that must fail with the D-Bus error `error` and `message`.
+fn refused(lab: &Lab, method: &str, args: &[&str], error: &str, message: &str) {
+    let output = lab.gdbus_call(MODEM, method, args);
+    let said = text(&output);
+    assert!(
+        !output.status.success(),
+        "{method} {args:?} succeeded: {said}"
+    );
+    assert!(
+        said.contains(&format!("GDBus.Error:{error}: {message}")),
+        "{method} {args:?}: {said}"
+    );
+}
+
+#[test]
+fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
+    let Some(mut lab) = Lab::new("mmcli") else {
+        return;
+    };
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_until("the modem in mmcli -L", || {
+        lab.mmcli(&["-J", "-L"]).status.success()
+            && lab.mmcli_json(&["-L"])["modem-list"][0] == MODEM
+    });
+    wait_for_state(&lab, "0", "registered");
+
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(generic["manufacturer"], "mbimd");
+    assert_eq!(generic["model"], "Simulated DSSA MBIM modem");
+    assert_eq!(generic["revision"], "mbim-sim 0.1");
+    assert_eq!(generic["primary-port"], "mbim0e0-ctl");
+    assert_eq!(
+        generic["ports"],
+        serde_json::json!(["mbim0e0-ctl (mbim)", "mbim0e0 (net)"])
+    );
+    assert_eq!(generic["plugin"], "mbimd");
+    assert_eq!(generic["power-state"], "on");
+    assert_eq!(generic["unlock-required"], "--");
+    assert_eq!(
+        generic["current-capabilities"],
+        serde_json::json!(["gsm-umts, lte"])
+    );
+    assert_eq!(
+        generic["supported-ip-families"],
+        serde_json::json!(["ipv4", "ipv6", "ipv4v6"])
+    );
+    // Root sees the IMEI in full.
+    assert_eq!(generic["equipment-identifier"], "350000000000001");
+    assert_eq!(generic["sim"], SIM_0);
+    assert_eq!(generic["sim-slots"], serde_json::json!([SIM_0, SIM_1]));
+    assert_eq!(generic["primary-sim-slot"], "1");
+    assert_eq!(generic["bearers"], serde_json::json!([]));
+    let gpp = modem(&lab, "0")["3gpp"].clone();
+    assert_eq!(gpp["operator-code"], "00101");
+    assert_eq!(gpp["operator-name"], "Simulated");
+    assert_eq!(gpp["registration-state"], "home");
+
+    let sim = lab.mmcli_json(&["-i", "0"])["sim"]["properties"].clone();
+    assert_eq!(sim["active"], "yes");
+    assert_eq!(sim["iccid"], "8988200000000000001");
+    assert_eq!(sim["imsi"], "001010000000001");
+    assert_eq!(sim["operator-code"], "00101");
+    assert_eq!(sim["sim-type"], "physical");
+    assert_eq!(sim["removability"], "removable");
+    let esim = lab.mmcli_json(&["-i", "1"])["sim"]["properties"].clone();
+    assert_eq!(esim["active"], "no");
+    assert_eq!(esim["sim-type"], "esim");
+    assert_eq!(esim["esim-status"], "with-profiles");
+    assert_eq!(esim["removability"], "not-removable");
+
+    // The API is on: registered, and yet no session until a client asks.
+    assert_eq!(lab.links(), ["lo"]);
+
+    // Bad input: ModemManager's error, a clear message, nothing changed.
+    let output = lab.mmcli(&["-m", "0", "--set-primary-sim-slot=3"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains(
+            "org.freedesktop.ModemManager1.Error.Core.InvalidArgs: SetPrimarySimSlot: no SIM \
+             slot 3: this modem's slots are 1 to 2"
+        ),
+        "{}",
+        text(&output)
+    );
+    let connect = format!("{SIMPLE}.Connect");
+    refused(
+        &lab,
+        &connect,
+        &["{'apm': <'internet'>}"],
+        "org.freedesktop.ModemManager1.Error.Core.InvalidArgs",
+        "Simple.Connect: unexpected key 'apm'; the keys are apn (s)",
+    );
+    refused(
+        &lab,
+        &connect,
+        &["{'apn': <'internet'>, 'ip-type': <'ipv4'>}"],
+        "org.freedesktop.ModemManager1.Error.Core.InvalidArgs",
+        "Simple.Connect: 'ip-type' must be a uint32 (u), not s",
+    );
+    // A call of the wrong signature (GLib's tools will not send one).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let error = runtime.block_on(async {
+        let connection = zbus::connection::Builder::address(lab.bus_address.as_str())
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
+        connection
+            .call_method(
+                Some("org.freedesktop.ModemManager1"),
+                MODEM,
+                Some(SIMPLE),
+                "Connect",
+                &("internet",),
+            )
+            .await
+            .unwrap_err()
+    });
+    match error {
+        zbus::Error::MethodError(name, Some(message), _) => {
+            assert_eq!(name.as_str(), "org.freedesktop.DBus.Error.InvalidArgs");
+            assert_eq!(
+                message,
+                "org.freedesktop.ModemManager1.Modem.Simple.Connect takes (a{sv}), not (s)"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    refused(
+        &lab,
+        &connect,
+        &["{'apn': <'internet'>, 'pin': <'12'>}"],
+        "org.freedesktop.ModemManager1.Error.Core.InvalidArgs",
+        "Simple.Connect: the PIN is 4 to 8 digits",
+    );
+    assert_eq!(state(&lab, "0"), "registered");
+    assert_eq!(modem(&lab, "0")["generic"]["primary-sim-slot"], "1");
+    assert_eq!(lab.links(), ["lo"]);
+
+    // A session when asked: the device is created and up, with the MTU,
+    // and nothing else of the configuration: that is the client's.
+    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(state(&lab, "0"), "connected");
+    let bearer = lab.mmcli_json(&["-b", "0"])["bearer"].clone();
+    assert_eq!(bearer["status"]["connected"], "yes");
+    assert_eq!(bearer["status"]["interface"], "mbim0e0");
+    assert_eq!(bearer["properties"]["apn"], "internet");
+    let ipv4 = &bearer["ipv4-config"];
+    assert_eq!(ipv4["method"], "static");
+    assert_eq!(ipv4["address"], "10.64.0.2");
+    assert_eq!(ipv4["prefix"], "30");
+    assert_eq!(ipv4["gateway"], "10.64.0.1");
+    assert_eq!(ipv4["dns"], serde_json::json!(["10.64.0.1"]));
+    assert_eq!(ipv4["mtu"], "1500");
+    let ipv6 = &bearer["ipv6-config"];
+    assert_eq!(ipv6["method"], "static");
+    assert_eq!(ipv6["address"], "fd00:6d62::2");
+    assert_eq!(ipv6["prefix"], "64");
+    assert_eq!(ipv6["gateway"], "fd00:6d62::1");
+    let link = lab.ip(&["link", "show", "dev", "mbim0e0"]);
+    assert_eq!(link[0]["mtu"], 1500, "{link}");
+    assert!(
+        link[0]["flags"].as_array().unwrap().contains(&"UP".into()),
+        "{link}"
+    );
+    assert_eq!(lab.addresses("mbim0e0"), Vec::<String>::new());
+    assert_eq!(lab.ip(&["route", "show", "default"]), serde_json::json!([]));
+    assert_eq!(
+        modem(&lab, "0")["generic"]["bearers"],
+        serde_json::json!(["/org/freedesktop/ModemManager1/Bearer/0"])
+    );
+
+    // mbimd's own API beside it.
+    let output = lab.busctl(&[
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1/Modem0/Executor0",
+        "dev.mbimd.Executor1",
+        "Netdev",
+    ]);
+    assert_eq!(text(&output).trim(), "s \"mbim0e0\"");
+    let output = lab.busctl(&[
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1",
+        "dev.mbimd.Manager1",
+        "ModemManagerApi",
+    ]);
+    assert_eq!(text(&output).trim(), "s \"serving\"");
+
+    let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        lab.mmcli_json(&["-b", "0"])["bearer"]["status"]["connected"],
+        "no"
+    );
+    assert_eq!(state(&lab, "0"), "registered");
+    assert_eq!(lab.links(), ["lo"]);
+}
+
+#[test]
+fn set_primary_sim_slot_switches_the_slot_and_the_sim_follows() {
+    let Some(mut lab) = Lab::new("mmslot") else {
+        return;
+    };
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_until("the modem", || lab.mmcli(&["-m", "0"]).status.success());
+    wait_for_state(&lab, "0", "registered");
+
+    let output = lab.mmcli(&["-m", "0", "--set-primary-sim-slot=2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    // The same modem object, its SIM now the embedded one.
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(generic["primary-sim-slot"], "2");
+    assert_eq!(generic["sim"], SIM_1);
+    lab.wait_until("the eSIM read", || {
+        lab.mmcli_json(&["-i", "1"])["sim"]["properties"]["iccid"] == "8988200000000000002"
+    });
+    assert_eq!(
+        lab.mmcli_json(&["-i", "1"])["sim"]["properties"]["active"],
+        "yes"
+    );
+    assert_eq!(
+        lab.mmcli_json(&["-i", "0"])["sim"]["properties"]["active"],
+        "no"
+    );
+    wait_for_state(&lab, "0", "registered");
+    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(state(&lab, "0"), "connected");
+
+    // mbimd's slot policy remembered the choice: the next run starts there.
+    lab.stop_mbimd();
+    let slots = std::fs::read_to_string(lab.dir.join("slots.toml")).unwrap();
+    assert!(slots.contains("= 1"), "{slots}");
+}
+
+#[test]
+fn each_executor_of_a_dual_active_modem_is_a_modem_of_its_own() {
+    let Some(mut lab) = Lab::new("mmdual") else {
+        return;
+    };
+    let two = scenario("two-executors");
+    lab.start_mbimd("", &["--simulate", two.to_str().unwrap()]);
+    lab.wait_until("two modems", || {
+        lab.mmcli(&["-J", "-L"]).status.success()
+            && lab.mmcli_json(&["-L"])["modem-list"]
+                .as_array()
+                .is_some_and(|modems| modems.len() == 2)
+    });
+    wait_for_state(&lab, "0", "registered");
+    wait_for_state(&lab, "1", "registered");
+    let first = modem(&lab, "0");
+    let second = modem(&lab, "1");
+    assert_eq!(first["generic"]["primary-port"], "mbim0e0-ctl");
+    assert_eq!(second["generic"]["primary-port"], "mbim0e1-ctl");
+    assert_eq!(first["3gpp"]["operator-name"], "Simulated One");
+    assert_eq!(second["3gpp"]["operator-name"], "Simulated Two");
+    assert_ne!(first["generic"]["sim"], second["generic"]["sim"]);
+
+    for index in ["0", "1"] {
+        let output = lab.mmcli(&["-m", index, "--simple-connect=apn=internet"]);
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let mut links = lab.links();
+    links.sort();
+    assert_eq!(links, ["lo", "mbim0e0", "mbim0e1"]);
+    let output = lab.mmcli(&["-m", "1", "--simple-disconnect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(lab.links(), ["lo", "mbim0e0"]);
+    assert_eq!(state(&lab, "0"), "connected");
+}
+
+#[test]
+fn other_callers_read_masked_personal_data_and_may_not_connect() {
+    let Some(mut lab) = Lab::new("mmaccess") else {
+        return;
+    };
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_until("the modem", || lab.mmcli(&["-m", "0"]).status.success());
+    wait_for_state(&lab, "0", "registered");
+    let nobody = 65534;
+    let output = lab.mmcli_as(nobody, &["-J", "-m", "0"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["modem"]["3gpp"]["imei"], "35000**********");
+    assert_eq!(
+        seen["modem"]["generic"]["equipment-identifier"],
+        "35000**********"
+    );
+    let output = lab.mmcli_as(nobody, &["-J", "-i", "0"]);
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["sim"]["properties"]["iccid"], "89882**************");
+    assert_eq!(seen["sim"]["properties"]["imsi"], "00101**********");
+
+    let output = lab.mmcli_as(nobody, &["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains(
+            "org.freedesktop.ModemManager1.Error.Core.Unauthorized: Modem.Simple.Connect needs \
+             root or membership of mbimd's configured group"
+        ),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(lab.links(), ["lo"]);
+}
+
+#[test]
+fn off_and_a_taken_name_leave_the_sessions_to_mbimd() {
+    let Some(mut lab) = Lab::new("mmoff") else {
+        return;
+    };
+    // api = "off": no ModemManager API, and mbimd connects and configures.
+    lab.start_mbimd("[modemmanager]\napi = \"off\"\n", &["--simulate"]);
+    lab.wait_until("mbimd's own address on mbim0e0", || {
+        lab.addresses("mbim0e0")
+            .contains(&"10.64.0.2/30".to_owned())
+    });
+    assert!(!lab.mmcli(&["-L"]).status.success());
+    let output = lab.busctl(&[
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1",
+        "dev.mbimd.Manager1",
+        "ModemManagerApi",
+    ]);
+    assert_eq!(text(&output).trim(), "s \"off\"");
+    lab.stop_mbimd();
+    assert_eq!(lab.links(), ["lo"]);
+
+    // api = "auto" while another process owns the name (as ModemManager
+    // would): mbimd says so once and drives the modem itself.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let holder = runtime.block_on(async {
+        let connection = zbus::connection::Builder::address(lab.bus_address.as_str())
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
+        let proxy = zbus::fdo::DBusProxy::new(&connection).await.unwrap();
+        let reply = proxy
+            .request_name(
+                zbus::names::WellKnownName::try_from("org.freedesktop.ModemManager1").unwrap(),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply, zbus::fdo::RequestNameReply::PrimaryOwner);
+        connection
+    });
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_until("mbimd's own address on mbim0e0", || {
+        lab.addresses("mbim0e0")
+            .contains(&"10.64.0.2/30".to_owned())
+    });
+    let output = lab.busctl(&[
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1",
+        "dev.mbimd.Manager1",
+        "ModemManagerApi",
+    ]);
+    assert_eq!(text(&output).trim(), "s \"name-taken\"");
+    let log = lab.mbimd_log();
+    assert_eq!(
+        log.matches(
+            "owns org.freedesktop.ModemManager1: mbimd does not serve the ModemManager API"
+        )
+        .count(),
+        1,
+        "{log}"
+    );
+    drop(holder);
+}

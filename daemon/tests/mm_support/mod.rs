@@ -1,0 +1,604 @@
+//! What the tests of the ModemManager face share: a lab of their own —
+//! a network namespace, a private system bus, `mbimd --simulate` in both,
+//! and on demand the distribution's NetworkManager in them too — with the
+//! distribution's mmcli, nmcli and busctl as clients. Nothing of the
+//! machine's is touched: NetworkManager runs in a mount namespace where
+//! its /run, /etc/NetworkManager, /var/lib/NetworkManager and
+//! /etc/resolv.conf are the lab's own, /sys is read-only (no udev: links
+//! count as initialized, as in a container), and the bus has no service
+//! directory, so nothing (ModemManager included) is ever started on it.
+//!
+//! Needs root and /dev/net/tun (the tests say SKIP otherwise); missing
+//! programs are installed with apt-get (network-manager, modemmanager for
+//! mmcli only, dbus-daemon), or the test fails naming the package.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// A program a test runs, and the Debian package it comes in. (The shape
+/// of the shared test-support crate's; this one is local until that lands.)
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tool {
+    pub(crate) program: &'static str,
+    pub(crate) package: &'static str,
+}
+
+pub(crate) const IP: Tool = Tool {
+    program: "ip",
+    package: "iproute2",
+};
+pub(crate) const DBUS_DAEMON: Tool = Tool {
+    program: "dbus-daemon",
+    package: "dbus-daemon",
+};
+pub(crate) const BUSCTL: Tool = Tool {
+    program: "busctl",
+    package: "systemd",
+};
+pub(crate) const MMCLI: Tool = Tool {
+    program: "mmcli",
+    package: "modemmanager",
+};
+pub(crate) const NMCLI: Tool = Tool {
+    program: "nmcli",
+    package: "network-manager",
+};
+pub(crate) const NETWORK_MANAGER: Tool = Tool {
+    program: "NetworkManager",
+    package: "network-manager",
+};
+pub(crate) const UNSHARE: Tool = Tool {
+    program: "unshare",
+    package: "util-linux",
+};
+pub(crate) const SETPRIV: Tool = Tool {
+    program: "setpriv",
+    package: "util-linux",
+};
+pub(crate) const GDBUS: Tool = Tool {
+    program: "gdbus",
+    package: "libglib2.0-bin",
+};
+pub(crate) const MOUNT: Tool = Tool {
+    program: "mount",
+    package: "mount",
+};
+
+impl Tool {
+    /// The program's path; its package is installed first when it is
+    /// missing (as root; one install at a time).
+    pub(crate) fn path(&self) -> PathBuf {
+        if let Some(path) = find(self.program) {
+            return path;
+        }
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(path) = find(self.program) {
+            return path;
+        }
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "install {} (needed for {}): it is missing, and only root can install it",
+            self.package,
+            self.program
+        );
+        let apt_get = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|error| {
+                    panic!(
+                        "install {} (needed for {}): cannot run apt-get: {error}",
+                        self.package, self.program
+                    )
+                })
+        };
+        let install = [
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "-o",
+            "DPkg::Lock::Timeout=600",
+            self.package,
+        ];
+        eprintln!(
+            "installing {} (for {}) with apt-get",
+            self.package, self.program
+        );
+        let mut output = apt_get(&install);
+        if !output.status.success() {
+            apt_get(&["update", "-q", "-o", "DPkg::Lock::Timeout=600"]);
+            output = apt_get(&install);
+        }
+        assert!(
+            output.status.success(),
+            "install {} (needed for {}): apt-get failed: {}",
+            self.package,
+            self.program,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        find(self.program).unwrap_or_else(|| {
+            panic!(
+                "{} is installed, and still there is no {}",
+                self.package, self.program
+            )
+        })
+    }
+
+    /// A command for the program.
+    pub(crate) fn command(&self) -> Command {
+        Command::new(self.path())
+    }
+}
+
+fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Root with /dev/net/tun: what the labs need.
+pub(crate) fn privileged() -> bool {
+    rustix::process::geteuid().is_root() && Path::new("/dev/net/tun").exists()
+}
+
+/// A hang guard, never a timing expectation.
+pub(crate) const HANG_GUARD: Duration = Duration::from_secs(90);
+
+/// The simulator's scenarios.
+pub(crate) fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../simulator/scenarios")
+        .join(format!("{name}.toml"))
+}
+
+/// The private bus: anyone may connect, own and send (mbimd's own access
+/// check is what the tests examine); no service directory.
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=@DIR@/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+  <limit name="reply_timeout">300000</limit>
+</busconfig>
+"#;
+
+/// NetworkManager as the lab runs it: keyfiles, no connection made up by
+/// itself, DNS into its own resolv.conf, no polkit, no connectivity check.
+const NM_CONFIG: &str = "[main]
+plugins=keyfile
+no-auto-default=*
+dns=default
+rc-manager=unmanaged
+systemd-resolved=false
+hostname-mode=none
+auth-polkit=false
+
+[logging]
+level=DEBUG
+domains=ALL,DBUS_PROPS:INFO,PLATFORM:INFO
+
+[keyfile]
+path=/etc/NetworkManager/system-connections
+
+[connectivity]
+enabled=false
+";
+
+/// Inside the namespace and a mount namespace of its own: NetworkManager's
+/// paths bound to the lab's directory, then NetworkManager itself.
+const NM_START: &str = r#"set -e
+mount --make-rprivate /
+mount -t tmpfs lab-run /run
+mount -o remount,bind,ro /sys
+mkdir -p /run/NetworkManager
+mount --bind "$LAB/nm/run" /run/NetworkManager
+mount --bind "$LAB/nm/lib" /var/lib/NetworkManager
+mount --bind "$LAB/nm/etc" /etc/NetworkManager
+: > "$LAB/nm/resolv.conf.host"
+mount --bind "$LAB/nm/resolv.conf.host" /etc/resolv.conf
+exec "$NM" --no-daemon --debug --config=/etc/NetworkManager/NetworkManager.conf \
+    --pid-file=/run/NetworkManager/NetworkManager.pid
+"#;
+
+/// One lab at a time in a test binary: NetworkManager and the simulated
+/// modems are heavy for a small CI machine, and each test waits on them.
+static ONE_LAB: Mutex<()> = Mutex::new(());
+
+/// A namespace, a bus, and the processes started in them.
+pub(crate) struct Lab {
+    _turn: MutexGuard<'static, ()>,
+    pub(crate) dir: PathBuf,
+    pub(crate) namespace: String,
+    pub(crate) bus_address: String,
+    bus: Child,
+    mbimd: Option<Child>,
+    network_manager: Option<Child>,
+    mbimd_runs: u32,
+}
+
+impl Lab {
+    /// A fresh lab, or `None` (the test says SKIP) without root and
+    /// /dev/net/tun.
+    pub(crate) fn new(name: &str) -> Option<Lab> {
+        if !privileged() {
+            println!("SKIP: needs root and /dev/net/tun");
+            return None;
+        }
+        let turn = ONE_LAB.lock().unwrap_or_else(PoisonError::into_inner);
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let id = format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = std::env::temp_dir().join(format!("mbimd-lab-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Network namespace names are short-lived and per test.
+        let namespace = format!("mml{}-{}", std::process::id(), NEXT.load(Ordering::Relaxed));
+        let status = IP
+            .command()
+            .args(["netns", "add", &namespace])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip netns add {namespace}");
+        let status = IP
+            .command()
+            .args(["-n", &namespace, "link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let config = dir.join("bus.conf");
+        std::fs::write(
+            &config,
+            BUS_CONFIG.replace("@DIR@", &dir.display().to_string()),
+        )
+        .unwrap();
+        let bus = DBUS_DAEMON
+            .command()
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--nopidfile"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket = dir.join("bus.sock");
+        let lab = Lab {
+            _turn: turn,
+            bus_address: format!("unix:path={}", socket.display()),
+            dir,
+            namespace,
+            bus,
+            mbimd: None,
+            network_manager: None,
+            mbimd_runs: 0,
+        };
+        lab.wait_until("the bus", || {
+            std::os::unix::net::UnixStream::connect(&socket).is_ok()
+        });
+        Some(lab)
+    }
+
+    /// `program args…` in the namespace, a client of the lab's bus.
+    pub(crate) fn in_namespace(&self, program: &Path, args: &[&str]) -> Command {
+        let mut command = IP.command();
+        command
+            .args(["netns", "exec", &self.namespace])
+            .arg(program)
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address);
+        command
+    }
+
+    /// Starts `mbimd --simulate` with the given configuration (DNS and the
+    /// slot store stay in the lab) and extra arguments; its log is
+    /// `mbimd-N.log` in the lab's directory.
+    pub(crate) fn start_mbimd(&mut self, config: &str, args: &[&str]) {
+        assert!(self.mbimd.is_none(), "mbimd runs already");
+        let path = self.dir.join("mbimd.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"info,mbimd=debug\"\n\
+                 target = \"stderr\"\n[slot-policy]\nstate-file = \"{}/slots.toml\"\n{config}\n",
+                self.dir.display()
+            ),
+        )
+        .unwrap();
+        self.mbimd_runs += 1;
+        let log =
+            std::fs::File::create(self.dir.join(format!("mbimd-{}.log", self.mbimd_runs))).unwrap();
+        let mut arguments = vec!["--config", path.to_str().unwrap()];
+        arguments.extend_from_slice(args);
+        let child = self
+            .in_namespace(Path::new(env!("CARGO_BIN_EXE_mbimd")), &arguments)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.mbimd = Some(child);
+    }
+
+    /// mbimd's log of its latest run.
+    pub(crate) fn mbimd_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join(format!("mbimd-{}.log", self.mbimd_runs)))
+            .unwrap_or_default()
+    }
+
+    /// Stops mbimd with SIGTERM (it disconnects and removes its devices)
+    /// and waits for it.
+    pub(crate) fn stop_mbimd(&mut self) {
+        if let Some(child) = self.mbimd.take() {
+            terminate(child, "mbimd");
+        }
+    }
+
+    /// Starts the distribution's NetworkManager in the lab and waits until
+    /// it runs.
+    pub(crate) fn start_network_manager(&mut self) {
+        assert!(
+            self.network_manager.is_none(),
+            "NetworkManager runs already"
+        );
+        let nm = self.dir.join("nm");
+        for sub in ["run", "lib", "etc/system-connections"] {
+            std::fs::create_dir_all(nm.join(sub)).unwrap();
+        }
+        std::fs::write(nm.join("etc/NetworkManager.conf"), NM_CONFIG).unwrap();
+        // Its mount points must exist on the machine (the package makes them).
+        let program = NETWORK_MANAGER.path();
+        MOUNT.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("nm.log"))
+            .unwrap();
+        let child = self
+            .in_namespace(&UNSHARE.path(), &["--mount", "--uts", "sh", "-c", NM_START])
+            .env("LAB", &self.dir)
+            .env("NM", program)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.network_manager = Some(child);
+        self.wait_until("NetworkManager to run", || {
+            self.nmcli(&["-t", "-f", "RUNNING", "general"])
+                .status
+                .success()
+        });
+    }
+
+    /// Stops NetworkManager (SIGTERM) and waits for it.
+    pub(crate) fn stop_network_manager(&mut self) {
+        if let Some(child) = self.network_manager.take() {
+            terminate(child, "NetworkManager");
+        }
+    }
+
+    /// The resolv.conf NetworkManager writes.
+    pub(crate) fn resolv_conf(&self) -> String {
+        std::fs::read_to_string(self.dir.join("nm/run/resolv.conf")).unwrap_or_default()
+    }
+
+    /// NetworkManager's log.
+    pub(crate) fn network_manager_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("nm.log")).unwrap_or_default()
+    }
+
+    fn client(&self, tool: Tool, args: &[&str]) -> Output {
+        tool.command()
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
+            .output()
+            .unwrap()
+    }
+
+    /// `mmcli args…` on the lab's bus.
+    pub(crate) fn mmcli(&self, args: &[&str]) -> Output {
+        self.client(MMCLI, args)
+    }
+
+    /// `mmcli -J args…`, which must succeed, as JSON.
+    pub(crate) fn mmcli_json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["-J"];
+        all.extend_from_slice(args);
+        let output = self.mmcli(&all);
+        assert!(output.status.success(), "mmcli {args:?}: {}", text(&output));
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("mmcli {args:?}: {error}: {}", text(&output)))
+    }
+
+    /// `mmcli args…` as the user `uid` (a caller who is not root).
+    pub(crate) fn mmcli_as(&self, uid: u32, args: &[&str]) -> Output {
+        SETPRIV
+            .command()
+            .args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+            ])
+            .arg(MMCLI.path())
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
+            .output()
+            .unwrap()
+    }
+
+    /// `nmcli args…` on the lab's bus.
+    pub(crate) fn nmcli(&self, args: &[&str]) -> Output {
+        self.client(NMCLI, args)
+    }
+
+    /// `nmcli args…`, which must succeed; its output.
+    pub(crate) fn nmcli_ok(&self, args: &[&str]) -> String {
+        let output = self.nmcli(args);
+        assert!(
+            output.status.success(),
+            "nmcli {args:?}: {}\n--- NetworkManager's log (end) ---\n{}",
+            text(&output),
+            tail(&self.network_manager_log(), 60)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `busctl --address=… args…` on the lab's bus.
+    pub(crate) fn busctl(&self, args: &[&str]) -> Output {
+        BUSCTL
+            .command()
+            .arg(format!("--address={}", self.bus_address))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `gdbus call` of `method` (interface.member) on `path` of
+    /// ModemManager's name with `args` in GVariant text: GLib's own client,
+    /// which names the D-Bus error of a failed call.
+    pub(crate) fn gdbus_call(&self, path: &str, method: &str, args: &[&str]) -> Output {
+        GDBUS
+            .command()
+            .args([
+                "call",
+                "--system",
+                "--dest",
+                "org.freedesktop.ModemManager1",
+                "--object-path",
+                path,
+                "--method",
+                method,
+            ])
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
+            .output()
+            .unwrap()
+    }
+
+    /// `ip -j -n NS args…` as JSON.
+    pub(crate) fn ip(&self, args: &[&str]) -> Value {
+        let output = IP
+            .command()
+            .args(["-j", "-n", &self.namespace])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Array(Vec::new()))
+    }
+
+    /// The names of the network devices in the namespace.
+    pub(crate) fn links(&self) -> Vec<String> {
+        self.ip(&["link", "show"])
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|link| link["ifname"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The addresses of `device` (`a.b.c.d/n`).
+    pub(crate) fn addresses(&self, device: &str) -> Vec<String> {
+        self.ip(&["addr", "show", "dev", device])
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|link| link["addr_info"].as_array().cloned().unwrap_or_default())
+            .filter(|address| address["scope"] != "link")
+            .map(|address| {
+                format!(
+                    "{}/{}",
+                    address["local"].as_str().unwrap_or(""),
+                    address["prefixlen"]
+                )
+            })
+            .collect()
+    }
+
+    /// Polls `done` until it holds; fails with `what`, mbimd's and
+    /// NetworkManager's logs after [`HANG_GUARD`].
+    pub(crate) fn wait_until(&self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + HANG_GUARD;
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n--- mbimd's log (end) ---\n{}\n\
+                 --- NetworkManager's log (end) ---\n{}",
+                tail(&self.mbimd_log(), 40),
+                tail(&self.network_manager_log(), 60)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop_network_manager();
+        self.stop_mbimd();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+        let _ = IP
+            .command()
+            .args(["netns", "del", &self.namespace])
+            .status();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL if the process is still there after a while.
+fn terminate(mut child: Child, name: &str) {
+    if let Some(pid) = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        if Instant::now() > deadline {
+            eprintln!("{name} did not stop on SIGTERM; killing it");
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A command's output, both streams.
+pub(crate) fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The last `lines` lines of `text`.
+pub(crate) fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
