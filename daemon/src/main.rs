@@ -11,6 +11,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
+use futures_util::future::{FusedFuture as _, FutureExt as _};
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::{self, Config, SessionManager};
@@ -395,8 +396,16 @@ async fn simulate(
         ..ModemSnapshot::default()
     });
     registry.insert(spec.index, handle);
-    supervisor::supervise(spec, functions, config, endpoint, shutdown).await;
+    // Fused: whether it has fired is still known after the supervisor ends.
+    let mut shutdown = Box::pin(shutdown.fuse());
+    supervisor::supervise(spec, functions, config, endpoint, shutdown.as_mut()).await;
     registry.remove(0);
+    if !shutdown.is_terminated() {
+        // Unplugged: like mbimd on USB, it runs on without a modem (its
+        // D-Bus names stay) until it is stopped.
+        tracing::info!("the simulated modem is gone; mbimd runs on until stopped");
+        shutdown.await;
+    }
     if let (Some(control), Some(path)) = (control, control_path) {
         control.abort();
         // The next mbimd (or mbim-sim serve) would replace a stale socket

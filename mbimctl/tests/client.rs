@@ -322,6 +322,8 @@ fn list_shows_the_modem_with_a_connected_executor_and_its_slots() {
     let text = daemon.ok(&["list"]);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("0  "), "{text}");
+    // This mbimd does not serve ModemManager's API ([modemmanager] api = "off").
+    assert_eq!(lines.last(), Some(&"ModemManager API: off"), "{text}");
     assert!(lines[0].contains("mapping [0]"), "{text}");
     let executor = lines
         .iter()

@@ -9,144 +9,24 @@
 //! directory, so nothing (ModemManager included) is ever started on it.
 //!
 //! Needs root and /dev/net/tun (the tests say SKIP otherwise); missing
-//! programs are installed with apt-get (network-manager, modemmanager for
-//! mmcli only, dbus-daemon), or the test fails naming the package.
+//! programs are installed through `mbimd_test_support::tools`
+//! (network-manager, modemmanager for mmcli only, dbus-daemon,
+//! libglib2.0-bin for gdbus), or the test fails naming the package.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use mbimd_test_support::icmp::{ping_in_namespace, Echo};
+use mbimd_test_support::tools::Tool;
+use mbimd_test_support::tools::{
+    BUSCTL, DBUS_DAEMON, GDBUS, IP, MMCLI, MOUNT, NETWORK_MANAGER, NMCLI, SETPRIV, UNSHARE,
+};
 use serde_json::Value;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-
-/// A program a test runs, and the Debian package it comes in. (The shape
-/// of the shared test-support crate's; this one is local until that lands.)
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Tool {
-    pub(crate) program: &'static str,
-    pub(crate) package: &'static str,
-}
-
-pub(crate) const IP: Tool = Tool {
-    program: "ip",
-    package: "iproute2",
-};
-pub(crate) const DBUS_DAEMON: Tool = Tool {
-    program: "dbus-daemon",
-    package: "dbus-daemon",
-};
-pub(crate) const BUSCTL: Tool = Tool {
-    program: "busctl",
-    package: "systemd",
-};
-pub(crate) const MMCLI: Tool = Tool {
-    program: "mmcli",
-    package: "modemmanager",
-};
-pub(crate) const NMCLI: Tool = Tool {
-    program: "nmcli",
-    package: "network-manager",
-};
-pub(crate) const NETWORK_MANAGER: Tool = Tool {
-    program: "NetworkManager",
-    package: "network-manager",
-};
-pub(crate) const UNSHARE: Tool = Tool {
-    program: "unshare",
-    package: "util-linux",
-};
-pub(crate) const SETPRIV: Tool = Tool {
-    program: "setpriv",
-    package: "util-linux",
-};
-pub(crate) const GDBUS: Tool = Tool {
-    program: "gdbus",
-    package: "libglib2.0-bin",
-};
-pub(crate) const MOUNT: Tool = Tool {
-    program: "mount",
-    package: "mount",
-};
-
-impl Tool {
-    /// The program's path; its package is installed first when it is
-    /// missing (as root; one install at a time).
-    pub(crate) fn path(&self) -> PathBuf {
-        if let Some(path) = find(self.program) {
-            return path;
-        }
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(path) = find(self.program) {
-            return path;
-        }
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "install {} (needed for {}): it is missing, and only root can install it",
-            self.package,
-            self.program
-        );
-        let apt_get = |args: &[&str]| {
-            Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(Stdio::null())
-                .output()
-                .unwrap_or_else(|error| {
-                    panic!(
-                        "install {} (needed for {}): cannot run apt-get: {error}",
-                        self.package, self.program
-                    )
-                })
-        };
-        let install = [
-            "install",
-            "-y",
-            "-q",
-            "--no-install-recommends",
-            "-o",
-            "DPkg::Lock::Timeout=600",
-            self.package,
-        ];
-        eprintln!(
-            "installing {} (for {}) with apt-get",
-            self.package, self.program
-        );
-        let mut output = apt_get(&install);
-        if !output.status.success() {
-            apt_get(&["update", "-q", "-o", "DPkg::Lock::Timeout=600"]);
-            output = apt_get(&install);
-        }
-        assert!(
-            output.status.success(),
-            "install {} (needed for {}): apt-get failed: {}",
-            self.package,
-            self.program,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        find(self.program).unwrap_or_else(|| {
-            panic!(
-                "{} is installed, and still there is no {}",
-                self.package, self.program
-            )
-        })
-    }
-
-    /// A command for the program.
-    pub(crate) fn command(&self) -> Command {
-        Command::new(self.path())
-    }
-}
-
-fn find(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
 
 /// Root with /dev/net/tun: what the labs need.
 pub(crate) fn privileged() -> bool {
@@ -213,8 +93,12 @@ mkdir -p /run/NetworkManager
 mount --bind "$LAB/nm/run" /run/NetworkManager
 mount --bind "$LAB/nm/lib" /var/lib/NetworkManager
 mount --bind "$LAB/nm/etc" /etc/NetworkManager
-: > "$LAB/nm/resolv.conf.host"
-mount --bind "$LAB/nm/resolv.conf.host" /etc/resolv.conf
+# rc-manager=unmanaged leaves /etc/resolv.conf alone; bound over all the
+# same, where there is one, in case it did not.
+if [ -e /etc/resolv.conf ]; then
+    : > "$LAB/nm/resolv.conf.host"
+    mount --bind "$LAB/nm/resolv.conf.host" /etc/resolv.conf
+fi
 exec "$NM" --no-daemon --debug --config=/etc/NetworkManager/NetworkManager.conf \
     --pid-file=/run/NetworkManager/NetworkManager.pid
 "#;
@@ -532,6 +416,15 @@ impl Lab {
             .collect()
     }
 
+    /// Pings `destination` from inside the namespace and fails the test
+    /// unless every request is answered: packets cross the session.
+    pub(crate) fn ping(&self, destination: &str) {
+        let destination: IpAddr = destination.parse().unwrap();
+        let report = ping_in_namespace(&self.namespace, destination, &Echo::new(2))
+            .unwrap_or_else(|error| panic!("ping {destination}: {error}"));
+        assert!(report.all_answered(), "ping {report}");
+    }
+
     /// Polls `done` until it holds; fails with `what`, mbimd's and
     /// NetworkManager's logs after [`HANG_GUARD`].
     pub(crate) fn wait_until(&self, what: &str, mut done: impl FnMut() -> bool) {
@@ -567,12 +460,7 @@ impl Drop for Lab {
 
 /// SIGTERM, then SIGKILL if the process is still there after a while.
 fn terminate(mut child: Child, name: &str) {
-    if let Some(pid) = i32::try_from(child.id())
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
+    let _ = mbimd_test_support::process::terminate(child.id());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if child.try_wait().ok().flatten().is_some() {

@@ -640,7 +640,7 @@ struct Object {
     properties: Vec<(String, OwnedValue)>,
 }
 
-const MANAGER_ORDER: &[&str] = &["Version", "Modems"];
+const MANAGER_ORDER: &[&str] = &["Version", "Modems", "ModemManagerApi"];
 const MODEM_ORDER: &[&str] = &[
     "ModemId",
     "UsbVendorId",
@@ -846,8 +846,15 @@ async fn list(conn: &Connection, json: bool) -> Result<(), ClientError> {
         fields.insert("Modems".to_owned(), modems.into());
         return print_json(&serde_json::Value::Object(fields));
     }
+    // Whether ModemManager's clients (NetworkManager) manage the sessions.
+    let api = manager.str("ModemManagerApi");
+    let api = if api.is_empty() {
+        String::new()
+    } else {
+        format!("ModemManager API: {api}\n")
+    };
     if modems.is_empty() {
-        return print("no modems\n");
+        return print(&format!("no modems\n{api}"));
     }
     let mut text = String::new();
     for (modem, executors, slots) in &modems {
@@ -859,6 +866,7 @@ async fn list(conn: &Connection, json: bool) -> Result<(), ClientError> {
             text.push_str(&slot_line(slot));
         }
     }
+    text.push_str(&api);
     print(&text)
 }
 

@@ -68,6 +68,39 @@ pub const UNSHARE: Tool = Tool {
     package: "util-linux",
 };
 
+/// ModemManager's command-line client, an independent peer of mbimd's
+/// ModemManager API (the package's daemon is never started by the tests).
+pub const MMCLI: Tool = Tool {
+    program: "mmcli",
+    package: "modemmanager",
+};
+
+/// NetworkManager's command-line client.
+pub const NMCLI: Tool = Tool {
+    program: "nmcli",
+    package: "network-manager",
+};
+
+/// The distribution's NetworkManager, run by the tests in a lab of their
+/// own against mbimd's ModemManager API.
+pub const NETWORK_MANAGER: Tool = Tool {
+    program: "NetworkManager",
+    package: "network-manager",
+};
+
+/// GLib's D-Bus client (the library NetworkManager and mmcli use), which
+/// names the D-Bus error of a failed call.
+pub const GDBUS: Tool = Tool {
+    program: "gdbus",
+    package: "libglib2.0-bin",
+};
+
+/// Bind mounts of NetworkManager's paths in the tests' mount namespace.
+pub const MOUNT: Tool = Tool {
+    program: "mount",
+    package: "mount",
+};
+
 /// Why a program could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {

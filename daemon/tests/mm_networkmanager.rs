@@ -1,0 +1,440 @@
+//! NetworkManager manages mbimd's modems through the ModemManager face:
+//! the distribution's own NetworkManager (Debian 12: 1.42) and nmcli, in a
+//! lab of their own with `mbimd --simulate` (network namespace, private
+//! system bus, NetworkManager's paths in a mount namespace), exactly as a
+//! user would drive them: `nmcli connection add type gsm` and `nmcli
+//! connection up`. No mock anywhere: NetworkManager talks to mbimd as it
+//! would to ModemManager.
+//!
+//! Needs root and /dev/net/tun (skipped, saying so, otherwise); installs
+//! network-manager, modemmanager (mmcli only; its daemon is never started)
+//! and dbus-daemon when missing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod mm_support;
+
+use mm_support::{scenario, tail, text, Lab};
+
+/// The modem's device in NetworkManager (its PrimaryPort).
+const DEVICE: &str = "mbim0e0-ctl";
+/// The session's network device.
+const NETDEV: &str = "mbim0e0";
+
+/// NetworkManager's state of `device` (`nmcli -g GENERAL.STATE`), e.g.
+/// "100 (connected)".
+fn device_state(lab: &Lab, device: &str) -> String {
+    let output = lab.nmcli(&["-g", "GENERAL.STATE", "device", "show", device]);
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn wait_for_device(lab: &Lab, device: &str, state: &str) {
+    lab.wait_until(&format!("NetworkManager's {device} {state}"), || {
+        device_state(lab, device).contains(state)
+    });
+}
+
+/// The lab with mbimd (extra configuration and arguments) and
+/// NetworkManager running and the modem seen by NetworkManager.
+fn lab_with_modem(name: &str, config: &str, args: &[&str]) -> Option<Lab> {
+    let mut lab = Lab::new(name)?;
+    lab.start_mbimd(config, args);
+    lab.start_network_manager();
+    lab.wait_until("the modem as a gsm device in nmcli", || {
+        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
+            .lines()
+            .any(|line| line == format!("{DEVICE}:gsm"))
+    });
+    Some(lab)
+}
+
+fn default_route(lab: &Lab, family: &str) -> serde_json::Value {
+    lab.ip(&[family, "route", "show", "default"])
+}
+
+#[test]
+fn networkmanager_connects_ipv4_ipv6_and_dual_stack_and_disconnects() {
+    // The network's MTU below the function's segment size: the link MTU
+    // comes from the network, through the bearer, to NetworkManager.
+    let Some(mut lab) = Lab::new("nmup") else {
+        return;
+    };
+    let dssa = std::fs::read_to_string(scenario("dssa")).unwrap();
+    let path = lab.dir.join("mtu.toml");
+    std::fs::write(
+        &path,
+        dssa.replace(
+            "mtu = 1500\n\n[executors.ipv6]",
+            "mtu = 1428\n\n[executors.ipv6]",
+        ),
+    )
+    .unwrap();
+    lab.start_mbimd("", &["--simulate", path.to_str().unwrap()]);
+    lab.start_network_manager();
+    lab.wait_until("the modem as a gsm device in nmcli", || {
+        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
+            .lines()
+            .any(|line| line == format!("{DEVICE}:gsm"))
+    });
+    wait_for_device(&lab, DEVICE, "(disconnected)");
+
+    lab.nmcli_ok(&[
+        "connection",
+        "add",
+        "type",
+        "gsm",
+        "ifname",
+        "*",
+        "con-name",
+        "mobile",
+        "apn",
+        "internet",
+        "connection.autoconnect",
+        "no",
+    ]);
+    lab.nmcli_ok(&["--wait", "90", "connection", "up", "mobile"]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+
+    // Dual stack: NetworkManager's addresses, routes, MTU and DNS.
+    let mut addresses = lab.addresses(NETDEV);
+    addresses.sort();
+    assert_eq!(addresses, ["10.64.0.2/30", "fd00:6d62::2/64"]);
+    let link = lab.ip(&["link", "show", "dev", NETDEV]);
+    assert_eq!(link[0]["mtu"], 1428, "{link}");
+    let route = default_route(&lab, "-4");
+    assert_eq!(route[0]["gateway"], "10.64.0.1", "{route}");
+    assert_eq!(route[0]["dev"], NETDEV, "{route}");
+    // NetworkManager's metric for mobile broadband (mbimd's would say
+    // proto static too, but mbimd configured nothing: see below).
+    assert_eq!(route[0]["metric"], 700, "{route}");
+    let route = default_route(&lab, "-6");
+    assert_eq!(route[0]["gateway"], "fd00:6d62::1", "{route}");
+    let resolv = lab.resolv_conf();
+    assert!(resolv.contains("nameserver 10.64.0.1"), "{resolv}");
+    assert!(resolv.contains("nameserver fd00:6d62::1"), "{resolv}");
+    // Packets cross the session with NetworkManager's configuration.
+    lab.ping("10.64.0.1");
+    lab.ping("fd00:6d62::1");
+    // The addresses are NetworkManager's (it marks its own noprefixroute);
+    // mbimd's D-Bus shows it configured nothing but the link.
+    let addresses = lab.ip(&["addr", "show", "dev", NETDEV]);
+    assert!(
+        addresses[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|address| address["family"] == "inet")
+            .all(|address| address["noprefixroute"] == true),
+        "{addresses}"
+    );
+    let parts = lab.busctl(&[
+        "--json=short",
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1/Modem0/Executor0",
+        "dev.mbimd.Executor1",
+        "NetdevParts",
+    ]);
+    let parts = text(&parts);
+    assert!(
+        parts.contains("mtu 1428") && parts.contains("link up"),
+        "{parts}"
+    );
+    assert!(!parts.contains("address"), "{parts}");
+
+    // Down: disconnected, the device gone with whatever was on it.
+    lab.nmcli_ok(&["connection", "down", "mobile"]);
+    wait_for_device(&lab, DEVICE, "(disconnected)");
+    lab.wait_until("the session's device removed", || {
+        !lab.links().contains(&NETDEV.to_owned())
+    });
+    assert_eq!(default_route(&lab, "-4"), serde_json::json!([]));
+    assert_eq!(default_route(&lab, "-6"), serde_json::json!([]));
+    assert!(
+        !lab.resolv_conf().contains("10.64.0.1"),
+        "{}",
+        lab.resolv_conf()
+    );
+    assert_eq!(
+        lab.mmcli_json(&["-m", "0"])["modem"]["generic"]["state"],
+        "registered"
+    );
+
+    // IPv4 alone: NetworkManager asks for an IPv4 bearer.
+    lab.nmcli_ok(&["connection", "modify", "mobile", "ipv6.method", "disabled"]);
+    lab.nmcli_ok(&["--wait", "90", "connection", "up", "mobile"]);
+    assert_eq!(lab.addresses(NETDEV), ["10.64.0.2/30"]);
+    assert_eq!(default_route(&lab, "-6"), serde_json::json!([]));
+    let bearers = lab.mmcli_json(&["-m", "0"])["modem"]["generic"]["bearers"].clone();
+    let bearer = lab.mmcli_json(&["-b", bearers[0].as_str().unwrap()]);
+    assert_eq!(bearer["bearer"]["properties"]["ip-type"], "ipv4");
+    lab.nmcli_ok(&["connection", "down", "mobile"]);
+    wait_for_device(&lab, DEVICE, "(disconnected)");
+
+    // IPv6 alone.
+    lab.nmcli_ok(&[
+        "connection",
+        "modify",
+        "mobile",
+        "ipv4.method",
+        "disabled",
+        "ipv6.method",
+        "auto",
+    ]);
+    lab.nmcli_ok(&["--wait", "90", "connection", "up", "mobile"]);
+    assert_eq!(lab.addresses(NETDEV), ["fd00:6d62::2/64"]);
+    assert_eq!(default_route(&lab, "-4"), serde_json::json!([]));
+    assert_eq!(default_route(&lab, "-6")[0]["gateway"], "fd00:6d62::1");
+    let resolv = lab.resolv_conf();
+    assert!(resolv.contains("nameserver fd00:6d62::1"), "{resolv}");
+    assert!(!resolv.contains("10.64.0.1"), "{resolv}");
+    lab.nmcli_ok(&["connection", "down", "mobile"]);
+    wait_for_device(&lab, DEVICE, "(disconnected)");
+    lab.stop_network_manager();
+    lab.stop_mbimd();
+    assert_eq!(lab.links(), ["lo"], "{}", tail(&lab.mbimd_log(), 20));
+}
+
+/// The built-in modem, its physical SIM asking for PIN 1234 at power-up.
+fn pin_scenario(lab: &Lab) -> std::path::PathBuf {
+    let dssa = std::fs::read_to_string(scenario("dssa")).unwrap();
+    let locked = dssa.replacen("pin_enabled = false", "pin_enabled = true", 1);
+    assert_ne!(locked, dssa);
+    let path = lab.dir.join("pin.toml");
+    std::fs::write(&path, locked).unwrap();
+    path
+}
+
+#[test]
+fn the_connections_gsm_pin_unlocks_the_sim_and_a_wrong_one_fails_with_retries_left() {
+    let Some(mut lab) = Lab::new("nmpin") else {
+        return;
+    };
+    let path = pin_scenario(&lab);
+    lab.start_mbimd("", &["--simulate", path.to_str().unwrap()]);
+    lab.start_network_manager();
+    lab.wait_until("the locked modem", || {
+        lab.mmcli(&["-m", "0"]).status.success()
+            && lab.mmcli_json(&["-m", "0"])["modem"]["generic"]["state"] == "locked"
+    });
+    let generic = lab.mmcli_json(&["-m", "0"])["modem"]["generic"].clone();
+    assert_eq!(generic["unlock-required"], "sim-pin");
+    assert_eq!(
+        generic["unlock-retries"],
+        serde_json::json!(["sim-pin (3)"])
+    );
+    lab.wait_until("the modem as a gsm device in nmcli", || {
+        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
+            .lines()
+            .any(|line| line == format!("{DEVICE}:gsm"))
+    });
+
+    lab.nmcli_ok(&[
+        "connection",
+        "add",
+        "type",
+        "gsm",
+        "ifname",
+        "*",
+        "con-name",
+        "mobile",
+        "apn",
+        "internet",
+        "gsm.pin",
+        "0000",
+        "connection.autoconnect",
+        "no",
+    ]);
+    let output = lab.nmcli(&["--wait", "90", "connection", "up", "mobile"]);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("SIM PIN was incorrect"),
+        "{}",
+        text(&output)
+    );
+    // One attempt spent, two left, and still locked.
+    let generic = lab.mmcli_json(&["-m", "0"])["modem"]["generic"].clone();
+    assert_eq!(
+        generic["unlock-retries"],
+        serde_json::json!(["sim-pin (2)"])
+    );
+    assert_eq!(generic["state"], "locked");
+    assert!(!lab.links().contains(&NETDEV.to_owned()));
+
+    lab.nmcli_ok(&["connection", "modify", "mobile", "gsm.pin", "1234"]);
+    lab.nmcli_ok(&["--wait", "90", "connection", "up", "mobile"]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
+    let generic = lab.mmcli_json(&["-m", "0"])["modem"]["generic"].clone();
+    assert_eq!(generic["state"], "connected");
+    assert_eq!(generic["unlock-required"], "--");
+}
+
+#[test]
+fn a_slot_switch_changes_the_sim_and_networkmanager_reconnects() {
+    let Some(lab) = lab_with_modem("nmslot", "", &["--simulate"]) else {
+        return;
+    };
+    // Autoconnect: NetworkManager connects as soon as it can, and again
+    // after the switch.
+    lab.nmcli_ok(&[
+        "connection",
+        "add",
+        "type",
+        "gsm",
+        "ifname",
+        "*",
+        "con-name",
+        "mobile",
+        "apn",
+        "internet",
+    ]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
+    assert_eq!(
+        lab.mmcli_json(&["-m", "0"])["modem"]["generic"]["sim"],
+        "/org/freedesktop/ModemManager1/SIM/0"
+    );
+
+    let output = lab.mmcli(&["-m", "0", "--set-primary-sim-slot=2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let generic = lab.mmcli_json(&["-m", "0"])["modem"]["generic"].clone();
+    assert_eq!(generic["sim"], "/org/freedesktop/ModemManager1/SIM/1");
+    assert_eq!(generic["primary-sim-slot"], "2");
+    lab.wait_until("NetworkManager connected again on the eSIM", || {
+        device_state(&lab, DEVICE).contains("(connected)")
+            && lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned())
+            && lab.mmcli_json(&["-i", "1"])["sim"]["properties"]["active"] == "yes"
+    });
+    let sim = lab.mmcli_json(&["-i", "1"])["sim"]["properties"].clone();
+    assert_eq!(sim["iccid"], "8988200000000000002");
+}
+
+#[test]
+fn restarts_of_networkmanager_and_mbimd_end_connected_again() {
+    let Some(mut lab) = lab_with_modem("nmrestart", "", &["--simulate"]) else {
+        return;
+    };
+    lab.nmcli_ok(&[
+        "connection",
+        "add",
+        "type",
+        "gsm",
+        "ifname",
+        "*",
+        "con-name",
+        "mobile",
+        "apn",
+        "internet",
+    ]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+
+    // NetworkManager restarts: it finds the modem (connected) and its
+    // connection comes up again.
+    lab.stop_network_manager();
+    lab.start_network_manager();
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
+    assert!(lab.resolv_conf().contains("nameserver 10.64.0.1"));
+
+    // mbimd restarts: the modem goes (NetworkManager forgets the device),
+    // comes back, and NetworkManager connects it again.
+    lab.stop_mbimd();
+    lab.wait_until("the gsm device gone from NetworkManager", || {
+        !lab.nmcli_ok(&["-t", "-f", "DEVICE", "device"])
+            .lines()
+            .any(|line| line == DEVICE)
+    });
+    assert!(!lab.links().contains(&NETDEV.to_owned()));
+    lab.start_mbimd("", &["--simulate"]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
+}
+
+#[test]
+fn an_unplugged_modem_leaves_networkmanager() {
+    let Some(lab) = Lab::new("nmunplug") else {
+        return;
+    };
+    let mut lab = lab;
+    let socket = lab.dir.join("sim.sock");
+    lab.start_mbimd(
+        "",
+        &["--simulate", "--sim-control", socket.to_str().unwrap()],
+    );
+    lab.start_network_manager();
+    lab.wait_until("the modem in NetworkManager", || {
+        device_state(&lab, DEVICE).contains("(disconnected)")
+    });
+    lab.nmcli_ok(&[
+        "connection",
+        "add",
+        "type",
+        "gsm",
+        "ifname",
+        "*",
+        "con-name",
+        "mobile",
+        "apn",
+        "internet",
+    ]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(mbim_sim::ctl::request(
+            &socket,
+            &mbim_sim::control::ControlCommand::Unplug,
+        ))
+        .unwrap();
+    lab.wait_until("the modem gone from mmcli and NetworkManager", || {
+        let listed = lab.mmcli_json(&["-L"])["modem-list"].clone();
+        listed.as_array().is_some_and(Vec::is_empty)
+            && !lab
+                .nmcli_ok(&["-t", "-f", "DEVICE", "device"])
+                .lines()
+                .any(|line| line == DEVICE)
+    });
+    assert!(!lab.links().contains(&NETDEV.to_owned()));
+    assert!(!lab.resolv_conf().contains("10.64.0.1"));
+}
+
+#[test]
+fn both_executors_of_a_dual_active_modem_connect_side_by_side() {
+    let two = scenario("two-executors");
+    let Some(lab) = lab_with_modem("nmdual", "", &["--simulate", two.to_str().unwrap()]) else {
+        return;
+    };
+    lab.wait_until("the second modem in nmcli", || {
+        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
+            .lines()
+            .any(|line| line == "mbim0e1-ctl:gsm")
+    });
+    for (name, device) in [("first", "mbim0e0-ctl"), ("second", "mbim0e1-ctl")] {
+        lab.nmcli_ok(&[
+            "connection",
+            "add",
+            "type",
+            "gsm",
+            "ifname",
+            device,
+            "con-name",
+            name,
+            "apn",
+            "internet",
+            "connection.autoconnect",
+            "no",
+            "ipv6.method",
+            "disabled",
+        ]);
+        lab.nmcli_ok(&["--wait", "90", "connection", "up", name]);
+    }
+    assert_eq!(lab.addresses("mbim0e0"), ["10.64.0.2/30"]);
+    assert_eq!(lab.addresses("mbim0e1"), ["10.65.0.2/30"]);
+    let resolv = lab.resolv_conf();
+    assert!(resolv.contains("nameserver 10.64.0.1"), "{resolv}");
+    assert!(resolv.contains("nameserver 10.65.0.1"), "{resolv}");
+    lab.nmcli_ok(&["connection", "down", "first"]);
+    assert!(!lab.links().contains(&"mbim0e0".to_owned()));
+    assert_eq!(lab.addresses("mbim0e1"), ["10.65.0.2/30"]);
+}
