@@ -140,6 +140,9 @@ pub enum RequestError {
         /// What happened.
         message: String,
     },
+    /// The modem did not answer in time; it may still carry the request out.
+    #[error("{0}")]
+    Timeout(String),
     /// The request cannot be carried out now (the modem has no slot policy,
     /// another switch is under way…).
     #[error("{0}")]

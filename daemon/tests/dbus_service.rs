@@ -801,6 +801,23 @@ async fn modem_and_configuration_failures_have_their_own_errors() {
         fixture.modem.next().await,
         Seen::Executor(0, ExecutorCommand::SetRadio(false))
     );
+    // A device that does not answer is a timeout, not a refusal.
+    let run = dbus_send(
+        bus,
+        None,
+        EXECUTOR,
+        "dev.mbimd.Executor1.EnterPin",
+        &["string:0000"],
+    )
+    .await;
+    assert_eq!(
+        error_of(&run),
+        "Error dev.mbimd.Error.Timeout: the device did not answer within 20 s"
+    );
+    assert_eq!(
+        fixture.modem.next().await,
+        Seen::Executor(0, ExecutorCommand::EnterPin(Secret::new("0000")))
+    );
     let run = dbus_send(bus, None, MANAGER, "dev.mbimd.Manager1.Reload", &[]).await;
     assert_eq!(
         error_of(&run),

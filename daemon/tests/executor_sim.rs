@@ -513,6 +513,42 @@ async fn a_dropped_or_corrupt_response_times_out_and_is_retried() {
 }
 
 #[tokio::test]
+async fn a_command_the_device_does_not_answer_fails_as_a_timeout() {
+    let mut h = start(Scenario::default_dssa(), config());
+    h.connected().await;
+    h.control(r#"{"command":"faults","function":0,"fault":{"kind":"drop-next-response"}}"#);
+    // The radio SET's answer never comes.
+    h.command(ExecutorCommand::Tracked {
+        id: 7,
+        command: Box::new(ExecutorCommand::SetRadio(false)),
+    })
+    .await;
+    loop {
+        match h.event().await {
+            ExecutorEvent::Done { id: 7, result } => {
+                let failure = result.unwrap_err();
+                assert!(failure.timed_out, "{failure:?}");
+                assert_eq!(failure.status, None);
+                assert_eq!(failure.message, "the device did not answer within 0.4 s");
+                break;
+            }
+            ExecutorEvent::Done { .. } | ExecutorEvent::LinkDown { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_device_command_times_out_before_a_dbus_client_gives_up() {
+    // libdbus, sd-bus (busctl) and zbus wait 25 s for a method's answer.
+    assert!(mbimd::executor::COMMAND_TIMEOUT < Duration::from_secs(25));
+    assert_eq!(
+        ExecutorConfig::default().command_timeout,
+        mbimd::executor::COMMAND_TIMEOUT
+    );
+}
+
+#[tokio::test]
 async fn a_function_that_lost_its_session_is_opened_again() {
     let mut h = start(Scenario::default_dssa(), config());
     h.connected().await;

@@ -276,6 +276,7 @@ async fn a_changed_pin_is_the_one_the_sim_asks_for_next() {
         Err(CommandFailure {
             status: Some(Status::Failure),
             message: "wrong PIN, 2 attempts left".to_owned(),
+            timed_out: false,
         })
     );
     assert_eq!(

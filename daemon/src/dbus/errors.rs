@@ -21,6 +21,9 @@ pub enum MethodError {
     /// `dev.mbimd.Error.NotPossible`: not now.
     #[error("{0}")]
     NotPossible(String),
+    /// `dev.mbimd.Error.Timeout`: the modem did not answer in time.
+    #[error("{0}")]
+    Timeout(String),
     /// `dev.mbimd.Error.Gone`: the modem went away.
     #[error("{0}")]
     Gone(String),
@@ -41,6 +44,7 @@ impl MethodError {
             MethodError::InvalidArgs(_) => "org.freedesktop.DBus.Error.InvalidArgs",
             MethodError::Device(_) => "dev.mbimd.Error.Device",
             MethodError::NotPossible(_) => "dev.mbimd.Error.NotPossible",
+            MethodError::Timeout(_) => "dev.mbimd.Error.Timeout",
             MethodError::Gone(_) => "dev.mbimd.Error.Gone",
             MethodError::Config(_) => "dev.mbimd.Error.Config",
             MethodError::Failed(_) => "org.freedesktop.DBus.Error.Failed",
@@ -53,6 +57,7 @@ impl MethodError {
             | MethodError::InvalidArgs(message)
             | MethodError::Device(message)
             | MethodError::NotPossible(message)
+            | MethodError::Timeout(message)
             | MethodError::Gone(message)
             | MethodError::Config(message)
             | MethodError::Failed(message) => message,
@@ -74,6 +79,27 @@ impl zbus::DBusError for MethodError {
     }
 }
 
+/// How long a method that waits on the modem waits: less than a D-Bus
+/// client's default (25 s), so the caller hears `dev.mbimd.Error.Timeout`
+/// from mbimd rather than a timeout of its own bus library. The device's own
+/// command timeout ([`crate::executor::COMMAND_TIMEOUT`]) is shorter still;
+/// this also covers a command that waited in line behind others.
+pub(crate) const METHOD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(23);
+
+/// `request`'s answer, or [`MethodError::Timeout`] after [`METHOD_DEADLINE`].
+pub(crate) async fn within_deadline<T>(
+    what: &str,
+    request: impl std::future::Future<Output = Result<T, RequestError>>,
+) -> Result<T, MethodError> {
+    match tokio::time::timeout(METHOD_DEADLINE, request).await {
+        Ok(answer) => Ok(answer?),
+        Err(_) => Err(MethodError::Timeout(format!(
+            "{what}: no answer from the modem within {} s; it may still be carried out",
+            METHOD_DEADLINE.as_secs()
+        ))),
+    }
+}
+
 impl From<RequestError> for MethodError {
     fn from(error: RequestError) -> Self {
         let message = error.to_string();
@@ -88,6 +114,7 @@ impl From<RequestError> for MethodError {
             }
             RequestError::Device { .. } => MethodError::Device(message),
             RequestError::NotPossible(_) => MethodError::NotPossible(message),
+            RequestError::Timeout(_) => MethodError::Timeout(message),
             RequestError::Gone => MethodError::Gone(message),
         }
     }
@@ -116,6 +143,10 @@ mod tests {
                 "dev.mbimd.Error.NotPossible",
             ),
             (RequestError::Gone, "dev.mbimd.Error.Gone"),
+            (
+                RequestError::Timeout("the device did not answer within 20 s".to_owned()),
+                "dev.mbimd.Error.Timeout",
+            ),
         ];
         for (error, name) in cases {
             assert_eq!(MethodError::from(error).error_name(), name);

@@ -1,7 +1,7 @@
 //! dev.mbimd.Executor1 at /dev/mbimd/Mbimd1/Modem<m>/Executor<e>.
 
 use super::access::{authorize, may_see_personal};
-use super::errors::MethodError;
+use super::errors::{within_deadline, MethodError};
 use super::overrides;
 use super::view::ExecutorView;
 use super::Shared;
@@ -50,7 +50,7 @@ impl ExecutorObject {
         let command = command(self)?;
         let executor = usize::try_from(self.index)
             .map_err(|_| MethodError::InvalidArgs(format!("{what}: no such executor")))?;
-        Ok(self.handle.executor_command(executor, command).await?)
+        within_deadline(what, self.handle.executor_command(executor, command)).await
     }
 
     async fn personal_value(

@@ -1,7 +1,7 @@
 //! dev.mbimd.Modem1 at /dev/mbimd/Mbimd1/Modem<m>.
 
 use super::access::authorize;
-use super::errors::MethodError;
+use super::errors::{within_deadline, MethodError};
 use super::names;
 use super::view::ModemView;
 use super::Shared;
@@ -196,7 +196,7 @@ impl ModemObject {
                 check_slot(&snapshot, *slot, "SetSlotMapping")?;
             }
         }
-        Ok(self.handle.set_slot_mapping(slots).await?)
+        within_deadline("SetSlotMapping", self.handle.set_slot_mapping(slots)).await
     }
 
     /// The user's slot choice: switches the executor to slot through the

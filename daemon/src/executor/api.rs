@@ -11,6 +11,11 @@ use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
 use mbim_protocol::status::Status;
 use std::time::Duration;
 
+/// How long a command may take by default: less than a D-Bus client waits
+/// for a method's answer (25 s by default in libdbus, sd-bus and zbus), so a
+/// method waiting on the device answers with a timeout of its own first.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How one executor runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorConfig {
@@ -66,7 +71,7 @@ impl Default for ExecutorConfig {
             session_id: 0,
             max_control_message: 4096,
             open_timeout: Duration::from_secs(60),
-            command_timeout: Duration::from_secs(30),
+            command_timeout: COMMAND_TIMEOUT,
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(300),
             busy_retry: Duration::from_secs(10),
@@ -213,6 +218,9 @@ pub struct CommandFailure {
     pub status: Option<Status>,
     /// What went wrong, in words (never containing a PIN or PUK).
     pub message: String,
+    /// The device did not answer within the command timeout (it may still
+    /// carry the command out).
+    pub timed_out: bool,
 }
 
 impl std::fmt::Display for CommandFailure {

@@ -15,7 +15,7 @@ mod profile;
 
 pub use api::{
     CommandFailure, Connection, DeviceInfo, ExecutorCommand, ExecutorConfig, ExecutorEvent,
-    ExecutorReport, ExecutorState, ExecutorStatus, PinStatus, SystemCaps,
+    ExecutorReport, ExecutorState, ExecutorStatus, PinStatus, SystemCaps, COMMAND_TIMEOUT,
 };
 pub use driver::{run_executor, ExecutorExit};
 pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};

@@ -20,6 +20,8 @@ pub(crate) enum Core {
     WrongState,
     TooMany,
     NotFound,
+    /// Not done now, may be later: the modem did not answer in time.
+    Retry,
 }
 
 /// `MMMobileEquipmentError` nicks mbimd answers with.
@@ -149,6 +151,10 @@ impl MmError {
                 format!("{what}: the modem refused: {message}"),
             ),
             RequestError::NotPossible(message) => Self::wrong_state(format!("{what}: {message}")),
+            RequestError::Timeout(message) => Self::core(
+                Core::Retry,
+                format!("{what}: {message}; the modem may still carry it out"),
+            ),
             RequestError::Gone => Self::core(Core::Aborted, format!("{what}: the modem is gone")),
         }
     }

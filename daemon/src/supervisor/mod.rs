@@ -596,6 +596,9 @@ pub fn executor_numbers(reported: &[Option<u32>]) -> Vec<usize> {
 }
 
 fn device_error(failure: CommandFailure) -> RequestError {
+    if failure.timed_out {
+        return RequestError::Timeout(failure.message);
+    }
     RequestError::Device {
         status: failure.status,
         message: failure.message,
@@ -937,6 +940,26 @@ mod tests {
         for (reported, numbers) in table {
             assert_eq!(executor_numbers(reported), numbers, "{reported:?}");
         }
+    }
+
+    #[test]
+    fn an_unanswered_command_is_a_timeout_and_a_refusal_a_refusal() {
+        let failure = |status, timed_out| CommandFailure {
+            status,
+            message: "m".to_owned(),
+            timed_out,
+        };
+        assert_eq!(
+            device_error(failure(None, true)),
+            RequestError::Timeout("m".to_owned())
+        );
+        assert_eq!(
+            device_error(failure(Some(mbim_protocol::status::Status::Failure), false)),
+            RequestError::Device {
+                status: Some(mbim_protocol::status::Status::Failure),
+                message: "m".to_owned()
+            }
+        );
     }
 
     #[test]

@@ -224,6 +224,7 @@ fn failure(message: &str) -> CommandFailure {
     CommandFailure {
         status: None,
         message: message.to_owned(),
+        timed_out: false,
     }
 }
 

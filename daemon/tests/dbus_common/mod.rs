@@ -399,7 +399,8 @@ pub struct FakeSupervisor {
 }
 
 /// The answer the test supervisor gives: every request succeeds except
-/// `SetRadio(false)`, which the "device" refuses.
+/// `SetRadio(false)`, which the "device" refuses, and `EnterPin("0000")`,
+/// which it does not answer in time.
 fn answer(request: ModemRequest, seen: &tmpsc::UnboundedSender<Seen>) {
     match request {
         ModemRequest::Executor {
@@ -412,6 +413,10 @@ fn answer(request: ModemRequest, seen: &tmpsc::UnboundedSender<Seen>) {
                     status: None,
                     message: "radio off refused by the test".to_owned(),
                 })
+            } else if command == ExecutorCommand::EnterPin(mbimd::executor::Secret::new("0000")) {
+                Err(RequestError::Timeout(
+                    "the device did not answer within 20 s".to_owned(),
+                ))
             } else {
                 Ok(())
             };

@@ -232,7 +232,11 @@ mod tests {
             machine.poll_action(),
             Some(Action::Report(done(
                 6,
-                failure(None, "the device did not answer")
+                Err(CommandFailure {
+                    status: None,
+                    message: "the device did not answer within 20 s".to_owned(),
+                    timed_out: true,
+                })
             )))
         );
         machine.handle(now, tracked(7, pin()));

@@ -116,6 +116,7 @@ impl ExecutorMachine {
             Err(CommandFailure {
                 status,
                 message: message.to_owned(),
+                timed_out: false,
             }),
         );
     }
@@ -217,14 +218,19 @@ impl ExecutorMachine {
     pub(super) fn request_failed(&mut self, now: Instant, step: &Step, failure: &RequestFailure) {
         self.handling = Some(std::mem::discriminant(step));
         let message = match failure {
-            RequestFailure::TimedOut => "the device did not answer".to_owned(),
+            RequestFailure::TimedOut => format!(
+                "the device did not answer within {} s",
+                self.config.command_timeout.as_secs_f32()
+            ),
             RequestFailure::FunctionError(error) => format!("the device failed it ({error})"),
             RequestFailure::Cancelled => "the session ended".to_owned(),
             RequestFailure::Refused(why) => why.clone(),
         };
-        if let Some(id) = step.tracked() {
-            self.fail(id, None, &message);
-        }
+        let command_failure = CommandFailure {
+            status: None,
+            message,
+            timed_out: matches!(failure, RequestFailure::TimedOut),
+        };
         // Waiters fail too: the step is retried, but maybe not soon.
         let waiters = match step {
             Step::RadioQuery | Step::RadioSet => std::mem::take(&mut self.radio_waiters),
@@ -232,7 +238,9 @@ impl ExecutorMachine {
             Step::SlotInfoQuery(_) => std::mem::take(&mut self.slot_query_waiters),
             _ => Vec::new(),
         };
-        self.fail_all(waiters, None, &message);
+        for id in step.tracked().into_iter().chain(waiters) {
+            self.done(Some(id), Err(command_failure.clone()));
+        }
         match failure {
             RequestFailure::FunctionError(ProtocolError::NotOpened) => {
                 self.reset("the device has no session (NOT_OPENED)");

@@ -248,6 +248,7 @@ impl ExecutorMachine {
                 Err(CommandFailure {
                     status: Some(status),
                     message,
+                    timed_out: false,
                 }),
             );
             let left = self.status.pin.remaining_attempts.unwrap_or(0);
@@ -284,6 +285,7 @@ impl ExecutorMachine {
                 Err(CommandFailure {
                     status: Some(status),
                     message,
+                    timed_out: false,
                 }),
             );
             let left = self.status.pin.remaining_attempts.unwrap_or(0);
@@ -329,6 +331,7 @@ impl ExecutorMachine {
                 Err(CommandFailure {
                     status: Some(status),
                     message,
+                    timed_out: false,
                 }),
             );
         }

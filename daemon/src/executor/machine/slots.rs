@@ -114,6 +114,7 @@ impl ExecutorMachine {
             None => Err(CommandFailure {
                 status: Some(status),
                 message: format!("DEVICE_SLOT_MAPPINGS query failed: {status}"),
+                timed_out: false,
             }),
         };
         for id in std::mem::take(&mut self.mapping_waiters) {
@@ -148,6 +149,7 @@ impl ExecutorMachine {
                 self.slot_query_failure.get_or_insert(CommandFailure {
                     status: Some(status),
                     message: format!("SLOT_INFO_STATUS of slot {slot} failed: {status}"),
+                    timed_out: false,
                 });
             }
         }
@@ -176,11 +178,13 @@ impl ExecutorMachine {
             Err(CommandFailure {
                 status: Some(status),
                 message,
+                timed_out: false,
             })
         } else {
             Err(CommandFailure {
                 status: Some(status),
                 message: format!("slot mapping refused: {status}"),
+                timed_out: false,
             })
         };
         self.done(tracked, result);

@@ -401,6 +401,7 @@ pub(super) fn failure(status: Option<Status>, message: &str) -> Result<(), Comma
     Err(CommandFailure {
         status,
         message: message.to_owned(),
+        timed_out: false,
     })
 }
 
