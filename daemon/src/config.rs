@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::logging::chain;
+
 pub use crate::executor::Profile;
 pub use crate::policy::{OnRemoval, SlotPolicyConfig};
 pub use locate::Location;
@@ -495,7 +497,6 @@ impl Config {
     }
 
     fn resolve_paths(&mut self, origin: &Path) {
-        let directory = origin.parent();
         for path in [
             self.simulate.scenario.as_mut(),
             self.simulate.control.as_mut(),
@@ -504,12 +505,17 @@ impl Config {
         .into_iter()
         .flatten()
         {
-            if path.is_relative() {
-                if let Some(directory) = directory {
-                    *path = directory.join(&*path);
-                }
-            }
+            *path = relative_to(origin, path);
         }
+    }
+}
+
+/// `path` as the configuration file `origin` means it: a relative path is
+/// taken from the file's directory.
+fn relative_to(origin: &Path, path: &Path) -> PathBuf {
+    match origin.parent() {
+        Some(directory) if path.is_relative() => directory.join(path),
+        _ => path.to_owned(),
     }
 }
 
@@ -552,6 +558,26 @@ fn parse(text: &str, path: &Path, origin: Origin) -> Result<Config, ConfigError>
                     ),
                 ));
             }
+        }
+    }
+    // A scenario that does not load would stop mbimd at its start; say so
+    // now, at the key that names it. (Text checked by `Config::parse` comes
+    // from no file: its paths may name files of another machine.)
+    if let (Origin::File { .. }, Some(scenario)) = (origin, &config.simulate.scenario) {
+        let resolved = relative_to(path, scenario);
+        if let Err(error) = mbim_sim::scenario::Scenario::load(&resolved) {
+            let span = locate::span_of(
+                document.get_ref(),
+                &[locate::Step::Key("simulate"), locate::Step::Key("scenario")],
+            );
+            return Err(invalid(
+                span,
+                format!(
+                    "the scenario does not load ({}); expected a simulator scenario file such as \
+                     simulator/scenarios/dssa.toml, or leave the key out for the built-in one",
+                    chain(&error)
+                ),
+            ));
         }
     }
     if let Some(first_pin) = validate::first_pin(&config, document.get_ref()) {

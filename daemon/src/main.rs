@@ -34,13 +34,15 @@ struct Cli {
     /// default file means the built-in defaults).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Run against the simulated modem instead of USB devices: the built-in
-    /// dual-SIM single-active modem, or the scenario file given.
+    /// Run against the simulated modem instead of USB devices: the scenario
+    /// file given, else `[simulate] scenario`, else the built-in dual-SIM
+    /// single-active modem.
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
     simulate: Option<Option<PathBuf>>,
     /// With --simulate: serve the simulated modem's control socket here
     /// (`mbim-sim ctl --control PATH …` drives it). Overrides
-    /// `[simulate] control`.
+    /// `[simulate] control`. A socket left there that nobody listens on is
+    /// replaced; anything else at PATH is refused and left alone.
     #[arg(long, value_name = "PATH")]
     sim_control: Option<PathBuf>,
     /// Only check the configuration file: exit 0 when mbimd would start
@@ -61,6 +63,14 @@ fn main() -> ExitCode {
     // Packages and admins check a file before (re)starting the service,
     // which would otherwise only say so in the journal.
     if cli.check_config {
+        // The configuration's own scenario was loaded with it; one given on
+        // the command line is checked the same way.
+        if let Some(Some(scenario)) = &cli.simulate {
+            if let Err(error) = Scenario::load(scenario) {
+                eprintln!("mbimd: --simulate: {}", chain(&error));
+                return ExitCode::from(2);
+            }
+        }
         let path = cli
             .config
             .as_deref()
@@ -95,10 +105,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     // Every supervised modem's handle, shared with the D-Bus service.
     let registry = Registry::new();
-    let scenario_path = cli
-        .simulate
-        .clone()
-        .or_else(|| config.simulate.scenario.clone().map(Some));
+    let scenario_path = scenario_path(cli.simulate.clone(), config.simulate.scenario.clone());
     let simulating = scenario_path.is_some();
     if !simulating && cli.sim_control.is_some() {
         anyhow::bail!(
@@ -164,6 +171,20 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
     };
     simulate(scenario, control_path, config, registry, shutdown).await
+}
+
+/// Which scenario to simulate, if any: `--simulate PATH`'s file; for a bare
+/// `--simulate`, or without the option, `[simulate] scenario` (a scenario
+/// there means simulating); `Some(None)` for the built-in one.
+fn scenario_path(
+    option: Option<Option<PathBuf>>,
+    configured: Option<PathBuf>,
+) -> Option<Option<PathBuf>> {
+    match (option, configured) {
+        (Some(Some(given)), _) => Some(Some(given)),
+        (Some(None), configured) => Some(configured),
+        (None, configured) => configured.map(Some),
+    }
 }
 
 /// The simulated network accepts any APN; without a profile the executor
@@ -430,4 +451,31 @@ async fn shutdown_signal(notifier: Notifier) {
         _ = interrupt.recv() => tracing::info!("SIGINT"),
     }
     notifier.stopping();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scenario_is_the_options_else_the_configurations_else_the_built_in_one() {
+        let given = || Some(PathBuf::from("given.toml"));
+        let configured = || Some(PathBuf::from("configured.toml"));
+        // (--simulate, [simulate] scenario) -> what runs
+        let table = [
+            (None, None, None),
+            (Some(None), None, Some(None)),
+            (Some(None), configured(), Some(configured())),
+            (Some(given()), configured(), Some(given())),
+            (Some(given()), None, Some(given())),
+            (None, configured(), Some(configured())),
+        ];
+        for (option, config, expected) in table {
+            assert_eq!(
+                scenario_path(option.clone(), config.clone()),
+                expected,
+                "{option:?} {config:?}"
+            );
+        }
+    }
 }

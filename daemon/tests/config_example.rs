@@ -108,6 +108,13 @@ fn every_commented_option_of_the_example_is_valid() {
     if is_root() {
         let dir = TempDir::new();
         let path = dir.write("mbimd.toml", &text, 0o600);
+        // The scenario it names, beside it, as a file read by load must be.
+        std::fs::create_dir(dir.path().join("scenarios")).unwrap();
+        std::fs::write(
+            dir.path().join("scenarios/dssa.toml"),
+            include_str!("../../simulator/scenarios/dssa.toml"),
+        )
+        .unwrap();
         let config = Config::load(&path).unwrap();
         assert_eq!(
             config
@@ -311,4 +318,63 @@ fn check_config_accepts_the_example_and_names_the_place_of_a_problem() {
         "no file:line in {stderr}"
     );
     assert!(refused.stdout.is_empty(), "{refused:?}");
+}
+
+/// A scenario the configuration names must load: a missing file is refused
+/// at the key that names it (relative to the file's directory), one that is
+/// there is accepted, and `--simulate PATH` is checked too.
+#[test]
+fn check_config_refuses_a_scenario_that_does_not_load() {
+    let mbimd = env!("CARGO_BIN_EXE_mbimd");
+    let check = |config: &Path, extra: &[&str]| {
+        std::process::Command::new(mbimd)
+            .arg("--check-config")
+            .arg("--config")
+            .arg(config)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let dir = TempDir::new();
+    let config = dir.path().join("mbimd.toml");
+    std::fs::write(
+        &config,
+        "[dns]\nbackend = \"none\"\n\n[simulate]\nscenario = \"nowhere.toml\"\n",
+    )
+    .unwrap();
+    let refused = check(&config, &[]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:5:12: the scenario does not load",
+            config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}", dir.path().join("nowhere.toml").display()))
+            && stderr.contains("No such file or directory"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        dir.path().join("nowhere.toml"),
+        include_str!("../../simulator/scenarios/dssa.toml"),
+    )
+    .unwrap();
+    let accepted = check(&config, &[]);
+    assert!(accepted.status.success(), "{accepted:?}");
+
+    std::fs::write(dir.path().join("broken.toml"), "name = 5\n").unwrap();
+    let refused = check(
+        &config,
+        &[
+            "--simulate",
+            dir.path().join("broken.toml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("broken.toml:1:"), "{stderr}");
 }

@@ -13,6 +13,7 @@
 use crate::control::ControlCommand;
 use crate::device::SimModem;
 use serde_json::{json, Map, Value};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
@@ -47,6 +48,12 @@ pub enum CtlError {
     /// Another simulator already serves this socket.
     #[error("control socket {0} is in use by another running simulator")]
     InUse(PathBuf),
+    /// Something other than a socket is at the path: it is not replaced.
+    #[error(
+        "{0} exists and is not a socket; only a socket left by a simulator that ended is \
+         replaced (remove the file, or choose another path)"
+    )]
+    NotASocket(PathBuf),
     /// The socket could not be created.
     #[error("creating control socket {path}: {source}")]
     Bind {
@@ -75,21 +82,30 @@ pub fn default_socket_path() -> PathBuf {
 }
 
 /// Binds the control socket at `path`. A socket file left by a simulator
-/// that died is replaced; one that a live simulator answers on is not.
+/// that died (nobody accepts on it) is replaced; one that a live simulator
+/// answers on is not, and neither is anything that is not a socket.
 pub async fn bind(path: &Path) -> Result<UnixListener, CtlError> {
-    if path.exists() {
-        if UnixStream::connect(path).await.is_ok() {
-            return Err(CtlError::InUse(path.to_owned()));
-        }
-        std::fs::remove_file(path).map_err(|source| CtlError::Bind {
-            path: path.to_owned(),
-            source,
-        })?;
-    }
-    UnixListener::bind(path).map_err(|source| CtlError::Bind {
+    let bind_error = |source| CtlError::Bind {
         path: path.to_owned(),
         source,
-    })
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(bind_error(error)),
+        Ok(metadata) if !metadata.file_type().is_socket() => {
+            return Err(CtlError::NotASocket(path.to_owned()));
+        }
+        Ok(_) => match UnixStream::connect(path).await {
+            Ok(_) => return Err(CtlError::InUse(path.to_owned())),
+            // Nobody listens: a stale socket.
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+                std::fs::remove_file(path).map_err(bind_error)?;
+            }
+            // Not ours to judge (no permission…): leave it alone.
+            Err(error) => return Err(bind_error(error)),
+        },
+    }
+    UnixListener::bind(path).map_err(bind_error)
 }
 
 /// Answers control connections on `listener` until the task is dropped.

@@ -144,3 +144,49 @@ fn a_second_server_on_the_same_socket_is_refused() {
         text(&out.stderr)
     );
 }
+
+/// What `--control PATH` (here, and in `mbimd --sim-control`) does with
+/// what is already at PATH: a socket nobody accepts on is replaced; a
+/// regular file, a directory or a symbolic link is refused and left as it
+/// was.
+#[test]
+fn only_a_stale_socket_is_replaced() {
+    let dir = std::env::temp_dir().join(format!("mbim-sim-ctl-{}-stale", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // A socket whose listener is gone: replaced, and served again.
+    let stale = dir.join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    assert!(stale.exists());
+    let listener = runtime.block_on(mbim_sim::ctl::bind(&stale)).unwrap();
+    assert!(std::os::unix::net::UnixStream::connect(&stale).is_ok());
+    drop(listener);
+
+    // Anything else stays untouched.
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "keep me").unwrap();
+    let subdirectory = dir.join("directory");
+    std::fs::create_dir(&subdirectory).unwrap();
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    for path in [&file, &subdirectory, &link] {
+        let error = runtime.block_on(mbim_sim::ctl::bind(path)).unwrap_err();
+        assert!(
+            error.to_string().contains("exists and is not a socket"),
+            "{}: {error}",
+            path.display()
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    assert!(subdirectory.is_dir());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -307,6 +307,12 @@ pub async fn supervise<T>(
                 let Some(report) = report else { break };
                 supervisor.report(report).await;
                 if supervisor.executors.iter().all(|executor| !executor.running) {
+                    if !shutting_down {
+                        tracing::info!(
+                            modem = supervisor.modem.index,
+                            "every executor has ended: the modem is gone (unplugged or reset)"
+                        );
+                    }
                     break;
                 }
             }
