@@ -782,6 +782,86 @@ async fn members_of_the_admin_group_may_change_things() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_applies_a_new_admin_group_to_the_next_call() {
+    root_only!();
+    let bus = PrivateBus::start();
+    let registry = mbimd::modem::Registry::new();
+    let (handle, mut modem) = fake_modem(dssa_snapshot(0));
+    registry.insert(0, handle);
+    // What Reload reads: first a file naming group 4242, then one naming none.
+    let admin_gids = Arc::new(std::sync::Mutex::new(vec![None, Some(4242)]));
+    let reload: mbimd::dbus::Reloader = Arc::new(move || {
+        let gid = admin_gids.lock().unwrap().pop().flatten();
+        Box::pin(async move {
+            let mut config = mbimd::config::Config::default();
+            config.dbus.admin_gid = gid;
+            Ok(Arc::new(config))
+        })
+    });
+    let _service = dbus::serve(
+        Bus::Address(bus.address.clone()),
+        registry,
+        Arc::new(mbimd::config::Config::default()),
+        AccessPolicy { admin_group: None },
+        reload,
+    )
+    .await
+    .unwrap();
+    let as_member = || {
+        run_as(
+            None,
+            "setpriv",
+            [
+                "--reuid=65534",
+                "--regid=65534",
+                "--groups=4242",
+                "busctl",
+                &format!("--address={}", bus.address),
+                "call",
+                BUS_NAME,
+                EXECUTOR,
+                EXECUTOR1,
+                "SetRadio",
+                "b",
+                "true",
+            ]
+            .iter()
+            .map(|arg| (*arg).to_owned())
+            .collect(),
+        )
+    };
+    let refused = as_member().await;
+    assert!(
+        !refused.ok && refused.stderr.contains("Access denied"),
+        "{refused:?}"
+    );
+
+    call(&bus, None, MANAGER, "dev.mbimd.Manager1", "Reload", &[])
+        .await
+        .out();
+    as_member().await.out();
+    assert_eq!(
+        modem.next().await,
+        Seen::Executor(0, ExecutorCommand::SetRadio(true))
+    );
+    assert_eq!(
+        get_property(&bus, Some(NOBODY), EXECUTOR, EXECUTOR1, "Imsi").await,
+        json!("00101**********"),
+        "a member without the group's gid still sees the masked IMSI"
+    );
+
+    // Reloaded without the group: refused again.
+    call(&bus, None, MANAGER, "dev.mbimd.Manager1", "Reload", &[])
+        .await
+        .out();
+    let refused = as_member().await;
+    assert!(
+        !refused.ok && refused.stderr.contains("Access denied"),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modem_and_configuration_failures_have_their_own_errors() {
     let mut fixture = Fixture::start(Some("/etc/mbimd/mbimd.toml:3:1: unknown key `colour`")).await;
     let bus = &fixture.bus;

@@ -68,7 +68,7 @@ pub(crate) async fn authorize(
     header: &Header<'_>,
     what: &str,
 ) -> Result<(), MethodError> {
-    if privileged(connection, &shared.access, header).await? {
+    if privileged(connection, &shared.access(), header).await? {
         return Ok(());
     }
     Err(MethodError::AccessDenied(format!(
@@ -87,7 +87,7 @@ pub(crate) async fn may_see_personal(
     let Some(header) = header else {
         return false;
     };
-    privileged(connection, &shared.access, header)
+    privileged(connection, &shared.access(), header)
         .await
         .unwrap_or(false)
 }

@@ -96,8 +96,9 @@ pub enum DbusError {
 /// connection (and the name) alive after the [`DbusService`] is dropped;
 /// methods get it from zbus instead.
 pub(crate) struct Shared {
-    /// Who may change things and see personal data.
-    pub(crate) access: AccessPolicy,
+    /// Who may change things and see personal data (`[dbus] admin-group`,
+    /// replaced by Reload).
+    pub(crate) access: RwLock<AccessPolicy>,
     /// The configuration in force (Connect builds on its profiles).
     pub(crate) config: RwLock<Arc<Config>>,
     /// Reload's work.
@@ -118,8 +119,25 @@ impl Shared {
         }
     }
 
-    /// Replaces the configuration in force.
+    /// Who may change things now.
+    pub(crate) fn access(&self) -> AccessPolicy {
+        match self.access.read() {
+            Ok(access) => *access,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Replaces the configuration in force, and with it who may change
+    /// things (its `[dbus] admin-group`): a reload takes effect for the next
+    /// call.
     pub(crate) fn set_config(&self, config: Arc<Config>) {
+        let access = AccessPolicy {
+            admin_group: config.dbus.admin_gid,
+        };
+        match self.access.write() {
+            Ok(mut slot) => *slot = access,
+            Err(poisoned) => *poisoned.into_inner() = access,
+        }
         match self.config.write() {
             Ok(mut slot) => *slot = config,
             Err(poisoned) => *poisoned.into_inner() = config,
@@ -198,8 +216,10 @@ impl Drop for DbusService {
 
 /// Connects to `bus`, exports the manager and every modem of `registry`
 /// (and those that come later), and owns [`BUS_NAME`] once the objects are
-/// in place. `config` is the configuration in force at start; `reload` is
-/// what `Reload()` runs.
+/// in place. `config` is the configuration in force at start and `access`
+/// who may change things; `reload` is what `Reload()` runs, and the
+/// configuration it returns replaces both (its `[dbus] admin-group` applies
+/// from the next call on).
 pub async fn serve(
     bus: Bus,
     registry: Registry,
@@ -224,7 +244,7 @@ pub async fn serve(
         .await
         .map_err(connect_error)?;
     let shared = Arc::new(Shared {
-        access,
+        access: RwLock::new(access),
         config: RwLock::new(config),
         reload,
         registry: registry.clone(),

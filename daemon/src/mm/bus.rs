@@ -76,7 +76,7 @@ impl Call<'_> {
     pub(crate) async fn privileged(&self) -> bool {
         crate::dbus::access::privileged(
             &self.face.connection,
-            &self.face.access,
+            &self.face.access(),
             &self.message.header(),
         )
         .await
@@ -88,7 +88,7 @@ impl Call<'_> {
     pub(crate) async fn authorize(&self) -> Result<(), MmError> {
         match crate::dbus::access::privileged(
             &self.face.connection,
-            &self.face.access,
+            &self.face.access(),
             &self.message.header(),
         )
         .await

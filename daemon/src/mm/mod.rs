@@ -183,7 +183,7 @@ pub async fn serve(
         .map_err(connect_error)?;
     let face = Arc::new(Face {
         connection: connection.clone(),
-        access,
+        access: RwLock::new(access),
         registry,
         config: RwLock::new(config),
         table: Mutex::new(Table::default()),
@@ -263,7 +263,8 @@ struct Rendered {
 /// What the face's tasks and calls share.
 pub(crate) struct Face {
     pub(crate) connection: Connection,
-    pub(crate) access: AccessPolicy,
+    /// Who may change things: `[dbus] admin-group`, replaced on reload.
+    access: RwLock<AccessPolicy>,
     pub(crate) registry: Registry,
     config: RwLock<Arc<Config>>,
     table: Mutex<Table>,
@@ -278,7 +279,17 @@ impl Face {
         Arc::clone(&self.config.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Who may change things now.
+    pub(crate) fn access(&self) -> AccessPolicy {
+        *self.access.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the configuration, and with it who may change things (its
+    /// `[dbus] admin-group`), as mbimd's own API does on reload.
     fn set_config(&self, config: Arc<Config>) {
+        *self.access.write().unwrap_or_else(PoisonError::into_inner) = AccessPolicy {
+            admin_group: config.dbus.admin_gid,
+        };
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
