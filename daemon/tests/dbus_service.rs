@@ -782,6 +782,78 @@ async fn members_of_the_admin_group_may_change_things() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setting_a_property_is_refused_as_read_only() {
+    let mut fixture = Fixture::start(None).await;
+    let bus = &fixture.bus;
+    // Every property of mbimd is read-only; an unknown one is unknown.
+    let cases = [
+        (
+            EXECUTOR,
+            EXECUTOR1,
+            "State",
+            "string:idle",
+            "PropertyReadOnly",
+        ),
+        (EXECUTOR, EXECUTOR1, "Index", "uint32:3", "PropertyReadOnly"),
+        (EXECUTOR, EXECUTOR1, "Imsi", "string:0", "PropertyReadOnly"),
+        (
+            MODEM,
+            MODEM1,
+            "AutoSwitch",
+            "boolean:true",
+            "PropertyReadOnly",
+        ),
+        (
+            SLOT0,
+            SLOT1_IFACE,
+            "State",
+            "string:active",
+            "PropertyReadOnly",
+        ),
+        (
+            MANAGER,
+            "dev.mbimd.Manager1",
+            "Version",
+            "string:9",
+            "PropertyReadOnly",
+        ),
+        (
+            EXECUTOR,
+            EXECUTOR1,
+            "Colour",
+            "string:red",
+            "UnknownProperty",
+        ),
+    ];
+    for (path, interface, property, value, error) in cases {
+        let run = dbus_send(
+            bus,
+            None,
+            path,
+            "org.freedesktop.DBus.Properties.Set",
+            &[
+                &format!("string:{interface}"),
+                &format!("string:{property}"),
+                &format!("variant:{value}"),
+            ],
+        )
+        .await;
+        assert!(
+            error_of(&run).starts_with(&format!("Error org.freedesktop.DBus.Error.{error}")),
+            "{interface}.{property}: {run:?}"
+        );
+    }
+    // Nothing reached the supervisor.
+    call(bus, None, EXECUTOR, EXECUTOR1, "SetRadio", &["b", "true"])
+        .await
+        .out();
+    assert_eq!(
+        fixture.modem.next().await,
+        Seen::Executor(0, ExecutorCommand::SetRadio(true))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_applies_a_new_admin_group_to_the_next_call() {
     root_only!();
     let bus = PrivateBus::start();

@@ -18,6 +18,7 @@ mod manager;
 mod modem;
 mod names;
 mod overrides;
+mod read_only;
 mod slot;
 mod tracker;
 mod view;
@@ -252,7 +253,10 @@ pub async fn serve(
     });
     let server = connection.object_server();
     server
-        .at(MANAGER_PATH, manager::Manager::new(Arc::clone(&shared)))
+        .at(
+            MANAGER_PATH,
+            read_only::ReadOnly(manager::Manager::new(Arc::clone(&shared))),
+        )
         .await?;
     server.at(MANAGER_PATH, ObjectManager).await?;
     // The modems present now are exported before the name is taken, so a

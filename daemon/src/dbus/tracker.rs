@@ -6,6 +6,7 @@
 use super::executor::ExecutorObject;
 use super::manager::{modem_paths, Manager};
 use super::modem::ModemObject;
+use super::read_only::ReadOnly;
 use super::slot::SlotObject;
 use super::view::{changed, object_path, Entries, ExecutorView, ModemView, SlotView};
 use super::{executor_path, modem_path, slot_path, Shared, MANAGER_PATH};
@@ -140,7 +141,7 @@ impl ModemTask {
         server
             .at(
                 modem_path(index),
-                ModemObject::new(Arc::clone(&shared), handle.clone(), index),
+                ReadOnly(ModemObject::new(Arc::clone(&shared), handle.clone(), index)),
             )
             .await?;
         let mut objects = Objects {
@@ -199,11 +200,11 @@ impl Objects {
             server
                 .at(
                     executor_path(self.index, self.executors),
-                    ExecutorObject::new(
+                    ReadOnly(ExecutorObject::new(
                         Arc::clone(&self.shared),
                         self.handle.clone(),
                         self.executors,
-                    ),
+                    )),
                 )
                 .await?;
             self.executors += 1;
@@ -211,7 +212,7 @@ impl Objects {
         while self.executors > executors {
             self.executors -= 1;
             server
-                .remove::<ExecutorObject, _>(executor_path(self.index, self.executors))
+                .remove::<ReadOnly<ExecutorObject>, _>(executor_path(self.index, self.executors))
                 .await?;
         }
         let slots = count(snapshot.slots.len());
@@ -219,12 +220,12 @@ impl Objects {
             server
                 .at(
                     slot_path(self.index, self.slots),
-                    SlotObject::new(
+                    ReadOnly(SlotObject::new(
                         Arc::clone(&self.shared),
                         self.handle.watch(),
                         self.index,
                         self.slots,
-                    ),
+                    )),
                 )
                 .await?;
             self.slots += 1;
@@ -232,7 +233,7 @@ impl Objects {
         while self.slots > slots {
             self.slots -= 1;
             server
-                .remove::<SlotObject, _>(slot_path(self.index, self.slots))
+                .remove::<ReadOnly<SlotObject>, _>(slot_path(self.index, self.slots))
                 .await?;
         }
         Ok(())
@@ -243,7 +244,7 @@ impl Objects {
         self.resize(&ModemSnapshot::default()).await?;
         self.connection
             .object_server()
-            .remove::<ModemObject, _>(modem_path(self.index))
+            .remove::<ReadOnly<ModemObject>, _>(modem_path(self.index))
             .await?;
         Ok(())
     }
