@@ -285,6 +285,35 @@ fn the_admin_group_is_resolved_to_its_gid() {
     assert_eq!(config.dbus.admin_gid, Some(0));
 }
 
+/// The example's comment on `show-personal-info` shows the masking rule
+/// with an example; that example is what mbimd logs.
+#[test]
+fn the_masking_comment_shows_what_is_masked() {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let comment: String = text
+        .lines()
+        .skip_while(|line| !line.contains("in full. Masked otherwise"))
+        .take_while(|line| line.starts_with('#'))
+        .map(|line| line.trim_start_matches('#').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (before, after) = comment
+        .split_once(" is logged as ")
+        .unwrap_or_else(|| panic!("no example in {comment:?}"));
+    let value = before.rsplit(' ').next().unwrap();
+    let shown = after.split([' ', ';', ',']).next().unwrap();
+    assert_eq!(mbimd::logging::personal(value, false).to_string(), shown);
+    // The short-value rule it states, too.
+    assert!(
+        comment.contains(&format!("logged as {}", mbimd::logging::MASK)),
+        "{comment}"
+    );
+    assert_eq!(
+        mbimd::logging::personal("012345678", false).to_string(),
+        mbimd::logging::MASK
+    );
+}
+
 /// `mbimd --check-config`, as packages and admins run it: 0 for the example,
 /// 2 with the file, line and column for a bad file, and nothing started.
 #[test]
