@@ -7,6 +7,7 @@ use super::step::Step;
 use super::{Action, ExecutorMachine, Link, RequestFailure};
 use crate::executor::api::{CommandFailure, ExecutorEvent, ExecutorState};
 use crate::executor::policy::reconnect_delay;
+use crate::logging::chain;
 use mbim_protocol::codec::Payload;
 use mbim_protocol::status::{ProtocolError, Status};
 use std::time::Instant;
@@ -196,7 +197,7 @@ impl ExecutorMachine {
         match T::decode(bytes) {
             Ok(value) => Some(value),
             Err(error) => {
-                self.misbehaved(now, &format!("undecodable {what}: {error}"));
+                self.misbehaved(now, &format!("undecodable {what}: {}", chain(&error)));
                 None
             }
         }
