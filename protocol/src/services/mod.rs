@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod basic_connect;
 pub mod ms_basic_connect_extensions;
+pub mod ms_host_shutdown;
 pub mod ms_uicc_low_level_access;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -218,6 +219,7 @@ pub static SERVICES: &[&ServiceInfo] = &[
     &ms_basic_connect_extensions::SERVICE,
     &auth::SERVICE,
     &ms_uicc_low_level_access::SERVICE,
+    &ms_host_shutdown::SERVICE,
 ];
 
 /// Other well-known services, named so logs and `mbimctl decode` can say what
@@ -246,10 +248,6 @@ static OTHER_SERVICE_NAMES: &[(Uuid, &str)] = &[
     (
         Uuid::from_str_const("e9f7dea2-feaf-4009-93ce-90a3694103b6"),
         "ms-firmware-id",
-    ),
-    (
-        Uuid::from_str_const("883b7c26-985f-43fa-9804-27d7fb80959c"),
-        "ms-host-shutdown",
     ),
     (
         Uuid::from_str_const("68223d04-9f6c-4e0f-822d-28441fb72340"),
