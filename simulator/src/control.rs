@@ -106,6 +106,14 @@ pub enum ControlCommand {
         /// e.g. `active`, `empty`, `off-empty`).
         state: Option<String>,
     },
+    /// Resets the modem as a USB reset or a power loss while the host slept
+    /// would: every function loses its session, contexts, subscriptions and
+    /// data setting, radios and registration start over, and the cards are
+    /// power-cycled (a card with PIN1 enabled asks for it again). What
+    /// outlives it: the cards in the slots, PIN1's settings and attempts,
+    /// and the slot mapping. The host learns of it when its next command
+    /// gets NOT_OPENED.
+    ResetDevice,
     /// Unplugs the modem: every endpoint fails from now on.
     Unplug,
     /// Reports the modem's state and counters.

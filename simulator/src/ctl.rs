@@ -372,6 +372,9 @@ pub enum CtlCommand {
         #[arg(long)]
         state: Option<String>,
     },
+    /// Reset the modem (as a USB reset or a power loss would): sessions,
+    /// contexts and registration gone, cards power-cycled.
+    ResetDevice,
     /// Unplug the modem.
     Unplug,
     /// Print the modem's state and counters.
@@ -538,6 +541,7 @@ impl CtlCommand {
                 map.insert("state".into(), json!(state));
                 "misreport-slot"
             }
+            CtlCommand::ResetDevice => "reset-device",
             CtlCommand::Unplug => "unplug",
             CtlCommand::Status => "status",
         };
@@ -576,6 +580,10 @@ mod tests {
             ControlCommand::RemoveSim { slot: 1 }
         );
         assert_eq!(command(&["unplug"]).unwrap(), ControlCommand::Unplug);
+        assert_eq!(
+            command(&["reset-device"]).unwrap(),
+            ControlCommand::ResetDevice
+        );
         assert_eq!(
             command(&["lose-signal", "--executor", "0"]).unwrap(),
             ControlCommand::LoseSignal { executor: 0 }

@@ -104,6 +104,9 @@ pub struct ModemConfig {
     pub max_sessions: u32,
     /// DEVICE_CAPS.DataClass, by libmbim nickname (`lte`, `umts`, …).
     pub data_classes: Vec<String>,
+    /// Whether the modem has the Microsoft Host Shutdown service (listed in
+    /// DEVICE_SERVICES, MS_HOST_SHUTDOWN answered).
+    pub host_shutdown: bool,
 }
 
 impl Default for ModemConfig {
@@ -118,6 +121,7 @@ impl Default for ModemConfig {
             hardware_info: "simulated".to_owned(),
             max_sessions: 4,
             data_classes: vec!["umts".to_owned(), "lte".to_owned()],
+            host_shutdown: true,
         }
     }
 }

@@ -12,6 +12,7 @@ use mbim_protocol::services::basic_connect::{
     RegisterState, SubscriberReadyState,
 };
 use mbim_protocol::services::ms_basic_connect_extensions as ms;
+use mbim_protocol::services::ms_host_shutdown as host_shutdown;
 use mbim_protocol::services::Cid;
 use mbim_protocol::status::{CommandType, Status};
 use mbim_protocol::{Payload, Uuid};
@@ -55,6 +56,8 @@ impl Modem {
             self.basic_connect(now, function, transaction_id, &head, &data)
         } else if head.service == ms::SERVICE.uuid {
             self.ms_extensions(now, function, transaction_id, &head, &data)
+        } else if head.service == host_shutdown::SERVICE.uuid && self.scenario.modem.host_shutdown {
+            self.host_shutdown(&head)
         } else {
             status_only(Status::NoDeviceSupport)
         };
@@ -422,26 +425,38 @@ impl Modem {
                     None => status_only(Status::ContextNotActivated),
                 }
             }
-            (bc::cid::DeviceServices::ID, Query) => reply(
-                Status::Success,
-                &bc::DeviceServicesInfo {
-                    max_dss_sessions: 0,
-                    device_services: vec![
-                        bc::DeviceServiceElement {
-                            device_service_id: bc::SERVICE.uuid,
-                            dss_payload: 0,
-                            max_dss_instances: 0,
-                            cids: BASIC_CONNECT_CIDS.to_vec(),
-                        },
-                        bc::DeviceServiceElement {
-                            device_service_id: ms::SERVICE.uuid,
-                            dss_payload: 0,
-                            max_dss_instances: 0,
-                            cids: MS_EXTENSIONS_CIDS.to_vec(),
-                        },
-                    ],
-                },
-            ),
+            (bc::cid::DeviceServices::ID, Query) => {
+                reply(
+                    Status::Success,
+                    &bc::DeviceServicesInfo {
+                        max_dss_sessions: 0,
+                        device_services: vec![
+                            bc::DeviceServiceElement {
+                                device_service_id: bc::SERVICE.uuid,
+                                dss_payload: 0,
+                                max_dss_instances: 0,
+                                cids: BASIC_CONNECT_CIDS.to_vec(),
+                            },
+                            bc::DeviceServiceElement {
+                                device_service_id: ms::SERVICE.uuid,
+                                dss_payload: 0,
+                                max_dss_instances: 0,
+                                cids: MS_EXTENSIONS_CIDS.to_vec(),
+                            },
+                        ]
+                        .into_iter()
+                        .chain(self.scenario.modem.host_shutdown.then(|| {
+                            bc::DeviceServiceElement {
+                                device_service_id: host_shutdown::SERVICE.uuid,
+                                dss_payload: 0,
+                                max_dss_instances: 0,
+                                cids: vec![host_shutdown::cid::HostShutdown::ID],
+                            }
+                        }))
+                        .collect(),
+                    },
+                )
+            }
             (bc::cid::DeviceServiceSubscribeList::ID, Set) => {
                 let Ok(list) = bc::EventEntries::decode(data) else {
                     return status_only(Status::InvalidParameters);
@@ -554,6 +569,18 @@ impl Modem {
                     executor.multicarrier.clone_from(&list.providers);
                 }
                 reply(Status::Success, &list)
+            }
+            _ => status_only(Status::NoDeviceSupport),
+        }
+    }
+
+    /// MS_HOST_SHUTDOWN: counted (the tests read it in `status`), then
+    /// answered; nothing else changes, the host closes the sessions itself.
+    fn host_shutdown(&mut self, head: &CommandHead) -> Outcome {
+        match (head.cid, head.command_type) {
+            (host_shutdown::cid::HostShutdown::ID, CommandType::Set) => {
+                self.host_shutdowns = self.host_shutdowns.saturating_add(1);
+                status_only(Status::Success)
             }
             _ => status_only(Status::NoDeviceSupport),
         }

@@ -229,6 +229,10 @@ pub struct Modem {
     pub(crate) next_slot_mapping_fault: Option<SlotMappingFault>,
     pub(crate) emergency: bc::EmergencyModeState,
     unplugged: bool,
+    /// MS_HOST_SHUTDOWN sets received.
+    pub(crate) host_shutdowns: u64,
+    /// `reset-device` commands carried out.
+    resets: u64,
 }
 
 fn comm_interface(index: usize) -> u16 {
@@ -298,6 +302,8 @@ impl Modem {
             next_slot_mapping_fault: None,
             emergency: bc::EmergencyModeState::Off,
             unplugged: false,
+            host_shutdowns: 0,
+            resets: 0,
         };
         // Power-on: every executor settles silently (no function is open yet).
         for index in 0..modem.executors.len() {
@@ -1359,6 +1365,7 @@ impl Modem {
                 self.slot_mut(slot)?.misreport = state;
                 self.notify_slot(now, slot);
             }
+            ControlCommand::ResetDevice => self.reset_device(now)?,
             ControlCommand::Unplug => {
                 self.unplugged = true;
             }
@@ -1369,6 +1376,30 @@ impl Modem {
             }
         }
         Ok(ControlReply::Ok)
+    }
+
+    /// `reset-device`: the power-on state again, with what a reset leaves
+    /// alone (the cards, PIN1's settings and attempts, the slot mapping).
+    fn reset_device(&mut self, now: Instant) -> Result<(), ControlError> {
+        let mut fresh = Modem::new(Arc::clone(&self.scenario), now)
+            .map_err(|error| ControlError::Invalid(error.to_string()))?;
+        for (slot, old) in fresh.slots.iter_mut().zip(std::mem::take(&mut self.slots)) {
+            slot.card = old.card.map(|mut card| {
+                card.lock.power_cycle();
+                card
+            });
+        }
+        for (executor, old) in fresh.executors.iter_mut().zip(&self.executors) {
+            executor.slot = old.slot;
+        }
+        fresh.host_shutdowns = self.host_shutdowns;
+        fresh.resets = self.resets.saturating_add(1);
+        *self = fresh;
+        // Settled on the cards and mapping it kept, silently: no function is open.
+        for index in 0..self.executors.len() {
+            self.refresh_executor(now, index);
+        }
+        Ok(())
     }
 
     fn slot_mut(&mut self, slot: u32) -> Result<&mut Slot, ControlError> {
@@ -1431,6 +1462,8 @@ impl Modem {
         serde_json::json!({
             "name": self.scenario.name,
             "unplugged": self.unplugged,
+            "host_shutdowns": self.host_shutdowns,
+            "resets": self.resets,
             "slot_mapping": self.executors.iter().map(|executor| executor.slot).collect::<Vec<_>>(),
             "device_sets_queued": self.device_set_queue.len() + usize::from(self.device_set_running.is_some()),
             "slots": slots,
