@@ -82,6 +82,8 @@ pub struct Config {
     /// (mbimd serves the ModemManager API or not), never read from the file.
     #[serde(skip)]
     pub sessions: SessionManager,
+    /// The host's sleep.
+    pub power: Power,
 }
 
 /// `[modemmanager]`: whether mbimd serves the ModemManager API, through
@@ -184,6 +186,22 @@ impl Default for Dbus {
             admin_group: None,
             admin_gid: None,
         }
+    }
+}
+
+/// `[power]`: what mbimd does when the host sleeps and wakes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Power {
+    /// Follow logind's PrepareForSleep: before the host sleeps, close every
+    /// modem (MS_HOST_SHUTDOWN where it has it) while holding a delay
+    /// inhibitor; when it wakes, open and reconnect them.
+    pub follow_sleep: bool,
+}
+
+impl Default for Power {
+    fn default() -> Self {
+        Power { follow_sleep: true }
     }
 }
 

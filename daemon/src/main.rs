@@ -159,6 +159,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     if let Some(interval) = service::watchdog::interval_from_env() {
         tokio::spawn(service::watchdog::run(notifier.clone(), interval));
     }
+    if config.power.follow_sleep {
+        tokio::spawn(follow_sleep(registry.clone()));
+    }
     let shutdown = shutdown_signal(notifier);
     let Some(scenario_path) = scenario_path else {
         mbimd::usb::manager::run(config, registry, shutdown).await;
@@ -322,6 +325,25 @@ async fn start_modemmanager(
             );
             (None, mm::ApiStatus::Unavailable)
         }
+    }
+}
+
+/// `[power] follow-sleep`: the modems closed before the host sleeps and
+/// opened again when it wakes, as systemd-logind announces it on the system
+/// bus. No system bus, or no logind, is a normal state on small systems.
+async fn follow_sleep(registry: Registry) {
+    let connection = match zbus::Connection::system().await {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::info!(
+                "the host's sleep is not followed: no system bus ({})",
+                chain(&error)
+            );
+            return;
+        }
+    };
+    if let Err(error) = service::sleep::run(connection, registry).await {
+        tracing::warn!("{}", chain(&error));
     }
 }
 

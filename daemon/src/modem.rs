@@ -192,6 +192,18 @@ pub enum ModemRequest {
         /// Done.
         reply: oneshot::Sender<Result<(), RequestError>>,
     },
+    /// The host is about to sleep: every executor takes its context down and
+    /// closes (one tells the device, MS_HOST_SHUTDOWN); answered once all are
+    /// closed.
+    Suspend {
+        /// All closed, or what failed.
+        reply: oneshot::Sender<Result<(), RequestError>>,
+    },
+    /// The host woke: every executor opens again and reconnects as it was.
+    Resume {
+        /// Every executor took it.
+        reply: oneshot::Sender<Result<(), RequestError>>,
+    },
     /// The configuration was reloaded: take its profiles, PINs and this
     /// modem's slot policy.
     Reconfigure {
@@ -295,6 +307,16 @@ impl ModemHandle {
     /// Runs TestSlots.
     pub async fn test_slots(&self) -> Result<Vec<SlotCheck>, RequestError> {
         self.ask(|reply| ModemRequest::TestSlots { reply }).await
+    }
+
+    /// Closes every executor for the host's sleep; waits until they are.
+    pub async fn suspend(&self) -> Result<(), RequestError> {
+        self.ask(|reply| ModemRequest::Suspend { reply }).await
+    }
+
+    /// Opens every executor again after the host's sleep.
+    pub async fn resume(&self) -> Result<(), RequestError> {
+        self.ask(|reply| ModemRequest::Resume { reply }).await
     }
 
     /// Overrides the slot policy.

@@ -27,6 +27,7 @@ pub(crate) fn executor_state(state: ExecutorState) -> &'static str {
         ExecutorState::Disconnecting => "disconnecting",
         ExecutorState::Resetting => "resetting",
         ExecutorState::Failed => "failed",
+        ExecutorState::Suspended => "suspended",
         ExecutorState::Gone => "gone",
         ExecutorState::Stopped => "stopped",
     }

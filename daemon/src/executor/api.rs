@@ -147,6 +147,19 @@ pub enum ExecutorCommand {
     SetSlotMapping(Vec<u32>),
     /// Disconnect, CLOSE, and end the task.
     Shutdown,
+    /// The host is about to sleep: take the context down, tell the device
+    /// (MS_HOST_SHUTDOWN, when `device_wide` and the device lists the
+    /// service), CLOSE, and stay closed until Resume. Tracked: done once
+    /// closed.
+    Suspend {
+        /// This executor speaks for the whole device (one per modem):
+        /// MS_HOST_SHUTDOWN is per-device (seed 004).
+        device_wide: bool,
+    },
+    /// The host woke: OPEN again and find everything out anew (the device
+    /// may have been reset, and its SIM locked again, while the host slept);
+    /// what was wanted (connected, the profile asked for) still is.
+    Resume,
 }
 
 /// What the data path and netdev need of a connected session.
@@ -294,6 +307,8 @@ pub enum ExecutorState {
     Resetting,
     /// Stuck until something changes; see [`ExecutorStatus::reason`].
     Failed,
+    /// Closed while the host sleeps (Suspend), until Resume.
+    Suspended,
     /// The device is gone; the task has ended.
     Gone,
     /// Shut down; the task has ended.

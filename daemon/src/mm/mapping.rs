@@ -23,7 +23,9 @@ pub(crate) fn modem_state(status: &ExecutorStatus) -> ModemState {
         ExecutorState::Opening | ExecutorState::Initializing | ExecutorState::Resetting => {
             ModemState::Initializing
         }
-        ExecutorState::RadioOff => ModemState::Disabled,
+        // Closed while the host sleeps: ModemManager disables its modems
+        // for the sleep too.
+        ExecutorState::RadioOff | ExecutorState::Suspended => ModemState::Disabled,
         ExecutorState::WaitingForSim => match status.ready_state {
             None
             | Some(SubscriberReadyState::NotInitialized | SubscriberReadyState::Initialized) => {

@@ -16,9 +16,12 @@
 //! * [`watchdog`] — the task that runs the rounds and pings.
 //! * [`status`] — the one-line `STATUS=` ("2 modems, 1 connected") from
 //!   the registry.
+//! * [`sleep`] — the host's sleep as systemd-logind announces it: modems
+//!   closed under a delay inhibitor lock, opened again on wake.
 
 pub mod liveness;
 pub mod notify;
+pub mod sleep;
 pub mod status;
 pub mod watchdog;
 

@@ -63,6 +63,7 @@
 //! remembered choices written to the [`SlotStore`] by a writer task off the
 //! loop (the store syncs to disk).
 
+mod power;
 mod simulated;
 mod slots;
 mod snapshot;
@@ -196,6 +197,8 @@ enum PendingKind {
     UserSet(oneshot::Sender<Result<Vec<u32>, RequestError>>),
     /// A SET the slot policy asked for.
     PolicySet,
+    /// One executor's part of a Suspend or Resume ([`power::Gather`]).
+    Gather(u64),
 }
 
 struct Supervisor<T> {
@@ -209,6 +212,8 @@ struct Supervisor<T> {
     ids: Arc<AtomicU64>,
     slots: slots::SlotControl,
     test: Option<test_slots::TestRun>,
+    /// Suspends and Resumes waiting for their executors, by gather id.
+    gathers: HashMap<u64, power::Gather>,
 }
 
 /// Supervises one modem until `shutdown` resolves (then disconnects and
@@ -290,6 +295,7 @@ pub async fn supervise<T>(
         ids: Arc::new(AtomicU64::new(1)),
         slots,
         test: None,
+        gathers: HashMap::new(),
     };
     supervisor.publish();
 
@@ -382,8 +388,28 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             ExecutorEvent::Gone | ExecutorEvent::Stopped => {
                 take_link_down(&self.modem, number, executor).await;
                 executor.running = false;
-                // Dropping the reply senders tells their askers the modem is gone.
-                self.pending.retain(|_, pending| pending.executor != index);
+                // Dropping the reply senders tells their askers the modem is
+                // gone; a Suspend or Resume counts the executor as done.
+                let mut gathers = Vec::new();
+                self.pending.retain(|_, pending| {
+                    if pending.executor != index {
+                        return true;
+                    }
+                    if let PendingKind::Gather(gather) = pending.kind {
+                        gathers.push(gather);
+                    }
+                    false
+                });
+                for gather in gathers {
+                    self.gather_done(
+                        gather,
+                        index,
+                        Err(CommandFailure {
+                            status: None,
+                            message: "the executor ended".to_owned(),
+                        }),
+                    );
+                }
             }
             ExecutorEvent::SlotInfo { slot, state } => self.slot_info(slot, state),
             ExecutorEvent::SlotMapping {
@@ -420,6 +446,8 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 self.set_policy(policy, false);
                 let _ = reply.send(Ok(()));
             }
+            ModemRequest::Suspend { reply } => self.suspend(reply),
+            ModemRequest::Resume { reply } => self.resume(reply),
             ModemRequest::Reconfigure { config } => self.reconfigure(config),
         }
     }
@@ -439,9 +467,15 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 self.executors.len()
             ))),
             // Ending an executor or nesting ids is the supervisor's business.
-            (ExecutorCommand::Shutdown | ExecutorCommand::Tracked { .. }, _) => Some(
-                RequestError::InvalidArgument("not a command for requests".to_owned()),
-            ),
+            (
+                ExecutorCommand::Shutdown
+                | ExecutorCommand::Suspend { .. }
+                | ExecutorCommand::Resume
+                | ExecutorCommand::Tracked { .. },
+                _,
+            ) => Some(RequestError::InvalidArgument(
+                "not a command for requests".to_owned(),
+            )),
             (ExecutorCommand::SetSlotMapping(_), _) => Some(RequestError::InvalidArgument(
                 "slot mappings go through SetSlotMapping".to_owned(),
             )),
@@ -507,6 +541,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             }
             PendingKind::UserSet(reply) => self.user_set_done(result, reply),
             PendingKind::PolicySet => self.policy_set_done(result),
+            PendingKind::Gather(gather) => self.gather_done(gather, pending.executor, result),
         }
     }
 

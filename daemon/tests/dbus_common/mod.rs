@@ -453,6 +453,12 @@ fn answer(request: ModemRequest, seen: &tmpsc::UnboundedSender<Seen>) {
         ModemRequest::Reconfigure { .. } => {
             let _ = seen.send(Seen::Reconfigure);
         }
+        // The D-Bus API never asks for these: the host's sleep does.
+        ModemRequest::Suspend { reply } | ModemRequest::Resume { reply } => {
+            let _ = reply.send(Err(RequestError::NotPossible(
+                "not a D-Bus request".to_owned(),
+            )));
+        }
     }
 }
 

@@ -10,6 +10,8 @@ impl ExecutorMachine {
     fn cannot_run(&self) -> Option<&'static str> {
         if self.shutting_down {
             Some("the executor is shutting down")
+        } else if self.suspended || self.suspending.is_some() {
+            Some("the host sleeps (the executor is suspended)")
         } else if self.link != Link::Open {
             Some("the session is not open")
         } else {
@@ -25,6 +27,8 @@ impl ExecutorMachine {
                 | ExecutorCommand::Disconnect
                 | ExecutorCommand::Reconfigure { .. }
                 | ExecutorCommand::Shutdown
+                | ExecutorCommand::Suspend { .. }
+                | ExecutorCommand::Resume
                 | ExecutorCommand::Tracked { .. }
         );
         if let (Some(id), true) = (tracked, needs_device) {
@@ -135,6 +139,8 @@ impl ExecutorMachine {
                     self.radio_waiters.push(id);
                 }
             }
+            ExecutorCommand::Suspend { device_wide } => self.suspend(device_wide, tracked),
+            ExecutorCommand::Resume => self.resume(tracked),
             ExecutorCommand::Shutdown => {
                 tracing::info!(executor = self.log_number(), "shutdown requested");
                 self.done(tracked, Ok(()));

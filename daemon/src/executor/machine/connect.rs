@@ -169,6 +169,8 @@ impl ExecutorMachine {
     pub(super) fn deactivate_answer(&mut self) {
         let reason = if self.shutting_down {
             "shutting down"
+        } else if self.suspending.is_some() {
+            "the host sleeps"
         } else if std::mem::take(&mut self.reconnecting) {
             "reconnecting with new settings"
         } else {

@@ -41,6 +41,7 @@ use step::{state_for, Step};
 mod capabilities;
 mod commands;
 mod connect;
+mod power;
 mod registration;
 mod request;
 mod session;
@@ -168,6 +169,12 @@ pub struct ExecutorMachine {
     mapping_waiters: Vec<u64>,
     configured_pin_tried: bool,
     shutting_down: bool,
+    /// Going to sleep (Suspend): down, MS_HOST_SHUTDOWN, CLOSE.
+    suspending: Option<power::Suspending>,
+    /// Closed for the host's sleep, until Resume.
+    suspended: bool,
+    /// Whether DEVICE_SERVICES lists MS Host Shutdown (`None`: not asked).
+    host_shutdown_listed: Option<bool>,
     finished: bool,
     // Gates in time.
     busy_until: Option<Instant>,
@@ -240,6 +247,9 @@ impl ExecutorMachine {
             mapping_waiters: Vec::new(),
             configured_pin_tried: false,
             shutting_down: false,
+            suspending: None,
+            suspended: false,
+            host_shutdown_listed: None,
             finished: false,
             busy_until: None,
             retry_at: None,
@@ -326,7 +336,11 @@ impl ExecutorMachine {
         if due(&mut self.ready_requery_at) {
             self.status.ready_state = None;
         }
-        if due(&mut self.reopen_at) && self.link == Link::Closed && !self.finished {
+        if due(&mut self.reopen_at)
+            && self.link == Link::Closed
+            && !self.finished
+            && !self.suspended
+        {
             self.open();
         }
         self.reconcile(now);
@@ -428,6 +442,10 @@ impl ExecutorMachine {
             }
             return;
         }
+        if self.suspending.is_some() {
+            self.next_suspend_step();
+            return;
+        }
         if let Some((slots, tracked)) = self.pending_slot_mapping.take() {
             let set = ms::DeviceSlotMappingInfo::from_slots(&slots);
             let request = Request::set::<ms::cid::DeviceSlotMappings>(&set);
@@ -515,6 +533,8 @@ impl ExecutorMachine {
                 self.slot_mapping_set_answer(now, slots, tracked, status, buffer);
             }
             Step::Deactivate => self.deactivate_answer(),
+            Step::DeviceServices => self.device_services_answer(now, status, buffer),
+            Step::HostShutdown => self.host_shutdown_answer(status),
         }
     }
 

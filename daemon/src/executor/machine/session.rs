@@ -48,7 +48,9 @@ impl ExecutorMachine {
             self.status.reason = None;
             self.report(ExecutorEvent::Stopped);
             self.finish();
-        } else if self.reopen_at.is_none() {
+        } else if self.suspending.is_some() {
+            self.asleep();
+        } else if self.reopen_at.is_none() && !self.suspended {
             self.open();
         }
     }
@@ -77,7 +79,7 @@ impl ExecutorMachine {
         }
     }
 
-    fn forget_device(&mut self) {
+    pub(super) fn forget_device(&mut self) {
         self.step = None;
         self.caps = false;
         self.multi_sim = None;

@@ -47,6 +47,10 @@ pub(super) enum Step {
         slots: Vec<u32>,
         tracked: Option<u64>,
     },
+    /// DEVICE_SERVICES, asked before the host sleeps: is MS Host Shutdown there?
+    DeviceServices,
+    /// MS_HOST_SHUTDOWN, before CLOSE when the host sleeps.
+    HostShutdown,
 }
 
 impl Step {
@@ -81,7 +85,9 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => ExecutorState::Registering,
         Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
         Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
-        Step::Deactivate => ExecutorState::Disconnecting,
+        Step::Deactivate | Step::DeviceServices | Step::HostShutdown => {
+            ExecutorState::Disconnecting
+        }
         Step::SignalQuery => ExecutorState::Registering,
         // Asked for at any time; they say nothing of the life cycle.
         Step::SlotMappings

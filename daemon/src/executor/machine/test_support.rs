@@ -33,6 +33,10 @@ pub(super) struct FakeDevice {
     pub(super) pin: String,
     /// The APN of each activation asked for, in order.
     pub(super) activated: Vec<String>,
+    /// Whether DEVICE_SERVICES lists MS Host Shutdown.
+    pub(super) host_shutdown: bool,
+    /// MS_HOST_SHUTDOWN sets received.
+    pub(super) host_shutdowns: u32,
 }
 
 impl Default for FakeDevice {
@@ -50,6 +54,8 @@ impl Default for FakeDevice {
             slots: vec![ms::UiccSlotState::Active, ms::UiccSlotState::ActiveEsim],
             pin: "1234".to_owned(),
             activated: Vec::new(),
+            host_shutdown: true,
+            host_shutdowns: 0,
         }
     }
 }
@@ -307,6 +313,29 @@ impl FakeDevice {
                 Status::Success,
                 ip_info(std::net::Ipv4Addr::new(10, 64, 0, 1), full_ip()),
             ),
+            ("device-services", false) => {
+                let element = |uuid| bc::DeviceServiceElement {
+                    device_service_id: uuid,
+                    dss_payload: 0,
+                    max_dss_instances: 0,
+                    cids: vec![1],
+                };
+                let mut services = vec![element(bc::SERVICE.uuid)];
+                if self.host_shutdown {
+                    services.push(element(
+                        mbim_protocol::services::ms_host_shutdown::SERVICE.uuid,
+                    ));
+                }
+                let info = bc::DeviceServicesInfo {
+                    max_dss_sessions: 0,
+                    device_services: services,
+                };
+                (Status::Success, info.encode())
+            }
+            ("host-shutdown", true) if self.host_shutdown => {
+                self.host_shutdowns += 1;
+                (Status::Success, Vec::new())
+            }
             _ => (Status::NoDeviceSupport, Vec::new()),
         }
     }
