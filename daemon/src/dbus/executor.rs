@@ -101,7 +101,7 @@ impl ExecutorObject {
     /// Where the executor is: opening, initializing, radio-off,
     /// waiting-for-sim, locked, registering, attaching, idle, connecting,
     /// waiting-to-reconnect, connected, disconnecting, resetting, failed,
-    /// gone, stopped.
+    /// suspended (closed while the host sleeps), gone, stopped.
     #[zbus(property)]
     fn state(&self) -> String {
         self.view().state
