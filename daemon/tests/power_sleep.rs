@@ -185,7 +185,7 @@ async fn sleep_and_wake(name: &str, host_shutdown: bool) {
     std::fs::write(
         &config,
         format!(
-            "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
+            "[dns]\nbackend = \"none\"\n[modemmanager]\napi = \"off\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
              [slot-policy]\nstate-file = \"{}/slots.toml\"\n\
              [[sims]]\niccid = \"{iccid}\"\npin = \"1234\"\n",
             dir.display()

@@ -407,6 +407,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                         Err(CommandFailure {
                             status: None,
                             message: "the executor ended".to_owned(),
+                            timed_out: false,
                         }),
                     );
                 }
