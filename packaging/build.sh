@@ -200,7 +200,7 @@ Architecture: $debarch
 Maintainer: $maintainer
 Installed-Size: $size
 Depends: $depends, systemd | systemd-standalone-sysusers | systemd-sysusers
-Recommends: dbus
+Recommends: dbus, mobile-broadband-provider-info
 Section: net
 Priority: optional
 Homepage: $homepage

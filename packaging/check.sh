@@ -178,7 +178,7 @@ problems=
 [ "$(field Architecture)" = "$debarch" ] || problems+="Architecture: $(field Architecture)"$'\n'
 [ "$(field Section)" = net ] || problems+="Section: $(field Section)"$'\n'
 [ "$(field Priority)" = optional ] || problems+="Priority: $(field Priority)"$'\n'
-[ "$(field Recommends)" = dbus ] || problems+="Recommends: $(field Recommends)"$'\n'
+[ "$(field Recommends)" = "dbus, mobile-broadband-provider-info" ] || problems+="Recommends: $(field Recommends)"$'\n'
 grep -Eq '^.+ <[^@ ]+@[^> ]+>$' <<<"$(field Maintainer)" || problems+="Maintainer: $(field Maintainer)"$'\n'
 description=$(field Description)
 [ "$(head -n 1 <<<"$description" | wc -c)" -gt 10 ] || problems+="no short description"$'\n'
@@ -504,12 +504,15 @@ verdict "rpm: scriptlets (rpm -qp --scripts)" "$problems"
 problems=
 requires=$(rpmq -qp --requires "$rpm")
 grep -qx dbus <<<"$requires" || problems+="no Requires: dbus"$'\n'
+recommends=$(rpmq -qp --recommends "$rpm")
+grep -qx mobile-broadband-provider-info <<<"$recommends" ||
+    problems+="no Recommends: mobile-broadband-provider-info"$'\n'
 grep -qx "libc.so.6(GLIBC_$glibc)(64bit)\|libc.so.6(GLIBC_$glibc)" <<<"$requires" ||
     problems+="no generated requirement on libc.so.6(GLIBC_$glibc)"$'\n'
 for lib in $needed; do
     grep -q "^$lib" <<<"$requires" || problems+="nothing requires $lib"$'\n'
 done
-verdict "rpm: Requires (dbus, and generated from the binaries)" "$problems"
+verdict "rpm: Requires (dbus, and generated from the binaries) and Recommends" "$problems"
 
 # Same binaries and files in both packages.
 rpm_tree=$tmp/rpm-tree

@@ -84,6 +84,8 @@ pub struct Config {
     pub sessions: SessionManager,
     /// The host's sleep.
     pub power: Power,
+    /// Where an APN comes from when no profile matches a SIM.
+    pub apn_sources: ApnSourceSettings,
 }
 
 /// `[modemmanager]`: whether mbimd serves the ModemManager API, through
@@ -125,6 +127,36 @@ pub enum SessionManager {
     /// (its MTU, link up); addresses, routes and DNS are the client's, from
     /// the bearer's IP configuration.
     Client,
+}
+
+/// `[apn-sources]`: what mbimd tries, in this order, when no `[[profiles]]`
+/// entry matches a SIM: the APN that worked last time for it, the modem's
+/// provisioned contexts, the provider database, the network's default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ApnSourceSettings {
+    /// Ask the modem for its provisioned contexts.
+    pub provisioned_contexts: bool,
+    /// mobile-broadband-provider-info's `serviceproviders.xml`; empty: not
+    /// used. A relative path is taken from the configuration file's
+    /// directory.
+    pub provider_database: PathBuf,
+    /// Try the empty APN (the network's default) last.
+    pub network_default: bool,
+    /// Remember what connected each SIM (in `apns.toml` beside the slot
+    /// policy's `state-file`) and try it first next time.
+    pub remember: bool,
+}
+
+impl Default for ApnSourceSettings {
+    fn default() -> Self {
+        ApnSourceSettings {
+            provisioned_contexts: true,
+            provider_database: PathBuf::from(crate::apn::DEFAULT_PROVIDER_DATABASE),
+            network_default: true,
+            remember: true,
+        }
+    }
 }
 
 /// `[slot-policy]`: the slot policy every dual-SIM single-active modem gets
@@ -514,11 +546,30 @@ impl Config {
         }
     }
 
+    /// The APN sources the executors use (`[apn-sources]`, the store beside
+    /// the slot store).
+    pub fn apn_sources(&self) -> crate::apn::ApnSources {
+        let settings = &self.apn_sources;
+        crate::apn::ApnSources {
+            provisioned_contexts: settings.provisioned_contexts,
+            provider_database: (!settings.provider_database.as_os_str().is_empty())
+                .then(|| settings.provider_database.clone()),
+            network_default: settings.network_default,
+            store: settings.remember.then(|| {
+                self.slot_policy
+                    .state_file
+                    .with_file_name(crate::apn::STORE_FILE_NAME)
+            }),
+        }
+    }
+
     fn resolve_paths(&mut self, origin: &Path) {
         for path in [
             self.simulate.scenario.as_mut(),
             self.simulate.control.as_mut(),
             Some(&mut self.slot_policy.state_file),
+            Some(&mut self.apn_sources.provider_database)
+                .filter(|path| !path.as_os_str().is_empty()),
         ]
         .into_iter()
         .flatten()

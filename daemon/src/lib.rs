@@ -19,7 +19,11 @@
 //! * [`policy`] — the dual-SIM single-active slot policy.
 //! * [`service`] — systemd: readiness, status and the watchdog.
 //! * [`mm`] — the ModemManager D-Bus API, for NetworkManager and mmcli.
+//! * [`apn`] — the APN of a SIM no profile names: provisioned contexts,
+//!   the provider database, the network's default, what worked before.
+//! * [`state_file`] — state files replaced atomically.
 
+pub mod apn;
 pub mod config;
 pub mod datapath;
 pub mod dbus;
@@ -30,6 +34,7 @@ pub mod modem;
 pub mod netdev;
 pub mod policy;
 pub mod service;
+pub mod state_file;
 pub mod supervisor;
 pub mod types;
 pub mod usb;

@@ -16,7 +16,6 @@ use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::{self, Config, SessionManager};
 use mbimd::dbus;
-use mbimd::executor::Profile;
 use mbimd::logging::chain;
 use mbimd::mm;
 use mbimd::modem::{modem_channel, ModemSnapshot, Registry};
@@ -102,7 +101,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     // Every supervised modem's handle, shared with the D-Bus service.
     let registry = Registry::new();
     let scenario_path = scenario_path(cli.simulate.clone(), config.simulate.scenario.clone());
@@ -116,7 +115,6 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         .sim_control
         .clone()
         .or_else(|| config.simulate.control.clone());
-    let mut config = with_simulated_profile(config, simulating);
     // Before any modem starts: whether sessions are mbimd's or the
     // ModemManager clients' depends on it. Held until mbimd ends (dropping
     // it gives up the name).
@@ -130,7 +128,6 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let reload = reloader(
         &cli,
         &registry,
-        simulating,
         &notifier,
         Reloaded {
             sessions: config.sessions,
@@ -190,27 +187,11 @@ fn scenario_path(
     }
 }
 
-/// The simulated network accepts any APN; without a profile the executor
-/// would register and then wait for one.
-fn with_simulated_profile(mut config: Config, simulating: bool) -> Config {
-    if simulating && config.profiles.is_empty() {
-        tracing::info!("no profiles configured: using APN \"internet\" for the simulated modem");
-        config.profiles.push(Profile::new("simulated", "internet"));
-    }
-    config
-}
-
 /// Re-reads the configuration file and hands it to every modem: D-Bus
 /// `Reload()` (what `systemctl reload` calls) and SIGHUP. systemd hears
 /// RELOADING=1 before and READY=1 after, whatever the outcome: a refused
 /// file leaves the running configuration in force.
-fn reloader(
-    cli: &Cli,
-    registry: &Registry,
-    simulating: bool,
-    notifier: &Notifier,
-    kept: Reloaded,
-) -> dbus::Reloader {
+fn reloader(cli: &Cli, registry: &Registry, notifier: &Notifier, kept: Reloaded) -> dbus::Reloader {
     let path = cli.config.clone();
     let registry = registry.clone();
     let notifier = notifier.clone();
@@ -226,10 +207,7 @@ fn reloader(
                     tokio::task::spawn_blocking(move || Config::load_or_default(path.as_deref()))
                         .await
                         .map_err(|error| format!("reading the configuration: {}", chain(&error)))?;
-                let mut config = with_simulated_profile(
-                    loaded.map_err(|error| chain(&error).to_string())?,
-                    simulating,
-                );
+                let mut config = loaded.map_err(|error| chain(&error).to_string())?;
                 // Decided at start-up, not by the file.
                 config.sessions = kept.sessions;
                 let config = Arc::new(config);

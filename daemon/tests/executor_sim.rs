@@ -231,17 +231,28 @@ async fn the_profile_is_chosen_by_the_sims_identity() {
 }
 
 #[tokio::test]
-async fn no_matching_profile_is_a_failure_with_a_reason() {
+async fn no_matching_profile_and_no_apn_source_is_a_failure_with_a_reason() {
     let mut config = config();
     config.profiles = vec![Profile {
         match_iccid: Some("0000".to_owned()),
         ..Profile::new("other-sim", "internet")
     }];
+    // Every source of an APN without a profile turned off
+    // (tests/executor_apn.rs tries them).
+    config.apn_sources = mbimd::apn::ApnSources {
+        provisioned_contexts: false,
+        provider_database: None,
+        network_default: false,
+        store: None,
+    };
     let mut h = start(Scenario::default_dssa(), config);
     let status = h.status_where(|s| s.state == ExecutorState::Failed).await;
     assert_eq!(
         status.reason.as_deref(),
-        Some("no profile matches this SIM")
+        Some(
+            "no profile matches this SIM, and no APN source gave an APN \
+             ([apn-sources] in mbimd.toml)"
+        )
     );
     // A profile given with Connect overrides the selection.
     h.command(ExecutorCommand::Connect(Some(Profile::new(

@@ -378,6 +378,7 @@ async fn notifications_are_reported_and_tracked_commands_after_the_end_fail() {
         h.tracked(ExecutorCommand::Reconfigure {
             profiles: vec![Profile::new("other", "internet")],
             pins: Vec::new(),
+            apn_sources: mbimd::apn::ApnSources::default(),
         })
         .await,
         Ok(())

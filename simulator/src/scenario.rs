@@ -276,6 +276,91 @@ pub struct ExecutorConfig {
     /// The IPv6 configuration handed out on CONNECT (none: IPv4 only).
     #[serde(default = "default_ipv6")]
     pub ipv6: Option<Ipv6Config>,
+    /// The contexts the modem has provisioned at power-on
+    /// (PROVISIONED_CONTEXTS, both forms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioned: Vec<ProvisionedConfig>,
+}
+
+/// A provisioned context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisionedConfig {
+    /// The APN.
+    pub apn: String,
+    /// libmbim's context type nickname (`internet`, `ims`, `mms`, …).
+    pub context_type: String,
+    /// `default`, `ipv4`, `ipv6`, `ipv4v6` (the MBIMEx 2.0 form's IP type).
+    pub ip_type: String,
+    /// `none`, `pap`, `chap` or `mschapv2`.
+    pub auth: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+    /// Whether the context is enabled (the MBIMEx 2.0 form's state).
+    pub enabled: bool,
+}
+
+impl Default for ProvisionedConfig {
+    fn default() -> Self {
+        ProvisionedConfig {
+            apn: String::new(),
+            context_type: "internet".to_owned(),
+            ip_type: "default".to_owned(),
+            auth: "none".to_owned(),
+            user: String::new(),
+            password: String::new(),
+            enabled: true,
+        }
+    }
+}
+
+impl ProvisionedConfig {
+    /// As the MBIMEx 2.0 element (the richer form; the MBIM 1.0 one is cut
+    /// from it), with `context_id`; `None` for a name that is not known.
+    pub fn element(
+        &self,
+        context_id: u32,
+    ) -> Option<mbim_protocol::services::ms_basic_connect_extensions::ProvisionedContextElementV2>
+    {
+        use mbim_protocol::services::basic_connect::{
+            AuthProtocol, Compression, ContextIpType, ContextType,
+        };
+        use mbim_protocol::services::ms_basic_connect_extensions as ms;
+        let ip_type = match self.ip_type.as_str() {
+            "default" => ContextIpType::Default,
+            "ipv4" => ContextIpType::Ipv4,
+            "ipv6" => ContextIpType::Ipv6,
+            "ipv4v6" => ContextIpType::Ipv4v6,
+            _ => return None,
+        };
+        let auth_protocol = match self.auth.as_str() {
+            "none" => AuthProtocol::None,
+            "pap" => AuthProtocol::Pap,
+            "chap" => AuthProtocol::Chap,
+            "mschapv2" => AuthProtocol::MsChapV2,
+            _ => return None,
+        };
+        Some(ms::ProvisionedContextElementV2 {
+            context_id,
+            context_type: ContextType::from_name(&self.context_type)?.uuid(),
+            ip_type,
+            state: if self.enabled {
+                ms::ContextState::Enabled
+            } else {
+                ms::ContextState::Disabled
+            },
+            roaming: ms::ContextRoamingControl::AllowAll,
+            media_type: ms::ContextMediaType::CellularOnly,
+            source: ms::ContextSource::Operator,
+            access_string: self.apn.clone(),
+            user_name: self.user.clone(),
+            password: self.password.clone(),
+            compression: Compression::None,
+            auth_protocol,
+        })
+    }
 }
 
 #[allow(clippy::unnecessary_wraps)] // serde's `default =` wants the field's type.
@@ -310,6 +395,21 @@ pub struct NetworkConfig {
     pub downlink_speed: u64,
     /// Further providers VISIBLE_PROVIDERS lists: `[id, name]` pairs.
     pub visible: Vec<(String, String)>,
+    /// The APNs the network accepts on CONNECT (compared without case; ""
+    /// is the network's default APN). Absent: every APN. Another APN is
+    /// refused with FAILURE and the network error missing-or-unknown-apn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apns: Option<Vec<String>>,
+}
+
+impl NetworkConfig {
+    /// Whether the network accepts `apn`.
+    pub fn accepts(&self, apn: &str) -> bool {
+        self.apns.as_ref().is_none_or(|apns| {
+            apns.iter()
+                .any(|accepted| accepted.eq_ignore_ascii_case(apn))
+        })
+    }
 }
 
 impl Default for NetworkConfig {
@@ -324,6 +424,7 @@ impl Default for NetworkConfig {
             uplink_speed: 50_000_000,
             downlink_speed: 150_000_000,
             visible: Vec::new(),
+            apns: None,
         }
     }
 }
@@ -481,6 +582,7 @@ impl Scenario {
                 network: NetworkConfig::default(),
                 ipv4: default_ipv4(),
                 ipv6: default_ipv6(),
+                provisioned: Vec::new(),
             }],
             slots: vec![
                 SlotConfig {
@@ -602,6 +704,20 @@ impl Scenario {
                     "executors[{index}].network.register_state {:?} is not one of {}",
                     executor.network.register_state,
                     REGISTER_STATES.join(", ")
+                ));
+            }
+            for (context, provisioned) in executor.provisioned.iter().enumerate() {
+                if provisioned.element(0).is_none() {
+                    return Err(format!(
+                        "executors[{index}].provisioned[{context}]: context_type, ip_type or \
+                         auth is not a known name"
+                    ));
+                }
+            }
+            if executor.provisioned.len() > crate::model::MAX_PROVISIONED_CONTEXTS {
+                return Err(format!(
+                    "executors[{index}].provisioned: at most {} contexts",
+                    crate::model::MAX_PROVISIONED_CONTEXTS
                 ));
             }
             if data_class_from_name(&executor.network.data_class).is_none() {

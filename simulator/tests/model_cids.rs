@@ -665,7 +665,7 @@ fn the_remaining_basic_connect_cids() {
         .unwrap();
     // Basic Connect, the multi-SIM extensions, and MS Host Shutdown.
     assert_eq!(services.device_services.len(), 3);
-    assert_eq!(services.device_services[1].cids, vec![5, 6, 7, 8]);
+    assert_eq!(services.device_services[1].cids, vec![1, 3, 5, 6, 7, 8]);
     assert_eq!(services.device_services[2].cids, vec![1]);
     let stats = host.query::<bcc::PacketStatistics>(0, &Empty).unwrap();
     assert_eq!(stats.status, Status::Success);
@@ -740,7 +740,8 @@ fn unsupported_things_are_no_device_support() {
         ),
         (bc::SERVICE.uuid, 99, CommandType::Query),
         (ms::SERVICE.uuid, msc::SysCaps::ID, CommandType::Set),
-        (ms::SERVICE.uuid, 1, CommandType::Query),
+        // NETWORK_DENYLIST: not modelled.
+        (ms::SERVICE.uuid, 2, CommandType::Query),
         (
             Uuid::from_str_const("533fbeeb-14fe-4467-9f90-33a223e56c3f"),
             1,

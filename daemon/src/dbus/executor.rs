@@ -202,6 +202,22 @@ impl ExecutorObject {
         self.view().profile
     }
 
+    /// The APN of the current (or last) connection ("" is the network's
+    /// default APN).
+    #[zbus(property)]
+    fn apn(&self) -> String {
+        self.view().apn
+    }
+
+    /// Where that APN came from: profile (a configured profile or
+    /// Connect's overrides), provisioned (the modem's provisioned
+    /// contexts), provider-database (mobile-broadband-provider-info),
+    /// network-default (the empty APN); empty before the first connection.
+    #[zbus(property)]
+    fn apn_source(&self) -> String {
+        self.view().apn_source
+    }
+
     /// The network device while connected (empty otherwise).
     #[zbus(property)]
     fn netdev(&self) -> String {

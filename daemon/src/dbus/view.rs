@@ -134,6 +134,8 @@ pub(crate) struct ExecutorView {
     pub(crate) error_rate: u32,
     pub(crate) slot: i32,
     pub(crate) profile: String,
+    pub(crate) apn: String,
+    pub(crate) apn_source: String,
     pub(crate) netdev: String,
     pub(crate) netdev_state: String,
     pub(crate) netdev_parts: Vec<(String, String, String)>,
@@ -212,6 +214,11 @@ impl ExecutorView {
                 .and_then(|slot| i32::try_from(slot).ok())
                 .unwrap_or(-1),
             profile: status.profile.clone().unwrap_or_default(),
+            apn: status.apn.clone().unwrap_or_default(),
+            apn_source: status
+                .apn_source
+                .map_or("", |source| source.as_str())
+                .to_owned(),
             netdev: executor.netdev.clone().unwrap_or_default(),
             netdev_state: names::netdev_state(executor.configuration.as_ref()).to_owned(),
             netdev_parts: executor
@@ -271,6 +278,8 @@ impl ExecutorView {
             ("ErrorRate", Value::from(self.error_rate)),
             ("Slot", Value::from(self.slot)),
             ("Profile", Value::from(self.profile.clone())),
+            ("Apn", Value::from(self.apn.clone())),
+            ("ApnSource", Value::from(self.apn_source.clone())),
             ("Netdev", Value::from(self.netdev.clone())),
             ("NetdevState", Value::from(self.netdev_state.clone())),
             ("NetdevParts", Value::from(self.netdev_parts.clone())),

@@ -2,6 +2,7 @@
 //! the commands it takes, the events it reports and its status snapshot.
 
 use super::profile::{Profile, Secret};
+use crate::apn::{ApnSource, ApnSources};
 use crate::types::IpSettings;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::services::basic_connect::{
@@ -57,6 +58,8 @@ pub struct ExecutorConfig {
     pub anomaly_reset_threshold: u32,
     /// Connect as soon as the executor can (otherwise wait for a Connect command).
     pub autoconnect: bool,
+    /// Where an APN comes from when no profile names the SIM.
+    pub apn_sources: ApnSources,
 }
 
 impl Default for ExecutorConfig {
@@ -79,6 +82,7 @@ impl Default for ExecutorConfig {
             anomaly_log_limit: 5,
             anomaly_reset_threshold: 10,
             autoconnect: true,
+            apn_sources: ApnSources::default(),
         }
     }
 }
@@ -131,6 +135,8 @@ pub enum ExecutorCommand {
         profiles: Vec<Profile>,
         /// The new PINs by ICCID.
         pins: Vec<(String, Secret)>,
+        /// Where an APN comes from when no profile names the SIM.
+        apn_sources: ApnSources,
     },
     /// Carry out `command` and report its outcome as [`ExecutorEvent::Done`]
     /// with `id`: success once the device accepted it (for Connect and
@@ -384,6 +390,10 @@ pub struct ExecutorStatus {
     pub home_provider: String,
     /// The profile of the current (or last attempted) connection.
     pub profile: Option<String>,
+    /// Where the APN of the current (or last) connection came from.
+    pub apn_source: Option<ApnSource>,
+    /// The APN of the current (or last) connection.
+    pub apn: Option<String>,
     /// The IP configuration while connected.
     pub ip: Option<IpSettings>,
     /// Connection attempts failed in a row.

@@ -67,6 +67,8 @@ struct Driver<T: FunctionTransport> {
     /// loop turns so the place in the lock's queue is not lost.
     lock_wait: Option<LockWait>,
     gone: bool,
+    /// APN lookups done off the loop come back here.
+    apns_tx: mpsc::Sender<crate::apn::ApnsFound>,
 }
 
 /// Runs one executor until the device is gone or it is shut down.
@@ -93,6 +95,7 @@ pub async fn run_executor<T: FunctionTransport>(
         command_timeout: config.command_timeout,
         ..SessionConfig::default()
     });
+    let (apns_tx, mut apns_rx) = mpsc::channel(4);
     let mut driver = Driver {
         transport,
         machine: ExecutorMachine::new(config.clone()),
@@ -107,6 +110,7 @@ pub async fn run_executor<T: FunctionTransport>(
         parked: VecDeque::new(),
         lock_wait: None,
         gone: false,
+        apns_tx,
     };
     let parameters = driver.ntb_parameters().await;
     driver.machine.set_ntb_parameters(parameters);
@@ -144,6 +148,9 @@ pub async fn run_executor<T: FunctionTransport>(
                 driver.notification(notification).await;
             }
             guard = lock_acquired(&mut driver.lock_wait) => driver.send_parked(guard),
+            Some(found) = apns_rx.recv() => {
+                driver.machine.handle(now(), Input::ApnsFound(found));
+            }
             command = commands_rx.recv(), if commands_open => {
                 let command = command.unwrap_or_else(|| {
                     // Nobody can command this executor any more: stop it cleanly.
@@ -258,6 +265,36 @@ impl<T: FunctionTransport> Driver<T> {
                     }
                 }
                 Action::Send(request) => self.send_or_park(request),
+                Action::LookupApns(lookup) => {
+                    // Files are read off the loop; the answer comes back
+                    // through `apns_tx`.
+                    let tx = self.apns_tx.clone();
+                    let executor = self.machine.log_number();
+                    let iccid = lookup.iccid.clone();
+                    tokio::spawn(async move {
+                        let found = tokio::task::spawn_blocking(move || {
+                            crate::apn::look_up(&lookup, executor)
+                        })
+                        .await
+                        // A lookup that died found nothing; the machine
+                        // must not wait for it forever.
+                        .unwrap_or_else(|_| crate::apn::ApnsFound {
+                            iccid,
+                            ..crate::apn::ApnsFound::default()
+                        });
+                        let _ = tx.send(found).await;
+                    });
+                }
+                Action::RememberApn {
+                    store,
+                    iccid,
+                    candidate,
+                } => {
+                    let executor = self.machine.log_number();
+                    tokio::task::spawn_blocking(move || {
+                        crate::apn::remember(&store, &iccid, &candidate, executor);
+                    });
+                }
                 Action::Report(event) => {
                     let report = ExecutorReport {
                         executor: self.config.index,

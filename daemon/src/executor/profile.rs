@@ -1,9 +1,9 @@
 //! Connection profiles (APN and credentials) and which one a SIM uses.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A secret (PIN, PUK, password): never printed, not even by `Debug`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -32,7 +32,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// The authentication protocol of a profile.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Auth {
     /// No authentication.
@@ -48,7 +48,7 @@ pub enum Auth {
 }
 
 /// The IP type a profile asks for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IpType {
     /// IPv4 only.
@@ -83,6 +83,10 @@ pub struct Profile {
     /// Metric of the routes through this connection (`None`: the netdev's default).
     #[serde(default)]
     pub route_metric: Option<u32>,
+    /// The APN the modem attaches to LTE with (LTE_ATTACH_CONFIGURATION),
+    /// for networks that want a particular one; `None` leaves the modem's.
+    #[serde(default)]
+    pub attach_apn: Option<String>,
     /// Used for the SIM with exactly this ICCID.
     #[serde(default)]
     pub match_iccid: Option<String>,
@@ -105,6 +109,7 @@ impl Profile {
             password: Secret::default(),
             ip_type: IpType::Ipv4v6,
             route_metric: None,
+            attach_apn: None,
             match_iccid: None,
             match_imsi_prefix: None,
             match_provider: None,
@@ -162,7 +167,7 @@ pub const ROUTE_METRIC_EXPECTED: &str = "a route metric must be 1 to 4294967295 
 /// the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldProblem {
-    /// `apn`, `user`, `password` or `route-metric`.
+    /// `apn`, `user`, `password`, `attach-apn` or `route-metric`.
     pub field: &'static str,
     /// What is wrong and what was expected.
     pub message: String,
@@ -194,7 +199,11 @@ impl Profile {
                 false,
             ),
         ];
-        for (field, what, text, limit, show_where) in texts {
+        let attach = self
+            .attach_apn
+            .as_deref()
+            .map(|apn| ("attach-apn", "the attach APN", apn, MAX_APN_LEN, true));
+        for (field, what, text, limit, show_where) in texts.into_iter().chain(attach) {
             if let Some(message) = text_problem(what, text, limit, show_where) {
                 problems.push(FieldProblem { field, message });
             }

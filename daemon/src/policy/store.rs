@@ -3,8 +3,8 @@
 //! the old file or the new one, never a mix.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -70,14 +70,6 @@ impl SlotStore {
         &self.path
     }
 
-    /// The temporary file a write goes to before it replaces the store: in
-    /// the same directory, so the rename cannot cross file systems.
-    fn temp_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".tmp");
-        self.path.with_file_name(name)
-    }
-
     /// Every remembered choice; none if the file does not exist yet.
     pub fn load(&self) -> Result<BTreeMap<ModemId, u32>, StoreError> {
         let text = match fs::read_to_string(&self.path) {
@@ -127,32 +119,8 @@ impl SlotStore {
                 .collect(),
         };
         let text = toml::to_string(&file)?;
-        let temp = self.temp_path();
-        self.write_temp(&temp, text.as_bytes())?;
-        fs::rename(&temp, &self.path).map_err(|source| StoreError::Write {
-            path: self.path.clone(),
-            source,
-        })?;
-        if let Some(dir) = self.path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            File::open(dir)
-                .and_then(|dir| dir.sync_all())
-                .map_err(|source| StoreError::Write {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-        }
-        Ok(())
-    }
-
-    fn write_temp(&self, temp: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-        let error = |source| StoreError::Write {
-            path: temp.to_path_buf(),
-            source,
-        };
-        // Truncates a temporary file a crash left behind.
-        let mut file = File::create(temp).map_err(error)?;
-        file.write_all(bytes).map_err(error)?;
-        file.sync_all().map_err(error)
+        crate::state_file::write_atomically(&self.path, text.as_bytes())
+            .map_err(|(path, source)| StoreError::Write { path, source })
     }
 }
 
@@ -175,14 +143,13 @@ mod tests {
         store.remember(&modem, 0).unwrap();
         // The crash: the new contents reached only the temporary file, and
         // only in part.
-        store
-            .write_temp(&store.temp_path(), b"[slots]\n\"2c7c:0125:A")
-            .unwrap();
+        let temp = crate::state_file::temp_path(store.path());
+        crate::state_file::write_temp(&temp, b"[slots]\n\"2c7c:0125:A").unwrap();
         assert_eq!(store.get(&modem).unwrap(), Some(0));
         // The next write replaces the leftover and lands whole.
         store.remember(&modem, 1).unwrap();
         assert_eq!(store.get(&modem).unwrap(), Some(1));
-        assert!(!store.temp_path().exists());
+        assert!(!temp.exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -253,6 +253,7 @@ pub async fn supervise<T>(
             max_control_message: spec.max_control_message,
             // A ModemManager client asks for sessions itself.
             autoconnect: config.sessions == SessionManager::Mbimd,
+            apn_sources: config.apn_sources(),
             ..ExecutorConfig::default()
         };
         tokio::spawn(executor::run_executor(
@@ -590,6 +591,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             let command = ExecutorCommand::Reconfigure {
                 profiles: config.profiles.clone(),
                 pins: pins.clone(),
+                apn_sources: config.apn_sources(),
             };
             if let Err(error) = executor.commands.try_send(command) {
                 tracing::warn!(

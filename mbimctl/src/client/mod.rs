@@ -678,6 +678,8 @@ const EXECUTOR_ORDER: &[&str] = &[
     "ErrorRate",
     "Slot",
     "Profile",
+    "Apn",
+    "ApnSource",
     "Netdev",
     "NetdevState",
     "NetdevParts",

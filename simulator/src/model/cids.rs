@@ -23,7 +23,7 @@ const BASIC_CONNECT_CIDS: &[u32] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 19, 20, 21, 22, 23, 24,
 ];
 /// CIDs of Basic Connect Extensions this modem implements.
-const MS_EXTENSIONS_CIDS: &[u32] = &[5, 6, 7, 8];
+const MS_EXTENSIONS_CIDS: &[u32] = &[1, 3, 5, 6, 7, 8];
 
 fn reply<P: Payload>(status: Status, payload: &P) -> Outcome {
     Outcome::Reply(status, payload.encode())
@@ -366,11 +366,7 @@ impl Modem {
             (bc::cid::ProvisionedContexts::ID, Query) => reply(
                 Status::Success,
                 &bc::ProvisionedContexts {
-                    contexts: self
-                        .executors
-                        .get(index)
-                        .map(|e| e.provisioned.clone())
-                        .unwrap_or_default(),
+                    contexts: self.provisioned_v1(index),
                 },
             ),
             (bc::cid::ProvisionedContexts::ID, Set) => {
@@ -390,9 +386,14 @@ impl Modem {
                 } else {
                     request.context_id
                 };
-                let element = bc::ProvisionedContextElement {
+                let element = ms::ProvisionedContextElementV2 {
                     context_id,
                     context_type: request.context_type,
+                    ip_type: ContextIpType::Default,
+                    state: ms::ContextState::Enabled,
+                    roaming: ms::ContextRoamingControl::AllowAll,
+                    media_type: ms::ContextMediaType::CellularOnly,
+                    source: ms::ContextSource::User,
                     access_string: request.access_string,
                     user_name: request.user_name,
                     password: request.password,
@@ -413,7 +414,7 @@ impl Modem {
                 reply(
                     Status::Success,
                     &bc::ProvisionedContexts {
-                        contexts: executor.provisioned.clone(),
+                        contexts: self.provisioned_v1(index),
                     },
                 )
             }
@@ -596,6 +597,45 @@ impl Modem {
     ) -> Outcome {
         use CommandType::{Query, Set};
         match (head.cid, head.command_type) {
+            (ms::cid::ProvisionedContexts::ID, Query) => reply(
+                Status::Success,
+                &ms::ProvisionedContextsV2 {
+                    contexts: self
+                        .executors
+                        .get(index)
+                        .map(|e| e.provisioned.clone())
+                        .unwrap_or_default(),
+                },
+            ),
+            (ms::cid::LteAttachConfiguration::ID, Query) => reply(
+                Status::Success,
+                &ms::LteAttachConfigurations {
+                    configurations: self
+                        .executors
+                        .get(index)
+                        .map(|e| e.lte_attach.clone())
+                        .unwrap_or_default(),
+                },
+            ),
+            (ms::cid::LteAttachConfiguration::ID, Set) => {
+                let Ok(request) = ms::LteAttachConfigurationSet::decode(data) else {
+                    return status_only(Status::InvalidParameters);
+                };
+                // One per roaming condition at most.
+                if request.configurations.len() > 3 {
+                    return status_only(Status::InvalidParameters);
+                }
+                let Some(executor) = self.executors.get_mut(index) else {
+                    return status_only(Status::Failure);
+                };
+                executor.lte_attach = request.configurations;
+                reply(
+                    Status::Success,
+                    &ms::LteAttachConfigurations {
+                        configurations: executor.lte_attach.clone(),
+                    },
+                )
+            }
             (ms::cid::SysCaps::ID, Query) => reply(
                 Status::Success,
                 &ms::SysCapsInfo {
@@ -941,6 +981,27 @@ impl Modem {
         }
     }
 
+    /// The provisioned contexts in MBIM 1.0's form.
+    fn provisioned_v1(&self, index: usize) -> Vec<bc::ProvisionedContextElement> {
+        self.executors
+            .get(index)
+            .map(|e| {
+                e.provisioned
+                    .iter()
+                    .map(|c| bc::ProvisionedContextElement {
+                        context_id: c.context_id,
+                        context_type: c.context_type,
+                        access_string: c.access_string.clone(),
+                        user_name: c.user_name.clone(),
+                        password: c.password.clone(),
+                        compression: c.compression,
+                        auth_protocol: c.auth_protocol,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn connect_info(&self, index: usize, session: u32) -> bc::ConnectInfo {
         let context = self
             .executors
@@ -985,6 +1046,15 @@ impl Modem {
                 if executor.packet_state != PacketServiceState::Attached {
                     return status_only(Status::PacketServiceDetached);
                 }
+                if !executor.config.network.accepts(&request.access_string) {
+                    // 3GPP TS 24.008 cause #27, as networks refuse an APN.
+                    let mut info = self.connect_info(index, session);
+                    info.nw_error = bc::NwError::MissingOrUnknownApn;
+                    return reply(Status::Failure, &info);
+                }
+                let Some(executor) = self.executors.get_mut(index) else {
+                    return status_only(Status::Failure);
+                };
                 if executor.contexts.contains_key(&session) {
                     return reply(Status::Success, &self.connect_info(index, session));
                 }

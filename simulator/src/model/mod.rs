@@ -185,7 +185,10 @@ pub(crate) struct Executor {
     pub(crate) home_override: Option<bc::Provider>,
     pub(crate) preferred: Vec<bc::Provider>,
     pub(crate) multicarrier: Vec<bc::Provider>,
-    pub(crate) provisioned: Vec<bc::ProvisionedContextElement>,
+    /// In the MBIMEx 2.0 form, the richer one; MBIM 1.0's is cut from it.
+    pub(crate) provisioned: Vec<ms::ProvisionedContextElementV2>,
+    /// LTE_ATTACH_CONFIGURATION: the attach APN per roaming condition.
+    pub(crate) lte_attach: Vec<ms::LteAttachConfiguration>,
     pub(crate) signal_settings: (u32, u32, u32),
     pub(crate) idle_hint: bc::NetworkIdleHintState,
     pub(crate) filters: BTreeMap<u32, bc::PacketFilters>,
@@ -277,7 +280,13 @@ impl Modem {
                 home_override: None,
                 preferred: Vec::new(),
                 multicarrier: Vec::new(),
-                provisioned: Vec::new(),
+                provisioned: config
+                    .provisioned
+                    .iter()
+                    .zip(1..)
+                    .filter_map(|(context, id)| context.element(id))
+                    .collect(),
+                lte_attach: Vec::new(),
                 signal_settings: (0, 0, 0),
                 idle_hint: bc::NetworkIdleHintState::Disabled,
                 filters: BTreeMap::new(),

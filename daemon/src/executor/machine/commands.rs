@@ -59,11 +59,16 @@ impl ExecutorMachine {
                 self.want_connect = false;
                 self.done(tracked, Ok(()));
             }
-            ExecutorCommand::Reconfigure { profiles, pins } => {
+            ExecutorCommand::Reconfigure {
+                profiles,
+                pins,
+                apn_sources,
+            } => {
                 tracing::info!(executor = self.log_number(), "new profiles and PINs");
                 let before = self.configured_pin().cloned();
                 self.config.profiles = profiles;
                 self.config.pins = pins;
+                self.config.apn_sources = apn_sources;
                 if self.configured_pin() != before.as_ref() {
                     // Only the refusal of the old PIN is forgotten: a new PIN
                     // for this SIM gets its one try, the same one never twice.

@@ -4,10 +4,12 @@
 
 use super::step::Step;
 use super::{Active, ExecutorMachine, Request};
+use crate::apn::{ApnCandidate, ApnSource};
 use crate::executor::api::{Connection, ExecutorEvent, ExecutorState};
 use crate::executor::policy::{merge_ip_configuration, reconnect_delay};
 use crate::executor::profile::{select_profile, Auth, IpType, Profile};
 use crate::types::IpSettings;
+use mbim_protocol::codec::Payload;
 use mbim_protocol::services::basic_connect::{
     self as bc, ActivationCommand, ActivationState, AuthProtocol, Compression, ContextIpType,
     ContextType,
@@ -57,18 +59,24 @@ impl ExecutorMachine {
         self.connect_at = None;
         // Activating now takes in whatever Connect asked for.
         self.connect_requested = false;
-        let Some(profile) = self.wanted_profile().cloned() else {
-            self.wait(
-                ExecutorState::Failed,
-                Some("no profile matches this SIM".to_owned()),
-            );
-            return None;
+        let (profile, candidate) = match self.wanted_profile().cloned() {
+            Some(profile) => (profile, None),
+            None => match self.automatic_candidate() {
+                std::ops::ControlFlow::Continue(candidate) => {
+                    (candidate.profile(), Some(candidate))
+                }
+                std::ops::ControlFlow::Break(next) => return next,
+            },
         };
+        if let Some(attach) = self.attach_request(&profile) {
+            return Some(attach);
+        }
         self.status.profile = Some(profile.name.clone());
         let set = connect_set(self.config.session_id, &profile);
         Some((
             Step::Connect {
                 profile: Box::new(profile),
+                candidate: candidate.map(Box::new),
             },
             Request::set::<bc::cid::Connect>(&set),
         ))
@@ -107,29 +115,54 @@ impl ExecutorMachine {
         &mut self,
         now: Instant,
         profile: Profile,
+        candidate: Option<ApnCandidate>,
         status: Status,
         buffer: &[u8],
     ) {
         let info = if status.is_success() {
             self.decode::<bc::ConnectInfo>(now, "CONNECT", buffer)
         } else {
-            None
+            // A refusal may carry the network's cause; without it the
+            // status says enough, so an odd buffer is no anomaly here.
+            bc::ConnectInfo::decode(buffer).ok()
         };
         match info {
-            Some(info) if info.activation_state == ActivationState::Activated => {
+            Some(info)
+                if status.is_success() && info.activation_state == ActivationState::Activated =>
+            {
+                let source = candidate.as_ref().map_or(ApnSource::Profile, |c| c.source);
                 tracing::info!(
                     executor = self.log_number(),
                     profile = profile.name,
-                    "context activated"
+                    "context activated with APN {:?} from {}",
+                    profile.apn,
+                    source.describe()
                 );
+                self.status.apn_source = Some(source);
+                self.status.apn = Some(profile.apn.clone());
+                if let Some(candidate) = candidate {
+                    self.automatic_connected(candidate);
+                }
                 self.active = Some(Active { profile });
                 self.status.ip = None;
             }
             other => {
-                let detail = other.map_or_else(
-                    || format!("CONNECT failed: {status}"),
-                    |info| format!("CONNECT: {} ({})", info.activation_state, info.nw_error),
-                );
+                let detail = match other {
+                    Some(info) if info.nw_error != bc::NwError::None => format!(
+                        "CONNECT: {status}, {} (network error {})",
+                        info.activation_state, info.nw_error
+                    ),
+                    Some(info) if status.is_success() => {
+                        format!("CONNECT: {}", info.activation_state)
+                    }
+                    _ => format!("CONNECT failed: {status}"),
+                };
+                if let Some(candidate) = &candidate {
+                    if self.automatic_refused(candidate, &detail) {
+                        self.status.reason = Some(format!("{detail}; trying the next APN"));
+                        return;
+                    }
+                }
                 self.connect_failed(now, detail);
             }
         }
@@ -248,6 +281,7 @@ fn same_connection(wanted: &Profile, active: &Profile) -> bool {
         && wanted.password == active.password
         && wanted.ip_type == active.ip_type
         && wanted.route_metric == active.route_metric
+        && wanted.attach_apn == active.attach_apn
 }
 
 fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {

@@ -16,7 +16,8 @@
 //! answers and what its indications change: `capabilities.rs` (DEVICE_CAPS,
 //! subscriptions, radio), `slots.rs` (the multi-SIM CIDs), `sim.rs` (SIM and
 //! PIN), `registration.rs` (registration and packet service), `connect.rs`
-//! (CONNECT, IP configuration, loss). `session.rs` holds the session's life
+//! (CONNECT, IP configuration, loss), `apn.rs` (the APN when no profile
+//! names the SIM, and the LTE attach APN). `session.rs` holds the session's life
 //! and the bookkeeping the phases share, `commands.rs` the supervisor's
 //! commands, `step.rs` the command in flight, `request.rs` what is sent.
 
@@ -25,6 +26,7 @@ use crate::executor::api::{
 };
 use crate::executor::policy::AnomalyBudget;
 use crate::executor::profile::{Profile, Secret};
+use mbim_protocol::mbimex::MbimExVersion;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::services::basic_connect::{self as bc, ActivationState, RadioSwitchState};
 use mbim_protocol::services::ms_basic_connect_extensions as ms;
@@ -38,6 +40,7 @@ use std::ops::ControlFlow::Break;
 use std::time::Instant;
 use step::{state_for, Step};
 
+mod apn;
 mod capabilities;
 mod commands;
 mod connect;
@@ -90,6 +93,8 @@ pub enum Input {
     Command(ExecutorCommand),
     /// The transport reports the device gone.
     TransportGone,
+    /// The driver's answer to [`Action::LookupApns`].
+    ApnsFound(crate::apn::ApnsFound),
 }
 
 /// What the driver should do.
@@ -103,6 +108,18 @@ pub enum Action {
     Send(Request),
     /// Tell the supervisor.
     Report(ExecutorEvent),
+    /// Look up the remembered APN and the provider database's for a SIM no
+    /// profile names; the answer comes back as [`Input::ApnsFound`].
+    LookupApns(crate::apn::ApnLookup),
+    /// Remember that `candidate` connected the SIM with `iccid`.
+    RememberApn {
+        /// The store.
+        store: std::path::PathBuf,
+        /// The SIM.
+        iccid: String,
+        /// What connected it.
+        candidate: crate::apn::ApnCandidate,
+    },
     /// The task is over.
     Finish,
 }
@@ -144,6 +161,13 @@ pub struct ExecutorMachine {
     home_provider: bool,
     signal_known: bool,
     register_requested: bool,
+    /// HOME_PROVIDER's name: the SIM's service provider name.
+    home_provider_name: String,
+    /// The MBIM extensions version agreed with the function (1.0 until
+    /// MBIM_CID_VERSION says otherwise): it picks the CIDs' layouts.
+    mbimex: MbimExVersion,
+    /// The APNs of a SIM no profile names.
+    auto: apn::AutoApn,
     active: Option<Active>,
     // What is wanted.
     want_radio: bool,
@@ -230,6 +254,9 @@ impl ExecutorMachine {
             home_provider: false,
             signal_known: false,
             register_requested: false,
+            home_provider_name: String::new(),
+            mbimex: MbimExVersion::V1,
+            auto: apn::AutoApn::default(),
             active: None,
             want_radio: true,
             want_connect,
@@ -396,6 +423,7 @@ impl ExecutorMachine {
                 self.indication(now, service, cid, &information_buffer);
             }
             Input::DeviceMisbehaved(what) => self.misbehaved(now, &what),
+            Input::ApnsFound(found) => self.apns_found(found),
             Input::Command(command) => self.command(command, None),
             Input::TransportGone => {
                 self.abandon("the device is gone");
@@ -523,7 +551,16 @@ impl ExecutorMachine {
             Step::RegisterSet => self.registration_answer(now, true, status, buffer),
             Step::RegisterQuery => self.registration_answer(now, false, status, buffer),
             Step::PacketQuery | Step::Attach => self.packet_answer(now, status, buffer),
-            Step::Connect { profile } => self.connect_answer(now, *profile, status, buffer),
+            Step::Connect { profile, candidate } => {
+                self.connect_answer(now, *profile, candidate.map(|c| *c), status, buffer);
+            }
+            Step::ProvisionedQuery { extended } => {
+                self.provisioned_answer(now, extended, status, buffer);
+            }
+            Step::LteAttachQuery { profile } => {
+                self.attach_query_answer(now, *profile, status, buffer);
+            }
+            Step::LteAttachSet { attach } => self.attach_set_answer(attach, status),
             Step::IpQuery => self.ip_answer(now, status, buffer),
             Step::SignalQuery => self.signal_answer(now, status, buffer),
             Step::PinChange { op, tracked } => {

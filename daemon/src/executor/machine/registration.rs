@@ -108,6 +108,7 @@ impl ExecutorMachine {
         if status.is_success() {
             if let Some(provider) = self.decode::<bc::Provider>(now, "HOME_PROVIDER", buffer) {
                 self.status.home_provider = provider.provider_id;
+                self.home_provider_name = provider.provider_name;
             }
         }
     }

@@ -345,6 +345,7 @@ mod tests {
                     Action::Report(ExecutorEvent::Gone) => "gone",
                     Action::Report(ExecutorEvent::Stopped) => "stopped",
                     Action::Report(_) => "report",
+                    Action::LookupApns(_) | Action::RememberApn { .. } => "apn",
                     Action::Finish => "finish",
                 });
                 if seen.last() == Some(&"open") {

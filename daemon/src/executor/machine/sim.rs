@@ -570,6 +570,7 @@ mod tests {
                 ExecutorCommand::Reconfigure {
                     profiles: config.profiles.clone(),
                     pins: config.pins.clone(),
+                    apn_sources: config.apn_sources.clone(),
                 },
             ),
         );
@@ -583,6 +584,7 @@ mod tests {
             Input::Command(ExecutorCommand::Reconfigure {
                 profiles: vec![Profile::new("new", "internet")],
                 pins: vec![("8988200000000000001".to_owned(), Secret::new("1234"))],
+                apn_sources: crate::apn::ApnSources::default(),
             }),
         );
         let (sent, events) = run(&mut machine, &mut device, now);

@@ -2,6 +2,7 @@
 //! its tracked command told) and the state the executor shows meanwhile.
 
 use super::sim::PinChange;
+use crate::apn::ApnCandidate;
 use crate::executor::api::ExecutorState;
 use crate::executor::profile::Profile;
 
@@ -36,8 +37,22 @@ pub(super) enum Step {
     PacketQuery,
     Attach,
     /// The profile is kept whole: a later Connect compares its own with it.
+    /// `candidate`: the automatic APN it came from, when no profile named
+    /// the SIM.
     Connect {
         profile: Box<Profile>,
+        candidate: Option<Box<ApnCandidate>>,
+    },
+    /// PROVISIONED_CONTEXTS, in the MBIM extensions' form or MBIM 1.0's.
+    ProvisionedQuery {
+        extended: bool,
+    },
+    /// LTE_ATTACH_CONFIGURATION before connecting with this profile.
+    LteAttachQuery {
+        profile: Box<Profile>,
+    },
+    LteAttachSet {
+        attach: String,
     },
     IpQuery,
     Deactivate,
@@ -84,7 +99,11 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         }
         Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => ExecutorState::Registering,
         Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
-        Step::Connect { .. } | Step::IpQuery => ExecutorState::Connecting,
+        Step::Connect { .. }
+        | Step::IpQuery
+        | Step::ProvisionedQuery { .. }
+        | Step::LteAttachQuery { .. }
+        | Step::LteAttachSet { .. } => ExecutorState::Connecting,
         Step::Deactivate | Step::DeviceServices | Step::HostShutdown => {
             ExecutorState::Disconnecting
         }

@@ -37,6 +37,16 @@ pub(super) struct FakeDevice {
     pub(super) host_shutdown: bool,
     /// MS_HOST_SHUTDOWN sets received.
     pub(super) host_shutdowns: u32,
+    /// APNs the network refuses (missing or unknown APN).
+    pub(super) refused_apns: Vec<String>,
+    /// The modem's provisioned contexts (MBIM 1.0 form).
+    pub(super) provisioned: Vec<bc::ProvisionedContextElement>,
+    /// What the driver's lookup finds (remembered and database APNs).
+    pub(super) found: crate::apn::ApnsFound,
+    /// What was remembered, in order.
+    pub(super) remembered: Vec<crate::apn::ApnCandidate>,
+    /// The LTE attach APN set in the modem (None: none; the CID is there).
+    pub(super) attach_apn: Option<String>,
 }
 
 impl Default for FakeDevice {
@@ -56,6 +66,11 @@ impl Default for FakeDevice {
             activated: Vec::new(),
             host_shutdown: true,
             host_shutdowns: 0,
+            refused_apns: Vec::new(),
+            provisioned: Vec::new(),
+            found: crate::apn::ApnsFound::default(),
+            remembered: Vec::new(),
+            attach_apn: None,
         }
     }
 }
@@ -302,12 +317,54 @@ impl FakeDevice {
                 }
                 let request = bc::ConnectSet::decode(&request.payload).unwrap();
                 let state = if request.activation_command == ActivationCommand::Activate {
+                    let refused = self.refused_apns.contains(&request.access_string);
                     self.activated.push(request.access_string);
+                    if refused {
+                        let mut info =
+                            bc::ConnectInfo::decode(&connect_info(ActivationState::Deactivated))
+                                .unwrap();
+                        info.nw_error = bc::NwError::MissingOrUnknownApn;
+                        return (Status::Failure, info.encode());
+                    }
                     ActivationState::Activated
                 } else {
                     ActivationState::Deactivated
                 };
                 (Status::Success, connect_info(state))
+            }
+            ("provisioned-contexts", false) if request.service == bc::SERVICE.uuid => (
+                Status::Success,
+                bc::ProvisionedContexts {
+                    contexts: self.provisioned.clone(),
+                }
+                .encode(),
+            ),
+            ("lte-attach-configuration", set) => {
+                if set {
+                    let request = ms::LteAttachConfigurationSet::decode(&request.payload).unwrap();
+                    self.attach_apn = request
+                        .configurations
+                        .first()
+                        .map(|configuration| configuration.access_string.clone());
+                }
+                let configurations = self
+                    .attach_apn
+                    .iter()
+                    .map(|apn| ms::LteAttachConfiguration {
+                        ip_type: ContextIpType::Ipv4v6,
+                        roaming: ms::LteAttachContextRoamingControl::Home,
+                        source: ms::ContextSource::User,
+                        access_string: apn.clone(),
+                        user_name: String::new(),
+                        password: String::new(),
+                        compression: bc::Compression::None,
+                        auth_protocol: bc::AuthProtocol::None,
+                    })
+                    .collect();
+                (
+                    Status::Success,
+                    ms::LteAttachConfigurations { configurations }.encode(),
+                )
             }
             ("ip-configuration", _) => (
                 Status::Success,
@@ -402,6 +459,14 @@ pub(super) fn run_all(
                 );
             }
             Action::Report(event) => events.push(event),
+            Action::LookupApns(lookup) => {
+                let found = crate::apn::ApnsFound {
+                    iccid: lookup.iccid,
+                    ..device.found.clone()
+                };
+                machine.handle(now, Input::ApnsFound(found));
+            }
+            Action::RememberApn { candidate, .. } => device.remembered.push(candidate),
             Action::Finish => break,
         }
     }

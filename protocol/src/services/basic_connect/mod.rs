@@ -1033,6 +1033,14 @@ impl ContextType {
             .find(|(kind, _, _)| *kind == self)
             .map_or("none", |(_, _, name)| name)
     }
+
+    /// The context type with this name (libmbim's nickname).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::TABLE
+            .iter()
+            .find(|(_, _, known)| *known == name)
+            .map(|(kind, _, _)| *kind)
+    }
 }
 
 /// MBIM_SET_CONNECT.

@@ -1,0 +1,205 @@
+//! A SIM no profile names, against the in-process simulated modem: the
+//! executor connects through the modem's provisioned contexts, else the
+//! provider database (a test copy of its format with the simulated
+//! network's MCC/MNC), else the network's default APN; a network that
+//! refuses one APN gets the next; what worked is remembered per ICCID.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use mbim_sim::device::SimModem;
+use mbim_sim::inprocess::InProcessFunction;
+use mbim_sim::scenario::{ProvisionedConfig, Scenario};
+use mbimd::apn::store::ApnStore;
+use mbimd::apn::{ApnSource, ApnSources};
+use mbimd::executor::{
+    run_executor, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorReport, ExecutorStatus,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Mutex};
+
+const WAIT: Duration = Duration::from_secs(10);
+const ICCID: &str = "8988200000000000001";
+
+fn database() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/serviceproviders.xml")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mbimd-apn-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn config(database: Option<PathBuf>, store: &Path) -> ExecutorConfig {
+    ExecutorConfig {
+        profiles: Vec::new(),
+        open_timeout: Duration::from_millis(500),
+        command_timeout: Duration::from_millis(400),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(200),
+        apn_sources: ApnSources {
+            provisioned_contexts: true,
+            provider_database: database,
+            network_default: true,
+            store: Some(store.join("apns.toml")),
+        },
+        ..ExecutorConfig::default()
+    }
+}
+
+fn scenario(provisioned: &[&str], accepted: Option<&[&str]>) -> Scenario {
+    let mut scenario = Scenario::default_dssa();
+    let executor = &mut scenario.executors[0];
+    executor.provisioned = provisioned
+        .iter()
+        .map(|apn| ProvisionedConfig {
+            apn: (*apn).to_owned(),
+            ..ProvisionedConfig::default()
+        })
+        .collect();
+    executor.network.apns = accepted.map(|apns| apns.iter().map(|apn| (*apn).to_owned()).collect());
+    scenario
+}
+
+/// Runs an executor until it is connected; its status then, and the
+/// executor's command channel (kept so it does not shut down).
+async fn connect(scenario: Scenario, config: ExecutorConfig) -> ExecutorStatus {
+    let modem = SimModem::new(scenario).unwrap();
+    let transport = Arc::new(InProcessFunction::new(modem.function(0).unwrap()));
+    let runner = modem.clone();
+    let simulator = tokio::spawn(async move { runner.run().await });
+    let (events_tx, mut events) = mpsc::channel::<ExecutorReport>(64);
+    let (commands, commands_rx) = mpsc::channel(8);
+    let (status_tx, mut status) = watch::channel(ExecutorStatus::default());
+    let task = tokio::spawn(run_executor(
+        transport,
+        config,
+        events_tx,
+        commands_rx,
+        status_tx,
+        Arc::new(Mutex::new(())),
+    ));
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let report = events.recv().await.expect("the executor reports");
+            if matches!(report.event, ExecutorEvent::Connected(_)) {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not connected in time: {:?}", status.borrow()));
+    let connected = status
+        .wait_for(|status| status.ip.is_some())
+        .await
+        .unwrap()
+        .clone();
+    commands.send(ExecutorCommand::Shutdown).await.unwrap();
+    let _ = tokio::time::timeout(WAIT, task).await;
+    simulator.abort();
+    connected
+}
+
+/// Waits for the remembered APN to reach the file (written off the loop).
+async fn remembered(store: &Path) -> Option<String> {
+    let store = ApnStore::new(store.join("apns.toml"));
+    for _ in 0..100 {
+        if let Ok(Some(candidate)) = store.get(ICCID) {
+            return Some(candidate.apn);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn without_a_profile_each_source_connects_in_its_turn() {
+    // (provisioned, database, accepted APNs, expected APN, source)
+    type Row<'a> = (
+        &'a [&'a str],
+        bool,
+        Option<&'a [&'a str]>,
+        &'a str,
+        ApnSource,
+    );
+    let table: [Row<'_>; 5] = [
+        (
+            &["modem.example"],
+            true,
+            None,
+            "modem.example",
+            ApnSource::Provisioned,
+        ),
+        (
+            &[],
+            true,
+            None,
+            "internet.sim.example",
+            ApnSource::ProviderDatabase,
+        ),
+        (&[], false, None, "", ApnSource::NetworkDefault),
+        // The network refuses the modem's APN and the database's first:
+        // the next one connects.
+        (
+            &["modem.example"],
+            true,
+            Some(&["fast.sim.example"]),
+            "fast.sim.example",
+            ApnSource::ProviderDatabase,
+        ),
+        // Everything but the network's default refused.
+        (
+            &["modem.example"],
+            true,
+            Some(&[""]),
+            "",
+            ApnSource::NetworkDefault,
+        ),
+    ];
+    for (index, (provisioned, with_database, accepted, apn, source)) in
+        table.into_iter().enumerate()
+    {
+        let store = temp_dir(&format!("sources-{index}"));
+        let database = with_database.then(database);
+        let status = connect(scenario(provisioned, accepted), config(database, &store)).await;
+        assert_eq!(status.apn.as_deref(), Some(apn), "row {index}");
+        assert_eq!(status.apn_source, Some(source), "row {index}");
+        assert_eq!(
+            status.profile.as_deref(),
+            Some(source.as_str()),
+            "row {index}"
+        );
+        assert_eq!(
+            remembered(&store).await.as_deref(),
+            Some(apn),
+            "row {index}"
+        );
+        std::fs::remove_dir_all(&store).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn what_connected_is_tried_first_for_the_same_sim() {
+    let store = temp_dir("remembered");
+    // The first time the database's second APN connects…
+    let accepted: &[&str] = &["fast.sim.example"];
+    let status = connect(
+        scenario(&[], Some(accepted)),
+        config(Some(database()), &store),
+    )
+    .await;
+    assert_eq!(status.apn.as_deref(), Some("fast.sim.example"));
+    assert_eq!(
+        remembered(&store).await.as_deref(),
+        Some("fast.sim.example")
+    );
+    // …and the next time it is the first tried: a network that would take
+    // the database's first APN too still gets the remembered one.
+    let status = connect(scenario(&[], None), config(Some(database()), &store)).await;
+    assert_eq!(status.apn.as_deref(), Some("fast.sim.example"));
+    assert_eq!(status.apn_source, Some(ApnSource::ProviderDatabase));
+    std::fs::remove_dir_all(&store).unwrap();
+}
