@@ -333,7 +333,9 @@ impl ExecutorObject {
     /// Connects (again). overrides replace fields of the executor's
     /// profile: apn s, auth s (none, pap, chap, mschapv2), user s,
     /// password s, ip-type s (ipv4, ipv6, ipv4v6), route-metric u; empty
-    /// means the configured profile. While connected with other settings,
+    /// means the configured profile (with none, the APN sources); the
+    /// overrides apply to the configured profile, else to the settings
+    /// last tried. While connected with other settings,
     /// the session is taken down and connected again with these; with the
     /// same settings nothing changes. Root or mbimd's group only.
     async fn connect(
@@ -355,7 +357,8 @@ impl ExecutorObject {
                 .unwrap_or_default();
             let base = overrides::base_profile(&config.profiles, &status);
             Ok(ExecutorCommand::Connect(Some(overrides::apply(
-                base, &overrides,
+                base.as_ref(),
+                &overrides,
             )?)))
         })
         .await

@@ -10,16 +10,17 @@ use zbus::zvariant::{OwnedValue, Value};
 const KEYS: &str = "apn (s), auth (s), user (s), password (s), ip-type (s), route-metric (u)";
 
 /// The profile the executor uses without overrides: the one it connected
-/// (or last tried) with, else the one the configuration selects for its SIM.
-pub(crate) fn base_profile<'a>(
-    profiles: &'a [Profile],
-    status: &ExecutorStatus,
-) -> Option<&'a Profile> {
+/// (or last tried) with, else the one the configuration selects for its SIM,
+/// else (no profile names the SIM) the settings it last tried: an APN
+/// source's or earlier overrides'.
+pub(crate) fn base_profile(profiles: &[Profile], status: &ExecutorStatus) -> Option<Profile> {
     status
         .profile
         .as_deref()
         .and_then(|name| profiles.iter().find(|profile| profile.name == name))
         .or_else(|| select_profile(profiles, &status.iccid, &status.imsi, &status.home_provider))
+        .or(status.profile_settings.as_ref())
+        .cloned()
 }
 
 fn string(key: &str, value: &OwnedValue) -> Result<String, MethodError> {
@@ -43,6 +44,8 @@ pub(crate) fn apply(
     let mut profile = base
         .cloned()
         .unwrap_or_else(|| Profile::new("dbus", String::new()));
+    // An automatic APN may be the empty one (the network's default).
+    let apn_needed = base.is_none();
     let mut keys: Vec<&String> = overrides.keys().collect();
     keys.sort();
     for key in keys {
@@ -94,7 +97,7 @@ pub(crate) fn apply(
             }
         }
     }
-    if profile.apn.is_empty() {
+    if apn_needed && profile.apn.is_empty() {
         return Err(MethodError::InvalidArgs(
             "Connect: no configured profile for this SIM, so \"apn\" must be given".to_owned(),
         ));
@@ -201,5 +204,47 @@ mod tests {
         assert!(!error.to_string().contains("hunter22"));
         let overrides = HashMap::from([("password".to_owned(), value(Value::from(7u32)))]);
         assert!(apply(None, &overrides).is_err());
+    }
+
+    #[test]
+    fn without_a_configured_profile_the_last_settings_are_the_base() {
+        let mut tried = Profile::new("provider-database", "web.example");
+        tried.user = "web".to_owned();
+        tried.password = Secret::new("web");
+        let status = ExecutorStatus {
+            profile: Some(tried.name.clone()),
+            profile_settings: Some(tried.clone()),
+            ..ExecutorStatus::default()
+        };
+        assert_eq!(base_profile(&[], &status), Some(tried.clone()));
+        // The network's default APN with a new route metric: no APN needed,
+        // and nothing but the metric changes.
+        let default = Profile::new("network-default", "");
+        let status = ExecutorStatus {
+            profile: Some(default.name.clone()),
+            profile_settings: Some(default.clone()),
+            ..ExecutorStatus::default()
+        };
+        let base = base_profile(&[], &status);
+        let overrides = HashMap::from([("route-metric".to_owned(), value(Value::from(50u32)))]);
+        let profile = apply(base.as_ref(), &overrides).unwrap();
+        assert_eq!(
+            profile,
+            Profile {
+                route_metric: Some(50),
+                ..default
+            }
+        );
+        // A configured profile by that name wins: the file may have changed.
+        let configured = Profile::new("provider-database", "corp.example");
+        let status = ExecutorStatus {
+            profile: Some(tried.name.clone()),
+            profile_settings: Some(tried),
+            ..ExecutorStatus::default()
+        };
+        assert_eq!(
+            base_profile(std::slice::from_ref(&configured), &status),
+            Some(configured)
+        );
     }
 }

@@ -390,6 +390,10 @@ pub struct ExecutorStatus {
     pub home_provider: String,
     /// The profile of the current (or last attempted) connection.
     pub profile: Option<String>,
+    /// That profile's settings (a configured one, Connect's overrides, or
+    /// what an APN source gave): what Connect's overrides apply to when no
+    /// configured profile names the SIM. The password stays a [`Secret`].
+    pub profile_settings: Option<Profile>,
     /// Where the APN of the current (or last) connection came from.
     pub apn_source: Option<ApnSource>,
     /// The APN of the current (or last) connection.

@@ -278,7 +278,7 @@ pub(crate) async fn connect_bearer(
     }
     let config = call.face.config();
     let base = crate::dbus::base_profile(&config.profiles, &status);
-    let profile = profile_for(base, settings);
+    let profile = profile_for(base.as_ref(), settings);
     note_attempt(call, modem, executor, None);
     handle
         .executor_command(index, ExecutorCommand::Connect(Some(profile)))

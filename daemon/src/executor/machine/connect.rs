@@ -72,6 +72,7 @@ impl ExecutorMachine {
             return Some(attach);
         }
         self.status.profile = Some(profile.name.clone());
+        self.status.profile_settings = Some(profile.clone());
         let set = connect_set(self.config.session_id, &profile);
         Some((
             Step::Connect {
