@@ -12,7 +12,7 @@
 //! A PIN is accepted only from a file that root or mbimd's own user owns and
 //! no one else can read (see [`Config::load`]). PINs never appear in `Debug` output or errors.
 
-mod groups;
+pub(crate) mod groups;
 mod locate;
 mod validate;
 mod values;
@@ -86,6 +86,8 @@ pub struct Config {
     pub power: Power,
     /// Where an APN comes from when no profile matches a SIM.
     pub apn_sources: ApnSourceSettings,
+    /// Sharing the modems with libmbim's tools (`mbimcli -p`, fwupd).
+    pub mbim_proxy: MbimProxy,
 }
 
 /// `[modemmanager]`: whether mbimd serves the ModemManager API, through
@@ -234,6 +236,29 @@ pub struct Power {
 impl Default for Power {
     fn default() -> Self {
         Power { follow_sleep: true }
+    }
+}
+
+/// `[mbim-proxy]`: mbimd plays libmbim's `mbim-proxy`, so `mbimcli -p` and
+/// fwupd reach the modems it holds, their transactions kept apart from its.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct MbimProxy {
+    /// Serve the abstract socket `mbim-proxy` (root, mbimd's user and the
+    /// `[dbus] admin-group` may connect).
+    pub enable: bool,
+    /// Where the paths that name each executor are made: a FIFO per
+    /// executor, named as its network device (`mbimcli -p -d
+    /// /run/mbimd/mbim-proxy/mbim0e0`). Only a name: nothing reads it.
+    pub directory: PathBuf,
+}
+
+impl Default for MbimProxy {
+    fn default() -> Self {
+        MbimProxy {
+            enable: true,
+            directory: PathBuf::from("/run/mbimd/mbim-proxy"),
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub mod mm;
 pub mod modem;
 pub mod netdev;
 pub mod policy;
+pub mod proxy;
 pub mod service;
 pub mod state_file;
 pub mod supervisor;

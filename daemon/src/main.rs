@@ -125,6 +125,8 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         tracing::warn!("{}; systemd hears nothing from mbimd", chain(&error));
         Notifier::default()
     });
+    // Held until mbimd ends: dropping it closes the socket and its names.
+    let proxy = mbimd::proxy::start(Arc::clone(&config), registry.clone()).map(Arc::new);
     let reload = reloader(
         &cli,
         &registry,
@@ -132,6 +134,7 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         Reloaded {
             sessions: config.sessions,
             modemmanager: modemmanager.clone(),
+            proxy: proxy.clone(),
         },
     );
     // Held until mbimd ends: dropping it gives up the bus name.
@@ -162,6 +165,9 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     let shutdown = shutdown_signal(notifier);
     let Some(scenario_path) = scenario_path else {
         mbimd::usb::manager::run(config, registry, shutdown).await;
+        if let Some(proxy) = &proxy {
+            proxy.stop();
+        }
         return Ok(());
     };
     let scenario = match scenario_path {
@@ -170,7 +176,11 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
         }
     };
-    simulate(scenario, control_path, config, registry, shutdown).await
+    let outcome = simulate(scenario, control_path, config, registry, shutdown).await;
+    if let Some(proxy) = &proxy {
+        proxy.stop();
+    }
+    outcome
 }
 
 /// Which scenario to simulate, if any: `--simulate PATH`'s file; for a bare
@@ -214,6 +224,9 @@ fn reloader(cli: &Cli, registry: &Registry, notifier: &Notifier, kept: Reloaded)
                 if let Some(modemmanager) = &kept.modemmanager {
                     modemmanager.set_config(Arc::clone(&config));
                 }
+                if let Some(proxy) = &kept.proxy {
+                    proxy.set_config(Arc::clone(&config));
+                }
                 for modem in registry.modems().values() {
                     modem.reconfigure(Arc::clone(&config)).await;
                 }
@@ -237,6 +250,8 @@ struct Reloaded {
     sessions: SessionManager,
     /// The ModemManager face, which takes the new configuration too.
     modemmanager: Option<Arc<mm::MmService>>,
+    /// libmbim's tools' door, whose admin group may change.
+    proxy: Option<Arc<mbimd::proxy::ProxyHandle>>,
 }
 
 /// Who manages sessions while the ModemManager face stands as `status`

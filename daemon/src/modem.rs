@@ -8,7 +8,7 @@
 //! them decides what to mask for whom.
 
 use crate::datapath::CounterSnapshot;
-use crate::executor::{ExecutorCommand, ExecutorStatus};
+use crate::executor::{ExecutorCommand, ExecutorStatus, PassthroughPort};
 use crate::netdev::ConfigReport;
 use crate::policy::{SlotKind, SlotPolicyConfig};
 use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
@@ -199,6 +199,14 @@ pub enum ModemRequest {
         /// All closed, or what failed.
         reply: oneshot::Sender<Result<(), RequestError>>,
     },
+    /// A way for a proxy client (crate::proxy) to the device through
+    /// executor `executor` (its number, as in its network device's name).
+    Passthrough {
+        /// The executor's number.
+        executor: usize,
+        /// Its passthrough, or why there is none.
+        reply: oneshot::Sender<Result<PassthroughPort, RequestError>>,
+    },
     /// The host woke: every executor opens again and reconnects as it was.
     Resume {
         /// Every executor took it.
@@ -317,6 +325,12 @@ impl ModemHandle {
     /// Opens every executor again after the host's sleep.
     pub async fn resume(&self) -> Result<(), RequestError> {
         self.ask(|reply| ModemRequest::Resume { reply }).await
+    }
+
+    /// The passthrough of executor `executor`, for a proxy client.
+    pub async fn passthrough(&self, executor: usize) -> Result<PassthroughPort, RequestError> {
+        self.ask(|reply| ModemRequest::Passthrough { executor, reply })
+            .await
     }
 
     /// Overrides the slot policy.

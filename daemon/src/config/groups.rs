@@ -28,9 +28,65 @@ fn gid_in(text: &str, name: &str) -> Option<u32> {
         })
 }
 
+/// The user database read.
+pub(crate) const PASSWD_FILE: &str = "/etc/passwd";
+
+/// The groups of the user with `uid`: the primary group from `passwd`
+/// (`name:password:uid:gid:…` lines) and every group of `group` that lists
+/// the user's name as a member, as `getgrouplist` would say for local users.
+pub(crate) fn groups_of_uid(passwd: &str, group: &str, uid: u32) -> Vec<u32> {
+    let Some((name, primary)) = passwd
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let _password = fields.next()?;
+            let each: u32 = fields.next()?.parse().ok()?;
+            let gid: u32 = fields.next()?.parse().ok()?;
+            (each == uid).then_some((name, gid))
+        })
+    else {
+        return Vec::new();
+    };
+    let mut groups = vec![primary];
+    for line in group.lines().filter(|line| !line.starts_with('#')) {
+        let mut fields = line.split(':');
+        let (Some(_), Some(_), Some(gid), Some(members)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let Ok(gid) = gid.parse::<u32>() else {
+            continue;
+        };
+        if members.split(',').any(|member| member == name) && !groups.contains(&gid) {
+            groups.push(gid);
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_groups_are_its_primary_group_and_those_naming_it() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n\
+                      bob:x:1001:100::/:/bin/sh\nbroken\n";
+        let group = "root:x:0:\nalice:x:1000:\nnetdev:x:108:bob,alice\nmbim:x:990:alicex\n\
+                     bad:x:nan:alice\n#c:x:5:alice\nshort:x\n";
+        let table: [(u32, &[u32]); 4] = [
+            (0, &[0]),
+            (1000, &[1000, 108]),
+            (1001, &[100, 108]),
+            (4242, &[]),
+        ];
+        for (uid, expected) in table {
+            assert_eq!(groups_of_uid(passwd, group, uid), expected, "uid {uid}");
+        }
+    }
 
     #[test]
     fn names_are_matched_whole_and_bad_lines_skipped() {

@@ -10,14 +10,20 @@
 
 use super::api::{ExecutorCommand, ExecutorConfig, ExecutorReport, ExecutorStatus};
 use super::machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
+use super::passthrough::{
+    DeviceIndication, Passthrough, PassthroughAnswer, PassthroughEnd, MAX_PASSTHROUGH_IN_FLIGHT,
+};
 use crate::logging::chain;
 use crate::service::Pulse;
+use mbim_protocol::codec::Payload;
 use mbim_protocol::ntb::NtbParameters;
+use mbim_protocol::services::ms_basic_connect_extensions as ext;
+use mbim_protocol::services::Cid;
 use mbim_protocol::session::{Session, SessionConfig, SessionEvent, TransactionId};
-use mbim_protocol::status::{ProtocolError, Status};
+use mbim_protocol::status::{CommandType, ProtocolError, Status};
 use mbim_protocol::usb::{ClassRequest, Notification};
 use mbim_transport::{FunctionTransport, TransportError};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -69,6 +75,18 @@ struct Driver<T: FunctionTransport> {
     gone: bool,
     /// APN lookups done off the loop come back here.
     apns_tx: mpsc::Sender<crate::apn::ApnsFound>,
+    /// Proxy clients' commands and the device's indications for them.
+    passthrough: Option<PassthroughEnd>,
+    /// Proxy clients' commands in flight, by the session's transaction id.
+    proxied: HashMap<TransactionId, Proxied>,
+}
+
+/// A proxy client's command in flight.
+struct Proxied {
+    service: mbim_protocol::Uuid,
+    cid: u32,
+    command_type: CommandType,
+    reply: tokio::sync::oneshot::Sender<PassthroughAnswer>,
 }
 
 /// Runs one executor until the device is gone or it is shut down.
@@ -85,9 +103,32 @@ pub async fn run_executor<T: FunctionTransport>(
     transport: Arc<T>,
     config: ExecutorConfig,
     events_tx: mpsc::Sender<ExecutorReport>,
+    commands_rx: mpsc::Receiver<ExecutorCommand>,
+    status_tx: watch::Sender<ExecutorStatus>,
+    device_lock: Arc<Mutex<()>>,
+) -> ExecutorExit {
+    run_executor_shared(
+        transport,
+        config,
+        events_tx,
+        commands_rx,
+        status_tx,
+        device_lock,
+        None,
+    )
+    .await
+}
+
+/// [`run_executor`], also serving proxy clients' commands through
+/// `passthrough` (crate::proxy) when given.
+pub async fn run_executor_shared<T: FunctionTransport>(
+    transport: Arc<T>,
+    config: ExecutorConfig,
+    events_tx: mpsc::Sender<ExecutorReport>,
     mut commands_rx: mpsc::Receiver<ExecutorCommand>,
     status_tx: watch::Sender<ExecutorStatus>,
     device_lock: Arc<Mutex<()>>,
+    passthrough: Option<PassthroughEnd>,
 ) -> ExecutorExit {
     let session = Session::new(SessionConfig {
         max_control_transfer: u32::from(config.max_control_message),
@@ -111,6 +152,8 @@ pub async fn run_executor<T: FunctionTransport>(
         lock_wait: None,
         gone: false,
         apns_tx,
+        passthrough,
+        proxied: HashMap::new(),
     };
     let parameters = driver.ntb_parameters().await;
     driver.machine.set_ntb_parameters(parameters);
@@ -164,6 +207,9 @@ pub async fn run_executor<T: FunctionTransport>(
                 driver.session.handle_timeout(now);
                 driver.machine.handle_timeout(now);
             }
+            request = passthrough_request(&mut driver.passthrough) => {
+                driver.passthrough(request);
+            }
             () = pulse.poked() => pulse.answer(),
         }
         driver.session_events();
@@ -178,7 +224,112 @@ async fn lock_acquired(wait: &mut Option<LockWait>) -> OwnedMutexGuard<()> {
     }
 }
 
+/// The next proxy client's command; never while there is no proxy, or
+/// when every proxy client is gone (the channel is then let go).
+async fn passthrough_request(end: &mut Option<PassthroughEnd>) -> Passthrough {
+    let Some(channel) = end.as_mut() else {
+        return std::future::pending().await;
+    };
+    match channel.commands.recv().await {
+        Some(request) => request,
+        None => {
+            // The proxy side is gone for good: stop polling, keep nothing.
+            *end = None;
+            std::future::pending().await
+        }
+    }
+}
+
 impl<T: FunctionTransport> Driver<T> {
+    /// Sends a proxy client's command on the session, or answers it at once
+    /// when it cannot go (no session, too many in flight, too large).
+    fn passthrough(&mut self, request: Passthrough) {
+        if !matches!(
+            self.session.state(),
+            mbim_protocol::session::SessionState::Open
+        ) {
+            let _ = request
+                .reply
+                .send(PassthroughAnswer::FunctionError(ProtocolError::NotOpened));
+            return;
+        }
+        if self.proxied.len() >= MAX_PASSTHROUGH_IN_FLIGHT {
+            let _ = request.reply.send(PassthroughAnswer::Done {
+                status: Status::Busy,
+                information_buffer: Vec::new(),
+            });
+            return;
+        }
+        match self.session.command(
+            now(),
+            request.service,
+            request.cid,
+            request.command_type,
+            request.payload,
+        ) {
+            Ok(transaction_id) => {
+                self.proxied.insert(
+                    transaction_id,
+                    Proxied {
+                        service: request.service,
+                        cid: request.cid,
+                        command_type: request.command_type,
+                        reply: request.reply,
+                    },
+                );
+            }
+            Err(error) => {
+                let _ = request
+                    .reply
+                    .send(PassthroughAnswer::NoAnswer(chain(&error).to_string()));
+            }
+        }
+    }
+
+    /// A proxy client's command is answered; `Some` is the input the
+    /// machine takes from it (a successful SET, seen as an indication).
+    fn proxied_answered(
+        &mut self,
+        transaction_id: TransactionId,
+        status: Status,
+        information_buffer: Vec<u8>,
+    ) -> Option<Input> {
+        let proxied = self.proxied.remove(&transaction_id)?;
+        let follow =
+            (proxied.command_type == CommandType::Set && status == Status::Success).then(|| {
+                Input::Indication {
+                    service: proxied.service,
+                    cid: proxied.cid,
+                    information_buffer: information_buffer.clone(),
+                }
+            });
+        tracing::debug!(
+            executor = self.machine.log_number(),
+            service = %proxied.service,
+            cid = proxied.cid,
+            %status,
+            "proxy client's command answered"
+        );
+        let _ = proxied.reply.send(PassthroughAnswer::Done {
+            status,
+            information_buffer,
+        });
+        follow
+    }
+
+    /// MBIM_CID_VERSION answered (the executor's own query): the agreed
+    /// MBIM extensions version, for proxy clients.
+    fn note_version(&self, service: mbim_protocol::Uuid, cid: u32, status: Status, buffer: &[u8]) {
+        if service != ext::SERVICE.uuid || cid != ext::cid::Version::ID || status != Status::Success
+        {
+            return;
+        }
+        let (Some(end), Ok(info)) = (&self.passthrough, ext::VersionInfo::decode(buffer)) else {
+            return;
+        };
+        end.version.send_replace(info.extended_version());
+    }
+
     /// The task ends: tracked commands still queued get their failure (from
     /// the finished machine) instead of no answer at all.
     fn refuse_remaining(&mut self, commands_rx: &mut mpsc::Receiver<ExecutorCommand>) {
@@ -374,6 +525,11 @@ impl<T: FunctionTransport> Driver<T> {
         self.lock_guard = None;
         self.parked.clear();
         self.lock_wait = None;
+        for (_, proxied) in self.proxied.drain() {
+            let _ = proxied.reply.send(PassthroughAnswer::NoAnswer(
+                "the session with the device was closed".to_owned(),
+            ));
+        }
     }
 
     async fn flush(&mut self) {
@@ -457,11 +613,18 @@ impl<T: FunctionTransport> Driver<T> {
                 }
                 SessionEvent::Response {
                     transaction_id,
+                    service,
+                    cid,
                     status,
                     information_buffer,
-                    ..
                 } => {
-                    if self.answered(transaction_id) {
+                    if self.proxied.contains_key(&transaction_id) {
+                        match self.proxied_answered(transaction_id, status, information_buffer) {
+                            Some(input) => input,
+                            None => continue,
+                        }
+                    } else if self.answered(transaction_id) {
+                        self.note_version(service, cid, status, &information_buffer);
                         Input::Response {
                             status,
                             information_buffer,
@@ -473,12 +636,24 @@ impl<T: FunctionTransport> Driver<T> {
                     }
                 }
                 SessionEvent::CommandTimedOut { transaction_id } => {
+                    if let Some(proxied) = self.proxied.remove(&transaction_id) {
+                        let _ = proxied.reply.send(PassthroughAnswer::NoAnswer(
+                            "the device did not answer in time".to_owned(),
+                        ));
+                        continue;
+                    }
                     if !self.answered(transaction_id) {
                         continue;
                     }
                     Input::RequestFailed(RequestFailure::TimedOut)
                 }
                 SessionEvent::CommandCancelled { transaction_id } => {
+                    if let Some(proxied) = self.proxied.remove(&transaction_id) {
+                        let _ = proxied.reply.send(PassthroughAnswer::NoAnswer(
+                            "the session was closed".to_owned(),
+                        ));
+                        continue;
+                    }
                     if !self.answered(transaction_id) {
                         continue;
                     }
@@ -488,15 +663,31 @@ impl<T: FunctionTransport> Driver<T> {
                     service,
                     cid,
                     information_buffer,
-                } => Input::Indication {
-                    service,
-                    cid,
-                    information_buffer,
-                },
+                } => {
+                    if let Some(end) = &self.passthrough {
+                        // No receiver (no proxy client) is not an error.
+                        let _ = end.indications.send(DeviceIndication {
+                            service,
+                            cid,
+                            information_buffer: Arc::from(information_buffer.as_slice()),
+                        });
+                    }
+                    Input::Indication {
+                        service,
+                        cid,
+                        information_buffer,
+                    }
+                }
                 SessionEvent::FunctionError {
                     transaction_id,
                     error,
                 } => {
+                    if let Some(proxied) = self.proxied.remove(&transaction_id) {
+                        let _ = proxied.reply.send(PassthroughAnswer::FunctionError(error));
+                        if error != ProtocolError::NotOpened {
+                            continue;
+                        }
+                    }
                     let answered = self.answered(transaction_id);
                     if error == ProtocolError::NotOpened {
                         self.forget_requests();

@@ -10,6 +10,7 @@
 mod api;
 mod driver;
 mod machine;
+mod passthrough;
 mod policy;
 mod profile;
 
@@ -17,8 +18,12 @@ pub use api::{
     CommandFailure, Connection, DeviceInfo, ExecutorCommand, ExecutorConfig, ExecutorEvent,
     ExecutorReport, ExecutorState, ExecutorStatus, PinStatus, SystemCaps, COMMAND_TIMEOUT,
 };
-pub use driver::{run_executor, ExecutorExit};
+pub use driver::{run_executor, run_executor_shared, ExecutorExit};
 pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
+pub use passthrough::{
+    passthrough_channel, DeviceIndication, Passthrough, PassthroughAnswer, PassthroughEnd,
+    PassthroughPort, INDICATION_BACKLOG, MAX_PASSTHROUGH_IN_FLIGHT,
+};
 pub use policy::{
     mask_personal, merge_ip_configuration, reconnect_delay, AnomalyBudget, AnomalyVerdict,
 };

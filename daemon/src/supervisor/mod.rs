@@ -176,6 +176,8 @@ struct Retry {
 
 struct Executor<T> {
     spec: FunctionSpec<T>,
+    /// For proxy clients (crate::proxy).
+    passthrough: executor::PassthroughPort,
     commands: mpsc::Sender<ExecutorCommand>,
     status: watch::Receiver<ExecutorStatus>,
     link: Option<Link>,
@@ -256,13 +258,15 @@ pub async fn supervise<T>(
             apn_sources: config.apn_sources(),
             ..ExecutorConfig::default()
         };
-        tokio::spawn(executor::run_executor(
+        let (passthrough_end, passthrough) = executor::passthrough_channel();
+        tokio::spawn(executor::run_executor_shared(
             Arc::clone(&spec.transport),
             executor_config,
             events_tx.clone(),
             commands_rx,
             status_tx,
             Arc::clone(&device_lock),
+            Some(passthrough_end),
         ));
         let mut watcher = status_rx.clone();
         let changed_tx = changed_tx.clone();
@@ -275,6 +279,7 @@ pub async fn supervise<T>(
         });
         executors.push(Executor {
             spec,
+            passthrough,
             commands: commands_tx,
             status: status_rx,
             link: None,
@@ -450,6 +455,23 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             }
             ModemRequest::Suspend { reply } => self.suspend(reply),
             ModemRequest::Resume { reply } => self.resume(reply),
+            ModemRequest::Passthrough { executor, reply } => {
+                let port = match self.function_of(executor) {
+                    Some(function) => self
+                        .executors
+                        .get(function)
+                        .filter(|each| each.running)
+                        .map(|each| each.passthrough.clone())
+                        .ok_or_else(|| {
+                            RequestError::NotPossible(format!("executor {executor} has ended"))
+                        }),
+                    None => Err(RequestError::InvalidArgument(format!(
+                        "no executor {executor} (the modem has {})",
+                        self.executors.len()
+                    ))),
+                };
+                let _ = reply.send(port);
+            }
             ModemRequest::Reconfigure { config } => self.reconfigure(config),
         }
     }

@@ -459,6 +459,12 @@ fn answer(request: ModemRequest, seen: &tmpsc::UnboundedSender<Seen>) {
                 "not a D-Bus request".to_owned(),
             )));
         }
+        // Nor this: libmbim's clients do, through the proxy.
+        ModemRequest::Passthrough { reply, .. } => {
+            let _ = reply.send(Err(RequestError::NotPossible(
+                "not a D-Bus request".to_owned(),
+            )));
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod basic_connect;
 pub mod ms_basic_connect_extensions;
 pub mod ms_host_shutdown;
 pub mod ms_uicc_low_level_access;
+pub mod proxy_control;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -220,6 +221,7 @@ pub static SERVICES: &[&ServiceInfo] = &[
     &auth::SERVICE,
     &ms_uicc_low_level_access::SERVICE,
     &ms_host_shutdown::SERVICE,
+    &proxy_control::SERVICE,
 ];
 
 /// Other well-known services, named so logs and `mbimctl decode` can say what

@@ -75,6 +75,13 @@ pub const MMCLI: Tool = Tool {
     package: "modemmanager",
 };
 
+/// libmbim's command-line client: with `-p`, an independent peer of
+/// mbimd's `mbim-proxy`.
+pub const MBIMCLI: Tool = Tool {
+    program: "mbimcli",
+    package: "libmbim-utils",
+};
+
 /// NetworkManager's command-line client.
 pub const NMCLI: Tool = Tool {
     program: "nmcli",
