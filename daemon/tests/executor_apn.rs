@@ -159,25 +159,25 @@ async fn without_a_profile_each_source_connects_in_its_turn() {
             ApnSource::NetworkDefault,
         ),
     ];
-    for (index, (provisioned, with_database, accepted, apn, source)) in
-        table.into_iter().enumerate()
-    {
-        let store = temp_dir(&format!("sources-{index}"));
-        let database = with_database.then(database);
-        let status = connect(scenario(provisioned, accepted), config(database, &store)).await;
-        assert_eq!(status.apn.as_deref(), Some(apn), "row {index}");
-        assert_eq!(status.apn_source, Some(source), "row {index}");
-        assert_eq!(
-            status.profile.as_deref(),
-            Some(source.as_str()),
-            "row {index}"
-        );
-        assert_eq!(
-            remembered(&store).await.as_deref(),
-            Some(apn),
-            "row {index}"
-        );
-        std::fs::remove_dir_all(&store).unwrap();
+    // An MBIM 1.0 modem and a 3.0 one (PROVISIONED_CONTEXTS in the
+    // extensions' form, CONNECT and its refusals in 3.0's).
+    for mbimex in [1, 3] {
+        for (index, (provisioned, with_database, accepted, apn, source)) in
+            table.iter().copied().enumerate()
+        {
+            let row = format!("MBIMEx {mbimex}, row {index}");
+            let store = temp_dir(&format!("sources-{mbimex}-{index}"));
+            let database = with_database.then(database);
+            let mut scenario = scenario(provisioned, accepted);
+            scenario.modem.mbimex = mbimex;
+            let status = connect(scenario, config(database, &store)).await;
+            assert_eq!(status.mbimex.major(), mbimex, "{row}");
+            assert_eq!(status.apn.as_deref(), Some(apn), "{row}");
+            assert_eq!(status.apn_source, Some(source), "{row}");
+            assert_eq!(status.profile.as_deref(), Some(source.as_str()), "{row}");
+            assert_eq!(remembered(&store).await.as_deref(), Some(apn), "{row}");
+            std::fs::remove_dir_all(&store).unwrap();
+        }
     }
 }
 

@@ -107,6 +107,12 @@ pub struct ModemConfig {
     /// Whether the modem has the Microsoft Host Shutdown service (listed in
     /// DEVICE_SERVICES, MS_HOST_SHUTDOWN answered).
     pub host_shutdown: bool,
+    /// The highest MBIM extensions version the modem offers (1 to 3): with
+    /// 1 it does not know MBIM_CID_VERSION and speaks MBIM 1.0; with 2 or 3
+    /// each function answers it and then speaks the agreed version's
+    /// layouts (REGISTER_STATE, PACKET_SERVICE, SIGNAL_STATE from 2.0;
+    /// SUBSCRIBER_READY_STATUS, CONNECT, DEVICE_CAPS_V2 from 3.0).
+    pub mbimex: u8,
 }
 
 impl Default for ModemConfig {
@@ -122,7 +128,16 @@ impl Default for ModemConfig {
             max_sessions: 4,
             data_classes: vec!["umts".to_owned(), "lte".to_owned()],
             host_shutdown: true,
+            mbimex: 1,
         }
+    }
+}
+
+impl ModemConfig {
+    /// The highest MBIM extensions version offered (1.0 for a value the
+    /// scenario's check refuses).
+    pub fn mbimex_version(&self) -> mbim_protocol::mbimex::MbimExVersion {
+        mbim_protocol::mbimex::MbimExVersion::from_major(self.mbimex).unwrap_or_default()
     }
 }
 
@@ -389,6 +404,11 @@ pub struct NetworkConfig {
     pub auto_attach: bool,
     /// SIGNAL_STATE rssi (0-31) while registered.
     pub rssi: u32,
+    /// RSRP in dBm while registered (-156 to -31), reported from MBIMEx 2.0
+    /// on for LTE, and for 5G NR when the data class is 5G.
+    pub rsrp_dbm: i32,
+    /// SNR in dB while registered (-23 to 40), reported with the RSRP.
+    pub snr_db: i32,
     /// Uplink speed reported in PACKET_SERVICE, bit/s.
     pub uplink_speed: u64,
     /// Downlink speed reported in PACKET_SERVICE, bit/s.
@@ -421,6 +441,8 @@ impl Default for NetworkConfig {
             data_class: "lte".to_owned(),
             auto_attach: true,
             rssi: 20,
+            rsrp_dbm: -95,
+            snr_db: 12,
             uplink_speed: 50_000_000,
             downlink_speed: 150_000_000,
             visible: Vec::new(),
@@ -720,12 +742,26 @@ impl Scenario {
                     crate::model::MAX_PROVISIONED_CONTEXTS
                 ));
             }
+            let network = &executor.network;
+            if !(-156..=-31).contains(&network.rsrp_dbm) || !(-23..=40).contains(&network.snr_db) {
+                return Err(format!(
+                    "executors[{index}].network: rsrp_dbm is -156 to -31 and snr_db -23 to 40, \
+                     not {} and {}",
+                    network.rsrp_dbm, network.snr_db
+                ));
+            }
             if data_class_from_name(&executor.network.data_class).is_none() {
                 return Err(format!(
                     "executors[{index}].network.data_class {:?} is not a data class",
                     executor.network.data_class
                 ));
             }
+        }
+        if !(1..=3).contains(&self.modem.mbimex) {
+            return Err(format!(
+                "modem.mbimex {} is not an MBIM extensions version the simulator speaks (1, 2 or 3)",
+                self.modem.mbimex
+            ));
         }
         for name in &self.modem.data_classes {
             if data_class_from_name(name).is_none() {

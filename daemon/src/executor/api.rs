@@ -334,6 +334,24 @@ pub struct PinStatus {
     pub configured_pin_refused: bool,
 }
 
+/// What the MBIM extensions' layouts tell of the radio (all empty on an
+/// MBIM 1.0 function but the data class).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RadioDetails {
+    /// The data class in use (PACKET_SERVICE; 1.0 says the highest
+    /// available one).
+    pub data_class: mbim_protocol::services::basic_connect::DataClass,
+    /// How 5G is reached (PACKET_SERVICE 3.0): E-UTRA-NR dual connectivity
+    /// (5G NSA), NR (5G SA)…
+    pub data_subclass: mbim_protocol::services::basic_connect::DataSubclass,
+    /// How the modem can reach 5G (DEVICE_CAPS 3.0).
+    pub device_data_subclass: mbim_protocol::services::basic_connect::DataSubclass,
+    /// The 5G NR frequency ranges in use (PACKET_SERVICE 2.0).
+    pub frequency_range: mbim_protocol::services::basic_connect::FrequencyRange,
+    /// RSRP and SNR per radio technology (SIGNAL_STATE 2.0).
+    pub signal: Vec<mbim_protocol::services::basic_connect::RsrpSnrInfo>,
+}
+
 /// A snapshot of one executor, published on a watch channel.
 ///
 /// IMSI and ICCID are personal data: whoever publishes this must mask them
@@ -394,6 +412,17 @@ pub struct ExecutorStatus {
     /// what an APN source gave): what Connect's overrides apply to when no
     /// configured profile names the SIM. The password stays a [`Secret`].
     pub profile_settings: Option<Profile>,
+    /// The MBIM extensions version agreed with the function
+    /// (MBIM_CID_VERSION; 1.0 for a function that does not know it).
+    pub mbimex: mbim_protocol::mbimex::MbimExVersion,
+    /// What the MBIM extensions' layouts tell of the radio.
+    pub radio: RadioDetails,
+    /// The network's cause of the last refusal (CONNECT, REGISTER_STATE,
+    /// PACKET_SERVICE); `None` since the last success.
+    pub network_error: Option<mbim_protocol::services::basic_connect::NwError>,
+    /// What the network's PCO gave the session (CONNECT, MBIMEx 3.0): DNS,
+    /// P-CSCF, MTU.
+    pub pco: Option<mbim_protocol::pco::SessionOptions>,
     /// Where the APN of the current (or last) connection came from.
     pub apn_source: Option<ApnSource>,
     /// The APN of the current (or last) connection.

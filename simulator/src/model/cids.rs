@@ -6,6 +6,7 @@ use super::{
     MAX_QUEUED_DEVICE_SETS,
 };
 use crate::control::SlotMappingFault;
+use mbim_protocol::mbimex::MbimExVersion;
 use mbim_protocol::message::CommandHead;
 use mbim_protocol::services::basic_connect::{
     self as bc, ActivationState, ContextIpType, PacketServiceAction, PacketServiceState,
@@ -22,7 +23,8 @@ use std::time::Instant;
 const BASIC_CONNECT_CIDS: &[u32] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 19, 20, 21, 22, 23, 24,
 ];
-/// CIDs of Basic Connect Extensions this modem implements.
+/// CIDs of Basic Connect Extensions this modem implements (VERSION too
+/// when it offers MBIMEx 2.0 or later).
 const MS_EXTENSIONS_CIDS: &[u32] = &[1, 3, 5, 6, 7, 8];
 
 fn reply<P: Payload>(status: Status, payload: &P) -> Outcome {
@@ -52,6 +54,11 @@ impl Modem {
         if let Some(f) = self.functions.get_mut(function) {
             f.channel.counters.commands = f.channel.counters.commands.saturating_add(1);
         }
+        let version = self
+            .functions
+            .get(function)
+            .map_or(MbimExVersion::V1, |f| f.mbimex);
+        let data = super::layouts::incoming(version, &head, data);
         let outcome = if head.service == bc::SERVICE.uuid {
             self.basic_connect(now, function, transaction_id, &head, &data)
         } else if head.service == ms::SERVICE.uuid {
@@ -72,6 +79,33 @@ impl Modem {
                 buffer,
             );
         }
+    }
+
+    fn ms_extensions_cids(&self) -> Vec<u32> {
+        let mut cids = MS_EXTENSIONS_CIDS.to_vec();
+        if self.scenario.modem.mbimex_version() > MbimExVersion::V1 {
+            cids.push(ms::cid::Version::ID);
+        }
+        cids
+    }
+
+    /// MBIM_CID_VERSION: the lower of the host's version and the highest
+    /// the modem offers is this function's from now until the next OPEN.
+    fn version(&mut self, function: usize, data: &[u8]) -> Outcome {
+        let Ok(host) = ms::VersionInfo::decode(data) else {
+            return status_only(Status::InvalidParameters);
+        };
+        let agreed = MbimExVersion::negotiated(
+            host.extended_version(),
+            self.scenario.modem.mbimex_version(),
+        );
+        let Some(f) = self.functions.get_mut(function) else {
+            return status_only(Status::Failure);
+        };
+        // The answer is in the layouts agreed: the conversion of what
+        // follows starts with it.
+        f.mbimex = agreed;
+        reply(Status::Success, &ms::VersionInfo::host(agreed))
     }
 
     /// Why a SIM-dependent operation cannot proceed, if it cannot.
@@ -442,7 +476,7 @@ impl Modem {
                                 device_service_id: ms::SERVICE.uuid,
                                 dss_payload: 0,
                                 max_dss_instances: 0,
-                                cids: MS_EXTENSIONS_CIDS.to_vec(),
+                                cids: self.ms_extensions_cids(),
                             },
                         ]
                         .into_iter()
@@ -597,6 +631,11 @@ impl Modem {
     ) -> Outcome {
         use CommandType::{Query, Set};
         match (head.cid, head.command_type) {
+            (ms::cid::Version::ID, Query)
+                if self.scenario.modem.mbimex_version() > MbimExVersion::V1 =>
+            {
+                self.version(index, data)
+            }
             (ms::cid::ProvisionedContexts::ID, Query) => reply(
                 Status::Success,
                 &ms::ProvisionedContextsV2 {

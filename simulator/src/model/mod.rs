@@ -22,6 +22,7 @@ pub mod channel;
 mod cids;
 pub mod data;
 pub mod host;
+mod layouts;
 pub mod net;
 pub mod pin;
 
@@ -31,6 +32,7 @@ use crate::scenario::{
 };
 use channel::{Channel, Kind, OpenState};
 use data::{DataPlane, Traffic};
+use mbim_protocol::mbimex::MbimExVersion;
 use mbim_protocol::message::{CommandHead, Message};
 use mbim_protocol::ntb::{NtbFormat, NtbParameters};
 use mbim_protocol::services::basic_connect::{
@@ -199,6 +201,9 @@ pub(crate) struct Executor {
 pub(crate) struct Function {
     pub(crate) channel: Channel,
     pub(crate) data: DataPlane,
+    /// The MBIM extensions version agreed with MBIM_CID_VERSION since the
+    /// last OPEN (1.0 until then): the layouts on this function.
+    pub(crate) mbimex: MbimExVersion,
 }
 
 /// A device-wide SET waiting its turn.
@@ -299,6 +304,7 @@ impl Modem {
                     scenario.ntb.parameters(),
                     scenario.function.max_segment_size,
                 ),
+                mbimex: MbimExVersion::V1,
             })
             .collect();
         let mut modem = Modem {
@@ -738,6 +744,7 @@ impl Modem {
                 if let Some(f) = self.functions.get_mut(function) {
                     f.channel.state = OpenState::Closed;
                     f.channel.restart_session();
+                    f.mbimex = MbimExVersion::V1;
                 }
                 if was_open {
                     self.close_contexts(function);
@@ -806,6 +813,8 @@ impl Modem {
             return;
         };
         f.channel.restart_session();
+        // A new session speaks MBIM 1.0 until MBIM_CID_VERSION again.
+        f.mbimex = MbimExVersion::V1;
         // Seed 000: answer OPEN only once initialized, never with BUSY.
         f.channel.state = OpenState::Opening {
             transaction_id,
@@ -865,6 +874,7 @@ impl Modem {
         status: Status,
         buffer: Vec<u8>,
     ) {
+        let buffer = self.in_layout(function, service, cid, buffer);
         let message = Message::command_done(transaction_id, service, cid, status, buffer);
         self.send(now, function, &message, Kind::Response);
     }
@@ -887,8 +897,62 @@ impl Modem {
                 f.channel.counters.indications_filtered.saturating_add(1);
             return;
         }
-        let message = Message::indicate_status(0, C::SERVICE, C::ID, payload.encode());
+        let buffer = self.in_layout(function, C::SERVICE, C::ID, payload.encode());
+        let Some(f) = self.functions.get_mut(function) else {
+            return;
+        };
+        let message = Message::indicate_status(0, C::SERVICE, C::ID, buffer);
         f.channel.send(now, &message, Kind::Indication);
+    }
+
+    /// `buffer` (MBIM 1.0's form) in the layout agreed on `function`.
+    fn in_layout(&self, function: usize, service: Uuid, cid: u32, buffer: Vec<u8>) -> Vec<u8> {
+        let version = self
+            .functions
+            .get(function)
+            .map_or(MbimExVersion::V1, |f| f.mbimex);
+        if version == MbimExVersion::V1 {
+            return buffer;
+        }
+        layouts::outgoing(version, service, cid, &self.layout_extras(function), buffer)
+    }
+
+    /// What the MBIMEx layouts carry for executor `index` beyond 1.0's.
+    fn layout_extras(&self, index: usize) -> layouts::Extras {
+        let device_data_classes = self
+            .scenario
+            .modem
+            .data_classes
+            .iter()
+            .filter_map(|name| crate::scenario::data_class_from_name(name))
+            .fold(bc::DataClass::empty(), |all, class| all | class);
+        let Some(executor) = self.executors.get(index) else {
+            return layouts::Extras::default();
+        };
+        let network = &executor.config.network;
+        let registered = matches!(
+            executor.register_state,
+            RegisterState::Home | RegisterState::Roaming | RegisterState::Partner
+        );
+        let digits = |range: std::ops::Range<usize>| {
+            network
+                .provider_id
+                .get(range)
+                .and_then(|text| text.parse::<u16>().ok())
+                .unwrap_or(0)
+        };
+        layouts::Extras {
+            data_class: if registered {
+                crate::scenario::data_class_from_name(&network.data_class)
+                    .unwrap_or(bc::DataClass::LTE)
+            } else {
+                bc::DataClass::empty()
+            },
+            device_data_classes,
+            rsrp: registered.then(|| layouts::rsrp_code(network.rsrp_dbm)),
+            snr: layouts::snr_code(network.snr_db),
+            plmn: (digits(0..3), digits(3..network.provider_id.len())),
+        }
     }
 
     // ----- executor state -----

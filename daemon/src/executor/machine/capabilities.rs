@@ -135,7 +135,7 @@ impl ExecutorMachine {
     /// extensions).
     pub(super) fn device_caps_v2_answer(&mut self, now: Instant, status: Status, buffer: &[u8]) {
         let caps = if status.is_success() {
-            self.decode::<ms::DeviceCapsInfoV2>(now, "DEVICE_CAPS_V2", buffer)
+            self.decode_device_caps_v2(now, "DEVICE_CAPS_V2", buffer)
         } else {
             None
         };

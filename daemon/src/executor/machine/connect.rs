@@ -9,7 +9,6 @@ use crate::executor::api::{Connection, ExecutorEvent, ExecutorState};
 use crate::executor::policy::{merge_ip_configuration, reconnect_delay};
 use crate::executor::profile::{select_profile, Auth, IpType, Profile};
 use crate::types::IpSettings;
-use mbim_protocol::codec::Payload;
 use mbim_protocol::services::basic_connect::{
     self as bc, ActivationCommand, ActivationState, AuthProtocol, Compression, ContextIpType,
     ContextType,
@@ -79,7 +78,7 @@ impl ExecutorMachine {
                 profile: Box::new(profile),
                 candidate: candidate.map(Box::new),
             },
-            Request::set::<bc::cid::Connect>(&set),
+            self.connect_request(set),
         ))
     }
 
@@ -108,7 +107,7 @@ impl ExecutorMachine {
             ip_type: ContextIpType::Default,
             context_type: ContextType::Internet.uuid(),
         };
-        Request::set::<bc::cid::Connect>(&set)
+        self.connect_request(set)
     }
 
     /// CONNECT (activation) answered.
@@ -121,11 +120,11 @@ impl ExecutorMachine {
         buffer: &[u8],
     ) {
         let info = if status.is_success() {
-            self.decode::<bc::ConnectInfo>(now, "CONNECT", buffer)
+            self.decode_connect(now, "CONNECT", buffer)
         } else {
             // A refusal may carry the network's cause; without it the
             // status says enough, so an odd buffer is no anomaly here.
-            bc::ConnectInfo::decode(buffer).ok()
+            self.decode_connect_refusal(buffer)
         };
         match info {
             Some(info)
@@ -141,6 +140,7 @@ impl ExecutorMachine {
                 );
                 self.status.apn_source = Some(source);
                 self.status.apn = Some(profile.apn.clone());
+                self.status.network_error = None;
                 if let Some(candidate) = candidate {
                     self.automatic_connected(candidate);
                 }
@@ -148,6 +148,10 @@ impl ExecutorMachine {
                 self.status.ip = None;
             }
             other => {
+                self.status.network_error = other
+                    .as_ref()
+                    .map(|info| info.nw_error)
+                    .filter(|error| *error != bc::NwError::None);
                 let detail = match other {
                     Some(info) if info.nw_error != bc::NwError::None => format!(
                         "CONNECT: {status}, {} (network error {})",
@@ -249,6 +253,8 @@ impl ExecutorMachine {
         if self.active.take().is_some() {
             tracing::info!(executor = self.log_number(), "link down: {reason}");
             self.status.ip = None;
+            // The session's PCO went with it.
+            self.status.pco = None;
             self.report(ExecutorEvent::LinkDown {
                 reason: reason.to_owned(),
             });

@@ -44,6 +44,7 @@ mod apn;
 mod capabilities;
 mod commands;
 mod connect;
+mod layouts;
 mod power;
 mod registration;
 mod request;
@@ -53,6 +54,7 @@ mod slots;
 mod step;
 #[cfg(test)]
 mod test_support;
+mod version;
 
 pub use request::{Request, RequestFailure};
 
@@ -166,6 +168,8 @@ pub struct ExecutorMachine {
     /// The MBIM extensions version agreed with the function (1.0 until
     /// MBIM_CID_VERSION says otherwise): it picks the CIDs' layouts.
     mbimex: MbimExVersion,
+    /// Whether MBIM_CID_VERSION was asked since the last OPEN.
+    version_asked: bool,
     /// The APNs of a SIM no profile names.
     auto: apn::AutoApn,
     active: Option<Active>,
@@ -256,6 +260,7 @@ impl ExecutorMachine {
             register_requested: false,
             home_provider_name: String::new(),
             mbimex: MbimExVersion::V1,
+            version_asked: false,
             auto: apn::AutoApn::default(),
             active: None,
             want_radio: true,
@@ -504,6 +509,9 @@ impl ExecutorMachine {
     /// The phases are asked in the life cycle's order; each either decides
     /// or leaves it to the next.
     fn next_request(&mut self, now: Instant) -> Option<(Step, Request)> {
+        if let Break(next) = self.next_version_query() {
+            return next;
+        }
         if let Break(next) = self.next_capability_query() {
             return next;
         }
@@ -533,6 +541,7 @@ impl ExecutorMachine {
             self.step_failures = 0;
         }
         match step {
+            Step::Version => self.version_answer(now, status, buffer),
             Step::DeviceCaps => self.device_caps_answer(now, status, buffer),
             Step::DeviceCapsV2 => self.device_caps_v2_answer(now, status, buffer),
             Step::SysCaps => self.sys_caps_answer(now, status, buffer),
@@ -579,8 +588,7 @@ impl ExecutorMachine {
         if service == bc::SERVICE.uuid {
             match cid {
                 bc::cid::SubscriberReadyStatus::ID => {
-                    if let Some(info) = self.decode::<bc::SubscriberReadyInfo>(now, "ready", buffer)
-                    {
+                    if let Some(info) = self.decode_ready(now, "ready", buffer) {
                         self.apply_ready(now, &info);
                     }
                 }
@@ -590,26 +598,23 @@ impl ExecutorMachine {
                     }
                 }
                 bc::cid::RegisterState::ID => {
-                    if let Some(info) =
-                        self.decode::<bc::RegistrationStateInfo>(now, "registration", buffer)
-                    {
+                    if let Some(info) = self.decode_registration(now, "registration", buffer) {
                         self.apply_registration(now, &info);
                     }
                 }
                 bc::cid::PacketService::ID => {
-                    if let Some(info) = self.decode::<bc::PacketServiceInfo>(now, "packet", buffer)
-                    {
+                    if let Some(info) = self.decode_packet(now, "packet", buffer) {
                         self.apply_packet(now, &info);
                     }
                 }
                 bc::cid::SignalState::ID => {
-                    if let Some(info) = self.decode::<bc::SignalStateInfo>(now, "signal", buffer) {
+                    if let Some(info) = self.decode_signal(now, "signal", buffer) {
                         self.status.rssi = Some(info.rssi);
                         self.status.error_rate = Some(info.error_rate);
                     }
                 }
                 bc::cid::Connect::ID => {
-                    if let Some(info) = self.decode::<bc::ConnectInfo>(now, "connect", buffer) {
+                    if let Some(info) = self.decode_connect(now, "connect", buffer) {
                         if info.session_id == self.config.session_id
                             && info.activation_state == ActivationState::Deactivated
                         {
@@ -645,7 +650,8 @@ mod tests {
     use mbim_protocol::status::Status;
     use std::time::Instant;
 
-    const LIFE: [(&str, bool); 15] = [
+    const LIFE: [(&str, bool); 16] = [
+        ("version", false),
         ("device-caps", false),
         ("device-caps-v2", false),
         ("sys-caps", false),

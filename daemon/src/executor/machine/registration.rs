@@ -117,7 +117,7 @@ impl ExecutorMachine {
     pub(super) fn signal_answer(&mut self, now: Instant, status: Status, buffer: &[u8]) {
         self.signal_known = true;
         if status.is_success() {
-            if let Some(info) = self.decode::<bc::SignalStateInfo>(now, "SIGNAL_STATE", buffer) {
+            if let Some(info) = self.decode_signal(now, "SIGNAL_STATE", buffer) {
                 self.status.rssi = Some(info.rssi);
                 self.status.error_rate = Some(info.error_rate);
             }
@@ -135,7 +135,7 @@ impl ExecutorMachine {
     ) {
         self.register_requested = true;
         let info = if status.is_success() {
-            self.decode::<bc::RegistrationStateInfo>(now, "REGISTER_STATE", buffer)
+            self.decode_registration(now, "REGISTER_STATE", buffer)
         } else {
             None
         };
@@ -155,8 +155,7 @@ impl ExecutorMachine {
     pub(super) fn packet_answer(&mut self, now: Instant, status: Status, buffer: &[u8]) {
         // A failure may come without the state; only a buffer says it.
         if !buffer.is_empty() {
-            if let Some(info) = self.decode::<bc::PacketServiceInfo>(now, "PACKET_SERVICE", buffer)
-            {
+            if let Some(info) = self.decode_packet(now, "PACKET_SERVICE", buffer) {
                 self.apply_packet(now, &info);
             }
         }
@@ -168,6 +167,9 @@ impl ExecutorMachine {
     pub(super) fn apply_registration(&mut self, now: Instant, info: &bc::RegistrationStateInfo) {
         let state = info.register_state;
         self.status.register_state = Some(state);
+        if info.nw_error != bc::NwError::None {
+            self.status.network_error = Some(info.nw_error);
+        }
         self.status.provider_id.clone_from(&info.provider_id);
         self.status.provider_name.clone_from(&info.provider_name);
         self.status.roaming = matches!(state, RegisterState::Roaming | RegisterState::Partner);

@@ -81,6 +81,11 @@ impl ExecutorMachine {
 
     pub(super) fn forget_device(&mut self) {
         self.step = None;
+        // A new session agrees on its version anew.
+        self.version_asked = false;
+        self.mbimex = mbim_protocol::mbimex::MbimExVersion::V1;
+        self.status.mbimex = self.mbimex;
+        self.status.radio = Default::default();
         self.caps = false;
         self.multi_sim = None;
         self.sys_caps = false;
@@ -249,6 +254,8 @@ impl ExecutorMachine {
                 self.reset("the device has no session (NOT_OPENED)");
             }
             RequestFailure::Cancelled => {}
+            // Not answering the version is how a 1.0 function may say it.
+            _ if *step == Step::Version => self.version_unanswered(),
             other => {
                 self.misbehaved(now, &format!("{step:?} failed: {other:?}"));
                 if self.step.is_none() && self.link == Link::Open {

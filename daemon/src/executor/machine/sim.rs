@@ -185,7 +185,7 @@ impl ExecutorMachine {
     /// its status alone).
     pub(super) fn ready_answer(&mut self, now: Instant, status: Status, buffer: &[u8]) {
         let info = if status.is_success() {
-            self.decode::<bc::SubscriberReadyInfo>(now, "SUBSCRIBER_READY_STATUS", buffer)
+            self.decode_ready(now, "SUBSCRIBER_READY_STATUS", buffer)
         } else {
             None
         };

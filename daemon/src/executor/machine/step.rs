@@ -9,6 +9,8 @@ use crate::executor::profile::Profile;
 /// The command in flight, so its answer can be understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Step {
+    /// MBIM_CID_VERSION, first after OPEN.
+    Version,
     DeviceCaps,
     DeviceCapsV2,
     SysCaps,
@@ -84,7 +86,8 @@ impl Step {
 /// The state an executor is in while `step` is in flight (or held back).
 pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
     match step {
-        Step::DeviceCaps
+        Step::Version
+        | Step::DeviceCaps
         | Step::DeviceCapsV2
         | Step::SysCaps
         | Step::Subscribe
