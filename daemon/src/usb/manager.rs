@@ -6,6 +6,12 @@
 //! CLOSE first). A modem keeps its number — the `N` of `mbimNeM` — while its
 //! task runs; the lowest free number goes to the next one, so a replugged
 //! modem gets its old names back.
+//!
+//! A task that ends while its device is still listed (a USB reset the
+//! executors did not survive, functions that vanished and came back, an
+//! open that failed) is not the end of that modem: the device is taken
+//! again, after a back-off that grows while it keeps failing
+//! ([`retake_delay`]), as if it had just been plugged in.
 
 use super::discovery::{candidate, open_modem};
 use super::watch::{DeviceEvent, DeviceWatcher, POLL_INTERVAL};
@@ -31,6 +37,61 @@ struct Running {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     present: bool,
+    started: tokio::time::Instant,
+}
+
+/// A task that ran at least this long worked: its device's back-off starts
+/// over.
+const WORKED: Duration = Duration::from_secs(60);
+
+/// How long to wait before taking a device again whose task ended `failures`
+/// times in a row while it stayed present: 1 s, 2 s, 4 s… at most a minute,
+/// so a device that cannot be opened is neither given up nor hammered.
+pub fn retake_delay(failures: u32) -> Duration {
+    let seconds = 1u64
+        .checked_shl(failures.saturating_sub(1))
+        .unwrap_or(u64::MAX)
+        .min(60);
+    Duration::from_secs(seconds)
+}
+
+/// Devices to take again, and how often each failed in a row.
+#[derive(Default)]
+struct Retakes {
+    failures: std::collections::HashMap<DeviceId, u32>,
+    due: Vec<(tokio::time::Instant, DeviceId)>,
+}
+
+impl Retakes {
+    /// `modem`'s task ended while its device is present: schedule it.
+    fn ended(&mut self, modem: &Running, now: tokio::time::Instant) {
+        let failures = self.failures.entry(modem.device).or_insert(0);
+        if now.duration_since(modem.started) >= WORKED {
+            *failures = 0;
+        }
+        *failures = failures.saturating_add(1);
+        let delay = retake_delay(*failures);
+        tracing::info!(
+            modem = modem.index,
+            "the modem's supervision ended with its device still listed: taking it again in {delay:?} if it stays"
+        );
+        self.due.push((now + delay, modem.device));
+    }
+
+    /// Resolves at the earliest due retake (never while none is due).
+    async fn next_due(&self) {
+        match self.due.iter().map(|(at, _)| *at).min() {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The devices due by `now`.
+    fn take_due(&mut self, now: tokio::time::Instant) -> Vec<DeviceId> {
+        let (due, later): (Vec<_>, Vec<_>) = self.due.drain(..).partition(|(at, _)| *at <= now);
+        self.due = later;
+        due.into_iter().map(|(_, id)| id).collect()
+    }
 }
 
 /// The lowest modem number no running task holds.
@@ -56,14 +117,21 @@ pub fn lowest_free_index(used: impl IntoIterator<Item = u32>) -> u32 {
 pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<Output = ()>) {
     let mut watcher = DeviceWatcher::new(POLL_INTERVAL);
     let mut running: Vec<Running> = Vec::new();
+    let mut retakes = Retakes::default();
     tokio::pin!(shutdown);
     // The watchdog pings only while this loop turns (crate::service).
     let pulse = Pulse::register("USB device watcher");
     loop {
-        running.retain(|modem| !modem.task.is_finished());
+        prune(&mut running, &mut retakes);
         tokio::select! {
             () = &mut shutdown => break,
             () = pulse.poked() => pulse.answer(),
+            () = retakes.next_due() => {
+                for id in retakes.take_due(tokio::time::Instant::now()) {
+                    // Listed at the next scan: Added again.
+                    watcher.forget(id);
+                }
+            }
             event = watcher.next() => match event {
                 Ok(DeviceEvent::Added(info)) => {
                     let Some(device) = candidate(info, &config.devices) else {
@@ -73,7 +141,16 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                     // Prune here, not only before waiting: a modem unplugged
                     // while we waited may have finished since, and its
                     // number belongs to the replugged one.
-                    running.retain(|modem| !modem.task.is_finished());
+                    prune(&mut running, &mut retakes);
+                    if let Some(old) = running.iter_mut().find(|modem| modem.device == id) {
+                        // The same device seen anew (its configuration
+                        // changed): the old task lets its number go first,
+                        // then the device is taken again under it.
+                        let _ = old.stop.send(true);
+                        old.present = false;
+                        retakes.due.push((tokio::time::Instant::now() + retake_delay(1), id));
+                        continue;
+                    }
                     let index = lowest_free_index(running.iter().map(|modem| modem.index));
                     let (stop, mut stopped) = watch::channel(false);
                     let config = Arc::clone(&config);
@@ -116,11 +193,14 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                         stop,
                         task,
                         present: true,
+                        started: tokio::time::Instant::now(),
                     });
                 }
                 Ok(DeviceEvent::Removed(id)) => {
                     // Its executors see the disconnect themselves; the task
                     // ends when they have.
+                    retakes.failures.remove(&id);
+                    retakes.due.retain(|(_, each)| *each != id);
                     for modem in running.iter_mut().filter(|modem| modem.device == id) {
                         modem.present = false;
                         tracing::info!(modem = modem.index, "USB modem unplugged");
@@ -148,9 +228,45 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
     }
 }
 
+/// Drops the finished tasks; those whose device is still present are
+/// scheduled to be taken again.
+fn prune(running: &mut Vec<Running>, retakes: &mut Retakes) {
+    let now = tokio::time::Instant::now();
+    running.retain(|modem| {
+        if !modem.task.is_finished() {
+            return true;
+        }
+        if modem.present {
+            retakes.ended(modem, now);
+        }
+        false
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_that_keeps_failing_is_retaken_ever_more_slowly() {
+        let table = [
+            (0, 1),
+            (1, 1),
+            (2, 2),
+            (3, 4),
+            (6, 32),
+            (7, 60),
+            (40, 60),
+            (u32::MAX, 60),
+        ];
+        for (failures, seconds) in table {
+            assert_eq!(
+                retake_delay(failures),
+                Duration::from_secs(seconds),
+                "{failures} failures"
+            );
+        }
+    }
 
     #[test]
     fn modems_get_the_lowest_free_number() {

@@ -47,11 +47,43 @@ pub fn difference<K: Eq + Hash + Clone>(before: &HashSet<K>, now: &[K]) -> (Vec<
     (added, removed)
 }
 
+/// A device as a scan sees it: its id and its active configuration's
+/// interfaces (number, class, subclass, protocol). A device whose
+/// configuration changes (usb_modeswitch, `bConfigurationValue` written, a
+/// reset into another one) is a new sighting: reported Removed and Added,
+/// so a modem whose MBIM functions appear late is still taken.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sighting {
+    /// The device.
+    pub id: DeviceId,
+    /// Its active configuration's interfaces.
+    pub interfaces: Vec<(u8, u8, u8, u8)>,
+}
+
+impl Sighting {
+    fn of(info: &DeviceInfo) -> Sighting {
+        Sighting {
+            id: info.id(),
+            interfaces: info
+                .interfaces()
+                .map(|each| {
+                    (
+                        each.interface_number(),
+                        each.class(),
+                        each.subclass(),
+                        each.protocol(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A stream of [`DeviceEvent`]s.
 pub struct DeviceWatcher {
     hotplug: Option<nusb::hotplug::HotplugWatch>,
     tick: tokio::time::Interval,
-    known: HashSet<DeviceId>,
+    known: HashSet<Sighting>,
     queue: VecDeque<DeviceEvent>,
 }
 
@@ -115,22 +147,31 @@ impl DeviceWatcher {
         }
     }
 
+    /// Forgets `id`: if it is still listed at the next scan, it is reported
+    /// [`DeviceEvent::Added`] again (a modem whose supervisor ended while the
+    /// device stayed, after a reset or a failed open, is taken again).
+    pub fn forget(&mut self, id: DeviceId) {
+        self.known.retain(|seen| seen.id != id);
+    }
+
     async fn scan(&mut self) -> Result<(), UsbError> {
         let listed: Vec<DeviceInfo> = nusb::list_devices()
             .await
             .map_err(UsbError::List)?
             .collect();
-        let ids: Vec<DeviceId> = listed.iter().map(DeviceInfo::id).collect();
-        let (added, removed) = difference(&self.known, &ids);
-        let mut infos: HashMap<DeviceId, DeviceInfo> =
-            listed.into_iter().map(|info| (info.id(), info)).collect();
-        for id in removed {
-            self.known.remove(&id);
-            self.queue.push_back(DeviceEvent::Removed(id));
+        let sightings: Vec<Sighting> = listed.iter().map(Sighting::of).collect();
+        let (added, removed) = difference(&self.known, &sightings);
+        let mut infos: HashMap<Sighting, DeviceInfo> = listed
+            .into_iter()
+            .map(|info| (Sighting::of(&info), info))
+            .collect();
+        for seen in removed {
+            self.known.remove(&seen);
+            self.queue.push_back(DeviceEvent::Removed(seen.id));
         }
-        for id in added {
-            if let Some(info) = infos.remove(&id) {
-                self.known.insert(id);
+        for seen in added {
+            if let Some(info) = infos.remove(&seen) {
+                self.known.insert(seen);
                 self.queue.push_back(DeviceEvent::Added(info));
             }
         }

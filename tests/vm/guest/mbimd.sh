@@ -3,7 +3,8 @@
 # cdc_mbim, claims its interfaces through usbfs, connects with the dssa scenario, and the
 # simulated gateway answers ping through mbim0e0; a stalled notification endpoint is
 # cleared and the DNS update notified behind it still applied; an unplugged modem's device goes, a
-# replugged one is taken again; SIGTERM removes the device. Then the two-executors modem:
+# replugged one is taken again, and so is one whose configuration went away and came back;
+# SIGTERM removes the device. Then the two-executors modem:
 # one device, two functions, mbim0e0 and mbim0e1 each reach their gateway. No udevd runs
 # in the guest, so this covers the watcher's polling.
 set -eu
@@ -198,6 +199,26 @@ if wait_for 3 same_fds; then
 else
     cat "$VM_OUT/fds.diff"
     fail "mbimd's descriptors changed across the unplug and replug (leak)"
+fi
+
+step "the modem's configuration taken away and given back"
+# As a USB reset into another configuration, or usb_modeswitch, does: the MBIM functions vanish
+# while the device stays, then come back. mbimd's supervisor ends with them; the device seen
+# anew is taken again, under its old number.
+cfg=/sys/bus/usb/devices/1-1/bConfigurationValue
+echo 0 >"$cfg"
+if wait_for 30 absent /sys/class/net/mbim0e0; then
+    pass "configuration 0: mbim0e0 is gone"
+else
+    fail "mbim0e0 still there 30 s after the configuration went"
+fi
+echo 1 >"$cfg"
+if wait_for 60 exists /sys/class/net/mbim0e0 && wait_for 30 has_address; then
+    pass "configuration 1 again: the modem is taken again, mbim0e0 has 10.64.0.2/30"
+else
+    echo "--- tail of mbimd.log"
+    tail -n 40 "$VM_OUT/mbimd.log"
+    fail "the modem was not taken again after its configuration came back"
 fi
 
 step "SIGTERM"
