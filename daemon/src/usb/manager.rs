@@ -118,6 +118,9 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
     let mut watcher = DeviceWatcher::new(POLL_INTERVAL);
     let mut running: Vec<Running> = Vec::new();
     let mut retakes = Retakes::default();
+    // A task that ends wakes the loop, which prunes it (and may retake its
+    // device); nothing else would wake it while the USB bus is quiet.
+    let (ended_tx, mut ended) = tokio::sync::mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
     // The watchdog pings only while this loop turns (crate::service).
     let pulse = Pulse::register("USB device watcher");
@@ -126,6 +129,16 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
         tokio::select! {
             () = &mut shutdown => break,
             () = pulse.poked() => pulse.answer(),
+            Some(()) = ended.recv() => {
+                // The wake is sent as the task ends: give it the moment to
+                // be finished, so the prune at the loop's top sees it.
+                for _ in 0..20 {
+                    if running.iter().any(|modem| modem.task.is_finished()) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
             () = retakes.next_due() => {
                 for id in retakes.take_due(tokio::time::Instant::now()) {
                     // Listed at the next scan: Added again.
@@ -155,7 +168,10 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                     let (stop, mut stopped) = watch::channel(false);
                     let config = Arc::clone(&config);
                     let registry = registry.clone();
+                    let ended_tx = ended_tx.clone();
                     let task = tokio::spawn(async move {
+                        // Dropped when the task ends, however it ends.
+                        let _wake = EndWake(ended_tx);
                         let path = device.identity.usb_path.clone();
                         let modem = match open_modem(&device, index).await {
                             Ok(modem) => modem,
@@ -225,6 +241,15 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                 chain(&error)
             );
         }
+    }
+}
+
+/// Wakes the manager's loop when dropped (a full channel already will).
+struct EndWake(tokio::sync::mpsc::Sender<()>);
+
+impl Drop for EndWake {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
     }
 }
 
