@@ -116,6 +116,10 @@ pub enum ControlCommand {
     ResetDevice,
     /// Unplugs the modem: every endpoint fails from now on.
     Unplug,
+    /// Plugs an unplugged modem in again: it comes back in its power-on
+    /// state (functions closed, contexts down, the scenario's cards), as a
+    /// modem pulled out and pushed back in does.
+    Replug,
     /// Reports the modem's state and counters.
     Status,
 }
@@ -172,6 +176,13 @@ pub enum Fault {
     /// Every stall of the function clears, and its control transfers are
     /// answered again.
     ClearStall,
+    /// Queues NTBs that are no NTB (pseudo-random bytes, some with a valid
+    /// signature and broken lengths) on bulk IN, ahead of real traffic.
+    SendGarbageNtbs {
+        /// How many blocks.
+        #[serde(default = "default_garbage_ntbs")]
+        count: usize,
+    },
 }
 
 /// An endpoint of a function.
@@ -216,6 +227,10 @@ pub struct TrafficSource {
     pub rate: u64,
     /// UDP payload bytes per datagram.
     pub size: usize,
+}
+
+fn default_garbage_ntbs() -> usize {
+    4
 }
 
 fn default_source_port() -> u16 {
@@ -298,5 +313,18 @@ mod tests {
         );
         let text = serde_json::to_string(&ControlCommand::Unplug).unwrap();
         assert_eq!(text, r#"{"command":"unplug"}"#);
+        let text = serde_json::to_string(&ControlCommand::Replug).unwrap();
+        assert_eq!(text, r#"{"command":"replug"}"#);
+        let command: ControlCommand = serde_json::from_str(
+            r#"{"command":"faults","function":0,"fault":{"kind":"send-garbage-ntbs"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            command,
+            ControlCommand::Faults {
+                function: 0,
+                fault: Fault::SendGarbageNtbs { count: 4 }
+            }
+        );
     }
 }

@@ -317,7 +317,7 @@ pub enum CtlCommand {
         function: usize,
         /// drop-next-response, delay-next-response, fragment-next-response,
         /// corrupt-next-response, send-garbage, stall-endpoint, hang-control,
-        /// clear-stall.
+        /// clear-stall, send-garbage-ntbs.
         #[arg(long)]
         kind: String,
         /// Milliseconds (delay-next-response).
@@ -335,6 +335,9 @@ pub enum CtlCommand {
         /// interrupt, bulk-in or bulk-out (stall-endpoint).
         #[arg(long)]
         endpoint: Option<String>,
+        /// How many blocks (send-garbage-ntbs; 4 when not given).
+        #[arg(long)]
+        count: Option<usize>,
     },
     /// Start, change or stop an executor's traffic generator.
     Traffic {
@@ -377,6 +380,8 @@ pub enum CtlCommand {
     ResetDevice,
     /// Unplug the modem.
     Unplug,
+    /// Plug the unplugged modem in again (it powers on afresh).
+    Replug,
     /// Print the modem's state and counters.
     Status,
     /// Send a control command written as JSON.
@@ -492,6 +497,7 @@ impl CtlCommand {
                 hex,
                 len,
                 endpoint,
+                count,
             } => {
                 let mut fault = Map::new();
                 fault.insert("kind".into(), json!(kind));
@@ -500,6 +506,7 @@ impl CtlCommand {
                 insert(&mut fault, "hex", hex.clone().map(Value::from));
                 insert(&mut fault, "len", len.map(Value::from));
                 insert(&mut fault, "endpoint", endpoint.clone().map(Value::from));
+                insert(&mut fault, "count", count.map(Value::from));
                 map.insert("function".into(), json!(function));
                 map.insert("fault".into(), Value::Object(fault));
                 "faults"
@@ -543,6 +550,7 @@ impl CtlCommand {
             }
             CtlCommand::ResetDevice => "reset-device",
             CtlCommand::Unplug => "unplug",
+            CtlCommand::Replug => "replug",
             CtlCommand::Status => "status",
         };
         map.insert("command".into(), json!(name));
@@ -580,6 +588,23 @@ mod tests {
             ControlCommand::RemoveSim { slot: 1 }
         );
         assert_eq!(command(&["unplug"]).unwrap(), ControlCommand::Unplug);
+        assert_eq!(command(&["replug"]).unwrap(), ControlCommand::Replug);
+        assert_eq!(
+            command(&[
+                "faults",
+                "--function",
+                "0",
+                "--kind",
+                "send-garbage-ntbs",
+                "--count",
+                "2"
+            ])
+            .unwrap(),
+            ControlCommand::Faults {
+                function: 0,
+                fault: crate::control::Fault::SendGarbageNtbs { count: 2 }
+            }
+        );
         assert_eq!(
             command(&["reset-device"]).unwrap(),
             ControlCommand::ResetDevice

@@ -179,6 +179,13 @@ impl SimModem {
             .await;
     }
 
+    /// Resolves once the modem is plugged in (at once if it is; after
+    /// control command `replug` if it was unplugged).
+    pub async fn replugged(&self) {
+        self.wait_for(None, |modem, _| (!modem.is_unplugged()).then_some(()))
+            .await;
+    }
+
     /// Whether the modem is unplugged.
     pub fn is_unplugged(&self) -> bool {
         self.lock().is_unplugged()

@@ -366,6 +366,10 @@ impl Channel {
                 Endpoint::BulkOut => self.stall_bulk_out = true,
             },
             Fault::HangControl => self.hang_control = true,
+            // The model hands this one to the function's data plane.
+            Fault::SendGarbageNtbs { .. } => {
+                return Err("garbage NTBs go out on bulk IN, not the control channel".to_owned())
+            }
             Fault::ClearStall => {
                 self.hang_control = false;
                 self.stall_interrupt = false;

@@ -155,7 +155,13 @@ pub(crate) struct DataPlane {
     builder: Option<(NtbFormat, BuildLimits, NtbBuilder)>,
     pub(crate) traffic: Option<Traffic>,
     pub(crate) counters: DataCounters,
+    /// Blocks of garbage (`send-garbage-ntbs`) that go out before anything else.
+    garbage: VecDeque<Vec<u8>>,
+    garbage_state: u32,
 }
+
+/// Most garbage NTBs queued at once; more are refused.
+pub const MAX_QUEUED_GARBAGE_NTBS: usize = 64;
 
 impl DataPlane {
     pub(crate) fn new(parameters: NtbParameters, max_segment_size: u16) -> Self {
@@ -172,7 +178,40 @@ impl DataPlane {
             builder: None,
             traffic: None,
             counters: DataCounters::default(),
+            garbage: VecDeque::new(),
+            garbage_state: 0x9E37_79B9,
         }
+    }
+
+    /// Queues `count` blocks that are no NTB for bulk IN: pseudo-random
+    /// bytes, every other one behind a valid NTH16 signature with broken
+    /// lengths, so both the signature check and the length checks are hit.
+    pub(crate) fn queue_garbage(&mut self, count: usize) -> Result<(), String> {
+        if self.garbage.len().saturating_add(count) > MAX_QUEUED_GARBAGE_NTBS {
+            return Err(format!(
+                "at most {MAX_QUEUED_GARBAGE_NTBS} garbage NTBs queued at once"
+            ));
+        }
+        for index in 0..count {
+            let mut state = self.garbage_state;
+            let len = 12 + usize::from(state.to_le_bytes()[0]);
+            let mut block: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    state.to_le_bytes()[0]
+                })
+                .collect();
+            self.garbage_state = state;
+            if index % 2 == 0 {
+                if let Some(head) = block.get_mut(..4) {
+                    head.copy_from_slice(b"NCMH");
+                }
+            }
+            self.garbage.push_back(block);
+        }
+        Ok(())
     }
 
     /// Back to the state after SET_CONFIGURATION.
@@ -197,12 +236,14 @@ impl DataPlane {
 
     /// Bytes and datagrams queued for bulk IN.
     pub(crate) fn queued(&self) -> (usize, usize) {
+        let garbage: usize = self.garbage.iter().map(Vec::len).sum();
         (
             self.outgoing
                 .iter()
                 .map(|(_, datagram)| datagram.len())
-                .sum(),
-            self.outgoing.len(),
+                .sum::<usize>()
+                + garbage,
+            self.outgoing.len() + self.garbage.len(),
         )
     }
 
@@ -284,7 +325,7 @@ impl DataPlane {
         if self.alt_setting == 0 {
             return false;
         }
-        if !self.outgoing.is_empty() {
+        if !self.outgoing.is_empty() || !self.garbage.is_empty() {
             return true;
         }
         match &mut self.traffic {
@@ -321,6 +362,10 @@ impl DataPlane {
     ) -> Option<Vec<u8>> {
         if !self.has_pending(now, session_up) {
             return None;
+        }
+        if let Some(mut block) = self.garbage.pop_front() {
+            block.truncate(max_len);
+            return Some(block);
         }
         let limits = self.limits(max_len);
         let format = self.format;

@@ -26,7 +26,7 @@ mod layouts;
 pub mod net;
 pub mod pin;
 
-use crate::control::{ControlCommand, ControlError, ControlReply, SlotMappingFault};
+use crate::control::{ControlCommand, ControlError, ControlReply, Fault, SlotMappingFault};
 use crate::scenario::{
     CardConfig, ExecutorConfig, Ipv4Config, Ipv6Config, Scenario, ScenarioError,
 };
@@ -1310,6 +1310,17 @@ impl Modem {
         now: Instant,
         command: ControlCommand,
     ) -> Result<ControlReply, ControlError> {
+        if let ControlCommand::Replug = command {
+            if !self.unplugged {
+                return Err(ControlError::Invalid(
+                    "the modem is plugged in; unplug it first".to_owned(),
+                ));
+            }
+            // A modem pushed back in powers on afresh.
+            *self = Modem::new(Arc::clone(&self.scenario), now)
+                .map_err(|error| ControlError::Invalid(error.to_string()))?;
+            return Ok(ControlReply::Ok);
+        }
         if self.unplugged && !matches!(command, ControlCommand::Status) {
             return Err(ControlError::Unplugged);
         }
@@ -1397,7 +1408,11 @@ impl Modem {
                     .functions
                     .get_mut(function)
                     .ok_or(ControlError::NoSuchExecutor(function))?;
-                f.channel.fault(&fault).map_err(ControlError::Invalid)?;
+                match fault {
+                    Fault::SendGarbageNtbs { count } => f.data.queue_garbage(count),
+                    fault => f.channel.fault(&fault),
+                }
+                .map_err(ControlError::Invalid)?;
             }
             ControlCommand::Traffic { executor, settings } => {
                 let gateways = self.gateways(executor);
@@ -1442,6 +1457,8 @@ impl Modem {
             ControlCommand::Unplug => {
                 self.unplugged = true;
             }
+            // Handled above: it is the one command an unplugged modem takes.
+            ControlCommand::Replug => {}
             ControlCommand::Status => {
                 return Ok(ControlReply::Status {
                     status: self.status_report(),
