@@ -11,7 +11,6 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use futures_util::future::{FusedFuture as _, FutureExt as _};
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
 use mbimd::config::{self, Config, SessionManager};
@@ -398,7 +397,7 @@ async fn simulate(
     control_path: Option<PathBuf>,
     config: Arc<Config>,
     registry: Registry,
-    shutdown: impl std::future::Future<Output = ()>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let modem = SimModem::new(scenario).context("building the simulated modem")?;
     let scenario = modem.scenario();
@@ -420,27 +419,51 @@ async fn simulate(
         }
         None => None,
     };
-    let runner = modem.clone();
-    tokio::spawn(async move { runner.run().await });
-
-    let (spec, functions) = supervisor::simulated_modem(&modem, 0);
-    let (handle, endpoint) = modem_channel(ModemSnapshot {
-        index: spec.index,
-        vid: spec.vid,
-        pid: spec.pid,
-        usb_path: spec.usb_path.clone(),
-        ..ModemSnapshot::default()
-    });
-    registry.insert(spec.index, handle);
-    // Fused: whether it has fired is still known after the supervisor ends.
-    let mut shutdown = Box::pin(shutdown.fuse());
-    supervisor::supervise(spec, functions, config, endpoint, shutdown.as_mut()).await;
-    registry.remove(0);
-    if !shutdown.is_terminated() {
-        // Unplugged: like mbimd on USB, it runs on without a modem (its
-        // D-Bus names stay) until it is stopped.
-        tracing::info!("the simulated modem is gone; mbimd runs on until stopped");
+    // The shutdown signal, seen by every round of supervision below.
+    let (stop_sender, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
         shutdown.await;
+        let _ = stop_sender.send(true);
+    });
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        // A dropped sender cannot happen before the signal; either way, stop.
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    // One round per plug-in: an unplugged modem is waited for, as the USB
+    // manager waits for a real one, until `mbim-sim ctl replug` or shutdown.
+    loop {
+        let runner = modem.clone();
+        let timers = tokio::spawn(async move { runner.run().await });
+        let (spec, functions) = supervisor::simulated_modem(&modem, 0);
+        let (handle, endpoint) = modem_channel(ModemSnapshot {
+            index: spec.index,
+            vid: spec.vid,
+            pid: spec.pid,
+            usb_path: spec.usb_path.clone(),
+            ..ModemSnapshot::default()
+        });
+        registry.insert(spec.index, handle);
+        supervisor::supervise(
+            spec,
+            functions,
+            Arc::clone(&config),
+            endpoint,
+            stopped(stop.clone()),
+        )
+        .await;
+        registry.remove(0);
+        timers.abort();
+        if *stop.borrow() {
+            break;
+        }
+        tracing::info!(
+            "the simulated modem is gone; mbimd runs on until it is plugged in again \
+             (mbim-sim ctl replug) or stopped"
+        );
+        tokio::select! {
+            () = modem.replugged() => tracing::info!("the simulated modem is plugged in again"),
+            () = stopped(stop.clone()) => break,
+        }
     }
     if let (Some(control), Some(path)) = (control, control_path) {
         control.abort();

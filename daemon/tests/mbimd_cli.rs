@@ -224,8 +224,17 @@ fn unplugging_the_simulated_modem_is_logged_with_why() {
         .unwrap();
     assert!(reply.get("error").is_none(), "{reply}");
     mbimd.line_with("every executor has ended: the modem is gone");
-    // Like mbimd on USB, it runs on without a modem until stopped.
-    mbimd.line_with("the simulated modem is gone; mbimd runs on until stopped");
+    // Like mbimd on USB, it runs on without a modem until stopped, and
+    // takes the modem again when it is plugged back in.
+    mbimd.line_with("the simulated modem is gone; mbimd runs on until it is plugged in again");
+    let reply = runtime
+        .block_on(mbim_sim::ctl::request(
+            &socket,
+            &mbim_sim::control::ControlCommand::Replug,
+        ))
+        .unwrap();
+    assert!(reply.get("error").is_none(), "{reply}");
+    mbimd.line_with("the simulated modem is plugged in again");
     mbimd_test_support::process::terminate(mbimd.child.id()).unwrap();
     assert!(mbimd.exit().success());
 }
