@@ -120,8 +120,35 @@ impl From<RequestError> for MethodError {
     }
 }
 
+/// Most characters of a caller's text an error message repeats.
+const MAX_ECHOED_CHARS: usize = 40;
+
+/// A caller's text as an error message quotes it: control characters
+/// escaped, and cut short (marked with …) past [`MAX_ECHOED_CHARS`], so a
+/// hostile 100,000-character argument does not come back in the answer or
+/// the log.
+pub(crate) fn echoed(text: &str) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(MAX_ECHOED_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(MAX_ECHOED_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn echoed_text_is_escaped_and_cut_short() {
+        assert_eq!(super::echoed("ask"), "ask");
+        assert_eq!(super::echoed("a\u{1b}b\n"), "a\\u{1b}b\\n");
+        let long = "x".repeat(100_000);
+        assert_eq!(super::echoed(&long), format!("{}…", "x".repeat(40)));
+    }
+
     use super::*;
 
     #[test]

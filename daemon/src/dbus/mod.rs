@@ -12,6 +12,7 @@
 //! are not privileged (see [`access`]).
 
 pub(crate) mod access;
+mod arguments;
 mod errors;
 mod executor;
 mod manager;

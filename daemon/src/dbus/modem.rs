@@ -1,7 +1,7 @@
 //! dev.mbimd.Modem1 at /dev/mbimd/Mbimd1/Modem<m>.
 
 use super::access::authorize;
-use super::errors::{within_deadline, MethodError};
+use super::errors::{echoed, within_deadline, MethodError};
 use super::names;
 use super::view::ModemView;
 use super::Shared;
@@ -254,7 +254,8 @@ impl ModemObject {
         self.authorize(connection, &header, "SetSlotPolicy").await?;
         let Some(on_removal) = names::parse_on_removal(&on_removal) else {
             return Err(MethodError::InvalidArgs(format!(
-                "SetSlotPolicy: on_removal is suggest, switch or stay, not \"{on_removal}\""
+                "SetSlotPolicy: on_removal is suggest, switch or stay, not \"{}\"",
+                echoed(&on_removal)
             )));
         };
         Ok(self

@@ -1,7 +1,7 @@
 //! `Connect(a{sv} overrides)`: a profile made of the executor's own profile
 //! with some of its fields replaced.
 
-use super::errors::MethodError;
+use super::errors::{echoed, MethodError};
 use crate::executor::{select_profile, Auth, ExecutorStatus, IpType, Profile, Secret};
 use std::collections::HashMap;
 use zbus::zvariant::{OwnedValue, Value};
@@ -64,7 +64,8 @@ pub(crate) fn apply(
                     "mschapv2" => Auth::MsChapV2,
                     other => {
                         return Err(MethodError::InvalidArgs(format!(
-                            "Connect: \"auth\" is none, pap, chap or mschapv2, not \"{other}\""
+                            "Connect: \"auth\" is none, pap, chap or mschapv2, not \"{}\"",
+                            echoed(other)
                         )))
                     }
                 }
@@ -76,7 +77,8 @@ pub(crate) fn apply(
                     "ipv4v6" => IpType::Ipv4v6,
                     other => {
                         return Err(MethodError::InvalidArgs(format!(
-                            "Connect: \"ip-type\" is ipv4, ipv6 or ipv4v6, not \"{other}\""
+                            "Connect: \"ip-type\" is ipv4, ipv6 or ipv4v6, not \"{}\"",
+                            echoed(other)
                         )))
                     }
                 }
@@ -92,7 +94,8 @@ pub(crate) fn apply(
             },
             other => {
                 return Err(MethodError::InvalidArgs(format!(
-                    "Connect: unknown key \"{other}\"; the keys are {KEYS}"
+                    "Connect: unknown key \"{}\"; the keys are {KEYS}",
+                    echoed(other)
                 )))
             }
         }

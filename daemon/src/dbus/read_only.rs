@@ -11,7 +11,12 @@
 //! implements zbus's `Interface` trait by hand (zbus calls it unstable across
 //! minor versions, hence the pinned minor version in Cargo.toml); the
 //! objects themselves stay plain `#[zbus::interface]` types.
+//!
+//! It also answers a method call whose arguments have the wrong types with
+//! `org.freedesktop.DBus.Error.InvalidArgs`, where zbus's generated code
+//! answers its own `org.freedesktop.zbus.Error` (see [`arguments`]).
 
+use super::arguments;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -34,6 +39,29 @@ impl<I: Interface> ReadOnly<I> {
         // escaping in XML.
         let _ = write!(wanted, "<property name=\"{name}\" ");
         xml.contains(&wanted)
+    }
+
+    /// InvalidArgs for a call of one of the interface's methods whose
+    /// arguments are not of the types the method takes; `None` for any
+    /// other call (unknown methods stay zbus's to answer).
+    fn wrong_arguments<'call>(
+        &self,
+        msg: &Message,
+        method: &MemberName<'_>,
+    ) -> Option<DispatchResult2<'call>> {
+        let mut xml = String::new();
+        self.0.introspect_to_writer(&mut xml, 0);
+        let expected = arguments::in_signature(&xml, method.as_str())?;
+        let given = msg.body().signature().to_string_no_parens();
+        if given == expected {
+            return None;
+        }
+        let message = format!(
+            "{method}: the arguments are of types \"{given}\", the method takes \"{expected}\""
+        );
+        Some(DispatchResult2::Async(Box::pin(async move {
+            Err(fdo::Error::InvalidArgs(message))
+        })))
     }
 }
 
@@ -127,6 +155,9 @@ impl<I: Interface> Interface for ReadOnly<I> {
         msg: &'call Message,
         name: MemberName<'call>,
     ) -> DispatchResult2<'call> {
+        if let Some(refusal) = self.wrong_arguments(msg, &name) {
+            return refusal;
+        }
         self.0.call(server, connection, msg, name)
     }
 
@@ -137,6 +168,9 @@ impl<I: Interface> Interface for ReadOnly<I> {
         msg: &'call Message,
         name: MemberName<'call>,
     ) -> DispatchResult2<'call> {
+        if let Some(refusal) = self.wrong_arguments(msg, &name) {
+            return refusal;
+        }
         self.0.call_mut(server, connection, msg, name)
     }
 
