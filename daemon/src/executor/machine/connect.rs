@@ -34,7 +34,7 @@ impl ExecutorMachine {
                 );
                 self.reconnecting = true;
             }
-            if !self.want_connect || other_settings {
+            if !self.want_connect || other_settings || self.deactivation_unconfirmed {
                 return Some((Step::Deactivate, self.deactivate_request()));
             }
             if self.status.ip.is_none() {
@@ -211,6 +211,8 @@ impl ExecutorMachine {
             "the host sleeps"
         } else if std::mem::take(&mut self.reconnecting) {
             "reconnecting with new settings"
+        } else if self.deactivation_unconfirmed && self.want_connect {
+            "deactivated again after an unanswered deactivation: reconnecting"
         } else {
             "disconnected by request"
         };
@@ -250,6 +252,7 @@ impl ExecutorMachine {
     /// The context is gone (however): the supervisor takes the link down.
     pub(super) fn lost(&mut self, reason: &str) {
         self.reconnecting = false;
+        self.deactivation_unconfirmed = false;
         if self.active.take().is_some() {
             tracing::info!(executor = self.log_number(), "link down: {reason}");
             self.status.ip = None;
@@ -390,6 +393,53 @@ mod tests {
         let (sent, events) = run(&mut machine, &mut device, due);
         assert_eq!(sent, [("connect", true), ("ip-configuration", false)]);
         assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+    }
+
+    /// The audit's soak case: a Disconnect whose answer is lost (the
+    /// device did deactivate), then a Connect before the timeout. The
+    /// context's state is unknown: it is deactivated again and activated,
+    /// never reported as still connected.
+    #[test]
+    fn an_unanswered_deactivation_is_repeated_before_connecting_again() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        let (_, events) = run(&mut machine, &mut device, now);
+        assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+
+        machine.handle(now, Input::Command(ExecutorCommand::Disconnect));
+        let Some(Action::Send(request)) = machine.poll_action() else {
+            panic!("no deactivation sent");
+        };
+        assert_eq!(request.name, "connect");
+        machine.handle(now, Input::Command(ExecutorCommand::Connect(None)));
+        machine.handle(now, Input::RequestFailed(RequestFailure::TimedOut));
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert!(events.is_empty(), "{events:?}");
+        assert_ne!(machine.status().state, ExecutorState::Connected);
+
+        // After the back-off: deactivated again, then connected again.
+        let due = machine.poll_timeout().unwrap();
+        machine.handle_timeout(due);
+        let (sent, events) = run(&mut machine, &mut device, due);
+        assert_eq!(
+            sent,
+            [
+                ("connect", true),
+                ("connect", true),
+                ("ip-configuration", false)
+            ]
+        );
+        let [ExecutorEvent::LinkDown { reason }, ExecutorEvent::Connected(_)] = events.as_slice()
+        else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            reason,
+            "deactivated again after an unanswered deactivation: reconnecting"
+        );
+        assert_eq!(machine.status().state, ExecutorState::Connected);
     }
 
     #[test]

@@ -184,6 +184,11 @@ pub struct ExecutorMachine {
     /// The context is being deactivated to be activated again with other
     /// settings (the link-down reason says so).
     reconnecting: bool,
+    /// A deactivation went unanswered or failed: whether the context is
+    /// still active is unknown (the device may have deactivated it and its
+    /// answer been lost), so it is deactivated again, whatever is wanted,
+    /// before it counts as connected.
+    deactivation_unconfirmed: bool,
     pending_pin: Option<(Secret, Option<u64>)>,
     pending_puk: Option<(Secret, Secret, Option<u64>)>,
     pending_pin_changes: VecDeque<(PinChange, Option<u64>)>,
@@ -268,6 +273,7 @@ impl ExecutorMachine {
             profile_override: None,
             connect_requested: false,
             reconnecting: false,
+            deactivation_unconfirmed: false,
             pending_pin: None,
             pending_puk: None,
             pending_pin_changes: VecDeque::new(),

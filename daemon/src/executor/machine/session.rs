@@ -257,6 +257,9 @@ impl ExecutorMachine {
             // Not answering the version is how a 1.0 function may say it.
             _ if *step == Step::Version => self.version_unanswered(),
             other => {
+                if matches!(step, Step::Deactivate) {
+                    self.deactivation_unconfirmed = true;
+                }
                 self.misbehaved(now, &format!("{step:?} failed: {other:?}"));
                 if self.step.is_none() && self.link == Link::Open {
                     self.retry_later(now, format!("{step:?} failed: {other:?}"));
