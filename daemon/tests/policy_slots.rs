@@ -10,7 +10,7 @@ use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState::{
 use mbim_protocol::status::Status;
 use mbimd::policy::{
     FailureReason, ModemId, OnRemoval, PolicyAction, PolicyInput, SlotKind, SlotPolicy,
-    SlotPolicyConfig, SlotStatus, SwitchReason, SWITCH_SETTLE,
+    SlotPolicyConfig, SlotStatus, SwitchReason, BUSY_RETRY_FALLBACK, SWITCH_SETTLE,
 };
 
 const PHYSICAL: u32 = 0;
@@ -430,6 +430,14 @@ fn a_flapping_sim_does_not_make_the_modem_oscillate() {
     run("flapping", config(OnRemoval::Switch, true), steps);
 }
 
+/// What a BUSY answer to a mapping SET asks for.
+fn busy() -> Vec<PolicyAction> {
+    vec![
+        PolicyAction::RetryOnNextNotification,
+        PolicyAction::RetryAfter(BUSY_RETRY_FALLBACK),
+    ]
+}
+
 #[test]
 fn slot_mapping_set_results() {
     let cases: Vec<(&str, Vec<Step>)> = vec![
@@ -437,11 +445,7 @@ fn slot_mapping_set_results() {
             "BUSY, then success on the next notification",
             vec![
                 (0, seen(Active, EMBEDDED, None), vec![set(PHYSICAL)]),
-                (
-                    1,
-                    result(Status::Busy, EMBEDDED),
-                    vec![PolicyAction::RetryOnNextNotification],
-                ),
+                (1, result(Status::Busy, EMBEDDED), busy()),
                 (2, PolicyInput::Timer, vec![]),
                 (3, PolicyInput::Notification, vec![set(PHYSICAL)]),
                 (4, PolicyInput::Notification, vec![]),
@@ -453,14 +457,25 @@ fn slot_mapping_set_results() {
             ],
         ),
         (
+            "BUSY, and no notification: sent again after the fallback",
+            vec![
+                (0, seen(Active, EMBEDDED, None), vec![set(PHYSICAL)]),
+                (1, result(Status::Busy, EMBEDDED), busy()),
+                (10, PolicyInput::Timer, vec![]),
+                (11, PolicyInput::Timer, vec![set(PHYSICAL)]),
+                (12, PolicyInput::Notification, vec![]),
+                (
+                    13,
+                    result(Status::Success, PHYSICAL),
+                    switched(EMBEDDED, PHYSICAL, SwitchReason::FirstSight),
+                ),
+            ],
+        ),
+        (
             "BUSY, and a slot notification is the hint",
             vec![
                 (0, seen(Active, EMBEDDED, None), vec![set(PHYSICAL)]),
-                (
-                    1,
-                    result(Status::Busy, EMBEDDED),
-                    vec![PolicyAction::RetryOnNextNotification],
-                ),
+                (1, result(Status::Busy, EMBEDDED), busy()),
                 (2, slot(EMBEDDED, ActiveEsim), vec![set(PHYSICAL)]),
             ],
         ),
@@ -559,11 +574,7 @@ fn slot_mapping_set_results() {
             "a query showing the target while a retry waits completes the switch",
             vec![
                 (0, seen(Active, EMBEDDED, None), vec![set(PHYSICAL)]),
-                (
-                    1,
-                    result(Status::Busy, EMBEDDED),
-                    vec![PolicyAction::RetryOnNextNotification],
-                ),
+                (1, result(Status::Busy, EMBEDDED), busy()),
                 (
                     2,
                     PolicyInput::MappingReported {
@@ -617,11 +628,7 @@ fn a_waiting_automatic_switch_is_withdrawn_when_its_cause_is_undone() {
                 on_physical(),
                 vec![
                     (100, physical(Empty), vec![set(EMBEDDED)]),
-                    (
-                        101,
-                        result(Status::Busy, PHYSICAL),
-                        vec![PolicyAction::RetryOnNextNotification],
-                    ),
+                    (101, result(Status::Busy, PHYSICAL), busy()),
                     (103, physical(Active), vec![withdrawn(EMBEDDED)]),
                     (104, PolicyInput::Notification, vec![]),
                 ],
@@ -711,11 +718,7 @@ fn a_remembered_choice_is_reapplied() {
             "seen again after an unplug: what was known before is forgotten",
             vec![
                 (0, seen(Active, EMBEDDED, None), vec![set(PHYSICAL)]),
-                (
-                    1,
-                    result(Status::Busy, EMBEDDED),
-                    vec![PolicyAction::RetryOnNextNotification],
-                ),
+                (1, result(Status::Busy, EMBEDDED), busy()),
                 (
                     5,
                     seen(Active, EMBEDDED, Some(EMBEDDED)),

@@ -15,6 +15,6 @@ pub mod store;
 pub use config::{OnRemoval, SlotPolicyConfig};
 pub use slots::{
     FailureReason, ModemId, PolicyAction, PolicyInput, SlotKind, SlotPolicy, SlotStatus,
-    SwitchReason, AUTO_SWITCH_HOLD_DOWN, EXECUTOR, SWITCH_SETTLE, VOICE_CALL_RETRY_CAP,
-    VOICE_CALL_RETRY_FIRST,
+    SwitchReason, AUTO_SWITCH_HOLD_DOWN, BUSY_RETRY_FALLBACK, EXECUTOR, SWITCH_SETTLE,
+    VOICE_CALL_RETRY_CAP, VOICE_CALL_RETRY_FIRST,
 };

@@ -25,6 +25,12 @@ pub const AUTO_SWITCH_HOLD_DOWN: Duration = Duration::from_secs(60);
 /// The first wait before a SET refused with VOICE_CALL_IN_PROGRESS is sent again.
 pub const VOICE_CALL_RETRY_FIRST: Duration = Duration::from_secs(5);
 
+/// How long after a BUSY answer the SET is sent again when the device has
+/// sent no notification meanwhile: seed 000 makes notifications *and*
+/// command completions the hints to retry, and a device that notifies
+/// nothing must not hold the switch back for ever.
+pub const BUSY_RETRY_FALLBACK: Duration = Duration::from_secs(10);
+
 /// The longest wait between retries while a voice call goes on.
 pub const VOICE_CALL_RETRY_CAP: Duration = Duration::from_secs(120);
 
@@ -247,7 +253,11 @@ pub enum PolicyAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     InFlight,
-    WaitingForNotification,
+    /// Answered BUSY: sent again on the next notification, or at
+    /// `fallback_at` if none comes.
+    WaitingForNotification {
+        fallback_at: Instant,
+    },
     WaitingForTimer,
 }
 
@@ -433,7 +443,7 @@ impl SlotPolicy {
             PolicyInput::Timer => {
                 let config = self.config;
                 if let Some(modem) = self.modem.as_mut() {
-                    modem.timer(&mut actions);
+                    modem.timer(now, &mut actions);
                     modem.settle_over(now, config, &mut actions);
                 }
             }
@@ -598,19 +608,21 @@ impl ModemState {
     fn notified(&mut self, actions: &mut Vec<PolicyAction>) {
         if self
             .switch
-            .is_some_and(|switch| switch.phase == Phase::WaitingForNotification)
+            .is_some_and(|switch| matches!(switch.phase, Phase::WaitingForNotification { .. }))
         {
             self.resend(actions);
         }
     }
 
-    fn timer(&mut self, actions: &mut Vec<PolicyAction>) {
+    fn timer(&mut self, now: Instant, actions: &mut Vec<PolicyAction>) {
         // A timer that was meant for a switch since replaced or sent finds
         // nothing waiting for it and does nothing.
-        if self
-            .switch
-            .is_some_and(|switch| switch.phase == Phase::WaitingForTimer)
-        {
+        let due = self.switch.is_some_and(|switch| match switch.phase {
+            Phase::WaitingForTimer => true,
+            Phase::WaitingForNotification { fallback_at } => now >= fallback_at,
+            Phase::InFlight => false,
+        });
+        if due {
             self.resend(actions);
         }
     }
@@ -802,9 +814,12 @@ impl ModemState {
                 }
             }
             Status::Busy => {
-                switch.phase = Phase::WaitingForNotification;
+                switch.phase = Phase::WaitingForNotification {
+                    fallback_at: now.checked_add(BUSY_RETRY_FALLBACK).unwrap_or(now),
+                };
                 self.switch = Some(switch);
                 actions.push(PolicyAction::RetryOnNextNotification);
+                actions.push(PolicyAction::RetryAfter(BUSY_RETRY_FALLBACK));
             }
             Status::VoiceCallInProgress => {
                 let delay = voice_call_delay(switch.voice_call_retries);
