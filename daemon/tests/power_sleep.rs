@@ -4,9 +4,11 @@
 //! sends the real PrepareForSleep signal. Before the sleep mbimd must close
 //! the modem (MS_HOST_SHUTDOWN where the modem has it, CLOSE otherwise)
 //! and only then release the lock; the device is reset while the host
-//! sleeps (`reset-device`: sessions gone, the SIM locked again); after the
-//! wake mbimd opens it again, enters the configured PIN again and
-//! reconnects with the same profile, and takes a new lock.
+//! sleeps (`reset-device`: sessions gone, the SIM locked again), or it is
+//! re-enumerated (`unplug` while asleep, `replug` after the wake: a new
+//! device, powered on afresh); after the wake mbimd opens it again, enters
+//! the configured PIN again and reconnects with the same profile, and
+//! takes a new lock.
 //!
 //! As root mbimd runs in a network namespace of the test's own, so the TUN
 //! device is real and checked; unprivileged, the control plane alone.
@@ -150,10 +152,19 @@ async fn state(bus: &PrivateBus) -> Option<String> {
     })
 }
 
+/// What happens to the modem while the host sleeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhileAsleep {
+    /// It is reset in place: the same device, its sessions gone.
+    Reset,
+    /// It leaves the bus and comes back after the wake as a new device.
+    Reenumerated,
+}
+
 /// Sleep and wake of the default modem with PIN1 enabled; `host_shutdown`:
 /// whether it has the MS Host Shutdown service; `name`: the test's network
 /// namespace.
-async fn sleep_and_wake(name: &str, host_shutdown: bool) {
+async fn sleep_and_wake(name: &str, host_shutdown: bool, asleep: WhileAsleep) {
     let bus = PrivateBus::start();
     let dir = bus.dir().to_owned();
     let locks = Arc::new(Mutex::new(Vec::new()));
@@ -270,22 +281,40 @@ async fn sleep_and_wake(name: &str, host_shutdown: bool) {
         );
     }
 
-    // The modem is reset while the host sleeps: its SIM asks for PIN1 again.
-    sim(&control, ControlCommand::ResetDevice).await;
-    let status = sim_status(&control).await;
-    assert_eq!(
-        status["slots"][0]["card"]["pin"], "pin-required",
-        "{status}"
-    );
-
-    // The host woke.
-    Login1::prepare_for_sleep(&emitter, false).await.unwrap();
+    match asleep {
+        WhileAsleep::Reset => {
+            // The modem is reset while the host sleeps: its SIM asks for
+            // PIN1 again.
+            sim(&control, ControlCommand::ResetDevice).await;
+            let status = sim_status(&control).await;
+            assert_eq!(
+                status["slots"][0]["card"]["pin"], "pin-required",
+                "{status}"
+            );
+            // The host woke.
+            Login1::prepare_for_sleep(&emitter, false).await.unwrap();
+        }
+        WhileAsleep::Reenumerated => {
+            // The modem leaves the bus while the host sleeps, and is
+            // enumerated again after the wake: a new device.
+            sim(&control, ControlCommand::Unplug).await;
+            wait_for("the modem gone from D-Bus", async || {
+                state(&bus).await.is_none().then_some(())
+            })
+            .await;
+            Login1::prepare_for_sleep(&emitter, false).await.unwrap();
+            let reply = sim(&control, ControlCommand::Replug).await;
+            assert!(reply.get("error").is_none(), "replug: {reply}");
+        }
+    }
     wait_for("connected again", async || {
         (state(&bus).await.as_deref() == Some("connected")).then_some(())
     })
     .await;
     let status = sim_status(&control).await;
-    assert_eq!(status["resets"], 1, "{status}");
+    // A re-enumerated modem is a new device: its counters start again.
+    let resets = u64::from(asleep == WhileAsleep::Reset);
+    assert_eq!(status["resets"], resets, "{status}");
     assert_eq!(
         status["slots"][0]["card"]["pin"], "unlocked",
         "the configured PIN was not entered again: {status}"
@@ -306,10 +335,15 @@ async fn sleep_and_wake(name: &str, host_shutdown: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modem_with_host_shutdown_is_told_closed_and_reconnected_after_a_reset() {
-    sleep_and_wake("mbimd-sleep-hs", true).await;
+    sleep_and_wake("mbimd-sleep-hs", true, WhileAsleep::Reset).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modem_without_host_shutdown_is_closed_and_reconnected_after_a_reset() {
-    sleep_and_wake("mbimd-sleep-close", false).await;
+    sleep_and_wake("mbimd-sleep-close", false, WhileAsleep::Reset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_re_enumerated_across_the_sleep_is_taken_again_and_reconnected() {
+    sleep_and_wake("mbimd-sleep-reenum", true, WhileAsleep::Reenumerated).await;
 }
