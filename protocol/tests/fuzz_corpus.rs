@@ -1,13 +1,12 @@
-//! Replays the fuzz seed corpus (`fuzz/corpus/<target>/*`) through the fuzz
-//! targets' own entry logic (`fuzz/targets.rs`), so the corpus and the
-//! invariants the targets check keep running in plain `cargo test` on stable,
-//! without cargo-fuzz.
-//!
-//! The seed corpus itself is written by the ignored test
+//! The protocol targets' seed corpus (`fuzz/corpus/<target>/*`): the
+//! `payloads` seeds still select decoders, and the seeds themselves are
+//! written by the ignored test
 //! [`write_seed_corpus`] (run by `fuzz/make-corpus.sh`), from the libmbim
 //! captures in `tests/captures/`, the configuration descriptors of
 //! `protocol/tests/descriptors.rs`, and blocks and messages built with this
-//! crate's own builders.
+//! crate's own builders. The corpus is replayed through every target, with
+//! the README held to the targets, by the stable fuzz driver's tests
+//! (`fuzz/driver/tests/`, `cargo test -p mbim-fuzz`).
 
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -21,19 +20,6 @@ use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat, NtbPa
 use mbim_protocol::services::SERVICES;
 use mbim_protocol::status::{CommandType, ProtocolError, Status};
 use std::path::{Path, PathBuf};
-
-/// A fuzz target's entry point.
-type Target = fn(&[u8]);
-
-/// Every fuzz target, by corpus directory name.
-const TARGETS: [(&str, Target); 6] = [
-    ("control_message", targets::control_message),
-    ("reassembly", targets::reassembly),
-    ("payloads", targets::payloads),
-    ("ntb", targets::ntb),
-    ("descriptors", targets::descriptors),
-    ("session", targets::session),
-];
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,23 +45,6 @@ fn corpus_files(target: &str) -> Vec<PathBuf> {
 }
 
 #[test]
-fn every_corpus_file_passes_its_target() {
-    let mut failures = Vec::new();
-    for (target, run) in TARGETS {
-        let files = corpus_files(target);
-        assert!(!files.is_empty(), "fuzz/corpus/{target} has no seeds");
-        for file in files {
-            let data = std::fs::read(&file).unwrap();
-            let outcome = std::panic::catch_unwind(|| run(&data));
-            if outcome.is_err() {
-                failures.push(format!("{target}: {}", file.display()));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "inputs that fail: {failures:#?}");
-}
-
-#[test]
 fn payload_seeds_select_a_decoder_and_mostly_decode() {
     let files = corpus_files("payloads");
     let mut decoded = 0;
@@ -92,61 +61,6 @@ fn payload_seeds_select_a_decoder_and_mostly_decode() {
         "{decoded} of {} decode",
         files.len()
     );
-}
-
-/// fuzz/README.md describes fuzz/ as it is: its table names exactly the
-/// targets that exist (a `[[bin]]` in fuzz/Cargo.toml, a file in
-/// fuzz_targets/, a seed directory, an entry here), and every file or
-/// directory of fuzz/ it names in backquotes is there (but `artifacts/`,
-/// which a run makes).
-#[test]
-fn the_fuzz_readme_matches_the_fuzz_directory() {
-    let fuzz = repository().join("fuzz");
-    let readme = std::fs::read_to_string(fuzz.join("README.md")).unwrap();
-    let mut listed: Vec<&str> = readme
-        .lines()
-        .filter_map(|line| line.strip_prefix("| `"))
-        .filter_map(|rest| rest.split('`').next())
-        .collect();
-    listed.sort_unstable();
-    let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap();
-    let mut bins: Vec<&str> = manifest
-        .lines()
-        .filter_map(|line| line.strip_prefix("name = \""))
-        .filter_map(|rest| rest.strip_suffix('"'))
-        .filter(|name| *name != "mbim-protocol-fuzz")
-        .collect();
-    bins.sort_unstable();
-    let mut known: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
-    known.sort_unstable();
-    assert_eq!(listed, known, "README table vs the targets replayed here");
-    assert_eq!(bins, known, "fuzz/Cargo.toml's [[bin]]s vs the targets");
-    for target in known {
-        assert!(
-            fuzz.join("fuzz_targets")
-                .join(format!("{target}.rs"))
-                .is_file(),
-            "fuzz_targets/{target}.rs"
-        );
-        assert!(corpus_dir(target).is_dir(), "corpus/{target}/");
-    }
-    // Names of fuzz/'s own files and directories in backquotes.
-    for quoted in readme.split('`').skip(1).step_by(2) {
-        let simple = quoted
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-        let local = !quoted.starts_with('/') && !quoted.contains("..");
-        let looks_like_path =
-            quoted.ends_with('/') || quoted.ends_with(".rs") || quoted.ends_with(".sh");
-        if simple && local && looks_like_path && quoted != "artifacts/" {
-            let in_fuzz = fuzz.join(quoted);
-            let in_repository = repository().join(quoted);
-            assert!(
-                in_fuzz.exists() || in_repository.exists(),
-                "fuzz/README.md names `{quoted}`, which is neither in fuzz/ nor in the repository"
-            );
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
