@@ -15,10 +15,7 @@ use super::passthrough::{
 };
 use crate::logging::chain;
 use crate::service::Pulse;
-use mbim_protocol::codec::Payload;
 use mbim_protocol::ntb::NtbParameters;
-use mbim_protocol::services::ms_basic_connect_extensions as ext;
-use mbim_protocol::services::Cid;
 use mbim_protocol::session::{Session, SessionConfig, SessionEvent, TransactionId};
 use mbim_protocol::status::{CommandType, ProtocolError, Status};
 use mbim_protocol::usb::{ClassRequest, Notification};
@@ -317,17 +314,18 @@ impl<T: FunctionTransport> Driver<T> {
         follow
     }
 
-    /// MBIM_CID_VERSION answered (the executor's own query): the agreed
-    /// MBIM extensions version, for proxy clients.
-    fn note_version(&self, service: mbim_protocol::Uuid, cid: u32, status: Status, buffer: &[u8]) {
-        if service != ext::SERVICE.uuid || cid != ext::cid::Version::ID || status != Status::Success
-        {
-            return;
+    /// The MBIM extensions version the machine agreed with the function
+    /// (1.0 again after a new OPEN), for proxy clients: the machine's, not
+    /// the device's answer, which a device may give above what was offered.
+    fn publish_version(&self) {
+        if let Some(end) = &self.passthrough {
+            let agreed = self.machine.status().mbimex;
+            end.version.send_if_modified(|version| {
+                let changed = *version != agreed;
+                *version = agreed;
+                changed
+            });
         }
-        let (Some(end), Ok(info)) = (&self.passthrough, ext::VersionInfo::decode(buffer)) else {
-            return;
-        };
-        end.version.send_replace(info.extended_version());
     }
 
     /// The task ends: tracked commands still queued get their failure (from
@@ -613,10 +611,9 @@ impl<T: FunctionTransport> Driver<T> {
                 }
                 SessionEvent::Response {
                     transaction_id,
-                    service,
-                    cid,
                     status,
                     information_buffer,
+                    ..
                 } => {
                     if self.proxied.contains_key(&transaction_id) {
                         match self.proxied_answered(transaction_id, status, information_buffer) {
@@ -624,7 +621,6 @@ impl<T: FunctionTransport> Driver<T> {
                             None => continue,
                         }
                     } else if self.answered(transaction_id) {
-                        self.note_version(service, cid, status, &information_buffer);
                         Input::Response {
                             status,
                             information_buffer,
@@ -717,6 +713,7 @@ impl<T: FunctionTransport> Driver<T> {
                 }
             };
             self.machine.handle(now(), input);
+            self.publish_version();
         }
     }
 }
