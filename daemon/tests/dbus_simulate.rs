@@ -25,6 +25,11 @@ struct Mbimd {
 
 impl Mbimd {
     fn start(bus: &PrivateBus) -> Self {
+        Self::simulating(bus, None)
+    }
+
+    /// mbimd simulating `scenario` (a file), or the built-in one.
+    fn simulating(bus: &PrivateBus, scenario: Option<&std::path::Path>) -> Self {
         let config = bus.dir().join("mbimd.toml");
         // No DNS and the remembered slot in the test's directory: nothing of
         // the machine's is written. mbimd connects by itself: the test is
@@ -48,8 +53,11 @@ impl Mbimd {
         } else {
             Command::new(mbimd)
         };
+        match scenario {
+            Some(path) => command.arg(format!("--simulate={}", path.display())),
+            None => command.arg("--simulate"),
+        };
         let child = command
-            .arg("--simulate")
             .arg("--config")
             .arg(&config)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
@@ -177,4 +185,49 @@ async fn busctl_reads_the_simulated_modem_through_the_real_daemon() {
         "{}",
         mbimd.log()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_3_0_modem_shows_its_version_5g_and_signal_in_dbm() {
+    let bus = PrivateBus::start();
+    let scenario = bus.dir().join("dssa-5g.toml");
+    let text = include_str!("../../simulator/scenarios/dssa.toml")
+        .replacen("mbimex = 1", "mbimex = 3", 1)
+        .replacen(
+            "data_classes = [\"umts\", \"lte\"]",
+            "data_classes = [\"umts\", \"lte\", \"5g-nsa\"]",
+            1,
+        )
+        .replacen("data_class = \"lte\"", "data_class = \"5g-nsa\"", 1);
+    std::fs::write(&scenario, text).unwrap();
+    let mut monitor = Monitor::start(&bus);
+    let mbimd = Mbimd::simulating(&bus, Some(&scenario));
+    let mut announced = Announced::default();
+    let connected = json!("connected");
+    monitor
+        .wait_for("the executor connected", |message| {
+            if message["type"] == "signal" {
+                announced.take(message);
+            }
+            announced.get(EXECUTOR, "State") == Some(&connected)
+        })
+        .await;
+    let property = |name: &'static str| {
+        let bus = &bus;
+        async move { get_property(bus, None, EXECUTOR, "dev.mbimd.Executor1", name).await }
+    };
+    assert_eq!(
+        property("MbimexVersion").await,
+        json!("3.0"),
+        "{}",
+        mbimd.log()
+    );
+    assert_eq!(property("DataClass").await, json!(["5g-nsa"]));
+    assert_eq!(property("DataSubclass").await, json!(["5g-endc"]));
+    assert_eq!(
+        property("Signal").await,
+        json!([["lte", -95.0, 12.0], ["5g-nsa", -95.0, 12.0]])
+    );
+    assert_eq!(property("NetworkError").await, json!(""));
+    assert!(mbimd.log().contains("MBIM extensions 3.0 agreed"));
 }

@@ -190,6 +190,58 @@ impl ExecutorObject {
         self.view().error_rate
     }
 
+    /// The MBIM extensions version agreed with the function
+    /// (MBIM_CID_VERSION): "1.0" (plain MBIM), "2.0", "3.0". It picks the
+    /// layouts that carry DataSubclass, Signal, Pcscf and PcoDns.
+    #[zbus(property)]
+    fn mbimex_version(&self) -> String {
+        self.view().mbimex_version
+    }
+
+    /// The data class in use, by libmbim nickname: e.g. lte, 5g-nsa
+    /// (E-UTRA-NR dual connectivity), 5g-sa; empty when not attached.
+    #[zbus(property)]
+    fn data_class(&self) -> Vec<String> {
+        self.view().data_class
+    }
+
+    /// How 5G is reached (MBIMEx 3.0): 5g-endc (NSA through LTE), 5g-nr
+    /// (SA), 5g-nedc, 5g-elte, 5g-ngendc; empty otherwise.
+    #[zbus(property)]
+    fn data_subclass(&self) -> Vec<String> {
+        self.view().data_subclass
+    }
+
+    /// Signal per radio technology (MBIMEx 2.0): its nickname (lte,
+    /// 5g-nsa, 5g-sa), RSRP in dBm and SNR in dB, NaN when unknown; empty
+    /// on an MBIM 1.0 function (Rssi then says all).
+    #[zbus(property)]
+    fn signal(&self) -> Vec<(String, f64, f64)> {
+        self.view().signal.0
+    }
+
+    /// The network's cause of the last refusal (CONNECT, registration) by
+    /// libmbim nickname, e.g. missing-or-unknown-apn; empty since the last
+    /// success.
+    #[zbus(property)]
+    fn network_error(&self) -> String {
+        self.view().network_error
+    }
+
+    /// DNS servers the network's PCO gave the session (MBIMEx 3.0 CONNECT);
+    /// empty without.
+    #[zbus(property)]
+    fn pco_dns(&self) -> Vec<String> {
+        self.view().pco_dns
+    }
+
+    /// P-CSCF servers (IMS) the network's PCO gave the session (MBIMEx 3.0
+    /// CONNECT); empty without.
+    #[zbus(property)]
+    fn pcscf(&self) -> Vec<String> {
+        self.view().pcscf
+    }
+
     /// The slot mapped to this executor (-1 unknown).
     #[zbus(property)]
     fn slot(&self) -> i32 {

@@ -113,6 +113,54 @@ impl ModemView {
     }
 }
 
+/// `Signal`: per radio technology its nickname, RSRP in dBm and SNR in dB
+/// (NaN when unknown). Compared bit for bit, so that an unknown value
+/// equals itself and does not signal a change on every snapshot.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SignalList(pub(crate) Vec<(String, f64, f64)>);
+
+impl SignalList {
+    fn of(measured: &[mbim_protocol::services::basic_connect::RsrpSnrInfo]) -> Self {
+        SignalList(
+            measured
+                .iter()
+                .map(|info| {
+                    (
+                        info.system_type.names().join(","),
+                        info.rsrp_dbm().map_or(f64::NAN, f64::from),
+                        info.snr_db().unwrap_or(f64::NAN),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+impl PartialEq for SignalList {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|(a, b)| {
+                a.0 == b.0 && a.1.to_bits() == b.1.to_bits() && a.2.to_bits() == b.2.to_bits()
+            })
+    }
+}
+
+fn names_of(names: Vec<&'static str>) -> Vec<String> {
+    names.into_iter().map(str::to_owned).collect()
+}
+
+fn pco_dns(pco: &mbim_protocol::pco::SessionOptions) -> Vec<String> {
+    let v4 = pco.dns_ipv4.iter().map(ToString::to_string);
+    v4.chain(pco.dns_ipv6.iter().map(ToString::to_string))
+        .collect()
+}
+
+fn pcscf(pco: &mbim_protocol::pco::SessionOptions) -> Vec<String> {
+    let v4 = pco.pcscf_ipv4.iter().map(ToString::to_string);
+    v4.chain(pco.pcscf_ipv6.iter().map(ToString::to_string))
+        .collect()
+}
+
 /// dev.mbimd.Executor1, without the personal properties (see
 /// [`ExecutorView::iccid`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +180,13 @@ pub(crate) struct ExecutorView {
     pub(crate) packet_service: String,
     pub(crate) rssi: u32,
     pub(crate) error_rate: u32,
+    pub(crate) mbimex_version: String,
+    pub(crate) data_class: Vec<String>,
+    pub(crate) data_subclass: Vec<String>,
+    pub(crate) signal: SignalList,
+    pub(crate) network_error: String,
+    pub(crate) pco_dns: Vec<String>,
+    pub(crate) pcscf: Vec<String>,
     pub(crate) slot: i32,
     pub(crate) profile: String,
     pub(crate) apn: String,
@@ -209,6 +264,16 @@ impl ExecutorView {
             packet_service: names::packet_service(status.packet_service),
             rssi: status.rssi.unwrap_or(99),
             error_rate: status.error_rate.unwrap_or(99),
+            mbimex_version: status.mbimex.to_string(),
+            data_class: names_of(status.radio.data_class.names()),
+            data_subclass: names_of(status.radio.data_subclass.names()),
+            signal: SignalList::of(&status.radio.signal),
+            network_error: status
+                .network_error
+                .map(|error| error.to_string())
+                .unwrap_or_default(),
+            pco_dns: status.pco.iter().flat_map(pco_dns).collect(),
+            pcscf: status.pco.iter().flat_map(pcscf).collect(),
             slot: status
                 .slot
                 .and_then(|slot| i32::try_from(slot).ok())
@@ -276,6 +341,13 @@ impl ExecutorView {
             ("PacketService", Value::from(self.packet_service.clone())),
             ("Rssi", Value::from(self.rssi)),
             ("ErrorRate", Value::from(self.error_rate)),
+            ("MbimexVersion", Value::from(self.mbimex_version.clone())),
+            ("DataClass", Value::from(self.data_class.clone())),
+            ("DataSubclass", Value::from(self.data_subclass.clone())),
+            ("Signal", Value::from(self.signal.0.clone())),
+            ("NetworkError", Value::from(self.network_error.clone())),
+            ("PcoDns", Value::from(self.pco_dns.clone())),
+            ("Pcscf", Value::from(self.pcscf.clone())),
             ("Slot", Value::from(self.slot)),
             ("Profile", Value::from(self.profile.clone())),
             ("Apn", Value::from(self.apn.clone())),

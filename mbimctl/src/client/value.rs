@@ -61,7 +61,8 @@ fn key_text(key: &Value<'_>) -> Option<String> {
 
 /// A property's value as text: strings as they are (`-` when empty), our
 /// object paths by their short names (`0/e1`), lists in brackets, USB ids in
-/// hex, a `NetdevParts` entry as `part: outcome (detail)`.
+/// hex, a `NetdevParts` entry as `part: outcome (detail)`, a `Signal` entry
+/// as `lte: RSRP -95 dBm, SNR 12 dB`.
 pub(crate) fn to_text(name: &str, value: &Value<'_>) -> String {
     match (name, value) {
         ("UsbVendorId" | "UsbProductId", Value::U16(id)) => format!("{id:04x}"),
@@ -71,6 +72,23 @@ pub(crate) fn to_text(name: &str, value: &Value<'_>) -> String {
             }
             [Value::Str(part), Value::Str(outcome), Value::Str(detail)] => {
                 format!("{part}: {outcome} ({detail})")
+            }
+            _ => to_text("", value),
+        },
+        ("Signal", Value::Structure(structure)) => match structure.fields() {
+            [Value::Str(technology), Value::F64(rsrp), Value::F64(snr)] => {
+                let known = |value: f64, unit: &str| {
+                    if value.is_nan() {
+                        "unknown".to_owned()
+                    } else {
+                        format!("{value} {unit}")
+                    }
+                };
+                format!(
+                    "{technology}: RSRP {}, SNR {}",
+                    known(*rsrp, "dBm"),
+                    known(*snr, "dB")
+                )
             }
             _ => to_text("", value),
         },
@@ -154,6 +172,18 @@ mod tests {
         assert_eq!(
             to_text("NetdevParts", &parts),
             "[link up: applied, address ff02::1/64: refused (a multicast address)]"
+        );
+        let signal = Value::from(vec![
+            ("lte".to_owned(), -95.0, 12.5),
+            ("5g-nsa".to_owned(), f64::NAN, f64::NAN),
+        ]);
+        assert_eq!(
+            to_text("Signal", &signal),
+            "[lte: RSRP -95 dBm, SNR 12.5 dB, 5g-nsa: RSRP unknown, SNR unknown]"
+        );
+        assert_eq!(
+            to_json(&signal),
+            serde_json::json!([["lte", -95.0, 12.5], ["5g-nsa", null, null]])
         );
     }
 }
