@@ -88,6 +88,25 @@ pub struct Config {
     pub apn_sources: ApnSourceSettings,
     /// Sharing the modems with libmbim's tools (`mbimcli -p`, fwupd).
     pub mbim_proxy: MbimProxy,
+    /// The data path between the modem and the network device.
+    pub datapath: Datapath,
+}
+
+/// `[datapath]`: how packets move between a modem and its TUN device.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Datapath {
+    /// Open TUN devices with `IFF_VNET_HDR` offloads (TSO/USO and checksum
+    /// towards the modem, GRO towards the host): TCP and UDP super-packets
+    /// are segmented into NTB datagrams, and an NTB's datagrams of one flow
+    /// are written as one. Off: one packet per read and per write.
+    pub offload: bool,
+}
+
+impl Default for Datapath {
+    fn default() -> Self {
+        Datapath { offload: true }
+    }
 }
 
 /// `[modemmanager]`: whether mbimd serves the ModemManager API, through

@@ -1012,3 +1012,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn finish_into_hands_over_the_same_blocks_as_finish() {
+    let limits = BuildLimits {
+        max_size: 2048,
+        max_datagrams: 0,
+        divisor: 4,
+        remainder: 2,
+        ndp_alignment: 4,
+    };
+    let mut copying = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let mut swapping = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    // A recycled transfer buffer still holding an earlier, longer block.
+    let mut spare = vec![0xee; 1500];
+    for round in 0..5u8 {
+        for len in 1..=(usize::from(round) + 3) {
+            let datagram = vec![round ^ u8::try_from(len).unwrap(); len * 37];
+            copying.push(NdpSignature::Ips(round), &datagram).unwrap();
+            swapping.push(NdpSignature::Ips(round), &datagram).unwrap();
+        }
+        let expected = copying.finish().unwrap().to_vec();
+        assert!(swapping.finish_into(&mut spare));
+        assert_eq!(spare, expected, "block {round}");
+        assert!(swapping.is_empty());
+        spare.resize(1900, 0xee);
+    }
+    assert!(!swapping.finish_into(&mut spare), "nothing pushed");
+    assert_eq!(spare.len(), 1900);
+}

@@ -60,7 +60,7 @@ fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
 }
 
-fn len64(len: usize) -> u64 {
+pub(crate) fn len64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
@@ -88,17 +88,23 @@ impl Counters {
         }
     }
 
-    pub(crate) fn rx_packet(&self, len: usize) {
-        bump(&self.rx_packets, 1);
-        bump(&self.rx_bytes, len64(len));
+    /// `packets` written, `bytes` in all: bumped once per NTB, not per
+    /// datagram, so the counters cost nothing per packet.
+    pub(crate) fn rx_packets(&self, packets: u64, bytes: u64) {
+        if packets != 0 {
+            bump(&self.rx_packets, packets);
+            bump(&self.rx_bytes, bytes);
+        }
+    }
+
+    pub(crate) fn rx_dropped_many(&self, dropped: u64) {
+        if dropped != 0 {
+            bump(&self.rx_dropped, dropped);
+        }
     }
 
     pub(crate) fn rx_error(&self) {
         bump(&self.rx_errors, 1);
-    }
-
-    pub(crate) fn rx_dropped(&self) {
-        bump(&self.rx_dropped, 1);
     }
 
     pub(crate) fn rx_ntb(&self) {
@@ -109,9 +115,12 @@ impl Counters {
         bump(&self.rx_malformed_ntbs, 1);
     }
 
-    pub(crate) fn tx_packet(&self, len: usize) {
-        bump(&self.tx_packets, 1);
-        bump(&self.tx_bytes, len64(len));
+    /// `packets` put into NTBs, `bytes` in all: bumped once per block.
+    pub(crate) fn tx_packets(&self, packets: u64, bytes: u64) {
+        if packets != 0 {
+            bump(&self.tx_packets, packets);
+            bump(&self.tx_bytes, bytes);
+        }
     }
 
     pub(crate) fn tx_error(&self) {
@@ -178,9 +187,9 @@ mod tests {
     #[test]
     fn snapshot_reads_every_counter() {
         let counters = Counters::new();
-        counters.rx_packet(100);
-        counters.tx_packet(60);
-        counters.tx_packet(40);
+        counters.rx_packets(1, 100);
+        counters.tx_packets(1, 60);
+        counters.tx_packets(1, 40);
         counters.rx_malformed_ntb();
         let snapshot = counters.snapshot();
         assert_eq!(

@@ -25,6 +25,33 @@ pub trait PacketDevice: Send + Sync {
 
     /// Writes one packet.
     fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send;
+
+    /// Writes one packet if the device takes it now;
+    /// [`io::ErrorKind::WouldBlock`] otherwise. The pump writes a whole NTB's
+    /// datagrams this way and awaits [`send`](Self::send) only when the
+    /// device pushes back, so a write costs no future or readiness poll.
+    fn try_send(&self, packet: &[u8]) -> io::Result<usize>;
+
+    /// Writes a batch of packets, each in `buffers[i][offset..]` with
+    /// `offset` bytes of room before it for a virtio-net header. A TUN
+    /// device with virtio-net framing coalesces the packets of one flow
+    /// into super-packets (GRO, with `gro`'s tables) and writes those; this
+    /// default writes each packet as it is. The buffers may be changed
+    /// (coalescing grows the first of a flow).
+    fn send_batch(
+        &self,
+        gro: &mut tun_rs::GROTable,
+        buffers: &mut [Vec<u8>],
+        offset: usize,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        let _ = gro;
+        async move {
+            for buffer in buffers.iter() {
+                self.send(buffer.get(offset..).unwrap_or_default()).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 impl<D: PacketDevice> PacketDevice for Arc<D> {
@@ -38,6 +65,19 @@ impl<D: PacketDevice> PacketDevice for Arc<D> {
 
     fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
         (**self).send(packet)
+    }
+
+    fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
+        (**self).try_send(packet)
+    }
+
+    fn send_batch(
+        &self,
+        gro: &mut tun_rs::GROTable,
+        buffers: &mut [Vec<u8>],
+        offset: usize,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        (**self).send_batch(gro, buffers, offset)
     }
 }
 
@@ -260,6 +300,14 @@ impl PacketDevice for MemoryDevice {
 
     fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
         self.shared.from_pump.push(packet)
+    }
+
+    fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
+        match self.shared.from_pump.try_push(packet) {
+            Ok(()) => Ok(packet.len()),
+            Err(PushOutcome::Full) => Err(io::ErrorKind::WouldBlock.into()),
+            Err(PushOutcome::Closed) => Err(closed()),
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 //!
 //! Extension points (offloads, several queues) are described in [`segment`].
 
+mod checksum;
 mod counters;
 mod device;
 mod rx;

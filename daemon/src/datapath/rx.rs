@@ -1,7 +1,11 @@
 //! Modem → host: bulk IN transfers in flight, each completed NTB parsed and
-//! its datagrams of our session written to the device one by one.
+//! its datagrams of our session written to the device: one write each,
+//! straight from the transfer buffer, on a plain device; on a device with
+//! virtio-net framing, gathered per NTB and coalesced per flow (GRO) into
+//! super-packets, so a bulk flow costs one write per NTB.
 
-use super::counters::{Counters, RateLimit};
+use super::counters::{len64, Counters, RateLimit};
+use super::segment::ReadFraming;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
@@ -10,6 +14,134 @@ use std::time::{Duration, Instant};
 
 /// At most one "malformed NTB" warning per this interval.
 const MALFORMED_LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Datagrams gathered for one coalescing write batch at most (tun-rs's
+/// GRO table is sized for this many).
+const GRO_BATCH: usize = tun_rs::IDEAL_BATCH_SIZE;
+
+/// The capacity of each gathering buffer: coalescing only appends to a
+/// buffer that can hold a whole super-packet without reallocating. Reserved,
+/// not touched: only the pages a packet is written to become resident.
+const GRO_BUFFER_CAPACITY: usize = 65535 + 2 * tun_rs::VIRTIO_NET_HDR_LEN;
+
+/// Where an NTB's datagrams go, and what that needs between NTBs.
+struct Writer {
+    framing: ReadFraming,
+    /// Virtio-net framing: each datagram copied after room for the header,
+    /// the buffers kept from one NTB to the next (grown, never shrunk).
+    batch: Vec<Vec<u8>>,
+    gathered: usize,
+    gathered_bytes: u64,
+    /// Made on the first coalescing write: a plain device never needs it.
+    gro: Option<tun_rs::GROTable>,
+    failures: u32,
+    error_log: RateLimit,
+}
+
+impl Writer {
+    fn new(framing: ReadFraming) -> Self {
+        Writer {
+            framing,
+            batch: Vec::new(),
+            gathered: 0,
+            gathered_bytes: 0,
+            gro: None,
+            failures: 0,
+            error_log: RateLimit::new(MALFORMED_LOG_INTERVAL),
+        }
+    }
+
+    /// Counts one failed write; `Err` once they keep failing.
+    fn failed(&mut self, counters: &Counters, error: std::io::Error) -> std::io::Result<()> {
+        counters.rx_error();
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= MAX_CONSECUTIVE_FAILURES {
+            return Err(error);
+        }
+        if let Some(held) = self.error_log.allow(Instant::now()) {
+            tracing::warn!(
+                "network device write failed: {} ({held} more since the last warning)",
+                chain(&error)
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes or gathers one datagram.
+    async fn datagram<D: PacketDevice>(
+        &mut self,
+        device: &D,
+        data: &[u8],
+        written: &mut (u64, u64),
+        counters: &Counters,
+    ) -> std::io::Result<()> {
+        match self.framing {
+            ReadFraming::PlainPacket => {
+                let result = match device.try_send(data) {
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                        device.send(data).await
+                    }
+                    result => result,
+                };
+                match result {
+                    Ok(_) => {
+                        self.failures = 0;
+                        written.0 += 1;
+                        written.1 += len64(data.len());
+                        Ok(())
+                    }
+                    Err(error) => self.failed(counters, error),
+                }
+            }
+            ReadFraming::VirtioNet => {
+                if self.batch.len() <= self.gathered {
+                    self.batch.push(Vec::with_capacity(GRO_BUFFER_CAPACITY));
+                }
+                if let Some(buffer) = self.batch.get_mut(self.gathered) {
+                    buffer.clear();
+                    buffer.resize(tun_rs::VIRTIO_NET_HDR_LEN, 0);
+                    buffer.extend_from_slice(data);
+                    self.gathered += 1;
+                    self.gathered_bytes += len64(data.len());
+                }
+                if self.gathered >= GRO_BATCH {
+                    self.flush(device, written, counters).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes what was gathered, coalesced.
+    async fn flush<D: PacketDevice>(
+        &mut self,
+        device: &D,
+        written: &mut (u64, u64),
+        counters: &Counters,
+    ) -> std::io::Result<()> {
+        if self.gathered == 0 {
+            return Ok(());
+        }
+        let count = std::mem::take(&mut self.gathered);
+        let bytes = std::mem::take(&mut self.gathered_bytes);
+        let Some(batch) = self.batch.get_mut(..count) else {
+            return Ok(());
+        };
+        let gro = self.gro.get_or_insert_with(tun_rs::GROTable::new);
+        match device
+            .send_batch(gro, batch, tun_rs::VIRTIO_NET_HDR_LEN)
+            .await
+        {
+            Ok(()) => {
+                self.failures = 0;
+                written.0 += u64::try_from(count).unwrap_or(u64::MAX);
+                written.1 += bytes;
+                Ok(())
+            }
+            Err(error) => self.failed(counters, error),
+        }
+    }
+}
 
 /// Runs the receive half until the transport is gone or keeps failing.
 /// Only returns on an exit; the caller races it against its stop signal.
@@ -27,9 +159,8 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
     }
     let ours = NdpSignature::Ips(config.session_id);
     let mut malformed_log = RateLimit::new(MALFORMED_LOG_INTERVAL);
-    let mut write_error_log = RateLimit::new(MALFORMED_LOG_INTERVAL);
+    let mut writer = Writer::new(config.framing);
     let mut transfer_failures = 0u32;
-    let mut write_failures = 0u32;
     loop {
         let completion = bulk_in.next_complete().await;
         match completion.status {
@@ -42,8 +173,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
                     device,
                     counters,
                     &mut malformed_log,
-                    &mut write_error_log,
-                    &mut write_failures,
+                    &mut writer,
                 )
                 .await;
                 if let Err(error) = delivered {
@@ -52,6 +182,11 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
                         error,
                     });
                 }
+                // Writes that never wait spend no cooperative budget, and a
+                // modem that always has an NTB ready would never let the
+                // task's other branches (stop, transmit) run: spend one
+                // unit per NTB, so the task yields now and then.
+                tokio::task::consume_budget().await;
             }
             Err(TransportError::Disconnected) => return Ok(StopReason::Disconnected),
             Err(TransportError::Stall) => {
@@ -115,18 +250,18 @@ pub(super) async fn recover_from_stall<P: mbim_transport::Pipe>(
     pipe.clear_halt().await
 }
 
-/// Writes the datagrams of `ours` in one received NTB to the device. Only a
-/// persistent device failure is an error; a malformed NTB is counted and
-/// whatever datagrams came before the damage are still delivered (as
-/// Linux's cdc_ncm does).
+/// Writes the datagrams of `ours` in one received NTB to the device (see
+/// [`Writer`]); the counters are bumped once per NTB. Only a persistent
+/// device failure is an error; a malformed NTB is counted and whatever
+/// datagrams came before the damage are still delivered (as Linux's cdc_ncm
+/// does).
 async fn deliver<D: PacketDevice>(
     block: &[u8],
     ours: NdpSignature,
     device: &D,
     counters: &Counters,
     malformed_log: &mut RateLimit,
-    write_error_log: &mut RateLimit,
-    write_failures: &mut u32,
+    writer: &mut Writer,
 ) -> std::io::Result<()> {
     let ntb = match Ntb::new_checked(block) {
         Ok(ntb) => ntb,
@@ -142,6 +277,9 @@ async fn deliver<D: PacketDevice>(
             return Ok(());
         }
     };
+    let mut written = (0u64, 0u64);
+    let mut dropped = 0u64;
+    let mut result = Ok(());
     for datagram in ntb.datagrams() {
         let datagram = match datagram {
             Ok(datagram) => datagram,
@@ -157,28 +295,20 @@ async fn deliver<D: PacketDevice>(
             }
         };
         if datagram.signature != ours {
-            counters.rx_dropped();
+            dropped += 1;
             continue;
         }
-        match device.send(datagram.data).await {
-            Ok(_) => {
-                *write_failures = 0;
-                counters.rx_packet(datagram.data.len());
-            }
-            Err(error) => {
-                counters.rx_error();
-                *write_failures = write_failures.saturating_add(1);
-                if *write_failures >= MAX_CONSECUTIVE_FAILURES {
-                    return Err(error);
-                }
-                if let Some(held) = write_error_log.allow(Instant::now()) {
-                    tracing::warn!(
-                        "network device write failed: {} ({held} more since the last warning)",
-                        chain(&error)
-                    );
-                }
-            }
+        result = writer
+            .datagram(device, datagram.data, &mut written, counters)
+            .await;
+        if result.is_err() {
+            break;
         }
     }
-    Ok(())
+    if result.is_ok() {
+        result = writer.flush(device, &mut written, counters).await;
+    }
+    counters.rx_packets(written.0, written.1);
+    counters.rx_dropped_many(dropped);
+    result
 }

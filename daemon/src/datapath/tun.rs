@@ -19,4 +19,22 @@ impl PacketDevice for tun_rs::AsyncDevice {
     fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
         tun_rs::AsyncDevice::send(self, packet)
     }
+
+    fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
+        tun_rs::AsyncDevice::try_send(self, packet)
+    }
+
+    async fn send_batch(
+        &self,
+        gro: &mut tun_rs::GROTable,
+        buffers: &mut [Vec<u8>],
+        offset: usize,
+    ) -> io::Result<()> {
+        // tun-rs's GRO (the port of wireguard-go's tables): TCP and, where
+        // the kernel has USO, UDP; on a device without IFF_VNET_HDR it
+        // writes each packet without the header room.
+        tun_rs::AsyncDevice::send_multiple(self, gro, buffers, offset)
+            .await
+            .map(|_| ())
+    }
 }

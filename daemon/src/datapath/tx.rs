@@ -1,7 +1,7 @@
 //! Host → modem: device reads, segmented, aggregated into NTBs, submitted on
 //! bulk OUT with several transfers in flight and their buffers recycled.
 
-use super::counters::{Counters, RateLimit};
+use super::counters::{len64, Counters, RateLimit};
 use super::segment::{Segmenter, READ_BUFFER_LEN};
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
@@ -48,6 +48,10 @@ struct Sender<'a, O> {
     deadline: Option<Instant>,
     failures: u32,
     drop_log: RateLimit,
+    /// Packets (and their bytes) put into blocks since the shared counters
+    /// were last bumped: once per round of reads, not per packet.
+    block_packets: u64,
+    block_bytes: u64,
 }
 
 impl<O: OutPipe> Sender<'_, O> {
@@ -136,16 +140,23 @@ impl<O: OutPipe> Sender<'_, O> {
             return Ok(());
         }
         let mut buffer = self.take_buffer().await?;
-        match self.builder.finish() {
-            Some(block) => {
-                buffer.clear();
-                buffer.extend_from_slice(block);
-                self.bulk_out.submit(buffer);
-                self.counters.tx_ntb();
-            }
-            None => self.free.push(buffer),
+        // The block leaves in the builder's own buffer, and the free buffer
+        // becomes the builder's: no copy of the block.
+        if self.builder.finish_into(&mut buffer) {
+            self.bulk_out.submit(buffer);
+            self.counters.tx_ntb();
+        } else {
+            self.free.push(buffer);
         }
         Ok(())
+    }
+
+    /// Adds the packets taken since the last call to the shared counters.
+    fn publish(&mut self) {
+        self.counters.tx_packets(
+            std::mem::take(&mut self.block_packets),
+            std::mem::take(&mut self.block_bytes),
+        );
     }
 
     /// Adds one packet, sending the block first if it is full.
@@ -157,7 +168,8 @@ impl<O: OutPipe> Sender<'_, O> {
         }
         match result {
             Ok(()) => {
-                self.counters.tx_packet(packet.len());
+                self.block_packets += 1;
+                self.block_bytes += len64(packet.len());
                 if self.deadline.is_none() {
                     self.deadline = Some(Instant::now() + self.flush_delay);
                 }
@@ -211,6 +223,8 @@ impl<'a, O: OutPipe> Tx<'a, O> {
                 deadline: None,
                 failures: 0,
                 drop_log: RateLimit::new(LOG_INTERVAL),
+                block_packets: 0,
+                block_bytes: 0,
             },
             read_buf: vec![0; READ_BUFFER_LEN],
             segmenter: Segmenter::new(config.framing),
@@ -263,6 +277,12 @@ impl<'a, O: OutPipe> Tx<'a, O> {
     /// Takes whatever else the device has queued now; flushes when it runs
     /// dry (if so configured) so a lone packet is not held back.
     async fn drain<D: PacketDevice>(&mut self, device: &D) -> Result<(), Halt> {
+        let result = self.drain_round(device).await;
+        self.sender.publish();
+        result
+    }
+
+    async fn drain_round<D: PacketDevice>(&mut self, device: &D) -> Result<(), Halt> {
         for _ in 0..MAX_READS_PER_ROUND {
             match device.try_recv(&mut self.read_buf) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -281,12 +301,24 @@ impl<'a, O: OutPipe> Tx<'a, O> {
         match read {
             Ok(len) => {
                 self.read_failures = 0;
-                let Some(read) = self.read_buf.get(..len) else {
+                let Some(read) = self.read_buf.get_mut(..len) else {
                     return Ok(());
                 };
-                let mut segments = self.segmenter.segments(read);
-                while let Some(packet) = segments.next_packet() {
-                    self.sender.push(packet).await?;
+                match self.segmenter.segments(read) {
+                    Ok(mut segments) => {
+                        while let Some(packet) = segments.next_packet() {
+                            self.sender.push(packet).await?;
+                        }
+                    }
+                    Err(error) => {
+                        self.sender.counters.tx_dropped();
+                        if let Some(held) = self.sender.drop_log.allow(std::time::Instant::now()) {
+                            tracing::warn!(
+                                "read of {len} bytes dropped: {} ({held} more since the last warning)",
+                                chain(&error)
+                            );
+                        }
+                    }
                 }
                 Ok(())
             }

@@ -270,6 +270,18 @@ impl Netdev {
         Arc::clone(&self.device)
     }
 
+    /// How the data path frames the device's reads and writes: virtio-net
+    /// headers when it was opened with offloads (and the kernel took them).
+    pub fn framing(&self) -> crate::datapath::ReadFraming {
+        tun::framing(&self.device)
+    }
+
+    /// Whether the kernel hands over and takes UDP super-packets too (USO,
+    /// Linux 6.2 on), not only TCP ones.
+    pub fn udp_offload(&self) -> bool {
+        self.device.udp_gso()
+    }
+
     /// The device's name.
     pub fn name(&self) -> &InterfaceName {
         &self.name

@@ -82,6 +82,7 @@ use crate::logging::chain;
 use crate::modem::{ModemEndpoint, ModemRequest, ModemSnapshot, RequestError, SlotSignal};
 use crate::netdev::{
     Addressing, ConfigPart, ConfigReport, InterfaceName, Netdev, NetdevOptions, PartOutcome,
+    TunOptions,
 };
 use crate::policy::store::SlotStore;
 use crate::service::Pulse;
@@ -756,6 +757,10 @@ async fn bring_link_up<T: FunctionTransport>(
             SessionManager::Mbimd => Addressing::Full,
             SessionManager::Client => Addressing::LinkOnly,
         },
+        tun: TunOptions {
+            offload: config.datapath.offload,
+            ..TunOptions::default()
+        },
         ..NetdevOptions::default()
     };
     let netdev = match Netdev::create(name.clone(), options).await {
@@ -903,6 +908,7 @@ async fn start_data_path<T: FunctionTransport>(
     let session = u8::try_from(connection.session_id)?;
     let mut config = PumpConfig::new(session, format, parameters);
     config.in_transfer_size = usize::try_from(in_size)?;
+    config.framing = netdev.framing();
     let pump = datapath::Pump::new(bulk_in, bulk_out, config)?;
     Ok((datapath::spawn(pump, netdev.device()), format))
 }

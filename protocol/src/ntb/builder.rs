@@ -529,6 +529,26 @@ impl NtbBuilder {
         self.buf.get(..self.finished?)
     }
 
+    /// Finishes the block and hands it over without copying it: the
+    /// builder's buffer and `spare` trade places, so afterwards `spare` holds
+    /// exactly the block and the next block is built in `spare`'s former
+    /// allocation (grown to the block size if shorter). A transmit loop that
+    /// recycles its transfer buffers thus never copies a block. Returns
+    /// `false`, `spare` untouched, if no datagram was pushed.
+    pub fn finish_into(&mut self, spare: &mut Vec<u8>) -> bool {
+        let Some(block_len) = self.finish().map(<[u8]>::len) else {
+            return false;
+        };
+        std::mem::swap(&mut self.buf, spare);
+        spare.truncate(block_len);
+        // Only the tail beyond the old length is written: stale bytes of an
+        // earlier block are harmless, as `place` and `write_block` write or
+        // zero every byte a block spans.
+        self.buf.resize(self.max_size, 0);
+        self.reset();
+        true
+    }
+
     fn write_block(&mut self) -> Option<usize> {
         let format = self.format;
         let entry_len = format.entry_len();
