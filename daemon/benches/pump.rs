@@ -32,12 +32,14 @@
     unreachable_pub
 )]
 
+#[path = "common/pipes.rs"]
+mod pipes;
 #[path = "../tests/datapath_support.rs"]
 mod support;
 
-use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, NtbParameters};
+use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
 use mbim_sim::model::net::udp_packet;
-use mbim_transport::{Completion, InPipe, OutPipe, Pipe};
+
 use mbimd::datapath::{self, MemoryDevice, Pump, PumpConfig};
 use std::hint::black_box;
 use std::net::IpAddr;
@@ -66,94 +68,6 @@ fn payload(size: usize) -> usize {
     size - 28
 }
 
-fn parameters() -> NtbParameters {
-    mbim_sim::scenario::Scenario::default_dssa()
-        .ntb
-        .parameters()
-}
-
-/// Bulk OUT that takes every block at once and forgets it.
-struct NullOut {
-    done: std::collections::VecDeque<Completion>,
-}
-
-impl Pipe for NullOut {
-    async fn next_complete(&mut self) -> Completion {
-        match self.done.pop_front() {
-            Some(completion) => completion,
-            None => std::future::pending().await,
-        }
-    }
-    fn pending(&self) -> usize {
-        self.done.len()
-    }
-    fn cancel_all(&mut self) {}
-    async fn clear_halt(&mut self) -> Result<(), mbim_transport::TransportError> {
-        Ok(())
-    }
-}
-
-impl OutPipe for NullOut {
-    fn submit(&mut self, data: Vec<u8>) {
-        black_box(&data);
-        self.done.push_back(Completion {
-            buffer: data,
-            status: Ok(()),
-        });
-    }
-}
-
-/// Bulk IN that completes every transfer with the same NTB.
-struct ReplayIn {
-    block: Vec<u8>,
-    pending: std::collections::VecDeque<Vec<u8>>,
-}
-
-impl Pipe for ReplayIn {
-    async fn next_complete(&mut self) -> Completion {
-        let Some(mut buffer) = self.pending.pop_front() else {
-            return std::future::pending().await;
-        };
-        buffer.clear();
-        buffer.extend_from_slice(&self.block);
-        // Let the device's reader run, as a real transfer takes time.
-        tokio::task::yield_now().await;
-        Completion {
-            buffer,
-            status: Ok(()),
-        }
-    }
-    fn pending(&self) -> usize {
-        self.pending.len()
-    }
-    fn cancel_all(&mut self) {}
-    async fn clear_halt(&mut self) -> Result<(), mbim_transport::TransportError> {
-        Ok(())
-    }
-}
-
-impl InPipe for ReplayIn {
-    fn submit(&mut self, buffer: Vec<u8>, _length: usize) {
-        self.pending.push_back(buffer);
-    }
-}
-
-/// A full IN block of `size`-byte packets, as the modem would send it.
-fn full_block(size: usize) -> Vec<u8> {
-    let parameters = parameters();
-    let limits = BuildLimits {
-        max_size: parameters.in_max_size,
-        max_datagrams: 0,
-        divisor: parameters.in_divisor,
-        remainder: parameters.in_payload_remainder,
-        ndp_alignment: parameters.in_alignment,
-    };
-    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
-    let packet = packet(size, false);
-    while builder.push(NdpSignature::Ips(0), &packet).is_ok() {}
-    builder.finish().unwrap().to_vec()
-}
-
 /// Nanoseconds per packet sending `PACKETS` packets host → modem.
 async fn up_pump(size: usize, with_sim: bool) -> f64 {
     let (device, peer) = MemoryDevice::new(1024);
@@ -168,10 +82,10 @@ async fn up_pump(size: usize, with_sim: bool) -> f64 {
         datapath::spawn(pump, device)
     } else {
         let (bulk_in, _, _) = support::ScriptedIn::new();
-        let out = NullOut {
+        let out = pipes::NullOut {
             done: Default::default(),
         };
-        let config = PumpConfig::new(0, NtbFormat::Ntb16, parameters());
+        let config = PumpConfig::new(0, NtbFormat::Ntb16, pipes::parameters());
         datapath::spawn(Pump::new(bulk_in, out, config).unwrap(), device)
     };
     let counters = handle.counters();
@@ -208,14 +122,14 @@ async fn down_pump(size: usize, with_sim: bool) -> f64 {
         sim = Some(connected);
         handle
     } else {
-        let replay = ReplayIn {
-            block: full_block(size),
+        let replay = pipes::ReplayIn {
+            block: pipes::full_block(&packet(size, false)),
             pending: Default::default(),
         };
-        let out = NullOut {
+        let out = pipes::NullOut {
             done: Default::default(),
         };
-        let config = PumpConfig::new(0, NtbFormat::Ntb16, parameters());
+        let config = PumpConfig::new(0, NtbFormat::Ntb16, pipes::parameters());
         datapath::spawn(Pump::new(replay, out, config).unwrap(), device)
     };
     // The first packet starts the clock: connecting is not the pump's cost.
@@ -239,7 +153,7 @@ async fn up_ceiling(size: usize) -> f64 {
     let packet = packet(size, true);
     let mut builder = NtbBuilder::new(
         NtbFormat::Ntb16,
-        BuildLimits::from_parameters(&parameters()),
+        BuildLimits::from_parameters(&pipes::parameters()),
     )
     .unwrap();
     let mut read = vec![0u8; 65536];
@@ -264,7 +178,7 @@ async fn up_ceiling(size: usize) -> f64 {
 /// The unavoidable work of the down direction, per packet.
 async fn down_ceiling(size: usize) -> f64 {
     let (device, peer) = MemoryDevice::new(4096);
-    let block = full_block(size);
+    let block = pipes::full_block(&packet(size, false));
     let per_block = Ntb::new_checked(&block).unwrap().datagrams().count() as u64;
     let mut transfer = Vec::with_capacity(block.len());
     let mut delivered = 0;
