@@ -14,7 +14,8 @@ repo=$(cd "$here/../.." && pwd)
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 export VM_DIR=${VM_DIR:-$target_dir/vm}
 VM_TIMEOUT=${VM_TIMEOUT:-300}     # seconds per VM, boot to power-off
-VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-120} # seconds for the guest to reach its test (then one retry)
+VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-240} # seconds for the guest to reach its test (then one retry); a
+# systemd boot (sandbox.sh) under TCG on a loaded 2-core machine has taken over 120 s
 VM_MEM=${VM_MEM:-1024}            # MiB
 VM_SMP=${VM_SMP:-2}
 VM_NICE=${VM_NICE:-5}
