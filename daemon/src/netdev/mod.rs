@@ -473,6 +473,54 @@ impl Netdev {
         self.apply(settings, mtu).await
     }
 
+    /// The options the device was created with (or last retuned to).
+    pub fn options(&self) -> &NetdevOptions {
+        &self.options
+    }
+
+    /// Whether `options` can be taken by this device in place
+    /// ([`Netdev::retune`]): the TUN's own options and who configures the
+    /// device are fixed when it is created; a change there needs a new
+    /// device.
+    pub fn can_retune_to(&self, options: &NetdevOptions) -> bool {
+        self.options.tun == options.tun && self.options.addressing == options.addressing
+    }
+
+    /// Takes new options in place (a reloaded configuration): the next
+    /// [`Netdev::apply`] reconciles the routes, interface identifier and
+    /// IPv6 settings with them. A different DNS backend takes over from the
+    /// old one, whose entries are removed first. Only for options
+    /// [`Netdev::can_retune_to`] accepts; on an error the old backend stays.
+    pub async fn retune(&mut self, options: NetdevOptions) -> Result<(), NetdevError> {
+        if options.dns != self.options.dns && self.options.addressing == Addressing::Full {
+            let dns = DnsLink::select(&options.dns, self.name.as_str(), self.index)
+                .await
+                .map_err(|source| NetdevError::Dns {
+                    interface: self.name.to_string(),
+                    source: Box::new(source),
+                })?;
+            if self.applied_dns.take().is_some() {
+                if let Err(error) = self.dns.revert().await {
+                    // The new backend is taken anyway: the old one's entries
+                    // are stale either way, and the log says which are left.
+                    tracing::warn!(
+                        interface = self.name.as_str(),
+                        "removing the DNS entries of the previous backend: {}",
+                        chain(&error)
+                    );
+                }
+            }
+            self.dns = dns;
+        }
+        // A change of the default route's presence changes the DNS domain
+        // routing too: hand the servers over again.
+        if options.default_route_metric.is_some() != self.options.default_route_metric.is_some() {
+            self.applied_dns = None;
+        }
+        self.options = options;
+        Ok(())
+    }
+
     /// Brings the link up or down without touching its configuration (the
     /// session's "link down" while it may come back). Addresses of a down
     /// device stay but the kernel withdraws its routes; the next

@@ -159,6 +159,10 @@ impl ModemSpec {
 struct Link {
     netdev: Netdev,
     pump: Option<PumpHandle>,
+    /// The session as the executor reported it (its IP settings as they
+    /// came then; `ip` has the current ones), to bring the link up again
+    /// when a reload changes what its device must be.
+    connection: Connection,
     /// The settings and link MTU the device is brought to (again, on a
     /// retry).
     ip: IpSettings,
@@ -331,6 +335,7 @@ pub async fn supervise<T>(
             }
             Some(()) = changed.recv() => supervisor.statuses_changed(),
             request = requests_rx.recv(), if requests_open => match request {
+                Some(ModemRequest::Reconfigure { config }) => supervisor.reconfigure(config).await,
                 Some(request) => supervisor.request(request),
                 // Every handle is gone; the modem runs on unobserved.
                 None => requests_open = false,
@@ -473,7 +478,8 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 };
                 let _ = reply.send(port);
             }
-            ModemRequest::Reconfigure { config } => self.reconfigure(config),
+            // Needs the network devices: handled by the loop (`reconfigure`).
+            ModemRequest::Reconfigure { .. } => {}
         }
     }
 
@@ -607,7 +613,10 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
         }
     }
 
-    fn reconfigure(&mut self, config: Arc<Config>) {
+    /// A reloaded configuration: to every executor (profiles, PINs, APN
+    /// sources), to the slot policy, and to each connected device (routes,
+    /// DNS, names, offloads) without dropping the sessions.
+    async fn reconfigure(&mut self, config: Arc<Config>) {
         let pins = configured_pins(&config);
         let numbers = self.numbers();
         for (index, executor) in self.executors.iter().enumerate() {
@@ -625,6 +634,10 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             }
         }
         self.config = config;
+        for (index, executor) in self.executors.iter_mut().enumerate() {
+            let number = numbers.get(index).copied().unwrap_or(index);
+            follow_reload(&self.modem, &self.config, number, executor).await;
+        }
         self.slots.store = SlotStore::new(self.config.slot_policy.state_file.clone());
         let policy = self.config.slot_policy_for(&self.modem.identity());
         self.set_policy(policy, true);
@@ -728,22 +741,16 @@ pub fn netdev_name(
         .or_else(|| config.interfaces.scheme.expand(modem, executor))
 }
 
-async fn bring_link_up<T: FunctionTransport>(
-    modem: &ModemSpec,
+/// The name and options the network device of executor `index` gets for
+/// `connection` under `config` (`None` without a valid name).
+fn link_settings<T>(
     config: &Config,
+    modem: &ModemSpec,
     index: usize,
-    executor: &mut Executor<T>,
-    connection: Connection,
-) {
-    let Some(name) = interface_name(config, modem, index) else {
-        tracing::error!(
-            modem = modem.index,
-            executor = index,
-            "no valid interface name"
-        );
-        return;
-    };
-    let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
+    executor: &Executor<T>,
+    connection: &Connection,
+) -> Option<(InterfaceName, NetdevOptions)> {
+    let name = interface_name(config, modem, index)?;
     let iccid = executor.status.borrow().iccid.clone();
     let options = NetdevOptions {
         default_route_metric: config.routes.default_route.then(|| {
@@ -763,6 +770,87 @@ async fn bring_link_up<T: FunctionTransport>(
         },
         ..NetdevOptions::default()
     };
+    Some((name, options))
+}
+
+/// Brings a connected executor's device to a reloaded configuration
+/// without dropping its session: in place (routes, DNS, IPv6 identifier)
+/// where the device can take it, else with a new device (another name,
+/// offloads, who configures it), as after a reconnection.
+async fn follow_reload<T: FunctionTransport>(
+    modem: &ModemSpec,
+    config: &Config,
+    index: usize,
+    executor: &mut Executor<T>,
+) {
+    let Some(link) = executor.link.as_ref() else {
+        return;
+    };
+    let mut connection = link.connection.clone();
+    connection.ip = link.ip.clone();
+    let Some((name, options)) = link_settings(config, modem, index, executor, &connection) else {
+        return;
+    };
+    let current = link.netdev.name().clone();
+    if name == current && link.netdev.options() == &options {
+        return;
+    }
+    if name == current && link.netdev.can_retune_to(&options) {
+        let Some(link) = executor.link.as_mut() else {
+            return;
+        };
+        match link.netdev.retune(options).await {
+            Ok(()) => {
+                tracing::info!(
+                    modem = modem.index,
+                    executor = index,
+                    "{}: taking the reloaded routes and DNS settings",
+                    name.as_str()
+                );
+                link.retry = None;
+                configure(modem, index, executor).await;
+            }
+            Err(error) => tracing::warn!(
+                modem = modem.index,
+                executor = index,
+                "{}: the reloaded settings are not applied, the previous ones stay: {}",
+                name.as_str(),
+                chain(&error)
+            ),
+        }
+        return;
+    }
+    tracing::info!(
+        modem = modem.index,
+        executor = index,
+        "{}: the reloaded configuration needs a new network device ({}); the session stays",
+        current.as_str(),
+        if name == current {
+            "offloads or who configures it changed".to_owned()
+        } else {
+            format!("named {}", name.as_str())
+        }
+    );
+    take_link_down(modem, index, executor).await;
+    bring_link_up(modem, config, index, executor, connection).await;
+}
+
+async fn bring_link_up<T: FunctionTransport>(
+    modem: &ModemSpec,
+    config: &Config,
+    index: usize,
+    executor: &mut Executor<T>,
+    connection: Connection,
+) {
+    let Some((name, options)) = link_settings(config, modem, index, executor, &connection) else {
+        tracing::error!(
+            modem = modem.index,
+            executor = index,
+            "no valid interface name"
+        );
+        return;
+    };
+    let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
     let netdev = match Netdev::create(name.clone(), options).await {
         Ok(netdev) => netdev,
         Err(error) => {
@@ -799,12 +887,14 @@ async fn bring_link_up<T: FunctionTransport>(
             (None, "no data path")
         }
     };
+    let profile = connection.profile.clone();
     executor.link = Some(Link {
         netdev,
         pump,
-        ip: connection.ip,
+        ip: connection.ip.clone(),
         mtu,
         retry: None,
+        connection,
     });
     configure(modem, index, executor).await;
     let configured = match &executor.configuration {
@@ -818,9 +908,8 @@ async fn bring_link_up<T: FunctionTransport>(
     tracing::info!(
         modem = modem.index,
         executor = index,
-        "{} is up (MTU {mtu}, profile {}, {format}), {configured}",
+        "{} is up (MTU {mtu}, profile {profile}, {format}), {configured}",
         name.as_str(),
-        connection.profile
     );
 }
 

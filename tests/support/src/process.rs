@@ -9,6 +9,12 @@ pub fn terminate(pid: u32) -> std::io::Result<()> {
     send(pid, Signal::TERM)
 }
 
+/// Sends SIGHUP to the process `pid`: the daemons reload their
+/// configuration on it.
+pub fn hang_up(pid: u32) -> std::io::Result<()> {
+    send(pid, Signal::HUP)
+}
+
 /// Sends SIGKILL to the process `pid`, for a child that a thread of the
 /// test owns (so `Child::kill` is out of reach) and that has hung.
 pub fn kill(pid: u32) -> std::io::Result<()> {
