@@ -434,3 +434,111 @@ fn slot_policy_modem_and_dbus_sections() {
     );
     assert_error("[dbus]\nadmin-gid = 0\n", 2, 1, "unknown field `admin-gid`");
 }
+
+#[test]
+fn profile_sessions_are_checked_where_they_are() {
+    let text = "\
+[[profiles]]
+name = \"internet\"
+apn = \"internet\"
+
+[[profiles.sessions]]
+name = \"ims\"
+apn = \"ims\"
+context-type = \"ims\"
+
+[[profiles.sessions]]
+name = \"ims\"
+apn = \"other\"
+";
+    assert_error(
+        text,
+        11,
+        8,
+        "duplicate session name \"ims\" (first on line 6)",
+    );
+    let session = |fields: &str| {
+        format!("[[profiles]]\nname = \"p\"\napn = \"a\"\n[[profiles.sessions]]\n{fields}\n")
+    };
+    assert_error(
+        &session("name = \"p\"\napn = \"b\""),
+        5,
+        8,
+        "session name \"p\" is the profile's own (session 0)",
+    );
+    assert_error(
+        &session("name = \"s\"\napn = \"b\"\ncontext-type = \"voice\""),
+        7,
+        16,
+        "unknown variant `voice`, expected one of `internet`, `ims`, `mms`, `vpn`, `local`",
+    );
+    assert_error(
+        &session("name = \"s\"\napn = \"b\"\nroute-metric = 0"),
+        7,
+        16,
+        "a route metric must be 1 to 4294967295",
+    );
+    assert_error(
+        &session("name = \"s\"\napn = \"in\\u0007\""),
+        6,
+        7,
+        "the APN has a control character (U+0007) at character 3",
+    );
+    assert_error(
+        &session("name = \"s\"\napn = \"b\"\ndefault-route = \"yes\""),
+        7,
+        17,
+        "invalid type: string \"yes\", expected a boolean",
+    );
+    assert_error(
+        &session("name = \"s\"\napn = \"b\"\nmetric = 5"),
+        7,
+        1,
+        "unknown field `metric`",
+    );
+    // Nine further sessions: the ninth is one too many.
+    let mut nine = String::from("[[profiles]]\nname = \"p\"\napn = \"a\"\n");
+    for index in 1..=9 {
+        nine.push_str(&format!(
+            "[[profiles.sessions]]\nname = \"s{index}\"\napn = \"a\"\n"
+        ));
+    }
+    assert_error(
+        &nine,
+        4 + 3 * 8 + 1,
+        8,
+        "profile \"p\" names more than 8 further sessions",
+    );
+    // An existing configuration keeps working: no sessions, one profile.
+    let plain = Config::parse(
+        "[[profiles]]\nname = \"p\"\napn = \"a\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    assert!(plain.profiles[0].sessions.is_empty());
+    let two = Config::parse(
+        text.replace(
+            "name = \"ims\"\napn = \"other\"",
+            "name = \"mms\"\napn = \"mms\"\ncontext-type = \"mms\"\ndefault-route = true",
+        )
+        .as_str(),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let sessions: Vec<_> = two.profiles[0]
+        .sessions
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.context_type.as_str(),
+                s.default_route,
+                s.dns,
+            )
+        })
+        .collect();
+    assert_eq!(
+        sessions,
+        [("ims", "ims", false, false), ("mms", "mms", true, false)]
+    );
+}

@@ -71,8 +71,29 @@ fn every_commented_option_of_the_example_is_valid() {
         .map(|line| format!("{line}\n"))
         .collect();
     let config = Config::parse(&without_pin, Path::new("/etc/mbimd/mbimd.toml")).unwrap();
-    assert_eq!(config.profiles.len(), 3);
+    assert_eq!(config.profiles.len(), 4);
     assert_eq!(config.profiles[1].name, "work");
+    // The multi-session example: an IMS session and a second internet APN.
+    let sessions: Vec<_> = config.profiles[3]
+        .sessions
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.context_type.as_str(),
+                s.default_route,
+                s.dns,
+                s.route_metric,
+            )
+        })
+        .collect();
+    assert_eq!(
+        sessions,
+        [
+            ("ims", "ims", false, false, None),
+            ("second-internet", "internet", true, true, Some(800)),
+        ]
+    );
     assert_eq!(config.sims.len(), 1);
     assert_eq!(
         config.devices.allow,

@@ -10,6 +10,7 @@ use toml::de::DeTable;
 
 use super::locate::{span_of, Location, Step};
 use super::Config;
+use crate::executor::MAX_EXTRA_SESSIONS;
 
 /// A problem: where (if known) and what.
 type Problem = (Option<Range<usize>>, String);
@@ -89,6 +90,7 @@ fn profiles(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut 
         for problem in profile.problems() {
             problems.push((field(problem.field), problem.message));
         }
+        sessions(profile, index, document, text, problems);
         if let Some(iccid) = &profile.match_iccid {
             if !digits(iccid, 18..=22) {
                 problems.push((
@@ -115,6 +117,69 @@ fn profiles(config: &Config, document: &DeTable<'_>, text: &str, problems: &mut 
                     ),
                 ));
             }
+        }
+    }
+}
+
+/// `[[profiles.sessions]]`: at most [`MAX_EXTRA_SESSIONS`], each named
+/// once in its profile (and not as the profile itself), each following the
+/// profile's rules.
+fn sessions(
+    profile: &crate::executor::Profile,
+    index: usize,
+    document: &DeTable<'_>,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let mut names: HashMap<&str, Option<Range<usize>>> = HashMap::new();
+    for (position, session) in profile.sessions.iter().enumerate() {
+        let field = |key| {
+            at(
+                document,
+                &[
+                    Step::Key("profiles"),
+                    Step::Index(index),
+                    Step::Key("sessions"),
+                    Step::Index(position),
+                    Step::Key(key),
+                ],
+            )
+        };
+        if position == MAX_EXTRA_SESSIONS {
+            problems.push((
+                field("name"),
+                format!(
+                    "profile {:?} names more than {MAX_EXTRA_SESSIONS} further sessions; \
+                     expected at most {MAX_EXTRA_SESSIONS} [[profiles.sessions]] (session ids \
+                     1 to {MAX_EXTRA_SESSIONS})",
+                    profile.name
+                ),
+            ));
+        }
+        if session.name.is_empty() {
+            problems.push((field("name"), "empty session name".to_owned()));
+        } else if session.name == profile.name {
+            problems.push((
+                field("name"),
+                format!(
+                    "session name {:?} is the profile's own (session 0); expected another name",
+                    session.name
+                ),
+            ));
+        } else if let Some(first) = names.get(session.name.as_str()) {
+            problems.push((
+                field("name"),
+                format!(
+                    "duplicate session name {:?}{}: each session of a profile needs its own name",
+                    session.name,
+                    first_on(text, first)
+                ),
+            ));
+        } else {
+            names.insert(session.name.as_str(), field("name"));
+        }
+        for problem in session.problems() {
+            problems.push((field(problem.field), problem.message));
         }
     }
 }

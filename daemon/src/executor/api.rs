@@ -181,6 +181,11 @@ pub struct Connection {
     pub ip: IpSettings,
     /// The function's GET_NTB_PARAMETERS, if it answered.
     pub ntb: Option<NtbParameters>,
+    /// Whether the session's device gets default routes (session 0: as
+    /// `[routes]` says; a further session: its `default-route`).
+    pub default_route: bool,
+    /// Whether the session's DNS servers go to the DNS backend.
+    pub dns: bool,
 }
 
 /// What an executor reports to the supervisor.
@@ -194,6 +199,24 @@ pub enum ExecutorEvent {
     /// The session is down (signal or packet service lost, disconnected by
     /// request, SIM gone): take the link down.
     LinkDown {
+        /// Why.
+        reason: String,
+    },
+    /// A further session (id 1 and up, `[[profiles.sessions]]`) is up:
+    /// bring its own link up. Only while session 0 is up.
+    SessionUp(Connection),
+    /// The network changed a further session's IP configuration.
+    SessionIpUpdated {
+        /// The session.
+        session_id: u32,
+        /// Its complete settings.
+        ip: IpSettings,
+    },
+    /// A further session is down: take its link down. Session 0's
+    /// [`LinkDown`](Self::LinkDown) comes after those of the others.
+    SessionDown {
+        /// The session.
+        session_id: u32,
         /// Why.
         reason: String,
     },
@@ -433,4 +456,60 @@ pub struct ExecutorStatus {
     pub connect_failures: u32,
     /// Sessions reset after device misbehaviour.
     pub resets: u32,
+    /// DEVICE_CAPS' MaxSessions: how many IP sessions the function offers
+    /// at once (`None` until known).
+    pub max_sessions: Option<u32>,
+    /// The further sessions the connected profile names, in session id
+    /// order (session 0 is the executor's own state above).
+    pub sessions: Vec<SessionStatus>,
+}
+
+/// Where a further session is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Not activated (yet): waiting for its turn after session 0.
+    #[default]
+    Disconnected,
+    /// Activated, its IP configuration being asked for.
+    Connecting,
+    /// Up: its IP configuration is in [`SessionStatus::ip`].
+    Connected,
+    /// Refused or lost; tried again after the back-off.
+    WaitingToReconnect,
+    /// Its session id is beyond the device's MaxSessions: never tried.
+    Unsupported,
+}
+
+impl SessionState {
+    /// As D-Bus and mbimctl spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Disconnected => "disconnected",
+            SessionState::Connecting => "connecting",
+            SessionState::Connected => "connected",
+            SessionState::WaitingToReconnect => "waiting-to-reconnect",
+            SessionState::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// One further session of the connected profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatus {
+    /// Its session id (1 and up: its place among `[[profiles.sessions]]`).
+    pub session_id: u32,
+    /// Its name in the profile.
+    pub name: String,
+    /// Its context type.
+    pub kind: super::session_profile::SessionKind,
+    /// Its APN.
+    pub apn: String,
+    /// Where it is.
+    pub state: SessionState,
+    /// Why it waits or is unsupported, in words.
+    pub reason: Option<String>,
+    /// Its IP configuration while connected.
+    pub ip: Option<IpSettings>,
+    /// Connection attempts failed in a row.
+    pub failures: u32,
 }

@@ -13,10 +13,12 @@ mod machine;
 mod passthrough;
 mod policy;
 mod profile;
+mod session_profile;
 
 pub use api::{
     CommandFailure, Connection, DeviceInfo, ExecutorCommand, ExecutorConfig, ExecutorEvent,
-    ExecutorReport, ExecutorState, ExecutorStatus, PinStatus, SystemCaps, COMMAND_TIMEOUT,
+    ExecutorReport, ExecutorState, ExecutorStatus, PinStatus, SessionState, SessionStatus,
+    SystemCaps, COMMAND_TIMEOUT,
 };
 pub use driver::{run_executor, run_executor_shared, ExecutorExit};
 pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
@@ -31,3 +33,4 @@ pub use profile::{
     select_profile, Auth, FieldProblem, IpType, Profile, Secret, MAX_APN_LEN, MAX_CREDENTIAL_LEN,
     ROUTE_METRIC_EXPECTED,
 };
+pub use session_profile::{SessionKind, SessionProfile, MAX_EXTRA_SESSIONS};

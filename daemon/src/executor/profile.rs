@@ -1,5 +1,6 @@
 //! Connection profiles (APN and credentials) and which one a SIM uses.
 
+use super::session_profile::SessionProfile;
 use serde::{Deserialize, Serialize};
 
 /// A secret (PIN, PUK, password): never printed, not even by `Debug`.
@@ -96,6 +97,10 @@ pub struct Profile {
     /// Used for SIMs whose home provider has this MCC+MNC (`"00101"`).
     #[serde(default)]
     pub match_provider: Option<String>,
+    /// `[[profiles.sessions]]`: further PDN sessions (IMS, MMS, a second
+    /// internet APN) brought up beside this one, which is session 0.
+    #[serde(default)]
+    pub sessions: Vec<SessionProfile>,
 }
 
 impl Profile {
@@ -113,6 +118,7 @@ impl Profile {
             match_iccid: None,
             match_imsi_prefix: None,
             match_provider: None,
+            sessions: Vec::new(),
         }
     }
 

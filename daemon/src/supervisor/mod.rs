@@ -397,6 +397,20 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 }
             }
             ExecutorEvent::LinkDown { .. } => take_link_down(&self.modem, number, executor).await,
+            ExecutorEvent::SessionUp(connection) => tracing::info!(
+                modem = self.modem.index,
+                executor = number,
+                session = connection.session_id,
+                "session {:?} is up; further sessions get no network device yet",
+                connection.profile
+            ),
+            ExecutorEvent::SessionIpUpdated { .. } => {}
+            ExecutorEvent::SessionDown { session_id, reason } => tracing::info!(
+                modem = self.modem.index,
+                executor = number,
+                session = session_id,
+                "session down: {reason}"
+            ),
             ExecutorEvent::Gone | ExecutorEvent::Stopped => {
                 take_link_down(&self.modem, number, executor).await;
                 executor.running = false;

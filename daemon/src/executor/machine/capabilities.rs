@@ -114,6 +114,7 @@ impl ExecutorMachine {
         self.caps = true;
         if status.is_success() {
             if let Some(caps) = self.decode::<bc::DeviceCapsInfo>(now, "DEVICE_CAPS", buffer) {
+                self.status.max_sessions = Some(caps.max_sessions);
                 self.status.device = DeviceInfo {
                     firmware: caps.firmware_info.clone(),
                     hardware: caps.hardware_info.clone(),

@@ -34,8 +34,12 @@ impl ExecutorMachine {
                 );
                 self.reconnecting = true;
             }
-            if !self.want_connect || other_settings || self.deactivation_unconfirmed {
-                return Some((Step::Deactivate, self.deactivate_request()));
+            if !self.want_connect
+                || other_settings
+                || self.reconnecting
+                || self.deactivation_unconfirmed
+            {
+                return Some(self.deactivation());
             }
             if self.status.ip.is_none() {
                 let query = bc::IpConfigurationInfo {
@@ -46,6 +50,9 @@ impl ExecutorMachine {
                     Step::IpQuery,
                     Request::query::<bc::cid::IpConfiguration>(&query),
                 ));
+            }
+            if let Some(next) = self.next_session_request(now) {
+                return Some(next);
             }
             self.wait(ExecutorState::Connected, None);
             return None;
@@ -72,7 +79,7 @@ impl ExecutorMachine {
         }
         self.status.profile = Some(profile.name.clone());
         self.status.profile_settings = Some(profile.clone());
-        let set = connect_set(self.config.session_id, &profile);
+        let set = connect_set(self.config.session_id, &profile, ContextType::Internet);
         Some((
             Step::Connect {
                 profile: Box::new(profile),
@@ -96,18 +103,7 @@ impl ExecutorMachine {
     }
 
     pub(super) fn deactivate_request(&self) -> Request {
-        let set = bc::ConnectSet {
-            session_id: self.config.session_id,
-            activation_command: ActivationCommand::Deactivate,
-            access_string: String::new(),
-            user_name: String::new(),
-            password: String::new(),
-            compression: Compression::None,
-            auth_protocol: AuthProtocol::None,
-            ip_type: ContextIpType::Default,
-            context_type: ContextType::Internet.uuid(),
-        };
-        self.connect_request(set)
+        self.connect_request(deactivate_set(self.config.session_id))
     }
 
     /// CONNECT (activation) answered.
@@ -189,6 +185,8 @@ impl ExecutorMachine {
                     profile: active.profile.name,
                     ip: ip.clone(),
                     ntb: self.ntb,
+                    default_route: true,
+                    dns: true,
                 };
                 tracing::info!(executor = self.log_number(), ?ip, "connected");
                 self.status.ip = Some(ip);
@@ -251,6 +249,7 @@ impl ExecutorMachine {
 
     /// The context is gone (however): the supervisor takes the link down.
     pub(super) fn lost(&mut self, reason: &str) {
+        self.sessions_lost(reason);
         self.reconnecting = false;
         self.deactivation_unconfirmed = false;
         if self.active.take().is_some() {
@@ -294,7 +293,27 @@ fn same_connection(wanted: &Profile, active: &Profile) -> bool {
         && wanted.attach_apn == active.attach_apn
 }
 
-fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
+/// CONNECT's deactivation of `session_id`.
+pub(super) fn deactivate_set(session_id: u32) -> bc::ConnectSet {
+    bc::ConnectSet {
+        session_id,
+        activation_command: ActivationCommand::Deactivate,
+        access_string: String::new(),
+        user_name: String::new(),
+        password: String::new(),
+        compression: Compression::None,
+        auth_protocol: AuthProtocol::None,
+        ip_type: ContextIpType::Default,
+        context_type: ContextType::Internet.uuid(),
+    }
+}
+
+/// CONNECT's activation of `session_id` with `profile`'s settings.
+pub(super) fn connect_set(
+    session_id: u32,
+    profile: &Profile,
+    context_type: ContextType,
+) -> bc::ConnectSet {
     bc::ConnectSet {
         session_id,
         activation_command: ActivationCommand::Activate,
@@ -313,7 +332,7 @@ fn connect_set(session_id: u32, profile: &Profile) -> bc::ConnectSet {
             IpType::Ipv6 => ContextIpType::Ipv6,
             IpType::Ipv4v6 => ContextIpType::Ipv4v6,
         },
-        context_type: ContextType::Internet.uuid(),
+        context_type: context_type.uuid(),
     }
 }
 

@@ -16,7 +16,8 @@
 //! answers and what its indications change: `capabilities.rs` (DEVICE_CAPS,
 //! subscriptions, radio), `slots.rs` (the multi-SIM CIDs), `sim.rs` (SIM and
 //! PIN), `registration.rs` (registration and packet service), `connect.rs`
-//! (CONNECT, IP configuration, loss), `apn.rs` (the APN when no profile
+//! (CONNECT, IP configuration, loss), `sessions.rs` (the further PDN
+//! sessions, by session id), `apn.rs` (the APN when no profile
 //! names the SIM, and the LTE attach APN). `session.rs` holds the session's life
 //! and the bookkeeping the phases share, `commands.rs` the supervisor's
 //! commands, `step.rs` the command in flight, `request.rs` what is sent.
@@ -49,6 +50,7 @@ mod power;
 mod registration;
 mod request;
 mod session;
+mod sessions;
 mod sim;
 mod slots;
 mod step;
@@ -173,6 +175,8 @@ pub struct ExecutorMachine {
     /// The APNs of a SIM no profile names.
     auto: apn::AutoApn,
     active: Option<Active>,
+    /// The further sessions (ids 1 and up) of the active profile.
+    extras: Vec<sessions::Extra>,
     // What is wanted.
     want_radio: bool,
     want_connect: bool,
@@ -268,6 +272,7 @@ impl ExecutorMachine {
             version_asked: false,
             auto: apn::AutoApn::default(),
             active: None,
+            extras: Vec::new(),
             want_radio: true,
             want_connect,
             profile_override: None,
@@ -349,6 +354,7 @@ impl ExecutorMachine {
             self.reopen_at,
             self.ready_requery_at,
             self.auto_attach_until,
+            self.sessions_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -382,6 +388,7 @@ impl ExecutorMachine {
             self.open();
         }
         self.reconcile(now);
+        self.publish_sessions();
     }
 
     /// Takes one input.
@@ -443,10 +450,12 @@ impl ExecutorMachine {
                 self.status.reason = Some("the device is gone".to_owned());
                 self.report(ExecutorEvent::Gone);
                 self.finish();
+                self.publish_sessions();
                 return;
             }
         }
         self.reconcile(now);
+        self.publish_sessions();
     }
 
     // ----- deciding -----
@@ -473,7 +482,8 @@ impl ExecutorMachine {
         self.busy_until = None;
         if self.shutting_down {
             if self.active.is_some() {
-                self.send(Step::Deactivate, self.deactivate_request());
+                let (step, request) = self.deactivation();
+                self.send(step, request);
             } else {
                 self.status.state = ExecutorState::Disconnecting;
                 self.link = Link::Closing;
@@ -585,6 +595,13 @@ impl ExecutorMachine {
                 self.slot_mapping_set_answer(now, slots, tracked, status, buffer);
             }
             Step::Deactivate => self.deactivate_answer(),
+            Step::SessionConnect { session_id } => {
+                self.session_connect_answer(now, session_id, status, buffer);
+            }
+            Step::SessionIpQuery { session_id } => {
+                self.session_ip_answer(now, session_id, status, buffer);
+            }
+            Step::SessionDeactivate { session_id } => self.session_deactivate_answer(session_id),
             Step::DeviceServices => self.device_services_answer(now, status, buffer),
             Step::HostShutdown => self.host_shutdown_answer(status),
         }
@@ -621,16 +638,20 @@ impl ExecutorMachine {
                 }
                 bc::cid::Connect::ID => {
                     if let Some(info) = self.decode_connect(now, "connect", buffer) {
-                        if info.session_id == self.config.session_id
-                            && info.activation_state == ActivationState::Deactivated
-                        {
+                        if info.session_id != self.config.session_id {
+                            self.session_connect_indication(now, &info);
+                        } else if info.activation_state == ActivationState::Deactivated {
                             self.lost_to_network(now, "the network deactivated the context");
                         }
                     }
                 }
                 bc::cid::IpConfiguration::ID => {
                     if let Some(info) = self.decode::<bc::IpConfigurationInfo>(now, "ip", buffer) {
-                        self.ip_update(&info);
+                        if info.session_id == self.config.session_id {
+                            self.ip_update(&info);
+                        } else {
+                            self.session_ip_update(&info);
+                        }
                     }
                 }
                 _ => {}

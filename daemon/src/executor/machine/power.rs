@@ -67,7 +67,8 @@ impl ExecutorMachine {
         };
         let tell = suspending.device_wide && !suspending.told;
         if self.active.is_some() {
-            self.send(Step::Deactivate, self.deactivate_request());
+            let (step, request) = self.deactivation();
+            self.send(step, request);
         } else if tell && self.host_shutdown_listed.is_none() {
             self.send(
                 Step::DeviceServices,

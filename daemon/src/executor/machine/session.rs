@@ -260,6 +260,12 @@ impl ExecutorMachine {
                 if matches!(step, Step::Deactivate) {
                     self.deactivation_unconfirmed = true;
                 }
+                // A further session whose deactivation went unanswered no
+                // longer counts as up: session 0's own deactivation (or
+                // loss) follows, and the device drops it with session 0.
+                if let Step::SessionDeactivate { session_id } = step {
+                    self.session_deactivate_answer(*session_id);
+                }
                 self.misbehaved(now, &format!("{step:?} failed: {other:?}"));
                 if self.step.is_none() && self.link == Link::Open {
                     self.retry_later(now, format!("{step:?} failed: {other:?}"));

@@ -58,6 +58,18 @@ pub(super) enum Step {
     },
     IpQuery,
     Deactivate,
+    /// CONNECT (activation) of a further session.
+    SessionConnect {
+        session_id: u32,
+    },
+    /// IP_CONFIGURATION of a further session.
+    SessionIpQuery {
+        session_id: u32,
+    },
+    /// CONNECT (deactivation) of a further session.
+    SessionDeactivate {
+        session_id: u32,
+    },
     SignalQuery,
     SlotInfoQuery(u32),
     SlotMappingSet {
@@ -116,5 +128,9 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         | Step::SlotInfoQuery(_)
         | Step::PinChange { .. }
         | Step::SlotMappingSet { .. } => current,
+        // Session 0 is up meanwhile (or being taken down): the executor's
+        // state is its.
+        Step::SessionConnect { .. } | Step::SessionIpQuery { .. } => current,
+        Step::SessionDeactivate { .. } => ExecutorState::Disconnecting,
     }
 }

@@ -47,6 +47,10 @@ pub(super) struct FakeDevice {
     pub(super) remembered: Vec<crate::apn::ApnCandidate>,
     /// The LTE attach APN set in the modem (None: none; the CID is there).
     pub(super) attach_apn: Option<String>,
+    /// DEVICE_CAPS' MaxSessions.
+    pub(super) max_sessions: u32,
+    /// Each activation's session id and context type, in order.
+    pub(super) sessions: Vec<(u32, Option<bc::ContextType>)>,
 }
 
 impl Default for FakeDevice {
@@ -71,6 +75,8 @@ impl Default for FakeDevice {
             found: crate::apn::ApnsFound::default(),
             remembered: Vec::new(),
             attach_apn: None,
+            max_sessions: 4,
+            sessions: Vec::new(),
         }
     }
 }
@@ -113,8 +119,13 @@ pub(super) fn packet(state: PacketServiceState) -> Vec<u8> {
 }
 
 pub(super) fn connect_info(state: ActivationState) -> Vec<u8> {
+    connect_info_for(0, state)
+}
+
+/// CONNECT's answer or indication for `session_id`.
+pub(super) fn connect_info_for(session_id: u32, state: ActivationState) -> Vec<u8> {
     bc::ConnectInfo {
-        session_id: 0,
+        session_id,
         activation_state: state,
         voice_call_state: bc::VoiceCallState::None,
         ip_type: ContextIpType::Ipv4,
@@ -160,6 +171,7 @@ impl FakeDevice {
                     firmware_info: "fw 1.0".to_owned(),
                     hardware_info: "hw A".to_owned(),
                     device_id: "350000000000009".to_owned(),
+                    max_sessions: self.max_sessions,
                     ..bc::DeviceCapsInfo::default()
                 }
                 .encode(),
@@ -316,13 +328,18 @@ impl FakeDevice {
                     return (Status::Busy, Vec::new());
                 }
                 let request = bc::ConnectSet::decode(&request.payload).unwrap();
+                let session = request.session_id;
                 let state = if request.activation_command == ActivationCommand::Activate {
                     let refused = self.refused_apns.contains(&request.access_string);
                     self.activated.push(request.access_string);
+                    self.sessions
+                        .push((session, bc::ContextType::from_uuid(&request.context_type)));
                     if refused {
-                        let mut info =
-                            bc::ConnectInfo::decode(&connect_info(ActivationState::Deactivated))
-                                .unwrap();
+                        let mut info = bc::ConnectInfo::decode(&connect_info_for(
+                            session,
+                            ActivationState::Deactivated,
+                        ))
+                        .unwrap();
                         info.nw_error = bc::NwError::MissingOrUnknownApn;
                         return (Status::Failure, info.encode());
                     }
@@ -330,7 +347,7 @@ impl FakeDevice {
                 } else {
                     ActivationState::Deactivated
                 };
-                (Status::Success, connect_info(state))
+                (Status::Success, connect_info_for(session, state))
             }
             ("provisioned-contexts", false) if request.service == bc::SERVICE.uuid => (
                 Status::Success,
@@ -366,10 +383,22 @@ impl FakeDevice {
                     ms::LteAttachConfigurations { configurations }.encode(),
                 )
             }
-            ("ip-configuration", _) => (
-                Status::Success,
-                ip_info(std::net::Ipv4Addr::new(10, 64, 0, 1), full_ip()),
-            ),
+            ("ip-configuration", _) => {
+                let query = bc::IpConfigurationInfo::decode(&request.payload).unwrap();
+                let mut info = bc::IpConfigurationInfo::decode(&ip_info(
+                    std::net::Ipv4Addr::new(10, 64, 0, 1),
+                    full_ip(),
+                ))
+                .unwrap();
+                // Each session its own subnet: 10.64.<session>.2/30.
+                let third = u8::try_from(query.session_id).unwrap();
+                info.session_id = query.session_id;
+                for address in &mut info.ipv4_addresses {
+                    address.ipv4_address = std::net::Ipv4Addr::new(10, 64, third, 2);
+                }
+                info.ipv4_gateway = Some(std::net::Ipv4Addr::new(10, 64, third, 1));
+                (Status::Success, info.encode())
+            }
             ("device-services", false) => {
                 let element = |uuid| bc::DeviceServiceElement {
                     device_service_id: uuid,
