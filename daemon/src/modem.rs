@@ -160,8 +160,8 @@ pub enum ModemRequest {
     Executor {
         /// The executor's index.
         executor: usize,
-        /// The command.
-        command: ExecutorCommand,
+        /// The command (boxed: a Connect's profile is large).
+        command: Box<ExecutorCommand>,
         /// The outcome.
         reply: oneshot::Sender<Result<(), RequestError>>,
     },
@@ -294,7 +294,7 @@ impl ModemHandle {
     ) -> Result<(), RequestError> {
         self.ask(|reply| ModemRequest::Executor {
             executor,
-            command,
+            command: Box::new(command),
             reply,
         })
         .await

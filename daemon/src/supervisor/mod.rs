@@ -457,7 +457,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 command,
                 reply,
             } => {
-                if let Err(error) = self.executor_request(executor, command, reply) {
+                if let Err(error) = self.executor_request(executor, *command, reply) {
                     // The reply sender went into the error path already.
                     tracing::debug!(modem = self.modem.index, "request refused: {error}");
                 }

@@ -373,6 +373,8 @@ impl Drop for Monitor {
 
 /// What the modem's supervisor (here: the test) was asked.
 #[derive(Debug, Clone, PartialEq)]
+// A test's record of requests: a few per test, size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Seen {
     /// An executor command.
     Executor(usize, ExecutorCommand),
@@ -408,6 +410,7 @@ fn answer(request: ModemRequest, seen: &tmpsc::UnboundedSender<Seen>) {
             command,
             reply,
         } => {
+            let command = *command;
             let result = if command == ExecutorCommand::SetRadio(false) {
                 Err(RequestError::Device {
                     status: None,

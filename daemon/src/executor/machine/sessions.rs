@@ -161,9 +161,7 @@ impl ExecutorMachine {
 
     /// The earliest back-off of a further session, for `poll_timeout`.
     pub(super) fn sessions_timeout(&self) -> Option<Instant> {
-        if self.active.is_none() {
-            return None;
-        }
+        self.active.as_ref()?;
         self.extras.iter().filter_map(|extra| extra.retry_at).min()
     }
 
