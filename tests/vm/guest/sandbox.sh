@@ -5,7 +5,8 @@
 # install it (unit, sysusers.d user, udev rule, bus policy), the simulated modem plugged in.
 # The udev rule gives the user mbimd the modem's usbfs node and nothing else; mbimd.service
 # runs as that user with CAP_NET_ADMIN alone, takes the modem, configures mbim0e0 (its IPv6
-# sysctls included) and carries ping; `systemctl reload` works. A probe run with every sandbox
+# sysctls included) and carries ping; libmbim's `mbimcli -p` reaches the modem through mbimd's
+# proxy (root only); `systemctl reload` works. A probe run with every sandbox
 # setting of the unit finds the kernel's tunables, power state, other processes, device nodes
 # and systemd's D-Bus API closed to it; the same probe in a weakened copy (root, no
 # ProtectKernelTunables) finds them open, so the probe itself is shown able to see a hole.
@@ -174,6 +175,40 @@ wait_for 10 status_connected && pass "systemctl status: \"1 modem, 1 connected\"
 state=$(busctl --system get-property dev.mbimd.Mbimd1 /dev/mbimd/Mbimd1/Modem0/Executor0 \
     dev.mbimd.Executor1 State)
 [ "$state" = 's "connected"' ] && pass "D-Bus: Executor0 State connected" || fail "D-Bus: State $state"
+step "libmbim's tools reach the modem through mbimd's proxy, in the sandbox"
+# mbimd serves libmbim's proxy protocol on the abstract socket mbim-proxy and names each
+# executor by a FIFO in its RuntimeDirectory; root may use it, other users may not.
+proxy_path=/run/mbimd/mbim-proxy/mbim0e0
+if wait_for 10 exists "$proxy_path"; then
+    pass "$proxy_path names executor 0"
+else
+    ls -l /run/mbimd /run/mbimd/mbim-proxy 2>&1 || true
+    journalctl -u mbimd.service --no-pager | grep -i proxy | tail -n 10
+    fail "no $proxy_path"
+fi
+if out=$(timeout 30 mbimcli -p -d "$proxy_path" --query-device-caps 2>&1) &&
+    [[ $out == *"mbim-sim"* ]]; then
+    pass "mbimcli -p --query-device-caps through mbimd"
+else
+    echo "$out"
+    fail "mbimcli -p --query-device-caps"
+fi
+if out=$(timeout 30 mbimcli -p -d "$proxy_path" --query-connection-state 2>&1) &&
+    [[ $out == *"activated"* ]]; then
+    pass "mbimcli -p sees mbimd's session activated"
+else
+    echo "$out"
+    fail "mbimcli -p --query-connection-state"
+fi
+if out=$(timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
+    mbimcli -p -d "$proxy_path" --query-device-caps 2>&1); then
+    echo "$out"
+    fail "an unprivileged user reached the modem through the proxy"
+else
+    pass "an unprivileged user is refused by the proxy"
+fi
+systemctl is-active --quiet mbimd.service && pass "mbimd.service active after the proxy clients" ||
+    fail "mbimd.service not active after the proxy clients"
 if systemctl reload mbimd.service; then
     pass "systemctl reload mbimd.service (ExecReload= as the user mbimd)"
 else
