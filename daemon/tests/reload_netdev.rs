@@ -4,7 +4,8 @@
 //! reload` does). A new route metric and DNS backend are taken by the same
 //! device in place (same interface index, same address, the old route
 //! gone); a new name scheme gives the session a new device, which carries
-//! traffic, and the old one goes. SIGTERM leaves nothing behind.
+//! traffic, and the old one goes; a new profile for the SIM connects the
+//! session again with it. SIGTERM leaves nothing behind.
 //!
 //! Needs root and /dev/net/tun (skipped, saying so, otherwise); never touches
 //! the machine's own interfaces.
@@ -103,6 +104,29 @@ fn a_reload_retunes_connected_devices_without_dropping_the_session() {
     });
     namespace.ping("10.64.0.1", &Echo::new(2));
 
+    // A profile for this SIM where the network's default APN was used: the
+    // session is connected again with it (a new device), and carries pings.
+    let renamed = ifindex(&namespace, "wwx0e0");
+    std::fs::write(
+        &config,
+        format!(
+            "[interfaces]\nscheme = \"wwx{{modem}}e{{executor}}\"\n[routes]\nmetric = 50\n\
+             [dns]\nbackend = \"file:{}\"\n[[profiles]]\nname = \"reloaded\"\napn = \"internet\"\n",
+            resolv.display()
+        ),
+    )
+    .unwrap();
+    hang_up(daemon.0.id()).unwrap();
+    wait_until("wwx0e0 connected again with the new profile", || {
+        let index = ifindex(&namespace, "wwx0e0");
+        !index.is_empty()
+            && index != renamed
+            && namespace
+                .ip(&["-j", "addr", "show", "dev", "wwx0e0"])
+                .contains("\"10.64.0.2\"")
+    });
+    namespace.ping("10.64.0.1", &Echo::new(2));
+
     terminate(daemon.0.id()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let exit = loop {
@@ -122,11 +146,13 @@ fn a_reload_retunes_connected_devices_without_dropping_the_session() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The interface index of `name` in the namespace.
+/// The interface index of `name` in the namespace (empty while it has none).
 fn ifindex(namespace: &Namespace, name: &str) -> String {
     let link = namespace.ip(&["-j", "link", "show", "dev", name]);
-    let start = link.find("\"ifindex\":").expect("an ifindex") + "\"ifindex\":".len();
-    link[start..]
+    let Some(start) = link.find("\"ifindex\":") else {
+        return String::new();
+    };
+    link[start + "\"ifindex\":".len()..]
         .chars()
         .take_while(char::is_ascii_digit)
         .collect()

@@ -75,6 +75,13 @@ impl ExecutorMachine {
                     self.configured_pin_tried = false;
                     self.status.pin.configured_pin_refused = false;
                 }
+                // A reload drops no session it does not change: the active
+                // context is compared with the profile the new configuration
+                // names for this SIM, as for a Connect, and activated again
+                // only if that differs. A Connect's overrides stay in force.
+                if self.profile_override.is_none() {
+                    self.connect_requested = true;
+                }
                 self.done(tracked, Ok(()));
             }
             ExecutorCommand::EnterPin(pin) => {
@@ -171,10 +178,71 @@ mod tests {
     use super::super::test_support::*;
     use super::super::*;
     use crate::executor::api::{ExecutorCommand, ExecutorEvent};
-    use crate::executor::profile::Secret;
+    use crate::executor::profile::{Profile, Secret};
     use mbim_protocol::services::ms_basic_connect_extensions as ms;
     use mbim_protocol::status::Status;
     use std::time::Instant;
+
+    #[test]
+    fn a_reload_reconnects_only_a_session_whose_profile_changed() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        assert_eq!(machine.status().state, ExecutorState::Connected);
+        let reload = |profiles: Vec<Profile>| ExecutorCommand::Reconfigure {
+            profiles,
+            pins: Vec::new(),
+            apn_sources: crate::apn::ApnSources::default(),
+        };
+
+        // The same profile (other SIMs' profiles added): nothing is sent.
+        let mut unchanged = vec![Profile::new("default", "internet")];
+        let mut elsewhere = Profile::new("other-sim", "elsewhere");
+        elsewhere.match_iccid = Some("8900000000000000000".to_owned());
+        unchanged.insert(0, elsewhere);
+        machine.handle(now, tracked(1, reload(unchanged)));
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(events, [done(1, Ok(()))]);
+
+        // Another APN for this SIM: deactivated, activated with it.
+        machine.handle(
+            now,
+            tracked(2, reload(vec![Profile::new("default", "new.apn")])),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(
+            sent,
+            [
+                ("connect", true),
+                ("connect", true),
+                ("ip-configuration", false)
+            ]
+        );
+        let [first, ExecutorEvent::LinkDown { reason }, ExecutorEvent::Connected(connection)] =
+            events.as_slice()
+        else {
+            panic!("{events:?}");
+        };
+        assert_eq!(first, &done(2, Ok(())));
+        assert_eq!(reason, "reconnecting with new settings");
+        assert_eq!(connection.profile, "default");
+        assert_eq!(device.activated, ["internet", "new.apn"]);
+
+        // A Connect's overrides outlive a reload.
+        let mut chosen = Profile::new("chosen", "chosen.apn");
+        chosen.route_metric = Some(5);
+        machine.handle(now, Input::Command(ExecutorCommand::Connect(Some(chosen))));
+        run(&mut machine, &mut device, now);
+        machine.handle(
+            now,
+            tracked(3, reload(vec![Profile::new("default", "third.apn")])),
+        );
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert_eq!(device.activated, ["internet", "new.apn", "chosen.apn"]);
+    }
 
     #[test]
     fn tracked_commands_that_cannot_run_or_finish_get_a_failure() {
