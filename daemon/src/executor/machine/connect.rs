@@ -57,6 +57,13 @@ impl ExecutorMachine {
             self.wait(ExecutorState::Connected, None);
             return None;
         }
+        if self.activation_unconfirmed {
+            tracing::info!(
+                executor = self.log_number(),
+                "the last activation went unanswered: deactivating before activating again"
+            );
+            return Some((Step::Deactivate, self.deactivate_request()));
+        }
         if self.connect_at.is_some_and(|at| now < at) {
             let reason = self.status.reason.take();
             self.wait(ExecutorState::WaitingToReconnect, reason);
@@ -211,6 +218,8 @@ impl ExecutorMachine {
             "reconnecting with new settings"
         } else if self.deactivation_unconfirmed && self.want_connect {
             "deactivated again after an unanswered deactivation: reconnecting"
+        } else if self.activation_unconfirmed {
+            "deactivated after an unanswered activation"
         } else {
             "disconnected by request"
         };
@@ -252,6 +261,7 @@ impl ExecutorMachine {
         self.sessions_lost(reason);
         self.reconnecting = false;
         self.deactivation_unconfirmed = false;
+        self.activation_unconfirmed = false;
         if self.active.take().is_some() {
             tracing::info!(executor = self.log_number(), "link down: {reason}");
             self.status.ip = None;
@@ -458,6 +468,59 @@ mod tests {
             reason,
             "deactivated again after an unanswered deactivation: reconnecting"
         );
+        assert_eq!(machine.status().state, ExecutorState::Connected);
+    }
+
+    /// The audit's other soak case: an activation the device carried out
+    /// but whose answer was lost. The context may be active: it is
+    /// deactivated before the next activation, which then succeeds.
+    #[test]
+    fn an_unanswered_activation_is_undone_before_activating_again() {
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        let mut answered = Vec::new();
+        // Up to the activation, which the device carries out unheard.
+        loop {
+            match machine.poll_action() {
+                Some(Action::Open) => machine.handle(now, Input::Opened),
+                Some(Action::Send(request)) if request.name == "connect" => {
+                    let _lost = device.answer(&request);
+                    machine.handle(now, Input::RequestFailed(RequestFailure::TimedOut));
+                    break;
+                }
+                Some(Action::Send(request)) => {
+                    answered.push(request.name);
+                    let (status, information_buffer) = device.answer(&request);
+                    machine.handle(
+                        now,
+                        Input::Response {
+                            status,
+                            information_buffer,
+                        },
+                    );
+                }
+                Some(_) => {}
+                None => panic!("no activation sent after {answered:?}"),
+            }
+        }
+        assert_eq!(device.activated, ["internet"]);
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(
+            sent,
+            [
+                ("connect", true),
+                ("connect", true),
+                ("ip-configuration", false)
+            ]
+        );
+        // No link was up, so no LinkDown: connected once, with the context
+        // activated afresh.
+        assert!(
+            matches!(events.as_slice(), [ExecutorEvent::Connected(_)]),
+            "{events:?}"
+        );
+        assert_eq!(device.activated, ["internet", "internet"]);
         assert_eq!(machine.status().state, ExecutorState::Connected);
     }
 

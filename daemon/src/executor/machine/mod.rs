@@ -193,6 +193,11 @@ pub struct ExecutorMachine {
     /// answer been lost), so it is deactivated again, whatever is wanted,
     /// before it counts as connected.
     deactivation_unconfirmed: bool,
+    /// An activation went unanswered: the device may have activated the
+    /// context and its answer been lost, so it is deactivated before it is
+    /// activated again (a second activation of an active session is refused
+    /// or ambiguous on real devices).
+    activation_unconfirmed: bool,
     pending_pin: Option<(Secret, Option<u64>)>,
     pending_puk: Option<(Secret, Secret, Option<u64>)>,
     pending_pin_changes: VecDeque<(PinChange, Option<u64>)>,
@@ -279,6 +284,7 @@ impl ExecutorMachine {
             connect_requested: false,
             reconnecting: false,
             deactivation_unconfirmed: false,
+            activation_unconfirmed: false,
             pending_pin: None,
             pending_puk: None,
             pending_pin_changes: VecDeque::new(),

@@ -257,8 +257,10 @@ impl ExecutorMachine {
             // Not answering the version is how a 1.0 function may say it.
             _ if *step == Step::Version => self.version_unanswered(),
             other => {
-                if matches!(step, Step::Deactivate) {
-                    self.deactivation_unconfirmed = true;
+                match step {
+                    Step::Deactivate => self.deactivation_unconfirmed = true,
+                    Step::Connect { .. } => self.activation_unconfirmed = true,
+                    _ => {}
                 }
                 // A further session whose deactivation went unanswered no
                 // longer counts as up: session 0's own deactivation (or
