@@ -61,6 +61,8 @@ pub struct ExecutorSnapshot {
     pub status: ExecutorStatus,
     /// The network device while connected.
     pub netdev: Option<String>,
+    /// The network devices of the further sessions up, by session id.
+    pub session_netdevs: Vec<(u32, String)>,
     /// How its configuration went (each part applied, refused or failed),
     /// while connected; for a device that could not be created, that
     /// failure.

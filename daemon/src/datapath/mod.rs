@@ -29,12 +29,14 @@ mod counters;
 mod device;
 mod rx;
 pub mod segment;
+mod sessions;
 mod tun;
 mod tx;
 
 pub use counters::{CounterSnapshot, Counters};
 pub use device::{MemoryDevice, MemoryPeer, PacketDevice};
 pub use segment::{ReadFraming, Segmenter};
+pub use sessions::{SessionReader, SessionTable};
 
 use mbim_protocol::ntb::{BuildLimits, LimitsError, NtbBuilder, NtbFormat, NtbParameters};
 use mbim_transport::{InPipe, OutPipe, TransportError};
@@ -153,6 +155,8 @@ pub struct Pump<I, O> {
     config: PumpConfig,
     builder: NtbBuilder,
     counters: Arc<Counters>,
+    /// Further sessions carried beside `config.session_id`, if any.
+    sessions: Option<SessionTable>,
 }
 
 impl<I: InPipe, O: OutPipe> Pump<I, O> {
@@ -173,7 +177,15 @@ impl<I: InPipe, O: OutPipe> Pump<I, O> {
             config,
             builder,
             counters: Arc::new(Counters::new()),
+            sessions: None,
         })
+    }
+
+    /// Carries the further sessions attached to `table` too (their NDPs
+    /// signed with their own session ids); see [`sessions`].
+    pub fn with_sessions(mut self, table: SessionTable) -> Self {
+        self.sessions = Some(table);
+        self
     }
 
     /// The counters, readable while the pump runs and after.
@@ -204,10 +216,13 @@ impl<I: InPipe, O: OutPipe> Pump<I, O> {
             config,
             builder,
             counters,
+            sessions,
         } = self;
+        let sessions = sessions.as_ref();
+        let mut uplink = sessions.and_then(SessionTable::take_uplink);
         let result = {
-            let rx = rx::run(bulk_in, device, config, counters);
-            let tx = tx::Tx::new(bulk_out, builder, config, counters).run(device);
+            let rx = rx::run(bulk_in, device, config, counters, sessions);
+            let tx = tx::Tx::new(bulk_out, builder, config, counters, uplink.as_mut()).run(device);
             tokio::select! {
                 exit = rx => exit,
                 exit = tx => exit,
@@ -222,6 +237,9 @@ impl<I: InPipe, O: OutPipe> Pump<I, O> {
         drain(bulk_in).await;
         drain(bulk_out).await;
         builder.reset();
+        if let (Some(table), Some(uplink)) = (sessions, uplink) {
+            table.return_uplink(uplink);
+        }
         result
     }
 }

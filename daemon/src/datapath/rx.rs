@@ -6,6 +6,7 @@
 
 use super::counters::{len64, Counters, RateLimit};
 use super::segment::ReadFraming;
+use super::sessions::SessionTable;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
@@ -150,6 +151,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
     device: &D,
     config: &PumpConfig,
     counters: &Counters,
+    sessions: Option<&SessionTable>,
 ) -> Exit {
     let length = config.in_transfer_size;
     // Top the queue up to the configured depth; after this every buffer is
@@ -174,6 +176,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
                     counters,
                     &mut malformed_log,
                     &mut writer,
+                    sessions,
                 )
                 .await;
                 if let Err(error) = delivered {
@@ -262,6 +265,7 @@ async fn deliver<D: PacketDevice>(
     counters: &Counters,
     malformed_log: &mut RateLimit,
     writer: &mut Writer,
+    sessions: Option<&SessionTable>,
 ) -> std::io::Result<()> {
     let ntb = match Ntb::new_checked(block) {
         Ok(ntb) => ntb,
@@ -295,7 +299,18 @@ async fn deliver<D: PacketDevice>(
             }
         };
         if datagram.signature != ours {
-            dropped += 1;
+            // Another session's: its own device, if one is attached.
+            let delivered = match (sessions, datagram.signature) {
+                (Some(table), NdpSignature::Ips(id)) => table.deliver(id, datagram.data),
+                _ => None,
+            };
+            match delivered {
+                Some(Ok(_)) => {
+                    written.0 += 1;
+                    written.1 += len64(datagram.data.len());
+                }
+                _ => dropped += 1,
+            }
             continue;
         }
         result = writer

@@ -3,12 +3,14 @@
 
 use super::counters::{len64, Counters, RateLimit};
 use super::segment::{Segmenter, READ_BUFFER_LEN};
+use super::sessions::Uplink;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
 use mbim_protocol::ntb::{NdpSignature, NtbBuilder, PushError};
 use mbim_transport::{Completion, OutPipe, TransportError};
 use std::io;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Packets taken from the device in one go before the loop looks at its
@@ -161,10 +163,15 @@ impl<O: OutPipe> Sender<'_, O> {
 
     /// Adds one packet, sending the block first if it is full.
     async fn push(&mut self, packet: &[u8]) -> Result<(), Halt> {
-        let mut result = self.builder.push(self.signature, packet);
+        self.push_as(self.signature, packet).await
+    }
+
+    /// Adds one packet to the NDP of `signature` (a further session's).
+    async fn push_as(&mut self, signature: NdpSignature, packet: &[u8]) -> Result<(), Halt> {
+        let mut result = self.builder.push(signature, packet);
         if result == Err(PushError::Full) {
             self.flush().await?;
-            result = self.builder.push(self.signature, packet);
+            result = self.builder.push(signature, packet);
         }
         match result {
             Ok(()) => {
@@ -192,6 +199,8 @@ impl<O: OutPipe> Sender<'_, O> {
 /// The transmit half of a pump.
 pub(super) struct Tx<'a, O> {
     sender: Sender<'a, O>,
+    /// Packets of further sessions (datapath::sessions), if carried.
+    uplink: Option<&'a mut mpsc::Receiver<Uplink>>,
     read_buf: Vec<u8>,
     segmenter: Segmenter,
     flush_when_idle: bool,
@@ -205,6 +214,7 @@ impl<'a, O: OutPipe> Tx<'a, O> {
         builder: &'a mut NtbBuilder,
         config: &PumpConfig,
         counters: &'a Counters,
+        uplink: Option<&'a mut mpsc::Receiver<Uplink>>,
     ) -> Self {
         builder.reset();
         let out_transfers = config.out_transfers.max(1);
@@ -212,6 +222,7 @@ impl<'a, O: OutPipe> Tx<'a, O> {
             .map(|_| Vec::with_capacity(builder.max_block_len()))
             .collect();
         Tx {
+            uplink,
             sender: Sender {
                 bulk_out,
                 builder,
@@ -266,12 +277,58 @@ impl<'a, O: OutPipe> Tx<'a, O> {
                 read = device.recv(&mut self.read_buf) => {
                     self.handle_read(read).await?;
                     self.drain(device).await?;
+                    // Further sessions get their turn with every round of
+                    // session 0's, so neither starves the other.
+                    self.drain_uplink().await?;
                 }
                 () = &mut timer, if armed.is_some() => {
                     self.sender.flush().await?;
                 }
+                Some(packet) = next_uplink(&mut self.uplink) => {
+                    self.uplink_packet(packet).await?;
+                    self.drain_uplink().await?;
+                    self.sender.publish();
+                    if self.flush_when_idle {
+                        self.sender.flush().await?;
+                    }
+                }
             }
         }
+    }
+
+    /// Takes the further sessions' packets queued now (a round at most);
+    /// flushes when they run dry (if so configured).
+    async fn drain_uplink(&mut self) -> Result<(), Halt> {
+        if self.uplink.is_none() {
+            return Ok(());
+        }
+        let mut taken = 0;
+        while taken < MAX_READS_PER_ROUND {
+            let next = match self.uplink.as_mut() {
+                Some(uplink) => uplink.try_recv().ok(),
+                None => None,
+            };
+            match next {
+                Some(packet) => self.uplink_packet(packet).await?,
+                None => break,
+            }
+            taken += 1;
+        }
+        // Session 0's path pays one empty try_recv, nothing more.
+        if taken == 0 {
+            return Ok(());
+        }
+        self.sender.publish();
+        if self.flush_when_idle {
+            self.sender.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn uplink_packet(&mut self, (session, packet): Uplink) -> Result<(), Halt> {
+        self.sender
+            .push_as(NdpSignature::Ips(session), &packet)
+            .await
     }
 
     /// Takes whatever else the device has queued now; flushes when it runs
@@ -340,5 +397,14 @@ impl<'a, O: OutPipe> Tx<'a, O> {
                 Ok(())
             }
         }
+    }
+}
+
+/// The next packet of a further session; pending for ever without any
+/// (the select's branch then never fires).
+async fn next_uplink(uplink: &mut Option<&mut mpsc::Receiver<Uplink>>) -> Option<Uplink> {
+    match uplink {
+        Some(uplink) => uplink.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -64,6 +64,7 @@
 //! loop (the store syncs to disk).
 
 mod power;
+mod sessions;
 mod simulated;
 mod slots;
 mod snapshot;
@@ -72,7 +73,7 @@ mod test_slots;
 pub use test_slots::{slot_state_agrees, TEST_NAMES};
 
 use crate::config::{Config, DeviceIdentity, SessionManager};
-use crate::datapath::{self, PumpConfig, PumpHandle};
+use crate::datapath::{self, PumpConfig, PumpHandle, SessionTable};
 use crate::executor::reconnect_delay;
 use crate::executor::{
     self, CommandFailure, Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent,
@@ -169,6 +170,12 @@ struct Link {
     mtu: u16,
     /// When to apply again, after a part failed for a reason that may pass.
     retry: Option<Retry>,
+    /// The further sessions the pump carries beside session 0.
+    sessions: SessionTable,
+    /// Their links, by session id.
+    extras: std::collections::BTreeMap<u32, sessions::SessionLink>,
+    /// Session 0's IPv6 interface identifier (further sessions derive theirs).
+    interface_id: [u8; 8],
 }
 
 /// The next attempt at a partly applied configuration.
@@ -397,20 +404,16 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 }
             }
             ExecutorEvent::LinkDown { .. } => take_link_down(&self.modem, number, executor).await,
-            ExecutorEvent::SessionUp(connection) => tracing::info!(
-                modem = self.modem.index,
-                executor = number,
-                session = connection.session_id,
-                "session {:?} is up; further sessions get no network device yet",
-                connection.profile
-            ),
-            ExecutorEvent::SessionIpUpdated { .. } => {}
-            ExecutorEvent::SessionDown { session_id, reason } => tracing::info!(
-                modem = self.modem.index,
-                executor = number,
-                session = session_id,
-                "session down: {reason}"
-            ),
+            ExecutorEvent::SessionUp(connection) => {
+                sessions::bring_session_up(&self.modem, &self.config, number, executor, connection)
+                    .await;
+            }
+            ExecutorEvent::SessionIpUpdated { session_id, ip } => {
+                sessions::update_session(&self.modem, number, executor, session_id, ip).await;
+            }
+            ExecutorEvent::SessionDown { session_id, .. } => {
+                sessions::take_session_down(&self.modem, number, executor, session_id).await;
+            }
             ExecutorEvent::Gone | ExecutorEvent::Stopped => {
                 take_link_down(&self.modem, number, executor).await;
                 executor.running = false;
@@ -865,6 +868,7 @@ async fn bring_link_up<T: FunctionTransport>(
         return;
     };
     let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
+    let interface_id = options.interface_id;
     let netdev = match Netdev::create(name.clone(), options).await {
         Ok(netdev) => netdev,
         Err(error) => {
@@ -889,8 +893,15 @@ async fn bring_link_up<T: FunctionTransport>(
             return;
         }
     };
-    let (pump, format) = match start_data_path(&executor.spec.transport, &netdev, &connection).await
-    {
+    let session_table = SessionTable::new();
+    let started = start_data_path(
+        &executor.spec.transport,
+        &netdev,
+        &connection,
+        session_table.clone(),
+    )
+    .await;
+    let (pump, format) = match started {
         Ok((pump, format)) => (Some(pump), format_name(format)),
         Err(error) => {
             tracing::warn!(
@@ -909,6 +920,9 @@ async fn bring_link_up<T: FunctionTransport>(
         mtu,
         retry: None,
         connection,
+        sessions: session_table,
+        extras: std::collections::BTreeMap::new(),
+        interface_id,
     });
     configure(modem, index, executor).await;
     let configured = match &executor.configuration {
@@ -975,6 +989,7 @@ async fn start_data_path<T: FunctionTransport>(
     transport: &Arc<T>,
     netdev: &Netdev,
     connection: &Connection,
+    sessions: SessionTable,
 ) -> anyhow::Result<(PumpHandle, NtbFormat)> {
     // The executor reads the NTB parameters when it starts; if that failed,
     // ask the function again rather than guess limits it may not accept.
@@ -1012,7 +1027,7 @@ async fn start_data_path<T: FunctionTransport>(
     let mut config = PumpConfig::new(session, format, parameters);
     config.in_transfer_size = usize::try_from(in_size)?;
     config.framing = netdev.framing();
-    let pump = datapath::Pump::new(bulk_in, bulk_out, config)?;
+    let pump = datapath::Pump::new(bulk_in, bulk_out, config)?.with_sessions(sessions);
     Ok((datapath::spawn(pump, netdev.device()), format))
 }
 
@@ -1066,6 +1081,7 @@ async fn take_link_down<T: FunctionTransport>(
     let Some(mut link) = executor.link.take() else {
         return;
     };
+    sessions::take_sessions_down(modem, index, &link.sessions, &mut link.extras).await;
     if let Some(pump) = link.pump.take() {
         let counters = pump.counters();
         let _ = pump.stop().await;

@@ -68,6 +68,11 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 ExecutorSnapshot {
                     status: status.clone(),
                     netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
+                    session_netdevs: link
+                        .iter()
+                        .flat_map(|link| &link.extras)
+                        .map(|(id, extra)| (*id, extra.name().to_owned()))
+                        .collect(),
                     configuration: executor.configuration.clone(),
                     mtu: link.map_or(0, |link| link.mtu),
                     counters: link

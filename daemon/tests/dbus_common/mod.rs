@@ -540,6 +540,7 @@ pub fn connected_executor() -> ExecutorSnapshot {
             ..Default::default()
         },
         netdev: Some("mbim0e0".to_owned()),
+        session_netdevs: Vec::new(),
         configuration: Some(ConfigReport {
             parts: ["mtu 1428", "link up", "address 10.0.0.2/24", "dns"]
                 .into_iter()

@@ -582,11 +582,20 @@ impl Modem {
             .filter_map(|(session, context)| {
                 let session = u8::try_from(*session).ok()?;
                 let (v4, v6) = ip_families(context.ip_type);
+                let id = u32::from(session);
                 Some((
                     session,
                     net::Gateway {
-                        ipv4: executor.ipv4.as_ref().filter(|_| v4).map(|c| c.gateway),
-                        ipv6: executor.ipv6.as_ref().filter(|_| v6).map(|c| c.gateway),
+                        ipv4: executor
+                            .ipv4
+                            .as_ref()
+                            .filter(|_| v4)
+                            .map(|c| c.for_session(id).gateway),
+                        ipv6: executor
+                            .ipv6
+                            .as_ref()
+                            .filter(|_| v6)
+                            .map(|c| c.for_session(id).gateway),
                         sink_port: None,
                     },
                 ))
@@ -1223,7 +1232,10 @@ impl Modem {
             session_id: session,
             ..bc::IpConfigurationInfo::default()
         };
-        if let Some(config) = executor.ipv4.as_ref().filter(|_| v4) {
+        // Each session its own addresses and gateway (scenario.rs).
+        let ipv4 = executor.ipv4.as_ref().map(|c| c.for_session(session));
+        let ipv6 = executor.ipv6.as_ref().map(|c| c.for_session(session));
+        if let Some(config) = ipv4.as_ref().filter(|_| v4) {
             info.ipv4_configuration_available =
                 bc::IpConfigurationAvailable::ADDRESS | bc::IpConfigurationAvailable::GATEWAY;
             info.ipv4_addresses = vec![bc::Ipv4Element {
@@ -1240,7 +1252,7 @@ impl Modem {
                 info.ipv4_mtu = config.mtu;
             }
         }
-        if let Some(config) = executor.ipv6.as_ref().filter(|_| v6) {
+        if let Some(config) = ipv6.as_ref().filter(|_| v6) {
             info.ipv6_configuration_available =
                 bc::IpConfigurationAvailable::ADDRESS | bc::IpConfigurationAvailable::GATEWAY;
             info.ipv6_addresses = vec![bc::Ipv6Element {
@@ -1425,8 +1437,14 @@ impl Modem {
                 // The generator may be set up before CONNECT: take the
                 // configured gateways then.
                 let gateway = gateways.get(&session).copied().unwrap_or(net::Gateway {
-                    ipv4: base.ipv4.as_ref().map(|c| c.gateway),
-                    ipv6: base.ipv6.as_ref().map(|c| c.gateway),
+                    ipv4: base
+                        .ipv4
+                        .as_ref()
+                        .map(|c| c.for_session(u32::from(session)).gateway),
+                    ipv6: base
+                        .ipv6
+                        .as_ref()
+                        .map(|c| c.for_session(u32::from(session)).gateway),
                     sink_port: None,
                 });
                 let traffic = if settings.sink_port.is_none() && settings.source.is_none() {

@@ -1,0 +1,124 @@
+//! Several PDN sessions at once, end to end: `mbimd --simulate` in a
+//! network namespace of the test's own with a profile naming an IMS session
+//! beside its internet one. Both sessions get their own TUN device
+//! (`mbim0e0`, `mbim0e0s1`) with their own addresses, and both simulated
+//! gateways answer ICMP echo (sent over a raw socket from inside the
+//! namespace), against an MBIM 1.0 and an MBIMEx 3.0 simulated modem.
+//! Needs root and /dev/net/tun; says SKIP otherwise.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod netns_support;
+
+use mbimd_test_support::icmp::Echo;
+use netns_support::{privileged, wait_until, Daemon, Namespace};
+use std::path::PathBuf;
+use std::process::Stdio;
+
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `device` in `namespace` carries `address`.
+fn has_address(namespace: &Namespace, device: &str, address: &str) -> bool {
+    namespace
+        .ip(&["-j", "addr", "show", "dev", device])
+        .contains(&format!("\"{address}\""))
+}
+
+fn two_sessions_at_once(mbimex: u8) {
+    if !privileged() {
+        eprintln!("SKIP: needs root and /dev/net/tun");
+        return;
+    }
+    let name = format!("mbimd-sessions{mbimex}");
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch(dir.clone());
+    let scenario = dir.join("scenario.toml");
+    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
+        "mbimex = 1",
+        &format!("mbimex = {mbimex}"),
+        1,
+    );
+    assert!(text.contains(&format!("mbimex = {mbimex}")));
+    std::fs::write(&scenario, text).unwrap();
+    let config = dir.join("mbimd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[dns]\nbackend = \"none\"\n[dbus]\nenable = false\n\
+             [modemmanager]\napi = \"off\"\n\
+             [logging]\nlevel = \"debug\"\ntarget = \"stderr\"\n\
+             [slot-policy]\nstate-file = \"{dir}/slots.toml\"\n\
+             [mbim-proxy]\nenable = false\n\
+             [[profiles]]\nname = \"internet\"\napn = \"internet\"\n\
+             [[profiles.sessions]]\nname = \"ims\"\napn = \"ims\"\ncontext-type = \"ims\"\n",
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("mbimd.log");
+    let namespace = Namespace::create(&name);
+    let args = [
+        "--simulate",
+        scenario.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let child = namespace
+        .exec(env!("CARGO_BIN_EXE_mbimd"), &args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon(child);
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let guard = LogOnPanic(read_log);
+
+    // Session 0 keeps its name and addresses; session 1 the next subnet.
+    wait_until("session 0 configured", || {
+        has_address(&namespace, "mbim0e0", "10.64.0.2")
+    });
+    wait_until("session 1 configured", || {
+        has_address(&namespace, "mbim0e0s1", "10.64.0.6")
+    });
+    // Each gateway answers through its own session's device.
+    namespace.ping("10.64.0.1", &Echo::new(3));
+    namespace.ping("10.64.0.5", &Echo::new(3));
+    // The IMS session takes no default route.
+    let routes = namespace.ip(&["route", "show", "default"]);
+    assert!(routes.contains("mbim0e0"), "{routes}");
+    assert!(!routes.contains("mbim0e0s1"), "{routes}");
+
+    drop(daemon);
+    drop(guard);
+    drop(scratch);
+}
+
+/// Prints mbimd's log when the test fails.
+struct LogOnPanic<F: Fn() -> String>(F);
+
+impl<F: Fn() -> String> Drop for LogOnPanic<F> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- mbimd's log ---\n{}", (self.0)());
+        }
+    }
+}
+
+#[test]
+fn two_sessions_at_once_on_an_mbim_1_0_modem() {
+    two_sessions_at_once(1);
+}
+
+#[test]
+fn two_sessions_at_once_on_an_mbimex_3_0_modem() {
+    two_sessions_at_once(3);
+}
