@@ -30,6 +30,12 @@ impl Mbimd {
 
     /// mbimd simulating `scenario` (a file), or the built-in one.
     fn simulating(bus: &PrivateBus, scenario: Option<&std::path::Path>) -> Self {
+        Self::configured(bus, scenario, "")
+    }
+
+    /// [`simulating`](Self::simulating) with `extra` appended to the
+    /// configuration.
+    fn configured(bus: &PrivateBus, scenario: Option<&std::path::Path>, extra: &str) -> Self {
         let config = bus.dir().join("mbimd.toml");
         // No DNS and the remembered slot in the test's directory: nothing of
         // the machine's is written. mbimd connects by itself: the test is
@@ -39,7 +45,7 @@ impl Mbimd {
             format!(
                 "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
                  [modemmanager]\napi = \"off\"\n\
-                 [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
+                 [slot-policy]\nstate-file = \"{}/slots.toml\"\n{extra}",
                 bus.dir().display()
             ),
         )
@@ -230,4 +236,61 @@ async fn a_3_0_modem_shows_its_version_5g_and_signal_in_dbm() {
     );
     assert_eq!(property("NetworkError").await, json!(""));
     assert!(mbimd.log().contains("MBIM extensions 3.0 agreed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_show_each_pdn_session_and_the_max_sessions_limit() {
+    let bus = PrivateBus::start();
+    // The modem offers sessions 0 and 1: the profile's third is refused.
+    let scenario = bus.dir().join("two-sessions.toml");
+    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
+        "max_sessions = 4",
+        "max_sessions = 2",
+        1,
+    );
+    std::fs::write(&scenario, text).unwrap();
+    let mut monitor = Monitor::start(&bus);
+    let mbimd = Mbimd::configured(
+        &bus,
+        Some(&scenario),
+        "[[profiles]]\nname = \"internet\"\napn = \"internet\"\n\
+         [[profiles.sessions]]\nname = \"ims\"\napn = \"ims\"\ncontext-type = \"ims\"\n\
+         [[profiles.sessions]]\nname = \"mms\"\napn = \"mms\"\ncontext-type = \"mms\"\n",
+    );
+    let (netdev0, netdev1) = if is_root() {
+        ("mbim0e0", "mbim0e0s1")
+    } else {
+        ("", "")
+    };
+    let expected = json!([
+        [0, "internet", "internet", "internet", "connected", "", netdev0, ["10.64.0.2/30", "fd00:6d62::2/64"]],
+        [1, "ims", "ims", "ims", "connected", "", netdev1, ["10.64.0.6/30", "fd00:6d62:0:1::2/64"]],
+        [2, "mms", "mms", "mms", "unsupported",
+         "the device offers 2 session(s) (DEVICE_CAPS MaxSessions): session 2 cannot be activated",
+         "", []]
+    ]);
+    let mut announced = Announced::default();
+    let connected = json!("connected");
+    monitor
+        .wait_for("the executor connected", |message| {
+            if message["type"] == "signal" {
+                announced.take(message);
+            }
+            announced.get(EXECUTOR, "State") == Some(&connected)
+        })
+        .await;
+    // Session 1 comes up after session 0: poll (a hang guard, not timing).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let sessions = get_property(&bus, None, EXECUTOR, "dev.mbimd.Executor1", "Sessions").await;
+        if sessions == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Sessions is {sessions}, expected {expected}\n{}",
+            mbimd.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

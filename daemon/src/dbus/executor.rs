@@ -242,6 +242,19 @@ impl ExecutorObject {
         self.view().pcscf
     }
 
+    /// The PDN sessions: session 0 (the executor's own, once a profile was
+    /// tried) and the further sessions of its profile
+    /// (`[[profiles.sessions]]`), each as (session id, name, context type,
+    /// APN, state, reason, network device, addresses). State: connected,
+    /// connecting, waiting-to-reconnect, disconnecting, disconnected, or
+    /// unsupported (beyond the modem's MaxSessions, never tried); reason
+    /// says why it waits ("" otherwise); network device "" while it has
+    /// none; addresses as a.b.c.d/n and IPv6 prefix notation.
+    #[zbus(property)]
+    fn sessions(&self) -> Vec<super::view::SessionEntry> {
+        self.view().sessions
+    }
+
     /// The slot mapped to this executor (-1 unknown).
     #[zbus(property)]
     fn slot(&self) -> i32 {

@@ -161,6 +161,86 @@ fn pcscf(pco: &mbim_protocol::pco::SessionOptions) -> Vec<String> {
         .collect()
 }
 
+/// One entry of `Sessions`: a PDN session's id, name (the profile's for
+/// session 0), context type, APN, state, why it waits (empty otherwise),
+/// network device (empty without) and addresses (`a.b.c.d/n`).
+pub(crate) type SessionEntry = (
+    u32,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Vec<String>,
+);
+
+/// `Sessions`: session 0 (once a profile was tried) and the further
+/// sessions of its profile.
+fn sessions_of(executor: &ExecutorSnapshot) -> Vec<SessionEntry> {
+    use crate::executor::ExecutorState;
+    let status = &executor.status;
+    let addresses = |ip: Option<&crate::types::IpSettings>| -> Vec<String> {
+        ip.iter()
+            .flat_map(|ip| {
+                let v4 = ip
+                    .ipv4_addresses
+                    .iter()
+                    .map(|a| format!("{}/{}", a.address, a.prefix));
+                let v6 = ip
+                    .ipv6_addresses
+                    .iter()
+                    .map(|a| format!("{}/{}", a.address, a.prefix));
+                v4.chain(v6).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut entries = Vec::new();
+    if let Some(profile) = &status.profile {
+        let state = match status.state {
+            ExecutorState::Connected => "connected",
+            ExecutorState::Connecting => "connecting",
+            ExecutorState::WaitingToReconnect => "waiting-to-reconnect",
+            ExecutorState::Disconnecting => "disconnecting",
+            _ => "disconnected",
+        };
+        let reason = if status.state == ExecutorState::Connected {
+            String::new()
+        } else {
+            status.reason.clone().unwrap_or_default()
+        };
+        entries.push((
+            0,
+            profile.clone(),
+            "internet".to_owned(),
+            status.apn.clone().unwrap_or_default(),
+            state.to_owned(),
+            reason,
+            executor.netdev.clone().unwrap_or_default(),
+            addresses(status.ip.as_ref()),
+        ));
+    }
+    for session in &status.sessions {
+        let netdev = executor
+            .session_netdevs
+            .iter()
+            .find(|(id, _)| *id == session.session_id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default();
+        entries.push((
+            session.session_id,
+            session.name.clone(),
+            session.kind.as_str().to_owned(),
+            session.apn.clone(),
+            session.state.as_str().to_owned(),
+            session.reason.clone().unwrap_or_default(),
+            netdev,
+            addresses(session.ip.as_ref()),
+        ));
+    }
+    entries
+}
+
 /// dev.mbimd.Executor1, without the personal properties (see
 /// [`ExecutorView::iccid`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +271,7 @@ pub(crate) struct ExecutorView {
     pub(crate) profile: String,
     pub(crate) apn: String,
     pub(crate) apn_source: String,
+    pub(crate) sessions: Vec<SessionEntry>,
     pub(crate) netdev: String,
     pub(crate) netdev_state: String,
     pub(crate) netdev_parts: Vec<(String, String, String)>,
@@ -284,6 +365,7 @@ impl ExecutorView {
                 .apn_source
                 .map_or("", |source| source.as_str())
                 .to_owned(),
+            sessions: sessions_of(executor),
             netdev: executor.netdev.clone().unwrap_or_default(),
             netdev_state: names::netdev_state(executor.configuration.as_ref()).to_owned(),
             netdev_parts: executor
@@ -352,6 +434,7 @@ impl ExecutorView {
             ("Profile", Value::from(self.profile.clone())),
             ("Apn", Value::from(self.apn.clone())),
             ("ApnSource", Value::from(self.apn_source.clone())),
+            ("Sessions", Value::from(self.sessions.clone())),
             ("Netdev", Value::from(self.netdev.clone())),
             ("NetdevState", Value::from(self.netdev_state.clone())),
             ("NetdevParts", Value::from(self.netdev_parts.clone())),

@@ -687,6 +687,7 @@ const EXECUTOR_ORDER: &[&str] = &[
     "Profile",
     "Apn",
     "ApnSource",
+    "Sessions",
     "Netdev",
     "NetdevState",
     "NetdevParts",

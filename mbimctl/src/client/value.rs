@@ -59,6 +59,28 @@ fn key_text(key: &Value<'_>) -> Option<String> {
     }
 }
 
+/// A `Sessions` entry as `1 ims (ims, APN "ims"): connected on mbim0e0s1
+/// [10.64.0.6/30]`, with the reason after a state that waits.
+fn session_text(fields: &[Value<'_>]) -> Option<String> {
+    let [Value::U32(id), Value::Str(name), Value::Str(kind), Value::Str(apn), Value::Str(state), Value::Str(reason), Value::Str(netdev), addresses] =
+        fields
+    else {
+        return None;
+    };
+    let mut text = format!("{id} {name} ({kind}, APN {:?}): {state}", apn.as_str());
+    if !reason.is_empty() {
+        text.push_str(&format!(" ({reason})"));
+    }
+    if !netdev.is_empty() {
+        text.push_str(&format!(" on {netdev}"));
+    }
+    let addresses = to_text("", addresses);
+    if addresses != "[]" {
+        text.push_str(&format!(" {addresses}"));
+    }
+    Some(text)
+}
+
 /// A property's value as text: strings as they are (`-` when empty), our
 /// object paths by their short names (`0/e1`), lists in brackets, USB ids in
 /// hex, a `NetdevParts` entry as `part: outcome (detail)`, a `Signal` entry
@@ -75,6 +97,9 @@ pub(crate) fn to_text(name: &str, value: &Value<'_>) -> String {
             }
             _ => to_text("", value),
         },
+        ("Sessions", Value::Structure(structure)) => {
+            session_text(structure.fields()).unwrap_or_else(|| to_text("", value))
+        }
         ("Signal", Value::Structure(structure)) => match structure.fields() {
             [Value::Str(technology), Value::F64(rsrp), Value::F64(snr)] => {
                 let known = |value: f64, unit: &str| {
@@ -172,6 +197,33 @@ mod tests {
         assert_eq!(
             to_text("NetdevParts", &parts),
             "[link up: applied, address ff02::1/64: refused (a multicast address)]"
+        );
+        let sessions = Value::from(vec![
+            (
+                0u32,
+                "internet".to_owned(),
+                "internet".to_owned(),
+                "internet".to_owned(),
+                "connected".to_owned(),
+                String::new(),
+                "mbim0e0".to_owned(),
+                vec!["10.64.0.2/30".to_owned()],
+            ),
+            (
+                2u32,
+                "mms".to_owned(),
+                "mms".to_owned(),
+                "mms".to_owned(),
+                "unsupported".to_owned(),
+                "MaxSessions 2".to_owned(),
+                String::new(),
+                Vec::new(),
+            ),
+        ]);
+        assert_eq!(
+            to_text("Sessions", &sessions),
+            "[0 internet (internet, APN \"internet\"): connected on mbim0e0 [10.64.0.2/30], \
+             2 mms (mms, APN \"mms\"): unsupported (MaxSessions 2)]"
         );
         let signal = Value::from(vec![
             ("lte".to_owned(), -95.0, 12.5),
