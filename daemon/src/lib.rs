@@ -9,6 +9,8 @@
 //! * [`types`] — what the parts tell each other.
 //! * [`executor`] — one executor's life: OPEN … CONNECT … IP configuration,
 //!   PIN, loss and reconnection.
+//! * [`kernel`] — modems behind the kernel's drivers: the cdc-wdm or WWAN
+//!   character device as a transport, the kernel's network device.
 //! * [`netdev`] — the TUN device, rtnetlink (addresses, routes, MTU, link), DNS.
 //! * [`datapath`] — the NTB ↔ TUN pump.
 //! * [`config`] — `/etc/mbimd/mbimd.toml`.
@@ -28,6 +30,7 @@ pub mod config;
 pub mod datapath;
 pub mod dbus;
 pub mod executor;
+pub mod kernel;
 pub mod logging;
 pub mod mm;
 pub mod modem;

@@ -134,4 +134,13 @@ pub trait FunctionTransport: Send + Sync {
     /// Takes the bulk pipes of the data interface (after selecting alternate
     /// setting 1). They can be taken once per selection.
     fn take_data_pipes(&self) -> Result<(Self::BulkIn, Self::BulkOut), TransportError>;
+
+    /// Whether the host drives the function's NCM data channel through this
+    /// transport (GET_NTB_PARAMETERS, the data interface, the bulk pipes).
+    /// A character device of a kernel driver (cdc-wdm, a WWAN port) carries
+    /// control messages only: the driver owns the data path and offers it
+    /// as a network device, so nobody asks for NTB parameters or pipes.
+    fn carries_ncm_data(&self) -> bool {
+        true
+    }
 }

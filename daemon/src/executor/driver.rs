@@ -152,8 +152,12 @@ pub async fn run_executor_shared<T: FunctionTransport>(
         passthrough,
         proxied: HashMap::new(),
     };
-    let parameters = driver.ntb_parameters().await;
-    driver.machine.set_ntb_parameters(parameters);
+    // A kernel driver's character device has no NCM data channel to ask
+    // about: the driver runs the data path itself.
+    if driver.transport.carries_ncm_data() {
+        let parameters = driver.ntb_parameters().await;
+        driver.machine.set_ntb_parameters(parameters);
+    }
     let mut commands_open = true;
     // The watchdog pings only while this loop turns (crate::service).
     let pulse = Pulse::register(format!(
