@@ -49,20 +49,23 @@ fn two_sessions_at_once(mbimex: u8) {
     assert!(text.contains(&format!("mbimex = {mbimex}")));
     std::fs::write(&scenario, text).unwrap();
     let config = dir.join("mbimd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[dns]\nbackend = \"none\"\n[dbus]\nenable = false\n\
+    let write_config = |interfaces: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "{interfaces}[dns]\nbackend = \"none\"\n[dbus]\nenable = false\n\
              [modemmanager]\napi = \"off\"\n\
              [logging]\nlevel = \"debug\"\ntarget = \"stderr\"\n\
              [slot-policy]\nstate-file = \"{dir}/slots.toml\"\n\
              [mbim-proxy]\nenable = false\n\
              [[profiles]]\nname = \"internet\"\napn = \"internet\"\n\
              [[profiles.sessions]]\nname = \"ims\"\napn = \"ims\"\ncontext-type = \"ims\"\n",
-            dir = dir.display()
-        ),
-    )
-    .unwrap();
+                dir = dir.display()
+            ),
+        )
+        .unwrap();
+    };
+    write_config("");
     let log = dir.join("mbimd.log");
     let namespace = Namespace::create(&name);
     let args = [
@@ -96,6 +99,18 @@ fn two_sessions_at_once(mbimex: u8) {
     let routes = namespace.ip(&["route", "show", "default"]);
     assert!(routes.contains("mbim0e0"), "{routes}");
     assert!(!routes.contains("mbim0e0s1"), "{routes}");
+
+    if mbimex == 1 {
+        // A reload that replaces session 0's device (a new name scheme)
+        // makes the further session's device again on the new pump.
+        write_config("[interfaces]\nscheme = \"wwx{modem}e{executor}\"\n");
+        mbimd_test_support::process::hang_up(daemon.0.id()).unwrap();
+        wait_until("session 1 on the renamed device", || {
+            has_address(&namespace, "wwx0e0s1", "10.64.0.6")
+        });
+        namespace.ping("10.64.0.5", &Echo::new(2));
+        namespace.ping("10.64.0.1", &Echo::new(2));
+    }
 
     drop(daemon);
     drop(guard);

@@ -848,8 +848,18 @@ async fn follow_reload<T: FunctionTransport>(
             format!("named {}", name.as_str())
         }
     );
+    // The further sessions ride on session 0's pump: their devices are
+    // made again on the new one.
+    let further = executor
+        .link
+        .as_ref()
+        .map(|link| sessions::connections(&link.extras))
+        .unwrap_or_default();
     take_link_down(modem, index, executor).await;
     bring_link_up(modem, config, index, executor, connection).await;
+    for session in further {
+        sessions::bring_session_up(modem, config, index, executor, session).await;
+    }
 }
 
 async fn bring_link_up<T: FunctionTransport>(

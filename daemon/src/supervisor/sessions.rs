@@ -24,7 +24,9 @@ pub(super) struct SessionLink {
     netdev: Netdev,
     /// Reads the device for the pump; stops when dropped.
     _reader: SessionReader,
-    ip: IpSettings,
+    /// The session as the executor reported it, its IP settings current:
+    /// to make its device again when session 0's is replaced (a reload).
+    connection: Connection,
     mtu: u16,
 }
 
@@ -163,7 +165,7 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
         SessionLink {
             netdev,
             _reader: reader,
-            ip: connection.ip,
+            connection,
             mtu,
         },
     );
@@ -185,9 +187,9 @@ pub(super) async fn update_session<T: FunctionTransport>(
     else {
         return;
     };
-    extra.ip = ip;
+    extra.connection.ip = ip;
     extra.mtu = mtu;
-    let report = extra.netdev.apply(&extra.ip, extra.mtu).await;
+    let report = extra.netdev.apply(&extra.connection.ip, extra.mtu).await;
     for part in report.not_applied() {
         tracing::warn!(
             modem = modem.index,
@@ -218,6 +220,17 @@ pub(super) async fn take_session_down<T: FunctionTransport>(
         link.sessions.detach(session);
     }
     remove(modem, number, extra).await;
+}
+
+/// The further sessions up, as the executor reported them (with their
+/// current IP settings).
+pub(super) fn connections(
+    extras: &std::collections::BTreeMap<u32, SessionLink>,
+) -> Vec<Connection> {
+    extras
+        .values()
+        .map(|extra| extra.connection.clone())
+        .collect()
 }
 
 /// Takes every further session's link down (session 0's goes next).
