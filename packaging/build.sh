@@ -106,6 +106,7 @@ for b in mbimd mbimctl; do
     chmod 0755 "$stage/$b"
 done
 install -m 0644 "$repo/systemd/mbimd.service" "$repo/systemd/dev.mbimd.Mbimd1.conf" \
+    "$repo/systemd/dev.mbimd.ModemManager1.conf" "$repo/systemd/ModemManager-mbimd.conf" \
     "$repo/systemd/mbimd.toml" "$repo/systemd/70-mbimd.rules" "$repo/systemd/mbimd.sysusers" \
     "$repo/systemd/mbimd.polkit.rules" "$repo/README.md" \
     "$here/licenses/LICENSE-MIT" "$here/licenses/LICENSE-APACHE" "$stage/"
@@ -139,6 +140,7 @@ build_deb() {
     root=$work/deb/debian/mbimd
     doc=$root/usr/share/doc/mbimd
     install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/usr/lib/systemd/system" \
+        "$root/usr/lib/systemd/system/ModemManager.service.d" \
         "$root/usr/lib/sysusers.d" "$root/usr/lib/udev/rules.d" \
         "$root/usr/share/polkit-1/rules.d" \
         "$root/usr/share/dbus-1/system.d" "$root/usr/share/dbus-1/interfaces" \
@@ -148,7 +150,10 @@ build_deb() {
     install -m 0644 "$stage/mbimd.sysusers" "$root/usr/lib/sysusers.d/mbimd.conf"
     install -m 0644 "$stage/70-mbimd.rules" "$root/usr/lib/udev/rules.d/"
     install -m 0644 "$stage/mbimd.polkit.rules" "$root/usr/share/polkit-1/rules.d/50-mbimd.rules"
-    install -m 0644 "$stage/dev.mbimd.Mbimd1.conf" "$root/usr/share/dbus-1/system.d/"
+    install -m 0644 "$stage/dev.mbimd.Mbimd1.conf" "$stage/dev.mbimd.ModemManager1.conf" \
+        "$root/usr/share/dbus-1/system.d/"
+    install -m 0644 "$stage/ModemManager-mbimd.conf" \
+        "$root/usr/lib/systemd/system/ModemManager.service.d/50-mbimd.conf"
     install -m 0644 "$stage/interfaces/"*.xml "$root/usr/share/dbus-1/interfaces/"
     install -m 0644 "$stage/mbimd.toml" "$root/etc/mbimd/"
     for page in "$stage"/man/*.gz; do
@@ -210,7 +215,8 @@ Description: USB MBIM modem daemon
  cellular stack of a multi-SIM modem) to a TUN network device carrying its
  packets, applies addresses, routes, DNS and MTU, runs the dual-SIM
  single-active slot-switch policy, and publishes all of it on D-Bus
- (dev.mbimd.Mbimd1).
+ (dev.mbimd.Mbimd1, and ModemManager's org.freedesktop.ModemManager1 for
+ NetworkManager and mmcli).
  .
  mbimctl is its command-line client, and decodes hex dumps of MBIM messages.
 EOF

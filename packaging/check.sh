@@ -121,7 +121,9 @@ payload="/etc/mbimd/mbimd.toml
 /usr/lib/systemd/system/mbimd.service
 /usr/lib/sysusers.d/mbimd.conf
 /usr/lib/udev/rules.d/70-mbimd.rules
+/usr/lib/systemd/system/ModemManager.service.d/50-mbimd.conf
 /usr/share/dbus-1/system.d/dev.mbimd.Mbimd1.conf
+/usr/share/dbus-1/system.d/dev.mbimd.ModemManager1.conf
 /usr/share/polkit-1/rules.d/50-mbimd.rules
 /usr/share/man/man1/mbimctl.1.gz
 /usr/share/man/man5/mbimd.toml.5.gz
@@ -135,6 +137,8 @@ source_of() {
     /etc/mbimd/mbimd.toml) echo "$repo/systemd/mbimd.toml" ;;
     /usr/lib/systemd/system/mbimd.service) echo "$repo/systemd/mbimd.service" ;;
     /usr/share/dbus-1/system.d/dev.mbimd.Mbimd1.conf) echo "$repo/systemd/dev.mbimd.Mbimd1.conf" ;;
+    /usr/share/dbus-1/system.d/dev.mbimd.ModemManager1.conf) echo "$repo/systemd/dev.mbimd.ModemManager1.conf" ;;
+    /usr/lib/systemd/system/ModemManager.service.d/50-mbimd.conf) echo "$repo/systemd/ModemManager-mbimd.conf" ;;
     /usr/lib/sysusers.d/mbimd.conf) echo "$repo/systemd/mbimd.sysusers" ;;
     /usr/lib/udev/rules.d/70-mbimd.rules) echo "$repo/systemd/70-mbimd.rules" ;;
     /usr/share/polkit-1/rules.d/50-mbimd.rules) echo "$repo/systemd/mbimd.polkit.rules" ;;
@@ -164,6 +168,16 @@ grep -q 'OWNER="mbimd"' "$repo/systemd/70-mbimd.rules" ||
     problems+="70-mbimd.rules gives the modems to no user mbimd"$'\n'
 grep -q '<policy user="mbimd">' "$repo/systemd/dev.mbimd.Mbimd1.conf" ||
     problems+="the bus policy does not let the user mbimd own the name"$'\n'
+grep -q '<policy user="mbimd">' "$repo/systemd/dev.mbimd.ModemManager1.conf" &&
+    grep -q '<allow own="org.freedesktop.ModemManager1"/>' "$repo/systemd/dev.mbimd.ModemManager1.conf" ||
+    problems+="the ModemManager API's bus policy does not let the user mbimd own its name"$'\n'
+grep -q 'ID_MM_DEVICE_IGNORE}="1"' "$repo/systemd/70-mbimd.rules" ||
+    problems+="70-mbimd.rules does not keep ModemManager off the modems mbimd drives"$'\n'
+grep -q '^ExecCondition=.*busctl --system status org.freedesktop.ModemManager1' \
+    "$repo/systemd/ModemManager-mbimd.conf" ||
+    problems+="ModemManager's drop-in does not skip it while mbimd owns the name"$'\n'
+grep -q '^Before=.*ModemManager.service' "$repo/systemd/mbimd.service" ||
+    problems+="the unit is not ordered before ModemManager.service (its drop-in asks for the name)"$'\n'
 grep -q 'subject.user !== "mbimd"' "$repo/systemd/mbimd.polkit.rules" ||
     problems+="the polkit rule is not for the user mbimd"$'\n'
 verdict "installed paths are the ones the daemon and the unit use" "$problems"

@@ -6,8 +6,10 @@
 //! skips and carries on with the control plane. `--sim-control PATH` (or
 //! `[simulate] control`) also serves the simulator's control socket there,
 //! so `mbim-sim ctl --control PATH` drives that modem (SIM removal and
-//! insertion, faults) while mbimd runs. Without `--simulate` it takes the
-//! USB MBIM modems present and arriving (the `[devices]` rules).
+//! insertion, faults) while mbimd runs; both may be given again for more
+//! simulated modems at once, and an unplugged one goes while mbimd runs on.
+//! Without `--simulate` it takes the USB MBIM modems present and arriving
+//! (the `[devices]` rules).
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -34,15 +36,22 @@ struct Cli {
     config: Option<PathBuf>,
     /// Run against the simulated modem instead of USB devices: the scenario
     /// file given, else `[simulate] scenario`, else the built-in dual-SIM
-    /// single-active modem.
-    #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
-    simulate: Option<Option<PathBuf>>,
+    /// single-active modem. Given again, another modem beside it.
+    #[arg(
+        long,
+        value_name = "SCENARIO",
+        num_args = 0..=1,
+        default_missing_value = "",
+        action = clap::ArgAction::Append
+    )]
+    simulate: Vec<String>,
     /// With --simulate: serve the simulated modem's control socket here
-    /// (`mbim-sim ctl --control PATH …` drives it). Overrides
-    /// `[simulate] control`. A socket left there that nobody listens on is
-    /// replaced; anything else at PATH is refused and left alone.
-    #[arg(long, value_name = "PATH")]
-    sim_control: Option<PathBuf>,
+    /// (`mbim-sim ctl --control PATH …` drives it); given again, the next
+    /// modem's. Overrides `[simulate] control`. A socket left there that
+    /// nobody listens on is replaced; anything else at PATH is refused and
+    /// left alone.
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
+    sim_control: Vec<PathBuf>,
     /// Only check the configuration file: exit 0 when mbimd would start
     /// with it, 2 with the place of the problem when not.
     #[arg(long)]
@@ -63,8 +72,8 @@ fn main() -> ExitCode {
     if cli.check_config {
         // The configuration's own scenario was loaded with it; one given on
         // the command line is checked the same way.
-        if let Some(Some(scenario)) = &cli.simulate {
-            if let Err(error) = Scenario::load(scenario) {
+        for scenario in cli.simulate.iter().filter(|given| !given.is_empty()) {
+            if let Err(error) = Scenario::load(Path::new(scenario)) {
                 eprintln!("mbimd: --simulate: {}", chain(&error));
                 return ExitCode::from(2);
             }
@@ -103,17 +112,25 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     // Every supervised modem's handle, shared with the D-Bus service.
     let registry = Registry::new();
-    let scenario_path = scenario_path(cli.simulate.clone(), config.simulate.scenario.clone());
-    let simulating = scenario_path.is_some();
-    if !simulating && cli.sim_control.is_some() {
+    let scenarios = scenario_paths(&cli.simulate, config.simulate.scenario.clone());
+    let simulating = !scenarios.is_empty();
+    if !simulating && !cli.sim_control.is_empty() {
         anyhow::bail!(
             "--sim-control drives the simulated modem: it needs --simulate (or [simulate] scenario)"
         );
     }
-    let control_path = cli
-        .sim_control
-        .clone()
-        .or_else(|| config.simulate.control.clone());
+    let controls: Vec<PathBuf> = if cli.sim_control.is_empty() {
+        config.simulate.control.clone().into_iter().collect()
+    } else {
+        cli.sim_control.clone()
+    };
+    if controls.len() > scenarios.len() {
+        anyhow::bail!(
+            "{} control sockets for {} simulated modem(s): one --sim-control per --simulate at most",
+            controls.len(),
+            scenarios.len()
+        );
+    }
     // Before any modem starts: whether sessions are mbimd's or the
     // ModemManager clients' depends on it. Held until mbimd ends (dropping
     // it gives up the name).
@@ -162,38 +179,45 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         tokio::spawn(follow_sleep(registry.clone()));
     }
     let shutdown = shutdown_signal(notifier);
-    let Some(scenario_path) = scenario_path else {
+    if !simulating {
         mbimd::usb::manager::run(config, registry, shutdown).await;
         if let Some(proxy) = &proxy {
             proxy.stop();
         }
         return Ok(());
-    };
-    let scenario = match scenario_path {
-        None => Scenario::default_dssa(),
-        Some(path) => {
-            Scenario::load(&path).with_context(|| format!("loading scenario {}", path.display()))?
-        }
-    };
-    let outcome = simulate(scenario, control_path, config, registry, shutdown).await;
+    }
+    let mut modems = Vec::new();
+    let mut controls = controls.into_iter();
+    for path in scenarios {
+        let scenario = match path {
+            None => Scenario::default_dssa(),
+            Some(path) => Scenario::load(&path)
+                .with_context(|| format!("loading scenario {}", path.display()))?,
+        };
+        modems.push((scenario, controls.next()));
+    }
+    let outcome = simulate(modems, config, registry, shutdown).await;
     if let Some(proxy) = &proxy {
         proxy.stop();
     }
     outcome
 }
 
-/// Which scenario to simulate, if any: `--simulate PATH`'s file; for a bare
-/// `--simulate`, or without the option, `[simulate] scenario` (a scenario
-/// there means simulating); `Some(None)` for the built-in one.
-fn scenario_path(
-    option: Option<Option<PathBuf>>,
-    configured: Option<PathBuf>,
-) -> Option<Option<PathBuf>> {
-    match (option, configured) {
-        (Some(Some(given)), _) => Some(Some(given)),
-        (Some(None), configured) => Some(configured),
-        (None, configured) => configured.map(Some),
+/// The scenarios to simulate, one per modem (none: USB): each
+/// `--simulate PATH`'s file; for a bare `--simulate`, or without the option,
+/// `[simulate] scenario` (a scenario there means simulating); `None` for
+/// the built-in one. `options` holds "" for a bare `--simulate`.
+fn scenario_paths(options: &[String], configured: Option<PathBuf>) -> Vec<Option<PathBuf>> {
+    if options.is_empty() {
+        return configured.map(Some).into_iter().collect();
     }
+    options
+        .iter()
+        .map(|given| match given.as_str() {
+            "" => configured.clone(),
+            path => Some(PathBuf::from(path)),
+        })
+        .collect()
 }
 
 /// Re-reads the configuration file and hands it to every modem: D-Bus
@@ -392,86 +416,131 @@ async fn start_dbus(
     }
 }
 
+/// Runs the simulated modems (numbered in order) until `shutdown`: an
+/// unplugged one goes away, and mbimd runs on without it, as it does for
+/// USB modems.
 async fn simulate(
-    scenario: Scenario,
-    control_path: Option<PathBuf>,
+    modems: Vec<(Scenario, Option<PathBuf>)>,
     config: Arc<Config>,
     registry: Registry,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let modem = SimModem::new(scenario).context("building the simulated modem")?;
-    let scenario = modem.scenario();
-    tracing::info!(
-        "simulated modem {:?}: {} executor(s)",
-        scenario.name,
-        modem.function_count()
-    );
-    // Bound before the supervisor starts, so a client that finds the socket
-    // can act on the modem from its first appearance on; a path that cannot
-    // be bound stops mbimd, since whoever asked for it means to use it.
-    let control = match &control_path {
-        Some(path) => {
-            let listener = mbim_sim::ctl::bind(path).await.with_context(|| {
-                format!("serving the simulator's control socket {}", path.display())
-            })?;
-            tracing::info!(path = %path.display(), "simulator control socket ready");
-            Some(tokio::spawn(mbim_sim::ctl::serve(listener, modem.clone())))
-        }
-        None => None,
-    };
-    // The shutdown signal, seen by every round of supervision below.
-    let (stop_sender, stop) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_sender.send(true);
-    });
-    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
-        // A dropped sender cannot happen before the signal; either way, stop.
-        let _ = stop.wait_for(|stopped| *stopped).await;
-    };
-    // One round per plug-in: an unplugged modem is waited for, as the USB
-    // manager waits for a real one, until `mbim-sim ctl replug` or shutdown.
-    loop {
-        let runner = modem.clone();
-        let timers = tokio::spawn(async move { runner.run().await });
-        let (spec, functions) = supervisor::simulated_modem(&modem, 0);
-        let (handle, endpoint) = modem_channel(ModemSnapshot {
-            index: spec.index,
-            vid: spec.vid,
-            pid: spec.pid,
-            usb_path: spec.usb_path.clone(),
-            ..ModemSnapshot::default()
-        });
-        registry.insert(spec.index, handle);
-        supervisor::supervise(
-            spec,
-            functions,
-            Arc::clone(&config),
-            endpoint,
-            stopped(stop.clone()),
-        )
-        .await;
-        registry.remove(0);
-        timers.abort();
-        if *stop.borrow() {
-            break;
-        }
-        tracing::info!(
-            "the simulated modem is gone; mbimd runs on until it is plugged in again \
-             (mbim-sim ctl replug) or stopped"
-        );
-        tokio::select! {
-            () = modem.replugged() => tracing::info!("the simulated modem is plugged in again"),
-            () = stopped(stop.clone()) => break,
-        }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut running = tokio::task::JoinSet::new();
+    for (index, (scenario, control)) in modems.into_iter().enumerate() {
+        let index = u32::try_from(index).context("too many simulated modems")?;
+        let modem = SimulatedModem::start(index, scenario, control).await?;
+        running.spawn(modem.supervise(Arc::clone(&config), registry.clone(), stopped.clone()));
     }
-    if let (Some(control), Some(path)) = (control, control_path) {
-        control.abort();
-        // The next mbimd (or mbim-sim serve) would replace a stale socket
-        // anyway; removing it tells `mbim-sim ctl` at once that no one serves.
-        let _ = std::fs::remove_file(&path);
-    }
+    shutdown.await;
+    let _ = stop.send(true);
+    while running.join_next().await.is_some() {}
     Ok(())
+}
+
+/// One simulated modem, running, with its control socket if asked for.
+struct SimulatedModem {
+    index: u32,
+    modem: SimModem,
+    control: Option<(tokio::task::JoinHandle<()>, PathBuf)>,
+}
+
+impl SimulatedModem {
+    async fn start(
+        index: u32,
+        scenario: Scenario,
+        control_path: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let modem = SimModem::new(scenario).context("building the simulated modem")?;
+        let scenario = modem.scenario();
+        tracing::info!(
+            modem = index,
+            "simulated modem {:?}: {} executor(s)",
+            scenario.name,
+            modem.function_count()
+        );
+        // Bound before the supervisor starts, so a client that finds the
+        // socket can act on the modem from its first appearance on; a path
+        // that cannot be bound stops mbimd, since whoever asked for it means
+        // to use it.
+        let control = match control_path {
+            Some(path) => {
+                let listener = mbim_sim::ctl::bind(&path).await.with_context(|| {
+                    format!("serving the simulator's control socket {}", path.display())
+                })?;
+                tracing::info!(modem = index, path = %path.display(), "simulator control socket ready");
+                Some((
+                    tokio::spawn(mbim_sim::ctl::serve(listener, modem.clone())),
+                    path,
+                ))
+            }
+            None => None,
+        };
+        Ok(SimulatedModem {
+            index,
+            modem,
+            control,
+        })
+    }
+
+    /// Supervises it until `stop` says so; an unplugged modem is waited
+    /// for, as the USB manager waits for a real one, until `mbim-sim ctl
+    /// replug` (then supervised again) or the stop.
+    async fn supervise(
+        self,
+        config: Arc<Config>,
+        registry: Registry,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+            // A dropped sender means mbimd ends too: stop either way.
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        loop {
+            let runner = self.modem.clone();
+            let timers = tokio::spawn(async move { runner.run().await });
+            let (spec, functions) = supervisor::simulated_modem(&self.modem, self.index);
+            let (handle, endpoint) = modem_channel(ModemSnapshot {
+                index: spec.index,
+                vid: spec.vid,
+                pid: spec.pid,
+                usb_path: spec.usb_path.clone(),
+                ..ModemSnapshot::default()
+            });
+            registry.insert(spec.index, handle);
+            supervisor::supervise(
+                spec,
+                functions,
+                Arc::clone(&config),
+                endpoint,
+                stopped(stop.clone()),
+            )
+            .await;
+            registry.remove(self.index);
+            timers.abort();
+            if *stop.borrow() {
+                break;
+            }
+            tracing::info!(
+                modem = self.index,
+                "the simulated modem is gone; mbimd runs on until it is plugged in again \
+                 (mbim-sim ctl replug) or stopped"
+            );
+            tokio::select! {
+                () = self.modem.replugged() => {
+                    tracing::info!(modem = self.index, "the simulated modem is plugged in again");
+                }
+                () = stopped(stop.clone()) => break,
+            }
+        }
+        if let Some((control, path)) = self.control {
+            control.abort();
+            // The next mbimd (or mbim-sim serve) would replace a stale
+            // socket anyway; removing it tells `mbim-sim ctl` at once that
+            // no one serves.
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT, having told systemd that mbimd stops.
@@ -499,20 +568,27 @@ mod tests {
     fn the_scenario_is_the_options_else_the_configurations_else_the_built_in_one() {
         let given = || Some(PathBuf::from("given.toml"));
         let configured = || Some(PathBuf::from("configured.toml"));
-        // (--simulate, [simulate] scenario) -> what runs
-        let table = [
-            (None, None, None),
-            (Some(None), None, Some(None)),
-            (Some(None), configured(), Some(configured())),
-            (Some(given()), configured(), Some(given())),
-            (Some(given()), None, Some(given())),
-            (None, configured(), Some(configured())),
+        // (--simulate…, [simulate] scenario) -> what runs, one per modem
+        let table: [(&[&str], _, Vec<Option<PathBuf>>); 8] = [
+            (&[], None, vec![]),
+            (&[""], None, vec![None]),
+            (&[""], configured(), vec![configured()]),
+            (&["given.toml"], configured(), vec![given()]),
+            (&["given.toml"], None, vec![given()]),
+            (&[], configured(), vec![configured()]),
+            (&["", ""], None, vec![None, None]),
+            (
+                &["", "given.toml"],
+                configured(),
+                vec![configured(), given()],
+            ),
         ];
-        for (option, config, expected) in table {
+        for (options, config, expected) in table {
+            let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
             assert_eq!(
-                scenario_path(option.clone(), config.clone()),
+                scenario_paths(&options, config.clone()),
                 expected,
-                "{option:?} {config:?}"
+                "{options:?} {config:?}"
             );
         }
     }

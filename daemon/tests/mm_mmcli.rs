@@ -412,3 +412,71 @@ fn off_and_a_taken_name_leave_the_sessions_to_mbimd() {
     );
     drop(holder);
 }
+
+#[test]
+fn the_packaged_policy_lets_mbimd_own_the_name_everyone_read_and_only_root_change() {
+    // The system bus's own defaults (Debian's system.conf), then the
+    // packaged policy of the ModemManager API.
+    let policy = format!(
+        r#"<policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>{}/../systemd/dev.mbimd.ModemManager1.conf</include>
+  <include>{}/../systemd/dev.mbimd.Mbimd1.conf</include>"#,
+        env!("CARGO_MANIFEST_DIR"),
+        env!("CARGO_MANIFEST_DIR"),
+    );
+    let Some(mut lab) = Lab::with_policy("mmpolicy", &policy) else {
+        return;
+    };
+    // Root (mbimd run by hand here) may own the name.
+    lab.start_mbimd("", &["--simulate"]);
+    wait_for_state(&lab, "0", "registered");
+    let nobody = 65534;
+    // Everyone reads: the object list, properties, GetStatus.
+    let output = lab.mmcli_as(nobody, &["-J", "-m", "0"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["modem"]["generic"]["state"], "registered");
+    assert!(lab.mmcli_as(nobody, &["-i", "0"]).status.success());
+    // Changing calls from others stop at the bus, before mbimd sees them.
+    let output = lab.mmcli_as(nobody, &["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("org.freedesktop.DBus.Error.AccessDenied"),
+        "{}",
+        text(&output)
+    );
+    // Nor may they own the name.
+    let output = mm_support::run_as(
+        nobody,
+        mbimd_test_support::tools::BUSCTL.path(),
+        &[
+            &format!("--address={}", lab.bus_address),
+            "call",
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "RequestName",
+            "su",
+            "org.freedesktop.ModemManager1",
+            "4",
+        ],
+    );
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("Access denied"), "{}", text(&output));
+    // Root's connect goes through.
+    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(output.status.success(), "{}", text(&output));
+}

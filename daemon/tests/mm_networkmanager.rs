@@ -438,3 +438,89 @@ fn both_executors_of_a_dual_active_modem_connect_side_by_side() {
     assert!(!lab.links().contains(&"mbim0e0".to_owned()));
     assert_eq!(lab.addresses("mbim0e1"), ["10.65.0.2/30"]);
 }
+
+#[test]
+fn two_modems_at_once_and_one_unplugged() {
+    let Some(mut lab) = Lab::new("nmtwo") else {
+        return;
+    };
+    // The built-in dual-SIM modem and a dual-active one: three modem
+    // objects, two USB modems.
+    let two = scenario("two-executors");
+    let control = lab.dir.join("second.sock");
+    lab.start_mbimd(
+        "",
+        &[
+            "--simulate",
+            "--simulate",
+            two.to_str().unwrap(),
+            "--sim-control",
+            lab.dir.join("first.sock").to_str().unwrap(),
+            "--sim-control",
+            control.to_str().unwrap(),
+        ],
+    );
+    lab.start_network_manager();
+    lab.wait_until("three gsm devices", || {
+        let devices = lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"]);
+        ["mbim0e0-ctl:gsm", "mbim1e0-ctl:gsm", "mbim1e1-ctl:gsm"]
+            .iter()
+            .all(|device| devices.lines().any(|line| line == *device))
+    });
+    assert_eq!(
+        lab.mmcli_json(&["-L"])["modem-list"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // The first modem, and the second modem's second executor (the two
+    // first executors' simulated networks hand out the same subnet).
+    for (name, device) in [("first", "mbim0e0-ctl"), ("second", "mbim1e1-ctl")] {
+        lab.nmcli_ok(&[
+            "connection",
+            "add",
+            "type",
+            "gsm",
+            "ifname",
+            device,
+            "con-name",
+            name,
+            "apn",
+            "internet",
+            "connection.autoconnect",
+            "no",
+            "ipv6.method",
+            "disabled",
+        ]);
+        lab.nmcli_ok(&["--wait", "90", "connection", "up", name]);
+    }
+    assert_eq!(lab.addresses("mbim0e0"), ["10.64.0.2/30"]);
+    assert_eq!(lab.addresses("mbim1e1"), ["10.65.0.2/30"]);
+    lab.ping("10.64.0.1");
+    lab.ping("10.65.0.1");
+
+    // The second modem unplugged: its devices go, the first stays up.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(mbim_sim::ctl::request(
+            &control,
+            &mbim_sim::control::ControlCommand::Unplug,
+        ))
+        .unwrap();
+    lab.wait_until("the second modem gone", || {
+        let devices = lab.nmcli_ok(&["-t", "-f", "DEVICE", "device"]);
+        !devices.lines().any(|line| line.starts_with("mbim1e"))
+            && !lab.links().contains(&"mbim1e1".to_owned())
+    });
+    assert_eq!(
+        lab.mmcli_json(&["-L"])["modem-list"],
+        serde_json::json!(["/org/freedesktop/ModemManager1/Modem/0"])
+    );
+    wait_for_device(&lab, "mbim0e0-ctl", "(connected)");
+    assert_eq!(lab.addresses("mbim0e0"), ["10.64.0.2/30"]);
+    lab.ping("10.64.0.1");
+    let resolv = lab.resolv_conf();
+    assert!(resolv.contains("nameserver 10.64.0.1"), "{resolv}");
+    assert!(!resolv.contains("10.65.0.1"), "{resolv}");
+}

@@ -51,15 +51,18 @@ const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bu
   <type>system</type>
   <listen>unix:path=@DIR@/bus.sock</listen>
   <auth>EXTERNAL</auth>
-  <policy context="default">
+  @POLICY@
+  <limit name="reply_timeout">300000</limit>
+</busconfig>
+"#;
+
+/// The lab bus's usual policy: anyone may do anything.
+const OPEN_POLICY: &str = r#"<policy context="default">
     <allow user="*"/>
     <allow own="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
-  </policy>
-  <limit name="reply_timeout">300000</limit>
-</busconfig>
-"#;
+  </policy>"#;
 
 /// NetworkManager as the lab runs it: keyfiles, no connection made up by
 /// itself, DNS into its own resolv.conf, no polkit, no connectivity check.
@@ -123,6 +126,12 @@ impl Lab {
     /// A fresh lab, or `None` (the test says SKIP) without root and
     /// /dev/net/tun.
     pub(crate) fn new(name: &str) -> Option<Lab> {
+        Self::with_policy(name, OPEN_POLICY)
+    }
+
+    /// A fresh lab whose bus has these policy (and include) elements
+    /// instead.
+    pub(crate) fn with_policy(name: &str, policy: &str) -> Option<Lab> {
         if !privileged() {
             println!("SKIP: needs root and /dev/net/tun");
             return None;
@@ -152,11 +161,13 @@ impl Lab {
             .unwrap();
         assert!(status.success());
         let config = dir.join("bus.conf");
-        std::fs::write(
-            &config,
-            BUS_CONFIG.replace("@DIR@", &dir.display().to_string()),
-        )
-        .unwrap();
+        let text = BUS_CONFIG
+            .replace("@DIR@", &dir.display().to_string())
+            .replace("@POLICY@", policy);
+        std::fs::write(&config, text).unwrap();
+        // Clients run as other users reach the socket.
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let bus = DBUS_DAEMON
             .command()
             .arg(format!("--config-file={}", config.display()))
@@ -314,18 +325,9 @@ impl Lab {
 
     /// `mmcli args…` as the user `uid` (a caller who is not root).
     pub(crate) fn mmcli_as(&self, uid: u32, args: &[&str]) -> Output {
-        SETPRIV
-            .command()
-            .args([
-                &format!("--reuid={uid}"),
-                &format!("--regid={uid}"),
-                "--clear-groups",
-            ])
-            .arg(MMCLI.path())
-            .args(args)
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
-            .output()
-            .unwrap()
+        let mut command = as_user(uid, MMCLI.path(), args);
+        command.env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address);
+        command.output().unwrap()
     }
 
     /// `nmcli args…` on the lab's bus.
@@ -456,6 +458,26 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// `program args…` as the user (and group) `uid`, without supplementary
+/// groups.
+fn as_user(uid: u32, program: PathBuf, args: &[&str]) -> Command {
+    let mut command = SETPRIV.command();
+    command
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+        ])
+        .arg(program)
+        .args(args);
+    command
+}
+
+/// Runs `program args…` as the user `uid`.
+pub(crate) fn run_as(uid: u32, program: PathBuf, args: &[&str]) -> Output {
+    as_user(uid, program, args).output().unwrap()
 }
 
 /// SIGTERM, then SIGKILL if the process is still there after a while.

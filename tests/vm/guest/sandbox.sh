@@ -2,7 +2,10 @@
 # vmtest: init=systemd
 # vmtest: timeout=480
 # The packaged unit under a real systemd (PID 1 in this VM): mbimd installed as the packages
-# install it (unit, sysusers.d user, udev rule, bus policy), the simulated modem plugged in.
+# install it (unit, sysusers.d user, udev rule, bus policies, ModemManager's drop-in), the
+# simulated modem plugged in. With the packaged api = "auto", the user mbimd owns
+# org.freedesktop.ModemManager1, a Simple.Connect gets a raised device without addresses, and
+# ModemManager.service is skipped; with api = "off", ModemManager runs and leaves the modem alone.
 # The udev rule gives the user mbimd the modem's usbfs node and nothing else; mbimd.service
 # runs as that user with CAP_NET_ADMIN alone, takes the modem, configures mbim0e0 (its IPv6
 # sysctls included) and carries ping; libmbim's `mbimcli -p` reaches the modem through mbimd's
@@ -29,6 +32,10 @@ install -D -m 0644 "$sys/mbimd.service" /usr/lib/systemd/system/mbimd.service
 install -D -m 0644 "$sys/mbimd.sysusers" /usr/lib/sysusers.d/mbimd.conf
 install -D -m 0644 "$sys/70-mbimd.rules" /usr/lib/udev/rules.d/70-mbimd.rules
 install -D -m 0644 "$sys/dev.mbimd.Mbimd1.conf" /usr/share/dbus-1/system.d/dev.mbimd.Mbimd1.conf
+install -D -m 0644 "$sys/dev.mbimd.ModemManager1.conf" \
+    /usr/share/dbus-1/system.d/dev.mbimd.ModemManager1.conf
+install -D -m 0644 "$sys/ModemManager-mbimd.conf" \
+    /usr/lib/systemd/system/ModemManager.service.d/50-mbimd.conf
 install -D -m 0644 "$sys/mbimd.polkit.rules" /usr/share/polkit-1/rules.d/50-mbimd.rules
 # The packaged configuration (DNS backend "auto"), with the simulated network's APN.
 mkdir -p /etc/mbimd
@@ -58,6 +65,8 @@ busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.
 systemctl daemon-reload
 mbimd_uid=$(id -u mbimd) || abort "systemd-sysusers created no user mbimd"
 pass "user mbimd (uid $mbimd_uid) created by systemd-sysusers"
+# shellcheck disable=SC2317 # also called through wait_for
+has_address_now() { [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"inet "* ]]; }
 # A harmless unit only root may start: the probe's D-Bus call asks for it.
 cat >/etc/systemd/system/vmtest-canary.service <<'UNIT'
 [Service]
@@ -106,6 +115,74 @@ if [ "$resolved" = yes ]; then
     else
         journalctl -u vmtest-resolved --no-pager | tail -n 20
         abort "systemd-resolved did not start"
+    fi
+fi
+
+step "the ModemManager API (api = \"auto\"): mbimd owns its name, sessions are the client's"
+# ModemManager's unit, where the machine has ModemManager (the cargo tests install it for mmcli).
+mm_unit=no
+systemctl cat ModemManager.service >/dev/null 2>&1 && mm_unit=yes
+if systemctl start mbimd.service; then
+    pass "systemctl start mbimd.service"
+else
+    journalctl -u mbimd.service --no-pager | tail -n 30
+    abort "mbimd.service did not start"
+fi
+owner=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+    GetConnectionUnixUser s org.freedesktop.ModemManager1 2>&1)
+[ "$owner" = "u $mbimd_uid" ] &&
+    pass "org.freedesktop.ModemManager1 is owned by uid $mbimd_uid (the packaged policy lets it)" ||
+    fail "org.freedesktop.ModemManager1 owner: $owner"
+api=$(busctl --system get-property dev.mbimd.Mbimd1 /dev/mbimd/Mbimd1 dev.mbimd.Manager1 ModemManagerApi)
+[ "$api" = 's "serving"' ] && pass "dev.mbimd.Manager1.ModemManagerApi serving" || fail "ModemManagerApi $api"
+modem=/org/freedesktop/ModemManager1/Modem/0
+# shellcheck disable=SC2317 # called through wait_for
+registered() {
+    [ "$(busctl --system get-property org.freedesktop.ModemManager1 $modem \
+        org.freedesktop.ModemManager1.Modem State 2>/dev/null)" = "i 8" ]
+}
+if wait_for 60 registered; then
+    pass "Modem/0 registered (State 8), and no session of mbimd's own"
+    [ -e /sys/class/net/mbim0e0 ] && fail "mbim0e0 exists before anyone asked for a session"
+else
+    journalctl -u mbimd.service --no-pager | tail -n 30
+    fail "Modem/0 State: $(busctl --system get-property org.freedesktop.ModemManager1 $modem \
+        org.freedesktop.ModemManager1.Modem State 2>&1)"
+fi
+bearer=$(busctl --system --timeout=120 call org.freedesktop.ModemManager1 $modem \
+    org.freedesktop.ModemManager1.Modem.Simple Connect 'a{sv}' 1 apn s internet 2>&1)
+if [ "$bearer" = 'o "/org/freedesktop/ModemManager1/Bearer/0"' ]; then
+    pass "Simple.Connect as root: $bearer"
+else
+    journalctl -u mbimd.service --no-pager | tail -n 30
+    fail "Simple.Connect: $bearer"
+fi
+link=$(ip -o link show dev mbim0e0 2>&1)
+[[ $link == *"state UNKNOWN"* || $link == *",UP"* ]] && ! has_address_now &&
+    pass "mbim0e0 up, its addresses left to the client" || fail "mbim0e0: $link $(ip addr show dev mbim0e0 2>&1)"
+if [ "$mm_unit" = yes ]; then
+    systemctl start ModemManager.service || true
+    result=$(systemctl show -p Result --value ModemManager.service)
+    [ "$result" = exec-condition ] && ! systemctl is-active --quiet ModemManager.service &&
+        pass "ModemManager.service skipped (ExecCondition) while mbimd owns the name" ||
+        fail "ModemManager.service: Result=$result, $(systemctl is-active ModemManager.service)"
+else
+    skip "ModemManager.service: ModemManager is not installed on this machine"
+fi
+out=$(busctl --system call org.freedesktop.ModemManager1 $modem \
+    org.freedesktop.ModemManager1.Modem.Simple Disconnect o / 2>&1) &&
+    pass "Simple.Disconnect" || fail "Simple.Disconnect: $out"
+systemctl stop mbimd.service
+# The rest is mbimd's own configuration of the session: no ModemManager API.
+sed -i 's|^api = "auto"$|api = "off"|' /etc/mbimd/mbimd.toml
+grep -q '^api = "off"$' /etc/mbimd/mbimd.toml || abort "the packaged mbimd.toml has no api = \"auto\""
+if [ "$mm_unit" = yes ]; then
+    # api = "off": the name is ModemManager's, and it leaves the MBIM modem alone
+    # (ID_MM_DEVICE_IGNORE from 70-mbimd.rules).
+    if systemctl start ModemManager.service; then
+        pass "ModemManager.service starts with mbimd's API off"
+    else
+        fail "ModemManager.service did not start: $(systemctl status ModemManager.service | tail -n 3)"
     fi
 fi
 
@@ -216,6 +293,15 @@ else
     fail "systemctl reload mbimd.service"
 fi
 systemctl is-active --quiet mbimd.service && pass "mbimd.service still active" || fail "mbimd.service not active"
+if [ "$mm_unit" = yes ] && systemctl is-active --quiet ModemManager.service; then
+    # ModemManager ran beside mbimd all along and never took the modem.
+    modems=$(busctl --system call org.freedesktop.ModemManager1 /org/freedesktop/ModemManager1 \
+        org.freedesktop.DBus.ObjectManager GetManagedObjects 2>&1)
+    [ "$modems" = "a{oa{sa{sv}}} 0" ] &&
+        pass "ModemManager lists no modem: the MBIM modem is mbimd's alone" ||
+        fail "ModemManager lists: $modems"
+    systemctl stop ModemManager.service
+fi
 
 # probe_unit NAME SED-SCRIPT: a copy of the packaged unit, edited by SED-SCRIPT, whose
 # ExecStart= is the probe; its verdicts land in $VM_OUT/NAME.log.
