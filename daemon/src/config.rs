@@ -14,6 +14,7 @@
 
 pub(crate) mod groups;
 mod locate;
+mod sessions;
 mod validate;
 mod values;
 
@@ -29,6 +30,7 @@ use crate::logging::chain;
 pub use crate::executor::Profile;
 pub use crate::policy::{OnRemoval, SlotPolicyConfig};
 pub use locate::Location;
+pub use sessions::{SessionManager, Sessions};
 // The netdev's default (NetworkManager's for WWAN: behind Ethernet's 100
 // and Wi-Fi's 600), so an absent `[routes]` means what the netdev assumes.
 pub use crate::netdev::{DnsBackend, InterfaceName, DEFAULT_ROUTE_METRIC, MAX_NAME_LEN};
@@ -79,9 +81,10 @@ pub struct Config {
     /// The ModemManager D-Bus API (`org.freedesktop.ModemManager1`).
     pub modemmanager: ModemManagerSettings,
     /// Who brings sessions up and configures their IP: decided at start-up
-    /// (mbimd serves the ModemManager API or not), never read from the file.
+    /// (mbimd serves the ModemManager API or not) and handed to the clients
+    /// once at most; never read from the file. Shared by every clone.
     #[serde(skip)]
-    pub sessions: SessionManager,
+    pub sessions: Sessions,
     /// The host's sleep.
     pub power: Power,
     /// Where an APN comes from when no profile matches a SIM.
@@ -124,7 +127,10 @@ pub struct ModemManagerSettings {
 pub enum ModemManagerApi {
     /// Served when the name `org.freedesktop.ModemManager1` is free at
     /// start-up; if ModemManager itself runs, mbimd leaves the name to it
-    /// and drives its modems on its own.
+    /// and drives its modems on its own. While served, mbimd still connects
+    /// and configures its modems itself until a client takes over: when
+    /// NetworkManager is on the bus, or a client connects or disconnects
+    /// through the API (see [`Sessions`]).
     #[default]
     Auto,
     /// Always served: if the name is taken, mbimd waits in the bus's queue
@@ -132,22 +138,6 @@ pub enum ModemManagerApi {
     On,
     /// Never served: mbimd connects and configures its modems itself.
     Off,
-}
-
-/// Who manages sessions: whether a session is brought up by mbimd itself
-/// and gets its IP configuration from it, or is brought up when a
-/// ModemManager client (NetworkManager, mmcli) asks and configured by that
-/// client.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SessionManager {
-    /// mbimd connects as soon as it can and applies addresses, routes and
-    /// DNS (no ModemManager API, or nobody to use it).
-    #[default]
-    Mbimd,
-    /// mbimd connects when a client asks and brings the network device up
-    /// (its MTU, link up); addresses, routes and DNS are the client's, from
-    /// the bearer's IP configuration.
-    Client,
 }
 
 /// `[apn-sources]`: what mbimd tries, in this order, when no `[[profiles]]`

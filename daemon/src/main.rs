@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use mbim_sim::device::SimModem;
 use mbim_sim::scenario::Scenario;
-use mbimd::config::{self, Config, SessionManager};
+use mbimd::config::{self, Config, Sessions};
 use mbimd::dbus;
 use mbimd::logging::chain;
 use mbimd::mm;
@@ -109,7 +109,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     // Every supervised modem's handle, shared with the D-Bus service.
     let registry = Registry::new();
     let scenarios = scenario_paths(&cli.simulate, config.simulate.scenario.clone());
@@ -135,7 +135,6 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     // ModemManager clients' depends on it. Held until mbimd ends (dropping
     // it gives up the name).
     let (modemmanager, status) = start_modemmanager(&config, &registry).await;
-    config.sessions = sessions_for(status);
     let config = Arc::new(config);
     let notifier = Notifier::from_env().unwrap_or_else(|error| {
         tracing::warn!("{}; systemd hears nothing from mbimd", chain(&error));
@@ -148,7 +147,7 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         &registry,
         &notifier,
         Reloaded {
-            sessions: config.sessions,
+            sessions: config.sessions.clone(),
             modemmanager: modemmanager.clone(),
             proxy: proxy.clone(),
         },
@@ -242,7 +241,7 @@ fn reloader(cli: &Cli, registry: &Registry, notifier: &Notifier, kept: Reloaded)
                         .map_err(|error| format!("reading the configuration: {}", chain(&error)))?;
                 let mut config = loaded.map_err(|error| chain(&error).to_string())?;
                 // Decided at start-up, not by the file.
-                config.sessions = kept.sessions;
+                config.sessions = kept.sessions.clone();
                 let config = Arc::new(config);
                 if let Some(modemmanager) = &kept.modemmanager {
                     modemmanager.set_config(Arc::clone(&config));
@@ -269,23 +268,13 @@ fn reloader(cli: &Cli, registry: &Registry, notifier: &Notifier, kept: Reloaded)
 /// What a reload keeps from start-up and hands the new configuration to.
 #[derive(Clone)]
 struct Reloaded {
-    /// Who manages sessions (decided when the ModemManager face started).
-    sessions: SessionManager,
+    /// Who manages sessions (decided when the ModemManager face started,
+    /// handed to its clients when they come).
+    sessions: Sessions,
     /// The ModemManager face, which takes the new configuration too.
     modemmanager: Option<Arc<mm::MmService>>,
     /// libmbim's tools' door, whose admin group may change.
     proxy: Option<Arc<mbimd::proxy::ProxyHandle>>,
-}
-
-/// Who manages sessions while the ModemManager face stands as `status`
-/// says: its clients while it is served (or waited for), mbimd otherwise.
-fn sessions_for(status: mm::ApiStatus) -> SessionManager {
-    match status {
-        mm::ApiStatus::Serving | mm::ApiStatus::Waiting => SessionManager::Client,
-        mm::ApiStatus::Off | mm::ApiStatus::NameTaken | mm::ApiStatus::Unavailable => {
-            SessionManager::Mbimd
-        }
-    }
 }
 
 /// The ModemManager API, as `[modemmanager] api` says; one log line says
@@ -309,10 +298,18 @@ async fn start_modemmanager(
     {
         Ok((service, status)) => {
             match status {
-                mm::ApiStatus::Serving => tracing::info!(
+                mm::ApiStatus::Serving if api == config::ModemManagerApi::On => tracing::info!(
                     "ModemManager API {} on the system bus: modems connect when its clients \
                      (NetworkManager, mmcli) ask, and they configure addresses, routes and DNS",
                     mm::BUS_NAME
+                ),
+                mm::ApiStatus::Serving => tracing::info!(
+                    "ModemManager API {} on the system bus: mbimd connects and configures its \
+                     modems itself until a client takes over ({} on the bus, or a client \
+                     connecting through the API); from then on modems connect when the clients \
+                     ask, and they configure addresses, routes and DNS",
+                    mm::BUS_NAME,
+                    mm::NETWORK_MANAGER
                 ),
                 mm::ApiStatus::Waiting => tracing::warn!(
                     "another process (ModemManager?) owns {}: mbimd takes the name when it is \

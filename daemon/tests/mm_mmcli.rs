@@ -18,6 +18,9 @@ const MODEM: &str = "/org/freedesktop/ModemManager1/Modem/0";
 const SIM_0: &str = "/org/freedesktop/ModemManager1/SIM/0";
 const SIM_1: &str = "/org/freedesktop/ModemManager1/SIM/1";
 const SIMPLE: &str = "org.freedesktop.ModemManager1.Modem.Simple";
+/// Sessions are the clients' from the start (with the default, "auto",
+/// they become theirs when a client takes over).
+const API_ON: &str = "[modemmanager]\napi = \"on\"\n";
 
 fn modem(lab: &Lab, index: &str) -> Value {
     lab.mmcli_json(&["-m", index])["modem"].clone()
@@ -55,7 +58,7 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
     let Some(mut lab) = Lab::new("mmcli") else {
         return;
     };
-    lab.start_mbimd("", &["--simulate"]);
+    lab.start_mbimd(API_ON, &["--simulate"]);
     lab.wait_until("the modem in mmcli -L", || {
         lab.mmcli(&["-J", "-L"]).status.success()
             && lab.mmcli_json(&["-L"])["modem-list"][0] == MODEM
@@ -106,7 +109,7 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
     assert_eq!(esim["esim-status"], "with-profiles");
     assert_eq!(esim["removability"], "not-removable");
 
-    // The API is on: registered, and yet no session until a client asks.
+    // api = "on": registered, and yet no session until a client asks.
     assert_eq!(lab.links(), ["lo"]);
 
     // Bad input: ModemManager's error, a clear message, nothing changed.
@@ -242,7 +245,7 @@ fn set_primary_sim_slot_switches_the_slot_and_the_sim_follows() {
     let Some(mut lab) = Lab::new("mmslot") else {
         return;
     };
-    lab.start_mbimd("", &["--simulate"]);
+    lab.start_mbimd(API_ON, &["--simulate"]);
     lab.wait_until("the modem", || lab.mmcli(&["-m", "0"]).status.success());
     wait_for_state(&lab, "0", "registered");
 
@@ -280,7 +283,7 @@ fn each_executor_of_a_dual_active_modem_is_a_modem_of_its_own() {
         return;
     };
     let two = scenario("two-executors");
-    lab.start_mbimd("", &["--simulate", two.to_str().unwrap()]);
+    lab.start_mbimd(API_ON, &["--simulate", two.to_str().unwrap()]);
     lab.wait_until("two modems", || {
         lab.mmcli(&["-J", "-L"]).status.success()
             && lab.mmcli_json(&["-L"])["modem-list"]
@@ -315,7 +318,7 @@ fn other_callers_read_masked_personal_data_and_may_not_connect() {
     let Some(mut lab) = Lab::new("mmaccess") else {
         return;
     };
-    lab.start_mbimd("", &["--simulate"]);
+    lab.start_mbimd(API_ON, &["--simulate"]);
     lab.wait_until("the modem", || lab.mmcli(&["-m", "0"]).status.success());
     wait_for_state(&lab, "0", "registered");
     let nobody = 65534;
@@ -441,7 +444,7 @@ fn the_packaged_policy_lets_mbimd_own_the_name_everyone_read_and_only_root_chang
         return;
     };
     // Root (mbimd run by hand here) may own the name.
-    lab.start_mbimd("", &["--simulate"]);
+    lab.start_mbimd(API_ON, &["--simulate"]);
     wait_for_state(&lab, "0", "registered");
     let nobody = 65534;
     // Everyone reads: the object list, properties, GetStatus.
@@ -479,4 +482,78 @@ fn the_packaged_policy_lets_mbimd_own_the_name_everyone_read_and_only_root_chang
     // Root's connect goes through.
     let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
     assert!(output.status.success(), "{}", text(&output));
+}
+
+/// The ModemManager API's state on mbimd's own API.
+fn api_status(lab: &Lab) -> String {
+    let output = lab.busctl(&[
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1",
+        "dev.mbimd.Manager1",
+        "ModemManagerApi",
+    ]);
+    text(&output).trim().to_owned()
+}
+
+#[test]
+fn by_default_mbimd_connects_by_itself_until_a_client_takes_over() {
+    let Some(mut lab) = Lab::new("mmauto") else {
+        return;
+    };
+    // api = "auto" (the default) and no NetworkManager: the API is served
+    // and yet mbimd connects and configures the modem itself, as the
+    // README's `mbimd --simulate` shows.
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_until("mbimd's own address on mbim0e0", || {
+        lab.addresses("mbim0e0")
+            .contains(&"10.64.0.2/30".to_owned())
+    });
+    assert_eq!(api_status(&lab), "s \"serving\"");
+    let route = lab.ip(&["-4", "route", "show", "default"]);
+    assert_eq!(route[0]["dev"], "mbim0e0", "{route}");
+    assert_eq!(route[0]["gateway"], "10.64.0.1", "{route}");
+    lab.ping("10.64.0.1");
+    // mmcli sees mbimd's session as the modem's bearer.
+    wait_for_state(&lab, "0", "connected");
+    assert_eq!(
+        modem(&lab, "0")["generic"]["bearers"],
+        serde_json::json!(["/org/freedesktop/ModemManager1/Bearer/0"])
+    );
+
+    // A client's connect takes the sessions over: mbimd's session goes with
+    // all it configured, and the client's comes up on a device left to it.
+    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(lab.links().contains(&"mbim0e0".to_owned()));
+    assert_eq!(lab.addresses("mbim0e0"), Vec::<String>::new());
+    assert_eq!(
+        lab.ip(&["-4", "route", "show", "default"]),
+        serde_json::json!([])
+    );
+    let bearers = modem(&lab, "0")["generic"]["bearers"].clone();
+    let path = bearers[0].as_str().unwrap_or_default().to_owned();
+    let number = path.rsplit('/').next().unwrap_or_default();
+    let bearer = lab.mmcli_json(&["-b", number])["bearer"].clone();
+    assert_eq!(bearer["status"]["connected"], "yes", "{bearer}");
+    assert_eq!(bearer["ipv4-config"]["address"], "10.64.0.2", "{bearer}");
+    let log = lab.mbimd_log();
+    assert_eq!(
+        log.matches("from now on modems connect when a ModemManager client asks")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("Simple.Connect from a ModemManager client"),
+        "{log}"
+    );
+
+    // The client disconnects: mbimd no longer connects by itself.
+    let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(!lab.links().contains(&"mbim0e0".to_owned()));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(state(&lab, "0"), "registered");
+    assert!(!lab.links().contains(&"mbim0e0".to_owned()));
 }

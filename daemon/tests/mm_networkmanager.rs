@@ -524,3 +524,75 @@ fn two_modems_at_once_and_one_unplugged() {
     assert!(resolv.contains("nameserver 10.64.0.1"), "{resolv}");
     assert!(!resolv.contains("10.65.0.1"), "{resolv}");
 }
+
+#[test]
+fn networkmanager_coming_takes_over_from_mbimd_and_nothing_is_configured_twice() {
+    let Some(mut lab) = Lab::new("nmtake") else {
+        return;
+    };
+    // api = "auto" (the default) and no NetworkManager yet: mbimd connects
+    // and configures the modem itself.
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_until("mbimd's own address on mbim0e0", || {
+        lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned())
+    });
+    // NetworkManager comes: mbimd takes its own session down with all it
+    // configured, and NetworkManager finds a modem to connect.
+    lab.start_network_manager();
+    lab.wait_until("the modem as a gsm device in nmcli", || {
+        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
+            .lines()
+            .any(|line| line == format!("{DEVICE}:gsm"))
+    });
+    lab.wait_until("mbimd's own session gone", || {
+        !lab.links().contains(&NETDEV.to_owned())
+    });
+    let log = lab.mbimd_log();
+    assert!(
+        log.contains("org.freedesktop.NetworkManager came onto the bus: from now on"),
+        "{log}"
+    );
+    // An autoconnecting connection: NetworkManager brings it up by itself.
+    lab.nmcli_ok(&[
+        "connection",
+        "add",
+        "type",
+        "gsm",
+        "ifname",
+        "*",
+        "con-name",
+        "mobile",
+        "apn",
+        "internet",
+        "ipv6.method",
+        "disabled",
+    ]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert_eq!(lab.addresses(NETDEV), ["10.64.0.2/30"]);
+    // The address is NetworkManager's (noprefixroute), and there is one
+    // default route, NetworkManager's.
+    let addresses = lab.ip(&["addr", "show", "dev", NETDEV]);
+    assert_eq!(
+        addresses[0]["addr_info"][0]["noprefixroute"], true,
+        "{addresses}"
+    );
+    let routes = default_route(&lab, "-4");
+    assert_eq!(routes.as_array().map(Vec::len), Some(1), "{routes}");
+    assert_eq!(routes[0]["dev"], NETDEV, "{routes}");
+    assert!(lab.resolv_conf().contains("nameserver 10.64.0.1"));
+    lab.ping("10.64.0.1");
+    // NetworkManager restarted: the sessions stay the clients', and the
+    // connection comes back through NetworkManager alone.
+    lab.stop_network_manager();
+    lab.start_network_manager();
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert_eq!(lab.addresses(NETDEV), ["10.64.0.2/30"]);
+    let routes = default_route(&lab, "-4");
+    assert_eq!(routes.as_array().map(Vec::len), Some(1), "{routes}");
+    assert_eq!(
+        lab.mbimd_log()
+            .matches("from now on modems connect when a ModemManager client asks")
+            .count(),
+        1
+    );
+}

@@ -99,6 +99,7 @@ pub(crate) async fn call(
     member: &str,
 ) -> Result<Message, MmError> {
     call.authorize().await?;
+    connect::take_over(call, modem, executor).await?;
     let bearer = call
         .face
         .table()

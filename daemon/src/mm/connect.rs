@@ -373,6 +373,19 @@ fn note_attempt(call: &Call<'_>, modem: u32, executor: u32, failure: Option<&MmE
     }
 }
 
+/// A client's session call (connect, disconnect, bearers, the radio) takes
+/// the sessions over from mbimd (`api = "auto"`, see
+/// [`crate::config::Sessions`]). The call that does so first takes down
+/// this executor's session of mbimd's own and waits for it: what the client
+/// then connects, it configures alone.
+pub(crate) async fn take_over(call: &Call<'_>, modem: u32, executor: u32) -> Result<(), MmError> {
+    let sessions = call.face.config().sessions.clone();
+    if sessions.hand_to_clients(&format!("{} from a ModemManager client", call.what)) {
+        disconnect(call, modem, executor).await?;
+    }
+    Ok(())
+}
+
 /// Ends executor `executor`'s session (if any) and waits until its network
 /// device is gone.
 pub(crate) async fn disconnect(call: &Call<'_>, modem: u32, executor: u32) -> Result<(), MmError> {

@@ -21,10 +21,13 @@
 //! shown in full only to root and mbimd's group.
 //!
 //! While the face is served, sessions are the clients' (see
-//! [`crate::config::SessionManager`]): a modem connects on `Simple.Connect`
+//! [`crate::config::Sessions`]) from the start with `api = "on"`, and with
+//! `api = "auto"` once a client takes over ([`takeover`]: NetworkManager on
+//! the bus, or a client's connect): a modem connects on `Simple.Connect`
 //! or `Bearer.Connect`, mbimd creates and raises the network device and
 //! reports the session in the bearer, and the client configures addresses,
-//! routes and DNS.
+//! routes and DNS. Until then mbimd connects and configures by itself, as
+//! without the face.
 
 mod bearer;
 mod bus;
@@ -40,7 +43,10 @@ mod properties;
 mod sim;
 mod simple;
 mod spec;
+mod takeover;
 mod view;
+
+pub use takeover::{at_start as sessions_at_start, NETWORK_MANAGER};
 
 use crate::config::{Config, ModemManagerApi};
 use crate::dbus::{AccessPolicy, Bus};
@@ -154,7 +160,9 @@ impl Drop for MmService {
 /// Connects to `bus` and serves the face for the modems of `registry`:
 /// with `api = "auto"` only if the name is free now (else
 /// `Ok((None, NameTaken))`, and nothing stays connected), with `api =
-/// "on"` also by waiting for it. `api = "off"` serves nothing.
+/// "on"` also by waiting for it. `api = "off"` serves nothing. Sets who
+/// manages sessions (`config.sessions`, shared with the modems) as
+/// [`sessions_at_start`] says, before it returns.
 pub async fn serve(
     bus: Bus,
     api: ModemManagerApi,
@@ -185,7 +193,7 @@ pub async fn serve(
         connection: connection.clone(),
         access: RwLock::new(access),
         registry,
-        config: RwLock::new(config),
+        config: RwLock::new(Arc::clone(&config)),
         table: Mutex::new(Table::default()),
         published: tokio::sync::Mutex::new(BTreeMap::new()),
         calls: Arc::new(tokio::sync::Semaphore::new(bus::MAX_CALLS)),
@@ -217,8 +225,15 @@ pub async fn serve(
             return Ok((None, ApiStatus::NameTaken));
         }
     };
+    config.sessions.start_with(takeover::at_start(api, status));
     let (status_tx, status_rx) = watch::channel(status);
     let mut tasks = vec![calls, tokio::spawn(track(Arc::clone(&face)))];
+    if api == ModemManagerApi::Auto {
+        tasks.push(tokio::spawn(takeover::follow_network_manager(
+            connection.clone(),
+            config.sessions.clone(),
+        )));
+    }
     if status == ApiStatus::Waiting {
         tasks.push(tokio::spawn(await_name(acquired, status_tx)));
     }

@@ -156,6 +156,12 @@ pub(crate) async fn call(
         _ => {}
     }
     call.authorize().await?;
+    if matches!(
+        member,
+        "Enable" | "SetPowerState" | "CreateBearer" | "DeleteBearer"
+    ) {
+        connect::take_over(call, modem, executor).await?;
+    }
     match member {
         "Enable" => {
             let (enable,): (bool,) = call.args()?;

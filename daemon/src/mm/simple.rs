@@ -27,6 +27,7 @@ pub(crate) async fn call(
         return call.reply(&(status(call, modem, executor)?,));
     }
     call.authorize().await?;
+    connect::take_over(call, modem, executor).await?;
     match member {
         "Connect" => {
             let (properties,): (HashMap<String, OwnedValue>,) = call.args()?;

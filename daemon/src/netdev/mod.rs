@@ -529,11 +529,24 @@ impl Netdev {
         self.rtnl.set_up(self.index, up).await
     }
 
-    /// Removes everything: DNS entries, routes, addresses, and the device.
-    /// Every step is tried even if one fails; the first failure is returned.
-    /// The data path's handles of the device fail from then on; it should
-    /// drop them.
-    pub async fn teardown(self) -> Result<(), NetdevError> {
+    /// From now on a client configures the device's IP
+    /// ([`Addressing::LinkOnly`]): the DNS servers, routes and addresses
+    /// this netdev applied are removed, the link and its MTU stay. Every
+    /// step is tried even if one fails; the first failure is returned.
+    pub async fn leave_addressing_to_client(&mut self) -> Result<(), NetdevError> {
+        let result = if self.options.addressing == Addressing::Full {
+            self.remove_addressing().await
+        } else {
+            Ok(())
+        };
+        self.options.addressing = Addressing::LinkOnly;
+        self.applied_dns = None;
+        result
+    }
+
+    /// Removes the DNS servers this netdev applied, and every route and
+    /// address of the device; the first failure is returned.
+    async fn remove_addressing(&self) -> Result<(), NetdevError> {
         let mut first_error = None;
         let mut note = |result: Result<(), NetdevError>| {
             if let Err(error) = result {
@@ -565,12 +578,24 @@ impl Netdev {
             }
             Err(error) => note(Err(error)),
         }
-        note(self.rtnl.delete_link(self.index).await);
-        drop(self.device);
         match first_error {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// Removes everything: DNS entries, routes, addresses, and the device.
+    /// Every step is tried even if one fails; the first failure is returned.
+    /// The data path's handles of the device fail from then on; it should
+    /// drop them.
+    pub async fn teardown(self) -> Result<(), NetdevError> {
+        let stripped = self.remove_addressing().await;
+        let deleted = self.rtnl.delete_link(self.index).await;
+        if let Err(error) = &deleted {
+            tracing::warn!(error = %chain(error), "netdev teardown step failed");
+        }
+        drop(self.device);
+        stripped.and(deleted)
     }
 }
 

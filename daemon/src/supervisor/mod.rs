@@ -228,6 +228,9 @@ struct Supervisor<T> {
     test: Option<test_slots::TestRun>,
     /// Suspends and Resumes waiting for their executors, by gather id.
     gathers: HashMap<u64, power::Gather>,
+    /// Who managed sessions when this modem last looked (see
+    /// [`Supervisor::follow_sessions`]).
+    sessions: SessionManager,
 }
 
 /// Supervises one modem until `shutdown` resolves (then disconnects and
@@ -266,7 +269,7 @@ pub async fn supervise<T>(
             show_personal_info: config.logging.show_personal_info,
             max_control_message: spec.max_control_message,
             // A ModemManager client asks for sessions itself.
-            autoconnect: config.sessions == SessionManager::Mbimd,
+            autoconnect: config.sessions.get() == SessionManager::Mbimd,
             apn_sources: config.apn_sources(),
             ..ExecutorConfig::default()
         };
@@ -303,7 +306,9 @@ pub async fn supervise<T>(
     drop(changed_tx);
 
     let slots = slots::SlotControl::new(&modem, &config);
+    let mut sessions = config.sessions.watch();
     let mut supervisor = Supervisor {
+        sessions: *sessions.borrow_and_update(),
         modem,
         config,
         executors,
@@ -343,10 +348,16 @@ pub async fn supervise<T>(
             Some(()) = changed.recv() => supervisor.statuses_changed(),
             request = requests_rx.recv(), if requests_open => match request {
                 Some(ModemRequest::Reconfigure { config }) => supervisor.reconfigure(config).await,
-                Some(request) => supervisor.request(request),
+                Some(request) => {
+                    // A client's call may have taken the sessions over just
+                    // before it asked: mbimd's own session goes first.
+                    supervisor.follow_sessions().await;
+                    supervisor.request(request);
+                }
                 // Every handle is gone; the modem runs on unobserved.
                 None => requests_open = false,
             },
+            Ok(()) = sessions.changed() => supervisor.follow_sessions().await,
             _ = tick.tick() => supervisor.retry_configurations().await,
             () = pulse.poked() => pulse.answer(),
             () = slots::fire(&mut supervisor.slots.timer) => supervisor.policy_timer(),
@@ -630,6 +641,53 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
         }
     }
 
+    /// Hands mbimd's own sessions over once the sessions are the clients'
+    /// ([`crate::config::Sessions`]): each network device keeps its link
+    /// and MTU but loses the addresses, routes and DNS mbimd gave it, and
+    /// each executor is asked to disconnect (or not to connect by itself),
+    /// so a client that connects finds a device it configures alone.
+    async fn follow_sessions(&mut self) {
+        let now = self.config.sessions.get();
+        if now == self.sessions {
+            return;
+        }
+        self.sessions = now;
+        if now != SessionManager::Client {
+            return;
+        }
+        let numbers = self.numbers();
+        for (index, executor) in self.executors.iter_mut().enumerate() {
+            let number = numbers.get(index).copied().unwrap_or(index);
+            if let Some(link) = executor.link.as_mut() {
+                let name = link.netdev.name().as_str().to_owned();
+                match link.netdev.leave_addressing_to_client().await {
+                    Ok(()) => tracing::info!(
+                        modem = self.modem.index,
+                        executor = number,
+                        "{name}: mbimd's addresses, routes and DNS removed, for the client"
+                    ),
+                    Err(error) => tracing::warn!(
+                        modem = self.modem.index,
+                        executor = number,
+                        "{name}: removing mbimd's configuration for the client: {}",
+                        chain(&error)
+                    ),
+                }
+                link.retry = None;
+            }
+            if !executor.running {
+                continue;
+            }
+            if let Err(error) = executor.commands.try_send(ExecutorCommand::Disconnect) {
+                tracing::warn!(
+                    modem = self.modem.index,
+                    executor = number,
+                    "mbimd's own session was not handed over: {error}"
+                );
+            }
+        }
+    }
+
     /// A reloaded configuration: to every executor (profiles, PINs, APN
     /// sources), to the slot policy, and to each connected device (routes,
     /// DNS, names, offloads) without dropping the sessions.
@@ -777,7 +835,7 @@ fn link_settings<T>(
         }),
         dns: config.dns.backend.clone(),
         interface_id: interface_id(&iccid, modem, index),
-        addressing: match config.sessions {
+        addressing: match config.sessions.get() {
             SessionManager::Mbimd => Addressing::Full,
             SessionManager::Client => Addressing::LinkOnly,
         },

@@ -112,7 +112,7 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
             DnsBackend::None
         },
         interface_id: link_interface_id(&link.interface_id, session_id),
-        addressing: match config.sessions {
+        addressing: match config.sessions.get() {
             SessionManager::Mbimd => Addressing::Full,
             SessionManager::Client => Addressing::LinkOnly,
         },
