@@ -76,6 +76,8 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
     );
     assert_eq!(generic["plugin"], "mbimd");
     assert_eq!(generic["power-state"], "on");
+    // The simulated network's data class (LTE), as ModemManager reads it.
+    assert_eq!(generic["access-technologies"], serde_json::json!(["lte"]));
     assert_eq!(generic["unlock-required"], "--");
     assert_eq!(
         generic["current-capabilities"],

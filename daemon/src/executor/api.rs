@@ -401,6 +401,14 @@ pub struct ExecutorStatus {
     pub roaming: bool,
     /// Packet service state.
     pub packet_service: Option<PacketServiceState>,
+    /// The data classes the network offers (REGISTER_STATE's
+    /// AvailableDataClasses, MBIM_DATA_CLASS bits; 0 unknown), as last
+    /// reported while registered.
+    pub available_data_classes: u32,
+    /// The best data class available (PACKET_SERVICE's
+    /// HighestAvailableDataClass, MBIM_DATA_CLASS bits; 0 unknown), as last
+    /// reported.
+    pub data_class: u32,
     /// SIGNAL_STATE's RSSI code (0-31, 99 unknown).
     pub rssi: Option<u32>,
     /// SIGNAL_STATE's error rate code (0-7, 99 unknown).

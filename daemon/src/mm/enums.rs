@@ -177,6 +177,17 @@ pub(crate) mod capability {
 /// `MMModemAccessTechnology` flags (`u`).
 pub(crate) mod access_technology {
     pub(crate) const UNKNOWN: u32 = 0;
+    pub(crate) const GPRS: u32 = 1 << 3;
+    pub(crate) const EDGE: u32 = 1 << 4;
+    pub(crate) const UMTS: u32 = 1 << 5;
+    pub(crate) const HSDPA: u32 = 1 << 6;
+    pub(crate) const HSUPA: u32 = 1 << 7;
+    pub(crate) const ONE_X_RTT: u32 = 1 << 10;
+    pub(crate) const EVDO0: u32 = 1 << 11;
+    pub(crate) const EVDOA: u32 = 1 << 12;
+    pub(crate) const EVDOB: u32 = 1 << 13;
+    pub(crate) const LTE: u32 = 1 << 14;
+    pub(crate) const NR5G: u32 = 1 << 15;
 }
 
 /// `MMModemMode` flags (`u`).

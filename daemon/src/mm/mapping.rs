@@ -4,15 +4,15 @@
 //! question such as "when is a modem LOCKED" has one answer.
 
 use super::enums::{
-    esim_status, facility, ip_method, removability, sim_type, FailedReason, Lock, ModemState,
-    PacketServiceState, PowerState, RegistrationState,
+    access_technology, esim_status, facility, ip_method, removability, sim_type, FailedReason,
+    Lock, ModemState, PacketServiceState, PowerState, RegistrationState,
 };
 use crate::executor::{ExecutorState, ExecutorStatus};
 use crate::policy::SlotKind;
 use crate::types::IpSettings;
 use mbim_protocol::services::basic_connect::{
-    PacketServiceState as MbimPacketService, PinState, PinType, RadioSwitchState, RegisterState,
-    SubscriberReadyState,
+    DataClass, PacketServiceState as MbimPacketService, PinState, PinType, RadioSwitchState,
+    RegisterState, SubscriberReadyState,
 };
 use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
 use zbus::zvariant::Value;
@@ -176,6 +176,56 @@ pub(crate) fn signal_quality(rssi: Option<u32>) -> (u32, bool) {
     }
 }
 
+/// The access technologies in use, as ModemManager reads them from an MBIM
+/// modem: the best data class of the attached packet service, else the
+/// classes the network offers while registered; unknown otherwise.
+pub(crate) fn access_technologies(status: &ExecutorStatus) -> u32 {
+    let registered = matches!(
+        status.register_state,
+        Some(RegisterState::Home | RegisterState::Roaming | RegisterState::Partner)
+    );
+    if !registered {
+        return access_technology::UNKNOWN;
+    }
+    let attached = status.packet_service == Some(MbimPacketService::Attached);
+    let best = if attached {
+        technologies_of(status.data_class)
+    } else {
+        access_technology::UNKNOWN
+    };
+    if best != access_technology::UNKNOWN {
+        return best;
+    }
+    technologies_of(status.available_data_classes)
+}
+
+/// MBIM_DATA_CLASS bits as `MMModemAccessTechnology` flags (5G
+/// non-standalone is LTE with NR; classes ModemManager has no flag for,
+/// such as 1xEV-DV, 3xRTT, UMB and custom ones, are left out).
+fn technologies_of(bits: u32) -> u32 {
+    const TABLE: [(DataClass, u32); 12] = [
+        (DataClass::GPRS, access_technology::GPRS),
+        (DataClass::EDGE, access_technology::EDGE),
+        (DataClass::UMTS, access_technology::UMTS),
+        (DataClass::HSDPA, access_technology::HSDPA),
+        (DataClass::HSUPA, access_technology::HSUPA),
+        (DataClass::LTE, access_technology::LTE),
+        (
+            DataClass::NR5G_NSA,
+            access_technology::LTE | access_technology::NR5G,
+        ),
+        (DataClass::NR5G_SA, access_technology::NR5G),
+        (DataClass::CDMA_1XRTT, access_technology::ONE_X_RTT),
+        (DataClass::CDMA_1XEVDO, access_technology::EVDO0),
+        (DataClass::CDMA_1XEVDO_REVA, access_technology::EVDOA),
+        (DataClass::CDMA_1XEVDO_REVB, access_technology::EVDOB),
+    ];
+    TABLE
+        .iter()
+        .filter(|(class, _)| bits & class.bits() != 0)
+        .fold(access_technology::UNKNOWN, |all, (_, flags)| all | flags)
+}
+
 /// Whether a slot holds a card: by its state where the device reported
 /// one, else by the ICCID an executor read from it.
 pub(crate) fn slot_has_card(state: Option<UiccSlotState>, iccid: &str) -> bool {
@@ -286,6 +336,79 @@ mod tests {
         ExecutorStatus {
             state,
             ..ExecutorStatus::default()
+        }
+    }
+
+    #[test]
+    fn data_classes_map_to_access_technologies_as_modemmanager_reads_them() {
+        use access_technology as T;
+        use MbimPacketService::{Attached, Detached};
+        let lte = DataClass::LTE.bits();
+        let nsa = DataClass::NR5G_NSA.bits();
+        let hspa = DataClass::HSDPA.bits() | DataClass::HSUPA.bits();
+        // (registration, packet service, best class, offered classes) -> flags
+        let table = [
+            (None, None, 0, lte, T::UNKNOWN),
+            (Some(RegisterState::Searching), None, 0, lte, T::UNKNOWN),
+            (
+                Some(RegisterState::Home),
+                None,
+                0,
+                lte | hspa,
+                T::LTE | T::HSDPA | T::HSUPA,
+            ),
+            (
+                Some(RegisterState::Home),
+                Some(Attached),
+                lte,
+                lte | hspa,
+                T::LTE,
+            ),
+            (
+                Some(RegisterState::Roaming),
+                Some(Attached),
+                nsa,
+                lte,
+                T::LTE | T::NR5G,
+            ),
+            (Some(RegisterState::Partner), Some(Attached), 0, lte, T::LTE),
+            (Some(RegisterState::Home), Some(Detached), nsa, lte, T::LTE),
+            (
+                Some(RegisterState::Home),
+                Some(Attached),
+                DataClass::NR5G_SA.bits(),
+                0,
+                T::NR5G,
+            ),
+            (
+                Some(RegisterState::Home),
+                None,
+                0,
+                DataClass::CDMA_1XEVDO_REVA.bits(),
+                T::EVDOA,
+            ),
+            (
+                Some(RegisterState::Home),
+                None,
+                0,
+                DataClass::CUSTOM.bits(),
+                T::UNKNOWN,
+            ),
+            (Some(RegisterState::Home), None, 0, 0, T::UNKNOWN),
+        ];
+        for (register_state, packet_service, data_class, available, expected) in table {
+            let status = ExecutorStatus {
+                register_state,
+                packet_service,
+                data_class,
+                available_data_classes: available,
+                ..ExecutorStatus::default()
+            };
+            assert_eq!(
+                access_technologies(&status),
+                expected,
+                "{register_state:?} {packet_service:?} {data_class:#x} {available:#x}"
+            );
         }
     }
 

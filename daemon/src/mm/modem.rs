@@ -10,7 +10,7 @@
 
 use super::bus::Call;
 use super::connect::{self, wait_until, RADIO_WAIT, SWITCH_WAIT};
-use super::enums::{access_technology, capability, ip_family, mode, port_type, PowerState};
+use super::enums::{capability, ip_family, mode, port_type, PowerState};
 use super::errors::{Core, MmError};
 use super::mapping;
 use super::model::bearer_path;
@@ -110,7 +110,7 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
         ),
         (
             "AccessTechnologies",
-            Value::from(access_technology::UNKNOWN),
+            Value::from(mapping::access_technologies(view.status())),
         ),
         ("SignalQuality", Value::from((quality, recent))),
         ("OwnNumbers", Value::from(Vec::<String>::new())),

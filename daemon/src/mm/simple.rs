@@ -68,7 +68,7 @@ fn status(
         entries.insert("current-bands", Value::from(Vec::<u32>::new()));
         entries.insert(
             "access-technologies",
-            Value::from(super::enums::access_technology::UNKNOWN),
+            Value::from(mapping::access_technologies(&status)),
         );
         entries.insert(
             "m3gpp-registration-state",

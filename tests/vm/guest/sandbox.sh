@@ -4,7 +4,8 @@
 # The packaged unit under a real systemd (PID 1 in this VM): mbimd installed as the packages
 # install it (unit, sysusers.d user, udev rule, bus policies, ModemManager's drop-in), the
 # simulated modem plugged in. With the packaged api = "auto", the user mbimd owns
-# org.freedesktop.ModemManager1, a Simple.Connect gets a raised device without addresses, and
+# org.freedesktop.ModemManager1 and, with no NetworkManager, connects and configures the modem
+# itself until a Simple.Connect takes over and gets a raised device without addresses;
 # ModemManager.service is skipped; with api = "off", ModemManager runs and leaves the modem alone.
 # The udev rule gives the user mbimd the modem's usbfs node and nothing else; mbimd.service
 # runs as that user with CAP_NET_ADMIN alone, takes the modem, configures mbim0e0 (its IPv6

@@ -170,6 +170,7 @@ impl ExecutorMachine {
         if info.nw_error != bc::NwError::None {
             self.status.network_error = Some(info.nw_error);
         }
+        self.status.available_data_classes = info.available_data_classes.bits();
         self.status.provider_id.clone_from(&info.provider_id);
         self.status.provider_name.clone_from(&info.provider_name);
         self.status.roaming = matches!(state, RegisterState::Roaming | RegisterState::Partner);
@@ -186,6 +187,7 @@ impl ExecutorMachine {
     pub(super) fn apply_packet(&mut self, now: Instant, info: &bc::PacketServiceInfo) {
         let state = info.packet_service_state;
         self.status.packet_service = Some(state);
+        self.status.data_class = info.highest_available_data_class.bits();
         if state != PacketServiceState::Attached {
             self.lost_to_network(now, &format!("packet service {state}"));
         }
