@@ -111,6 +111,20 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
     assert_eq!(esim["esim-status"], "with-profiles");
     assert_eq!(esim["removability"], "not-removable");
 
+    // Modem.Signal: the simulated network's RSSI (code 20) under LTE, and
+    // the refresh rate a client set.
+    let output = lab.mmcli(&["-m", "0", "--signal-setup=5"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let signal = lab.mmcli_json(&["-m", "0", "--signal-get"]);
+    assert_eq!(
+        signal["modem"]["signal"]["lte"]["rssi"], "-73.00",
+        "{signal}"
+    );
+    assert_eq!(
+        signal["modem"]["signal"]["refresh"]["rate"], "5",
+        "{signal}"
+    );
+
     // api = "on": registered, and yet no session until a client asks.
     assert_eq!(lab.links(), ["lo"]);
 

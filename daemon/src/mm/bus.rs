@@ -9,7 +9,7 @@
 use super::errors::{Bus as BusError, Core, MmError};
 use super::model::Target;
 use super::spec::{self, Interface};
-use super::{bearer, manager, modem, modem_3gpp, sim, simple, Face};
+use super::{bearer, manager, modem, modem_3gpp, signal, sim, simple, Face};
 use crate::logging::chain;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -164,7 +164,12 @@ async fn respond(face: &Face, message: &Message, result: Result<Message, MmError
 }
 
 static MANAGER_OBJECT: [&Interface; 1] = [&spec::MANAGER];
-static MODEM_OBJECT: [&Interface; 3] = [&spec::MODEM, &spec::MODEM_3GPP, &spec::SIMPLE];
+static MODEM_OBJECT: [&Interface; 4] = [
+    &spec::MODEM,
+    &spec::MODEM_3GPP,
+    &spec::SIGNAL,
+    &spec::SIMPLE,
+];
 static SIM_OBJECT: [&Interface; 1] = [&spec::SIM];
 static BEARER_OBJECT: [&Interface; 1] = [&spec::BEARER];
 
@@ -268,6 +273,9 @@ async fn answer(face: &Arc<Face>, message: &Message) -> Result<Message, MmError>
             name if name == spec::MODEM.name => modem::call(&call, modem, executor, &member).await,
             name if name == spec::MODEM_3GPP.name => {
                 modem_3gpp::call(&call, modem, executor, &member).await
+            }
+            name if name == spec::SIGNAL.name => {
+                signal::call(&call, modem, executor, &member).await
             }
             _ => simple::call(&call, modem, executor, &member).await,
         },

@@ -5,7 +5,7 @@
 //! It is a second face of the same daemon beside `dev.mbimd.Mbimd1`
 //! ([`crate::dbus`]), over the same [`Registry`], snapshots and
 //! [`ModemHandle`](crate::modem::ModemHandle) requests: a modem object per
-//! executor ([`modem`], [`modem_3gpp`], [`simple`]), a SIM object per slot
+//! executor ([`modem`], [`modem_3gpp`], [`signal`], [`simple`]), a SIM object per slot
 //! with a card ([`sim`]), a bearer per connected or asked-for session
 //! ([`bearer`]), and the manager with its ObjectManager ([`manager`]).
 //! Names, types, enumeration values and error names are ModemManager's
@@ -40,6 +40,7 @@ mod model;
 mod modem;
 mod modem_3gpp;
 mod properties;
+mod signal;
 mod sim;
 mod simple;
 mod spec;
@@ -465,6 +466,7 @@ fn render(
                     interfaces: vec![
                         (spec::MODEM.name, properties),
                         (spec::MODEM_3GPP.name, modem_3gpp::properties(&view)),
+                        (spec::SIGNAL.name, signal::properties(&view)),
                         (spec::SIMPLE.name, Vec::new()),
                     ],
                     state: Some(state),

@@ -99,6 +99,19 @@ pub(crate) struct ModemEntry {
     pub(crate) bearer: Option<Bearer>,
     /// A Connect, Disconnect or slot switch is under way.
     pub(crate) busy: bool,
+    /// What the client asked of `Modem.Signal` (`Setup`, `SetupThresholds`).
+    pub(crate) signal: SignalSetup,
+}
+
+/// A modem object's `Modem.Signal` settings, as its clients set them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SignalSetup {
+    /// `Rate`: seconds between refreshes a client asked for (0: none).
+    pub(crate) rate: u32,
+    /// `RssiThreshold`: dBm (0: none).
+    pub(crate) rssi_threshold: u32,
+    /// `ErrorRateThreshold`.
+    pub(crate) error_rate_threshold: bool,
 }
 
 /// Which object a path names.
@@ -143,6 +156,7 @@ impl Table {
                         number,
                         bearer: None,
                         busy: false,
+                        signal: SignalSetup::default(),
                     })
                 }
             };

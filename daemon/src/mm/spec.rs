@@ -181,6 +181,27 @@ pub(crate) static MODEM_3GPP: Interface = Interface {
     signals: &[],
 };
 
+/// `org.freedesktop.ModemManager1.Modem.Signal`.
+pub(crate) static SIGNAL: Interface = Interface {
+    name: "org.freedesktop.ModemManager1.Modem.Signal",
+    methods: &[
+        method("Setup", &[("rate", "u")], &[]),
+        method("SetupThresholds", &[("settings", "a{sv}")], &[]),
+    ],
+    properties: &[
+        ("Rate", "u"),
+        ("RssiThreshold", "u"),
+        ("ErrorRateThreshold", "b"),
+        ("Cdma", "a{sv}"),
+        ("Evdo", "a{sv}"),
+        ("Gsm", "a{sv}"),
+        ("Umts", "a{sv}"),
+        ("Lte", "a{sv}"),
+        ("Nr5g", "a{sv}"),
+    ],
+    signals: &[],
+};
+
 /// `org.freedesktop.ModemManager1.Modem.Simple`.
 pub(crate) static SIMPLE: Interface = Interface {
     name: "org.freedesktop.ModemManager1.Modem.Simple",
@@ -353,7 +374,15 @@ mod tests {
 
     #[test]
     fn every_signature_is_a_valid_single_type() {
-        for interface in [&MANAGER, &MODEM, &MODEM_3GPP, &SIMPLE, &SIM, &BEARER] {
+        for interface in [
+            &MANAGER,
+            &MODEM,
+            &MODEM_3GPP,
+            &SIGNAL,
+            &SIMPLE,
+            &SIM,
+            &BEARER,
+        ] {
             let args = interface
                 .methods
                 .iter()
