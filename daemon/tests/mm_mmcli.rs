@@ -125,6 +125,24 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
         "{signal}"
     );
 
+    // Modem3gpp.Scan: the modem's own network scan, the registered network
+    // current.
+    let output = lab.mmcli(&["-J", "-m", "0", "--3gpp-scan", "--timeout=60"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let scan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let networks = scan["modem"]["3gpp"]["scan-networks"].clone();
+    assert!(
+        networks
+            .as_array()
+            .is_some_and(|all| all.iter().any(|network| {
+                let line = network.as_str().unwrap_or("");
+                line.contains("operator-code: 00101")
+                    && line.contains("operator-name: Simulated")
+                    && line.contains("availability: current")
+            })),
+        "{scan}"
+    );
+
     // api = "on": registered, and yet no session until a client asks.
     assert_eq!(lab.links(), ["lo"]);
 

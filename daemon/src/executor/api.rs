@@ -125,6 +125,10 @@ pub enum ExecutorCommand {
     /// Query SLOT_INFO_STATUS of every slot again; each answer is reported
     /// as [`ExecutorEvent::SlotInfo`] and kept in [`ExecutorStatus::slots`].
     QuerySlots,
+    /// Scan for the networks in reach (VISIBLE_PROVIDERS, a full scan);
+    /// the answer is kept in [`ExecutorStatus::visible_providers`]. Tracked:
+    /// done once the answer is there.
+    ScanProviders,
     /// Query DEVICE_SLOT_MAPPINGS; the answer is reported as
     /// [`ExecutorEvent::SlotMapping`].
     QuerySlotMapping,
@@ -411,6 +415,9 @@ pub struct ExecutorStatus {
     pub data_class: u32,
     /// SIGNAL_STATE's RSSI code (0-31, 99 unknown).
     pub rssi: Option<u32>,
+    /// The networks the last VISIBLE_PROVIDERS scan found
+    /// ([`ExecutorCommand::ScanProviders`]).
+    pub visible_providers: Vec<VisibleProvider>,
     /// SIGNAL_STATE's error rate code (0-7, 99 unknown).
     pub error_rate: Option<u32>,
     /// The executor index the device reports (DEVICE_CAPS_V2).
@@ -520,4 +527,16 @@ pub struct SessionStatus {
     pub ip: Option<IpSettings>,
     /// Connection attempts failed in a row.
     pub failures: u32,
+}
+
+/// One network a VISIBLE_PROVIDERS scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VisibleProvider {
+    /// MCC+MNC.
+    pub id: String,
+    /// The operator's name.
+    pub name: String,
+    /// MBIM_PROVIDER_STATE bits (home, forbidden, preferred, visible,
+    /// registered…).
+    pub state: u32,
 }

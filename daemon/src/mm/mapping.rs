@@ -11,8 +11,8 @@ use crate::executor::{ExecutorState, ExecutorStatus};
 use crate::policy::SlotKind;
 use crate::types::IpSettings;
 use mbim_protocol::services::basic_connect::{
-    DataClass, PacketServiceState as MbimPacketService, PinState, PinType, RadioSwitchState,
-    RegisterState, SubscriberReadyState,
+    DataClass, PacketServiceState as MbimPacketService, PinState, PinType, ProviderState,
+    RadioSwitchState, RegisterState, SubscriberReadyState,
 };
 use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
 use zbus::zvariant::Value;
@@ -226,6 +226,25 @@ fn technologies_of(bits: u32) -> u32 {
         .fold(access_technology::UNKNOWN, |all, (_, flags)| all | flags)
 }
 
+/// `MMModem3gppNetworkAvailability` of a network a scan found, from its
+/// MBIM_PROVIDER_STATE bits, as ModemManager reads them: registered is
+/// current, else forbidden, else visible is available; unknown otherwise.
+pub(crate) fn network_availability(provider_state: u32) -> u32 {
+    const UNKNOWN: u32 = 0;
+    const AVAILABLE: u32 = 1;
+    const CURRENT: u32 = 2;
+    const FORBIDDEN: u32 = 3;
+    if provider_state & ProviderState::REGISTERED.bits() != 0 {
+        CURRENT
+    } else if provider_state & ProviderState::FORBIDDEN.bits() != 0 {
+        FORBIDDEN
+    } else if provider_state & ProviderState::VISIBLE.bits() != 0 {
+        AVAILABLE
+    } else {
+        UNKNOWN
+    }
+}
+
 /// Whether a slot holds a card: by its state where the device reported
 /// one, else by the ICCID an executor read from it.
 pub(crate) fn slot_has_card(state: Option<UiccSlotState>, iccid: &str) -> bool {
@@ -409,6 +428,24 @@ mod tests {
                 expected,
                 "{register_state:?} {packet_service:?} {data_class:#x} {available:#x}"
             );
+        }
+    }
+
+    #[test]
+    fn provider_states_map_to_network_availability() {
+        use ProviderState as P;
+        // (MBIM provider state, MMModem3gppNetworkAvailability)
+        let table = [
+            (P::empty(), 0),
+            (P::VISIBLE, 1),
+            (P::VISIBLE | P::HOME | P::PREFERRED, 1),
+            (P::VISIBLE | P::REGISTERED, 2),
+            (P::HOME | P::REGISTERED | P::FORBIDDEN, 2),
+            (P::VISIBLE | P::FORBIDDEN, 3),
+            (P::HOME, 0),
+        ];
+        for (state, expected) in table {
+            assert_eq!(network_availability(state.bits()), expected, "{state:?}");
         }
     }
 

@@ -3,13 +3,17 @@
 //!
 //! mbimd registers automatically (MBIM's automatic register mode); a
 //! `Register` with an empty operator asks for exactly that and succeeds,
-//! any other is refused. The rest of the interface's methods steer things
-//! mbimd leaves to the modem and are refused with `Core.Unsupported`.
+//! any other is refused. `Scan` runs the modem's network scan. The rest of
+//! the interface's methods steer things mbimd leaves to the modem and are
+//! refused with `Core.Unsupported`.
 
 use super::bus::Call;
+use super::connect;
+use super::enums::ModemState;
 use super::errors::MmError;
 use super::mapping;
 use super::view::{no_object, personal_value, ModemView, Props};
+use crate::executor::ExecutorCommand;
 use std::collections::HashMap;
 use zbus::zvariant::Value;
 use zbus::Message;
@@ -51,8 +55,8 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
 /// Answers a method of the 3GPP interface.
 pub(crate) async fn call(
     call: &Call<'_>,
-    _modem: u32,
-    _executor: u32,
+    modem: u32,
+    executor: u32,
     member: &str,
 ) -> Result<Message, MmError> {
     call.authorize().await?;
@@ -67,11 +71,57 @@ pub(crate) async fn call(
                  is not supported"
             )))
         }
-        "Scan" => Err(MmError::unsupported(
-            "Scan: mbimd does not scan for networks",
-        )),
+        "Scan" => {
+            let networks = scan(call, modem, executor).await?;
+            call.reply(&(networks,))
+        }
         other => Err(MmError::unsupported(format!(
             "{other}: mbimd leaves this to the modem"
         ))),
     }
+}
+
+/// `Scan`: a full network scan (VISIBLE_PROVIDERS); each network found with
+/// its availability, `operator-long` and `operator-code`, as ModemManager
+/// reports an MBIM modem's. The modem must be enabled (its radio on).
+async fn scan(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+) -> Result<Vec<HashMap<&'static str, Value<'static>>>, MmError> {
+    let handle = connect::handle(call, modem)?;
+    let index = usize::try_from(executor)
+        .map_err(|_| MmError::invalid(format!("{}: no executor {executor}", call.what)))?;
+    let status = |snapshot: &crate::modem::ModemSnapshot| {
+        snapshot
+            .executors
+            .get(index)
+            .map(|executor| executor.status.clone())
+            .unwrap_or_default()
+    };
+    let state = mapping::modem_state(&status(&handle.snapshot()));
+    if state < ModemState::Enabled {
+        return Err(MmError::wrong_state(format!(
+            "{}: the modem is not enabled (its radio is off, or it is locked or initializing)",
+            call.what
+        )));
+    }
+    handle
+        .executor_command(index, ExecutorCommand::ScanProviders)
+        .await
+        .map_err(|error| MmError::from_request(&call.what, error))?;
+    Ok(status(&handle.snapshot())
+        .visible_providers
+        .iter()
+        .map(|network| {
+            HashMap::from([
+                (
+                    "status",
+                    Value::from(mapping::network_availability(network.state)),
+                ),
+                ("operator-long", Value::from(network.name.clone())),
+                ("operator-code", Value::from(network.id.clone())),
+            ])
+        })
+        .collect())
 }

@@ -132,6 +132,12 @@ impl ExecutorMachine {
                     self.slot_query_waiters.push(id);
                 }
             }
+            ExecutorCommand::ScanProviders => {
+                tracing::info!(executor = self.log_number(), "network scan requested");
+                if let Some(Some(old)) = self.pending_scan.replace(tracked) {
+                    self.fail(old, None, "superseded by another scan");
+                }
+            }
             ExecutorCommand::QuerySlotMapping => {
                 if self.multi_sim == Some(false) {
                     if let Some(id) = tracked {

@@ -49,6 +49,7 @@ mod layouts;
 mod power;
 mod registration;
 mod request;
+mod scan;
 mod session;
 mod sessions;
 mod sim;
@@ -202,6 +203,8 @@ pub struct ExecutorMachine {
     pending_puk: Option<(Secret, Secret, Option<u64>)>,
     pending_pin_changes: VecDeque<(PinChange, Option<u64>)>,
     pending_slot_mapping: Option<(Vec<u32>, Option<u64>)>,
+    /// A provider scan asked for (its tracked id), not sent yet.
+    pending_scan: Option<Option<u64>>,
     /// Slots whose SLOT_INFO_STATUS is to be asked for, in order.
     slots_to_query: VecDeque<u32>,
     // Tracked commands waiting for an outcome that no single step carries.
@@ -289,6 +292,7 @@ impl ExecutorMachine {
             pending_puk: None,
             pending_pin_changes: VecDeque::new(),
             pending_slot_mapping: None,
+            pending_scan: None,
             slots_to_query: VecDeque::new(),
             radio_waiters: Vec::new(),
             slot_query_waiters: Vec::new(),
@@ -507,6 +511,15 @@ impl ExecutorMachine {
             self.send(Step::SlotMappingSet { slots, tracked }, request);
             return;
         }
+        if let Some(tracked) = self.pending_scan.take() {
+            tracing::info!(executor = self.log_number(), "scanning for networks");
+            let query = bc::VisibleProvidersQuery {
+                action: bc::VisibleProvidersAction::FullScan,
+            };
+            let request = Request::query::<bc::cid::VisibleProviders>(&query);
+            self.send(Step::ProviderScan { tracked }, request);
+            return;
+        }
         if let Some((op, tracked)) = self.pending_pin_changes.pop_front() {
             tracing::info!(executor = self.log_number(), "{}", op.name());
             let request = op.request();
@@ -610,6 +623,7 @@ impl ExecutorMachine {
             Step::SessionDeactivate { session_id } => self.session_deactivate_answer(session_id),
             Step::DeviceServices => self.device_services_answer(now, status, buffer),
             Step::HostShutdown => self.host_shutdown_answer(status),
+            Step::ProviderScan { tracked } => self.scan_answer(now, tracked, status, buffer),
         }
     }
 

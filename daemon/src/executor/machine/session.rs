@@ -168,6 +168,9 @@ impl ExecutorMachine {
             self.pending_slot_mapping = None;
             self.fail(id, None, reason);
         }
+        if let Some(Some(id)) = self.pending_scan.take() {
+            self.fail(id, None, reason);
+        }
         self.slots_to_query.clear();
         self.slot_query_failure = None;
         let waiters = std::mem::take(&mut self.radio_waiters);

@@ -80,6 +80,10 @@ pub(super) enum Step {
     DeviceServices,
     /// MS_HOST_SHUTDOWN, before CLOSE when the host sleeps.
     HostShutdown,
+    /// VISIBLE_PROVIDERS, a full scan a client asked for.
+    ProviderScan {
+        tracked: Option<u64>,
+    },
 }
 
 impl Step {
@@ -89,7 +93,8 @@ impl Step {
             Step::PinEnter { tracked, .. }
             | Step::PukEnter { tracked }
             | Step::PinChange { tracked, .. }
-            | Step::SlotMappingSet { tracked, .. } => *tracked,
+            | Step::SlotMappingSet { tracked, .. }
+            | Step::ProviderScan { tracked } => *tracked,
             _ => None,
         }
     }
@@ -127,7 +132,8 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         Step::SlotMappings
         | Step::SlotInfoQuery(_)
         | Step::PinChange { .. }
-        | Step::SlotMappingSet { .. } => current,
+        | Step::SlotMappingSet { .. }
+        | Step::ProviderScan { .. } => current,
         // Session 0 is up meanwhile (or being taken down): the executor's
         // state is its.
         Step::SessionConnect { .. } | Step::SessionIpQuery { .. } => current,

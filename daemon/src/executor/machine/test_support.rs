@@ -51,6 +51,8 @@ pub(super) struct FakeDevice {
     pub(super) max_sessions: u32,
     /// Each activation's session id and context type, in order.
     pub(super) sessions: Vec<(u32, Option<bc::ContextType>)>,
+    /// VISIBLE_PROVIDERS refused with FAILURE.
+    pub(super) refuse_scans: bool,
 }
 
 impl Default for FakeDevice {
@@ -77,6 +79,7 @@ impl Default for FakeDevice {
             attach_apn: None,
             max_sessions: 4,
             sessions: Vec::new(),
+            refuse_scans: false,
         }
     }
 }
@@ -418,6 +421,21 @@ impl FakeDevice {
                 };
                 (Status::Success, info.encode())
             }
+            ("visible-providers", false) if self.refuse_scans => (Status::Failure, Vec::new()),
+            ("visible-providers", false) => (
+                Status::Success,
+                bc::Providers {
+                    providers: vec![bc::Provider {
+                        provider_id: "00101".to_owned(),
+                        provider_state: bc::ProviderState::VISIBLE | bc::ProviderState::REGISTERED,
+                        provider_name: "Simulated".to_owned(),
+                        cellular_class: bc::CellularClass::GSM,
+                        rssi: 20,
+                        error_rate: 99,
+                    }],
+                }
+                .encode(),
+            ),
             ("host-shutdown", true) if self.host_shutdown => {
                 self.host_shutdowns += 1;
                 (Status::Success, Vec::new())
