@@ -39,6 +39,14 @@ fn wait_for_state(lab: &Lab, index: &str, wanted: &str) {
     });
 }
 
+/// A lab with `mbimd --simulate` (`api = "on"`) and its modem registered.
+fn registered_lab(name: &str) -> Option<Lab> {
+    let mut lab = Lab::new(name)?;
+    lab.start_mbimd(API_ON, &["--simulate"]);
+    wait_for_state(&lab, "0", "registered");
+    Some(lab)
+}
+
 /// A call that must fail with the D-Bus error `error` and `message`.
 fn refused(lab: &Lab, method: &str, args: &[&str], error: &str, message: &str) {
     let output = lab.gdbus_call(MODEM, method, args);
@@ -255,14 +263,7 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
         "Netdev",
     ]);
     assert_eq!(text(&output).trim(), "s \"mbim0e0\"");
-    let output = lab.busctl(&[
-        "get-property",
-        "dev.mbimd.Mbimd1",
-        "/dev/mbimd/Mbimd1",
-        "dev.mbimd.Manager1",
-        "ModemManagerApi",
-    ]);
-    assert_eq!(text(&output).trim(), "s \"serving\"");
+    assert_eq!(lab.api_status(), "s \"serving\"");
 
     let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
     assert!(output.status.success(), "{}", text(&output));
@@ -276,19 +277,24 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
 
 #[test]
 fn set_primary_sim_slot_switches_the_slot_and_the_sim_follows() {
-    let Some(mut lab) = Lab::new("mmslot") else {
+    let Some(mut lab) = registered_lab("mmslot") else {
         return;
     };
-    lab.start_mbimd(API_ON, &["--simulate"]);
-    lab.wait_until("the modem", || lab.mmcli(&["-m", "0"]).status.success());
-    wait_for_state(&lab, "0", "registered");
 
     let output = lab.mmcli(&["-m", "0", "--set-primary-sim-slot=2"]);
     assert!(output.status.success(), "{}", text(&output));
-    // The same modem object, its SIM now the embedded one.
-    let generic = modem(&lab, "0")["generic"].clone();
+    // As after ModemManager's re-probe: the modem object is gone and a new
+    // one stands for the modem, its SIM now the embedded one; the SIM
+    // objects stay.
+    assert_eq!(
+        lab.mmcli_json(&["-L"])["modem-list"],
+        serde_json::json!(["/org/freedesktop/ModemManager1/Modem/1"])
+    );
+    assert!(!lab.mmcli(&["-m", "0"]).status.success());
+    let generic = modem(&lab, "1")["generic"].clone();
     assert_eq!(generic["primary-sim-slot"], "2");
     assert_eq!(generic["sim"], SIM_1);
+    assert_eq!(generic["sim-slots"], serde_json::json!([SIM_0, SIM_1]));
     lab.wait_until("the eSIM read", || {
         lab.mmcli_json(&["-i", "1"])["sim"]["properties"]["iccid"] == "8988200000000000002"
     });
@@ -300,10 +306,10 @@ fn set_primary_sim_slot_switches_the_slot_and_the_sim_follows() {
         lab.mmcli_json(&["-i", "0"])["sim"]["properties"]["active"],
         "no"
     );
-    wait_for_state(&lab, "0", "registered");
-    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
+    wait_for_state(&lab, "1", "registered");
+    let output = lab.mmcli(&["-m", "1", "--simple-connect=apn=internet"]);
     assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(state(&lab, "0"), "connected");
+    assert_eq!(state(&lab, "1"), "connected");
 
     // mbimd's slot policy remembered the choice: the next run starts there.
     lab.stop_mbimd();
@@ -349,12 +355,9 @@ fn each_executor_of_a_dual_active_modem_is_a_modem_of_its_own() {
 
 #[test]
 fn other_callers_read_masked_personal_data_and_may_not_connect() {
-    let Some(mut lab) = Lab::new("mmaccess") else {
+    let Some(lab) = registered_lab("mmaccess") else {
         return;
     };
-    lab.start_mbimd(API_ON, &["--simulate"]);
-    lab.wait_until("the modem", || lab.mmcli(&["-m", "0"]).status.success());
-    wait_for_state(&lab, "0", "registered");
     let nobody = 65534;
     let output = lab.mmcli_as(nobody, &["-J", "-m", "0"]);
     assert!(output.status.success(), "{}", text(&output));
@@ -389,19 +392,9 @@ fn off_and_a_taken_name_leave_the_sessions_to_mbimd() {
     };
     // api = "off": no ModemManager API, and mbimd connects and configures.
     lab.start_mbimd("[modemmanager]\napi = \"off\"\n", &["--simulate"]);
-    lab.wait_until("mbimd's own address on mbim0e0", || {
-        lab.addresses("mbim0e0")
-            .contains(&"10.64.0.2/30".to_owned())
-    });
+    lab.wait_for_own_address("mbim0e0", "10.64.0.2/30");
     assert!(!lab.mmcli(&["-L"]).status.success());
-    let output = lab.busctl(&[
-        "get-property",
-        "dev.mbimd.Mbimd1",
-        "/dev/mbimd/Mbimd1",
-        "dev.mbimd.Manager1",
-        "ModemManagerApi",
-    ]);
-    assert_eq!(text(&output).trim(), "s \"off\"");
+    assert_eq!(lab.api_status(), "s \"off\"");
     lab.stop_mbimd();
     assert_eq!(lab.links(), ["lo"]);
 
@@ -426,18 +419,8 @@ fn off_and_a_taken_name_leave_the_sessions_to_mbimd() {
         connection
     });
     lab.start_mbimd("", &["--simulate"]);
-    lab.wait_until("mbimd's own address on mbim0e0", || {
-        lab.addresses("mbim0e0")
-            .contains(&"10.64.0.2/30".to_owned())
-    });
-    let output = lab.busctl(&[
-        "get-property",
-        "dev.mbimd.Mbimd1",
-        "/dev/mbimd/Mbimd1",
-        "dev.mbimd.Manager1",
-        "ModemManagerApi",
-    ]);
-    assert_eq!(text(&output).trim(), "s \"name-taken\"");
+    lab.wait_for_own_address("mbim0e0", "10.64.0.2/30");
+    assert_eq!(lab.api_status(), "s \"name-taken\"");
     let log = lab.mbimd_log();
     assert_eq!(
         log.matches(
@@ -518,18 +501,6 @@ fn the_packaged_policy_lets_mbimd_own_the_name_everyone_read_and_only_root_chang
     assert!(output.status.success(), "{}", text(&output));
 }
 
-/// The ModemManager API's state on mbimd's own API.
-fn api_status(lab: &Lab) -> String {
-    let output = lab.busctl(&[
-        "get-property",
-        "dev.mbimd.Mbimd1",
-        "/dev/mbimd/Mbimd1",
-        "dev.mbimd.Manager1",
-        "ModemManagerApi",
-    ]);
-    text(&output).trim().to_owned()
-}
-
 #[test]
 fn by_default_mbimd_connects_by_itself_until_a_client_takes_over() {
     let Some(mut lab) = Lab::new("mmauto") else {
@@ -539,11 +510,8 @@ fn by_default_mbimd_connects_by_itself_until_a_client_takes_over() {
     // and yet mbimd connects and configures the modem itself, as the
     // README's `mbimd --simulate` shows.
     lab.start_mbimd("", &["--simulate"]);
-    lab.wait_until("mbimd's own address on mbim0e0", || {
-        lab.addresses("mbim0e0")
-            .contains(&"10.64.0.2/30".to_owned())
-    });
-    assert_eq!(api_status(&lab), "s \"serving\"");
+    lab.wait_for_own_address("mbim0e0", "10.64.0.2/30");
+    assert_eq!(lab.api_status(), "s \"serving\"");
     let route = lab.ip(&["-4", "route", "show", "default"]);
     assert_eq!(route[0]["dev"], "mbim0e0", "{route}");
     assert_eq!(route[0]["gateway"], "10.64.0.1", "{route}");

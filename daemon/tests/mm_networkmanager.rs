@@ -28,6 +28,12 @@ fn device_state(lab: &Lab, device: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// The modem object behind NetworkManager's `device` (its UDI).
+fn device_modem(lab: &Lab, device: &str) -> String {
+    let output = lab.nmcli(&["-g", "GENERAL.UDI", "device", "show", device]);
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 fn wait_for_device(lab: &Lab, device: &str, state: &str) {
     lab.wait_until(&format!("NetworkManager's {device} {state}"), || {
         device_state(lab, device).contains(state)
@@ -40,11 +46,7 @@ fn lab_with_modem(name: &str, config: &str, args: &[&str]) -> Option<Lab> {
     let mut lab = Lab::new(name)?;
     lab.start_mbimd(config, args);
     lab.start_network_manager();
-    lab.wait_until("the modem as a gsm device in nmcli", || {
-        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
-            .lines()
-            .any(|line| line == format!("{DEVICE}:gsm"))
-    });
+    lab.wait_for_gsm_device(DEVICE);
     Some(lab)
 }
 
@@ -71,27 +73,10 @@ fn networkmanager_connects_ipv4_ipv6_and_dual_stack_and_disconnects() {
     .unwrap();
     lab.start_mbimd("", &["--simulate", path.to_str().unwrap()]);
     lab.start_network_manager();
-    lab.wait_until("the modem as a gsm device in nmcli", || {
-        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
-            .lines()
-            .any(|line| line == format!("{DEVICE}:gsm"))
-    });
+    lab.wait_for_gsm_device(DEVICE);
     wait_for_device(&lab, DEVICE, "(disconnected)");
 
-    lab.nmcli_ok(&[
-        "connection",
-        "add",
-        "type",
-        "gsm",
-        "ifname",
-        "*",
-        "con-name",
-        "mobile",
-        "apn",
-        "internet",
-        "connection.autoconnect",
-        "no",
-    ]);
+    lab.add_gsm_connection("mobile", "*", &["connection.autoconnect", "no"]);
     lab.nmcli_ok(&["--wait", "90", "connection", "up", "mobile"]);
     wait_for_device(&lab, DEVICE, "(connected)");
 
@@ -223,28 +208,13 @@ fn the_connections_gsm_pin_unlocks_the_sim_and_a_wrong_one_fails_with_retries_le
         generic["unlock-retries"],
         serde_json::json!(["sim-pin (3)"])
     );
-    lab.wait_until("the modem as a gsm device in nmcli", || {
-        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
-            .lines()
-            .any(|line| line == format!("{DEVICE}:gsm"))
-    });
+    lab.wait_for_gsm_device(DEVICE);
 
-    lab.nmcli_ok(&[
-        "connection",
-        "add",
-        "type",
-        "gsm",
-        "ifname",
-        "*",
-        "con-name",
+    lab.add_gsm_connection(
         "mobile",
-        "apn",
-        "internet",
-        "gsm.pin",
-        "0000",
-        "connection.autoconnect",
-        "no",
-    ]);
+        "*",
+        &["gsm.pin", "0000", "connection.autoconnect", "no"],
+    );
     let output = lab.nmcli(&["--wait", "90", "connection", "up", "mobile"]);
     assert!(!output.status.success(), "{}", text(&output));
     assert!(
@@ -277,18 +247,7 @@ fn a_slot_switch_changes_the_sim_and_networkmanager_reconnects() {
     };
     // Autoconnect: NetworkManager connects as soon as it can, and again
     // after the switch.
-    lab.nmcli_ok(&[
-        "connection",
-        "add",
-        "type",
-        "gsm",
-        "ifname",
-        "*",
-        "con-name",
-        "mobile",
-        "apn",
-        "internet",
-    ]);
+    lab.add_gsm_connection("mobile", "*", &[]);
     wait_for_device(&lab, DEVICE, "(connected)");
     assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
     assert_eq!(
@@ -298,11 +257,14 @@ fn a_slot_switch_changes_the_sim_and_networkmanager_reconnects() {
 
     let output = lab.mmcli(&["-m", "0", "--set-primary-sim-slot=2"]);
     assert!(output.status.success(), "{}", text(&output));
-    let generic = lab.mmcli_json(&["-m", "0"])["modem"]["generic"].clone();
+    // Re-probed as by ModemManager: a new modem object, on the eSIM.
+    // NetworkManager drops the old device and autoconnects the new one.
+    let generic = lab.mmcli_json(&["-m", "1"])["modem"]["generic"].clone();
     assert_eq!(generic["sim"], "/org/freedesktop/ModemManager1/SIM/1");
     assert_eq!(generic["primary-sim-slot"], "2");
     lab.wait_until("NetworkManager connected again on the eSIM", || {
-        device_state(&lab, DEVICE).contains("(connected)")
+        device_modem(&lab, DEVICE) == "/org/freedesktop/ModemManager1/Modem/1"
+            && device_state(&lab, DEVICE).contains("(connected)")
             && lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned())
             && lab.mmcli_json(&["-i", "1"])["sim"]["properties"]["active"] == "yes"
     });
@@ -315,18 +277,7 @@ fn restarts_of_networkmanager_and_mbimd_end_connected_again() {
     let Some(mut lab) = lab_with_modem("nmrestart", "", &["--simulate"]) else {
         return;
     };
-    lab.nmcli_ok(&[
-        "connection",
-        "add",
-        "type",
-        "gsm",
-        "ifname",
-        "*",
-        "con-name",
-        "mobile",
-        "apn",
-        "internet",
-    ]);
+    lab.add_gsm_connection("mobile", "*", &[]);
     wait_for_device(&lab, DEVICE, "(connected)");
 
     // NetworkManager restarts: it finds the modem (connected) and its
@@ -366,18 +317,7 @@ fn an_unplugged_modem_leaves_networkmanager() {
     lab.wait_until("the modem in NetworkManager", || {
         device_state(&lab, DEVICE).contains("(disconnected)")
     });
-    lab.nmcli_ok(&[
-        "connection",
-        "add",
-        "type",
-        "gsm",
-        "ifname",
-        "*",
-        "con-name",
-        "mobile",
-        "apn",
-        "internet",
-    ]);
+    lab.add_gsm_connection("mobile", "*", &[]);
     wait_for_device(&lab, DEVICE, "(connected)");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -405,28 +345,13 @@ fn both_executors_of_a_dual_active_modem_connect_side_by_side() {
     let Some(lab) = lab_with_modem("nmdual", "", &["--simulate", two.to_str().unwrap()]) else {
         return;
     };
-    lab.wait_until("the second modem in nmcli", || {
-        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
-            .lines()
-            .any(|line| line == "mbim0e1-ctl:gsm")
-    });
+    lab.wait_for_gsm_device("mbim0e1-ctl");
     for (name, device) in [("first", "mbim0e0-ctl"), ("second", "mbim0e1-ctl")] {
-        lab.nmcli_ok(&[
-            "connection",
-            "add",
-            "type",
-            "gsm",
-            "ifname",
-            device,
-            "con-name",
+        lab.add_gsm_connection(
             name,
-            "apn",
-            "internet",
-            "connection.autoconnect",
-            "no",
-            "ipv6.method",
-            "disabled",
-        ]);
+            device,
+            &["connection.autoconnect", "no", "ipv6.method", "disabled"],
+        );
         lab.nmcli_ok(&["--wait", "90", "connection", "up", name]);
     }
     assert_eq!(lab.addresses("mbim0e0"), ["10.64.0.2/30"]);
@@ -477,22 +402,11 @@ fn two_modems_at_once_and_one_unplugged() {
     // The first modem, and the second modem's second executor (the two
     // first executors' simulated networks hand out the same subnet).
     for (name, device) in [("first", "mbim0e0-ctl"), ("second", "mbim1e1-ctl")] {
-        lab.nmcli_ok(&[
-            "connection",
-            "add",
-            "type",
-            "gsm",
-            "ifname",
-            device,
-            "con-name",
+        lab.add_gsm_connection(
             name,
-            "apn",
-            "internet",
-            "connection.autoconnect",
-            "no",
-            "ipv6.method",
-            "disabled",
-        ]);
+            device,
+            &["connection.autoconnect", "no", "ipv6.method", "disabled"],
+        );
         lab.nmcli_ok(&["--wait", "90", "connection", "up", name]);
     }
     assert_eq!(lab.addresses("mbim0e0"), ["10.64.0.2/30"]);
@@ -533,17 +447,11 @@ fn networkmanager_coming_takes_over_from_mbimd_and_nothing_is_configured_twice()
     // api = "auto" (the default) and no NetworkManager yet: mbimd connects
     // and configures the modem itself.
     lab.start_mbimd("", &["--simulate"]);
-    lab.wait_until("mbimd's own address on mbim0e0", || {
-        lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned())
-    });
+    lab.wait_for_own_address(NETDEV, "10.64.0.2/30");
     // NetworkManager comes: mbimd takes its own session down with all it
     // configured, and NetworkManager finds a modem to connect.
     lab.start_network_manager();
-    lab.wait_until("the modem as a gsm device in nmcli", || {
-        lab.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
-            .lines()
-            .any(|line| line == format!("{DEVICE}:gsm"))
-    });
+    lab.wait_for_gsm_device(DEVICE);
     lab.wait_until("mbimd's own session gone", || {
         !lab.links().contains(&NETDEV.to_owned())
     });
@@ -553,20 +461,7 @@ fn networkmanager_coming_takes_over_from_mbimd_and_nothing_is_configured_twice()
         "{log}"
     );
     // An autoconnecting connection: NetworkManager brings it up by itself.
-    lab.nmcli_ok(&[
-        "connection",
-        "add",
-        "type",
-        "gsm",
-        "ifname",
-        "*",
-        "con-name",
-        "mobile",
-        "apn",
-        "internet",
-        "ipv6.method",
-        "disabled",
-    ]);
+    lab.add_gsm_connection("mobile", "*", &["ipv6.method", "disabled"]);
     wait_for_device(&lab, DEVICE, "(connected)");
     assert_eq!(lab.addresses(NETDEV), ["10.64.0.2/30"]);
     // The address is NetworkManager's (noprefixroute), and there is one

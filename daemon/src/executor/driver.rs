@@ -449,6 +449,10 @@ impl<T: FunctionTransport> Driver<T> {
                     });
                 }
                 Action::Report(event) => {
+                    // The status first: whoever an event wakes (a tracked
+                    // command's asker reading the modem's snapshot, such as
+                    // a network scan's) finds the state that came with it.
+                    self.publish();
                     let report = ExecutorReport {
                         executor: self.config.index,
                         event,

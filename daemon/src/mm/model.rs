@@ -7,11 +7,18 @@
 //! so MaxBearers is 1). Numbers are handed out in order and never reused
 //! while mbimd runs, as ModemManager does: a client that still holds the
 //! path of a modem that went away cannot mistake a new one for it.
+//!
+//! A slot switch (`SetPrimarySimSlot`) re-probes the modem as ModemManager
+//! does: its modem objects are withdrawn while the switch runs and come
+//! back under new numbers. NetworkManager relies on that: it drops the
+//! device of the old object and autoconnects the new one, whereas a modem
+//! object it saw connected going back to INITIALIZING reads to it as a
+//! user disabling the modem, and it blocks the connection's autoconnect.
 
 use crate::config::Config;
 use crate::executor::{Auth, IpType, Profile, Secret};
 use crate::modem::ModemSnapshot;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The manager object's path.
 pub(crate) const MANAGER_PATH: &str = "/org/freedesktop/ModemManager1";
@@ -137,6 +144,9 @@ pub(crate) struct Table {
     modems: BTreeMap<(u32, u32), ModemEntry>,
     /// SIM numbers by (modem, slot).
     sims: BTreeMap<(u32, u32), u32>,
+    /// Modems whose modem and bearer objects are withdrawn (a slot switch
+    /// re-probing them).
+    withdrawn: BTreeSet<u32>,
 }
 
 impl Table {
@@ -195,12 +205,32 @@ impl Table {
     pub(crate) fn retain(&mut self, present: &[u32]) {
         self.modems.retain(|(owner, _), _| present.contains(owner));
         self.sims.retain(|(owner, _), _| present.contains(owner));
+        self.withdrawn.retain(|owner| present.contains(owner));
     }
 
-    /// The modem objects of modem `modem`, by executor.
+    /// Withdraws modem `modem`'s modem and bearer objects (its SIM objects
+    /// stay): a re-probe begins.
+    pub(crate) fn withdraw(&mut self, modem: u32) {
+        self.withdrawn.insert(modem);
+    }
+
+    /// Ends modem `modem`'s re-probe. `renew`: its objects come back under
+    /// new numbers, bearers gone (the modem changed under them); otherwise
+    /// (nothing was done) the same objects come back.
+    pub(crate) fn restore(&mut self, modem: u32, renew: bool) {
+        self.withdrawn.remove(&modem);
+        if renew {
+            self.modems.retain(|(owner, _), _| *owner != modem);
+        }
+    }
+
+    /// The modem objects of modem `modem` on the bus, by executor (none
+    /// while it is withdrawn).
     pub(crate) fn modem_entries(&self, modem: u32) -> impl Iterator<Item = (u32, &ModemEntry)> {
+        let shown = !self.withdrawn.contains(&modem);
         self.modems
             .range((modem, 0)..=(modem, u32::MAX))
+            .filter(move |_| shown)
             .map(|((_, executor), entry)| (*executor, entry))
     }
 
@@ -253,6 +283,7 @@ impl Table {
             "Modem" => self
                 .modems
                 .iter()
+                .filter(|((modem, _), _)| !self.withdrawn.contains(modem))
                 .find(|(_, entry)| entry.number == number)
                 .map(|((modem, executor), _)| Target::Modem {
                     modem: *modem,
@@ -269,6 +300,7 @@ impl Table {
             "Bearer" => self
                 .modems
                 .iter()
+                .filter(|((modem, _), _)| !self.withdrawn.contains(modem))
                 .find(|(_, entry)| entry.bearer.as_ref().is_some_and(|b| b.number == number))
                 .map(|((modem, executor), _)| Target::Bearer {
                     modem: *modem,
@@ -370,6 +402,49 @@ mod tests {
             &config,
         );
         assert_eq!(table.modem(0, 0).map(|m| m.number), Some(2));
+    }
+
+    #[test]
+    fn a_reprobe_withdraws_the_modem_objects_and_brings_them_back_renumbered() {
+        let mut config = Config::default();
+        config.profiles.push(Profile::new("work", "corp.example"));
+        let mut table = Table::default();
+        let mut snapshot = dssa(UiccSlotState::Active, UiccSlotState::Off);
+        snapshot.executors[0].netdev = Some("mbim0e0".to_owned());
+        table.sync(0, &snapshot, &config);
+        table.sync(1, &snapshot, &config);
+        let modem = "/org/freedesktop/ModemManager1/Modem/0";
+        let bearer = "/org/freedesktop/ModemManager1/Bearer/0";
+        assert!(table.find(bearer).is_some());
+
+        table.withdraw(0);
+        table.sync(0, &snapshot, &config);
+        assert_eq!(table.modem_entries(0).count(), 0);
+        assert_eq!(table.find(modem), None);
+        assert_eq!(table.find(bearer), None);
+        // The other modem and the SIM objects stay.
+        assert_eq!(table.modem_entries(1).count(), 1);
+        assert_eq!(sim(&table, 0, 0), Some(0));
+
+        // Nothing done: the same objects come back.
+        table.restore(0, false);
+        assert_eq!(
+            table.find(modem),
+            Some(Target::Modem {
+                modem: 0,
+                executor: 0
+            })
+        );
+
+        // Switched: new numbers, and a bearer only for a session still up.
+        table.withdraw(0);
+        table.restore(0, true);
+        snapshot.executors[0].netdev = None;
+        table.sync(0, &snapshot, &config);
+        assert_eq!(table.find(modem), None);
+        assert_eq!(table.modem(0, 0).map(|m| m.number), Some(2));
+        assert!(table.modem(0, 0).is_some_and(|m| m.bearer.is_none()));
+        assert_eq!(sim(&table, 0, 0), Some(0));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! dual-active modem lists them all); `PrimarySimSlot` is the one mapped to
 //! this executor, counted from 1 as ModemManager does, and
 //! `SetPrimarySimSlot` is mbimd's own slot switch (the slot policy's
-//! `SwitchToSlot`: no re-probe, the choice remembered). `Enable` and
+//! `SwitchToSlot`: the device is not probed again, the choice remembered);
+//! on the bus it reads as ModemManager's re-probe (the modem object goes
+//! and comes back under a new number, see [`super::model`]). `Enable` and
 //! `SetPowerState` switch the radio.
 
 use super::bus::Call;
 use super::connect::{self, wait_until, RADIO_WAIT, SWITCH_WAIT};
-use super::enums::{capability, ip_family, mode, port_type, PowerState};
+use super::enums::{capability, ip_family, mode, port_type, ModemState, PowerState};
 use super::errors::{Core, MmError};
 use super::mapping;
 use super::model::bearer_path;
@@ -282,7 +284,10 @@ async fn set_radio(call: &Call<'_>, modem: u32, executor: u32, on: bool) -> Resu
 }
 
 /// The slot switch: mbimd's SwitchToSlot (the slot policy's user choice,
-/// remembered), waited for until the modem reports the new mapping.
+/// remembered), waited for until the modem reports the new mapping. The
+/// modem's objects are withdrawn meanwhile and come back renumbered, as
+/// after ModemManager's re-probe; a switch refused outright brings the
+/// same ones back.
 async fn set_primary_slot(call: &Call<'_>, modem: u32, slot: u32) -> Result<(), MmError> {
     let handle = connect::handle(call, modem)?;
     let snapshot = handle.snapshot();
@@ -307,20 +312,38 @@ async fn set_primary_slot(call: &Call<'_>, modem: u32, slot: u32) -> Result<(), 
     if snapshot.mapping.first() == Some(&index) {
         return Ok(());
     }
-    handle
-        .switch_to_slot(index)
-        .await
-        .map_err(|error| MmError::from_request("SetPrimarySimSlot", error))?;
-    wait_until(&handle, SWITCH_WAIT, |snapshot| {
+    // Gone from the bus before the session is: a client sees its modem
+    // removed, not disabled under it.
+    call.face.table().withdraw(modem);
+    call.face.refresh().await;
+    if let Err(error) = handle.switch_to_slot(index).await {
+        call.face.table().restore(modem, false);
+        call.face.refresh().await;
+        return Err(MmError::from_request("SetPrimarySimSlot", error));
+    }
+    // Back once the executor has left the old SIM: a client that saw the
+    // new object registered (and connected it) on the old SIM would see it
+    // fall back to INITIALIZING when the switch reaches the executor.
+    let old_sim = snapshot
+        .executors
+        .first()
+        .map(|executor| executor.status.iccid.clone())
+        .unwrap_or_default();
+    let switched = wait_until(&handle, SWITCH_WAIT, |snapshot| {
         snapshot.mapping.first() == Some(&index)
+            && snapshot.executors.first().is_none_or(|executor| {
+                executor.status.iccid != old_sim
+                    || mapping::modem_state(&executor.status) < ModemState::Enabled
+            })
     })
-    .await
-    .map_err(|_| {
+    .await;
+    // Switched or not in time, the modem is not the one it was.
+    call.face.table().restore(modem, true);
+    call.face.refresh().await;
+    switched.map(drop).map_err(|_| {
         MmError::core(
             Core::Failed,
             format!("SetPrimarySimSlot: the modem did not switch to slot {slot} in time"),
         )
-    })?;
-    call.face.refresh().await;
-    Ok(())
+    })
 }

@@ -594,6 +594,9 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             // A TestSlots command, or one whose asker is gone.
             return;
         };
+        // The snapshot first: an asker reads what its command produced
+        // (a network scan's answer) as soon as it has the reply.
+        self.publish();
         match pending.kind {
             PendingKind::Reply(reply) => {
                 let _ = reply.send(result.map_err(device_error));

@@ -418,6 +418,56 @@ impl Lab {
             .collect()
     }
 
+    /// Where mbimd's ModemManager API stands, as its own API says
+    /// (`dev.mbimd.Manager1.ModemManagerApi`, busctl's text: `s "serving"`).
+    pub(crate) fn api_status(&self) -> String {
+        let output = self.busctl(&[
+            "get-property",
+            "dev.mbimd.Mbimd1",
+            "/dev/mbimd/Mbimd1",
+            "dev.mbimd.Manager1",
+            "ModemManagerApi",
+        ]);
+        text(&output).trim().to_owned()
+    }
+
+    /// Waits until mbimd configured `address` (`a.b.c.d/n`) on `device`
+    /// itself (no client has taken the sessions over).
+    pub(crate) fn wait_for_own_address(&self, device: &str, address: &str) {
+        self.wait_until(&format!("mbimd's own address on {device}"), || {
+            self.addresses(device).iter().any(|each| each == address)
+        });
+    }
+
+    /// Waits until NetworkManager lists `device` as a gsm device.
+    pub(crate) fn wait_for_gsm_device(&self, device: &str) {
+        let wanted = format!("{device}:gsm");
+        self.wait_until(&format!("{device} as a gsm device in nmcli"), || {
+            self.nmcli_ok(&["-t", "-f", "DEVICE,TYPE", "device"])
+                .lines()
+                .any(|line| line == wanted)
+        });
+    }
+
+    /// `nmcli connection add type gsm ifname IFNAME con-name NAME apn
+    /// internet EXTRA…` (IFNAME `*`: any modem), which must succeed.
+    pub(crate) fn add_gsm_connection(&self, name: &str, ifname: &str, extra: &[&str]) {
+        let mut args = vec![
+            "connection",
+            "add",
+            "type",
+            "gsm",
+            "ifname",
+            ifname,
+            "con-name",
+            name,
+            "apn",
+            "internet",
+        ];
+        args.extend_from_slice(extra);
+        self.nmcli_ok(&args);
+    }
+
     /// Pings `destination` from inside the namespace and fails the test
     /// unless every request is answered: packets cross the session.
     pub(crate) fn ping(&self, destination: &str) {
