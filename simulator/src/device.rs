@@ -17,11 +17,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// How long a waiter sleeps at most before looking at the model again: a
-/// safety net against a missed wake-up, not a polling interval.
-const MAX_WAIT: Duration = Duration::from_millis(500);
 /// The shortest sleep of a waiter whose deadline has passed.
 const MIN_WAIT: Duration = Duration::from_millis(1);
+
+/// Waits for `notified` (enabled before the model was looked at, so no
+/// change is missed) or `deadline`, the model's next timer. Without a timer
+/// only a change wakes the waiter: an idle modem costs no wake-ups.
+async fn wait(
+    notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    deadline: Option<Instant>,
+) {
+    match deadline {
+        Some(at) => {
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep_until(at.into()) => {}
+            }
+        }
+        None => notified.await,
+    }
+}
 
 struct Shared {
     scenario: Arc<Scenario>,
@@ -103,16 +118,10 @@ impl SimModem {
                 let bulk = bulk_in.and_then(|function| modem.poll_bulk_timeout(function));
                 [modem.poll_timeout(), bulk].into_iter().flatten().min()
             };
-            let now = Instant::now();
             // At least a millisecond: a deadline that stays in the past
             // must not turn this into a busy loop.
-            let sleep_for = deadline
-                .map_or(MAX_WAIT, |at| at.saturating_duration_since(now))
-                .clamp(MIN_WAIT, MAX_WAIT);
-            tokio::select! {
-                () = &mut notified => {}
-                () = tokio::time::sleep(sleep_for) => {}
-            }
+            let deadline = deadline.map(|at| at.max(Instant::now() + MIN_WAIT));
+            wait(notified, deadline).await;
         }
     }
 
@@ -139,14 +148,7 @@ impl SimModem {
                 }
                 modem.poll_timeout()
             };
-            let now = Instant::now();
-            let sleep_for = deadline
-                .map_or(MAX_WAIT, |at| at.saturating_duration_since(now))
-                .min(MAX_WAIT);
-            tokio::select! {
-                () = &mut notified => {}
-                () = tokio::time::sleep(sleep_for) => {}
-            }
+            wait(notified, deadline).await;
         }
     }
 

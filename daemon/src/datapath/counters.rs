@@ -5,7 +5,7 @@
 //! "rx" is modem → host (bulk IN → TUN writes), "tx" is host → modem (TUN
 //! reads → bulk OUT), as in the kernel's interface statistics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Live counters of one pump; see the [module documentation](self).
@@ -25,6 +25,10 @@ pub struct Counters {
     tx_errors: AtomicU64,
     tx_dropped: AtomicU64,
     tx_ntbs: AtomicU64,
+    /// Whether a reader waits for the next NTB ([`Counters::watch`]).
+    watched: AtomicBool,
+    /// Told once when an NTB passes while `watched`.
+    activity: tokio::sync::Notify,
 }
 
 /// The counters at one moment.
@@ -109,6 +113,27 @@ impl Counters {
 
     pub(crate) fn rx_ntb(&self) {
         bump(&self.rx_ntbs, 1);
+        self.noticed();
+    }
+
+    /// Asks to be told of the next NTB either way ([`Counters::activity`]):
+    /// a reader that stopped polling idle counters learns that traffic
+    /// started without waking up meanwhile.
+    pub fn watch(&self) {
+        self.watched.store(true, Ordering::Relaxed);
+    }
+
+    /// Resolves once an NTB passed after [`Counters::watch`] (at once if
+    /// one already did).
+    pub async fn activity(&self) {
+        self.activity.notified().await;
+    }
+
+    /// One relaxed load per NTB while nobody watches.
+    fn noticed(&self) {
+        if self.watched.load(Ordering::Relaxed) && self.watched.swap(false, Ordering::Relaxed) {
+            self.activity.notify_one();
+        }
     }
 
     pub(crate) fn rx_malformed_ntb(&self) {
@@ -133,6 +158,7 @@ impl Counters {
 
     pub(crate) fn tx_ntb(&self) {
         bump(&self.tx_ntbs, 1);
+        self.noticed();
     }
 }
 
@@ -173,6 +199,24 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_watcher_is_told_of_the_next_ntb_once() {
+        let counters = Counters::new();
+        // Not watched: no word.
+        counters.rx_ntb();
+        let quiet = tokio::time::timeout(Duration::from_millis(20), counters.activity()).await;
+        assert!(quiet.is_err(), "told without watching");
+        counters.watch();
+        counters.tx_ntb();
+        counters.rx_ntb();
+        tokio::time::timeout(Duration::from_secs(5), counters.activity())
+            .await
+            .expect("told of the NTB");
+        // Told once: the second NTB came after the watch was spent.
+        let again = tokio::time::timeout(Duration::from_millis(20), counters.activity()).await;
+        assert!(again.is_err(), "told twice for one watch");
+    }
 
     #[test]
     fn rate_limit_lets_one_through_per_interval_and_counts_the_rest() {

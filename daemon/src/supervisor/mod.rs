@@ -42,7 +42,8 @@
 //!
 //! Everything the supervisor does happens in one `select!` loop over the
 //! executors' events, their status watches, the requests, a one-second tick
-//! (data-path counters), the slot policy's retry timer and shutdown. No
+//! while packets flow or a configuration retry waits (`refresh.rs`; none
+//! when idle), the slot policy's retry timer and shutdown. No
 //! branch waits for a device: a request becomes a [`ExecutorCommand::Tracked`]
 //! command with a fresh id, and its reply is sent when the executor's
 //! matching [`ExecutorEvent::Done`] comes through the loop. Commands go to
@@ -64,6 +65,7 @@
 //! loop (the store syncs to disk).
 
 mod power;
+mod refresh;
 mod sessions;
 mod simulated;
 mod slots;
@@ -102,10 +104,6 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Mutex};
 
 /// How long shutdown waits for the executors to disconnect and CLOSE.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// How often the data-path counters are read into the snapshot (and due
-/// configuration retries made).
-const COUNTER_REFRESH: Duration = Duration::from_secs(1);
 
 /// The first wait before a partly applied configuration is applied again;
 /// it doubles per attempt up to [`CONFIGURATION_RETRY_CAP`].
@@ -326,11 +324,16 @@ pub async fn supervise<T>(
     let mut shutting_down = false;
     let mut requests_open = true;
     let mut grace = Box::pin(tokio::time::sleep(Duration::MAX / 4));
-    let mut tick = tokio::time::interval(COUNTER_REFRESH);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refresh = refresh::Refresh::new();
     // The watchdog pings only while this loop turns (crate::service).
     let pulse = Pulse::register(format!("modem {}", supervisor.modem.index));
     loop {
+        // Idle: no timer; the first NTB through a pump starts it again.
+        let watched = if refresh.is_running() {
+            Vec::new()
+        } else {
+            supervisor.pump_counters()
+        };
         tokio::select! {
             report = events.recv() => {
                 let Some(report) = report else { break };
@@ -358,7 +361,11 @@ pub async fn supervise<T>(
                 None => requests_open = false,
             },
             Ok(()) = sessions.changed() => supervisor.follow_sessions().await,
-            _ = tick.tick() => supervisor.retry_configurations().await,
+            () = refresh.due() => {
+                supervisor.retry_configurations().await;
+                refresh.ticked(supervisor.ntbs(), supervisor.retry_pending());
+            }
+            () = refresh::activity(watched) => refresh.wake(),
             () = pulse.poked() => pulse.answer(),
             () = slots::fire(&mut supervisor.slots.timer) => supervisor.policy_timer(),
             checks = test_slots::finished(&mut supervisor.test) => supervisor.test_finished(checks),
@@ -374,6 +381,9 @@ pub async fn supervise<T>(
                 tracing::warn!(modem = supervisor.modem.index, "executors did not stop in time");
                 break;
             }
+        }
+        if supervisor.retry_pending() {
+            refresh.wake();
         }
         supervisor.publish();
     }
@@ -628,6 +638,36 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
     }
 
     /// Applies again each configuration whose retry is due.
+    /// The counters of every running pump.
+    fn pump_counters(&self) -> Vec<Arc<datapath::Counters>> {
+        self.executors
+            .iter()
+            .filter_map(|executor| executor.link.as_ref()?.pump.as_ref())
+            .map(PumpHandle::counters)
+            .collect()
+    }
+
+    /// NTBs through every running pump, both ways: whether packets moved.
+    fn ntbs(&self) -> u64 {
+        self.pump_counters()
+            .iter()
+            .map(|counters| {
+                let now = counters.snapshot();
+                now.rx_ntbs.wrapping_add(now.tx_ntbs)
+            })
+            .fold(0, u64::wrapping_add)
+    }
+
+    /// Whether a partly applied configuration waits for its retry.
+    fn retry_pending(&self) -> bool {
+        self.executors.iter().any(|executor| {
+            executor
+                .link
+                .as_ref()
+                .is_some_and(|link| link.retry.is_some())
+        })
+    }
+
     async fn retry_configurations(&mut self) {
         let now = tokio::time::Instant::now();
         let numbers = self.numbers();

@@ -1,0 +1,134 @@
+//! When the supervisor's loop wakes up on its own: every
+//! [`COUNTER_REFRESH`] while packets flow (the data-path counters read into
+//! the snapshot) or a partly applied configuration waits for its retry, and
+//! not at all otherwise. An idle modem, connected or not, costs no wake-ups:
+//! the pumps' counters are watched instead ([`Counters::watch`]), and the
+//! first NTB through any of them starts the ticks again.
+
+use crate::datapath::Counters;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+/// How often the data-path counters are read into the snapshot (and due
+/// configuration retries made) while anything moves.
+pub(super) const COUNTER_REFRESH: Duration = Duration::from_secs(1);
+
+/// The refresh timer and what it last saw.
+#[derive(Debug)]
+pub(super) struct Refresh {
+    timer: Pin<Box<Sleep>>,
+    running: bool,
+    /// NTBs through every pump at the last tick.
+    last_ntbs: u64,
+}
+
+impl Refresh {
+    /// Ticking (the first tick looks whether anything moves).
+    pub(super) fn new() -> Self {
+        Refresh {
+            timer: Box::pin(tokio::time::sleep(COUNTER_REFRESH)),
+            running: true,
+            last_ntbs: 0,
+        }
+    }
+
+    /// Whether the timer runs (else the counters are to be watched).
+    pub(super) fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Resolves when a tick is due; never while stopped.
+    pub(super) async fn due(&mut self) {
+        if self.running {
+            self.timer.as_mut().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// After a tick: go on while NTBs moved since the last one
+    /// (`ntbs`, the total through every pump) or a retry is pending; stop
+    /// otherwise.
+    pub(super) fn ticked(&mut self, ntbs: u64, retry_pending: bool) {
+        let moved = ntbs != self.last_ntbs;
+        self.last_ntbs = ntbs;
+        self.running = moved || retry_pending;
+        if self.running {
+            self.rearm();
+        }
+    }
+
+    /// Ticks again from now (traffic started, a retry was scheduled).
+    pub(super) fn wake(&mut self) {
+        if !self.running {
+            self.running = true;
+            self.rearm();
+        }
+    }
+
+    fn rearm(&mut self) {
+        self.timer.as_mut().reset(Instant::now() + COUNTER_REFRESH);
+    }
+}
+
+/// Resolves once an NTB passes through any of `counters`, each watched
+/// first; never if there are none.
+pub(super) fn activity(counters: Vec<Arc<Counters>>) -> impl Future<Output = ()> {
+    for each in &counters {
+        each.watch();
+    }
+    async move {
+        if counters.is_empty() {
+            std::future::pending::<()>().await;
+        }
+        let waits = counters.iter().map(|each| Box::pin(each.activity()));
+        futures_util::future::select_all(waits).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (NTBs at the tick, retry pending) → running after it.
+    #[test]
+    fn ticks_go_on_only_while_something_moves_or_waits() {
+        let cases = [
+            (0, false, false),
+            (5, false, true),
+            (5, false, false),
+            (5, true, true),
+            (9, false, true),
+            (9, false, false),
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let mut refresh = Refresh::new();
+            for (ntbs, retry, running) in cases {
+                refresh.ticked(ntbs, retry);
+                assert_eq!(refresh.is_running(), running, "{ntbs} {retry}");
+            }
+            refresh.wake();
+            assert!(refresh.is_running());
+        });
+    }
+
+    #[tokio::test]
+    async fn activity_resolves_on_an_ntb_through_any_pump() {
+        let quiet = Arc::new(Counters::new());
+        let busy = Arc::new(Counters::new());
+        let wait = activity(vec![quiet.clone(), busy.clone()]);
+        busy.tx_ntb();
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .expect("woken by the NTB");
+        let none = tokio::time::timeout(Duration::from_millis(20), activity(Vec::new())).await;
+        assert!(none.is_err(), "resolved with nothing to watch");
+    }
+}
