@@ -18,7 +18,7 @@ use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The built-in DSSA modem, the scenario `mbimd --simulate` runs by default.
 const DSSA: &str = include_str!("../../simulator/scenarios/dssa.toml");
@@ -102,12 +102,7 @@ fn a_function_with_blocks_beyond_ntb16_carries_its_session_in_ntb32() {
         },
     );
 
-    mbimd_test_support::process::terminate(daemon.0.id()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while daemon.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "mbimd did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    daemon.terminate();
     let mut text = String::new();
     std::fs::File::open(&log)
         .unwrap()

@@ -15,11 +15,10 @@
 mod netns_support;
 
 use mbimd_test_support::icmp::Echo;
-use mbimd_test_support::process::{hang_up, terminate};
+use mbimd_test_support::process::hang_up;
 use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 #[test]
 fn a_reload_retunes_connected_devices_without_dropping_the_session() {
@@ -127,15 +126,7 @@ fn a_reload_retunes_connected_devices_without_dropping_the_session() {
     });
     namespace.ping("10.64.0.1", &Echo::new(2));
 
-    terminate(daemon.0.id()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let exit = loop {
-        if let Some(exit) = daemon.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "mbimd did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let exit = daemon.terminate();
     assert!(exit.success(), "{exit:?}");
     let links = namespace.ip(&["-j", "link", "show"]);
     assert!(

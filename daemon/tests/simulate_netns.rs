@@ -15,7 +15,6 @@ use mbimd_test_support::icmp::Echo;
 use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 #[test]
 fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
@@ -60,15 +59,7 @@ fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
     namespace.ping("fd00:6d62::1", &Echo::new(2));
 
     // SIGTERM: disconnect, CLOSE, remove the device and its routes.
-    mbimd_test_support::process::terminate(daemon.0.id()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let exit = loop {
-        if let Some(exit) = daemon.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "mbimd did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let exit = daemon.terminate();
     assert!(exit.success(), "{exit:?}");
     assert!(namespace.ip(&["-j", "link", "show"]).contains("\"lo\""));
     assert!(!namespace.ip(&["-j", "link", "show"]).contains("mbim0e0"));

@@ -63,6 +63,22 @@ impl Drop for Namespace {
 /// The daemon process, killed when dropped if the test has not stopped it.
 pub(crate) struct Daemon(pub(crate) Child);
 
+impl Daemon {
+    /// SIGTERM, then waits (15 s at most, a hang guard) for the exit, which
+    /// it returns; fails the test if the daemon does not stop.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        mbimd_test_support::process::terminate(self.0.id()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(exit) = self.0.try_wait().unwrap() {
+                return exit;
+            }
+            assert!(Instant::now() < deadline, "mbimd did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
