@@ -166,9 +166,11 @@ link=$(ip -o link show dev mbim0e0 2>&1)
 if [ "$mm_unit" = yes ]; then
     systemctl start ModemManager.service || true
     # The unit's own conditions (Debian's: ConditionVirtualization=!container) are checked before
-    # the ExecCondition: where they fail, ModemManager cannot run here at all, and neither the
-    # skip nor the api = "off" step says anything.
-    if [ "$(systemctl show -p ConditionResult --value ModemManager.service)" = no ]; then
+    # the ExecCondition: where they fail (the ExecCondition never ran), ModemManager cannot run
+    # here at all, and neither the skip nor the api = "off" step says anything.
+    condition=$(systemctl show -p ExecCondition --value ModemManager.service)
+    if [[ $condition == *"pid=0 ;"* ]] &&
+        [ "$(systemctl show -p ConditionResult --value ModemManager.service)" = no ]; then
         mm_unit=no
         mm_absent="its unit conditions fail in this VM (systemd-detect-virt: \
 $(systemd-detect-virt 2>&1)), so its skip while mbimd owns the name cannot be checked here"
@@ -179,7 +181,6 @@ if [ "$mm_unit" = yes ]; then
     # systemd 252 may leave Result=success after a skip, and its journal may not hold the
     # "Skipped due to 'exec-condition'" line yet: the condition's own exit status (1: the name
     # is owned) and a main process that never started say it for sure.
-    condition=$(systemctl show -p ExecCondition --value ModemManager.service)
     main_start=$(systemctl show -p ExecMainStartTimestampMonotonic --value ModemManager.service)
     skipped=no
     { [ "$result" = exec-condition ] ||
