@@ -16,9 +16,8 @@ mod netns_support;
 
 use mbimd_test_support::icmp::Echo;
 use mbimd_test_support::process::hang_up;
-use netns_support::{privileged, wait_until, Daemon, Namespace};
+use netns_support::{privileged, wait_until, Namespace};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 #[test]
 fn a_reload_retunes_connected_devices_without_dropping_the_session() {
@@ -31,16 +30,7 @@ fn a_reload_retunes_connected_devices_without_dropping_the_session() {
     let config = dir.join("mbimd.toml");
     let resolv = dir.join("resolv.conf");
     std::fs::write(&config, "[dns]\nbackend = \"none\"\n").unwrap();
-    let daemon = namespace
-        .exec(
-            env!("CARGO_BIN_EXE_mbimd"),
-            &["--simulate", "--config", config.to_str().unwrap()],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(daemon);
+    let mut daemon = namespace.simulate(&config);
 
     wait_until("mbim0e0 with its address and default route", || {
         namespace

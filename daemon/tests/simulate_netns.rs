@@ -12,9 +12,8 @@
 mod netns_support;
 
 use mbimd_test_support::icmp::Echo;
-use netns_support::{privileged, wait_until, Daemon, Namespace};
+use netns_support::{privileged, wait_until, Namespace};
 use std::path::PathBuf;
-use std::process::Stdio;
 
 #[test]
 fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
@@ -26,16 +25,7 @@ fn mbimd_simulate_brings_up_a_tun_that_reaches_the_simulated_gateway() {
     let config = tempfile_path("mbimd-e2e.toml");
     // DNS stays out of the host's files; everything else is the default.
     std::fs::write(&config, "[dns]\nbackend = \"none\"\n").unwrap();
-    let daemon = namespace
-        .exec(
-            env!("CARGO_BIN_EXE_mbimd"),
-            &["--simulate", "--config", config.to_str().unwrap()],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(daemon);
+    let mut daemon = namespace.simulate(&config);
 
     wait_until("mbim0e0 with its address", || {
         namespace

@@ -44,6 +44,21 @@ impl Namespace {
         command
     }
 
+    /// `mbimd --simulate --config CONFIG` running inside the namespace, its
+    /// log on the test's standard error.
+    pub(crate) fn simulate(&self, config: &std::path::Path) -> Daemon {
+        let child = self
+            .exec(
+                env!("CARGO_BIN_EXE_mbimd"),
+                &["--simulate", "--config", config.to_str().unwrap()],
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Daemon(child)
+    }
+
     /// Pings `destination` from inside the namespace as `echo` says, and
     /// fails the test unless every request is answered.
     pub(crate) fn ping(&self, destination: &str, echo: &Echo) {
