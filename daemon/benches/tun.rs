@@ -509,7 +509,7 @@ fn main() {
         {
             let netdev = open_mbim0(false).await;
             let raw = open_raw0(false);
-            let device = netdev.device();
+            let device = netdev.device().unwrap();
             for size in sizes {
                 for tx in [true, false] {
                     let row = measure(&device, &raw, size, tx, false).await;
@@ -529,7 +529,7 @@ fn main() {
 
         let netdev = open_mbim0(true).await;
         let raw = open_raw0(true);
-        let device = netdev.device();
+        let device = netdev.device().unwrap();
         println!(
             "with offloads (UDP: USO {}); ratio = over the raw offload ceiling (target >= \
              {OFFLOAD_TARGET:.2}x), xpp = over the per-packet raw ceiling (target >= \

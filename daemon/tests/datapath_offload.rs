@@ -150,7 +150,7 @@ fn udp_super_packets_leave_as_separate_checked_datagrams() {
             config.framing = netdev.framing();
             let handle = datapath::spawn(
                 Pump::new(bulk_in, bulk_out, config).unwrap(),
-                netdev.device(),
+                netdev.device().unwrap(),
             );
             for (from, to) in [(HOST4, PEER4), (HOST6, PEER6)] {
                 sent.lock().unwrap().clear();
@@ -281,7 +281,7 @@ fn an_ntbs_datagrams_are_coalesced_per_flow_and_arrive_intact() {
             config.framing = netdev.framing();
             let handle = datapath::spawn(
                 Pump::new(bulk_in, bulk_out, config).unwrap(),
-                netdev.device(),
+                netdev.device().unwrap(),
             );
             let before = rx_packets();
             script.lock().unwrap().blocks.push_back(Ok(block));

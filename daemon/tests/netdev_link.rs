@@ -255,7 +255,7 @@ fn netdev_slaac_from_router_advertisement() {
         assert_eq!(sysctl(&ns, "net.ipv6.conf.mbimra0.addr_gen_mode"), "1");
 
         // The network's router advertises 2001:db8:5::/64.
-        let device = netdev.device();
+        let device = netdev.device().unwrap();
         let ra = router_advertisement("2001:db8:5::".parse().unwrap());
         device.send(&ra).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -322,7 +322,7 @@ fn netdev_packets_both_ways() {
         let name = InterfaceName::new("mbimpkt0").unwrap();
         let mut netdev = Netdev::create(name, options(Some(700))).await.unwrap();
         complete(netdev.apply(&dual_stack(), 1500).await);
-        let device = netdev.device();
+        let device = netdev.device().unwrap();
 
         let local: SocketAddr = "10.64.0.2:5555".parse().unwrap();
         let remote: SocketAddr = "198.51.100.7:4444".parse().unwrap();
@@ -443,7 +443,7 @@ fn netdev_multi_queue_device() {
         let link = &ip(&ns, &["-d", "link", "show", "dev", "mbimmq0"])[0];
         assert_eq!(link["linkinfo"]["info_data"]["multi_queue"], true, "{link}");
         // A second queue for a second data-path worker.
-        let second = netdev.device().try_clone().unwrap();
+        let second = netdev.device().unwrap().try_clone().unwrap();
         drop(second);
         netdev.teardown().await.unwrap();
     });
@@ -502,5 +502,5 @@ fn netdev_is_send() {
     }
     let _ = teardown_is_send as fn(Netdev);
     fn device_is_shareable<T: Send + Sync>(_: &T) {}
-    let _ = |netdev: &Netdev| device_is_shareable(&netdev.device());
+    let _ = |netdev: &Netdev| device_is_shareable(&netdev.device().unwrap());
 }

@@ -194,11 +194,27 @@ impl NetdevError {
     }
 }
 
+/// Where a [`Netdev`]'s device came from, which decides what teardown does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// mbimd's own TUN device, fed by its pump; deleted at teardown.
+    Tun,
+    /// A kernel driver's device (cdc_mbim's or a WWAN driver's `wwan0`):
+    /// adopted, never deleted; teardown removes what mbimd added and sets
+    /// it down.
+    Adopted,
+    /// A link mbimd created on a kernel device (a VLAN or wwan link for a
+    /// further session); deleted at teardown.
+    Created,
+}
+
 /// The device of one connected session.
 pub struct Netdev {
     name: InterfaceName,
     index: u32,
-    device: Arc<tun_rs::AsyncDevice>,
+    /// The TUN device, for [`Origin::Tun`] only.
+    device: Option<Arc<tun_rs::AsyncDevice>>,
+    origin: Origin,
     options: NetdevOptions,
     rtnl: Rtnl,
     dns: DnsLink,
@@ -254,7 +270,8 @@ impl Netdev {
         Ok(Netdev {
             name,
             index: link.index,
-            device,
+            device: Some(device),
+            origin: Origin::Tun,
             options,
             rtnl,
             dns,
@@ -263,23 +280,85 @@ impl Netdev {
         })
     }
 
-    /// The TUN device for the data path: `recv`/`send` take `&self`, so the
+    /// Takes the kernel's existing network device `name` (a kernel driver's
+    /// `wwan0`, or a link [`Netdev::created`] made) as the session's device,
+    /// to be configured by [`Netdev::apply`] exactly as a TUN device is.
+    /// There is no TUN file: the kernel's driver carries the data. A device
+    /// that is down gets `addr_gen_mode = 1` first, as a TUN device does,
+    /// so the link-local address is the session's interface identifier's.
+    pub async fn adopt(name: InterfaceName, options: NetdevOptions) -> Result<Netdev, NetdevError> {
+        Self::without_tun(name, options, Origin::Adopted).await
+    }
+
+    /// Like [`Netdev::adopt`], for a link mbimd itself created on a kernel
+    /// device (a VLAN or wwan link): teardown deletes it.
+    pub async fn created(
+        name: InterfaceName,
+        options: NetdevOptions,
+    ) -> Result<Netdev, NetdevError> {
+        Self::without_tun(name, options, Origin::Created).await
+    }
+
+    async fn without_tun(
+        name: InterfaceName,
+        options: NetdevOptions,
+        origin: Origin,
+    ) -> Result<Netdev, NetdevError> {
+        let rtnl = Rtnl::connect()?;
+        let link = rtnl.link_by_name(name.as_str()).await?;
+        let ipv6 = sysctl::ipv6_present(name.as_str());
+        if ipv6 && !link.up && options.addressing == Addressing::Full {
+            sysctl::set_ipv6(name.as_str(), "addr_gen_mode", "1")?;
+        }
+        let backend = match options.addressing {
+            Addressing::Full => &options.dns,
+            Addressing::LinkOnly => &DnsBackend::None,
+        };
+        let dns = DnsLink::select(backend, name.as_str(), link.index)
+            .await
+            .map_err(|source| NetdevError::Dns {
+                interface: name.to_string(),
+                source: Box::new(source),
+            })?;
+        Ok(Netdev {
+            name,
+            index: link.index,
+            device: None,
+            origin,
+            options,
+            rtnl,
+            dns,
+            ipv6,
+            applied_dns: None,
+        })
+    }
+
+    /// Where the device came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// The TUN device for the data path (`None` for a kernel device, whose
+    /// driver carries the data): `recv`/`send` take `&self`, so the
     /// receive and transmit sides share this `Arc`. With
     /// [`TunOptions::multi_queue`], `try_clone` opens further queues.
-    pub fn device(&self) -> Arc<tun_rs::AsyncDevice> {
-        Arc::clone(&self.device)
+    pub fn device(&self) -> Option<Arc<tun_rs::AsyncDevice>> {
+        self.device.clone()
     }
 
     /// How the data path frames the device's reads and writes: virtio-net
     /// headers when it was opened with offloads (and the kernel took them).
     pub fn framing(&self) -> crate::datapath::ReadFraming {
-        tun::framing(&self.device)
+        match &self.device {
+            Some(device) => tun::framing(device),
+            None => crate::datapath::ReadFraming::default(),
+        }
     }
 
     /// Whether the kernel hands over and takes UDP super-packets too (USO,
     /// Linux 6.2 on), not only TCP ones.
     pub fn udp_offload(&self) -> bool {
-        self.device.udp_gso()
+        self.device.as_ref().is_some_and(|device| device.udp_gso())
     }
 
     /// The device's name.
@@ -584,13 +663,21 @@ impl Netdev {
         }
     }
 
-    /// Removes everything: DNS entries, routes, addresses, and the device.
-    /// Every step is tried even if one fails; the first failure is returned.
-    /// The data path's handles of the device fail from then on; it should
-    /// drop them.
+    /// Removes everything: DNS entries, routes, addresses, and the device
+    /// (an adopted kernel device is never deleted: it is set down, as the
+    /// driver made it). Every step is tried even if one fails; the first
+    /// failure is returned. The data path's handles of the device fail
+    /// from then on; it should drop them.
     pub async fn teardown(self) -> Result<(), NetdevError> {
         let stripped = self.remove_addressing().await;
-        let deleted = self.rtnl.delete_link(self.index).await;
+        let deleted = match self.origin {
+            Origin::Tun | Origin::Created => self.rtnl.delete_link(self.index).await,
+            Origin::Adopted => match self.rtnl.set_up(self.index, false).await {
+                // Unplugged meanwhile: nothing is left to set down.
+                Err(NetdevError::Netlink { source, .. }) if rtnl::is_gone(&source) => Ok(()),
+                other => other,
+            },
+        };
         if let Err(error) = &deleted {
             tracing::warn!(error = %chain(error), "netdev teardown step failed");
         }

@@ -60,6 +60,11 @@ fn errno(error: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
+/// Whether `error` says the device (or what was asked about it) is gone.
+pub(crate) fn is_gone(error: &rtnetlink::Error) -> bool {
+    errno(error).is_some_and(|n| GONE.contains(&n))
+}
+
 impl Rtnl {
     /// Opens a connection in the calling thread's network namespace.
     pub(crate) fn connect() -> Result<Rtnl, NetdevError> {
@@ -77,10 +82,11 @@ impl Rtnl {
             .get()
             .match_name(name.to_owned())
             .execute();
-        let message = links
-            .try_next()
-            .await
-            .map_err(netlink_error(format!("looking up link {name}")))?;
+        let message = match links.try_next().await {
+            // The kernel answers a name it does not know with ENODEV.
+            Err(error) if is_gone(&error) => None,
+            other => other.map_err(netlink_error(format!("looking up link {name}")))?,
+        };
         message
             .map(|m| link_state(&m))
             .ok_or_else(|| NetdevError::LinkMissing {

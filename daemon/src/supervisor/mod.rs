@@ -121,6 +121,27 @@ pub struct FunctionSpec<T> {
     pub max_control_message: u16,
     /// Its wMaxSegmentSize (caps the link MTU).
     pub max_segment_size: u16,
+    /// Set when a kernel driver carries the function's data (cdc_mbim, a
+    /// WWAN driver): its network device is the session's link, no pump.
+    pub kernel: Option<KernelData>,
+}
+
+/// The data path of a function behind a kernel driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelData {
+    /// The driver's network device (`wwan0`): session 0's link.
+    pub netdev: InterfaceName,
+    /// How the driver carries further sessions.
+    pub links: SessionLinks,
+}
+
+/// How a kernel driver carries the sessions beyond session 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLinks {
+    /// 802.1Q VLAN links on the netdev (cdc_mbim: VLAN id = session id).
+    Vlan,
+    /// WWAN links (`ip link add … type wwan linkid N`).
+    Wwan,
 }
 
 /// The modem being supervised.
@@ -868,7 +889,11 @@ fn link_settings<T>(
     executor: &Executor<T>,
     connection: &Connection,
 ) -> Option<(InterfaceName, NetdevOptions)> {
-    let name = interface_name(config, modem, index)?;
+    // A kernel driver's device keeps the driver's name.
+    let name = match &executor.spec.kernel {
+        Some(kernel) => kernel.netdev.clone(),
+        None => interface_name(config, modem, index)?,
+    };
     let iccid = executor.status.borrow().iccid.clone();
     let options = NetdevOptions {
         default_route_metric: config.routes.default_route.then(|| {
@@ -980,15 +1005,26 @@ async fn bring_link_up<T: FunctionTransport>(
     };
     let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
     let interface_id = options.interface_id;
-    let netdev = match Netdev::create(name.clone(), options).await {
+    let kernel = executor.spec.kernel.is_some();
+    let made = if kernel {
+        Netdev::adopt(name.clone(), options).await
+    } else {
+        Netdev::create(name.clone(), options).await
+    };
+    let netdev = match made {
         Ok(netdev) => netdev,
         Err(error) => {
             tracing::warn!(
                 modem = modem.index,
                 executor = index,
-                "connected (profile {}), but cannot create network device {}: {}. Without \
-                 root or CAP_NET_ADMIN, mbimd skips the TUN device, addresses, routes and DNS",
+                "connected (profile {}), but cannot {} network device {}: {}. Without \
+                 root or CAP_NET_ADMIN, mbimd skips the device, addresses, routes and DNS",
                 connection.profile,
+                if kernel {
+                    "take the kernel's"
+                } else {
+                    "create"
+                },
                 name.as_str(),
                 chain(&error)
             );
@@ -1005,15 +1041,22 @@ async fn bring_link_up<T: FunctionTransport>(
         }
     };
     let session_table = SessionTable::new();
-    let started = start_data_path(
-        &executor.spec.transport,
-        &netdev,
-        &connection,
-        session_table.clone(),
-    )
-    .await;
+    let started = if kernel {
+        // The driver moves the packets between its device and the modem.
+        Ok(None)
+    } else {
+        start_data_path(
+            &executor.spec.transport,
+            &netdev,
+            &connection,
+            session_table.clone(),
+        )
+        .await
+        .map(Some)
+    };
     let (pump, format) = match started {
-        Ok((pump, format)) => (Some(pump), format_name(format)),
+        Ok(Some((pump, format))) => (Some(pump), format_name(format)),
+        Ok(None) => (None, "the kernel driver's data path"),
         Err(error) => {
             tracing::warn!(
                 modem = modem.index,
@@ -1139,7 +1182,10 @@ async fn start_data_path<T: FunctionTransport>(
     config.in_transfer_size = usize::try_from(in_size)?;
     config.framing = netdev.framing();
     let pump = datapath::Pump::new(bulk_in, bulk_out, config)?.with_sessions(sessions);
-    Ok((datapath::spawn(pump, netdev.device()), format))
+    let device = netdev
+        .device()
+        .ok_or_else(|| anyhow::anyhow!("{} is not a TUN device", netdev.name().as_str()))?;
+    Ok((datapath::spawn(pump, device), format))
 }
 
 /// The NTB format for a function with these parameters: NTB32 only when
@@ -1203,10 +1249,19 @@ async fn take_link_down<T: FunctionTransport>(
         );
     }
     // Alternate setting 0 releases the data pipes on the device side; a
-    // device already gone cannot answer, which is fine.
-    let _ = executor.spec.transport.set_data_alt_setting(0).await;
+    // device already gone cannot answer, which is fine. A kernel driver
+    // keeps its own data interface.
+    if executor.spec.kernel.is_none() {
+        let _ = executor.spec.transport.set_data_alt_setting(0).await;
+    }
     let name = link.netdev.name().as_str().to_owned();
+    let origin = link.netdev.origin();
     match link.netdev.teardown().await {
+        Ok(()) if origin == crate::netdev::Origin::Adopted => tracing::info!(
+            modem = modem.index,
+            executor = index,
+            "{name}: mbimd's addresses, routes and DNS removed, link set down (the kernel's device stays)"
+        ),
         Ok(()) => tracing::info!(modem = modem.index, executor = index, "{name} removed"),
         Err(error) => tracing::warn!(
             modem = modem.index,

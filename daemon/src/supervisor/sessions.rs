@@ -139,7 +139,10 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
         }
     };
     let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
-    let reader = link.sessions.attach(session, netdev.device());
+    let Some(device) = netdev.device() else {
+        return;
+    };
+    let reader = link.sessions.attach(session, device);
     let report = netdev.apply(&connection.ip, mtu).await;
     for part in report.not_applied() {
         tracing::warn!(

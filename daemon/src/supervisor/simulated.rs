@@ -22,6 +22,7 @@ pub fn simulated_modem(
                 transport: Arc::new(InProcessFunction::new(function)),
                 max_control_message: config.max_control_message,
                 max_segment_size: config.max_segment_size,
+                kernel: None,
             }
         })
         .collect();

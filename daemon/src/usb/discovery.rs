@@ -220,6 +220,7 @@ pub async fn open_modem(device: &MbimDevice, index: u32) -> Result<OpenedModem, 
             transport: Arc::new(transport),
             max_control_message: mbim.max_control_message,
             max_segment_size: mbim.max_segment_size,
+            kernel: None,
         });
     }
     Ok(OpenedModem {
