@@ -180,35 +180,6 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
         "org.freedesktop.ModemManager1.Error.Core.InvalidArgs",
         "Simple.Connect: 'ip-type' must be a uint32 (u), not s",
     );
-    // A call of the wrong signature (GLib's tools will not send one).
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let error = runtime.block_on(async {
-        let connection = zbus::connection::Builder::address(lab.bus_address.as_str())
-            .unwrap()
-            .build()
-            .await
-            .unwrap();
-        connection
-            .call_method(
-                Some("org.freedesktop.ModemManager1"),
-                MODEM,
-                Some(SIMPLE),
-                "Connect",
-                &("internet",),
-            )
-            .await
-            .unwrap_err()
-    });
-    match error {
-        zbus::Error::MethodError(name, Some(message), _) => {
-            assert_eq!(name.as_str(), "org.freedesktop.DBus.Error.InvalidArgs");
-            assert_eq!(
-                message,
-                "org.freedesktop.ModemManager1.Modem.Simple.Connect takes (a{sv}), not (s)"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
     refused(
         &lab,
         &connect,
@@ -558,4 +529,152 @@ fn by_default_mbimd_connects_by_itself_until_a_client_takes_over() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(state(&lab, "0"), "registered");
     assert!(!lab.links().contains(&"mbim0e0".to_owned()));
+}
+
+#[test]
+fn wrong_types_and_values_get_modemmanagers_error_and_change_nothing() {
+    let Some(mut lab) = Lab::new("mmargs") else {
+        return;
+    };
+    // api = "auto": mbimd's own session is up, and a refused call must not
+    // even hand the sessions to the client.
+    lab.start_mbimd("", &["--simulate"]);
+    lab.wait_for_own_address("mbim0e0", "10.64.0.2/30");
+    wait_for_state(&lab, "0", "connected");
+    const MODEM_IFACE: &str = "org.freedesktop.ModemManager1.Modem";
+    const INVALID: &str = "org.freedesktop.ModemManager1.Error.Core.InvalidArgs";
+    // (path, interface, member, busctl signature and values, message)
+    let table: &[(&str, &str, &str, &[&str], &str)] = &[
+        (
+            MODEM,
+            SIMPLE,
+            "Connect",
+            &["s", "internet"],
+            "org.freedesktop.ModemManager1.Modem.Simple.Connect takes (a{sv}), not (s)",
+        ),
+        (
+            MODEM,
+            SIMPLE,
+            "Connect",
+            &["a{sv}", "1", "apn", "u", "5"],
+            "Simple.Connect: 'apn' must be a string (s), not u",
+        ),
+        (
+            MODEM,
+            SIMPLE,
+            "Connect",
+            &["a{sv}", "2", "apn", "s", "internet", "pin", "u", "1234"],
+            "Simple.Connect: 'pin' must be a string (s), not u",
+        ),
+        (
+            MODEM,
+            SIMPLE,
+            "Connect",
+            &["a{sv}", "1", "allow-roaming", "s", "yes"],
+            "Simple.Connect: 'allow-roaming' must be a boolean (b), not s",
+        ),
+        (
+            MODEM,
+            SIMPLE,
+            "Disconnect",
+            &["s", "/"],
+            "org.freedesktop.ModemManager1.Modem.Simple.Disconnect takes (o), not (s)",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "CreateBearer",
+            &["a{sv}", "2", "apn", "s", "internet", "ip-type", "u", "9"],
+            "CreateBearer: 'ip-type' is one of 1 (ipv4), 2 (ipv6), 4 (ipv4v6), not 9",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "CreateBearer",
+            &["a{ss}", "1", "apn", "internet"],
+            "org.freedesktop.ModemManager1.Modem.CreateBearer takes (a{sv}), not (a{ss})",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "SetPowerState",
+            &["s", "on"],
+            "org.freedesktop.ModemManager1.Modem.SetPowerState takes (u), not (s)",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "SetPowerState",
+            &["u", "7"],
+            "SetPowerState: 7 is no power state (1 off, 2 low, 3 on)",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "Enable",
+            &["u", "0"],
+            "org.freedesktop.ModemManager1.Modem.Enable takes (b), not (u)",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "SetPrimarySimSlot",
+            &["s", "2"],
+            "org.freedesktop.ModemManager1.Modem.SetPrimarySimSlot takes (u), not (s)",
+        ),
+        (
+            MODEM,
+            MODEM_IFACE,
+            "SetPrimarySimSlot",
+            &["u", "0"],
+            "SetPrimarySimSlot: no SIM slot 0: this modem's slots are 1 to 2",
+        ),
+        (
+            MODEM,
+            "org.freedesktop.ModemManager1.Modem.Modem3gpp",
+            "Register",
+            &["u", "101"],
+            "org.freedesktop.ModemManager1.Modem.Modem3gpp.Register takes (s), not (u)",
+        ),
+        (
+            MODEM,
+            "org.freedesktop.ModemManager1.Modem.Signal",
+            "Setup",
+            &["i", "5"],
+            "org.freedesktop.ModemManager1.Modem.Signal.Setup takes (u), not (i)",
+        ),
+        (
+            SIM_0,
+            "org.freedesktop.ModemManager1.Sim",
+            "SendPin",
+            &["u", "1234"],
+            "org.freedesktop.ModemManager1.Sim.SendPin takes (s), not (u)",
+        ),
+        (
+            SIM_0,
+            "org.freedesktop.ModemManager1.Sim",
+            "SendPin",
+            &["s", "12ab"],
+            "Sim.SendPin: the PIN is 4 to 8 digits",
+        ),
+    ];
+    for (path, interface, member, args, message) in table {
+        let (name, said) = lab.busctl_refused(path, interface, member, args);
+        assert_eq!(name, INVALID, "{member} {args:?}: {said}");
+        assert_eq!(&said, message, "{member} {args:?}");
+    }
+    // Nothing changed: mbimd's own session and configuration, the radio,
+    // the slot, the sessions still mbimd's.
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(generic["state"], "connected");
+    assert_eq!(generic["power-state"], "on");
+    assert_eq!(generic["primary-sim-slot"], "1");
+    assert!(lab
+        .addresses("mbim0e0")
+        .contains(&"10.64.0.2/30".to_owned()));
+    let log = lab.mbimd_log();
+    assert!(
+        !log.contains("from now on modems connect when a ModemManager client asks"),
+        "{log}"
+    );
 }

@@ -37,8 +37,10 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// The call's arguments, as owned values (their types were checked
-    /// against the declaration before the call got here).
+    /// The call's arguments, as owned values (the types of a
+    /// ModemManager method's were checked against its declaration before
+    /// the call got here; a standard interface's call of other types is
+    /// refused with D-Bus's own InvalidArgs, as GLib's servers do).
     pub(crate) fn args<T>(&self) -> Result<T, MmError>
     where
         T: for<'de> DynamicDeserialize<'de>,
@@ -248,14 +250,14 @@ async fn answer(face: &Arc<Face>, message: &Message) -> Result<Message, MmError>
     };
     let given = message.body().signature().to_string_no_parens();
     let expected = method.input_signature();
+    // ModemManager's own error for its own methods, as for a bad value
+    // inside the arguments: a client tells both apart by the message, not
+    // by two error domains for one mistake.
     if given != expected {
-        return Err(MmError::bus(
-            BusError::InvalidArgs,
-            format!(
-                "{}.{member} takes ({expected}), not ({given})",
-                interface.name
-            ),
-        ));
+        return Err(MmError::invalid(format!(
+            "{}.{member} takes ({expected}), not ({given})",
+            interface.name
+        )));
     }
     let call = Call {
         what: format!(

@@ -158,15 +158,12 @@ pub(crate) async fn call(
         _ => {}
     }
     call.authorize().await?;
-    if matches!(
-        member,
-        "Enable" | "SetPowerState" | "CreateBearer" | "DeleteBearer"
-    ) {
-        connect::take_over(call, modem, executor).await?;
-    }
+    // The arguments are read and checked before a client takes the
+    // sessions over: a call refused for them changes nothing at all.
     match member {
         "Enable" => {
             let (enable,): (bool,) = call.args()?;
+            connect::take_over(call, modem, executor).await?;
             set_radio(call, modem, executor, enable).await?;
             call.done()
         }
@@ -181,17 +178,20 @@ pub(crate) async fn call(
                     )))
                 }
             };
+            connect::take_over(call, modem, executor).await?;
             set_radio(call, modem, executor, on).await?;
             call.done()
         }
         "CreateBearer" => {
             let (properties,): (HashMap<String, zbus::zvariant::OwnedValue>,) = call.args()?;
             let settings = properties::bearer_settings(&properties, "CreateBearer")?;
+            connect::take_over(call, modem, executor).await?;
             let number = connect::create_bearer(call, modem, executor, settings).await?;
             call.reply(&(object_path(bearer_path(number)),))
         }
         "DeleteBearer" => {
             let (path,): (OwnedObjectPath,) = call.args()?;
+            connect::take_over(call, modem, executor).await?;
             connect::delete_bearer(call, modem, executor, path.as_str()).await?;
             call.done()
         }

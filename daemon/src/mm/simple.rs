@@ -27,16 +27,19 @@ pub(crate) async fn call(
         return call.reply(&(status(call, modem, executor)?,));
     }
     call.authorize().await?;
-    connect::take_over(call, modem, executor).await?;
+    // The arguments are read and checked before a client takes the
+    // sessions over: a call refused for them changes nothing at all.
     match member {
         "Connect" => {
             let (properties,): (HashMap<String, OwnedValue>,) = call.args()?;
             let request = properties::parse_connect(&properties)?;
+            connect::take_over(call, modem, executor).await?;
             let number = connect::simple_connect(call, modem, executor, request).await?;
             call.reply(&(object_path(bearer_path(number)),))
         }
         _ => {
             let (bearer,): (OwnedObjectPath,) = call.args()?;
+            connect::take_over(call, modem, executor).await?;
             connect::simple_disconnect(call, modem, executor, bearer.as_str()).await?;
             call.done()
         }

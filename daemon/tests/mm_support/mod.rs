@@ -18,7 +18,8 @@
 use mbimd_test_support::icmp::{ping_in_namespace, Echo};
 use mbimd_test_support::tools::Tool;
 use mbimd_test_support::tools::{
-    BUSCTL, DBUS_DAEMON, GDBUS, IP, MMCLI, MOUNT, NETWORK_MANAGER, NMCLI, SETPRIV, UNSHARE,
+    BUSCTL, DBUS_DAEMON, DBUS_MONITOR, GDBUS, IP, MMCLI, MOUNT, NETWORK_MANAGER, NMCLI, SETPRIV,
+    UNSHARE,
 };
 use serde_json::Value;
 use std::net::IpAddr;
@@ -355,6 +356,71 @@ impl Lab {
             .args(args)
             .output()
             .unwrap()
+    }
+
+    /// `busctl call` of ModemManager's `path`, `interface`, `member` with
+    /// the signature and values `args` (busctl sends any types, which GLib's
+    /// tools will not), which must fail: the D-Bus error's name and message,
+    /// as `dbus-monitor` saw the reply (busctl itself prints only the
+    /// message).
+    pub(crate) fn busctl_refused(
+        &self,
+        path: &str,
+        interface: &str,
+        member: &str,
+        args: &[&str],
+    ) -> (String, String) {
+        let log = self.dir.join("monitor.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let mut monitor = DBUS_MONITOR
+            .command()
+            .args(["--address", &self.bus_address, "type='error'"])
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let read = || std::fs::read_to_string(&log).unwrap_or_default();
+        // Its own name lost: it is a monitor now.
+        self.wait_until("dbus-monitor", || read().contains("member=NameLost"));
+        let mut all = vec![
+            "call",
+            "org.freedesktop.ModemManager1",
+            path,
+            interface,
+            member,
+        ];
+        all.extend_from_slice(args);
+        let output = self.busctl(&all);
+        // Refused by mbimd, not by busctl itself.
+        assert!(
+            !output.status.success() && text(&output).starts_with("Call failed: "),
+            "busctl call {interface}.{member} {args:?}: {}",
+            text(&output)
+        );
+        let error = || {
+            let seen = read();
+            let mut lines = seen
+                .lines()
+                .skip_while(|line| !line.contains("error_name="));
+            let name = lines
+                .next()?
+                .split("error_name=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            let message = lines
+                .next()?
+                .trim()
+                .strip_prefix("string \"")?
+                .strip_suffix('"')?
+                .to_owned();
+            Some((name, message))
+        };
+        self.wait_until("the error in dbus-monitor", || error().is_some());
+        let _ = monitor.kill();
+        let _ = monitor.wait();
+        error().unwrap_or_default()
     }
 
     /// `gdbus call` of `method` (interface.member) on `path` of

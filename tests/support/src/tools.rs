@@ -55,6 +55,14 @@ pub const DBUS_SEND: Tool = Tool {
     package: "dbus-bin",
 };
 
+/// The reference bus monitor: names the D-Bus error of a reply whose
+/// sender (busctl) prints only the message, and flushes each message as
+/// it comes.
+pub const DBUS_MONITOR: Tool = Tool {
+    program: "dbus-monitor",
+    package: "dbus-bin",
+};
+
 /// Runs a client as another user (util-linux: on every Debian machine,
 /// declared all the same so that nothing is assumed).
 pub const SETPRIV: Tool = Tool {
