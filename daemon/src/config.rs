@@ -280,9 +280,56 @@ pub struct Devices {
     pub allow: Vec<DeviceMatch>,
     /// Devices never to take; wins over `allow`.
     pub deny: Vec<DeviceMatch>,
+    /// `[[devices.rules]]`: how the modems a rule names are driven (the
+    /// first matching rule wins).
+    pub rules: Vec<DeviceRule>,
+}
+
+/// `[[devices.rules]]`: how the modems `device` names are driven.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeviceRule {
+    /// The modem(s), written as in `allow`.
+    pub device: DeviceMatch,
+    /// Through usbfs (mbimd's own USB driver) or the kernel's driver.
+    #[serde(default)]
+    pub transport: Transport,
+}
+
+/// How mbimd reaches a USB modem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// mbimd claims the USB function itself (the kernel's cdc_mbim is
+    /// detached) and moves the packets through its own TUN device.
+    #[default]
+    Usbfs,
+    /// The kernel's cdc_mbim keeps the function: mbimd speaks MBIM over its
+    /// `/dev/cdc-wdmN` and configures its network device (`wwan0`). WWAN
+    /// devices (PCIe) are always driven this way.
+    Kernel,
+}
+
+impl Transport {
+    /// As the configuration, logs and D-Bus write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Usbfs => "usbfs",
+            Transport::Kernel => "kernel",
+        }
+    }
 }
 
 impl Devices {
+    /// How a USB modem is driven: the first matching rule's transport,
+    /// else usbfs.
+    pub fn transport_of(&self, device: &DeviceIdentity<'_>) -> Transport {
+        self.rules
+            .iter()
+            .find(|rule| rule.device.matches(device))
+            .map_or(Transport::Usbfs, |rule| rule.transport)
+    }
+
     /// Whether mbimd takes `device`: not denied, and allowed (or no allow
     /// list).
     pub fn takes(&self, device: &DeviceIdentity<'_>) -> bool {

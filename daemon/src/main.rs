@@ -179,7 +179,27 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
     let shutdown = shutdown_signal(notifier);
     if !simulating {
-        mbimd::usb::manager::run(config, registry, shutdown).await;
+        // Modems over usbfs and modems behind kernel drivers (cdc_mbim with
+        // transport = "kernel", WWAN), side by side, stopped together.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop = move || {
+            let mut stop_rx = stop_rx.clone();
+            async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let usb = mbimd::usb::manager::run(Arc::clone(&config), registry.clone(), stop());
+        let kernel = mbimd::kernel::manager::run(
+            config,
+            registry,
+            mbimd::kernel::manager::Roots::default(),
+            stop(),
+        );
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        tokio::join!(usb, kernel, signal);
         if let Some(proxy) = &proxy {
             proxy.stop();
         }

@@ -355,13 +355,41 @@ impl ModemHandle {
 #[derive(Debug, Clone)]
 pub struct Registry {
     modems: Arc<watch::Sender<BTreeMap<u32, ModemHandle>>>,
+    /// The modem numbers held, shared by every way modems arrive (usbfs,
+    /// kernel drivers), so no two get the same `mbimN` names.
+    numbers: Arc<std::sync::Mutex<std::collections::BTreeSet<u32>>>,
 }
 
 impl Default for Registry {
     fn default() -> Self {
         Registry {
             modems: Arc::new(watch::channel(BTreeMap::new()).0),
+            numbers: Arc::default(),
         }
+    }
+}
+
+/// A modem number held until dropped ([`Registry::hold_number`]).
+#[derive(Debug)]
+pub struct ModemNumber {
+    number: u32,
+    numbers: Arc<std::sync::Mutex<std::collections::BTreeSet<u32>>>,
+}
+
+impl ModemNumber {
+    /// The number.
+    pub fn get(&self) -> u32 {
+        self.number
+    }
+}
+
+impl Drop for ModemNumber {
+    fn drop(&mut self) {
+        let mut numbers = self
+            .numbers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        numbers.remove(&self.number);
     }
 }
 
@@ -369,6 +397,21 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The lowest modem number nobody holds, held until the returned
+    /// guard is dropped (a replugged modem gets its old names back).
+    pub fn hold_number(&self) -> ModemNumber {
+        let mut numbers = self
+            .numbers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let number = crate::usb::manager::lowest_free_index(numbers.iter().copied());
+        numbers.insert(number);
+        ModemNumber {
+            number,
+            numbers: Arc::clone(&self.numbers),
+        }
     }
 
     /// A modem appeared (or replaces the one with the same index).

@@ -542,3 +542,64 @@ apn = \"other\"
         [("ims", "ims", false, false), ("mms", "mms", true, false)]
     );
 }
+
+#[test]
+fn device_rules_name_a_known_transport() {
+    assert_error(
+        "[[devices.rules]]\ndevice = \"usb:1-1\"\ntransport = \"qmi\"\n",
+        3,
+        13,
+        "unknown variant `qmi`, expected `usbfs` or `kernel`",
+    );
+    assert_error(
+        "[[devices.rules]]\ndevice = \"usb:1-1\"\ntransprt = \"kernel\"\n",
+        3,
+        1,
+        "unknown field `transprt`",
+    );
+    assert_error(
+        "[[devices.rules]]\ndevice = \"nonsense\"\ntransport = \"kernel\"\n",
+        2,
+        10,
+        "nonsense",
+    );
+    assert_error(
+        "[[devices.rules]]\ntransport = \"kernel\"\n",
+        1,
+        1,
+        "missing field `device`",
+    );
+}
+
+#[test]
+fn the_first_matching_rule_gives_the_transport() {
+    use mbimd::config::{DeviceIdentity, Transport};
+    let config = Config::parse(
+        "[[devices.rules]]\ndevice = \"usb:1-1\"\ntransport = \"kernel\"\n\n\
+         [[devices.rules]]\ndevice = \"1d6b:0104\"\ntransport = \"usbfs\"\n",
+        Path::new("good.toml"),
+    )
+    .unwrap();
+    let device = |usb_path| DeviceIdentity {
+        vid: 0x1d6b,
+        pid: 0x0104,
+        usb_path,
+        serial: None,
+    };
+    assert_eq!(
+        config.devices.transport_of(&device("1-1")),
+        Transport::Kernel
+    );
+    assert_eq!(
+        config.devices.transport_of(&device("2-1")),
+        Transport::Usbfs
+    );
+    let other = DeviceIdentity {
+        vid: 0x2c7c,
+        pid: 1,
+        usb_path: "3-1",
+        serial: None,
+    };
+    // No rule: usbfs, as before rules existed.
+    assert_eq!(config.devices.transport_of(&other), Transport::Usbfs);
+}

@@ -7,7 +7,12 @@
 //!   requests, no bulk pipes.
 //! * [`stream`] — [`MessageStream`], the messages cut out of whatever the
 //!   reads returned (sans-IO).
+//! * [`discovery`] — the ports kernel drivers offer, found in sysfs with
+//!   their network devices and identities.
+//! * [`manager`] — one supervised task per modem behind a kernel driver.
 
+pub mod discovery;
+pub mod manager;
 pub mod port;
 pub mod stream;
 

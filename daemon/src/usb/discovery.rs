@@ -110,6 +110,16 @@ pub fn candidate(info: DeviceInfo, devices: &Devices) -> Option<MbimDevice> {
         );
         return None;
     }
+    if devices.transport_of(&identity.as_identity()) == crate::config::Transport::Kernel {
+        tracing::info!(
+            "USB device {} ({:04x}:{:04x}) is left to the kernel's cdc_mbim (transport = \"kernel\"): \
+             mbimd drives it through its cdc-wdm node",
+            identity.usb_path,
+            identity.vid,
+            identity.pid
+        );
+        return None;
+    }
     Some(MbimDevice { info, identity })
 }
 
@@ -277,11 +287,13 @@ mod tests {
         let by_path = Devices {
             allow: vec![DeviceMatch::UsbPath("1-1.2".to_owned())],
             deny: Vec::new(),
+            rules: Vec::new(),
         };
         assert!(by_path.takes(&identity.as_identity()));
         let other_path = Devices {
             allow: vec![DeviceMatch::UsbPath("1-1".to_owned())],
             deny: Vec::new(),
+            rules: Vec::new(),
         };
         assert!(!other_path.takes(&identity.as_identity()));
         let denied = Devices {
@@ -290,11 +302,13 @@ mod tests {
                 vid: 0x1199,
                 pid: None,
             }],
+            rules: Vec::new(),
         };
         assert!(!denied.takes(&identity.as_identity()));
         let by_serial = Devices {
             allow: vec![DeviceMatch::Serial("ABC".to_owned())],
             deny: Vec::new(),
+            rules: Vec::new(),
         };
         assert!(by_serial.takes(&identity.as_identity()));
         assert!(Devices::default().takes(&identity.as_identity()));

@@ -164,14 +164,19 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                         retakes.due.push((tokio::time::Instant::now() + retake_delay(1), id));
                         continue;
                     }
-                    let index = lowest_free_index(running.iter().map(|modem| modem.index));
+                    // Held by the task until it ends: shared with the
+                    // modems behind kernel drivers (crate::kernel::manager).
+                    let number = registry.hold_number();
+                    let index = number.get();
                     let (stop, mut stopped) = watch::channel(false);
                     let config = Arc::clone(&config);
                     let registry = registry.clone();
                     let ended_tx = ended_tx.clone();
                     let task = tokio::spawn(async move {
-                        // Dropped when the task ends, however it ends.
+                        // Dropped when the task ends, however it ends (the
+                        // number first, so the wake finds it free).
                         let _wake = EndWake(ended_tx);
+                        let _number = number;
                         let path = device.identity.usb_path.clone();
                         let modem = match open_modem(&device, index).await {
                             Ok(modem) => modem,
