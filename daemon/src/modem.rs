@@ -63,6 +63,9 @@ pub struct ExecutorSnapshot {
     pub netdev: Option<String>,
     /// The network devices of the further sessions up, by session id.
     pub session_netdevs: Vec<(u32, String)>,
+    /// The further sessions whose devices are partly configured, by session
+    /// id, with the parts not applied in words.
+    pub session_not_applied: Vec<(u32, String)>,
     /// How its configuration went (each part applied, refused or failed),
     /// while connected; for a device that could not be created, that
     /// failure.

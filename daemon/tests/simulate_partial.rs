@@ -38,11 +38,21 @@ fn part<'a>(parts: &'a Value, part: &str) -> Option<(&'a str, &'a str)> {
     })
 }
 
-/// Polls NetdevParts until `done` holds; a hang guard, not a timing
-/// expectation.
+/// Polls NetdevParts until `done` holds.
 async fn wait_for_parts(
     bus: &PrivateBus,
     log: &std::path::Path,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    wait_for_property(bus, log, "NetdevParts", done).await
+}
+
+/// Polls the executor's property `name` until `done` holds; a hang guard,
+/// not a timing expectation.
+async fn wait_for_property(
+    bus: &PrivateBus,
+    log: &std::path::Path,
+    name: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + HANG_GUARD;
@@ -57,7 +67,7 @@ async fn wait_for_parts(
                 "dev.mbimd.Mbimd1",
                 EXECUTOR,
                 INTERFACE,
-                "NetdevParts",
+                name,
             ],
         )
         .await;
@@ -68,11 +78,39 @@ async fn wait_for_parts(
         }
         assert!(
             Instant::now() < deadline,
-            "NetdevParts stayed {parts}; mbimd said:\n{}",
+            "{name} stayed {parts}; mbimd said:\n{}",
             std::fs::read_to_string(log).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Starts `mbimd --simulate SCENARIO --config CONFIG` in `namespace` on
+/// `bus`, its log in the bus's directory.
+fn start(
+    bus: &PrivateBus,
+    namespace: &Namespace,
+    scenario: &std::path::Path,
+    config: &std::path::Path,
+) -> (Daemon, std::path::PathBuf) {
+    let log = bus.dir().join("mbimd.log");
+    let child = namespace
+        .exec(
+            env!("CARGO_BIN_EXE_mbimd"),
+            &[
+                "--simulate",
+                scenario.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+            ],
+        )
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (Daemon(child), log)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,24 +140,7 @@ async fn a_partly_configured_interface_says_so_and_retries_what_may_pass() {
         ),
     )
     .unwrap();
-    let log = bus.dir().join("mbimd.log");
-    let child = namespace
-        .exec(
-            env!("CARGO_BIN_EXE_mbimd"),
-            &[
-                "--simulate",
-                scenario.to_str().unwrap(),
-                "--config",
-                config.to_str().unwrap(),
-            ],
-        )
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _daemon = Daemon(child);
+    let (_daemon, log) = start(&bus, &namespace, &scenario, &config);
 
     let parts = wait_for_parts(&bus, &log, |parts| part(parts, "dns").is_some()).await;
     assert_eq!(
@@ -169,4 +190,91 @@ async fn a_partly_configured_interface_says_so_and_retries_what_may_pass() {
         .unwrap()
         .contains("nameserver 10.64.0.1"));
     assert_eq!(property(&bus, "NetdevState").await, json!("partial"));
+}
+
+/// Session 1's entry in Sessions, if listed.
+fn session_1(sessions: &Value) -> Option<&Value> {
+    sessions.as_array()?.iter().find(|entry| entry[0] == 1)
+}
+
+/// A further session's device is held to the same rules as session 0's: a
+/// part that fails for a reason that may pass (its DNS file's directory is
+/// not there yet) is reported (the session's reason on D-Bus) and applied
+/// by a retry, without a reconnection, into the file session 0 shares.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_further_sessions_partly_applied_configuration_is_retried() {
+    if !privileged() {
+        println!("SKIP: needs root and /dev/net/tun");
+        return;
+    }
+    let bus = PrivateBus::start();
+    let namespace = Namespace::create("mbimd-partial1");
+    let scenario = bus.dir().join("dssa.toml");
+    std::fs::write(
+        &scenario,
+        include_str!("../../simulator/scenarios/dssa.toml"),
+    )
+    .unwrap();
+    let dns_directory = bus.dir().join("dns");
+    let dns_file = dns_directory.join("resolv.conf");
+    let config = bus.dir().join("mbimd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[dns]\nbackend = \"file:{}\"\n[logging]\nlevel = \"info\"\ntarget = \"stderr\"\n\
+             [modemmanager]\napi = \"off\"\n[mbim-proxy]\nenable = false\n\
+             [slot-policy]\nstate-file = \"{}/slots.toml\"\n\
+             [[profiles]]\nname = \"internet\"\napn = \"internet\"\n\
+             [[profiles.sessions]]\nname = \"ims\"\napn = \"ims\"\ncontext-type = \"ims\"\n\
+             dns = true\n",
+            dns_file.display(),
+            bus.dir().display()
+        ),
+    )
+    .unwrap();
+    let (_daemon, log) = start(&bus, &namespace, &scenario, &config);
+
+    let sessions = wait_for_property(&bus, &log, "Sessions", |sessions| {
+        session_1(sessions).is_some_and(|entry| entry[4] == "connected")
+    })
+    .await;
+    let entry = session_1(&sessions).unwrap();
+    assert_eq!(entry[6], "mbim0e0s1", "{sessions}");
+    let reason = entry[5].as_str().unwrap();
+    assert!(
+        reason.starts_with("partly configured: dns failed, will be retried")
+            && reason.contains("No such file or directory"),
+        "{sessions}"
+    );
+    // Everything else of the session is in.
+    let addresses = namespace.ip(&["-j", "addr", "show", "dev", "mbim0e0s1"]);
+    assert!(addresses.contains("\"10.64.0.6\""), "{addresses}");
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("mbim0e0s1: dns failed, will be retried"),
+        "{said}"
+    );
+
+    // The directory appears: the retries put both sessions' servers in the
+    // one file, session 0's first, and the reason goes.
+    std::fs::create_dir_all(&dns_directory).unwrap();
+    let sessions = wait_for_property(&bus, &log, "Sessions", |sessions| {
+        session_1(sessions).is_some_and(|entry| entry[5] == "")
+    })
+    .await;
+    assert_eq!(session_1(&sessions).unwrap()[4], "connected", "{sessions}");
+    let text = std::fs::read_to_string(&dns_file).unwrap();
+    let session0 = text
+        .find("for mbim0e0;")
+        .unwrap_or_else(|| panic!("{text}"));
+    let session1 = text
+        .find("for mbim0e0s1;")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(session0 < session1, "{text}");
+    assert!(text.contains("nameserver 10.64.0.1\n"), "{text}");
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("mbim0e0s1: every part of its configuration is applied now"),
+        "{said}"
+    );
 }

@@ -248,8 +248,10 @@ impl ExecutorObject {
     /// APN, state, reason, network device, addresses). State: connected,
     /// connecting, waiting-to-reconnect, disconnecting, disconnected, or
     /// unsupported (beyond the modem's MaxSessions, never tried); reason
-    /// says why it waits ("" otherwise); network device "" while it has
-    /// none; addresses as a.b.c.d/n and IPv6 prefix notation.
+    /// says why it waits, or, for a connected further session whose device
+    /// is partly configured, "partly configured: " and the parts not
+    /// applied (retried while the cause may pass, as session 0's in
+    /// NetdevParts); "" otherwise; network device "" while it has none; addresses as a.b.c.d/n and IPv6 prefix notation.
     #[zbus(property)]
     fn sessions(&self) -> Vec<super::view::SessionEntry> {
         self.view().sessions

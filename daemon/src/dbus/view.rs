@@ -227,13 +227,24 @@ fn sessions_of(executor: &ExecutorSnapshot) -> Vec<SessionEntry> {
             .find(|(id, _)| *id == session.session_id)
             .map(|(_, name)| name.clone())
             .unwrap_or_default();
+        // A connected session's device may be partly configured: the
+        // reason says which parts are not (session 0's are in NetdevParts).
+        let not_applied = executor
+            .session_not_applied
+            .iter()
+            .find(|(id, _)| *id == session.session_id)
+            .map(|(_, text)| format!("partly configured: {text}"));
+        let reason = match session.state {
+            crate::executor::SessionState::Connected => not_applied.unwrap_or_default(),
+            _ => session.reason.clone().unwrap_or_default(),
+        };
         entries.push((
             session.session_id,
             session.name.clone(),
             session.kind.as_str().to_owned(),
             session.apn.clone(),
             session.state.as_str().to_owned(),
-            session.reason.clone().unwrap_or_default(),
+            reason,
             netdev,
             addresses(session.ip.as_ref()),
         ));

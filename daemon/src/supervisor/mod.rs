@@ -64,6 +64,7 @@
 //! remembered choices written to the [`SlotStore`] by a writer task off the
 //! loop (the store syncs to disk).
 
+mod configure;
 mod power;
 mod refresh;
 mod sessions;
@@ -76,7 +77,6 @@ pub use test_slots::{slot_state_agrees, TEST_NAMES};
 
 use crate::config::{Config, DeviceIdentity, SessionManager};
 use crate::datapath::{self, PumpConfig, PumpHandle, SessionTable};
-use crate::executor::reconnect_delay;
 use crate::executor::{
     self, CommandFailure, Connection, ExecutorCommand, ExecutorConfig, ExecutorEvent,
     ExecutorReport, ExecutorStatus, Secret,
@@ -90,6 +90,7 @@ use crate::netdev::{
 use crate::policy::store::SlotStore;
 use crate::service::Pulse;
 use crate::types::{link_mtu, IpSettings};
+use configure::{Configuration, Subject};
 use mbim_protocol::ntb::{NtbFormat, NtbParameters};
 use mbim_protocol::usb::{ClassRequest, NtbInputSize};
 use mbim_transport::FunctionTransport;
@@ -104,13 +105,6 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Mutex};
 
 /// How long shutdown waits for the executors to disconnect and CLOSE.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// The first wait before a partly applied configuration is applied again;
-/// it doubles per attempt up to [`CONFIGURATION_RETRY_CAP`].
-const CONFIGURATION_RETRY_BASE: Duration = Duration::from_secs(1);
-
-/// The longest wait between two attempts at a configuration.
-const CONFIGURATION_RETRY_CAP: Duration = Duration::from_secs(60);
 
 /// One MBIM function of the modem, as the supervisor needs it.
 #[derive(Debug)]
@@ -187,22 +181,12 @@ struct Link {
     /// retry).
     ip: IpSettings,
     mtu: u16,
-    /// When to apply again, after a part failed for a reason that may pass.
-    retry: Option<Retry>,
     /// The further sessions the pump carries beside session 0.
     sessions: SessionTable,
     /// Their links, by session id.
     extras: std::collections::BTreeMap<u32, sessions::SessionLink>,
     /// Session 0's IPv6 interface identifier (further sessions derive theirs).
     interface_id: [u8; 8],
-}
-
-/// The next attempt at a partly applied configuration.
-#[derive(Debug, Clone, Copy)]
-struct Retry {
-    at: tokio::time::Instant,
-    /// Attempts so far for the same settings (the back-off's exponent).
-    attempts: u32,
 }
 
 struct Executor<T> {
@@ -212,8 +196,9 @@ struct Executor<T> {
     commands: mpsc::Sender<ExecutorCommand>,
     status: watch::Receiver<ExecutorStatus>,
     link: Option<Link>,
-    /// How the network device's configuration went, while connected.
-    configuration: Option<ConfigReport>,
+    /// How the network device's configuration went, while connected, and
+    /// when to apply it again.
+    configuration: Configuration,
     running: bool,
 }
 
@@ -317,7 +302,7 @@ pub async fn supervise<T>(
             commands: commands_tx,
             status: status_rx,
             link: None,
-            configuration: None,
+            configuration: Configuration::default(),
             running: true,
         });
     }
@@ -441,7 +426,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                     link.ip = ip;
                     link.mtu = mtu;
                     // New settings: a back-off for the old ones means nothing.
-                    link.retry = None;
+                    executor.configuration.stop_retrying();
                     configure(&self.modem, number, executor).await;
                 }
             }
@@ -679,29 +664,26 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             .fold(0, u64::wrapping_add)
     }
 
-    /// Whether a partly applied configuration waits for its retry.
+    /// Whether a partly applied configuration (session 0's or a further
+    /// session's) waits for its retry.
     fn retry_pending(&self) -> bool {
         self.executors.iter().any(|executor| {
-            executor
-                .link
-                .as_ref()
-                .is_some_and(|link| link.retry.is_some())
+            executor.link.as_ref().is_some_and(|link| {
+                executor.configuration.retry_pending() || sessions::retry_pending(&link.extras)
+            })
         })
     }
 
+    /// Applies again each device configuration whose retry is due.
     async fn retry_configurations(&mut self) {
         let now = tokio::time::Instant::now();
         let numbers = self.numbers();
         for (index, executor) in self.executors.iter_mut().enumerate() {
-            let due = executor
-                .link
-                .as_ref()
-                .and_then(|link| link.retry)
-                .is_some_and(|retry| retry.at <= now);
-            if due {
-                let number = numbers.get(index).copied().unwrap_or(index);
+            let number = numbers.get(index).copied().unwrap_or(index);
+            if executor.link.is_some() && executor.configuration.retry_due(now) {
                 configure(&self.modem, number, executor).await;
             }
+            sessions::retry_due(&self.modem, number, executor, now).await;
         }
     }
 
@@ -737,7 +719,8 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                         chain(&error)
                     ),
                 }
-                link.retry = None;
+                executor.configuration.stop_retrying();
+                sessions::stop_retrying(&mut link.extras);
             }
             if !executor.running {
                 continue;
@@ -950,7 +933,7 @@ async fn follow_reload<T: FunctionTransport>(
                     "{}: taking the reloaded routes and DNS settings",
                     name.as_str()
                 );
-                link.retry = None;
+                executor.configuration.stop_retrying();
                 configure(modem, index, executor).await;
             }
             Err(error) => tracing::warn!(
@@ -1036,7 +1019,7 @@ async fn bring_link_up<T: FunctionTransport>(
                     transient: false,
                 },
             });
-            executor.configuration = Some(report);
+            executor.configuration.without_device(report);
             return;
         }
     };
@@ -1072,21 +1055,13 @@ async fn bring_link_up<T: FunctionTransport>(
         pump,
         ip: connection.ip.clone(),
         mtu,
-        retry: None,
         connection,
         sessions: session_table,
         extras: std::collections::BTreeMap::new(),
         interface_id,
     });
     configure(modem, index, executor).await;
-    let configured = match &executor.configuration {
-        Some(report) if report.is_complete() => "configured".to_owned(),
-        Some(report) => format!(
-            "partly configured: {} part(s) not applied",
-            report.not_applied().count()
-        ),
-        None => "not configured".to_owned(),
-    };
+    let configured = executor.configuration.summary();
     tracing::info!(
         modem = modem.index,
         executor = index,
@@ -1095,9 +1070,8 @@ async fn bring_link_up<T: FunctionTransport>(
     );
 }
 
-/// Brings the executor's device to its link's settings, logs each part
-/// whose outcome changed, and schedules the next attempt while a part
-/// failed for a reason that may pass.
+/// Brings the executor's device to its link's settings (see
+/// [`Configuration::apply`]).
 async fn configure<T: FunctionTransport>(
     modem: &ModemSpec,
     number: usize,
@@ -1106,37 +1080,14 @@ async fn configure<T: FunctionTransport>(
     let Some(link) = executor.link.as_mut() else {
         return;
     };
-    let report = link.netdev.apply(&link.ip, link.mtu).await;
-    let name = link.netdev.name().as_str();
-    let previous = executor.configuration.as_ref();
-    for part in report.not_applied() {
-        let outcome = previous.and_then(|previous| previous.outcome_of(&part.part));
-        if outcome != Some(&part.outcome) {
-            tracing::warn!(
-                modem = modem.index,
-                executor = number,
-                "{name}: {} {}",
-                part.part,
-                part.outcome
-            );
-        }
-    }
-    if report.is_complete() && previous.is_some_and(|previous| !previous.is_complete()) {
-        tracing::info!(
-            modem = modem.index,
-            executor = number,
-            "{name}: every part of its configuration is applied now"
-        );
-    }
-    link.retry = report.worth_retrying().then(|| {
-        let attempts = link.retry.map_or(0, |retry| retry.attempts);
-        let wait = reconnect_delay(attempts, CONFIGURATION_RETRY_BASE, CONFIGURATION_RETRY_CAP);
-        Retry {
-            at: tokio::time::Instant::now() + wait,
-            attempts: attempts.saturating_add(1),
-        }
-    });
-    executor.configuration = Some(report);
+    let who = Subject {
+        modem: modem.index,
+        executor: number,
+    };
+    executor
+        .configuration
+        .apply(who, &mut link.netdev, &link.ip, link.mtu)
+        .await;
 }
 
 async fn start_data_path<T: FunctionTransport>(
@@ -1234,7 +1185,7 @@ async fn take_link_down<T: FunctionTransport>(
     index: usize,
     executor: &mut Executor<T>,
 ) {
-    executor.configuration = None;
+    executor.configuration.reset();
     let Some(mut link) = executor.link.take() else {
         return;
     };

@@ -9,6 +9,7 @@
 //! sessions are kernel links (VLANs of cdc_mbim, wwan links) adds its kind
 //! there.
 
+use super::configure::{Configuration, Subject};
 use super::{chain, mtu_for, Executor, ModemSpec};
 use crate::config::{Config, SessionManager};
 use crate::datapath::{SessionReader, SessionTable};
@@ -28,12 +29,26 @@ pub(super) struct SessionLink {
     /// to make its device again when session 0's is replaced (a reload).
     connection: Connection,
     mtu: u16,
+    /// How its device's configuration went, and when to apply it again.
+    configuration: Configuration,
 }
 
 impl SessionLink {
     /// The device's name.
     pub(super) fn name(&self) -> &str {
         self.netdev.name().as_str()
+    }
+
+    /// The parts of its device's configuration not applied, in words (""
+    /// when all are).
+    pub(super) fn not_applied(&self) -> String {
+        self.configuration.not_applied_text()
+    }
+
+    async fn configure(&mut self, who: Subject) {
+        self.configuration
+            .apply(who, &mut self.netdev, &self.connection.ip, self.mtu)
+            .await;
     }
 }
 
@@ -123,7 +138,7 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
         },
         ..NetdevOptions::default()
     };
-    let mut netdev = match Netdev::create(name.clone(), options).await {
+    let netdev = match Netdev::create(name.clone(), options).await {
         Ok(netdev) => netdev,
         Err(error) => {
             tracing::warn!(
@@ -143,35 +158,30 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
         return;
     };
     let reader = link.sessions.attach(session, device);
-    let report = netdev.apply(&connection.ip, mtu).await;
-    for part in report.not_applied() {
-        tracing::warn!(
-            modem = modem.index,
-            executor = number,
-            "{}: {} {}",
-            name.as_str(),
-            part.part,
-            part.outcome
-        );
-    }
+    let mut extra = SessionLink {
+        netdev,
+        _reader: reader,
+        connection,
+        mtu,
+        configuration: Configuration::default(),
+    };
+    extra
+        .configure(Subject {
+            modem: modem.index,
+            executor: number,
+        })
+        .await;
     tracing::info!(
         modem = modem.index,
         executor = number,
         session = session_id,
-        "{} is up (MTU {mtu}, session {} of profile {})",
+        "{} is up (MTU {mtu}, session {} of profile {}), {}",
         name.as_str(),
         session_id,
-        connection.profile
+        extra.connection.profile,
+        extra.configuration.summary()
     );
-    link.extras.insert(
-        session_id,
-        SessionLink {
-            netdev,
-            _reader: reader,
-            connection,
-            mtu,
-        },
-    );
+    link.extras.insert(session_id, extra);
 }
 
 /// A further session's IP configuration changed: applied to its device.
@@ -192,16 +202,51 @@ pub(super) async fn update_session<T: FunctionTransport>(
     };
     extra.connection.ip = ip;
     extra.mtu = mtu;
-    let report = extra.netdev.apply(&extra.connection.ip, extra.mtu).await;
-    for part in report.not_applied() {
-        tracing::warn!(
-            modem = modem.index,
-            executor = number,
-            "{}: {} {}",
-            extra.netdev.name().as_str(),
-            part.part,
-            part.outcome
-        );
+    // New settings: a back-off for the old ones means nothing.
+    extra.configuration.stop_retrying();
+    extra
+        .configure(Subject {
+            modem: modem.index,
+            executor: number,
+        })
+        .await;
+}
+
+/// Whether a further session's partly applied configuration waits for its
+/// retry.
+pub(super) fn retry_pending(extras: &std::collections::BTreeMap<u32, SessionLink>) -> bool {
+    extras
+        .values()
+        .any(|extra| extra.configuration.retry_pending())
+}
+
+/// Applies again each further session's configuration whose retry is due
+/// at `now`.
+pub(super) async fn retry_due<T: FunctionTransport>(
+    modem: &ModemSpec,
+    number: usize,
+    executor: &mut Executor<T>,
+    now: tokio::time::Instant,
+) {
+    let Some(link) = executor.link.as_mut() else {
+        return;
+    };
+    let who = Subject {
+        modem: modem.index,
+        executor: number,
+    };
+    for extra in link.extras.values_mut() {
+        if extra.configuration.retry_due(now) {
+            extra.configure(who).await;
+        }
+    }
+}
+
+/// No more attempts at the further sessions' configurations (their devices'
+/// configuration was handed to a client).
+pub(super) fn stop_retrying(extras: &mut std::collections::BTreeMap<u32, SessionLink>) {
+    for extra in extras.values_mut() {
+        extra.configuration.stop_retrying();
     }
 }
 

@@ -73,7 +73,13 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                         .flat_map(|link| &link.extras)
                         .map(|(id, extra)| (*id, extra.name().to_owned()))
                         .collect(),
-                    configuration: executor.configuration.clone(),
+                    session_not_applied: link
+                        .iter()
+                        .flat_map(|link| &link.extras)
+                        .map(|(id, extra)| (*id, extra.not_applied()))
+                        .filter(|(_, text)| !text.is_empty())
+                        .collect(),
+                    configuration: executor.configuration.report().cloned(),
                     mtu: link.map_or(0, |link| link.mtu),
                     counters: link
                         .and_then(|link| link.pump.as_ref())

@@ -541,6 +541,7 @@ pub fn connected_executor() -> ExecutorSnapshot {
         },
         netdev: Some("mbim0e0".to_owned()),
         session_netdevs: Vec::new(),
+        session_not_applied: Vec::new(),
         configuration: Some(ConfigReport {
             parts: ["mtu 1428", "link up", "address 10.0.0.2/24", "dns"]
                 .into_iter()
