@@ -440,6 +440,10 @@ pub struct Simulate {
     /// overrides it). A relative path is taken from the configuration
     /// file's directory.
     pub control: Option<PathBuf>,
+    /// The real network behind the (first) simulated modem, `DEVICE[@NETNS]`:
+    /// a TUN device in a network namespace (`None`: none, the simulated
+    /// network ends at the gateway; `--sim-forward` overrides it).
+    pub forward: Option<mbim_sim::forward::ForwardTarget>,
 }
 
 /// Why the configuration was not loaded.

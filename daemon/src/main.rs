@@ -52,6 +52,14 @@ struct Cli {
     /// left alone.
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     sim_control: Vec<PathBuf>,
+    /// With --simulate: put a real network behind the simulated modem, the
+    /// TUN device DEVICE in the network namespace NETNS (a name under
+    /// /run/netns, or a path; absent: mbimd's own). Datagrams of its
+    /// sessions that are not for the simulated gateway go there, and what
+    /// the namespace routes into DEVICE for a session's address comes back.
+    /// Given again, the next modem's. Overrides `[simulate] forward`.
+    #[arg(long, value_name = "DEVICE[@NETNS]", action = clap::ArgAction::Append)]
+    sim_forward: Vec<mbim_sim::forward::ForwardTarget>,
     /// Only check the configuration file: exit 0 when mbimd would start
     /// with it, 2 with the place of the problem when not.
     #[arg(long)]
@@ -124,6 +132,24 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     } else {
         cli.sim_control.clone()
     };
+    if !simulating && !cli.sim_forward.is_empty() {
+        anyhow::bail!(
+            "--sim-forward puts a network behind the simulated modem: it needs --simulate (or \
+             [simulate] scenario)"
+        );
+    }
+    let forwards: Vec<mbim_sim::forward::ForwardTarget> = if cli.sim_forward.is_empty() {
+        config.simulate.forward.clone().into_iter().collect()
+    } else {
+        cli.sim_forward.clone()
+    };
+    if forwards.len() > scenarios.len() {
+        anyhow::bail!(
+            "{} real networks for {} simulated modem(s): one --sim-forward per --simulate at most",
+            forwards.len(),
+            scenarios.len()
+        );
+    }
     if controls.len() > scenarios.len() {
         anyhow::bail!(
             "{} control sockets for {} simulated modem(s): one --sim-control per --simulate at most",
@@ -207,13 +233,18 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
     let mut modems = Vec::new();
     let mut controls = controls.into_iter();
+    let mut forwards = forwards.into_iter();
     for path in scenarios {
         let scenario = match path {
             None => Scenario::default_dssa(),
             Some(path) => Scenario::load(&path)
                 .with_context(|| format!("loading scenario {}", path.display()))?,
         };
-        modems.push((scenario, controls.next()));
+        modems.push(Simulated {
+            scenario,
+            control: controls.next(),
+            forward: forwards.next(),
+        });
     }
     let outcome = simulate(modems, config, registry, shutdown).await;
     if let Some(proxy) = &proxy {
@@ -437,16 +468,16 @@ async fn start_dbus(
 /// unplugged one goes away, and mbimd runs on without it, as it does for
 /// USB modems.
 async fn simulate(
-    modems: Vec<(Scenario, Option<PathBuf>)>,
+    modems: Vec<Simulated>,
     config: Arc<Config>,
     registry: Registry,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut running = tokio::task::JoinSet::new();
-    for (index, (scenario, control)) in modems.into_iter().enumerate() {
+    for (index, simulated) in modems.into_iter().enumerate() {
         let index = u32::try_from(index).context("too many simulated modems")?;
-        let modem = SimulatedModem::start(index, scenario, control).await?;
+        let modem = SimulatedModem::start(index, simulated).await?;
         running.spawn(modem.supervise(Arc::clone(&config), registry.clone(), stopped.clone()));
     }
     shutdown.await;
@@ -455,19 +486,30 @@ async fn simulate(
     Ok(())
 }
 
-/// One simulated modem, running, with its control socket if asked for.
+/// What one simulated modem is to be: its scenario, control socket and
+/// real network.
+struct Simulated {
+    scenario: Scenario,
+    control: Option<PathBuf>,
+    forward: Option<mbim_sim::forward::ForwardTarget>,
+}
+
+/// One simulated modem, running, with its control socket and real network
+/// if asked for.
 struct SimulatedModem {
     index: u32,
     modem: SimModem,
     control: Option<(tokio::task::JoinHandle<()>, PathBuf)>,
+    forward: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl SimulatedModem {
-    async fn start(
-        index: u32,
-        scenario: Scenario,
-        control_path: Option<PathBuf>,
-    ) -> anyhow::Result<Self> {
+    async fn start(index: u32, simulated: Simulated) -> anyhow::Result<Self> {
+        let Simulated {
+            scenario,
+            control: control_path,
+            forward,
+        } = simulated;
         let modem = SimModem::new(scenario).context("building the simulated modem")?;
         let scenario = modem.scenario();
         tracing::info!(
@@ -493,10 +535,23 @@ impl SimulatedModem {
             }
             None => None,
         };
+        // Like the control socket: a network that cannot be reached stops
+        // mbimd, since whoever named it means to use it.
+        let forward = match forward {
+            Some(target) => {
+                let reader = modem
+                    .forward(&target)
+                    .with_context(|| format!("forwarding the simulated modem to {target}"))?;
+                tracing::info!(modem = index, network = %target, "a real network behind the simulated modem");
+                Some(tokio::spawn(reader))
+            }
+            None => None,
+        };
         Ok(SimulatedModem {
             index,
             modem,
             control,
+            forward,
         })
     }
 
@@ -549,6 +604,9 @@ impl SimulatedModem {
                 }
                 () = stopped(stop.clone()) => break,
             }
+        }
+        if let Some(forward) = self.forward {
+            forward.abort();
         }
         if let Some((control, path)) = self.control {
             control.abort();

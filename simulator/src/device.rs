@@ -43,6 +43,8 @@ struct Shared {
     modem: Mutex<Modem>,
     /// Woken on every change to the model.
     changed: Notify,
+    /// The real network behind the modem, once [`SimModem::forward`] opened it.
+    uplink: std::sync::OnceLock<crate::forward::Uplink>,
 }
 
 /// A simulated modem; clones are handles to the same modem.
@@ -69,6 +71,7 @@ impl SimModem {
                 scenario,
                 modem: Mutex::new(modem),
                 changed: Notify::new(),
+                uplink: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -193,6 +196,27 @@ impl SimModem {
         self.lock().is_unplugged()
     }
 
+    /// Puts a real network behind the modem: opens `target`'s TUN device
+    /// (see [`crate::forward`]) and from then on writes the sessions'
+    /// datagrams that are not for the simulated gateway to it. The returned
+    /// future reads what the network sends back into the sessions; spawn it
+    /// (it runs until the device fails). Needs a tokio runtime.
+    pub fn forward(
+        &self,
+        target: &crate::forward::ForwardTarget,
+    ) -> Result<impl std::future::Future<Output = ()> + Send + 'static, crate::forward::ForwardError>
+    {
+        if self.shared.uplink.get().is_some() {
+            return Err(crate::forward::ForwardError::AlreadyForwarding);
+        }
+        let device = Arc::new(target.open()?);
+        self.shared
+            .uplink
+            .set(Arc::clone(&device))
+            .map_err(|_| crate::forward::ForwardError::AlreadyForwarding)?;
+        Ok(crate::forward::read_loop(device, self.clone()))
+    }
+
     /// Runs `f` on the sans-IO model (for tests and the status report).
     pub fn with_model<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
         self.with(f)
@@ -284,7 +308,15 @@ impl SimFunction {
     /// An NTB the host wrote on bulk OUT.
     pub fn bulk_out(&self, ntb: &[u8]) -> Result<(), EndpointError> {
         self.modem
-            .with(|modem, now| modem.handle_bulk_out(now, self.index, ntb))
+            .with(|modem, now| match self.modem.shared.uplink.get() {
+                Some(device) => modem.handle_bulk_out_to(
+                    now,
+                    self.index,
+                    ntb,
+                    Some(&mut |datagram| crate::forward::send(device, datagram)),
+                ),
+                None => modem.handle_bulk_out(now, self.index, ntb),
+            })
     }
 
     /// CLEAR_FEATURE(ENDPOINT_HALT) from the host: a stalled endpoint

@@ -16,11 +16,14 @@
 //! * [`usb`] — descriptors and the USB/IP server that makes the modem a real
 //!   USB device to the kernel's vhci-hcd.
 //! * [`ctl`] — the control socket and its client (`mbim-sim ctl …`).
+//! * [`forward`] — a real network (a TUN device in another namespace)
+//!   behind the modem's sessions.
 //! * [`inprocess`] — the modem as an in-process `mbim_transport::FunctionTransport`.
 
 pub mod control;
 pub mod ctl;
 pub mod device;
+pub mod forward;
 pub mod inprocess;
 pub mod model;
 pub mod scenario;

@@ -486,16 +486,24 @@ impl Ipv4Config {
     /// 10.64.0.5 for session 1), so every session has its own address and
     /// gateway. DNS and MTU stay.
     pub fn for_session(&self, session: u32) -> Ipv4Config {
+        let (address, gateway) = self.session_addresses(session);
+        Ipv4Config {
+            address,
+            gateway,
+            ..self.clone()
+        }
+    }
+
+    /// The host's address and the gateway of IP session `session`, as
+    /// [`Self::for_session`] gives them, without copying the rest (the data
+    /// path asks per NTB and per forwarded datagram).
+    pub fn session_addresses(&self, session: u32) -> (Ipv4Addr, Ipv4Addr) {
         let shift = 32u32.saturating_sub(self.prefix.min(32));
         let step = u32::checked_shl(1, shift)
             .unwrap_or(0)
             .wrapping_mul(session);
         let moved = |address: Ipv4Addr| Ipv4Addr::from(u32::from(address).wrapping_add(step));
-        Ipv4Config {
-            address: moved(self.address),
-            gateway: moved(self.gateway),
-            ..self.clone()
-        }
+        (moved(self.address), moved(self.gateway))
     }
 }
 
@@ -531,16 +539,23 @@ impl Ipv6Config {
     /// As [`Ipv4Config::for_session`]: further sessions move `session`
     /// prefixes up (fd00:6d62::2/64 becomes fd00:6d62:0:1::2 for session 1).
     pub fn for_session(&self, session: u32) -> Ipv6Config {
+        let (address, gateway) = self.session_addresses(session);
+        Ipv6Config {
+            address,
+            gateway,
+            ..self.clone()
+        }
+    }
+
+    /// The host's address and the gateway of IP session `session`, as
+    /// [`Ipv4Config::session_addresses`].
+    pub fn session_addresses(&self, session: u32) -> (Ipv6Addr, Ipv6Addr) {
         let shift = 128u32.saturating_sub(self.prefix.min(128));
         let step = u128::checked_shl(1, shift)
             .unwrap_or(0)
             .wrapping_mul(u128::from(session));
         let moved = |address: Ipv6Addr| Ipv6Addr::from(u128::from(address).wrapping_add(step));
-        Ipv6Config {
-            address: moved(self.address),
-            gateway: moved(self.gateway),
-            ..self.clone()
-        }
+        (moved(self.address), moved(self.gateway))
     }
 }
 

@@ -59,6 +59,34 @@ impl Namespace {
         Daemon(child)
     }
 
+    /// Runs `body` on a new thread inside the namespace (`setns` moves only
+    /// the calling thread, so the harness's threads stay where they are):
+    /// sockets it opens live there.
+    pub(crate) fn spawn<T: Send + 'static>(
+        &self,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = format!("/run/netns/{}", self.0);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).unwrap();
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&file),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .unwrap();
+            body()
+        })
+    }
+
+    /// Runs `body` inside the namespace and returns what it returns; its
+    /// panic fails the test.
+    pub(crate) fn run<T: Send + 'static>(&self, body: impl FnOnce() -> T + Send + 'static) -> T {
+        match self.spawn(body).join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
     /// Pings `destination` from inside the namespace as `echo` says, and
     /// fails the test unless every request is answered.
     pub(crate) fn ping(&self, destination: &str, echo: &Echo) {

@@ -18,6 +18,14 @@ pub const MAX_QUEUED_DATAGRAMS: usize = 1024;
 /// The traffic generator never owes more than this many datagrams: a host
 /// that stops reading does not come back to a flood.
 pub const MAX_TRAFFIC_BACKLOG: u64 = 4096;
+/// Most datagrams from the real network (see [`crate::forward`]) waiting
+/// for bulk IN per function; beyond it new ones are dropped, as a full
+/// radio bearer drops, and TCP behind it slows down.
+pub const MAX_FORWARDED_DATAGRAMS: usize = 512;
+
+/// The real network behind the modem, as the data plane sees it: takes one
+/// datagram from the host, saying whether it did.
+pub type Uplink<'a> = &'a mut dyn FnMut(&[u8]) -> bool;
 
 /// Counters of one data plane.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -48,6 +56,13 @@ pub struct DataCounters {
     pub source_packets: u64,
     /// UDP payload bytes the generator sent.
     pub source_bytes: u64,
+    /// Datagrams from the host written to the real network behind the modem.
+    pub forwarded_out: u64,
+    /// Datagrams from the real network queued for the host.
+    pub forwarded_in: u64,
+    /// Datagrams the real network could not take, or that found the queue
+    /// towards the host full.
+    pub forward_dropped: u64,
 }
 
 /// The traffic generator of a session.
@@ -152,6 +167,11 @@ pub(crate) struct DataPlane {
     pub(crate) input_size: NtbInputSize,
     pub(crate) max_datagram_size: u16,
     outgoing: VecDeque<(u8, Vec<u8>)>,
+    /// Datagrams from the real network, per session, for bulk IN.
+    network: VecDeque<(u8, Vec<u8>)>,
+    /// Buffers of `network` datagrams already sent, kept for the next ones:
+    /// no allocation per forwarded datagram once the queue has been full once.
+    spare: Vec<Vec<u8>>,
     builder: Option<(NtbFormat, BuildLimits, NtbBuilder)>,
     pub(crate) traffic: Option<Traffic>,
     pub(crate) counters: DataCounters,
@@ -175,6 +195,8 @@ impl DataPlane {
             },
             max_datagram_size: max_segment_size,
             outgoing: VecDeque::new(),
+            network: VecDeque::new(),
+            spare: Vec::new(),
             builder: None,
             traffic: None,
             counters: DataCounters::default(),
@@ -228,6 +250,8 @@ impl DataPlane {
         self.alt_setting = alt;
         if alt == 0 {
             self.outgoing.clear();
+            self.spare
+                .extend(self.network.drain(..).map(|(_, buffer)| buffer));
             if let Some((_, _, builder)) = &mut self.builder {
                 builder.reset();
             }
@@ -237,24 +261,55 @@ impl DataPlane {
     /// Bytes and datagrams queued for bulk IN.
     pub(crate) fn queued(&self) -> (usize, usize) {
         let garbage: usize = self.garbage.iter().map(Vec::len).sum();
+        let network: usize = self
+            .network
+            .iter()
+            .map(|(_, datagram)| datagram.len())
+            .sum();
         (
             self.outgoing
                 .iter()
                 .map(|(_, datagram)| datagram.len())
                 .sum::<usize>()
-                + garbage,
-            self.outgoing.len() + self.garbage.len(),
+                + garbage
+                + network,
+            self.outgoing.len() + self.garbage.len() + self.network.len(),
         )
     }
 
     /// Drops queued datagrams of a session that went down.
     pub(crate) fn drop_session(&mut self, session: u8) {
         self.outgoing.retain(|(queued, _)| *queued != session);
+        self.network.retain(|(queued, _)| *queued != session);
+    }
+
+    /// A datagram from the real network for `session`, queued for bulk IN
+    /// in a recycled buffer; `false` (counted as dropped) when the data
+    /// interface is off or the queue is full.
+    pub(crate) fn push_network(&mut self, session: u8, packet: &[u8]) -> bool {
+        if self.alt_setting == 0 || self.network.len() >= MAX_FORWARDED_DATAGRAMS {
+            self.counters.forward_dropped = self.counters.forward_dropped.saturating_add(1);
+            return false;
+        }
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        buffer.clear();
+        buffer.extend_from_slice(packet);
+        self.network.push_back((session, buffer));
+        self.counters.forwarded_in = self.counters.forwarded_in.saturating_add(1);
+        true
     }
 
     /// An NTB from bulk OUT. `gateway` gives, per session id, the session's
-    /// gateway if the session is active.
-    pub(crate) fn bulk_out(&mut self, ntb: &[u8], gateway: &dyn Fn(u8) -> Option<Gateway>) {
+    /// gateway if the session is active. With an `uplink` (a real network
+    /// behind the modem), datagrams of an active session that are not for
+    /// the gateway itself go to it, straight from the NTB; it says whether
+    /// it took the datagram.
+    pub(crate) fn bulk_out(
+        &mut self,
+        ntb: &[u8],
+        gateway: &dyn Fn(u8) -> Option<Gateway>,
+        mut uplink: Option<Uplink<'_>>,
+    ) {
         self.counters.ntbs_in = self.counters.ntbs_in.saturating_add(1);
         if self.alt_setting == 0 {
             self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
@@ -287,6 +342,17 @@ impl DataPlane {
                 .counters
                 .bytes_in
                 .saturating_add(u64::try_from(datagram.data.len()).unwrap_or(u64::MAX));
+            if let Some(uplink) = uplink.as_mut() {
+                if !net::for_gateway(datagram.data, &gw) {
+                    if uplink(datagram.data) {
+                        self.counters.forwarded_out = self.counters.forwarded_out.saturating_add(1);
+                    } else {
+                        self.counters.forward_dropped =
+                            self.counters.forward_dropped.saturating_add(1);
+                    }
+                    continue;
+                }
+            }
             gw.sink_port = self
                 .traffic
                 .as_ref()
@@ -325,7 +391,7 @@ impl DataPlane {
         if self.alt_setting == 0 {
             return false;
         }
-        if !self.outgoing.is_empty() || !self.garbage.is_empty() {
+        if !self.outgoing.is_empty() || !self.garbage.is_empty() || !self.network.is_empty() {
             return true;
         }
         match &mut self.traffic {
@@ -391,6 +457,25 @@ impl DataPlane {
                     counters.datagrams_dropped = counters.datagrams_dropped.saturating_add(1);
                     self.outgoing.pop_front();
                 }
+            }
+        }
+        while let Some((session, datagram)) = self.network.front() {
+            let sent = match builder.push(NdpSignature::Ips(*session), datagram) {
+                Ok(()) => {
+                    counters.datagrams_out = counters.datagrams_out.saturating_add(1);
+                    counters.bytes_out = counters
+                        .bytes_out
+                        .saturating_add(u64::try_from(datagram.len()).unwrap_or(u64::MAX));
+                    true
+                }
+                Err(PushError::Full) => break,
+                Err(PushError::TooBig { .. } | PushError::Empty) => false,
+            };
+            if !sent {
+                counters.forward_dropped = counters.forward_dropped.saturating_add(1);
+            }
+            if let Some((_, buffer)) = self.network.pop_front() {
+                self.spare.push(buffer);
             }
         }
         if let Some(traffic) = &mut self.traffic {

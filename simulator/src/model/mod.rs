@@ -511,6 +511,19 @@ impl Modem {
         function: usize,
         ntb: &[u8],
     ) -> Result<(), EndpointError> {
+        self.handle_bulk_out_to(now, function, ntb, None)
+    }
+
+    /// An NTB the host wrote on bulk OUT, with a real network behind the
+    /// modem: datagrams of active sessions that are not for the gateway
+    /// itself go to `uplink` (which says whether it took each one).
+    pub fn handle_bulk_out_to(
+        &mut self,
+        now: Instant,
+        function: usize,
+        ntb: &[u8],
+        uplink: Option<data::Uplink<'_>>,
+    ) -> Result<(), EndpointError> {
         self.check(function)?;
         self.handle_timeout(now);
         let gateways = self.gateways(function);
@@ -521,8 +534,53 @@ impl Modem {
             return Err(EndpointError::Stall);
         }
         f.data
-            .bulk_out(ntb, &|session| gateways.get(&session).copied());
+            .bulk_out(ntb, &|session| gateways.get(&session).copied(), uplink);
         Ok(())
+    }
+
+    /// A datagram from the real network behind the modem: queued for bulk
+    /// IN on the function and session whose address it is for. `false`
+    /// when no active session has that address (or its queue is full).
+    pub fn handle_network_in(&mut self, packet: &[u8]) -> bool {
+        let Some(destination) = net::destination(packet) else {
+            return false;
+        };
+        let Some((function, session)) = self.session_with_address(destination) else {
+            return false;
+        };
+        self.functions
+            .get_mut(function)
+            .is_some_and(|f| f.data.push_network(session, packet))
+    }
+
+    /// The function and session id of the active session whose host
+    /// address is `address` (the first, should two executors share it).
+    fn session_with_address(&self, address: std::net::IpAddr) -> Option<(usize, u8)> {
+        if self.unplugged {
+            return None;
+        }
+        self.executors
+            .iter()
+            .enumerate()
+            .find_map(|(function, executor)| {
+                executor.contexts.iter().find_map(|(session, context)| {
+                    let (v4, v6) = ip_families(context.ip_type);
+                    let mine = match address {
+                        std::net::IpAddr::V4(address) => executor
+                            .ipv4
+                            .as_ref()
+                            .filter(|_| v4)
+                            .is_some_and(|c| c.session_addresses(*session).0 == address),
+                        std::net::IpAddr::V6(address) => executor
+                            .ipv6
+                            .as_ref()
+                            .filter(|_| v6)
+                            .is_some_and(|c| c.session_addresses(*session).0 == address),
+                    };
+                    mine.then(|| Some((function, u8::try_from(*session).ok()?)))
+                        .flatten()
+                })
+            })
     }
 
     /// The next NTB for bulk IN (at most `max_len` bytes), if anything waits.
@@ -590,12 +648,12 @@ impl Modem {
                             .ipv4
                             .as_ref()
                             .filter(|_| v4)
-                            .map(|c| c.for_session(id).gateway),
+                            .map(|c| c.session_addresses(id).1),
                         ipv6: executor
                             .ipv6
                             .as_ref()
                             .filter(|_| v6)
-                            .map(|c| c.for_session(id).gateway),
+                            .map(|c| c.session_addresses(id).1),
                         sink_port: None,
                     },
                 ))
@@ -1521,6 +1579,11 @@ impl Modem {
         self.executors
             .get_mut(executor)
             .ok_or(ControlError::NoSuchExecutor(executor))
+    }
+
+    /// The data-plane counters of `function`.
+    pub fn data_counters(&self, function: usize) -> Option<data::DataCounters> {
+        self.functions.get(function).map(|f| f.data.counters)
     }
 
     /// The `status` report: slots, executors, functions and their counters.

@@ -106,6 +106,26 @@ fn ipv6_at(bytes: &[u8], at: usize) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(octets))
 }
 
+/// The destination address of an IPv4 or IPv6 packet, if its header is
+/// long enough to hold one.
+pub fn destination(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first().map(|byte| byte >> 4) {
+        Some(4) => ipv4_at(packet, 16).map(IpAddr::V4),
+        Some(6) => ipv6_at(packet, 24).map(IpAddr::V6),
+        _ => None,
+    }
+}
+
+/// Whether `packet` is addressed to the gateway itself (its echo responder
+/// and sink), rather than to the network behind it.
+pub fn for_gateway(packet: &[u8], gateway: &Gateway) -> bool {
+    match destination(packet) {
+        Some(IpAddr::V4(address)) => gateway.ipv4 == Some(address),
+        Some(IpAddr::V6(address)) => gateway.ipv6 == Some(address),
+        None => false,
+    }
+}
+
 /// Decides what happens to a packet the host sent.
 pub fn handle(packet: &[u8], gateway: &Gateway) -> Verdict {
     match packet.first().map(|byte| byte >> 4) {

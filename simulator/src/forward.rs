@@ -1,0 +1,258 @@
+//! A real network behind the simulated modem: a TUN device, usually in
+//! another network namespace, that carries a session's datagrams to and
+//! from the kernel's own IP stack there.
+//!
+//! A modem session carries bare IP packets with no link layer, and so does
+//! a TUN device (`IFF_TUN | IFF_NO_PI`): what the host sends on a session,
+//! unless it is for the simulated gateway's own services (echo, sink), is
+//! written to the device as it stands in the NTB; what the kernel routes
+//! into the device for a session's address goes to the host in NTBs. The
+//! namespace on the other side routes, answers TCP, DNS and ICMP (path MTU
+//! included) as any Linux host does.
+//!
+//! The device is opened by name in the target namespace (a persistent one
+//! made with `ip tuntap add dev NAME mode tun` is attached to, keeping its
+//! addresses and routes; a missing one is created, and goes when the modem
+//! does) on a short-lived thread that enters the namespace, so the process
+//! itself stays where it is.
+
+use std::fmt;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Datagrams read from the device per wake-up before the model's lock is
+/// given back: the pump's task takes the same lock.
+const READ_BATCH: usize = 64;
+/// The largest datagram read from the device (its MTU may exceed the
+/// session's; what is longer than a session takes is dropped later).
+const READ_BUFFER: usize = 65_535;
+
+/// Where the real network is: a TUN device name and the network namespace
+/// it is in (`None`: the process's own). Written `DEVICE[@NETNS]`, NETNS a
+/// name under /run/netns (`ip netns add`) or an absolute path such as
+/// /proc/PID/ns/net.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardTarget {
+    /// The TUN device's name.
+    pub device: String,
+    /// Its network namespace.
+    pub netns: Option<String>,
+}
+
+/// Why the real network could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// The target is not `DEVICE[@NETNS]`.
+    #[error("{given:?} is not DEVICE[@NETNS] ({why})")]
+    Syntax {
+        /// What was given.
+        given: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The network namespace could not be opened or entered.
+    #[error("cannot enter the network namespace {}", path.display())]
+    Namespace {
+        /// Its file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TUN device could not be opened.
+    #[error("cannot open the TUN device {device:?}")]
+    Device {
+        /// Its name.
+        device: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The modem already forwards to a network.
+    #[error("the simulated modem already forwards to a real network")]
+    AlreadyForwarding,
+}
+
+impl FromStr for ForwardTarget {
+    type Err = ForwardError;
+
+    fn from_str(given: &str) -> Result<Self, Self::Err> {
+        let syntax = |why| ForwardError::Syntax {
+            given: given.to_owned(),
+            why,
+        };
+        let (device, netns) = match given.split_once('@') {
+            Some((device, netns)) => (device, Some(netns)),
+            None => (given, None),
+        };
+        // IFNAMSIZ is 16 with the terminating NUL.
+        if device.is_empty() || device.len() > 15 {
+            return Err(syntax("the device name must be 1 to 15 bytes"));
+        }
+        if device.contains(['/', ' ', '\0']) || device == "." || device == ".." {
+            return Err(syntax("the device name holds a character Linux refuses"));
+        }
+        if let Some(netns) = netns {
+            if netns.is_empty() || netns.contains('\0') {
+                return Err(syntax("the namespace is empty"));
+            }
+            if !netns.starts_with('/') && (netns.contains('/') || netns == "." || netns == "..") {
+                return Err(syntax(
+                    "the namespace is a name under /run/netns or an absolute path",
+                ));
+            }
+        }
+        Ok(ForwardTarget {
+            device: device.to_owned(),
+            netns: netns.map(str::to_owned),
+        })
+    }
+}
+
+impl fmt::Display for ForwardTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.netns {
+            Some(netns) => write!(f, "{}@{netns}", self.device),
+            None => f.write_str(&self.device),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ForwardTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl ForwardTarget {
+    /// The namespace's file, if the target names one.
+    fn netns_path(&self) -> Option<PathBuf> {
+        self.netns.as_ref().map(|netns| {
+            if netns.starts_with('/') {
+                PathBuf::from(netns)
+            } else {
+                PathBuf::from("/run/netns").join(netns)
+            }
+        })
+    }
+
+    /// Opens (or creates) the device, up, in its namespace. Needs a tokio
+    /// runtime (the device is registered with its reactor).
+    pub(crate) fn open(&self) -> Result<tun_rs::AsyncDevice, ForwardError> {
+        let path = self.netns_path();
+        let device = self.device.clone();
+        let open = move || -> Result<tun_rs::SyncDevice, ForwardError> {
+            if let Some(path) = &path {
+                let file = std::fs::File::open(path).map_err(|source| ForwardError::Namespace {
+                    path: path.clone(),
+                    source,
+                })?;
+                rustix::thread::move_into_link_name_space(
+                    file.as_fd(),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .map_err(|errno| ForwardError::Namespace {
+                    path: path.clone(),
+                    source: errno.into(),
+                })?;
+            }
+            tun_rs::DeviceBuilder::new()
+                .name(&device)
+                .layer(tun_rs::Layer::L3)
+                .packet_information(false)
+                .offload(false)
+                .enable(true)
+                .build_sync()
+                .map_err(|source| ForwardError::Device {
+                    device: device.clone(),
+                    source,
+                })
+        };
+        // A thread of its own: entering a namespace is for the thread, and
+        // this one ends right after.
+        let sync = std::thread::spawn(open)
+            .join()
+            .map_err(|_| ForwardError::Device {
+                device: self.device.clone(),
+                source: std::io::Error::other("the thread opening it panicked"),
+            })??;
+        tun_rs::AsyncDevice::new(sync).map_err(|source| ForwardError::Device {
+            device: self.device.clone(),
+            source,
+        })
+    }
+}
+
+/// The open device, shared by the bulk OUT path (writes) and the reader.
+pub(crate) type Uplink = Arc<tun_rs::AsyncDevice>;
+
+/// Writes one datagram from the host to the network; `false` if the
+/// device did not take it (never waits: a full device drops, as a link does).
+pub(crate) fn send(device: &tun_rs::AsyncDevice, datagram: &[u8]) -> bool {
+    device.try_send(datagram).is_ok()
+}
+
+/// Reads what the network sends towards the modem's sessions and hands it
+/// to the model, up to [`READ_BATCH`] datagrams per wake-up and lock, until
+/// the device fails (it never ends otherwise).
+pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
+    let mut buffer = vec![0u8; READ_BUFFER];
+    loop {
+        if let Err(error) = device.readable().await {
+            tracing::warn!("the real network's TUN device failed: {error}");
+            return;
+        }
+        let failed = modem.with_model(|model, _| {
+            for _ in 0..READ_BATCH {
+                match device.try_recv(&mut buffer) {
+                    Ok(length) => {
+                        if let Some(packet) = buffer.get(..length) {
+                            model.handle_network_in(packet);
+                        }
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(error) => return Some(error),
+                }
+            }
+            None
+        });
+        if let Some(error) = failed {
+            tracing::warn!("reading the real network's TUN device: {error}");
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn targets_are_device_at_namespace() {
+        let target: ForwardTarget = "fwd0@peer".parse().unwrap();
+        assert_eq!(target.device, "fwd0");
+        assert_eq!(target.netns.as_deref(), Some("peer"));
+        assert_eq!(target.netns_path(), Some(PathBuf::from("/run/netns/peer")));
+        assert_eq!(target.to_string(), "fwd0@peer");
+        let target: ForwardTarget = "fwd0@/proc/1/ns/net".parse().unwrap();
+        assert_eq!(target.netns_path(), Some(PathBuf::from("/proc/1/ns/net")));
+        let target: ForwardTarget = "fwd0".parse().unwrap();
+        assert_eq!(target.netns, None);
+        assert_eq!(target.to_string(), "fwd0");
+        for bad in [
+            "",
+            "@peer",
+            "a-name-that-is-too-long",
+            "fwd0@",
+            "fwd0@../x",
+            "a/b@x",
+        ] {
+            assert!(bad.parse::<ForwardTarget>().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The real network behind the modem, as the model sees it: what the host
+//! sends beyond the gateway goes to the uplink straight from the NTB, the
+//! gateway's own echo stays; what the network sends for a session's address
+//! goes to the host in NTBs on that session; the queue towards the host is
+//! bounded and its buffers are reused.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
+use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
+use mbim_sim::model::data::MAX_FORWARDED_DATAGRAMS;
+use mbim_sim::model::host::Host;
+use mbim_sim::model::net;
+use mbim_sim::scenario::Scenario;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Instant;
+
+const HOST4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 2);
+const GW4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
+const FAR4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
+fn connected(sessions: &[u32]) -> Host {
+    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
+    host.open(0);
+    for session in sessions {
+        let done = host
+            .set::<bcc::Connect>(
+                0,
+                &bc::ConnectSet {
+                    session_id: *session,
+                    activation_command: bc::ActivationCommand::Activate,
+                    access_string: "internet".to_owned(),
+                    user_name: String::new(),
+                    password: String::new(),
+                    compression: bc::Compression::None,
+                    auth_protocol: bc::AuthProtocol::None,
+                    ip_type: bc::ContextIpType::Ipv4v6,
+                    context_type: bc::ContextType::Internet.uuid(),
+                },
+            )
+            .unwrap();
+        assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    }
+    host.modem.set_data_alt_setting(0, 1);
+    host
+}
+
+fn ntb(datagrams: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let limits = BuildLimits {
+        max_size: 16384,
+        max_datagrams: 0,
+        divisor: 4,
+        remainder: 0,
+        ndp_alignment: 4,
+    };
+    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    for (session, datagram) in datagrams {
+        builder.push(NdpSignature::Ips(*session), datagram).unwrap();
+    }
+    builder.finish().unwrap().to_vec()
+}
+
+fn datagrams(block: &[u8]) -> Vec<(NdpSignature, Vec<u8>)> {
+    Ntb::new_checked(block)
+        .unwrap()
+        .datagrams()
+        .map(|d| {
+            let d = d.unwrap();
+            (d.signature, d.data.to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn beyond_the_gateway_goes_to_the_uplink_and_the_gateway_still_answers() {
+    let mut host = connected(&[0]);
+    let to_gw = net::icmpv4_echo_request(HOST4, GW4, 1, 1, b"gw");
+    let far = net::udp_packet(HOST4.into(), 4000, FAR4.into(), 53, 100).unwrap();
+    let far6 = net::udp_packet(
+        "fd00:6d62::2".parse::<Ipv6Addr>().unwrap().into(),
+        4000,
+        "2001:db8::1".parse::<Ipv6Addr>().unwrap().into(),
+        53,
+        10,
+    )
+    .unwrap();
+    let mut uplinked = Vec::new();
+    let mut uplink = |datagram: &[u8]| {
+        uplinked.push(datagram.to_vec());
+        true
+    };
+    host.modem
+        .handle_bulk_out_to(
+            host.now,
+            0,
+            // Session 3 is not active: dropped, never forwarded.
+            &ntb(&[
+                (0, to_gw),
+                (0, far.clone()),
+                (0, far6.clone()),
+                (3, far.clone()),
+            ]),
+            Some(&mut uplink),
+        )
+        .unwrap();
+    assert_eq!(uplinked, vec![far.clone(), far6]);
+    let block = host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .unwrap();
+    let replies = datagrams(&block);
+    assert_eq!(replies.len(), 1, "the gateway's echo reply");
+    assert_eq!(&replies[0].1[12..16], &GW4.octets());
+
+    // An uplink that refuses (a full device) loses the datagram, counted.
+    host.modem
+        .handle_bulk_out_to(host.now, 0, &ntb(&[(0, far)]), Some(&mut |_: &[u8]| false))
+        .unwrap();
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_out, 2);
+    assert_eq!(counters.forward_dropped, 1);
+}
+
+#[test]
+fn from_the_network_to_the_session_with_that_address() {
+    let mut host = connected(&[0, 1]);
+    // Session 1 has the next subnet: 10.64.0.6.
+    let to_session0 = net::udp_packet(FAR4.into(), 53, HOST4.into(), 4000, 20).unwrap();
+    let to_session1 = net::udp_packet(
+        FAR4.into(),
+        53,
+        Ipv4Addr::new(10, 64, 0, 6).into(),
+        4000,
+        30,
+    )
+    .unwrap();
+    let to_nobody =
+        net::udp_packet(FAR4.into(), 53, Ipv4Addr::new(10, 9, 9, 9).into(), 4000, 30).unwrap();
+    let to_session0_v6 = net::udp_packet(
+        IpAddr::V6("2001:db8::1".parse().unwrap()),
+        53,
+        IpAddr::V6("fd00:6d62::2".parse().unwrap()),
+        4000,
+        40,
+    )
+    .unwrap();
+    assert!(host.modem.handle_network_in(&to_session0));
+    assert!(host.modem.handle_network_in(&to_session1));
+    assert!(!host.modem.handle_network_in(&to_nobody));
+    assert!(!host.modem.handle_network_in(&[0x45, 0]), "too short");
+    assert!(host.modem.handle_network_in(&to_session0_v6));
+    let block = host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .unwrap();
+    // One NDP per session, each in arrival order.
+    assert_eq!(
+        datagrams(&block),
+        vec![
+            (NdpSignature::Ips(0), to_session0),
+            (NdpSignature::Ips(0), to_session0_v6),
+            (NdpSignature::Ips(1), to_session1),
+        ]
+    );
+    assert!(host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn the_queue_towards_the_host_is_bounded() {
+    let mut host = connected(&[0]);
+    let packet = net::udp_packet(FAR4.into(), 53, HOST4.into(), 4000, 1000).unwrap();
+    let accepted = (0..MAX_FORWARDED_DATAGRAMS + 100)
+        .filter(|_| host.modem.handle_network_in(&packet))
+        .count();
+    assert_eq!(accepted, MAX_FORWARDED_DATAGRAMS);
+    let (bytes, entries) = host.modem.queued();
+    assert_eq!(entries, MAX_FORWARDED_DATAGRAMS);
+    assert_eq!(bytes, MAX_FORWARDED_DATAGRAMS * packet.len());
+    let mut sent = 0;
+    while let Some(block) = host.modem.poll_bulk_in(host.now, 0, 16384).unwrap() {
+        sent += datagrams(&block).len();
+    }
+    assert_eq!(sent, MAX_FORWARDED_DATAGRAMS);
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, MAX_FORWARDED_DATAGRAMS as u64);
+    assert_eq!(counters.forward_dropped, 100);
+    // With the data interface off nothing is queued.
+    host.modem.set_data_alt_setting(0, 0);
+    assert!(!host.modem.handle_network_in(&packet));
+}
