@@ -61,6 +61,8 @@ pub struct ExecutorSnapshot {
     pub status: ExecutorStatus,
     /// The network device while connected.
     pub netdev: Option<String>,
+    /// How mbimd reaches the function: `usbfs`, `kernel` or `simulated`.
+    pub transport: String,
     /// The network devices of the further sessions up, by session id.
     pub session_netdevs: Vec<(u32, String)>,
     /// The further sessions whose devices are partly configured, by session

@@ -101,6 +101,7 @@ async fn properties_show_the_snapshot_in_the_documented_forms() {
         (EXECUTOR, EXECUTOR1, "PacketService", json!("attached")),
         (EXECUTOR, EXECUTOR1, "Slot", json!(0)),
         (EXECUTOR, EXECUTOR1, "Netdev", json!("mbim0e0")),
+        (EXECUTOR, EXECUTOR1, "Transport", json!("usbfs")),
         (EXECUTOR, EXECUTOR1, "Ipv4Addresses", json!(["10.0.0.2/24"])),
         (EXECUTOR, EXECUTOR1, "Ipv4Gateway", json!("10.0.0.1")),
         (EXECUTOR, EXECUTOR1, "Dns", json!(["10.0.0.53"])),

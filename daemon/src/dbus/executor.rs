@@ -291,6 +291,14 @@ impl ExecutorObject {
         self.view().netdev
     }
 
+    /// How mbimd reaches the function: usbfs (its own USB driver and data
+    /// path through a TUN device), kernel (a kernel driver's character
+    /// device, cdc-wdm or WWAN, and its network device), simulated.
+    #[zbus(property)]
+    fn transport(&self) -> String {
+        self.view().transport
+    }
+
     /// How the network device's configuration went: none (no device: not
     /// connected), configured (every part applied), partial (some part
     /// refused or failed; NetdevParts says which), failed (nothing applied,

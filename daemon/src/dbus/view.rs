@@ -284,6 +284,7 @@ pub(crate) struct ExecutorView {
     pub(crate) apn_source: String,
     pub(crate) sessions: Vec<SessionEntry>,
     pub(crate) netdev: String,
+    pub(crate) transport: String,
     pub(crate) netdev_state: String,
     pub(crate) netdev_parts: Vec<(String, String, String)>,
     pub(crate) ipv4_addresses: Vec<String>,
@@ -378,6 +379,7 @@ impl ExecutorView {
                 .to_owned(),
             sessions: sessions_of(executor),
             netdev: executor.netdev.clone().unwrap_or_default(),
+            transport: executor.transport.clone(),
             netdev_state: names::netdev_state(executor.configuration.as_ref()).to_owned(),
             netdev_parts: executor
                 .configuration
@@ -447,6 +449,7 @@ impl ExecutorView {
             ("ApnSource", Value::from(self.apn_source.clone())),
             ("Sessions", Value::from(self.sessions.clone())),
             ("Netdev", Value::from(self.netdev.clone())),
+            ("Transport", Value::from(self.transport.clone())),
             ("NetdevState", Value::from(self.netdev_state.clone())),
             ("NetdevParts", Value::from(self.netdev_parts.clone())),
             ("Ipv4Addresses", Value::from(self.ipv4_addresses.clone())),

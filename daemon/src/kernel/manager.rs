@@ -205,6 +205,7 @@ async fn take_modem(
         serial: identity.serial.clone(),
         manufacturer: identity.manufacturer.clone(),
         model: identity.model.clone(),
+        transport: "kernel",
     };
     tracing::info!(
         modem = index,
@@ -283,7 +284,14 @@ fn open_function(
             netdev,
             links: match function.kind {
                 super::PortKind::CdcWdm => SessionLinks::Vlan,
-                super::PortKind::Wwan => SessionLinks::Wwan,
+                super::PortKind::Wwan => SessionLinks::Wwan {
+                    device: function
+                        .modem
+                        .sysfs
+                        .file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                },
             },
         }),
         transport: Arc::new(port),

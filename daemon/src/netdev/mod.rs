@@ -333,6 +333,39 @@ impl Netdev {
         })
     }
 
+    /// Creates the 802.1Q VLAN link `name` with VLAN id `id` on the kernel
+    /// device `base` (cdc_mbim carries IP session N on VLAN N), then takes
+    /// it as [`Netdev::created`]: teardown deletes it. A link of that name
+    /// left behind (mbimd killed) is deleted and made again.
+    pub async fn create_vlan(
+        name: InterfaceName,
+        base: &InterfaceName,
+        id: u16,
+        options: NetdevOptions,
+    ) -> Result<Netdev, NetdevError> {
+        let rtnl = Rtnl::connect()?;
+        let base = rtnl.link_by_name(base.as_str()).await?;
+        remove_stale(&rtnl, &name).await?;
+        rtnl.add_vlan(name.as_str(), base.index, id).await?;
+        Self::created(name, options).await
+    }
+
+    /// Creates the WWAN link `name` with link id `linkid` on the WWAN
+    /// device `parent` (`wwan0` in /sys/class/wwan), then takes it as
+    /// [`Netdev::created`]. A link of that name left behind is deleted and
+    /// made again.
+    pub async fn create_wwan_link(
+        name: InterfaceName,
+        parent: &str,
+        linkid: u32,
+        options: NetdevOptions,
+    ) -> Result<Netdev, NetdevError> {
+        let rtnl = Rtnl::connect()?;
+        remove_stale(&rtnl, &name).await?;
+        rtnl.add_wwan(name.as_str(), parent, linkid).await?;
+        Self::created(name, options).await
+    }
+
     /// Where the device came from.
     pub fn origin(&self) -> Origin {
         self.origin
@@ -683,6 +716,22 @@ impl Netdev {
         }
         drop(self.device);
         stripped.and(deleted)
+    }
+}
+
+/// Deletes a link called `name` left behind by an earlier mbimd (killed
+/// before its teardown), so the session's link can be made again.
+async fn remove_stale(rtnl: &Rtnl, name: &InterfaceName) -> Result<(), NetdevError> {
+    match rtnl.link_by_name(name.as_str()).await {
+        Ok(stale) => {
+            tracing::info!(
+                interface = name.as_str(),
+                "a link of this name is left from before: deleting it to make the session's"
+            );
+            rtnl.delete_link(stale.index).await
+        }
+        Err(NetdevError::LinkMissing { .. }) => Ok(()),
+        Err(error) => Err(error),
     }
 }
 

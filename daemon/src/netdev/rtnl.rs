@@ -12,7 +12,7 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol,
 };
 use netlink_packet_route::AddressFamily;
-use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkUnspec, LinkVlan, LinkWwan, RouteMessageBuilder};
 
 use super::plan::{AddressSpec, RouteSpec};
 use super::NetdevError;
@@ -130,6 +130,42 @@ impl Rtnl {
             .map_err(netlink_error(format!(
                 "setting link {index} {}",
                 if up { "up" } else { "down" }
+            )))
+    }
+
+    /// Adds the 802.1Q VLAN link `name` with id `id` on the device `base`,
+    /// down, without ARP (a cdc_mbim session carries IP only).
+    pub(crate) async fn add_vlan(&self, name: &str, base: u32, id: u16) -> Result<(), NetdevError> {
+        self.handle
+            .link()
+            .add(LinkVlan::new(name, base, id).arp(false).build())
+            .execute()
+            .await
+            .map_err(netlink_error(format!(
+                "adding VLAN link {name} (id {id}) on link {base}"
+            )))
+    }
+
+    /// Adds the WWAN link `name` with link id `linkid` on the WWAN device
+    /// `parent` (`ip link add NAME parentdev PARENT type wwan linkid N`).
+    pub(crate) async fn add_wwan(
+        &self,
+        name: &str,
+        parent: &str,
+        linkid: u32,
+    ) -> Result<(), NetdevError> {
+        self.handle
+            .link()
+            .add(
+                LinkWwan::new(name)
+                    .parent_dev_name(parent)
+                    .linkid(linkid)
+                    .build(),
+            )
+            .execute()
+            .await
+            .map_err(netlink_error(format!(
+                "adding WWAN link {name} (link id {linkid}) on {parent}"
             )))
     }
 

@@ -130,12 +130,17 @@ pub struct KernelData {
 }
 
 /// How a kernel driver carries the sessions beyond session 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionLinks {
-    /// 802.1Q VLAN links on the netdev (cdc_mbim: VLAN id = session id).
+    /// 802.1Q VLAN links on the netdev: cdc_mbim carries IP session N
+    /// (1-255) on VLAN N (drivers/net/usb/cdc_mbim.c).
     Vlan,
-    /// WWAN links (`ip link add … type wwan linkid N`).
-    Wwan,
+    /// WWAN links (`ip link add … parentdev DEVICE type wwan linkid N`),
+    /// link id N for session N.
+    Wwan {
+        /// The WWAN device (`wwan0` in /sys/class/wwan).
+        device: String,
+    },
 }
 
 /// The modem being supervised.
@@ -155,6 +160,10 @@ pub struct ModemSpec {
     pub manufacturer: String,
     /// iProduct (empty if none).
     pub model: String,
+    /// How mbimd reaches it, as D-Bus names it: `usbfs` (its own USB
+    /// driver), `kernel` (a kernel driver's character device and network
+    /// device) or `simulated` (`--simulate`).
+    pub transport: &'static str,
 }
 
 impl ModemSpec {

@@ -10,7 +10,7 @@
 //! there.
 
 use super::configure::{Configuration, Subject};
-use super::{chain, mtu_for, Executor, ModemSpec};
+use super::{chain, mtu_for, Executor, ModemSpec, SessionLinks};
 use crate::config::{Config, SessionManager};
 use crate::datapath::{SessionReader, SessionTable};
 use crate::executor::Connection;
@@ -23,8 +23,9 @@ use mbim_transport::FunctionTransport;
 /// The live part of one further session: its device and what feeds it.
 pub(super) struct SessionLink {
     netdev: Netdev,
-    /// Reads the device for the pump; stops when dropped.
-    _reader: SessionReader,
+    /// Reads the device for the pump; stops when dropped (none for a
+    /// kernel link: the driver carries it).
+    _reader: Option<SessionReader>,
     /// The session as the executor reported it, its IP settings current:
     /// to make its device again when session 0's is replaced (a reload).
     connection: Connection,
@@ -61,22 +62,85 @@ pub(super) enum SessionCarrier {
         /// Its name.
         name: InterfaceName,
     },
+    /// An 802.1Q VLAN link on cdc_mbim's device, VLAN id = session id.
+    Vlan {
+        /// Its name (`wwan0.1`).
+        name: InterfaceName,
+        /// cdc_mbim's device.
+        base: InterfaceName,
+        /// The VLAN id.
+        id: u16,
+    },
+    /// A WWAN link of a WWAN driver, link id = session id.
+    Wwan {
+        /// Its name (`wwan0s1`).
+        name: InterfaceName,
+        /// The WWAN device it is made on.
+        device: String,
+        /// The link id.
+        linkid: u32,
+    },
+}
+
+impl SessionCarrier {
+    /// The link's name.
+    pub(super) fn name(&self) -> &InterfaceName {
+        match self {
+            SessionCarrier::Tun { name }
+            | SessionCarrier::Vlan { name, .. }
+            | SessionCarrier::Wwan { name, .. } => name,
+        }
+    }
 }
 
 /// The one place that decides how session `session` (1 and up) of the
-/// executor whose session 0 is `base` reaches the host: `<base>s<session>`
-/// (`mbim0e0s1`), or why not (a name beyond the kernel's 15 bytes).
-pub(super) fn carrier_for(base: &InterfaceName, session: u32) -> Result<SessionCarrier, String> {
-    let name = format!("{}s{session}", base.as_str());
+/// executor whose session 0 is `base` reaches the host: over usbfs a TUN
+/// device `<base>s<session>` (`mbim0e0s1`); behind cdc_mbim the VLAN link
+/// `<base>.<session>` with VLAN id `session` (cdc_mbim maps VLAN 1-255 to
+/// IP sessions 1-255); behind a WWAN driver the wwan link
+/// `<base>s<session>` with link id `session`. Or why not (a name beyond
+/// the kernel's 15 bytes, a session cdc_mbim cannot carry).
+pub(super) fn carrier_for(
+    base: &InterfaceName,
+    session: u32,
+    kernel: Option<&SessionLinks>,
+) -> Result<SessionCarrier, String> {
+    let name = match kernel {
+        Some(SessionLinks::Vlan) => format!("{}.{session}", base.as_str()),
+        None | Some(SessionLinks::Wwan { .. }) => format!("{}s{session}", base.as_str()),
+    };
     if name.len() > MAX_NAME_LEN {
         return Err(format!(
             "no interface name for session {session}: {name} is longer than {MAX_NAME_LEN} \
              bytes (IFNAMSIZ); name session 0's device shorter ([[interfaces.names]])"
         ));
     }
-    InterfaceName::new(name)
-        .map(|name| SessionCarrier::Tun { name })
-        .map_err(|error| format!("no interface name for session {session}: {error}"))
+    let name = InterfaceName::new(name)
+        .map_err(|error| format!("no interface name for session {session}: {error}"))?;
+    Ok(match kernel {
+        None => SessionCarrier::Tun { name },
+        Some(SessionLinks::Vlan) => {
+            let id = u16::try_from(session)
+                .ok()
+                .filter(|id| (1..=255).contains(id))
+                .ok_or_else(|| {
+                    format!(
+                        "session {session}: cdc_mbim carries IP sessions 1 to 255 only (on VLANs \
+                         of the same ids)"
+                    )
+                })?;
+            SessionCarrier::Vlan {
+                name,
+                base: base.clone(),
+                id,
+            }
+        }
+        Some(SessionLinks::Wwan { device }) => SessionCarrier::Wwan {
+            name,
+            device: device.clone(),
+            linkid: session,
+        },
+    })
 }
 
 /// Brings a further session's link up: its device, attached to the pump,
@@ -106,8 +170,9 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
     let Ok(session) = u8::try_from(session_id) else {
         return;
     };
-    let name = match carrier_for(link.netdev.name(), session_id) {
-        Ok(SessionCarrier::Tun { name }) => name,
+    let kernel = executor.spec.kernel.as_ref().map(|kernel| &kernel.links);
+    let carrier = match carrier_for(link.netdev.name(), session_id, kernel) {
+        Ok(carrier) => carrier,
         Err(why) => {
             tracing::warn!(modem = modem.index, executor = number, "{why}");
             return;
@@ -138,7 +203,19 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
         },
         ..NetdevOptions::default()
     };
-    let netdev = match Netdev::create(name.clone(), options).await {
+    let name = carrier.name().clone();
+    let made = match &carrier {
+        SessionCarrier::Tun { name } => Netdev::create(name.clone(), options).await,
+        SessionCarrier::Vlan { name, base, id } => {
+            Netdev::create_vlan(name.clone(), base, *id, options).await
+        }
+        SessionCarrier::Wwan {
+            name,
+            device,
+            linkid,
+        } => Netdev::create_wwan_link(name.clone(), device, *linkid, options).await,
+    };
+    let netdev = match made {
         Ok(netdev) => netdev,
         Err(error) => {
             tracing::warn!(
@@ -154,10 +231,10 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
         }
     };
     let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
-    let Some(device) = netdev.device() else {
-        return;
-    };
-    let reader = link.sessions.attach(session, device);
+    // A kernel link's packets are the driver's; a TUN's are the pump's.
+    let reader = netdev
+        .device()
+        .map(|device| link.sessions.attach(session, device));
     let mut extra = SessionLink {
         netdev,
         _reader: reader,
@@ -336,12 +413,45 @@ mod tests {
         ];
         for (base, session, expected) in table {
             let base = InterfaceName::new(base).unwrap();
-            match (carrier_for(&base, session), expected) {
+            match (carrier_for(&base, session, None), expected) {
                 (Ok(SessionCarrier::Tun { name }), Ok(want)) => assert_eq!(name.as_str(), want),
                 (Err(why), Err(want)) => assert!(why.contains(want), "{why}"),
                 (other, want) => panic!("{base:?} {session}: {other:?}, expected {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn kernel_drivers_carry_further_sessions_on_their_own_links() {
+        let wwan0 = InterfaceName::new("wwan0").unwrap();
+        let vlan = carrier_for(&wwan0, 1, Some(&SessionLinks::Vlan)).unwrap();
+        assert_eq!(
+            vlan,
+            SessionCarrier::Vlan {
+                name: InterfaceName::new("wwan0.1").unwrap(),
+                base: wwan0.clone(),
+                id: 1,
+            }
+        );
+        // cdc_mbim: VLAN 1-255 are IP sessions 1-255; 256 on are not IP.
+        assert!(carrier_for(&wwan0, 255, Some(&SessionLinks::Vlan)).is_ok());
+        let why = carrier_for(&wwan0, 256, Some(&SessionLinks::Vlan)).unwrap_err();
+        assert!(why.contains("1 to 255"), "{why}");
+        let links = SessionLinks::Wwan {
+            device: "wwan0".to_owned(),
+        };
+        assert_eq!(
+            carrier_for(&wwan0, 2, Some(&links)).unwrap(),
+            SessionCarrier::Wwan {
+                name: InterfaceName::new("wwan0s2").unwrap(),
+                device: "wwan0".to_owned(),
+                linkid: 2,
+            }
+        );
+        let long = InterfaceName::new("wwan-0123456789").unwrap();
+        assert!(carrier_for(&long, 1, Some(&SessionLinks::Vlan))
+            .unwrap_err()
+            .contains("IFNAMSIZ"));
     }
 
     #[test]

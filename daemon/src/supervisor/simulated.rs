@@ -34,6 +34,7 @@ pub fn simulated_modem(
         serial: Some(scenario.usb.serial.clone()),
         manufacturer: scenario.usb.manufacturer.clone(),
         model: scenario.usb.product.clone(),
+        transport: "simulated",
     };
     (spec, functions)
 }

@@ -68,6 +68,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 ExecutorSnapshot {
                     status: status.clone(),
                     netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
+                    transport: self.modem.transport.to_owned(),
                     session_netdevs: link
                         .iter()
                         .flat_map(|link| &link.extras)

@@ -246,6 +246,7 @@ pub async fn open_modem(device: &MbimDevice, index: u32) -> Result<OpenedModem, 
                 .unwrap_or_default()
                 .to_owned(),
             model: device.info.product_string().unwrap_or_default().to_owned(),
+            transport: "usbfs",
         },
         functions: specs,
     })

@@ -540,6 +540,7 @@ pub fn connected_executor() -> ExecutorSnapshot {
             ..Default::default()
         },
         netdev: Some("mbim0e0".to_owned()),
+        transport: "usbfs".to_owned(),
         session_netdevs: Vec::new(),
         session_not_applied: Vec::new(),
         configuration: Some(ConfigReport {

@@ -689,6 +689,7 @@ const EXECUTOR_ORDER: &[&str] = &[
     "ApnSource",
     "Sessions",
     "Netdev",
+    "Transport",
     "NetdevState",
     "NetdevParts",
     "Ipv4Addresses",
