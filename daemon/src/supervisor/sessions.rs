@@ -4,10 +4,10 @@
 //! carried by session 0's pump (its NDPs signed with the session id).
 //!
 //! Which link carries session N is decided in one place, [`carrier_for`]:
-//! today a TUN device named after session 0's (`mbim0e0` → `mbim0e0s1`)
-//! attached to the pump's [`SessionTable`]. A transport whose further
-//! sessions are kernel links (VLANs of cdc_mbim, wwan links) adds its kind
-//! there.
+//! over usbfs a TUN device named after session 0's (`mbim0e0` →
+//! `mbim0e0s1`) attached to the pump's [`SessionTable`]; behind a kernel
+//! driver the driver's own kind of link (a VLAN of cdc_mbim's device, a
+//! wwan link), which the driver carries.
 
 use super::configure::{Configuration, Subject};
 use super::{chain, mtu_for, Executor, ModemSpec, SessionLinks};
