@@ -678,3 +678,117 @@ fn wrong_types_and_values_get_modemmanagers_error_and_change_nothing() {
         "{log}"
     );
 }
+
+/// `mmcli args…`, which must fail with `error` and say `message`.
+fn mmcli_refused(lab: &Lab, args: &[&str], error: &str, message: &str) {
+    let output = lab.mmcli(args);
+    let said = text(&output);
+    assert!(!output.status.success(), "mmcli {args:?} succeeded: {said}");
+    assert!(
+        said.contains(&format!("{error}: {message}")),
+        "mmcli {args:?}: {said}"
+    );
+}
+
+#[test]
+fn register_modes_and_reset_are_mbims() {
+    let Some(lab) = registered_lab("mmregister") else {
+        return;
+    };
+    let gpp = |lab: &Lab| modem(lab, "0")["3gpp"].clone();
+
+    // Modes: the data classes the simulated modem lists (UMTS, LTE), all
+    // allowed; mbimd never narrows them.
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(
+        generic["supported-modes"],
+        serde_json::json!(["allowed: 3g, 4g; preferred: none"]),
+        "{generic}"
+    );
+    assert_eq!(
+        generic["current-modes"], "allowed: 3g, 4g; preferred: none",
+        "{generic}"
+    );
+    let output = lab.mmcli(&["-m", "0", "--set-allowed-modes=3g|4g"]);
+    assert!(output.status.success(), "{}", text(&output));
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--set-allowed-modes=4g"],
+        "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+        "SetCurrentModes: mbimd lets the modem use every technology it supports (allowed \
+         0xc, none preferred)",
+    );
+
+    // Manual registration with the other network the modem sees, then a
+    // network it does not see (refused, nothing changed), then home again.
+    let output = lab.mmcli(&["-m", "0", "--3gpp-register-in-operator=00102"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let now = gpp(&lab);
+    assert_eq!(now["operator-code"], "00102", "{now}");
+    assert_eq!(now["operator-name"], "Elsewhere", "{now}");
+    assert_eq!(now["registration-state"], "roaming", "{now}");
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--3gpp-register-in-operator=00199"],
+        "org.freedesktop.ModemManager1.Error.MobileEquipment.NoNetwork",
+        "Modem.Modem3gpp.Register: the modem sees no network 00199",
+    );
+    assert_eq!(gpp(&lab)["operator-code"], "00102");
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--3gpp-register-in-operator=home"],
+        "org.freedesktop.ModemManager1.Error.Core.InvalidArgs",
+        "Modem.Modem3gpp.Register: an operator id is its MCC and MNC, 5 or 6 digits",
+    );
+    let output = lab.mmcli(&["-m", "0", "--3gpp-register-home"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let now = gpp(&lab);
+    assert_eq!(now["operator-code"], "00101", "{now}");
+    assert_eq!(now["registration-state"], "home", "{now}");
+
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--factory-reset=1234"],
+        "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+        "FactoryReset: MBIM has no factory reset",
+    );
+
+    // Reset: DEVICE_RESET; the modem leaves the bus and comes back, and is
+    // found anew, as ModemManager's modems after a reset: a new object.
+    let output = lab.mmcli(&["-m", "0", "--reset"]);
+    assert!(output.status.success(), "{}", text(&output));
+    lab.wait_until("the modem back as Modem/1", || {
+        lab.mmcli(&["-J", "-L"]).status.success()
+            && lab.mmcli_json(&["-L"])["modem-list"]
+                == serde_json::json!(["/org/freedesktop/ModemManager1/Modem/1"])
+    });
+    wait_for_state(&lab, "1", "registered");
+    let log = lab.mbimd_log();
+    assert!(log.contains("the device is resetting"), "{log}");
+    assert_eq!(log.matches("session open").count(), 2, "{log}");
+}
+
+#[test]
+fn a_modem_without_device_reset_refuses_reset() {
+    let Some(mut lab) = Lab::new("mmnoreset") else {
+        return;
+    };
+    // The simulated DSSA modem without DEVICE_RESET.
+    let dssa = std::fs::read_to_string(scenario("dssa")).unwrap();
+    assert!(dssa.contains("\ndevice_reset = true\n"));
+    let path = lab.dir.join("no-reset.toml");
+    std::fs::write(
+        &path,
+        dssa.replace("\ndevice_reset = true\n", "\ndevice_reset = false\n"),
+    )
+    .unwrap();
+    lab.start_mbimd(API_ON, &["--simulate", path.to_str().unwrap()]);
+    wait_for_state(&lab, "0", "registered");
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--reset"],
+        "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+        "Modem.Reset: this modem does not offer DEVICE_RESET",
+    );
+    wait_for_state(&lab, "0", "registered");
+}

@@ -107,6 +107,10 @@ pub struct ModemConfig {
     /// Whether the modem has the Microsoft Host Shutdown service (listed in
     /// DEVICE_SERVICES, MS_HOST_SHUTDOWN answered).
     pub host_shutdown: bool,
+    /// Whether the modem takes DEVICE_RESET (MS Basic Connect Extensions):
+    /// it answers, leaves the bus and enumerates again; without it the CID
+    /// is not listed and answers NO_DEVICE_SUPPORT.
+    pub device_reset: bool,
     /// The highest MBIM extensions version the modem offers (1 to 3): with
     /// 1 it does not know MBIM_CID_VERSION and speaks MBIM 1.0; with 2 or 3
     /// each function answers it and then speaks the agreed version's
@@ -128,6 +132,7 @@ impl Default for ModemConfig {
             max_sessions: 4,
             data_classes: vec!["umts".to_owned(), "lte".to_owned()],
             host_shutdown: true,
+            device_reset: true,
             mbimex: 1,
         }
     }

@@ -665,7 +665,7 @@ fn the_remaining_basic_connect_cids() {
         .unwrap();
     // Basic Connect, the multi-SIM extensions, and MS Host Shutdown.
     assert_eq!(services.device_services.len(), 3);
-    assert_eq!(services.device_services[1].cids, vec![1, 3, 5, 6, 7, 8]);
+    assert_eq!(services.device_services[1].cids, vec![1, 3, 5, 6, 7, 8, 10]);
     assert_eq!(services.device_services[2].cids, vec![1]);
     let stats = host.query::<bcc::PacketStatistics>(0, &Empty).unwrap();
     assert_eq!(stats.status, Status::Success);

@@ -224,3 +224,69 @@ fn without_auto_attach_the_host_attaches() {
         bc::PacketServiceState::Attached
     );
 }
+
+fn register(
+    host: &mut Host,
+    action: bc::RegisterAction,
+    provider: &str,
+) -> (
+    mbim_protocol::status::Status,
+    Option<bc::RegistrationStateInfo>,
+) {
+    let done = host
+        .set::<bcc::RegisterState>(
+            0,
+            &bc::RegisterStateSet {
+                provider_id: provider.to_owned(),
+                register_action: action,
+                data_class: bc::DataClass::empty(),
+            },
+        )
+        .unwrap();
+    let info = (done.status == mbim_protocol::status::Status::Success)
+        .then(|| done.decode::<bcc::RegisterState>().unwrap());
+    (done.status, info)
+}
+
+#[test]
+fn manual_registration_takes_a_visible_network_and_automatic_goes_home() {
+    let mut host = connected();
+    let (status, info) = register(&mut host, bc::RegisterAction::Manual, "00102");
+    assert_eq!(status, mbim_protocol::status::Status::Success);
+    let info = info.unwrap();
+    assert_eq!(info.register_mode, bc::RegisterMode::Manual);
+    assert_eq!(info.register_state, bc::RegisterState::Roaming);
+    assert_eq!(info.provider_id, "00102");
+    assert_eq!(info.provider_name, "Elsewhere");
+    // A network the modem does not see: refused, the choice kept.
+    let (status, _) = register(&mut host, bc::RegisterAction::Manual, "00199");
+    assert_eq!(status, mbim_protocol::status::Status::ProviderNotVisible);
+    let now = host
+        .query::<bcc::RegisterState>(0, &Empty)
+        .unwrap()
+        .decode::<bcc::RegisterState>()
+        .unwrap();
+    assert_eq!(now.provider_id, "00102");
+    let (_, info) = register(&mut host, bc::RegisterAction::Automatic, "");
+    let info = info.unwrap();
+    assert_eq!(info.register_mode, bc::RegisterMode::Automatic);
+    assert_eq!(info.register_state, bc::RegisterState::Home);
+    assert_eq!(info.provider_id, "00101");
+}
+
+#[test]
+fn device_reset_answers_then_leaves_the_bus_and_comes_back() {
+    use mbim_protocol::services::ms_basic_connect_extensions::cid as ms;
+    let mut host = connected();
+    let done = host.set::<ms::DeviceReset>(0, &Empty).unwrap();
+    assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    assert!(!host.modem.is_unplugged());
+    let gone_at = host.modem.poll_timeout().unwrap();
+    host.modem.handle_timeout(gone_at);
+    assert!(host.modem.is_unplugged());
+    let back_at = host.modem.poll_timeout().unwrap();
+    assert!(back_at > gone_at);
+    host.modem.handle_timeout(back_at);
+    assert!(!host.modem.is_unplugged());
+    assert_eq!(host.modem.poll_timeout(), None);
+}

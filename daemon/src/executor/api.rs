@@ -129,6 +129,17 @@ pub enum ExecutorCommand {
     /// the answer is kept in [`ExecutorStatus::visible_providers`]. Tracked:
     /// done once the answer is there.
     ScanProviders,
+    /// Register with this network (MCC+MNC) by hand, or automatically
+    /// (`None`): REGISTER_STATE set. The choice holds for every later
+    /// registration of this executor (after a radio switch, a new OPEN)
+    /// until the next one; a refused choice changes nothing. Tracked: done
+    /// once the device accepted it (its answer is in the status).
+    Register(Option<String>),
+    /// Reset the device (DEVICE_RESET of the MS Basic Connect Extensions):
+    /// it restarts, and the executor finds it anew. Tracked: done once the
+    /// device accepted it; a device without the command refuses it
+    /// (NO_DEVICE_SUPPORT).
+    ResetDevice,
     /// Query DEVICE_SLOT_MAPPINGS; the answer is reported as
     /// [`ExecutorEvent::SlotMapping`].
     QuerySlotMapping,
@@ -284,6 +295,9 @@ pub struct DeviceInfo {
     pub hardware: String,
     /// DeviceId: the IMEI on GSM devices (personal).
     pub device_id: String,
+    /// DataClass: MBIM_DATA_CLASS bits of every radio technology the
+    /// device supports.
+    pub data_classes: u32,
 }
 
 /// SYS_CAPS: the modem as a whole.

@@ -253,7 +253,7 @@ async fn answer(face: &Arc<Face>, message: &Message) -> Result<Message, MmError>
     // ModemManager's own error for its own methods, as for a bad value
     // inside the arguments: a client tells both apart by the message, not
     // by two error domains for one mistake.
-    if given != expected {
+    if given != body_signature(&expected) {
         return Err(MmError::invalid(format!(
             "{}.{member} takes ({expected}), not ({given})",
             interface.name
@@ -284,6 +284,15 @@ async fn answer(face: &Arc<Face>, message: &Message) -> Result<Message, MmError>
         Target::Sim { modem, slot } => sim::call(&call, modem, slot, &member).await,
         Target::Bearer { modem, executor } => bearer::call(&call, modem, executor, &member).await,
     }
+}
+
+/// A method's declared in-arguments as zvariant writes a message body's
+/// signature (without the outer parentheses: a body of one structure,
+/// `(uu)` for SetCurrentModes, reads `uu`, as a body of two `u` does).
+fn body_signature(declared: &str) -> String {
+    zbus::zvariant::Signature::try_from(declared)
+        .map(|signature| signature.to_string_no_parens())
+        .unwrap_or_else(|_| declared.to_owned())
 }
 
 fn peer(call: &Call<'_>, member: &str) -> Result<Message, MmError> {
@@ -435,4 +444,18 @@ async fn object_manager(call: &Call<'_>, member: &str) -> Result<Message, MmErro
     }
     let personal = call.privileged().await;
     call.reply(&(call.face.managed_objects(personal),))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_signature;
+
+    #[test]
+    fn declared_arguments_read_as_a_body_signature() {
+        assert_eq!(body_signature("(uu)"), "uu");
+        assert_eq!(body_signature("a{sv}"), "a{sv}");
+        assert_eq!(body_signature("ss"), "ss");
+        assert_eq!(body_signature("sb"), "sb");
+        assert_eq!(body_signature(""), "");
+    }
 }

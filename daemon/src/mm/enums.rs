@@ -193,6 +193,10 @@ pub(crate) mod access_technology {
 /// `MMModemMode` flags (`u`).
 pub(crate) mod mode {
     pub(crate) const NONE: u32 = 0;
+    pub(crate) const MODE_2G: u32 = 1 << 1;
+    pub(crate) const MODE_3G: u32 = 1 << 2;
+    pub(crate) const MODE_4G: u32 = 1 << 3;
+    pub(crate) const MODE_5G: u32 = 1 << 4;
     pub(crate) const ANY: u32 = 0xFFFF_FFFF;
 }
 

@@ -4,8 +4,8 @@
 //! question such as "when is a modem LOCKED" has one answer.
 
 use super::enums::{
-    access_technology, esim_status, facility, ip_method, removability, sim_type, FailedReason,
-    Lock, ModemState, PacketServiceState, PowerState, RegistrationState,
+    access_technology, esim_status, facility, ip_method, mode, removability, sim_type,
+    FailedReason, Lock, ModemState, PacketServiceState, PowerState, RegistrationState,
 };
 use crate::executor::{ExecutorState, ExecutorStatus};
 use crate::policy::SlotKind;
@@ -197,6 +197,43 @@ pub(crate) fn access_technologies(status: &ExecutorStatus) -> u32 {
         return best;
     }
     technologies_of(status.available_data_classes)
+}
+
+/// The `MMModemMode` flags of MBIM_DATA_CLASS bits, as ModemManager's MBIM
+/// plugin maps them (GPRS and EDGE 2G, UMTS and HSPA 3G, LTE 4G, 5G NSA and
+/// SA 5G; 1xRTT 2G, the EV-DO family and 3xRTT 3G, UMB 4G).
+pub(crate) fn modes_of(bits: u32) -> u32 {
+    const TABLE: [(DataClass, u32); 15] = [
+        (DataClass::GPRS, mode::MODE_2G),
+        (DataClass::EDGE, mode::MODE_2G),
+        (DataClass::UMTS, mode::MODE_3G),
+        (DataClass::HSDPA, mode::MODE_3G),
+        (DataClass::HSUPA, mode::MODE_3G),
+        (DataClass::LTE, mode::MODE_4G),
+        (DataClass::NR5G_NSA, mode::MODE_5G),
+        (DataClass::NR5G_SA, mode::MODE_5G),
+        (DataClass::CDMA_1XRTT, mode::MODE_2G),
+        (DataClass::CDMA_1XEVDO, mode::MODE_3G),
+        (DataClass::CDMA_1XEVDO_REVA, mode::MODE_3G),
+        (DataClass::CDMA_1XEVDV, mode::MODE_3G),
+        (DataClass::CDMA_3XRTT, mode::MODE_3G),
+        (DataClass::CDMA_1XEVDO_REVB, mode::MODE_3G),
+        (DataClass::UMB, mode::MODE_4G),
+    ];
+    TABLE
+        .iter()
+        .filter(|(class, _)| bits & class.bits() != 0)
+        .fold(mode::NONE, |all, (_, flag)| all | flag)
+}
+
+/// The modes a modem supports: those of the data classes DEVICE_CAPS
+/// lists; any (ModemManager's "whatever the modem does") while it has not
+/// said.
+pub(crate) fn supported_modes(status: &ExecutorStatus) -> u32 {
+    match modes_of(status.device.data_classes) {
+        mode::NONE => mode::ANY,
+        modes => modes,
+    }
 }
 
 /// MBIM_DATA_CLASS bits as `MMModemAccessTechnology` flags (5G
@@ -429,6 +466,31 @@ mod tests {
                 "{register_state:?} {packet_service:?} {data_class:#x} {available:#x}"
             );
         }
+    }
+
+    #[test]
+    fn data_classes_map_to_modes_as_modemmanagers_mbim_plugin_maps_them() {
+        use mode::{ANY, MODE_2G, MODE_3G, MODE_4G, MODE_5G, NONE};
+        let d = |class: DataClass| class.bits();
+        let table = [
+            (0, NONE),
+            (d(DataClass::GPRS | DataClass::EDGE), MODE_2G),
+            (d(DataClass::UMTS | DataClass::LTE), MODE_3G | MODE_4G),
+            (d(DataClass::HSDPA), MODE_3G),
+            (d(DataClass::NR5G_NSA), MODE_5G),
+            (d(DataClass::NR5G_SA | DataClass::LTE), MODE_4G | MODE_5G),
+            (d(DataClass::CDMA_1XRTT), MODE_2G),
+            (d(DataClass::CDMA_3XRTT | DataClass::CDMA_1XEVDV), MODE_3G),
+            (d(DataClass::UMB), MODE_4G),
+            (0x8000_0000, NONE),
+        ];
+        for (bits, modes) in table {
+            assert_eq!(modes_of(bits), modes, "{bits:#x}");
+        }
+        let mut status = ExecutorStatus::default();
+        assert_eq!(supported_modes(&status), ANY);
+        status.device.data_classes = d(DataClass::GPRS | DataClass::UMTS | DataClass::LTE);
+        assert_eq!(supported_modes(&status), MODE_2G | MODE_3G | MODE_4G);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use super::model::bearer_path;
 use super::properties;
 use super::view::{no_object, object_path, personal_value, ModemView, Props};
 use crate::executor::ExecutorCommand;
+use crate::modem::RequestError;
+use mbim_protocol::status::Status;
 use std::collections::HashMap;
 use zbus::zvariant::{OwnedObjectPath, Value};
 use zbus::Message;
@@ -120,8 +122,16 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
             "PowerState",
             Value::from(mapping::power_state(status).value()),
         ),
-        ("SupportedModes", Value::from(vec![(mode::ANY, mode::NONE)])),
-        ("CurrentModes", Value::from((mode::ANY, mode::NONE))),
+        // mbimd never narrows the modem's technologies: every one it
+        // supports is allowed, none preferred.
+        (
+            "SupportedModes",
+            Value::from(vec![(mapping::supported_modes(status), mode::NONE)]),
+        ),
+        (
+            "CurrentModes",
+            Value::from((mapping::supported_modes(status), mode::NONE)),
+        ),
         ("SupportedBands", Value::from(Vec::<u32>::new())),
         ("CurrentBands", Value::from(Vec::<u32>::new())),
         (
@@ -211,14 +221,25 @@ pub(crate) async fn call(
             )))
         }
         "SetCurrentModes" => {
-            let (modes,): ((u32, u32),) = call.args()?;
-            if modes == (mode::ANY, mode::NONE) {
+            let (allowed, preferred): (u32, u32) = call.args::<((u32, u32),)>()?.0;
+            let supported = {
+                let handle = connect::handle(call, modem)?;
+                let snapshot = handle.snapshot();
+                usize::try_from(executor)
+                    .ok()
+                    .and_then(|index| snapshot.executors.get(index))
+                    .map_or(mode::ANY, |executor| {
+                        mapping::supported_modes(&executor.status)
+                    })
+            };
+            if preferred == mode::NONE && (allowed == mode::ANY || allowed == supported) {
                 return call.done();
             }
-            Err(MmError::unsupported(
-                "SetCurrentModes: mbimd lets the modem choose its access technology (any mode, \
-                 none preferred)",
-            ))
+            Err(MmError::unsupported(format!(
+                "SetCurrentModes: mbimd lets the modem use every technology it supports \
+                 (allowed {supported:#x}, none preferred); it does not narrow them \
+                 (asked: allowed {allowed:#x}, preferred {preferred:#x})"
+            )))
         }
         "SetCurrentBands" => {
             let (bands,): (Vec<u32>,) = call.args()?;
@@ -229,13 +250,51 @@ pub(crate) async fn call(
                 "SetCurrentBands: mbimd lets the modem choose its bands",
             ))
         }
-        "Reset" | "FactoryReset" => Err(MmError::unsupported(format!(
-            "{member}: MBIM has no reset command; mbimd resets a session that misbehaves \
-             by itself (CLOSE, then OPEN)"
-        ))),
+        "Reset" => {
+            reset(call, modem, executor).await?;
+            call.done()
+        }
+        "FactoryReset" => {
+            let (_code,): (String,) = call.args()?;
+            Err(MmError::unsupported(
+                "FactoryReset: MBIM has no factory reset; mbimd does not erase a modem's \
+                 settings",
+            ))
+        }
         _ => Err(MmError::unsupported(
             "Command: MBIM modems take no AT commands",
         )),
+    }
+}
+
+/// `Reset`: MBIM's DEVICE_RESET (MS Basic Connect Extensions), answered
+/// once the modem accepted it; it restarts, and mbimd finds it anew (its
+/// session ends, and comes back as the clients ask). A modem without the
+/// command refuses with `Core.Unsupported`, and nothing changes.
+async fn reset(call: &Call<'_>, modem: u32, executor: u32) -> Result<(), MmError> {
+    let handle = connect::handle(call, modem)?;
+    let index =
+        usize::try_from(executor).map_err(|_| MmError::core(Core::NotFound, "no such executor"))?;
+    match handle
+        .executor_command(index, ExecutorCommand::ResetDevice)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(RequestError::Device {
+            status: Some(Status::NoDeviceSupport),
+            ..
+        }) => Err(MmError::unsupported(format!(
+            "{}: this modem does not offer DEVICE_RESET (MS Basic Connect Extensions)",
+            call.what
+        ))),
+        Err(RequestError::Device {
+            status: Some(status),
+            message,
+        }) => Err(MmError::core(
+            Core::Failed,
+            format!("{}: {message} ({status})", call.what),
+        )),
+        Err(error) => Err(MmError::from_request(&call.what, error)),
     }
 }
 

@@ -25,7 +25,11 @@ const BASIC_CONNECT_CIDS: &[u32] = &[
 ];
 /// CIDs of Basic Connect Extensions this modem implements (VERSION too
 /// when it offers MBIMEx 2.0 or later).
-const MS_EXTENSIONS_CIDS: &[u32] = &[1, 3, 5, 6, 7, 8];
+const MS_EXTENSIONS_CIDS: &[u32] = &[1, 3, 5, 6, 7, 8, 10];
+
+/// How long after answering DEVICE_RESET the modem restarts: long enough
+/// for the answer to reach the host.
+const DEVICE_RESET_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn reply<P: Payload>(status: Status, payload: &P) -> Outcome {
     Outcome::Reply(status, payload.encode())
@@ -83,6 +87,9 @@ impl Modem {
 
     fn ms_extensions_cids(&self) -> Vec<u32> {
         let mut cids = MS_EXTENSIONS_CIDS.to_vec();
+        if !self.scenario.modem.device_reset {
+            cids.retain(|cid| *cid != ms::cid::DeviceReset::ID);
+        }
         if self.scenario.modem.mbimex_version() > MbimExVersion::V1 {
             cids.push(ms::cid::Version::ID);
         }
@@ -361,15 +368,34 @@ impl Modem {
                 reply(Status::Success, &self.registration_info(index))
             }
             (bc::cid::RegisterState::ID, Set) => {
-                if bc::RegisterStateSet::decode(data).is_err() {
+                let Ok(request) = bc::RegisterStateSet::decode(data) else {
                     return status_only(Status::InvalidParameters);
-                }
+                };
                 if !self.radio_on(index) {
                     return status_only(Status::RadioPowerOff);
                 }
                 if let Some(status) = self.sim_status(index) {
                     return status_only(status);
                 }
+                let Some(executor) = self.executors.get_mut(index) else {
+                    return status_only(Status::Failure);
+                };
+                executor.manual_provider = match request.register_action {
+                    bc::RegisterAction::Automatic => None,
+                    bc::RegisterAction::Unknown(_) => {
+                        return status_only(Status::InvalidParameters)
+                    }
+                    bc::RegisterAction::Manual => {
+                        let network = &executor.config.network;
+                        let id = request.provider_id;
+                        let known = id == network.provider_id
+                            || network.visible.iter().any(|(visible, _)| *visible == id);
+                        if !known || !executor.signal {
+                            return status_only(Status::ProviderNotVisible);
+                        }
+                        Some(id)
+                    }
+                };
                 self.refresh_executor(now, index);
                 reply(Status::Success, &self.registration_info(index))
             }
@@ -674,6 +700,11 @@ impl Modem {
                         configurations: executor.lte_attach.clone(),
                     },
                 )
+            }
+            (ms::cid::DeviceReset::ID, Set) if self.scenario.modem.device_reset => {
+                // The answer first; the restart when its time comes.
+                self.device_reset_at = Some(now.checked_add(DEVICE_RESET_DELAY).unwrap_or(now));
+                status_only(Status::Success)
             }
             (ms::cid::SysCaps::ID, Query) => reply(
                 Status::Success,

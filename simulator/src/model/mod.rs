@@ -179,6 +179,9 @@ pub(crate) struct Executor {
     /// The host attached (so attach comes back after signal loss even without auto-attach).
     pub(crate) host_attached: bool,
     pub(crate) register_state: RegisterState,
+    /// The network a manual REGISTER_STATE set chose (MCC+MNC: the home
+    /// network or one of `network.visible`); `None`: automatic.
+    pub(crate) manual_provider: Option<String>,
     pub(crate) packet_state: PacketServiceState,
     pub(crate) ready: SubscriberReadyState,
     pub(crate) contexts: BTreeMap<u32, Context>,
@@ -225,6 +228,10 @@ pub(crate) enum Outcome {
     Deferred,
 }
 
+/// How long a modem that resets (DEVICE_RESET) stays off the bus before it
+/// enumerates again.
+const RESET_ABSENCE: Duration = Duration::from_millis(500);
+
 /// The whole simulated modem.
 #[derive(Debug)]
 pub struct Modem {
@@ -237,6 +244,12 @@ pub struct Modem {
     pub(crate) next_slot_mapping_fault: Option<SlotMappingFault>,
     pub(crate) emergency: bc::EmergencyModeState,
     unplugged: bool,
+    /// When a DEVICE_RESET the host asked for takes effect (its answer is
+    /// delivered first): the modem leaves the bus, as a USB device that
+    /// resets does.
+    pub(crate) device_reset_at: Option<Instant>,
+    /// When the modem that left the bus for a reset enumerates again.
+    replug_at: Option<Instant>,
     /// MS_HOST_SHUTDOWN sets received.
     pub(crate) host_shutdowns: u64,
     /// `reset-device` commands carried out.
@@ -277,6 +290,7 @@ impl Modem {
                 host_detached: false,
                 host_attached: false,
                 register_state: RegisterState::Deregistered,
+                manual_provider: None,
                 packet_state: PacketServiceState::Detached,
                 ready: SubscriberReadyState::NotInitialized,
                 contexts: BTreeMap::new(),
@@ -317,6 +331,8 @@ impl Modem {
             next_slot_mapping_fault: None,
             emergency: bc::EmergencyModeState::Off,
             unplugged: false,
+            device_reset_at: None,
+            replug_at: None,
             host_shutdowns: 0,
             resets: 0,
         };
@@ -711,7 +727,11 @@ impl Modem {
             .iter()
             .filter_map(|f| f.channel.poll_timeout());
         let device_set = self.device_set_running.as_ref().map(|(at, _)| *at);
-        functions.chain(device_set).min()
+        functions
+            .chain(device_set)
+            .chain(self.device_reset_at)
+            .chain(self.replug_at)
+            .min()
     }
 
     /// When the traffic generator of `function` next has a datagram for
@@ -734,6 +754,20 @@ impl Modem {
     /// Runs what is due at `now`: delayed OPEN_DONEs and responses, expired
     /// partial COMMANDs, the device-wide SET in progress.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.device_reset_at.is_some_and(|at| at <= now) {
+            tracing::info!("DEVICE_RESET: the modem leaves the bus and restarts");
+            self.device_reset_at = None;
+            self.unplugged = true;
+            self.replug_at = Some(now.checked_add(RESET_ABSENCE).unwrap_or(now));
+            return;
+        }
+        if self.replug_at.is_some_and(|at| at <= now) {
+            tracing::info!("DEVICE_RESET: the modem is back");
+            // Cannot fail: the scenario was accepted when the modem was
+            // made. The fresh modem is plugged in, without a replug_at.
+            let _ = self.reset_device(now);
+            return;
+        }
         for index in 0..self.functions.len() {
             let opened = self
                 .functions
@@ -1056,7 +1090,11 @@ impl Modem {
         };
         let register_target =
             if executor.radio_on && executor.signal && ready == SubscriberReadyState::Initialized {
-                register_state_from_name(&executor.config.network.register_state)
+                match executor.manual_provider.as_deref() {
+                    // Another network chosen by hand: a visiting one.
+                    Some(id) if id != executor.config.network.provider_id => RegisterState::Roaming,
+                    _ => register_state_from_name(&executor.config.network.register_state),
+                }
             } else {
                 RegisterState::Deregistered
             };
@@ -1227,14 +1265,30 @@ impl Modem {
             RegisterState::Home | RegisterState::Roaming | RegisterState::Partner
         );
         let network = &executor.config.network;
-        let mut flags = bc::RegistrationFlags::MANUAL_SELECTION_NOT_AVAILABLE;
+        // Manual selection is offered: REGISTER_STATE set takes the home
+        // network and the visible ones.
+        let mut flags = bc::RegistrationFlags::empty();
         if network.auto_attach {
             flags |= bc::RegistrationFlags::PACKET_SERVICE_AUTOMATIC_ATTACH;
         }
+        let (provider_id, provider_name) = match executor.manual_provider.as_deref() {
+            Some(id) if id != network.provider_id => network
+                .visible
+                .iter()
+                .find(|(visible, _)| visible == id)
+                .map_or((id.to_owned(), String::new()), |(id, name)| {
+                    (id.clone(), name.clone())
+                }),
+            _ => (network.provider_id.clone(), network.provider_name.clone()),
+        };
         bc::RegistrationStateInfo {
             nw_error: bc::NwError::None,
             register_state: executor.register_state,
-            register_mode: bc::RegisterMode::Automatic,
+            register_mode: if executor.manual_provider.is_some() {
+                bc::RegisterMode::Manual
+            } else {
+                bc::RegisterMode::Automatic
+            },
             available_data_classes: if registered {
                 crate::scenario::data_class_from_name(&network.data_class)
                     .unwrap_or(bc::DataClass::LTE)
@@ -1243,12 +1297,12 @@ impl Modem {
             },
             current_cellular_class: bc::CellularClass::GSM,
             provider_id: if registered {
-                network.provider_id.clone()
+                provider_id
             } else {
                 String::new()
             },
             provider_name: if registered {
-                network.provider_name.clone()
+                provider_name
             } else {
                 String::new()
             },

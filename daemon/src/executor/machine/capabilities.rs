@@ -119,6 +119,7 @@ impl ExecutorMachine {
                     firmware: caps.firmware_info.clone(),
                     hardware: caps.hardware_info.clone(),
                     device_id: caps.device_id.clone(),
+                    data_classes: caps.data_class.bits(),
                 };
                 tracing::info!(
                     executor = self.log_number(),
@@ -240,6 +241,7 @@ mod tests {
                 firmware: "fw 1.0".to_owned(),
                 hardware: "hw A".to_owned(),
                 device_id: "350000000000009".to_owned(),
+                data_classes: 0x24,
             }
         );
         assert_eq!(

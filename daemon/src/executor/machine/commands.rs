@@ -132,6 +132,22 @@ impl ExecutorMachine {
                     self.slot_query_waiters.push(id);
                 }
             }
+            ExecutorCommand::Register(provider) => {
+                tracing::info!(
+                    executor = self.log_number(),
+                    "registration requested: {}",
+                    provider.as_deref().map_or("automatic", |_| "manual")
+                );
+                if let Some((_, Some(old))) = self.pending_register.replace((provider, tracked)) {
+                    self.fail(old, None, "superseded by another registration");
+                }
+            }
+            ExecutorCommand::ResetDevice => {
+                tracing::info!(executor = self.log_number(), "device reset requested");
+                if let Some(Some(old)) = self.pending_reset.replace(tracked) {
+                    self.fail(old, None, "superseded by another reset");
+                }
+            }
             ExecutorCommand::ScanProviders => {
                 tracing::info!(executor = self.log_number(), "network scan requested");
                 if let Some(Some(old)) = self.pending_scan.replace(tracked) {

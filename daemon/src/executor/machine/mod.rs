@@ -34,6 +34,7 @@ use mbim_protocol::services::ms_basic_connect_extensions as ms;
 use mbim_protocol::services::Cid;
 use mbim_protocol::status::Status;
 use mbim_protocol::Uuid;
+use registration::register_set;
 use sim::PinChange;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
@@ -205,6 +206,14 @@ pub struct ExecutorMachine {
     pending_slot_mapping: Option<(Vec<u32>, Option<u64>)>,
     /// A provider scan asked for (its tracked id), not sent yet.
     pending_scan: Option<Option<u64>>,
+    /// The network registered with by hand (a client's Register), which
+    /// every REGISTER_STATE set asks for; `None`: automatic registration.
+    register_choice: Option<String>,
+    /// A registration a client asked for (the network, its tracked id),
+    /// not sent yet.
+    pending_register: Option<(Option<String>, Option<u64>)>,
+    /// A device reset asked for (its tracked id), not sent yet.
+    pending_reset: Option<Option<u64>>,
     /// Slots whose SLOT_INFO_STATUS is to be asked for, in order.
     slots_to_query: VecDeque<u32>,
     // Tracked commands waiting for an outcome that no single step carries.
@@ -293,6 +302,9 @@ impl ExecutorMachine {
             pending_pin_changes: VecDeque::new(),
             pending_slot_mapping: None,
             pending_scan: None,
+            register_choice: None,
+            pending_register: None,
+            pending_reset: None,
             slots_to_query: VecDeque::new(),
             radio_waiters: Vec::new(),
             slot_query_waiters: Vec::new(),
@@ -511,6 +523,18 @@ impl ExecutorMachine {
             self.send(Step::SlotMappingSet { slots, tracked }, request);
             return;
         }
+        if let Some(tracked) = self.pending_reset.take() {
+            tracing::info!(executor = self.log_number(), "resetting the device");
+            let request = Request::set::<ms::cid::DeviceReset>(&mbim_protocol::codec::Empty);
+            self.send(Step::DeviceReset { tracked }, request);
+            return;
+        }
+        if let Some((provider, tracked)) = self.pending_register.take() {
+            let request =
+                Request::set::<bc::cid::RegisterState>(&register_set(provider.as_deref()));
+            self.send(Step::RegisterChoice { provider, tracked }, request);
+            return;
+        }
         if let Some(tracked) = self.pending_scan.take() {
             tracing::info!(executor = self.log_number(), "scanning for networks");
             let query = bc::VisibleProvidersQuery {
@@ -624,6 +648,10 @@ impl ExecutorMachine {
             Step::DeviceServices => self.device_services_answer(now, status, buffer),
             Step::HostShutdown => self.host_shutdown_answer(status),
             Step::ProviderScan { tracked } => self.scan_answer(now, tracked, status, buffer),
+            Step::RegisterChoice { provider, tracked } => {
+                self.register_choice_answer(now, provider, tracked, status, buffer);
+            }
+            Step::DeviceReset { tracked } => self.device_reset_answer(tracked, status),
         }
     }
 

@@ -110,6 +110,23 @@ impl ExecutorMachine {
         self.host_shutdown_listed = Some(listed);
     }
 
+    /// DEVICE_RESET answered: the device restarts (the session ends as it
+    /// goes, and the executor opens it again); a refusal changes nothing.
+    pub(super) fn device_reset_answer(&mut self, tracked: Option<u64>, status: Status) {
+        if status.is_success() {
+            tracing::info!(executor = self.log_number(), "the device is resetting");
+            self.done(tracked, Ok(()));
+        } else {
+            tracing::info!(
+                executor = self.log_number(),
+                "DEVICE_RESET refused: {status}"
+            );
+            if let Some(id) = tracked {
+                self.fail(id, Some(status), "the device refused DEVICE_RESET");
+            }
+        }
+    }
+
     /// MS_HOST_SHUTDOWN answered; a refusal changes nothing but the log.
     pub(super) fn host_shutdown_answer(&mut self, status: Status) {
         if !status.is_success() {

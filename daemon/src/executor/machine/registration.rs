@@ -12,6 +12,20 @@ use mbim_protocol::status::Status;
 use std::ops::ControlFlow::{Break, Continue};
 use std::time::Instant;
 
+/// The REGISTER_STATE set for a registration with `provider` (MCC+MNC)
+/// by hand, or automatic (`None`); the data classes left to the device.
+pub(super) fn register_set(provider: Option<&str>) -> bc::RegisterStateSet {
+    bc::RegisterStateSet {
+        provider_id: provider.unwrap_or_default().to_owned(),
+        register_action: if provider.is_some() {
+            RegisterAction::Manual
+        } else {
+            RegisterAction::Automatic
+        },
+        data_class: bc::DataClass::empty(),
+    }
+}
+
 impl ExecutorMachine {
     /// The network once the SIM is ready: home provider, signal, automatic
     /// registration, then (when a connection is wanted) the packet service,
@@ -30,11 +44,7 @@ impl ExecutorMachine {
             )));
         }
         if !self.register_requested {
-            let set = bc::RegisterStateSet {
-                provider_id: String::new(),
-                register_action: RegisterAction::Automatic,
-                data_class: bc::DataClass::empty(),
-            };
+            let set = register_set(self.register_choice.as_deref());
             return Break(Some((
                 Step::RegisterSet,
                 Request::set::<bc::cid::RegisterState>(&set),
@@ -164,6 +174,36 @@ impl ExecutorMachine {
         }
     }
 
+    /// REGISTER_STATE set with a client's choice answered: the choice holds
+    /// from now on and the registration it gave is taken; a refusal
+    /// changes nothing and fails the request.
+    pub(super) fn register_choice_answer(
+        &mut self,
+        now: Instant,
+        provider: Option<String>,
+        tracked: Option<u64>,
+        status: Status,
+        buffer: &[u8],
+    ) {
+        if !status.is_success() {
+            tracing::info!(
+                executor = self.log_number(),
+                "registration refused: {status}"
+            );
+            if let Some(id) = tracked {
+                self.fail(id, Some(status), "the device refused the registration");
+            }
+            return;
+        }
+        self.register_choice = provider;
+        match self.decode_registration(now, "REGISTER_STATE", buffer) {
+            Some(info) => self.apply_registration(now, &info),
+            // Ask where it is.
+            None => self.status.register_state = None,
+        }
+        self.done(tracked, Ok(()));
+    }
+
     pub(super) fn apply_registration(&mut self, now: Instant, info: &bc::RegistrationStateInfo) {
         let state = info.register_state;
         self.status.register_state = Some(state);
@@ -240,5 +280,46 @@ mod tests {
             assert_eq!(sent, expected, "{indication_comes}");
             assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
         }
+    }
+
+    #[test]
+    fn a_clients_registration_is_sent_kept_and_a_missing_reset_refused() {
+        use crate::executor::api::ExecutorCommand;
+        use mbim_protocol::status::Status;
+        let start = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, start);
+
+        machine.handle(
+            start,
+            tracked(3, ExecutorCommand::Register(Some("00102".to_owned()))),
+        );
+        let (sent, events) = run(&mut machine, &mut device, start);
+        assert_eq!(sent, [("register-state", true)]);
+        assert_eq!(events, [done(3, Ok(()))]);
+        assert_eq!(machine.register_choice.as_deref(), Some("00102"));
+        let set = super::register_set(machine.register_choice.as_deref());
+        assert_eq!(set.register_action, bc::RegisterAction::Manual);
+        assert_eq!(set.provider_id, "00102");
+        assert_eq!(
+            super::register_set(None).register_action,
+            bc::RegisterAction::Automatic
+        );
+
+        // The fake device has no DEVICE_RESET.
+        machine.handle(start, tracked(4, ExecutorCommand::ResetDevice));
+        let (sent, events) = run(&mut machine, &mut device, start);
+        assert_eq!(sent, [("device-reset", true)]);
+        assert_eq!(
+            events,
+            [done(
+                4,
+                failure(
+                    Some(Status::NoDeviceSupport),
+                    "the device refused DEVICE_RESET"
+                )
+            )]
+        );
     }
 }

@@ -171,6 +171,12 @@ impl ExecutorMachine {
         if let Some(Some(id)) = self.pending_scan.take() {
             self.fail(id, None, reason);
         }
+        if let Some((_, Some(id))) = self.pending_register.take() {
+            self.fail(id, None, reason);
+        }
+        if let Some(Some(id)) = self.pending_reset.take() {
+            self.fail(id, None, reason);
+        }
         self.slots_to_query.clear();
         self.slot_query_failure = None;
         let waiters = std::mem::take(&mut self.radio_waiters);

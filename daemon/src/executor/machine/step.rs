@@ -84,6 +84,16 @@ pub(super) enum Step {
     ProviderScan {
         tracked: Option<u64>,
     },
+    /// REGISTER_STATE set with the network a client chose (`None`:
+    /// automatic).
+    RegisterChoice {
+        provider: Option<String>,
+        tracked: Option<u64>,
+    },
+    /// DEVICE_RESET, which a client asked for.
+    DeviceReset {
+        tracked: Option<u64>,
+    },
 }
 
 impl Step {
@@ -94,7 +104,9 @@ impl Step {
             | Step::PukEnter { tracked }
             | Step::PinChange { tracked, .. }
             | Step::SlotMappingSet { tracked, .. }
-            | Step::ProviderScan { tracked } => *tracked,
+            | Step::ProviderScan { tracked }
+            | Step::RegisterChoice { tracked, .. }
+            | Step::DeviceReset { tracked } => *tracked,
             _ => None,
         }
     }
@@ -133,7 +145,9 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         | Step::SlotInfoQuery(_)
         | Step::PinChange { .. }
         | Step::SlotMappingSet { .. }
-        | Step::ProviderScan { .. } => current,
+        | Step::ProviderScan { .. }
+        | Step::RegisterChoice { .. }
+        | Step::DeviceReset { .. } => current,
         // Session 0 is up meanwhile (or being taken down): the executor's
         // state is its.
         Step::SessionConnect { .. } | Step::SessionIpQuery { .. } => current,

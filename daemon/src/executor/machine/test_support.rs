@@ -175,6 +175,7 @@ impl FakeDevice {
                     hardware_info: "hw A".to_owned(),
                     device_id: "350000000000009".to_owned(),
                     max_sessions: self.max_sessions,
+                    data_class: bc::DataClass::UMTS | bc::DataClass::LTE,
                     ..bc::DeviceCapsInfo::default()
                 }
                 .encode(),
