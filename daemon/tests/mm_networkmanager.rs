@@ -303,7 +303,7 @@ fn restarts_of_networkmanager_and_mbimd_end_connected_again() {
 }
 
 #[test]
-fn an_unplugged_modem_leaves_networkmanager() {
+fn an_unplugged_modem_leaves_networkmanager_and_a_replugged_one_is_managed_again() {
     let Some(lab) = Lab::new("nmunplug") else {
         return;
     };
@@ -337,6 +337,24 @@ fn an_unplugged_modem_leaves_networkmanager() {
     });
     assert!(!lab.links().contains(&NETDEV.to_owned()));
     assert!(!lab.resolv_conf().contains("10.64.0.1"));
+
+    // Plugged in again while NetworkManager runs (hotplug): the modem
+    // appears as a new object (InterfacesAdded on the name NetworkManager
+    // already follows), NetworkManager takes it as a new gsm device and
+    // its connection brings it up by itself.
+    runtime
+        .block_on(mbim_sim::ctl::request(
+            &socket,
+            &mbim_sim::control::ControlCommand::Replug,
+        ))
+        .unwrap();
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert_eq!(
+        device_modem(&lab, DEVICE),
+        "/org/freedesktop/ModemManager1/Modem/1"
+    );
+    assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
+    assert!(lab.resolv_conf().contains("nameserver 10.64.0.1"));
 }
 
 #[test]
