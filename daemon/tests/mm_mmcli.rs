@@ -746,6 +746,44 @@ fn register_modes_and_reset_are_mbims() {
     assert_eq!(now["operator-code"], "00101", "{now}");
     assert_eq!(now["registration-state"], "home", "{now}");
 
+    // One bearer per modem object (MaxBearers 1): a second is refused
+    // until the first is deleted.
+    let output = lab.mmcli(&["-m", "0", "--create-bearer=apn=internet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let bearers = modem(&lab, "0")["generic"]["bearers"].clone();
+    let first = bearers[0].as_str().unwrap().to_owned();
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--create-bearer=apn=ims"],
+        "org.freedesktop.ModemManager1.Error.Core.TooMany",
+        &format!(
+            "Modem.CreateBearer: the modem has room for one bearer (MaxBearers 1), and has \
+             {first}; delete it first"
+        ),
+    );
+    let output = lab.mmcli(&["-m", "0", &format!("--delete-bearer={first}")]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        modem(&lab, "0")["generic"]["bearers"],
+        serde_json::json!([])
+    );
+
+    // Simple.Connect with an operator registers with it first.
+    let output = lab.mmcli(&[
+        "-m",
+        "0",
+        "--simple-connect=apn=internet,operator-id=00102,allow-roaming=yes",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let now = gpp(&lab);
+    assert_eq!(now["operator-code"], "00102", "{now}");
+    assert_eq!(state(&lab, "0"), "connected");
+    let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let output = lab.mmcli(&["-m", "0", "--3gpp-register-home"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(gpp(&lab)["operator-code"], "00101");
+
     mmcli_refused(
         &lab,
         &["-m", "0", "--factory-reset=1234"],

@@ -217,14 +217,15 @@ pub(crate) async fn simple_connect(
     if mapping::modem_state(&status) == ModemState::Failed {
         return Err(failed(&what, &status));
     }
-    if let Some(operator) = &request.operator_id {
-        if *operator != status.provider_id {
-            return Err(MmError::unsupported(format!(
-                "{what}: mbimd registers automatically and is on {}, not {operator}",
-                status.provider_id
-            )));
+    // An operator asked for: registered by hand with it first
+    // (Modem3gpp.Register), as ModemManager's Simple.Connect does.
+    let status = match &request.operator_id {
+        Some(operator) if *operator != status.provider_id => {
+            super::modem_3gpp::register(call, modem, executor, operator.clone()).await?;
+            status_of(&handle.snapshot(), index)
         }
-    }
+        _ => status,
+    };
     // The bearer: the one there is, if it has these settings.
     let existing = call
         .face
@@ -443,24 +444,32 @@ pub(crate) async fn simple_disconnect(
     disconnect(call, modem, executor).await
 }
 
-/// `CreateBearer`: a bearer with `settings`, replacing a disconnected one
-/// (the modem has room for one).
+/// `CreateBearer`: a bearer with `settings`; `Core.TooMany` while the
+/// modem object has one (it has room for one, MaxBearers 1).
 pub(crate) async fn create_bearer(
     call: &Call<'_>,
     modem: u32,
     executor: u32,
     settings: BearerSettings,
 ) -> Result<u32, MmError> {
-    let handle = handle(call, modem)?;
+    // The modem must still be there.
+    handle(call, modem)?;
     let _busy = Busy::take(call, modem, executor)?;
-    let index = index(call, executor)?;
-    let connected = status_of(&handle.snapshot(), index).state == ExecutorState::Connected;
-    if connected {
+    // As ModemManager's bearer list when full: one bearer per modem object
+    // (MaxBearers 1), so a second is refused until the first is deleted.
+    let existing = call
+        .face
+        .table()
+        .modem(modem, executor)
+        .and_then(|entry| entry.bearer.as_ref().map(|bearer| bearer.number));
+    if let Some(number) = existing {
         return Err(MmError::core(
             Core::TooMany,
             format!(
-                "{}: the modem's bearer is connected; it has room for one",
-                call.what
+                "{}: the modem has room for one bearer (MaxBearers 1), and has {}; delete it \
+                 first (DeleteBearer)",
+                call.what,
+                super::model::bearer_path(number)
             ),
         ));
     }

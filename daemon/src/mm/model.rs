@@ -3,8 +3,9 @@
 //!
 //! A modem object per executor (`/org/freedesktop/ModemManager1/Modem/N`),
 //! a SIM object per slot with a card in it (`…/SIM/N`), and at most one
-//! bearer per modem object (`…/Bearer/N`; an executor carries one session,
-//! so MaxBearers is 1). Numbers are handed out in order and never reused
+//! bearer per modem object (`…/Bearer/N`: the executor's session 0, so
+//! MaxBearers is 1; the further sessions of a profile's
+//! `[[profiles.sessions]]` are shown by mbimd's own API, not as bearers). Numbers are handed out in order and never reused
 //! while mbimd runs, as ModemManager does: a client that still holds the
 //! path of a modem that went away cannot mistake a new one for it.
 //!

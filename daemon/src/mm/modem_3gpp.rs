@@ -88,7 +88,7 @@ fn operator_id(operator: &str) -> bool {
 /// (empty), answered once the modem took it (its answer carries the
 /// registration it gave). The modem must be enabled; a network it cannot
 /// see is refused by the modem, and nothing changes.
-async fn register(
+pub(crate) async fn register(
     call: &Call<'_>,
     modem: u32,
     executor: u32,
