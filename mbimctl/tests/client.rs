@@ -358,6 +358,8 @@ fn show_prints_every_property_by_its_dbus_name() {
     let executor = daemon.json(&["show", "0/e0"]);
     assert_eq!(executor["State"], "connected");
     assert_eq!(executor["Index"], 0);
+    // How mbimd reaches the function: the in-process simulated modem.
+    assert_eq!(executor["Transport"], "simulated");
     assert!(executor["Iccid"].is_string(), "{executor}");
     assert!(
         !executor["Iccid"].as_str().unwrap().is_empty(),
@@ -395,6 +397,7 @@ fn show_prints_every_property_by_its_dbus_name() {
             .unwrap_or_else(|| panic!("no {name}: {text}"))
             .to_owned()
     };
+    assert!(line("Transport").ends_with(" simulated"), "{text}");
     if is_root() {
         assert!(line("NetdevState").ends_with(" configured"), "{text}");
         assert!(
