@@ -57,7 +57,12 @@ struct Running {
     key: Key,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    started: tokio::time::Instant,
 }
+
+/// A task that ran at least this long worked: its modem's back-off starts
+/// over (as over usbfs).
+const WORKED: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The modems of one scan that `config` takes, with their ports in order.
 /// Modems not taken are logged once (`told`).
@@ -136,6 +141,9 @@ pub async fn run(
             }
             if present.contains_key(&modem.key) {
                 let count = failures.entry(modem.key.clone()).or_insert(0);
+                if now.duration_since(modem.started) >= WORKED {
+                    *count = 0;
+                }
                 *count = count.saturating_add(1);
                 let delay = retake_delay(*count);
                 tracing::info!(
@@ -163,7 +171,12 @@ pub async fn run(
                 roots.clone(),
                 stopped,
             ));
-            running.push(Running { key, stop, task });
+            running.push(Running {
+                key,
+                stop,
+                task,
+                started: now,
+            });
         }
     }
     for modem in &running {
