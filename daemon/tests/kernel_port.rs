@@ -10,8 +10,15 @@
 //! SEND_ENCAPSULATED_COMMAND, a GET_ENCAPSULATED_RESPONSE on every
 //! RESPONSE_AVAILABLE, the answers appended to what the reader gets), and
 //! the executor connects through it.
+//!
+//! As root, the supervisor also runs a modem through the emulation with a
+//! veth standing in for cdc_mbim's `wwan0`, in a network namespace: it
+//! configures the driver's device, starts no pump, and at shutdown leaves
+//! it in place, down and stripped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod netdev_support;
 
 use mbim_protocol::usb::{ClassRequest, Notification};
 use mbim_sim::device::{SimFunction, SimModem};
@@ -393,4 +400,111 @@ async fn the_executor_connects_through_cdc_wdm_whose_reads_merge_answers() {
 #[tokio::test]
 async fn the_executor_connects_through_cdc_wdm_whose_reads_split_answers() {
     executor_over_cdc_wdm(Delivery::Split).await;
+}
+
+#[test]
+fn the_supervisor_configures_the_drivers_netdev_and_leaves_it_at_shutdown() {
+    use mbimd::config::Config;
+    use mbimd::modem::{modem_channel, ModemSnapshot};
+    use mbimd::netdev::InterfaceName;
+    use mbimd::supervisor::{supervise, FunctionSpec, KernelData, ModemSpec, SessionLinks};
+    use mbimd_test_support::tools::IP;
+    use netdev_support::{addresses, ip, Netns};
+
+    let test = "the_supervisor_configures_the_drivers_netdev_and_leaves_it_at_shutdown";
+    if !netdev_support::can_run(test) {
+        return;
+    }
+    let netns = Netns::new();
+    netns.run(|ns| async move {
+        let status = IP
+            .command()
+            .args([
+                "-n", &ns, "link", "add", "wwan0", "type", "veth", "peer", "name", "peer0",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let dir = std::env::temp_dir().join(format!("{ns}-kernel"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Config::parse(
+            &format!(
+                "[dns]\nbackend = \"none\"\n[modemmanager]\napi = \"off\"\n\
+                 [slot-policy]\nstate-file = \"{}/slots.toml\"\n\
+                 [[profiles]]\nname = \"one\"\napn = \"internet\"\n",
+                dir.display()
+            ),
+            std::path::Path::new("test.toml"),
+        )
+        .unwrap();
+        let text = include_str!("../../simulator/scenarios/two-executors.toml");
+        let modem =
+            SimModem::new(Scenario::from_toml_str(text, "two-executors.toml").unwrap()).unwrap();
+        let (port, device) = pair(PortKind::CdcWdm);
+        let emulation = tokio::spawn(cdc_wdm(
+            device,
+            modem.function(0).unwrap(),
+            Delivery::Merged,
+        ));
+        let spec = ModemSpec {
+            transport: "kernel",
+            ..ModemSpec::default()
+        };
+        let functions = vec![FunctionSpec {
+            transport: Arc::new(port),
+            max_control_message: MAX,
+            max_segment_size: 1500,
+            kernel: Some(KernelData {
+                netdev: InterfaceName::new("wwan0").unwrap(),
+                links: SessionLinks::Vlan,
+            }),
+        }];
+        let (handle, endpoint) = modem_channel(ModemSnapshot::default());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let supervisor = tokio::spawn(supervise(
+            spec,
+            functions,
+            Arc::new(config),
+            endpoint,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while addresses(&ns, "-4", "wwan0") != vec![("10.64.0.2".to_owned(), 30)] {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "wwan0 never got 10.64.0.2/30"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let link = &ip(&ns, &["link", "show", "dev", "wwan0"])[0];
+        assert!(
+            link["flags"].as_array().unwrap().contains(&"UP".into()),
+            "{link}"
+        );
+        let routes = ip(&ns, &["-4", "route", "show", "default"]);
+        assert_eq!(routes[0]["dev"], "wwan0", "{routes}");
+        let snapshot = handle.snapshot();
+        assert_eq!(snapshot.executors[0].netdev.as_deref(), Some("wwan0"));
+        assert_eq!(snapshot.executors[0].transport, "kernel");
+        // No pump: the driver moves the packets, mbimd counts none.
+        assert_eq!(snapshot.executors[0].counters.rx_packets, 0);
+
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), supervisor)
+            .await
+            .expect("the supervisor stops")
+            .unwrap();
+        let link = &ip(&ns, &["link", "show", "dev", "wwan0"])[0];
+        assert!(
+            !link["flags"].as_array().unwrap().contains(&"UP".into()),
+            "set down: {link}"
+        );
+        assert_eq!(addresses(&ns, "-4", "wwan0"), vec![]);
+        let routes = ip(&ns, &["-4", "route", "show", "default"]);
+        assert_eq!(routes.as_array().unwrap().len(), 0, "{routes}");
+        emulation.abort();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
 }
