@@ -518,6 +518,19 @@ impl SimulatedModem {
             scenario.name,
             modem.function_count()
         );
+        // Like the control socket: a network that cannot be reached stops
+        // mbimd, since whoever named it means to use it. Opened first, so
+        // that stop leaves no socket behind.
+        let forward = match forward {
+            Some(target) => {
+                let reader = modem
+                    .forward(&target)
+                    .with_context(|| format!("forwarding the simulated modem to {target}"))?;
+                tracing::info!(modem = index, network = %target, "a real network behind the simulated modem");
+                Some(tokio::spawn(reader))
+            }
+            None => None,
+        };
         // Bound before the supervisor starts, so a client that finds the
         // socket can act on the modem from its first appearance on; a path
         // that cannot be bound stops mbimd, since whoever asked for it means
@@ -532,18 +545,6 @@ impl SimulatedModem {
                     tokio::spawn(mbim_sim::ctl::serve(listener, modem.clone())),
                     path,
                 ))
-            }
-            None => None,
-        };
-        // Like the control socket: a network that cannot be reached stops
-        // mbimd, since whoever named it means to use it.
-        let forward = match forward {
-            Some(target) => {
-                let reader = modem
-                    .forward(&target)
-                    .with_context(|| format!("forwarding the simulated modem to {target}"))?;
-                tracing::info!(modem = index, network = %target, "a real network behind the simulated modem");
-                Some(tokio::spawn(reader))
             }
             None => None,
         };

@@ -238,3 +238,47 @@ fn unplugging_the_simulated_modem_is_logged_with_why() {
     mbimd_test_support::process::terminate(mbimd.child.id()).unwrap();
     assert!(mbimd.exit().success());
 }
+
+#[test]
+fn a_real_network_that_cannot_be_reached_stops_mbimd_and_says_why() {
+    let scratch = Scratch::new("forward");
+    let missing = format!("mbimd-no-such-netns-{}", std::process::id());
+    let config = scratch.config(&format!("[simulate]\nforward = \"fwd0@{missing}\"\n"));
+    let control = scratch.path("ctl.sock");
+    let mut mbimd = Mbimd::start(&[
+        "--simulate",
+        "--config",
+        arg(&config),
+        "--sim-control",
+        arg(&control),
+    ]);
+    let line = mbimd.line_with("cannot enter the network namespace");
+    assert!(line.contains(&format!("fwd0@{missing}")), "{line}");
+    assert!(line.contains("No such file or directory"), "{line}");
+    assert!(!mbimd.exit().success());
+    assert!(!control.exists(), "no control socket left behind");
+
+    // The option overrides the configuration, and a malformed one is a
+    // usage error naming the form.
+    let mut mbimd = Mbimd::start(&[
+        "--simulate",
+        "--config",
+        arg(&config),
+        "--sim-forward",
+        "fwd0/x",
+    ]);
+    let line = mbimd.line_with("is not DEVICE[@NETNS]");
+    assert!(line.contains("fwd0/x"), "{line}");
+    assert_eq!(mbimd.exit().code(), Some(2));
+
+    // Without --simulate there is nothing to forward.
+    let plain = scratch.path("plain.toml");
+    std::fs::write(
+        &plain,
+        "[dbus]\nenable = false\n[dns]\nbackend = \"none\"\n",
+    )
+    .unwrap();
+    let mut mbimd = Mbimd::start(&["--config", arg(&plain), "--sim-forward", "fwd0"]);
+    mbimd.line_with("--sim-forward puts a network behind the simulated modem");
+    assert!(!mbimd.exit().success());
+}

@@ -4,6 +4,7 @@
 //! ```text
 //! mbim-sim serve [--scenario FILE | --scenario-name dssa|two-executors]
 //!                [--listen 127.0.0.1:3240 | --attach] [--control PATH]
+//!                [--forward DEVICE[@NETNS]]
 //! mbim-sim ctl [--control PATH] <subcommand> [--flag value]…
 //! ```
 //!
@@ -82,6 +83,13 @@ struct ServeArgs {
     /// The control socket [default: $XDG_RUNTIME_DIR/mbim-sim.sock, else /run/mbim-sim.sock].
     #[arg(long)]
     control: Option<PathBuf>,
+    /// A real network behind the modem: the TUN device DEVICE in the network
+    /// namespace NETNS (a name under /run/netns, or a path; absent: this
+    /// process's own) gets the sessions' datagrams that are not for the
+    /// simulated gateway, and what it routes into DEVICE for a session's
+    /// address goes to the host.
+    #[arg(long, value_name = "DEVICE[@NETNS]")]
+    forward: Option<mbim_sim::forward::ForwardTarget>,
 }
 
 fn main() -> ExitCode {
@@ -138,6 +146,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         async move { modem.run().await }
     });
 
+    // Before the control socket: a network that cannot be reached ends
+    // `serve` with nothing left behind.
+    let forward = match &args.forward {
+        Some(target) => {
+            let reader = modem
+                .forward(target)
+                .with_context(|| format!("forwarding to {target}"))?;
+            info!(network = %target, "a real network behind the modem");
+            Some(tokio::spawn(reader))
+        }
+        None => None,
+    };
+
     let control_path = args
         .control
         .clone()
@@ -155,6 +176,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     control.abort();
     runner.abort();
+    if let Some(forward) = forward {
+        forward.abort();
+    }
     // Best effort: a stale socket is replaced by the next `serve` anyway.
     let _ = std::fs::remove_file(&control_path);
     result
