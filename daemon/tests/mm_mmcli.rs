@@ -746,23 +746,32 @@ fn register_modes_and_reset_are_mbims() {
     assert_eq!(now["operator-code"], "00101", "{now}");
     assert_eq!(now["registration-state"], "home", "{now}");
 
-    // One bearer per modem object (MaxBearers 1): a second is refused
-    // until the first is deleted.
-    let output = lab.mmcli(&["-m", "0", "--create-bearer=apn=internet"]);
-    assert!(output.status.success(), "{}", text(&output));
-    let bearers = modem(&lab, "0")["generic"]["bearers"].clone();
-    let first = bearers[0].as_str().unwrap().to_owned();
+    // One bearer per session the modem carries (MaxBearers 4): a fifth is
+    // refused until one is deleted.
+    let mut created = Vec::new();
+    for apn in ["internet", "ims", "mms", "other"] {
+        let output = lab.mmcli(&["-m", "0", &format!("--create-bearer=apn={apn}")]);
+        assert!(output.status.success(), "{}", text(&output));
+        let bearers = modem(&lab, "0")["generic"]["bearers"].clone();
+        created = bearers
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|path| path.as_str().unwrap().to_owned())
+            .collect();
+    }
+    assert_eq!(created.len(), 4, "{created:?}");
     mmcli_refused(
         &lab,
-        &["-m", "0", "--create-bearer=apn=ims"],
+        &["-m", "0", "--create-bearer=apn=fifth"],
         "org.freedesktop.ModemManager1.Error.Core.TooMany",
-        &format!(
-            "Modem.CreateBearer: the modem has room for one bearer (MaxBearers 1), and has \
-             {first}; delete it first"
-        ),
+        "Modem.CreateBearer: the modem has room for 4 bearer(s) (MaxBearers, one per session \
+         it carries) and has 4; delete one first",
     );
-    let output = lab.mmcli(&["-m", "0", &format!("--delete-bearer={first}")]);
-    assert!(output.status.success(), "{}", text(&output));
+    for path in &created {
+        let output = lab.mmcli(&["-m", "0", &format!("--delete-bearer={path}")]);
+        assert!(output.status.success(), "{}", text(&output));
+    }
     assert_eq!(
         modem(&lab, "0")["generic"]["bearers"],
         serde_json::json!([])
@@ -829,4 +838,81 @@ fn a_modem_without_device_reset_refuses_reset() {
         "Modem.Reset: this modem does not offer DEVICE_RESET",
     );
     wait_for_state(&lab, "0", "registered");
+}
+
+#[test]
+fn a_second_apn_is_a_further_session_with_a_bearer_of_its_own() {
+    let Some(lab) = registered_lab("mmbearers") else {
+        return;
+    };
+    // One bearer per session the modem carries (the simulated modem: 4).
+    let output = lab.busctl(&[
+        "get-property",
+        "org.freedesktop.ModemManager1",
+        MODEM,
+        "org.freedesktop.ModemManager1.Modem",
+        "MaxBearers",
+        "MaxActiveBearers",
+    ]);
+    assert_eq!(text(&output).trim(), "u 4\nu 4");
+
+    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
+    assert!(output.status.success(), "{}", text(&output));
+    // Another APN while the first is up: a further PDN session (session 1)
+    // on a device of its own, session 0 untouched.
+    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=ims"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let bearers = modem(&lab, "0")["generic"]["bearers"].clone();
+    assert_eq!(
+        bearers,
+        serde_json::json!([
+            "/org/freedesktop/ModemManager1/Bearer/0",
+            "/org/freedesktop/ModemManager1/Bearer/1"
+        ])
+    );
+    let first = lab.mmcli_json(&["-b", "0"])["bearer"].clone();
+    assert_eq!(first["status"]["connected"], "yes", "{first}");
+    assert_eq!(first["status"]["interface"], "mbim0e0", "{first}");
+    assert_eq!(first["ipv4-config"]["address"], "10.64.0.2", "{first}");
+    let second = lab.mmcli_json(&["-b", "1"])["bearer"].clone();
+    assert_eq!(second["status"]["connected"], "yes", "{second}");
+    assert_eq!(second["status"]["interface"], "mbim0e0s1", "{second}");
+    assert_eq!(second["properties"]["apn"], "ims", "{second}");
+    assert_eq!(second["ipv4-config"]["method"], "static", "{second}");
+    assert_eq!(second["ipv4-config"]["address"], "10.64.0.6", "{second}");
+    assert_eq!(second["ipv4-config"]["gateway"], "10.64.0.5", "{second}");
+    let links = lab.links();
+    assert!(links.contains(&"mbim0e0".to_owned()), "{links:?}");
+    assert!(links.contains(&"mbim0e0s1".to_owned()), "{links:?}");
+    // The client's to configure: mbimd set no address on either.
+    assert_eq!(lab.addresses("mbim0e0s1"), Vec::<String>::new());
+
+    // The second down and up again on its own; the first stays.
+    let output = lab.mmcli(&["-b", "1", "--disconnect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        lab.mmcli_json(&["-b", "1"])["bearer"]["status"]["connected"],
+        "no"
+    );
+    assert!(!lab.links().contains(&"mbim0e0s1".to_owned()));
+    assert_eq!(
+        lab.mmcli_json(&["-b", "0"])["bearer"]["status"]["connected"],
+        "yes"
+    );
+    let output = lab.mmcli(&["-b", "1", "--connect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        lab.mmcli_json(&["-b", "1"])["bearer"]["status"]["interface"],
+        "mbim0e0s1"
+    );
+    let output = lab.mmcli(&["-m", "0", "--delete-bearer=1"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(!lab.links().contains(&"mbim0e0s1".to_owned()));
+    assert_eq!(
+        modem(&lab, "0")["generic"]["bearers"],
+        serde_json::json!(["/org/freedesktop/ModemManager1/Bearer/0"])
+    );
+    let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(lab.links(), ["lo"]);
 }

@@ -14,7 +14,7 @@ use super::errors::{Core, MmError};
 use super::mapping::{self, Family};
 use super::model::Bearer;
 use super::view::{ModemView, Props};
-use crate::executor::ExecutorState;
+use crate::executor::{ExecutorState, SessionState};
 use std::collections::HashMap;
 use zbus::zvariant::Value;
 use zbus::Message;
@@ -31,16 +31,71 @@ fn dict(entries: Vec<(&'static str, Value<'static>)>) -> Value<'static> {
     Value::from(entries.into_iter().collect::<HashMap<&str, Value<'_>>>())
 }
 
-/// The bearer interface's properties.
+/// The bearer interface's properties of the executor's session 0.
 pub(crate) fn properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
     let executor = view.executor_snapshot();
     let status = &executor.status;
     let connected = status.state == ExecutorState::Connected;
     let ip = status.ip.clone().filter(|_| connected).unwrap_or_default();
+    let counters = &executor.counters;
+    build(
+        bearer,
+        connected,
+        executor.netdev.clone().filter(|_| connected),
+        &ip,
+        executor.mtu,
+        (counters.rx_bytes, counters.tx_bytes),
+    )
+}
+
+/// The bearer interface's properties of a further bearer: its session's
+/// (found by its name) device and IP configuration. The traffic counters
+/// are the executor's link's, which carries every session: a further
+/// bearer shows none of its own.
+pub(crate) fn extra_properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
+    let executor = view.executor_snapshot();
+    let name = super::model::extra_session_name(bearer.number);
+    let session = executor
+        .status
+        .sessions
+        .iter()
+        .find(|session| session.name == name);
+    let netdev = session.and_then(|session| {
+        executor
+            .session_netdevs
+            .iter()
+            .find(|(id, _)| *id == session.session_id)
+            .map(|(_, netdev)| netdev.clone())
+    });
+    let connected =
+        session.is_some_and(|session| session.state == SessionState::Connected) && netdev.is_some();
+    let ip = session
+        .and_then(|session| session.ip.clone())
+        .filter(|_| connected)
+        .unwrap_or_default();
+    build(
+        bearer,
+        connected,
+        netdev.filter(|_| connected),
+        &ip,
+        executor.mtu,
+        (0, 0),
+    )
+}
+
+/// The properties of a bearer in the state given.
+fn build(
+    bearer: &Bearer,
+    connected: bool,
+    interface: Option<String>,
+    ip: &crate::types::IpSettings,
+    mtu: u16,
+    (rx_bytes, tx_bytes): (u64, u64),
+) -> Props {
     let (ipv4, ipv6) = if connected {
         (
-            mapping::ip_config(&ip, Family::V4, executor.mtu),
-            mapping::ip_config(&ip, Family::V6, executor.mtu),
+            mapping::ip_config(ip, Family::V4, mtu),
+            mapping::ip_config(ip, Family::V6, mtu),
         )
     } else {
         (mapping::unconfigured(), mapping::unconfigured())
@@ -57,25 +112,15 @@ pub(crate) fn properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
     if let Some(roaming) = settings.allow_roaming {
         asked.push(("allow-roaming", Value::from(roaming)));
     }
-    let counters = &executor.counters;
     let stats = vec![
-        ("rx-bytes", Value::from(counters.rx_bytes)),
-        ("tx-bytes", Value::from(counters.tx_bytes)),
+        ("rx-bytes", Value::from(rx_bytes)),
+        ("tx-bytes", Value::from(tx_bytes)),
         ("attempts", Value::from(bearer.attempts)),
         ("failed-attempts", Value::from(bearer.failed_attempts)),
     ];
     let error = bearer.error.clone().unwrap_or_default();
     vec![
-        (
-            "Interface",
-            Value::from(
-                executor
-                    .netdev
-                    .clone()
-                    .filter(|_| connected)
-                    .unwrap_or_default(),
-            ),
-        ),
+        ("Interface", Value::from(interface.unwrap_or_default())),
         ("Connected", Value::from(connected)),
         ("ConnectionError", Value::from(error)),
         ("Suspended", Value::from(false)),
@@ -89,6 +134,23 @@ pub(crate) fn properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
         ("ProfileId", Value::from(PROFILE_ID_UNKNOWN)),
         ("Properties", dict(asked)),
     ]
+}
+
+/// Answers a method of a further bearer: its session up or down.
+pub(crate) async fn call_extra(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    number: u32,
+    member: &str,
+) -> Result<Message, MmError> {
+    call.authorize().await?;
+    connect::take_over(call, modem, executor).await?;
+    match member {
+        "Connect" => connect::connect_extra(call, modem, executor, number).await?,
+        _ => connect::disconnect_extra(call, modem, executor, number).await?,
+    }
+    call.done()
 }
 
 /// Answers a method of the bearer interface.

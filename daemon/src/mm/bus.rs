@@ -181,7 +181,7 @@ fn interfaces_of(target: Target) -> &'static [&'static Interface] {
         Target::Manager => &MANAGER_OBJECT,
         Target::Modem { .. } => &MODEM_OBJECT,
         Target::Sim { .. } => &SIM_OBJECT,
-        Target::Bearer { .. } => &BEARER_OBJECT,
+        Target::Bearer { .. } | Target::ExtraBearer { .. } => &BEARER_OBJECT,
     }
 }
 
@@ -283,6 +283,11 @@ async fn answer(face: &Arc<Face>, message: &Message) -> Result<Message, MmError>
         },
         Target::Sim { modem, slot } => sim::call(&call, modem, slot, &member).await,
         Target::Bearer { modem, executor } => bearer::call(&call, modem, executor, &member).await,
+        Target::ExtraBearer {
+            modem,
+            executor,
+            number,
+        } => bearer::call_extra(&call, modem, executor, number, &member).await,
     }
 }
 

@@ -14,9 +14,9 @@ use super::bus::Call;
 use super::enums::{Lock, ModemState};
 use super::errors::{Core, MmError, MobileEquipment};
 use super::mapping;
-use super::model::{Bearer, BearerSettings};
+use super::model::{Bearer, BearerSettings, Target};
 use super::properties::{profile_for, ConnectRequest};
-use crate::executor::{ExecutorCommand, ExecutorState};
+use crate::executor::{ExecutorCommand, ExecutorState, SessionState};
 use crate::modem::{ModemHandle, ModemSnapshot};
 use std::time::Duration;
 
@@ -241,13 +241,22 @@ pub(crate) async fn simple_connect(
             bearer.number
         }
         Some(_) if connected => {
-            return Err(MmError::core(
-                Core::TooMany,
-                format!(
-                    "{what}: the modem's bearer is connected with other settings; disconnect \
-                     it first (it has room for one)"
-                ),
-            ))
+            // A further session beside the connected one: the bearer with
+            // these settings, or a new one if there is room.
+            drop(_busy);
+            let found = call.face.table().modem(modem, executor).and_then(|entry| {
+                entry
+                    .extras
+                    .values()
+                    .find(|extra| extra.settings == request.settings)
+                    .map(|extra| extra.number)
+            });
+            let number = match found {
+                Some(number) => number,
+                None => new_extra(call, &handle, modem, executor, request.settings.clone())?,
+            };
+            connect_extra(call, modem, executor, number).await?;
+            return Ok(number);
         }
         _ => call
             .face
@@ -427,6 +436,17 @@ pub(crate) async fn simple_disconnect(
     bearer: &str,
 ) -> Result<(), MmError> {
     if bearer != "/" {
+        let extra = call.face.find(bearer).and_then(|target| match target {
+            Target::ExtraBearer {
+                modem: owner,
+                executor: of,
+                number,
+            } if owner == modem && of == executor => Some(number),
+            _ => None,
+        });
+        if let Some(number) = extra {
+            return disconnect_extra(call, modem, executor, number).await;
+        }
         let ours = call
             .face
             .table()
@@ -441,7 +461,244 @@ pub(crate) async fn simple_disconnect(
         }
     }
     let _busy = Busy::take(call, modem, executor)?;
+    // The further sessions go down with session 0.
+    if let Some(entry) = call.face.table().modem_mut(modem, executor) {
+        for extra in entry.extras.values_mut() {
+            extra.wanted = false;
+        }
+    }
     disconnect(call, modem, executor).await
+}
+
+/// How many bearers a modem object has room for: one per session the
+/// modem carries (its MaxSessions, DEVICE_CAPS), at least one.
+pub(crate) fn max_bearers(status: &crate::executor::ExecutorStatus) -> u32 {
+    status.max_sessions.unwrap_or(1).clamp(1, 255)
+}
+
+/// A new further bearer with `settings`, if the modem has room for it
+/// (`Core.TooMany` otherwise); its number.
+fn new_extra(
+    call: &Call<'_>,
+    handle: &ModemHandle,
+    modem: u32,
+    executor: u32,
+    settings: BearerSettings,
+) -> Result<u32, MmError> {
+    let index = index(call, executor)?;
+    let room = max_bearers(&status_of(&handle.snapshot(), index));
+    let mut table = call.face.table();
+    let entry = table
+        .modem(modem, executor)
+        .ok_or_else(|| MmError::core(Core::Aborted, format!("{}: the modem is gone", call.what)))?;
+    let count = u32::from(entry.bearer.is_some())
+        .saturating_add(u32::try_from(entry.extras.len()).unwrap_or(u32::MAX));
+    if count >= room {
+        return Err(MmError::core(
+            Core::TooMany,
+            format!(
+                "{}: the modem has room for {room} bearer(s) (MaxBearers, one per session \
+                 it carries) and has {count}; delete one first (DeleteBearer)",
+                call.what
+            ),
+        ));
+    }
+    table
+        .create_extra(modem, executor, settings)
+        .ok_or_else(|| MmError::core(Core::Aborted, format!("{}: the modem is gone", call.what)))
+}
+
+/// Asks the executor for session 0 as it is with the further sessions of
+/// the wanted further bearers (each a `[[profiles.sessions]]` entry named
+/// after its bearer).
+async fn apply_extras(
+    call: &Call<'_>,
+    handle: &ModemHandle,
+    modem: u32,
+    executor: u32,
+) -> Result<(), MmError> {
+    let index = index(call, executor)?;
+    let status = status_of(&handle.snapshot(), index);
+    let Some(mut profile) = status.profile_settings.clone() else {
+        return Err(MmError::wrong_state(format!(
+            "{}: the modem's first bearer is not connected",
+            call.what
+        )));
+    };
+    let config = call.face.config();
+    let base = crate::dbus::base_profile(&config.profiles, &status);
+    let wanted: Vec<(u32, BearerSettings)> = call
+        .face
+        .table()
+        .modem(modem, executor)
+        .map(|entry| {
+            entry
+                .extras
+                .values()
+                .filter(|extra| extra.wanted)
+                .map(|extra| (extra.number, extra.settings.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The profile's own further sessions stay first (their ids kept); the
+    // bearers' follow.
+    profile
+        .sessions
+        .retain(|session| !is_extra_session_name(&session.name));
+    profile
+        .sessions
+        .extend(wanted.into_iter().map(|(number, settings)| {
+            let asked = profile_for(base.as_ref(), &settings);
+            crate::executor::SessionProfile {
+                auth: asked.auth,
+                user: asked.user,
+                password: asked.password,
+                ip_type: asked.ip_type,
+                ..crate::executor::SessionProfile::new(
+                    super::model::extra_session_name(number),
+                    &asked.apn,
+                    crate::executor::SessionKind::Internet,
+                )
+            }
+        }));
+    handle
+        .executor_command(index, ExecutorCommand::Connect(Some(profile)))
+        .await
+        .map_err(|error| MmError::from_request(&call.what, error))
+}
+
+/// Whether a session's name is one [`apply_extras`] gave (`bearerN`).
+fn is_extra_session_name(name: &str) -> bool {
+    name.strip_prefix("bearer")
+        .is_some_and(|number| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The state of further bearer `number`'s session, and its device.
+fn extra_state(
+    snapshot: &ModemSnapshot,
+    index: usize,
+    number: u32,
+) -> Option<(crate::executor::SessionStatus, Option<String>)> {
+    let executor = snapshot.executors.get(index)?;
+    let name = super::model::extra_session_name(number);
+    let session = executor
+        .status
+        .sessions
+        .iter()
+        .find(|session| session.name == name)?
+        .clone();
+    let netdev = executor
+        .session_netdevs
+        .iter()
+        .find(|(id, _)| *id == session.session_id)
+        .map(|(_, netdev)| netdev.clone());
+    Some((session, netdev))
+}
+
+/// Further bearer `number` up: its session beside session 0, answered once
+/// the session's device is there (or the session failed, which is said).
+pub(crate) async fn connect_extra(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    number: u32,
+) -> Result<(), MmError> {
+    let handle = handle(call, modem)?;
+    let index = index(call, executor)?;
+    let _busy = Busy::take(call, modem, executor)?;
+    let what = call.what.clone();
+    if status_of(&handle.snapshot(), index).state != ExecutorState::Connected {
+        return Err(MmError::wrong_state(format!(
+            "{what}: the modem's first bearer is not connected; further bearers are further \
+             sessions beside it"
+        )));
+    }
+    if let Some(extra) = call
+        .face
+        .table()
+        .modem_mut(modem, executor)
+        .and_then(|entry| entry.extras.get_mut(&number))
+    {
+        extra.wanted = true;
+        extra.attempts = extra.attempts.saturating_add(1);
+    }
+    apply_extras(call, &handle, modem, executor).await?;
+    let outcome = wait_until(&handle, CONNECT_WAIT, |snapshot| {
+        extra_state(snapshot, index, number).is_some_and(|(session, netdev)| {
+            (session.state == SessionState::Connected && netdev.is_some())
+                || matches!(
+                    session.state,
+                    SessionState::WaitingToReconnect | SessionState::Unsupported
+                )
+        })
+    })
+    .await;
+    let up = outcome
+        .as_ref()
+        .ok()
+        .and_then(|snapshot| extra_state(snapshot, index, number))
+        .filter(|(session, netdev)| session.state == SessionState::Connected && netdev.is_some());
+    if up.is_some() {
+        call.face.refresh().await;
+        return Ok(());
+    }
+    let reason = outcome
+        .ok()
+        .and_then(|snapshot| extra_state(&snapshot, index, number))
+        .and_then(|(session, _)| session.reason)
+        .unwrap_or_else(|| "it did not come up in time".to_owned());
+    let error = MmError::core(
+        Core::Failed,
+        format!("{what}: the further session failed: {reason}"),
+    );
+    // Given up, not retried behind the client's back.
+    if let Some(extra) = call
+        .face
+        .table()
+        .modem_mut(modem, executor)
+        .and_then(|entry| entry.extras.get_mut(&number))
+    {
+        extra.wanted = false;
+        extra.failed_attempts = extra.failed_attempts.saturating_add(1);
+        extra.error = Some((error.name(), error.message().to_owned()));
+    }
+    let _ = apply_extras(call, &handle, modem, executor).await;
+    call.face.refresh().await;
+    Err(error)
+}
+
+/// Further bearer `number` down (session 0 and the others stay), answered
+/// once its session is gone.
+pub(crate) async fn disconnect_extra(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    number: u32,
+) -> Result<(), MmError> {
+    let handle = handle(call, modem)?;
+    let index = index(call, executor)?;
+    let _busy = Busy::take(call, modem, executor)?;
+    let was = call
+        .face
+        .table()
+        .modem_mut(modem, executor)
+        .and_then(|entry| entry.extras.get_mut(&number))
+        .map(|extra| std::mem::replace(&mut extra.wanted, false));
+    if was == Some(true) && status_of(&handle.snapshot(), index).state == ExecutorState::Connected {
+        apply_extras(call, &handle, modem, executor).await?;
+        wait_until(&handle, DISCONNECT_WAIT, |snapshot| {
+            extra_state(snapshot, index, number).is_none()
+        })
+        .await
+        .map_err(|_| {
+            MmError::core(
+                Core::Failed,
+                format!("{}: the further session did not end in time", call.what),
+            )
+        })?;
+    }
+    call.face.refresh().await;
+    Ok(())
 }
 
 /// `CreateBearer`: a bearer with `settings`; `Core.TooMany` while the
@@ -462,16 +719,12 @@ pub(crate) async fn create_bearer(
         .table()
         .modem(modem, executor)
         .and_then(|entry| entry.bearer.as_ref().map(|bearer| bearer.number));
-    if let Some(number) = existing {
-        return Err(MmError::core(
-            Core::TooMany,
-            format!(
-                "{}: the modem has room for one bearer (MaxBearers 1), and has {}; delete it \
-                 first (DeleteBearer)",
-                call.what,
-                super::model::bearer_path(number)
-            ),
-        ));
+    if existing.is_some() {
+        // A further session's bearer, if the modem has room.
+        let handle = handle(call, modem)?;
+        let number = new_extra(call, &handle, modem, executor, settings)?;
+        call.face.refresh().await;
+        return Ok(number);
     }
     let number = call
         .face
@@ -490,6 +743,22 @@ pub(crate) async fn delete_bearer(
     executor: u32,
     path: &str,
 ) -> Result<(), MmError> {
+    let extra = match call.face.find(path) {
+        Some(Target::ExtraBearer {
+            modem: owner,
+            executor: of,
+            number,
+        }) if owner == modem && of == executor => Some(number),
+        _ => None,
+    };
+    if let Some(number) = extra {
+        disconnect_extra(call, modem, executor, number).await?;
+        if let Some(entry) = call.face.table().modem_mut(modem, executor) {
+            entry.extras.remove(&number);
+        }
+        call.face.refresh().await;
+        return Ok(());
+    }
     let ours: Option<Bearer> = call
         .face
         .table()
@@ -561,5 +830,19 @@ fn failed(what: &str, status: &crate::executor::ExecutorStatus) -> MmError {
             "{what}: the modem failed ({})",
             status.reason.as_deref().unwrap_or("no reason given")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_extra_session_name;
+
+    #[test]
+    fn only_bearer_numbers_name_the_faces_sessions() {
+        assert!(is_extra_session_name("bearer1"));
+        assert!(is_extra_session_name("bearer42"));
+        for other in ["bearer", "ims", "bearerx", "bearer1a", "Bearer1"] {
+            assert!(!is_extra_session_name(other), "{other}");
+        }
     }
 }

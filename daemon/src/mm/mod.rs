@@ -353,7 +353,8 @@ impl Face {
             Target::Manager => return None,
             Target::Modem { modem, .. }
             | Target::Sim { modem, .. }
-            | Target::Bearer { modem, .. } => modem,
+            | Target::Bearer { modem, .. }
+            | Target::ExtraBearer { modem, .. } => modem,
         };
         let snapshot = self.handle(modem)?.snapshot();
         let config = self.config();
@@ -453,6 +454,19 @@ fn render(
                     Rendered {
                         managed: false,
                         interfaces: vec![(spec::BEARER.name, bearer::properties(&view, bearer))],
+                        state: None,
+                    },
+                );
+            }
+            for extra in view.entry.extras.values() {
+                objects.insert(
+                    model::bearer_path(extra.number),
+                    Rendered {
+                        managed: false,
+                        interfaces: vec![(
+                            spec::BEARER.name,
+                            bearer::extra_properties(&view, extra),
+                        )],
                         state: None,
                     },
                 );

@@ -3,9 +3,12 @@
 //!
 //! A modem object per executor (`/org/freedesktop/ModemManager1/Modem/N`),
 //! a SIM object per slot with a card in it (`…/SIM/N`), and at most one
-//! bearer per modem object (`…/Bearer/N`: the executor's session 0, so
-//! MaxBearers is 1; the further sessions of a profile's
-//! `[[profiles.sessions]]` are shown by mbimd's own API, not as bearers). Numbers are handed out in order and never reused
+//! bearer per session (`…/Bearer/N`): the modem object's first bearer is the
+//! executor's session 0, and each further bearer a client creates is a
+//! further PDN session beside it (ids 1 and up, as many as the modem's
+//! MaxSessions allows), connected as a `[[profiles.sessions]]` entry named
+//! after the bearer (`bearerN`). The further sessions of mbimd's own
+//! profiles are shown by mbimd's own API, not as bearers. Numbers are handed out in order and never reused
 //! while mbimd runs, as ModemManager does: a client that still holds the
 //! path of a modem that went away cannot mistake a new one for it.
 //!
@@ -37,6 +40,12 @@ pub(crate) fn sim_path(number: u32) -> String {
 /// The path of bearer object `number`.
 pub(crate) fn bearer_path(number: u32) -> String {
     format!("{MANAGER_PATH}/Bearer/{number}")
+}
+
+/// The name of the `[[profiles.sessions]]` entry further bearer `number`
+/// connects as: how its session is found in the executor's status.
+pub(crate) fn extra_session_name(number: u32) -> String {
+    format!("bearer{number}")
 }
 
 /// What a bearer connects with: the `Simple.Connect` or `CreateBearer`
@@ -94,6 +103,9 @@ pub(crate) struct Bearer {
     pub(crate) error: Option<(String, String)>,
     /// Connection attempts through this bearer.
     pub(crate) attempts: u32,
+    /// A further bearer's session is wanted up (session 0's bearer follows
+    /// the executor).
+    pub(crate) wanted: bool,
     /// Of which failed.
     pub(crate) failed_attempts: u32,
 }
@@ -105,6 +117,8 @@ pub(crate) struct ModemEntry {
     pub(crate) number: u32,
     /// Its bearer, if one was created (or its executor connected).
     pub(crate) bearer: Option<Bearer>,
+    /// The bearers of further sessions a client created, by number.
+    pub(crate) extras: BTreeMap<u32, Bearer>,
     /// A Connect, Disconnect or slot switch is under way.
     pub(crate) busy: bool,
     /// What the client asked of `Modem.Signal` (`Setup`, `SetupThresholds`).
@@ -133,6 +147,12 @@ pub(crate) enum Target {
     Sim { modem: u32, slot: u32 },
     /// The bearer of executor `executor` of modem `modem`.
     Bearer { modem: u32, executor: u32 },
+    /// Further bearer `number` (a further session) of that executor.
+    ExtraBearer {
+        modem: u32,
+        executor: u32,
+        number: u32,
+    },
 }
 
 /// Every object, by the modem (registry index) it belongs to.
@@ -166,6 +186,7 @@ impl Table {
                     self.modems.entry((modem, executor)).or_insert(ModemEntry {
                         number,
                         bearer: None,
+                        extras: BTreeMap::new(),
                         busy: false,
                         signal: SignalSetup::default(),
                     })
@@ -184,6 +205,7 @@ impl Table {
                     error: None,
                     attempts: 1,
                     failed_attempts: 0,
+                    wanted: false,
                 });
             }
         }
@@ -268,7 +290,32 @@ impl Table {
             error: None,
             attempts: 0,
             failed_attempts: 0,
+            wanted: false,
         });
+        Some(number)
+    }
+
+    /// Gives executor `executor` of modem `modem` a further bearer with
+    /// `settings`; its number.
+    pub(crate) fn create_extra(
+        &mut self,
+        modem: u32,
+        executor: u32,
+        settings: BearerSettings,
+    ) -> Option<u32> {
+        let entry = self.modems.get_mut(&(modem, executor))?;
+        let number = take(&mut self.next_bearer);
+        entry.extras.insert(
+            number,
+            Bearer {
+                number,
+                settings,
+                error: None,
+                attempts: 0,
+                failed_attempts: 0,
+                wanted: false,
+            },
+        );
         Some(number)
     }
 
@@ -306,6 +353,17 @@ impl Table {
                 .map(|((modem, executor), _)| Target::Bearer {
                     modem: *modem,
                     executor: *executor,
+                })
+                .or_else(|| {
+                    self.modems
+                        .iter()
+                        .filter(|((modem, _), _)| !self.withdrawn.contains(modem))
+                        .find(|(_, entry)| entry.extras.contains_key(&number))
+                        .map(|((modem, executor), _)| Target::ExtraBearer {
+                            modem: *modem,
+                            executor: *executor,
+                            number,
+                        })
                 }),
             _ => None,
         }
@@ -446,6 +504,29 @@ mod tests {
         assert_eq!(table.modem(0, 0).map(|m| m.number), Some(2));
         assert!(table.modem(0, 0).is_some_and(|m| m.bearer.is_none()));
         assert_eq!(sim(&table, 0, 0), Some(0));
+    }
+
+    #[test]
+    fn further_bearers_are_found_by_number_and_named_for_their_session() {
+        let config = Config::default();
+        let mut table = Table::default();
+        let snapshot = dssa(UiccSlotState::Active, UiccSlotState::Off);
+        table.sync(0, &snapshot, &config);
+        let first = table.create_bearer(0, 0, BearerSettings::default());
+        let extra = table.create_extra(0, 0, BearerSettings::default());
+        assert_eq!((first, extra), (Some(0), Some(1)));
+        assert_eq!(
+            table.find("/org/freedesktop/ModemManager1/Bearer/1"),
+            Some(Target::ExtraBearer {
+                modem: 0,
+                executor: 0,
+                number: 1
+            })
+        );
+        assert_eq!(extra_session_name(1), "bearer1");
+        // Withdrawn with the modem.
+        table.withdraw(0);
+        assert_eq!(table.find("/org/freedesktop/ModemManager1/Bearer/1"), None);
     }
 
     #[test]

@@ -57,8 +57,11 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
         .entry
         .bearer
         .iter()
+        .chain(view.entry.extras.values())
         .map(|bearer| object_path(bearer_path(bearer.number)))
         .collect();
+    // One bearer per session the modem carries, all of them active at once.
+    let max_bearers = connect::max_bearers(status);
     let device = if snapshot.usb_path == "simulated" {
         "simulated".to_owned()
     } else {
@@ -77,8 +80,8 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
         ("Bearers", Value::from(bearers)),
         ("SupportedCapabilities", Value::from(vec![CAPABILITIES])),
         ("CurrentCapabilities", Value::from(CAPABILITIES)),
-        ("MaxBearers", Value::from(1u32)),
-        ("MaxActiveBearers", Value::from(1u32)),
+        ("MaxBearers", Value::from(max_bearers)),
+        ("MaxActiveBearers", Value::from(max_bearers)),
         ("MaxActiveMultiplexedBearers", Value::from(0u32)),
         ("Manufacturer", Value::from(snapshot.manufacturer.clone())),
         ("Model", Value::from(snapshot.model.clone())),
@@ -154,10 +157,15 @@ pub(crate) async fn call(
                 .face
                 .table()
                 .modem(modem, executor)
-                .and_then(|entry| entry.bearer.as_ref())
-                .map(|bearer| object_path(bearer_path(bearer.number)))
-                .into_iter()
-                .collect();
+                .map(|entry| {
+                    entry
+                        .bearer
+                        .iter()
+                        .chain(entry.extras.values())
+                        .map(|bearer| object_path(bearer_path(bearer.number)))
+                        .collect()
+                })
+                .unwrap_or_default();
             return call.reply(&(bearers,));
         }
         "GetCellInfo" => {

@@ -22,11 +22,9 @@ impl ExecutorMachine {
     /// again with them), its IP configuration asked for, or activated with
     /// the profile chosen (after the reconnection back-off).
     pub(super) fn next_connect_request(&mut self, now: Instant) -> Option<(Step, Request)> {
-        if let Some(active) = &self.active {
-            let other_settings = std::mem::take(&mut self.connect_requested)
-                && self
-                    .wanted_profile()
-                    .is_some_and(|wanted| !same_connection(wanted, &active.profile));
+        if self.active.is_some() {
+            let other_settings =
+                std::mem::take(&mut self.connect_requested) && self.follow_connect();
             if other_settings {
                 tracing::info!(
                     executor = self.log_number(),
@@ -94,6 +92,36 @@ impl ExecutorMachine {
             },
             self.connect_request(set),
         ))
+    }
+
+    /// A Connect (or a reload) while session 0 is up: with other settings
+    /// for session 0 it is taken down to come back with them; with the
+    /// same, the further sessions become the ones now wanted (those no
+    /// longer named go down, new ones come up) and session 0 stays.
+    /// Whether session 0 is to be taken down for other settings.
+    fn follow_connect(&mut self) -> bool {
+        let Some(wanted) = self.wanted_profile().cloned() else {
+            return false;
+        };
+        let executor = self.log_number();
+        let Some(active) = self.active.as_mut() else {
+            return false;
+        };
+        if !same_connection(&wanted, &active.profile) {
+            return true;
+        }
+        if active.profile.sessions != wanted.sessions {
+            tracing::info!(
+                executor,
+                "connect requested with other further sessions ({} now)",
+                wanted.sessions.len()
+            );
+            active.profile.sessions.clone_from(&wanted.sessions);
+            if let Some(settings) = self.status.profile_settings.as_mut() {
+                settings.sessions = wanted.sessions;
+            }
+        }
+        false
     }
 
     /// The profile to connect with: Connect's, else the configuration's

@@ -512,6 +512,39 @@ mod tests {
     }
 
     #[test]
+    fn a_connect_with_the_same_session_0_changes_only_the_further_sessions() {
+        use crate::executor::api::ExecutorCommand;
+        let now = Instant::now();
+        let mut config = test_config();
+        config.profiles = vec![Profile::new("default", "internet")];
+        let mut machine = ExecutorMachine::new(config);
+        let mut device = FakeDevice::default();
+        run(&mut machine, &mut device, now);
+        assert_eq!(device.activated, ["internet"]);
+        let mut profile = machine.status().profile_settings.clone().unwrap();
+
+        // A further session asked for: session 0 stays, session 1 comes up.
+        profile.sessions = vec![SessionProfile::new("ims", "ims", SessionKind::Ims)];
+        machine.handle(
+            now,
+            Input::Command(ExecutorCommand::Connect(Some(profile.clone()))),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("connect", true), ("ip-configuration", false)]);
+        assert_eq!(device.activated, ["internet", "ims"]);
+        assert_eq!(up(&events), [(1, Ipv4Addr::new(10, 64, 1, 2))]);
+        assert_eq!(states(&machine), [(1, SessionState::Connected)]);
+
+        // No longer asked for: it goes down, session 0 still stays.
+        profile.sessions.clear();
+        machine.handle(now, Input::Command(ExecutorCommand::Connect(Some(profile))));
+        let (sent, _) = run(&mut machine, &mut device, now);
+        assert_eq!(sent, [("connect", true)]);
+        assert_eq!(machine.status().state, ExecutorState::Connected);
+        assert!(states(&machine).is_empty(), "{:?}", states(&machine));
+    }
+
+    #[test]
     fn sessions_beyond_the_devices_max_sessions_are_never_tried() {
         let now = Instant::now();
         let mut machine = ExecutorMachine::new(two_session_config());
