@@ -41,6 +41,7 @@
 //! [`ConfigReport`] of each part's outcome.
 
 pub mod dns;
+mod metric;
 mod name;
 mod plan;
 mod report;
@@ -222,6 +223,11 @@ pub struct Netdev {
     /// The DNS servers last handed to the backend, so an update that does
     /// not change them does not call it again.
     applied_dns: Option<(Vec<IpAddr>, bool)>,
+    /// The metric its default routes take, unique among mbimd's devices
+    /// (taken at the first apply).
+    metric: Option<metric::MetricReservation>,
+    /// The network namespace it was made in, which its metric is unique in.
+    namespace: u64,
 }
 
 impl std::fmt::Debug for Netdev {
@@ -277,6 +283,8 @@ impl Netdev {
             dns,
             ipv6,
             applied_dns: None,
+            metric: None,
+            namespace: metric::current_namespace(),
         })
     }
 
@@ -330,6 +338,8 @@ impl Netdev {
             dns,
             ipv6,
             applied_dns: None,
+            metric: None,
+            namespace: metric::current_namespace(),
         })
     }
 
@@ -427,9 +437,10 @@ impl Netdev {
         for refusal in refusals {
             report.refused(refusal);
         }
+        let metric = self.default_route_metric();
         let plan = Plan::new(
             &settings,
-            self.options.default_route_metric,
+            metric,
             self.options.interface_id,
             self.options.slaac,
         );
@@ -553,6 +564,33 @@ impl Netdev {
                 report.outcome(route_part(spec), &result);
             }
         }
+    }
+
+    /// The metric of the device's default routes (`None`: it takes none):
+    /// the configured one, or the next free one above it when another of
+    /// mbimd's devices has that (see `metric`).
+    fn default_route_metric(&mut self) -> Option<u32> {
+        let configured = match self.options.addressing {
+            Addressing::Full => self.options.default_route_metric,
+            // A client's routes are its own business.
+            Addressing::LinkOnly => None,
+        };
+        let Some(configured) = configured else {
+            self.metric = None;
+            return None;
+        };
+        let reservation = match self.metric.take() {
+            Some(held) if held.configured() == configured => held,
+            // Released before the new one is taken, so a device whose
+            // configured metric changes back gets its own first.
+            other => {
+                drop(other);
+                metric::MetricReservation::reserve(self.namespace, configured, self.name.as_str())
+            }
+        };
+        let metric = reservation.metric();
+        self.metric = Some(reservation);
+        Some(metric)
     }
 
     async fn apply_dns(&mut self, plan: &Plan, report: &mut ConfigReport) {
