@@ -63,6 +63,9 @@ pub struct ExecutorSnapshot {
     pub netdev: Option<String>,
     /// How mbimd reaches the function: `usbfs`, `kernel` or `simulated`.
     pub transport: String,
+    /// The kernel driver's network device behind a `kernel` function
+    /// (connected or not), which its sessions use.
+    pub kernel_netdev: Option<String>,
     /// The network devices of the further sessions up, by session id.
     pub session_netdevs: Vec<(u32, String)>,
     /// The further sessions whose devices are partly configured, by session

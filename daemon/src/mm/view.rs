@@ -102,6 +102,10 @@ impl<'a> ModemView<'a> {
 
     /// The name the executor's network device has (or will have).
     pub(crate) fn netdev_name(&self) -> String {
+        // A kernel driver's device keeps the driver's name.
+        if let Some(name) = &self.executor_snapshot().kernel_netdev {
+            return name.clone();
+        }
         let identity = DeviceIdentity {
             vid: self.snapshot.vid,
             pid: self.snapshot.pid,

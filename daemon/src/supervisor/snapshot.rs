@@ -69,6 +69,11 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                     status: status.clone(),
                     netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
                     transport: self.modem.transport.to_owned(),
+                    kernel_netdev: executor
+                        .spec
+                        .kernel
+                        .as_ref()
+                        .map(|kernel| kernel.netdev.as_str().to_owned()),
                     session_netdevs: link
                         .iter()
                         .flat_map(|link| &link.extras)

@@ -541,6 +541,7 @@ pub fn connected_executor() -> ExecutorSnapshot {
         },
         netdev: Some("mbim0e0".to_owned()),
         transport: "usbfs".to_owned(),
+        kernel_netdev: None,
         session_netdevs: Vec::new(),
         session_not_applied: Vec::new(),
         configuration: Some(ConfigReport {

@@ -47,8 +47,9 @@ modprobe 8021q 2>/dev/null || true
 
 step "mbimd takes the modem through /dev/cdc-wdm0"
 cat >/tmp/mbimd-kernel.toml <<'TOML'
+# mbimd connects by itself and serves ModemManager's API beside its own.
 [modemmanager]
-api = "off"
+api = "auto"
 
 [logging]
 level = "info,mbimd=debug"
@@ -193,6 +194,16 @@ if [ "$transport" = 's "kernel"' ] && [ "$netdev" = "s \"$wwan\"" ]; then
     pass "Executor0: Transport $transport, Netdev $netdev"
 else
     fail "Executor0: Transport $transport, Netdev $netdev"
+fi
+
+# ModemManager's API names the same ports: the modem's data port is wwan0.
+objects=$(busctl --system call org.freedesktop.ModemManager1 /org/freedesktop/ModemManager1 \
+    org.freedesktop.DBus.ObjectManager GetManagedObjects 2>&1)
+if [[ $objects == *"\"Ports\" a(su) 2 \"$wwan-ctl\" 7 \"$wwan\" 2"* ]]; then
+    pass "ModemManager API: the modem's Ports are $wwan-ctl (mbim) and $wwan (net)"
+else
+    printf '%s\n' "$objects" | tr ' ' '\n' | grep -A6 '"Ports"' || printf '%s\n' "$objects" | head -c 600
+    fail "ModemManager API: Ports do not name $wwan"
 fi
 
 step "the SIM is removed: the slot policy switches to the eSIM"
