@@ -715,8 +715,8 @@ fn register_modes_and_reset_are_mbims() {
         &lab,
         &["-m", "0", "--set-allowed-modes=4g"],
         "org.freedesktop.ModemManager1.Error.Core.Unsupported",
-        "SetCurrentModes: mbimd lets the modem use every technology it supports (allowed \
-         0xc, none preferred)",
+        "Modem.SetCurrentModes: this modem does not say which technologies it prefers \
+         (MBIMEx 2.0), so it uses every one it supports (allowed 0xc); asked: allowed 0x8",
     );
 
     // Manual registration with the other network the modem sees, then a
@@ -915,4 +915,74 @@ fn a_second_apn_is_a_further_session_with_a_bearer_of_its_own() {
     let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(lab.links(), ["lo"]);
+}
+
+#[test]
+fn modes_are_switched_where_the_modem_says_what_it_prefers() {
+    let Some(mut lab) = Lab::new("mmmodes") else {
+        return;
+    };
+    // The simulated DSSA modem with MBIMEx 3.0: REGISTER_STATE carries the
+    // data classes it prefers.
+    let dssa = std::fs::read_to_string(scenario("dssa")).unwrap();
+    assert!(dssa.contains("\nmbimex = 1\n"));
+    let path = lab.dir.join("mbimex3.toml");
+    std::fs::write(&path, dssa.replace("\nmbimex = 1\n", "\nmbimex = 3\n")).unwrap();
+    lab.start_mbimd(API_ON, &["--simulate", path.to_str().unwrap()]);
+    wait_for_state(&lab, "0", "registered");
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(
+        generic["supported-modes"],
+        serde_json::json!([
+            "allowed: 3g, 4g; preferred: none",
+            "allowed: 3g; preferred: none",
+            "allowed: 4g; preferred: none"
+        ]),
+        "{generic}"
+    );
+    assert_eq!(generic["current-modes"], "allowed: 3g, 4g; preferred: none");
+    assert_eq!(generic["access-technologies"], serde_json::json!(["lte"]));
+
+    // 3G only: the modem prefers UMTS and leaves LTE.
+    let output = lab.mmcli(&["-m", "0", "--set-allowed-modes=3g"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(
+        generic["current-modes"], "allowed: 3g; preferred: none",
+        "{generic}"
+    );
+    assert_eq!(generic["access-technologies"], serde_json::json!(["umts"]));
+
+    // What MBIM cannot do, refused, nothing changed.
+    mmcli_refused(
+        &lab,
+        &["-m", "0", "--set-allowed-modes=2g"],
+        "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+        "Modem.SetCurrentModes: the modem supports the modes 0xc; asked: allowed 0x2",
+    );
+    mmcli_refused(
+        &lab,
+        &[
+            "-m",
+            "0",
+            "--set-allowed-modes=3g|4g",
+            "--set-preferred-mode=4g",
+        ],
+        "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+        "Modem.SetCurrentModes: MBIM has no preferred mode among those allowed",
+    );
+    assert_eq!(
+        modem(&lab, "0")["generic"]["current-modes"],
+        "allowed: 3g; preferred: none"
+    );
+
+    // Any: every mode again.
+    let output = lab.mmcli(&["-m", "0", "--set-allowed-modes=any"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let generic = modem(&lab, "0")["generic"].clone();
+    assert_eq!(
+        generic["current-modes"], "allowed: 3g, 4g; preferred: none",
+        "{generic}"
+    );
+    assert_eq!(generic["access-technologies"], serde_json::json!(["lte"]));
 }

@@ -290,3 +290,40 @@ fn device_reset_answers_then_leaves_the_bus_and_comes_back() {
     assert!(!host.modem.is_unplugged());
     assert_eq!(host.modem.poll_timeout(), None);
 }
+
+#[test]
+fn preferred_data_classes_pick_the_technology_in_use() {
+    let mut host = connected();
+    let set = |host: &mut Host, classes: bc::DataClass| {
+        host.set::<bcc::RegisterState>(
+            0,
+            &bc::RegisterStateSet {
+                provider_id: String::new(),
+                register_action: bc::RegisterAction::Automatic,
+                data_class: classes,
+            },
+        )
+        .unwrap()
+    };
+    // UMTS only (HSPA asked too, which the modem does not have): the
+    // network's LTE is left for UMTS.
+    let done = set(&mut host, bc::DataClass::UMTS | bc::DataClass::HSDPA);
+    assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    let info = done.decode::<bcc::RegisterState>().unwrap();
+    assert_eq!(info.available_data_classes, bc::DataClass::UMTS);
+    assert_eq!(host.modem.preferred_data_classes(0), bc::DataClass::UMTS);
+    // None of the modem's: refused, the preference kept.
+    let done = set(&mut host, bc::DataClass::GPRS);
+    assert_eq!(
+        done.status,
+        mbim_protocol::status::Status::InvalidParameters
+    );
+    assert_eq!(host.modem.preferred_data_classes(0), bc::DataClass::UMTS);
+    // Empty: left as it is; then LTE again.
+    let done = set(&mut host, bc::DataClass::empty());
+    assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    assert_eq!(host.modem.preferred_data_classes(0), bc::DataClass::UMTS);
+    let done = set(&mut host, bc::DataClass::UMTS | bc::DataClass::LTE);
+    let info = done.decode::<bcc::RegisterState>().unwrap();
+    assert_eq!(info.available_data_classes, bc::DataClass::LTE);
+}

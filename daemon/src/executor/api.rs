@@ -135,6 +135,12 @@ pub enum ExecutorCommand {
     /// until the next one; a refused choice changes nothing. Tracked: done
     /// once the device accepted it (its answer is in the status).
     Register(Option<String>),
+    /// Register preferring these MBIM_DATA_CLASS bits (REGISTER_STATE set's
+    /// data class, MBIMEx 2.0 and later; 0: the device's own choice), with
+    /// the network chosen as it is. Held like [`Self::Register`]'s choice.
+    /// Tracked: done once the device accepted it (the data classes it
+    /// prefers then are in the status).
+    SetDataClasses(u32),
     /// Reset the device (DEVICE_RESET of the MS Basic Connect Extensions):
     /// it restarts, and the executor finds it anew. Tracked: done once the
     /// device accepted it; a device without the command refuses it
@@ -467,6 +473,9 @@ pub struct ExecutorStatus {
     /// The MBIM extensions version agreed with the function
     /// (MBIM_CID_VERSION; 1.0 for a function that does not know it).
     pub mbimex: mbim_protocol::mbimex::MbimExVersion,
+    /// The data classes the device prefers (REGISTER_STATE from MBIMEx
+    /// 2.0 on; `None` before, or on an MBIM 1.0 function).
+    pub preferred_data_classes: Option<u32>,
     /// What the MBIM extensions' layouts tell of the radio.
     pub radio: RadioDetails,
     /// The network's cause of the last refusal (CONNECT, REGISTER_STATE,

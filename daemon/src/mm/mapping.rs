@@ -226,6 +226,88 @@ pub(crate) fn modes_of(bits: u32) -> u32 {
         .fold(mode::NONE, |all, (_, flag)| all | flag)
 }
 
+/// The MBIM_DATA_CLASS bits of `MMModemMode` flags, as ModemManager's MBIM
+/// plugin asks a 3GPP modem for them (2G GPRS and EDGE, 3G UMTS and HSPA,
+/// 4G LTE, 5G NSA and SA).
+pub(crate) fn data_classes_of(modes: u32) -> u32 {
+    const TABLE: [(u32, u32); 4] = [
+        (
+            mode::MODE_2G,
+            DataClass::GPRS.bits() | DataClass::EDGE.bits(),
+        ),
+        (
+            mode::MODE_3G,
+            DataClass::UMTS.bits() | DataClass::HSDPA.bits() | DataClass::HSUPA.bits(),
+        ),
+        (mode::MODE_4G, DataClass::LTE.bits()),
+        (
+            mode::MODE_5G,
+            DataClass::NR5G_NSA.bits() | DataClass::NR5G_SA.bits(),
+        ),
+    ];
+    TABLE
+        .iter()
+        .filter(|(flag, _)| modes & flag != 0)
+        .fold(0, |all, (_, classes)| all | classes)
+}
+
+/// Whether the modem's mode can be chosen: REGISTER_STATE's preferred data
+/// classes come with MBIMEx 2.0, so only there is a choice seen to hold
+/// (ModemManager's MBIM plugin offers mode switching on the same terms).
+pub(crate) fn modes_switchable(status: &ExecutorStatus) -> bool {
+    status.mbimex >= mbim_protocol::mbimex::MbimExVersion::V2
+        && status.preferred_data_classes.is_some()
+}
+
+/// The mode combinations a modem offers: all it supports first, and where
+/// modes can be switched each smaller combination of them, in
+/// ModemManager's MBIM plugin's order; none preferred.
+pub(crate) fn supported_mode_combinations(status: &ExecutorStatus) -> Vec<(u32, u32)> {
+    use mode::{MODE_2G as G2, MODE_3G as G3, MODE_4G as G4, MODE_5G as G5};
+    let all = supported_modes(status);
+    let mut combinations = vec![(all, mode::NONE)];
+    if !modes_switchable(status) || all == mode::ANY {
+        return combinations;
+    }
+    const ORDER: [u32; 15] = [
+        G2,
+        G3,
+        G2 | G3,
+        G4,
+        G2 | G4,
+        G3 | G4,
+        G2 | G3 | G4,
+        G5,
+        G2 | G5,
+        G3 | G5,
+        G4 | G5,
+        G2 | G3 | G5,
+        G2 | G4 | G5,
+        G3 | G4 | G5,
+        G2 | G3 | G4 | G5,
+    ];
+    combinations.extend(
+        ORDER
+            .iter()
+            .filter(|modes| **modes & !all == 0 && **modes != all)
+            .map(|modes| (*modes, mode::NONE)),
+    );
+    combinations
+}
+
+/// The modes in force: those of the data classes the modem prefers where
+/// it says (MBIMEx 2.0), else all it supports.
+pub(crate) fn current_modes(status: &ExecutorStatus) -> u32 {
+    let preferred = status
+        .preferred_data_classes
+        .filter(|_| modes_switchable(status))
+        .map_or(mode::NONE, modes_of);
+    match preferred {
+        mode::NONE => supported_modes(status),
+        modes => modes,
+    }
+}
+
 /// The modes a modem supports: those of the data classes DEVICE_CAPS
 /// lists; any (ModemManager's "whatever the modem does") while it has not
 /// said.
@@ -491,6 +573,40 @@ mod tests {
         assert_eq!(supported_modes(&status), ANY);
         status.device.data_classes = d(DataClass::GPRS | DataClass::UMTS | DataClass::LTE);
         assert_eq!(supported_modes(&status), MODE_2G | MODE_3G | MODE_4G);
+
+        // Modes back to data classes, as the plugin asks a 3GPP modem.
+        assert_eq!(data_classes_of(MODE_4G), d(DataClass::LTE));
+        assert_eq!(
+            data_classes_of(MODE_3G | MODE_5G),
+            d(DataClass::UMTS
+                | DataClass::HSDPA
+                | DataClass::HSUPA
+                | DataClass::NR5G_NSA
+                | DataClass::NR5G_SA)
+        );
+        assert_eq!(
+            modes_of(data_classes_of(MODE_2G | MODE_4G)),
+            MODE_2G | MODE_4G
+        );
+
+        // MBIM 1.0: one combination, all the modes, and they are current.
+        status.device.data_classes = d(DataClass::UMTS | DataClass::LTE);
+        assert_eq!(
+            supported_mode_combinations(&status),
+            [(MODE_3G | MODE_4G, NONE)]
+        );
+        assert_eq!(current_modes(&status), MODE_3G | MODE_4G);
+        // MBIMEx 2.0 with the preferred data classes: each smaller
+        // combination too, and the preferred ones current.
+        status.mbimex = mbim_protocol::mbimex::MbimExVersion::V2;
+        status.preferred_data_classes = Some(d(DataClass::UMTS));
+        assert_eq!(
+            supported_mode_combinations(&status),
+            [(MODE_3G | MODE_4G, NONE), (MODE_3G, NONE), (MODE_4G, NONE)]
+        );
+        assert_eq!(current_modes(&status), MODE_3G);
+        status.preferred_data_classes = Some(0);
+        assert_eq!(current_modes(&status), MODE_3G | MODE_4G);
     }
 
     #[test]

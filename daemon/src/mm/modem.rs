@@ -129,11 +129,11 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
         // supports is allowed, none preferred.
         (
             "SupportedModes",
-            Value::from(vec![(mapping::supported_modes(status), mode::NONE)]),
+            Value::from(mapping::supported_mode_combinations(status)),
         ),
         (
             "CurrentModes",
-            Value::from((mapping::supported_modes(status), mode::NONE)),
+            Value::from((mapping::current_modes(status), mode::NONE)),
         ),
         ("SupportedBands", Value::from(Vec::<u32>::new())),
         ("CurrentBands", Value::from(Vec::<u32>::new())),
@@ -230,24 +230,8 @@ pub(crate) async fn call(
         }
         "SetCurrentModes" => {
             let (allowed, preferred): (u32, u32) = call.args::<((u32, u32),)>()?.0;
-            let supported = {
-                let handle = connect::handle(call, modem)?;
-                let snapshot = handle.snapshot();
-                usize::try_from(executor)
-                    .ok()
-                    .and_then(|index| snapshot.executors.get(index))
-                    .map_or(mode::ANY, |executor| {
-                        mapping::supported_modes(&executor.status)
-                    })
-            };
-            if preferred == mode::NONE && (allowed == mode::ANY || allowed == supported) {
-                return call.done();
-            }
-            Err(MmError::unsupported(format!(
-                "SetCurrentModes: mbimd lets the modem use every technology it supports \
-                 (allowed {supported:#x}, none preferred); it does not narrow them \
-                 (asked: allowed {allowed:#x}, preferred {preferred:#x})"
-            )))
+            set_current_modes(call, modem, executor, allowed, preferred).await?;
+            call.done()
         }
         "SetCurrentBands" => {
             let (bands,): (Vec<u32>,) = call.args()?;
@@ -273,6 +257,83 @@ pub(crate) async fn call(
             "Command: MBIM modems take no AT commands",
         )),
     }
+}
+
+/// `SetCurrentModes`: REGISTER_STATE set with the data classes of the
+/// modes allowed (MBIMEx 2.0 and later, where the modem says which it
+/// prefers), answered once the modem prefers them. MBIM has no preferred
+/// mode among those allowed; a modem that cannot say what it prefers
+/// keeps all it supports (that combination, or any, is accepted).
+async fn set_current_modes(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    allowed: u32,
+    preferred: u32,
+) -> Result<(), MmError> {
+    let handle = connect::handle(call, modem)?;
+    let index =
+        usize::try_from(executor).map_err(|_| MmError::core(Core::NotFound, "no such executor"))?;
+    let status = handle
+        .snapshot()
+        .executors
+        .get(index)
+        .map(|executor| executor.status.clone())
+        .unwrap_or_default();
+    let supported = mapping::supported_modes(&status);
+    let allowed = if allowed == mode::ANY {
+        supported
+    } else {
+        allowed
+    };
+    if preferred != mode::NONE {
+        return Err(MmError::unsupported(format!(
+            "{}: MBIM has no preferred mode among those allowed (asked: preferred \
+             {preferred:#x})",
+            call.what
+        )));
+    }
+    if !mapping::modes_switchable(&status) {
+        if allowed == supported {
+            return Ok(());
+        }
+        return Err(MmError::unsupported(format!(
+            "{}: this modem does not say which technologies it prefers (MBIMEx 2.0), so \
+             it uses every one it supports (allowed {supported:#x}); asked: allowed \
+             {allowed:#x}",
+            call.what
+        )));
+    }
+    if allowed == mode::NONE || allowed & !supported != 0 {
+        return Err(MmError::unsupported(format!(
+            "{}: the modem supports the modes {supported:#x}; asked: allowed {allowed:#x}",
+            call.what
+        )));
+    }
+    handle
+        .executor_command(
+            index,
+            ExecutorCommand::SetDataClasses(mapping::data_classes_of(allowed)),
+        )
+        .await
+        .map_err(|error| MmError::from_request(&call.what, error))?;
+    let now = handle
+        .snapshot()
+        .executors
+        .get(index)
+        .map(|executor| mapping::current_modes(&executor.status))
+        .unwrap_or(mode::NONE);
+    call.face.refresh().await;
+    if now != allowed {
+        return Err(MmError::core(
+            Core::Failed,
+            format!(
+                "{}: asked for the modes {allowed:#x}, the modem prefers {now:#x}",
+                call.what
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `Reset`: MBIM's DEVICE_RESET (MS Basic Connect Extensions), answered

@@ -377,9 +377,17 @@ impl Modem {
                 if let Some(status) = self.sim_status(index) {
                     return status_only(status);
                 }
+                let device = self.device_data_classes();
                 let Some(executor) = self.executors.get_mut(index) else {
                     return status_only(Status::Failure);
                 };
+                // The data classes to prefer: those of the modem's asked
+                // for (none of them: refused); none asked: as they are.
+                let preferred =
+                    (!request.data_class.is_empty()).then_some(request.data_class & device);
+                if preferred.is_some_and(|classes| classes.is_empty()) {
+                    return status_only(Status::InvalidParameters);
+                }
                 executor.manual_provider = match request.register_action {
                     bc::RegisterAction::Automatic => None,
                     bc::RegisterAction::Unknown(_) => {
@@ -396,6 +404,9 @@ impl Modem {
                         Some(id)
                     }
                 };
+                if preferred.is_some() {
+                    executor.preferred_data_classes = preferred;
+                }
                 self.refresh_executor(now, index);
                 reply(Status::Success, &self.registration_info(index))
             }

@@ -20,6 +20,8 @@ pub(crate) struct Extras {
     pub(crate) data_class: DataClass,
     /// The data classes the modem has (DEVICE_CAPS).
     pub(crate) device_data_classes: DataClass,
+    /// The data classes it prefers (REGISTER_STATE's, from 2.0).
+    pub(crate) preferred_data_classes: DataClass,
     /// RSRP as SIGNAL_STATE codes it (0 is -156 dBm), while registered.
     pub(crate) rsrp: Option<u32>,
     /// SNR as SIGNAL_STATE codes it (0 is -23.5 dB).
@@ -87,7 +89,7 @@ pub(crate) fn outgoing(
     }
     let converted = if service == bc::SERVICE.uuid {
         match cid {
-            bc::cid::RegisterState::ID => register_state(&buffer),
+            bc::cid::RegisterState::ID => register_state(&buffer, extras),
             bc::cid::PacketService::ID => packet_service(version, &buffer, extras),
             bc::cid::SignalState::ID => signal_state(&buffer, extras),
             bc::cid::SubscriberReadyStatus::ID if version >= MbimExVersion::V3 => {
@@ -134,7 +136,7 @@ pub(crate) fn incoming(version: MbimExVersion, head: &CommandHead, data: Vec<u8>
     }
 }
 
-fn register_state(buffer: &[u8]) -> Option<Vec<u8>> {
+fn register_state(buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
     let info = bc::RegistrationStateInfo::decode(buffer).ok()?;
     Some(
         bc::RegistrationStateInfoV2 {
@@ -147,7 +149,7 @@ fn register_state(buffer: &[u8]) -> Option<Vec<u8>> {
             provider_name: info.provider_name,
             roaming_text: info.roaming_text,
             registration_flag: info.registration_flag,
-            preferred_data_classes: info.available_data_classes,
+            preferred_data_classes: extras.preferred_data_classes,
         }
         .encode(),
     )

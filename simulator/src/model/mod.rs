@@ -182,6 +182,9 @@ pub(crate) struct Executor {
     /// The network a manual REGISTER_STATE set chose (MCC+MNC: the home
     /// network or one of `network.visible`); `None`: automatic.
     pub(crate) manual_provider: Option<String>,
+    /// The data classes a REGISTER_STATE set asked to prefer (those of the
+    /// modem's it has); `None`: all the modem has.
+    pub(crate) preferred_data_classes: Option<bc::DataClass>,
     pub(crate) packet_state: PacketServiceState,
     pub(crate) ready: SubscriberReadyState,
     pub(crate) contexts: BTreeMap<u32, Context>,
@@ -291,6 +294,7 @@ impl Modem {
                 host_attached: false,
                 register_state: RegisterState::Deregistered,
                 manual_provider: None,
+                preferred_data_classes: None,
                 packet_state: PacketServiceState::Detached,
                 ready: SubscriberReadyState::NotInitialized,
                 contexts: BTreeMap::new(),
@@ -1018,15 +1022,49 @@ impl Modem {
         layouts::outgoing(version, service, cid, &self.layout_extras(function), buffer)
     }
 
-    /// What the MBIMEx layouts carry for executor `index` beyond 1.0's.
-    fn layout_extras(&self, index: usize) -> layouts::Extras {
-        let device_data_classes = self
-            .scenario
+    /// The data classes the modem has (DEVICE_CAPS).
+    pub(crate) fn device_data_classes(&self) -> bc::DataClass {
+        self.scenario
             .modem
             .data_classes
             .iter()
             .filter_map(|name| crate::scenario::data_class_from_name(name))
-            .fold(bc::DataClass::empty(), |all, class| all | class);
+            .fold(bc::DataClass::empty(), |all, class| all | class)
+    }
+
+    /// The data classes executor `index` prefers: those the host asked for
+    /// (REGISTER_STATE set), else all the modem has.
+    pub fn preferred_data_classes(&self, index: usize) -> bc::DataClass {
+        self.executors
+            .get(index)
+            .and_then(|executor| executor.preferred_data_classes)
+            .unwrap_or_else(|| self.device_data_classes())
+    }
+
+    /// The data class executor `index` uses while registered: the
+    /// network's, unless the host's preference leaves it out; then the
+    /// best one preferred.
+    pub(crate) fn class_in_use(&self, index: usize) -> bc::DataClass {
+        let network = self
+            .executors
+            .get(index)
+            .and_then(|executor| {
+                crate::scenario::data_class_from_name(&executor.config.network.data_class)
+            })
+            .unwrap_or(bc::DataClass::LTE);
+        let preferred = self.preferred_data_classes(index);
+        if preferred.is_empty() || preferred.contains(network) {
+            return network;
+        }
+        // The highest bit preferred is the newest technology.
+        let best = 1u32 << (31 - preferred.bits().leading_zeros());
+        bc::DataClass::from_bits(best)
+    }
+
+    /// What the MBIMEx layouts carry for executor `index` beyond 1.0's.
+    fn layout_extras(&self, index: usize) -> layouts::Extras {
+        let device_data_classes = self.device_data_classes();
+        let preferred_data_classes = self.preferred_data_classes(index);
         let Some(executor) = self.executors.get(index) else {
             return layouts::Extras::default();
         };
@@ -1044,12 +1082,12 @@ impl Modem {
         };
         layouts::Extras {
             data_class: if registered {
-                crate::scenario::data_class_from_name(&network.data_class)
-                    .unwrap_or(bc::DataClass::LTE)
+                self.class_in_use(index)
             } else {
                 bc::DataClass::empty()
             },
             device_data_classes,
+            preferred_data_classes,
             rsrp: registered.then(|| layouts::rsrp_code(network.rsrp_dbm)),
             snr: layouts::snr_code(network.snr_db),
             plmn: (digits(0..3), digits(3..network.provider_id.len())),
@@ -1290,8 +1328,7 @@ impl Modem {
                 bc::RegisterMode::Automatic
             },
             available_data_classes: if registered {
-                crate::scenario::data_class_from_name(&network.data_class)
-                    .unwrap_or(bc::DataClass::LTE)
+                self.class_in_use(index)
             } else {
                 bc::DataClass::empty()
             },
@@ -1321,8 +1358,7 @@ impl Modem {
             nw_error: bc::NwError::None,
             packet_service_state: executor.packet_state,
             highest_available_data_class: if attached {
-                crate::scenario::data_class_from_name(&network.data_class)
-                    .unwrap_or(bc::DataClass::LTE)
+                self.class_in_use(index)
             } else {
                 bc::DataClass::empty()
             },

@@ -138,7 +138,18 @@ impl ExecutorMachine {
                     "registration requested: {}",
                     provider.as_deref().map_or("automatic", |_| "manual")
                 );
-                if let Some((_, Some(old))) = self.pending_register.replace((provider, tracked)) {
+                let choice = (provider, self.register_data_classes);
+                if let Some((_, Some(old))) = self.pending_register.replace((choice, tracked)) {
+                    self.fail(old, None, "superseded by another registration");
+                }
+            }
+            ExecutorCommand::SetDataClasses(data_classes) => {
+                tracing::info!(
+                    executor = self.log_number(),
+                    "data classes requested: {data_classes:#x}"
+                );
+                let choice = (self.register_choice.clone(), data_classes);
+                if let Some((_, Some(old))) = self.pending_register.replace((choice, tracked)) {
                     self.fail(old, None, "superseded by another registration");
                 }
             }

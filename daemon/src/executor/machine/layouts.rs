@@ -58,6 +58,7 @@ impl ExecutorMachine {
             return self.decode::<bc::RegistrationStateInfo>(now, what, buffer);
         }
         let info = self.decode::<bc::RegistrationStateInfoV2>(now, what, buffer)?;
+        self.status.preferred_data_classes = Some(info.preferred_data_classes.bits());
         Some(bc::RegistrationStateInfo {
             nw_error: info.nw_error,
             register_state: info.register_state,

@@ -145,6 +145,10 @@ struct Active {
     profile: Profile,
 }
 
+/// A registration asked for: the network chosen by hand (`None`:
+/// automatic) and the data classes to prefer (0: the device's choice).
+type RegisterChoice = (Option<String>, u32);
+
 /// The sans-IO executor.
 #[derive(Debug)]
 pub struct ExecutorMachine {
@@ -211,7 +215,10 @@ pub struct ExecutorMachine {
     register_choice: Option<String>,
     /// A registration a client asked for (the network, its tracked id),
     /// not sent yet.
-    pending_register: Option<(Option<String>, Option<u64>)>,
+    pending_register: Option<(RegisterChoice, Option<u64>)>,
+    /// The data classes every REGISTER_STATE set asks the device to prefer
+    /// (a client's SetDataClasses; 0: the device's choice).
+    register_data_classes: u32,
     /// A device reset asked for (its tracked id), not sent yet.
     pending_reset: Option<Option<u64>>,
     /// Slots whose SLOT_INFO_STATUS is to be asked for, in order.
@@ -304,6 +311,7 @@ impl ExecutorMachine {
             pending_scan: None,
             register_choice: None,
             pending_register: None,
+            register_data_classes: 0,
             pending_reset: None,
             slots_to_query: VecDeque::new(),
             radio_waiters: Vec::new(),
@@ -529,10 +537,19 @@ impl ExecutorMachine {
             self.send(Step::DeviceReset { tracked }, request);
             return;
         }
-        if let Some((provider, tracked)) = self.pending_register.take() {
-            let request =
-                Request::set::<bc::cid::RegisterState>(&register_set(provider.as_deref()));
-            self.send(Step::RegisterChoice { provider, tracked }, request);
+        if let Some(((provider, data_classes), tracked)) = self.pending_register.take() {
+            let request = Request::set::<bc::cid::RegisterState>(&register_set(
+                provider.as_deref(),
+                data_classes,
+            ));
+            self.send(
+                Step::RegisterChoice {
+                    provider,
+                    data_classes,
+                    tracked,
+                },
+                request,
+            );
             return;
         }
         if let Some(tracked) = self.pending_scan.take() {
@@ -648,8 +665,12 @@ impl ExecutorMachine {
             Step::DeviceServices => self.device_services_answer(now, status, buffer),
             Step::HostShutdown => self.host_shutdown_answer(status),
             Step::ProviderScan { tracked } => self.scan_answer(now, tracked, status, buffer),
-            Step::RegisterChoice { provider, tracked } => {
-                self.register_choice_answer(now, provider, tracked, status, buffer);
+            Step::RegisterChoice {
+                provider,
+                data_classes,
+                tracked,
+            } => {
+                self.register_choice_answer(now, (provider, data_classes), tracked, status, buffer);
             }
             Step::DeviceReset { tracked } => self.device_reset_answer(tracked, status),
         }

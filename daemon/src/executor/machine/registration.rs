@@ -13,8 +13,9 @@ use std::ops::ControlFlow::{Break, Continue};
 use std::time::Instant;
 
 /// The REGISTER_STATE set for a registration with `provider` (MCC+MNC)
-/// by hand, or automatic (`None`); the data classes left to the device.
-pub(super) fn register_set(provider: Option<&str>) -> bc::RegisterStateSet {
+/// by hand, or automatic (`None`), preferring `data_classes` (0: the
+/// device's choice).
+pub(super) fn register_set(provider: Option<&str>, data_classes: u32) -> bc::RegisterStateSet {
     bc::RegisterStateSet {
         provider_id: provider.unwrap_or_default().to_owned(),
         register_action: if provider.is_some() {
@@ -22,7 +23,7 @@ pub(super) fn register_set(provider: Option<&str>) -> bc::RegisterStateSet {
         } else {
             RegisterAction::Automatic
         },
-        data_class: bc::DataClass::empty(),
+        data_class: bc::DataClass::from_bits(data_classes),
     }
 }
 
@@ -44,7 +45,7 @@ impl ExecutorMachine {
             )));
         }
         if !self.register_requested {
-            let set = register_set(self.register_choice.as_deref());
+            let set = register_set(self.register_choice.as_deref(), self.register_data_classes);
             return Break(Some((
                 Step::RegisterSet,
                 Request::set::<bc::cid::RegisterState>(&set),
@@ -180,7 +181,7 @@ impl ExecutorMachine {
     pub(super) fn register_choice_answer(
         &mut self,
         now: Instant,
-        provider: Option<String>,
+        (provider, data_classes): (Option<String>, u32),
         tracked: Option<u64>,
         status: Status,
         buffer: &[u8],
@@ -196,6 +197,7 @@ impl ExecutorMachine {
             return;
         }
         self.register_choice = provider;
+        self.register_data_classes = data_classes;
         match self.decode_registration(now, "REGISTER_STATE", buffer) {
             Some(info) => self.apply_registration(now, &info),
             // Ask where it is.
@@ -299,11 +301,11 @@ mod tests {
         assert_eq!(sent, [("register-state", true)]);
         assert_eq!(events, [done(3, Ok(()))]);
         assert_eq!(machine.register_choice.as_deref(), Some("00102"));
-        let set = super::register_set(machine.register_choice.as_deref());
+        let set = super::register_set(machine.register_choice.as_deref(), 0);
         assert_eq!(set.register_action, bc::RegisterAction::Manual);
         assert_eq!(set.provider_id, "00102");
         assert_eq!(
-            super::register_set(None).register_action,
+            super::register_set(None, 0).register_action,
             bc::RegisterAction::Automatic
         );
 

@@ -88,6 +88,7 @@ pub(super) enum Step {
     /// automatic).
     RegisterChoice {
         provider: Option<String>,
+        data_classes: u32,
         tracked: Option<u64>,
     },
     /// DEVICE_RESET, which a client asked for.
