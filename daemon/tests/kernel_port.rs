@@ -488,7 +488,10 @@ fn the_supervisor_configures_the_drivers_netdev_and_leaves_it_at_shutdown() {
         let snapshot = handle.snapshot();
         assert_eq!(snapshot.executors[0].netdev.as_deref(), Some("wwan0"));
         assert_eq!(snapshot.executors[0].transport, "kernel");
-        assert_eq!(snapshot.executors[0].kernel_netdev.as_deref(), Some("wwan0"));
+        assert_eq!(
+            snapshot.executors[0].kernel_netdev.as_deref(),
+            Some("wwan0")
+        );
         // No pump: the driver moves the packets, mbimd counts none.
         assert_eq!(snapshot.executors[0].counters.rx_packets, 0);
 

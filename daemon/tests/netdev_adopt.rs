@@ -45,6 +45,11 @@ fn an_adopted_device_is_configured_like_a_tun_and_left_in_place() {
             dns: DnsBackend::File(dns_file.clone()),
             ..options(Some(700))
         };
+        let keys = ["addr_gen_mode", "accept_ra", "accept_ra_defrtr"];
+        let before: Vec<String> = keys
+            .iter()
+            .map(|key| sysctl(&ns, &format!("net.ipv6.conf.wwan0.{key}")))
+            .collect();
         let name = InterfaceName::new("wwan0").unwrap();
         let mut netdev = Netdev::adopt(name, options).await.unwrap();
         assert_eq!(netdev.origin(), Origin::Adopted);
@@ -81,10 +86,27 @@ fn an_adopted_device_is_configured_like_a_tun_and_left_in_place() {
         // Still there, down, without mbimd's addresses, routes or DNS.
         assert!(!is_up(&ns, "wwan0"), "set down");
         assert_eq!(addresses(&ns, "-4", "wwan0"), vec![]);
-        assert_eq!(addresses(&ns, "-6", "wwan0"), vec![]);
+        // IPv6: none of mbimd's; with addr_gen_mode as the driver had it,
+        // the kernel makes its own link-local from the device's MAC again.
+        let v6 = addresses(&ns, "-6", "wwan0");
+        assert!(
+            v6.iter()
+                .all(|(address, _)| address.starts_with("fe80::") && address != "fe80::1234"),
+            "{v6:?}"
+        );
         let v4 = ip(&ns, &["-4", "route", "show", "default"]);
         assert_eq!(v4.as_array().unwrap().len(), 0, "{v4}");
         assert!(!dns_file.exists(), "the DNS file mbimd wrote is removed");
+        // The IPv6 sysctls mbimd wrote are as the driver left them.
+        let after: Vec<String> = keys
+            .iter()
+            .map(|key| sysctl(&ns, &format!("net.ipv6.conf.wwan0.{key}")))
+            .collect();
+        assert_eq!(after, before);
+        assert_ne!(
+            before[0], "1",
+            "the test would not see addr_gen_mode restored"
+        );
     });
 }
 

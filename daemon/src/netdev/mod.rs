@@ -216,6 +216,9 @@ pub struct Netdev {
     /// The TUN device, for [`Origin::Tun`] only.
     device: Option<Arc<tun_rs::AsyncDevice>>,
     origin: Origin,
+    /// An adopted device's IPv6 sysctls as the driver left them, written
+    /// back at teardown.
+    restore: Vec<(&'static str, String)>,
     options: NetdevOptions,
     rtnl: Rtnl,
     dns: DnsLink,
@@ -278,6 +281,7 @@ impl Netdev {
             index: link.index,
             device: Some(device),
             origin: Origin::Tun,
+            restore: Vec::new(),
             options,
             rtnl,
             dns,
@@ -315,6 +319,13 @@ impl Netdev {
         let rtnl = Rtnl::connect()?;
         let link = rtnl.link_by_name(name.as_str()).await?;
         let ipv6 = sysctl::ipv6_present(name.as_str());
+        let restore = match origin {
+            Origin::Adopted => sysctl::WRITTEN
+                .iter()
+                .filter_map(|key| Some((*key, sysctl::read_ipv6(name.as_str(), key)?)))
+                .collect(),
+            Origin::Tun | Origin::Created => Vec::new(),
+        };
         if ipv6 && !link.up && options.addressing == Addressing::Full {
             sysctl::set_ipv6(name.as_str(), "addr_gen_mode", "1")?;
         }
@@ -333,6 +344,7 @@ impl Netdev {
             index: link.index,
             device: None,
             origin,
+            restore,
             options,
             rtnl,
             dns,
@@ -735,8 +747,8 @@ impl Netdev {
     }
 
     /// Removes everything: DNS entries, routes, addresses, and the device
-    /// (an adopted kernel device is never deleted: it is set down, as the
-    /// driver made it). Every step is tried even if one fails; the first
+    /// (an adopted kernel device is never deleted: it is set down, its IPv6
+    /// sysctls as the driver left them). Every step is tried even if one fails; the first
     /// failure is returned. The data path's handles of the device fail
     /// from then on; it should drop them.
     pub async fn teardown(self) -> Result<(), NetdevError> {
@@ -749,6 +761,16 @@ impl Netdev {
                 other => other,
             },
         };
+        for (key, value) in &self.restore {
+            // A device gone meanwhile has no sysctls left to restore.
+            if let Err(error) = sysctl::set_ipv6_if_present(self.name.as_str(), key, value) {
+                tracing::debug!(
+                    interface = self.name.as_str(),
+                    "restoring {key}: {}",
+                    chain(&error)
+                );
+            }
+        }
         if let Err(error) = &deleted {
             tracing::warn!(error = %chain(error), "netdev teardown step failed");
         }

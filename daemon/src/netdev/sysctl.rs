@@ -16,6 +16,22 @@ pub(crate) fn ipv6_present(interface: &str) -> bool {
     ipv6_conf_path(interface, "accept_ra").exists()
 }
 
+/// The IPv6 sysctls a netdev writes, which an adopted kernel device gets
+/// back as they were ([`read_ipv6`] at adoption, written at teardown).
+pub(crate) const WRITTEN: [&str; 4] = [
+    "addr_gen_mode",
+    "accept_ra",
+    "accept_ra_defrtr",
+    "ra_defrtr_metric",
+];
+
+/// `net.ipv6.conf.<interface>.<key>` as it is now, if the kernel has it.
+pub(crate) fn read_ipv6(interface: &str, key: &str) -> Option<String> {
+    std::fs::read_to_string(ipv6_conf_path(interface, key))
+        .ok()
+        .map(|value| value.trim().to_owned())
+}
+
 /// Writes `value` to `net.ipv6.conf.<interface>.<key>`.
 pub(crate) fn set_ipv6(interface: &str, key: &'static str, value: &str) -> Result<(), NetdevError> {
     let path = ipv6_conf_path(interface, key);
