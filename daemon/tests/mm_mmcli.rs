@@ -657,6 +657,27 @@ fn wrong_types_and_values_get_modemmanagers_error_and_change_nothing() {
             &["s", "12ab"],
             "Sim.SendPin: the PIN is 4 to 8 digits",
         ),
+        (
+            SIM_0,
+            "org.freedesktop.ModemManager1.Sim",
+            "SendPuk",
+            &["ss", "1234", "1234"],
+            "Sim.SendPuk: the PUK is 8 digits",
+        ),
+        (
+            SIM_0,
+            "org.freedesktop.ModemManager1.Sim",
+            "EnablePin",
+            &["ss", "1234", "yes"],
+            "org.freedesktop.ModemManager1.Sim.EnablePin takes (sb), not (ss)",
+        ),
+        (
+            SIM_0,
+            "org.freedesktop.ModemManager1.Sim",
+            "ChangePin",
+            &["ss", "1234", "12"],
+            "Sim.ChangePin: the new PIN is 4 to 8 digits",
+        ),
     ];
     for (path, interface, member, args, message) in table {
         let (name, said) = lab.busctl_refused(path, interface, member, args);

@@ -84,10 +84,13 @@ fn code(
     if lengths.contains(&value.len()) && value.bytes().all(|byte| byte.is_ascii_digit()) {
         return Ok(Secret::new(value));
     }
+    let digits = if lengths.start() == lengths.end() {
+        lengths.start().to_string()
+    } else {
+        format!("{} to {}", lengths.start(), lengths.end())
+    };
     Err(MmError::invalid(format!(
-        "{what}: the {name} is {} to {} digits",
-        lengths.start(),
-        lengths.end()
+        "{what}: the {name} is {digits} digits"
     )))
 }
 
