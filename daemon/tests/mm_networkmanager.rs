@@ -509,3 +509,30 @@ fn networkmanager_coming_takes_over_from_mbimd_and_nothing_is_configured_twice()
         1
     );
 }
+
+#[test]
+fn a_further_bearer_beside_networkmanagers_connection_leaves_it_up() {
+    let Some(lab) = lab_with_modem("nmextra", "", &["--simulate"]) else {
+        return;
+    };
+    lab.add_gsm_connection("mobile", "*", &[]);
+    wait_for_device(&lab, DEVICE, "(connected)");
+    // A second APN through mmcli: a further session on mbim0e0s1, which
+    // NetworkManager does not manage, and its own connection untouched.
+    let output = lab.mmcli(&["-m", "any", "--simple-connect=apn=ims"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(lab.links().contains(&"mbim0e0s1".to_owned()));
+    let bearers = lab.mmcli_json(&["-m", "any"])["modem"]["generic"]["bearers"].clone();
+    assert_eq!(bearers.as_array().map(Vec::len), Some(2), "{bearers}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    wait_for_device(&lab, DEVICE, "(connected)");
+    assert!(lab.addresses(NETDEV).contains(&"10.64.0.2/30".to_owned()));
+    lab.ping("10.64.0.1");
+    // NetworkManager's disconnect takes session 0 down, and the further
+    // session with it.
+    lab.nmcli_ok(&["device", "disconnect", DEVICE]);
+    lab.wait_until("both devices gone", || {
+        let links = lab.links();
+        !links.contains(&NETDEV.to_owned()) && !links.contains(&"mbim0e0s1".to_owned())
+    });
+}
