@@ -41,4 +41,5 @@ pub mod service;
 pub mod state_file;
 pub mod supervisor;
 pub mod types;
+pub mod uevent;
 pub mod usb;

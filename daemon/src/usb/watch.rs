@@ -1,24 +1,34 @@
 //! USB devices arriving and leaving.
 //!
-//! nusb's hotplug watch listens to udev's netlink group, whose messages
-//! udevd sends only after it has processed the kernel's event. Where no
-//! udevd runs — containers, an initramfs, the test VM — that socket stays
-//! silent, and nothing tells the two situations apart. So the watcher does
-//! not trust it alone: it rescans the device list (sysfs, a few dozen
-//! directory reads) every poll interval, and a hotplug message only makes
-//! the rescan happen at once. Events are the difference between two scans,
-//! so a device is reported exactly once whichever way it was seen.
+//! The watcher rescans the device list (sysfs, a few dozen directory reads)
+//! when the kernel says a USB device or interface came, went or changed
+//! ([`crate::uevent`], heard whether or not udevd runs), a short moment
+//! after the first such event so that a modem's device and its interfaces
+//! are seen in one scan, and otherwise sleeps: an idle mbimd wakes up for
+//! nothing. Where the kernel's events cannot be heard (a sandbox without
+//! netlink) or were lost (the queue overflowed), it rescans then, and
+//! without them every poll interval; udev's messages (nusb's hotplug
+//! watch) make a rescan happen at once too. Events are the difference
+//! between two scans, so a device is reported exactly once whichever way it
+//! was seen.
 
 use super::UsbError;
 use crate::logging::chain;
+use crate::uevent::{Uevent, UeventError, UeventSocket};
 use futures_util::StreamExt as _;
 use nusb::{DeviceId, DeviceInfo};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::time::Duration;
 
-/// How often the device list is rescanned when no hotplug message arrives.
+/// How often the device list is rescanned where the kernel's device events
+/// cannot be heard.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long after the first event of a burst the rescan waits: a modem
+/// plugged in sends its device's event, then one per interface as the
+/// configuration is set and the drivers bind, within a few milliseconds.
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// A device arriving or leaving.
 #[derive(Debug, Clone)]
@@ -82,7 +92,13 @@ impl Sighting {
 /// A stream of [`DeviceEvent`]s.
 pub struct DeviceWatcher {
     hotplug: Option<nusb::hotplug::HotplugWatch>,
+    /// The kernel's device events, while they can be heard.
+    uevents: Option<UeventSocket>,
+    /// The rescans when they cannot.
     tick: tokio::time::Interval,
+    poll: Duration,
+    /// When the rescan an event asked for is due.
+    rescan_at: Option<tokio::time::Instant>,
     known: HashSet<Sighting>,
     queue: VecDeque<DeviceEvent>,
 }
@@ -91,15 +107,27 @@ impl std::fmt::Debug for DeviceWatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceWatcher")
             .field("hotplug", &self.hotplug.is_some())
+            .field("uevents", &self.uevents.is_some())
             .field("known", &self.known.len())
             .finish_non_exhaustive()
     }
 }
 
 impl DeviceWatcher {
-    /// A watcher rescanning every `poll` (and at once on a hotplug message).
-    /// Must be created inside a tokio runtime.
+    /// A watcher rescanning when the kernel says a USB device changed, or
+    /// every `poll` where its events cannot be heard (and at once on a udev
+    /// hotplug message). Must be created inside a tokio runtime.
     pub fn new(poll: Duration) -> Self {
+        let uevents = match UeventSocket::open() {
+            Ok(socket) => Some(socket),
+            Err(error) => {
+                tracing::info!(
+                    "{}; rescanning the USB devices every {poll:?}",
+                    chain(&error)
+                );
+                None
+            }
+        };
         let hotplug = match nusb::watch_devices() {
             Ok(watch) => Some(watch),
             Err(error) => {
@@ -114,9 +142,86 @@ impl DeviceWatcher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         DeviceWatcher {
             hotplug,
+            uevents,
             tick,
+            poll,
+            // The initial scan.
+            rescan_at: Some(tokio::time::Instant::now()),
             known: HashSet::new(),
             queue: VecDeque::new(),
+        }
+    }
+
+    /// Whether the kernel's device events are heard (no periodic rescans).
+    pub fn hears_kernel_events(&self) -> bool {
+        self.uevents.is_some()
+    }
+
+    /// Waits for the next reason to rescan: a due rescan, a USB event from
+    /// the kernel (which schedules one), a udev message, or, without the
+    /// kernel's events, the poll interval.
+    async fn wait_for_rescan(&mut self) {
+        loop {
+            let due = self.rescan_at;
+            let polling = self.uevents.is_none();
+            let uevent = async {
+                match self.uevents.as_mut() {
+                    Some(socket) => Some(socket.next().await),
+                    None => std::future::pending().await,
+                }
+            };
+            let hotplug = async {
+                match self.hotplug.as_mut() {
+                    Some(watch) => watch.next().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            };
+            let due_at = async {
+                match due {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let tick = async {
+                if polling {
+                    self.tick.tick().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = due_at => {
+                    self.rescan_at = None;
+                    return;
+                }
+                () = tick => return,
+                event = hotplug => {
+                    if event.is_none() {
+                        self.hotplug = None;
+                    }
+                    return;
+                }
+                event = uevent => match event {
+                    Some(Ok(event)) if is_usb(&event) && self.rescan_at.is_none() => {
+                        self.rescan_at = Some(tokio::time::Instant::now() + SETTLE);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(UeventError::Overrun)) => {
+                        tracing::debug!("device events were lost: rescanning the USB devices");
+                        return;
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(
+                            "{}; rescanning the USB devices every {:?} from now on",
+                            chain(&error),
+                            self.poll
+                        );
+                        self.uevents = None;
+                        return;
+                    }
+                    None => {}
+                },
+            }
         }
     }
 
@@ -127,22 +232,7 @@ impl DeviceWatcher {
             if let Some(event) = self.queue.pop_front() {
                 return Ok(event);
             }
-            // The first tick completes at once: the initial scan.
-            match self.hotplug.as_mut() {
-                Some(hotplug) => {
-                    tokio::select! {
-                        _ = self.tick.tick() => {}
-                        event = hotplug.next() => {
-                            if event.is_none() {
-                                self.hotplug = None;
-                            }
-                        }
-                    }
-                }
-                None => {
-                    self.tick.tick().await;
-                }
-            }
+            self.wait_for_rescan().await;
             self.scan().await?;
         }
     }
@@ -177,6 +267,12 @@ impl DeviceWatcher {
         }
         Ok(())
     }
+}
+
+/// Whether `event` is about a USB device or interface (the ones whose
+/// coming, going or new configuration a scan sees).
+fn is_usb(event: &Uevent) -> bool {
+    event.subsystem == "usb"
 }
 
 #[cfg(test)]

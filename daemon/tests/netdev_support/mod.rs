@@ -59,6 +59,11 @@ impl Netns {
         Netns { name }
     }
 
+    /// Its name, as `ip netns` knows it.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Runs `body` on a thread inside the namespace, in a current-thread
     /// runtime; a panic there fails the test.
     pub(crate) fn run<F, Fut, T>(&self, body: F) -> T
