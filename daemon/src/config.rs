@@ -442,7 +442,8 @@ pub struct Simulate {
     pub control: Option<PathBuf>,
     /// The real network behind the (first) simulated modem, `DEVICE[@NETNS]`:
     /// a TUN device in a network namespace (`None`: none, the simulated
-    /// network ends at the gateway; `--sim-forward` overrides it).
+    /// network ends at the gateway; `--sim-forward` overrides it), opened
+    /// with offloads as `[datapath] offload` says.
     pub forward: Option<mbim_sim::forward::ForwardTarget>,
 }
 

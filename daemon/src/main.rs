@@ -477,7 +477,7 @@ async fn simulate(
     let mut running = tokio::task::JoinSet::new();
     for (index, simulated) in modems.into_iter().enumerate() {
         let index = u32::try_from(index).context("too many simulated modems")?;
-        let modem = SimulatedModem::start(index, simulated).await?;
+        let modem = SimulatedModem::start(index, simulated, config.datapath.offload).await?;
         running.spawn(modem.supervise(Arc::clone(&config), registry.clone(), stopped.clone()));
     }
     shutdown.await;
@@ -504,7 +504,9 @@ struct SimulatedModem {
 }
 
 impl SimulatedModem {
-    async fn start(index: u32, simulated: Simulated) -> anyhow::Result<Self> {
+    /// Starts modem `index`; its real network, if any, has TUN offloads
+    /// when `offload` (`[datapath] offload`, as mbimd's own devices).
+    async fn start(index: u32, simulated: Simulated, offload: bool) -> anyhow::Result<Self> {
         let Simulated {
             scenario,
             control: control_path,
@@ -524,7 +526,7 @@ impl SimulatedModem {
         let forward = match forward {
             Some(target) => {
                 let reader = modem
-                    .forward(&target)
+                    .forward(&target, offload)
                     .with_context(|| format!("forwarding the simulated modem to {target}"))?;
                 tracing::info!(modem = index, network = %target, "a real network behind the simulated modem");
                 Some(tokio::spawn(reader))

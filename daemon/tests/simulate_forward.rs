@@ -8,7 +8,8 @@
 //! front of a smaller link, sends back through the modem) run through
 //! `mbim0e0` → mbimd → NTBs → simulator → TUN → peer and back: the client
 //! namespace has no other way to the peer. The gateway's own echo keeps
-//! answering.
+//! answering. Once with offloads (mbimd's TSO/GRO, super-packets from the
+//! peer cut into datagrams by the simulator) and once without.
 //!
 //! Needs root and /dev/net/tun (skipped, saying so, otherwise); the three
 //! namespaces are the test's own and removed after it.
@@ -41,13 +42,26 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[test]
 fn tcp_dns_and_path_mtu_run_through_mbimd_to_a_real_network() {
+    end_to_end(true, "o");
+}
+
+/// As above with `[datapath] offload = false`: mbimd's TUN device and the
+/// simulator's `fwd0` carry one packet per read and write.
+#[test]
+fn the_same_without_offloads() {
+    end_to_end(false, "p");
+}
+
+/// The whole exchange, offloads as `offload` says; `tag` keeps the
+/// namespaces apart from the other test's.
+fn end_to_end(offload: bool, tag: &str) {
     if !privileged() {
         println!("SKIP: needs root and /dev/net/tun");
         return;
     }
-    let client = Namespace::create("mbimd-fwd-c");
-    let peer = Namespace::create("mbimd-fwd-p");
-    let far = Namespace::create("mbimd-fwd-f");
+    let client = Namespace::create(&format!("mbimd-fwd{tag}-c"));
+    let peer = Namespace::create(&format!("mbimd-fwd{tag}-p"));
+    let far = Namespace::create(&format!("mbimd-fwd{tag}-f"));
     build_peer(&peer, &far);
 
     // Bound inside the peer (a socket stays in the namespace it was made
@@ -72,11 +86,12 @@ fn tcp_dns_and_path_mtu_run_through_mbimd_to_a_real_network() {
         udp_server(echo, stop.clone(), |query| Some(query.to_vec())),
     ];
 
-    let config = std::env::temp_dir().join(format!("{}-mbimd-fwd.toml", std::process::id()));
+    let config = std::env::temp_dir().join(format!("{}-mbimd-fwd{tag}.toml", std::process::id()));
     std::fs::write(
         &config,
         format!(
-            "[dns]\nbackend = \"none\"\n[simulate]\nforward = \"fwd0@{}\"\n",
+            "[dns]\nbackend = \"none\"\n[datapath]\noffload = {offload}\n[simulate]\n\
+             forward = \"fwd0@{}\"\n",
             peer.0
         ),
     )

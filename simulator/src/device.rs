@@ -197,24 +197,35 @@ impl SimModem {
     }
 
     /// Puts a real network behind the modem: opens `target`'s TUN device
-    /// (see [`crate::forward`]) and from then on writes the sessions'
-    /// datagrams that are not for the simulated gateway to it. The returned
-    /// future reads what the network sends back into the sessions; spawn it
-    /// (it runs until the device fails). Needs a tokio runtime.
+    /// (see [`crate::forward`]; with `offload`, with TSO/USO offloads where
+    /// the kernel has them) and from then on writes the sessions' datagrams
+    /// that are not for the simulated gateway to it. The returned future
+    /// reads what the network sends back into the sessions; spawn it (it
+    /// runs until the device fails). Needs a tokio runtime.
     pub fn forward(
         &self,
         target: &crate::forward::ForwardTarget,
+        offload: bool,
     ) -> Result<impl std::future::Future<Output = ()> + Send + 'static, crate::forward::ForwardError>
     {
         if self.shared.uplink.get().is_some() {
             return Err(crate::forward::ForwardError::AlreadyForwarding);
         }
-        let device = Arc::new(target.open()?);
+        let device = Arc::new(target.open(offload)?);
         self.shared
             .uplink
             .set(Arc::clone(&device))
             .map_err(|_| crate::forward::ForwardError::AlreadyForwarding)?;
         Ok(crate::forward::read_loop(device, self.clone()))
+    }
+
+    /// Resolves once every function's queue of datagrams from the real
+    /// network has room for `count` more.
+    pub(crate) async fn wait_for_network_room(&self, count: usize) {
+        self.wait_for(None, |modem, _| {
+            (modem.network_room() >= count).then_some(())
+        })
+        .await;
     }
 
     /// Runs `f` on the sans-IO model (for tests and the status report).

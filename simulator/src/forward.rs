@@ -22,12 +22,24 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// Datagrams read from the device per wake-up before the model's lock is
-/// given back: the pump's task takes the same lock.
+/// Reads from the device per wake-up before the model's lock is given
+/// back: the pump's task takes the same lock.
 const READ_BATCH: usize = 64;
-/// The largest datagram read from the device (its MTU may exceed the
-/// session's; what is longer than a session takes is dropped later).
-const READ_BUFFER: usize = 65_535;
+/// Datagrams queued for the host per wake-up at most: with offloads one
+/// read may carry dozens, and the queue towards the host is bounded.
+const SEGMENT_BATCH: usize = 256;
+/// The largest read from the device: a datagram (its MTU may exceed the
+/// session's; what is longer than a session takes is dropped later), or a
+/// super-packet behind its virtio-net header.
+const READ_BUFFER: usize = 65_535 + tun_rs::VIRTIO_NET_HDR_LEN;
+/// Segments one super-packet may be cut into, and their largest size (the
+/// device's MTU; a larger one is dropped).
+const SEGMENTS: usize = tun_rs::IDEAL_BATCH_SIZE;
+const SEGMENT_SIZE: usize = 9216;
+/// How long the reader waits for room in the queues towards the host
+/// before reading on (and dropping what finds a queue full): a host that
+/// stops reading one function must not stall the others for long.
+const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Where the real network is: a TUN device name and the network namespace
 /// it is in (`None`: the process's own). Written `DEVICE[@NETNS]`, NETNS a
@@ -139,9 +151,30 @@ impl ForwardTarget {
         })
     }
 
-    /// Opens (or creates) the device, up, in its namespace. Needs a tokio
-    /// runtime (the device is registered with its reactor).
-    pub(crate) fn open(&self) -> Result<tun_rs::AsyncDevice, ForwardError> {
+    /// Opens (or creates) the device, up, in its namespace; with `offload`,
+    /// with `IFF_VNET_HDR` offloads (TSO/USO and checksum: the namespace
+    /// hands over super-packets, cut here into datagrams) where the kernel
+    /// has them, else one packet per read and write. Needs a tokio runtime
+    /// (the device is registered with its reactor).
+    pub(crate) fn open(&self, offload: bool) -> Result<tun_rs::AsyncDevice, ForwardError> {
+        if !offload {
+            return self.open_with(false);
+        }
+        match self.open_with(true) {
+            // Only the device may refuse offloads; a namespace that cannot
+            // be entered fails the same either way.
+            Err(error @ ForwardError::Device { .. }) => {
+                tracing::warn!(
+                    "{}: no TUN offloads ({error}); one packet per read and write",
+                    self.device
+                );
+                self.open_with(false)
+            }
+            other => other,
+        }
+    }
+
+    fn open_with(&self, offload: bool) -> Result<tun_rs::AsyncDevice, ForwardError> {
         let path = self.netns_path();
         let device = self.device.clone();
         let open = move || -> Result<tun_rs::SyncDevice, ForwardError> {
@@ -163,7 +196,7 @@ impl ForwardTarget {
                 .name(&device)
                 .layer(tun_rs::Layer::L3)
                 .packet_information(false)
-                .offload(false)
+                .offload(offload)
                 .enable(true)
                 .build_sync()
                 .map_err(|source| ForwardError::Device {
@@ -189,40 +222,104 @@ impl ForwardTarget {
 /// The open device, shared by the bulk OUT path (writes) and the reader.
 pub(crate) type Uplink = Arc<tun_rs::AsyncDevice>;
 
-/// Writes one datagram from the host to the network; `false` if the
-/// device did not take it (never waits: a full device drops, as a link does).
+/// The virtio-net header of a plain packet: no segmentation, checksums
+/// already complete (the host computed them).
+const PLAIN_HEADER: [u8; tun_rs::VIRTIO_NET_HDR_LEN] = [0; tun_rs::VIRTIO_NET_HDR_LEN];
+
+/// Writes one datagram from the host to the network (behind a plain
+/// virtio-net header when the device has offloads); `false` if the device
+/// did not take it (never waits: a full device drops, as a link does).
 pub(crate) fn send(device: &tun_rs::AsyncDevice, datagram: &[u8]) -> bool {
-    device.try_send(datagram).is_ok()
+    if device.tcp_gso() {
+        let parts = [
+            std::io::IoSlice::new(&PLAIN_HEADER),
+            std::io::IoSlice::new(datagram),
+        ];
+        device.try_send_vectored(&parts).is_ok()
+    } else {
+        device.try_send(datagram).is_ok()
+    }
 }
 
 /// Reads what the network sends towards the modem's sessions and hands it
-/// to the model, up to [`READ_BATCH`] datagrams per wake-up and lock, until
-/// the device fails (it never ends otherwise).
+/// to the model, up to [`READ_BATCH`] reads and [`SEGMENT_BATCH`] datagrams
+/// per wake-up and lock (a super-packet cut into its segments first), until
+/// the device fails (it never ends otherwise). When the queues towards the
+/// host are short of room it waits (at most [`ROOM_WAIT`]) for the host to
+/// take some, so the namespace's TCP sees a slow link rather than losses.
 pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
     let mut buffer = vec![0u8; READ_BUFFER];
+    let offload = device.tcp_gso();
+    let mut segments: Vec<Vec<u8>> = if offload {
+        vec![vec![0u8; SEGMENT_SIZE]; SEGMENTS]
+    } else {
+        Vec::new()
+    };
+    let mut sizes = vec![0usize; segments.len().max(1)];
+    // After a wait for room that timed out, one batch reads regardless.
+    let mut waited_in_vain = false;
     loop {
         if let Err(error) = device.readable().await {
             tracing::warn!("the real network's TUN device failed: {error}");
             return;
         }
-        let failed = modem.with_model(|model, _| {
+        let outcome = modem.with_model(|model, _| {
+            let mut queued = 0usize;
             for _ in 0..READ_BATCH {
-                match device.try_recv(&mut buffer) {
-                    Ok(length) => {
-                        if let Some(packet) = buffer.get(..length) {
-                            model.handle_network_in(packet);
+                if queued >= SEGMENT_BATCH {
+                    return Ok(false);
+                }
+                if !waited_in_vain && model.network_room() < SEGMENTS {
+                    return Ok(true);
+                }
+                let read = if offload {
+                    device.try_recv_multiple(&mut buffer, &mut segments, &mut sizes, 0)
+                } else {
+                    device.try_recv(&mut buffer).map(|length| {
+                        if let Some(size) = sizes.first_mut() {
+                            *size = length;
                         }
+                        1
+                    })
+                };
+                match read {
+                    Ok(count) => {
+                        for index in 0..count {
+                            let size = sizes.get(index).copied().unwrap_or(0);
+                            let packet = if offload {
+                                segments.get(index).and_then(|segment| segment.get(..size))
+                            } else {
+                                buffer.get(..size)
+                            };
+                            if let Some(packet) = packet {
+                                model.handle_network_in(packet);
+                            }
+                        }
+                        queued = queued.saturating_add(count);
                     }
                     Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(error) => return Some(error),
+                    // A super-packet that could not be cut (larger segments
+                    // than SEGMENT_SIZE, a header the kernel should not
+                    // send): dropped, the device is fine.
+                    Err(error) if error.raw_os_error().is_none() => {
+                        tracing::debug!("a packet from the real network dropped: {error}");
+                    }
+                    Err(error) => return Err(error),
                 }
             }
-            None
+            Ok(false)
         });
-        if let Some(error) = failed {
-            tracing::warn!("reading the real network's TUN device: {error}");
-            return;
+        match outcome {
+            Err(error) => {
+                tracing::warn!("reading the real network's TUN device: {error}");
+                return;
+            }
+            Ok(true) => {
+                let room = modem.wait_for_network_room(SEGMENTS);
+                waited_in_vain = tokio::time::timeout(ROOM_WAIT, room).await.is_err();
+            }
+            Ok(false) => waited_in_vain = false,
         }
     }
 }

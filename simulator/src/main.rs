@@ -151,7 +151,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let forward = match &args.forward {
         Some(target) => {
             let reader = modem
-                .forward(target)
+                .forward(target, true)
                 .with_context(|| format!("forwarding to {target}"))?;
             info!(network = %target, "a real network behind the modem");
             Some(tokio::spawn(reader))

@@ -283,6 +283,12 @@ impl DataPlane {
         self.network.retain(|(queued, _)| *queued != session);
     }
 
+    /// Room left in the queue of datagrams from the real network, `None`
+    /// while the data interface is off (nothing is queued then).
+    pub(crate) fn network_room(&self) -> Option<usize> {
+        (self.alt_setting != 0).then(|| MAX_FORWARDED_DATAGRAMS.saturating_sub(self.network.len()))
+    }
+
     /// A datagram from the real network for `session`, queued for bulk IN
     /// in a recycled buffer; `false` (counted as dropped) when the data
     /// interface is off or the queue is full.

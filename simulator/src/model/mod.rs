@@ -573,6 +573,16 @@ impl Modem {
             .is_some_and(|f| f.data.push_network(session, packet))
     }
 
+    /// Room left in the fullest queue of datagrams from the real network
+    /// (functions with their data interface off take none and do not count).
+    pub fn network_room(&self) -> usize {
+        self.functions
+            .iter()
+            .filter_map(|f| f.data.network_room())
+            .min()
+            .unwrap_or(data::MAX_FORWARDED_DATAGRAMS)
+    }
+
     /// The function and session id of the active session whose host
     /// address is `address` (the first, should two executors share it).
     fn session_with_address(&self, address: std::net::IpAddr) -> Option<(usize, u8)> {
