@@ -150,6 +150,26 @@ fn from_the_network_to_the_session_with_that_address() {
     assert!(!host.modem.handle_network_in(&to_nobody));
     assert!(!host.modem.handle_network_in(&[0x45, 0]), "too short");
     assert!(host.modem.handle_network_in(&to_session0_v6));
+    // Another interface id in session 0's /64 is still session 0's; the
+    // next /64 is session 1's.
+    let elsewhere_in_prefix = net::udp_packet(
+        IpAddr::V6("2001:db8::1".parse().unwrap()),
+        53,
+        IpAddr::V6("fd00:6d62::1234".parse().unwrap()),
+        4000,
+        8,
+    )
+    .unwrap();
+    let session1_v6 = net::udp_packet(
+        IpAddr::V6("2001:db8::1".parse().unwrap()),
+        53,
+        IpAddr::V6("fd00:6d62:0:1::99".parse().unwrap()),
+        4000,
+        8,
+    )
+    .unwrap();
+    assert!(host.modem.handle_network_in(&elsewhere_in_prefix));
+    assert!(host.modem.handle_network_in(&session1_v6));
     let block = host
         .modem
         .poll_bulk_in(host.now, 0, 16384)
@@ -161,7 +181,9 @@ fn from_the_network_to_the_session_with_that_address() {
         vec![
             (NdpSignature::Ips(0), to_session0),
             (NdpSignature::Ips(0), to_session0_v6),
+            (NdpSignature::Ips(0), elsewhere_in_prefix),
             (NdpSignature::Ips(1), to_session1),
+            (NdpSignature::Ips(1), session1_v6),
         ]
     );
     assert!(host

@@ -584,7 +584,8 @@ impl Modem {
     }
 
     /// The function and session id of the active session whose host
-    /// address is `address` (the first, should two executors share it).
+    /// address is `address` (IPv6: within its prefix; the first, should two
+    /// executors share it).
     fn session_with_address(&self, address: std::net::IpAddr) -> Option<(usize, u8)> {
         if self.unplugged {
             return None;
@@ -601,11 +602,17 @@ impl Modem {
                             .as_ref()
                             .filter(|_| v4)
                             .is_some_and(|c| c.session_addresses(*session).0 == address),
-                        std::net::IpAddr::V6(address) => executor
-                            .ipv6
-                            .as_ref()
-                            .filter(|_| v6)
-                            .is_some_and(|c| c.session_addresses(*session).0 == address),
+                        // The whole prefix is the session's, as a network
+                        // routes a UE's /64 to it whatever interface id
+                        // the host picks.
+                        std::net::IpAddr::V6(address) => {
+                            executor.ipv6.as_ref().filter(|_| v6).is_some_and(|c| {
+                                let bits = c.prefix.min(128);
+                                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                                let mine = u128::from(c.session_addresses(*session).0);
+                                mine & mask == u128::from(address) & mask
+                            })
+                        }
                     };
                     mine.then(|| Some((function, u8::try_from(*session).ok()?)))
                         .flatten()
