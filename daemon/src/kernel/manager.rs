@@ -1,7 +1,10 @@
 //! Every modem behind a kernel driver that mbimd takes, supervised while it
 //! is present: the kernel-port counterpart of [`crate::usb::manager`].
 //!
-//! sysfs is scanned every [`POLL_INTERVAL`] ([`discovery::scan`]); the
+//! sysfs is scanned ([`discovery::scan`]) at the start, shortly after the
+//! kernel's device events (USB, usbmisc, wwan, net; heard without udevd,
+//! [`crate::uevent`]) and when a retake is due; every [`POLL_INTERVAL`]
+//! only where those events cannot be heard. Idle, the manager sleeps. The
 //! ports of one device are one modem. A USB modem is taken here only when
 //! a `[[devices.rules]]` entry gives it `transport = "kernel"` (otherwise
 //! the usbfs manager takes it); a WWAN modem (PCIe) always is. The
@@ -20,6 +23,7 @@ use crate::logging::chain;
 use crate::modem::{modem_channel, ModemSnapshot, Registry};
 use crate::netdev::InterfaceName;
 use crate::supervisor::{supervise, FunctionSpec, KernelData, ModemSpec, SessionLinks};
+use crate::uevent::{Uevent, UeventError, UeventSocket};
 use crate::usb::manager::retake_delay;
 use crate::usb::watch::POLL_INTERVAL;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -121,14 +125,56 @@ pub async fn run(
     let mut failures: HashMap<Key, u32> = HashMap::new();
     let mut not_before: HashMap<Key, tokio::time::Instant> = HashMap::new();
     let mut told = HashSet::new();
+    // The kernel's device events wake the scan; polling only without them.
+    let mut uevents = match UeventSocket::open() {
+        Ok(socket) => Some(socket),
+        Err(error) => {
+            tracing::info!(
+                "{}; rescanning for kernel MBIM ports every {POLL_INTERVAL:?}",
+                chain(&error)
+            );
+            None
+        }
+    };
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A task that ends wakes the loop (its modem may be taken again).
+    let (ended_tx, mut ended) = tokio::sync::mpsc::channel::<()>(1);
+    let mut rescan_at = Some(tokio::time::Instant::now());
     tokio::pin!(shutdown);
     loop {
+        let wake = rescan_at
+            .into_iter()
+            .chain(not_before.values().copied())
+            .min();
+        let polling = uevents.is_none();
         tokio::select! {
             () = &mut shutdown => break,
-            _ = tick.tick() => {}
+            () = sleep_until(wake) => {}
+            _ = tick.tick(), if polling => {}
+            Some(()) = ended.recv() => {
+                // The wake is sent as the task ends: let it finish.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            event = next_uevent(&mut uevents) => match event {
+                Ok(event) if is_relevant(&event) => {
+                    rescan_at.get_or_insert(tokio::time::Instant::now() + SETTLE);
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(UeventError::Overrun) => {
+                    tracing::debug!("device events were lost: rescanning for kernel MBIM ports");
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        "{}; rescanning for kernel MBIM ports every {POLL_INTERVAL:?} from now on",
+                        chain(&error)
+                    );
+                    uevents = None;
+                }
+            },
         }
+        rescan_at = None;
         let sys = roots.sys.clone();
         let functions = tokio::task::spawn_blocking(move || discovery::scan(&sys))
             .await
@@ -162,15 +208,21 @@ pub async fn run(
             {
                 continue;
             }
+            not_before.remove(&key);
             let (stop, stopped) = watch::channel(false);
-            let task = tokio::spawn(take_modem(
+            let ended_tx = ended_tx.clone();
+            let modem = take_modem(
                 identity,
                 functions,
                 Arc::clone(&config),
                 registry.clone(),
                 roots.clone(),
                 stopped,
-            ));
+            );
+            let task = tokio::spawn(async move {
+                modem.await;
+                let _ = ended_tx.try_send(());
+            });
             running.push(Running {
                 key,
                 stop,
@@ -309,6 +361,31 @@ fn open_function(
         }),
         transport: Arc::new(port),
     })
+}
+
+/// How long after the first device event of a burst the scan runs (a
+/// modem's interfaces, nodes and network devices appear together).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Events that may change which MBIM ports kernel drivers offer.
+fn is_relevant(event: &Uevent) -> bool {
+    matches!(event.subsystem.as_str(), "usb" | "usbmisc" | "wwan" | "net")
+}
+
+/// Sleeps until `at`; forever without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next device event; never without the socket.
+async fn next_uevent(socket: &mut Option<UeventSocket>) -> Result<Uevent, UeventError> {
+    match socket.as_mut() {
+        Some(socket) => socket.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The ports' names, for logs.
