@@ -681,7 +681,7 @@ impl ExecutorMachine {
             match cid {
                 bc::cid::SubscriberReadyStatus::ID => {
                     if let Some(info) = self.decode_ready(now, "ready", buffer) {
-                        self.apply_ready(now, &info);
+                        self.apply_ready(&info);
                     }
                 }
                 bc::cid::RadioState::ID => {

@@ -190,7 +190,7 @@ impl ExecutorMachine {
             None
         };
         match (info, status) {
-            (Some(info), _) => self.apply_ready(now, &info),
+            (Some(info), _) => self.apply_ready(&info),
             (None, Status::SimNotInserted | Status::BadSim | Status::NotInitialized) => {
                 let state = match status {
                     Status::SimNotInserted => SubscriberReadyState::SimNotInserted,
@@ -366,7 +366,7 @@ impl ExecutorMachine {
         }
     }
 
-    pub(super) fn apply_ready(&mut self, now: Instant, info: &bc::SubscriberReadyInfo) {
+    pub(super) fn apply_ready(&mut self, info: &bc::SubscriberReadyInfo) {
         let previous = self.status.ready_state;
         let state = info.ready_state;
         self.status.ready_state = Some(state);
@@ -398,7 +398,17 @@ impl ExecutorMachine {
                 self.configured_pin_tried = false;
                 self.status.pin = PinStatus::default();
             }
-            self.lost_to_network(now, &format!("SIM {state}"));
+            // The context goes with the card. Connecting again waits for a
+            // ready SIM, not for a back-off: a pause scheduled a moment ago
+            // for the network's deactivation (a slot switch deactivates
+            // the context just before the card goes) is dropped too, so the
+            // next SIM connects as soon as it is registered.
+            let reason = format!("SIM {state}");
+            if self.active.is_some() {
+                self.lost(&reason);
+                self.status.reason = Some(reason);
+            }
+            self.connect_at = None;
         }
     }
 }
@@ -440,6 +450,51 @@ mod tests {
     use mbim_protocol::services::basic_connect::{self as bc, SubscriberReadyState};
     use mbim_protocol::status::Status;
     use std::time::Instant;
+
+    /// A slot switch as the modem reports it: the context deactivated, then
+    /// the card gone, then the other card ready. The new SIM connects as
+    /// soon as it is registered, without the back-off a network's
+    /// deactivation alone would get.
+    #[test]
+    fn a_new_card_connects_without_waiting_out_the_old_contexts_back_off() {
+        use mbim_protocol::services::basic_connect::ActivationState;
+        let now = Instant::now();
+        let mut machine = ExecutorMachine::new(test_config());
+        let mut device = FakeDevice::default();
+        let (_, events) = run(&mut machine, &mut device, now);
+        assert!(matches!(events.as_slice(), [ExecutorEvent::Connected(_)]));
+
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::Connect::ID,
+            connect_info(ActivationState::Deactivated),
+        );
+        let (_, events) = run(&mut machine, &mut device, now);
+        assert!(
+            matches!(events.as_slice(), [ExecutorEvent::LinkDown { .. }]),
+            "{events:?}"
+        );
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::SubscriberReadyStatus::ID,
+            ready(SubscriberReadyState::NotInitialized),
+        );
+        run(&mut machine, &mut device, now);
+        indicate(
+            &mut machine,
+            now,
+            bc::cid::SubscriberReadyStatus::ID,
+            ready(SubscriberReadyState::Initialized),
+        );
+        let (sent, events) = run(&mut machine, &mut device, now);
+        assert!(sent.contains(&("connect", true)), "{sent:?}");
+        assert!(
+            matches!(events.as_slice(), [ExecutorEvent::Connected(_)]),
+            "{events:?}"
+        );
+    }
 
     #[test]
     fn tracked_pin_changes_report_their_outcome_and_never_the_pin() {
