@@ -45,6 +45,9 @@ struct Shared {
     changed: Notify,
     /// The real network behind the modem, once [`SimModem::forward`] opened it.
     uplink: std::sync::OnceLock<crate::forward::Uplink>,
+    /// What the host sends to it, gathered per NTB (only taken under the
+    /// model's lock, so never contended).
+    writer: Mutex<crate::forward::Writer>,
 }
 
 /// A simulated modem; clones are handles to the same modem.
@@ -72,6 +75,7 @@ impl SimModem {
                 modem: Mutex::new(modem),
                 changed: Notify::new(),
                 uplink: std::sync::OnceLock::new(),
+                writer: Mutex::new(crate::forward::Writer::default()),
             }),
         })
     }
@@ -320,12 +324,22 @@ impl SimFunction {
     pub fn bulk_out(&self, ntb: &[u8]) -> Result<(), EndpointError> {
         self.modem
             .with(|modem, now| match self.modem.shared.uplink.get() {
-                Some(device) => modem.handle_bulk_out_to(
-                    now,
-                    self.index,
-                    ntb,
-                    Some(&mut |datagram| crate::forward::send(device, datagram)),
-                ),
+                Some(device) => {
+                    let mut writer = self
+                        .modem
+                        .shared
+                        .writer
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let result = modem.handle_bulk_out_to(
+                        now,
+                        self.index,
+                        ntb,
+                        Some(&mut |datagram| writer.send(device, datagram)),
+                    );
+                    writer.flush(device);
+                    result
+                }
                 None => modem.handle_bulk_out(now, self.index, ntb),
             })
     }

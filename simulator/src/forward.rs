@@ -222,22 +222,62 @@ impl ForwardTarget {
 /// The open device, shared by the bulk OUT path (writes) and the reader.
 pub(crate) type Uplink = Arc<tun_rs::AsyncDevice>;
 
-/// The virtio-net header of a plain packet: no segmentation, checksums
-/// already complete (the host computed them).
-const PLAIN_HEADER: [u8; tun_rs::VIRTIO_NET_HDR_LEN] = [0; tun_rs::VIRTIO_NET_HDR_LEN];
+/// Datagrams from the host gathered before they are written coalesced.
+const WRITE_BATCH: usize = tun_rs::IDEAL_BATCH_SIZE;
+/// A gathered datagram's buffer: room for the virtio-net header before
+/// it, and for the super-packet coalescing builds in the first of a flow.
+const WRITE_BUFFER: usize = 65_535 + 2 * tun_rs::VIRTIO_NET_HDR_LEN;
 
-/// Writes one datagram from the host to the network (behind a plain
-/// virtio-net header when the device has offloads); `false` if the device
-/// did not take it (never waits: a full device drops, as a link does).
-pub(crate) fn send(device: &tun_rs::AsyncDevice, datagram: &[u8]) -> bool {
-    if device.tcp_gso() {
-        let parts = [
-            std::io::IoSlice::new(&PLAIN_HEADER),
-            std::io::IoSlice::new(datagram),
-        ];
-        device.try_send_vectored(&parts).is_ok()
-    } else {
-        device.try_send(datagram).is_ok()
+/// What goes from the host to the network: with offloads, the datagrams
+/// of one NTB are gathered (in buffers kept from one NTB to the next) and
+/// written coalesced into GSO super-packets per flow (tun-rs's GRO table),
+/// as mbimd writes its own TUN device; without, each is written as it is.
+#[derive(Default)]
+pub(crate) struct Writer {
+    batch: Vec<Vec<u8>>,
+    gathered: usize,
+    gro: Option<tun_rs::GROTable>,
+}
+
+impl Writer {
+    /// Takes one datagram; `false` if the device did not take it (never
+    /// waits: a full device drops, as a link does).
+    pub(crate) fn send(&mut self, device: &tun_rs::AsyncDevice, datagram: &[u8]) -> bool {
+        if !device.tcp_gso() {
+            return device.try_send(datagram).is_ok();
+        }
+        if self.batch.len() <= self.gathered {
+            self.batch.push(Vec::with_capacity(WRITE_BUFFER));
+        }
+        let Some(buffer) = self.batch.get_mut(self.gathered) else {
+            return false;
+        };
+        buffer.clear();
+        buffer.resize(tun_rs::VIRTIO_NET_HDR_LEN, 0);
+        buffer.extend_from_slice(datagram);
+        self.gathered = self.gathered.saturating_add(1);
+        if self.gathered >= WRITE_BATCH {
+            self.flush(device);
+        }
+        true
+    }
+
+    /// Writes what was gathered (the end of an NTB, or a full batch).
+    pub(crate) fn flush(&mut self, device: &tun_rs::AsyncDevice) {
+        let count = std::mem::take(&mut self.gathered);
+        let Some(batch) = self.batch.get_mut(..count) else {
+            return;
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let gro = self.gro.get_or_insert_with(tun_rs::GROTable::new);
+        // The device's own (non-blocking) write of a batch, not the
+        // AsyncDevice's, which would wait: this runs under the model's lock.
+        let plain: &tun_rs::DeviceImpl = device;
+        if let Err(error) = plain.send_multiple(gro, batch, tun_rs::VIRTIO_NET_HDR_LEN) {
+            tracing::debug!("the real network did not take {count} datagram(s): {error}");
+        }
     }
 }
 
