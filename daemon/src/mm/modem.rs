@@ -215,7 +215,7 @@ pub(crate) async fn call(
         }
         "SetPrimarySimSlot" => {
             let (slot,): (u32,) = call.args()?;
-            set_primary_slot(call, modem, slot).await?;
+            set_primary_slot(call, modem, executor, slot).await?;
             call.done()
         }
         "SetCurrentCapabilities" => {
@@ -415,8 +415,17 @@ async fn set_radio(call: &Call<'_>, modem: u32, executor: u32, on: bool) -> Resu
 /// remembered), waited for until the modem reports the new mapping. The
 /// modem's objects are withdrawn meanwhile and come back renumbered, as
 /// after ModemManager's re-probe; a switch refused outright brings the
-/// same ones back.
-async fn set_primary_slot(call: &Call<'_>, modem: u32, slot: u32) -> Result<(), MmError> {
+/// same ones back. As with ModemManager's re-probe, the old modem's bearers
+/// end: once the sessions are the clients', the session is taken down
+/// before the switch and nothing connects on the new SIM until a client
+/// asks (else the executor would reconnect by itself with the old SIM's
+/// request, and the client's own Connect would find it up).
+async fn set_primary_slot(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    slot: u32,
+) -> Result<(), MmError> {
     let handle = connect::handle(call, modem)?;
     let snapshot = handle.snapshot();
     let slots = u32::try_from(snapshot.slots.len()).unwrap_or(u32::MAX);
@@ -444,6 +453,13 @@ async fn set_primary_slot(call: &Call<'_>, modem: u32, slot: u32) -> Result<(), 
     // removed, not disabled under it.
     call.face.table().withdraw(modem);
     call.face.refresh().await;
+    if call.face.config().sessions.get() == crate::config::SessionManager::Client {
+        if let Err(error) = connect::disconnect(call, modem, executor).await {
+            call.face.table().restore(modem, false);
+            call.face.refresh().await;
+            return Err(error);
+        }
+    }
     if let Err(error) = handle.switch_to_slot(index).await {
         call.face.table().restore(modem, false);
         call.face.refresh().await;
