@@ -30,14 +30,16 @@
     unreachable_pub
 )]
 
+#[path = "common/daemon.rs"]
+mod daemon;
 #[path = "../tests/dbus_common/mod.rs"]
 mod dbus_common;
 #[path = "../tests/netns_support/mod.rs"]
 mod netns_support;
 
 use dbus_common::PrivateBus;
-use netns_support::{privileged, Daemon, Namespace};
-use std::process::Stdio;
+use mbimd_test_support::scenarios::dual_sim_with_own_subnets;
+use netns_support::{privileged, Namespace};
 use std::time::{Duration, Instant};
 
 /// The modems of the main measurement.
@@ -72,7 +74,7 @@ fn main() {
         .skip(1)
         .find_map(|arg| arg.parse::<usize>().ok())
         .unwrap_or(MODEMS)
-        .clamp(1, 190);
+        .clamp(1, 191);
     println!(
         "idle cost of {modems} simulated dual-SIM modems ({} executors) against 1, same run",
         modems * 2
@@ -112,37 +114,15 @@ fn main() {
 fn measure(modems: usize) -> Figures {
     let bus = PrivateBus::start();
     let namespace = Namespace::create(&format!("mbimd-fleet{modems}"));
-    let dir = bus.dir();
-    let config = dir.join("mbimd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"warn\"\ntarget = \"stderr\"\n\
-             [modemmanager]\napi = \"off\"\n\
-             [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    let mut args = vec!["--config".to_owned(), config.display().to_string()];
+    let mut args = Vec::new();
     for modem in 0..modems {
-        let scenario = dir.join(format!("modem{modem}.toml"));
-        std::fs::write(&scenario, scenario_for(modem)).unwrap();
+        let scenario = bus.dir().join(format!("modem{modem}.toml"));
+        let index = u8::try_from(modem).unwrap();
+        std::fs::write(&scenario, dual_sim_with_own_subnets(index)).unwrap();
         args.push(format!("--simulate={}", scenario.display()));
     }
-    let log = dir.join("mbimd.log");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let started = Instant::now();
-    let child = namespace
-        .exec(env!("CARGO_BIN_EXE_mbimd"), &args)
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
+    let (mut daemon, log) = daemon::start(&bus, &namespace, &args);
     let pid = daemon.0.id();
     // `ip netns exec` execs mbimd in place: the child is the daemon.
     loop {
@@ -183,20 +163,6 @@ fn measure(modems: usize) -> Figures {
     let exit = daemon.terminate();
     assert!(exit.success(), "mbimd exited with {exit}");
     figures
-}
-
-/// The built-in dual-SIM scenario with modem `index`'s own subnets.
-fn scenario_for(index: usize) -> String {
-    let text = include_str!("../../simulator/scenarios/dssa.toml");
-    let octet = 64 + index;
-    let scenario = text
-        .replace("10.64.0.", &format!("10.{octet}.0."))
-        .replace("fd00:6d62::", &format!("fd00:6d62:{index:x}::"));
-    assert!(
-        index == 0 || scenario != text,
-        "the scenario's subnets moved"
-    );
-    scenario
 }
 
 /// Devices with an IPv4 address from their modem: one per connected modem.

@@ -28,6 +28,8 @@
     unreachable_pub
 )]
 
+#[path = "common/daemon.rs"]
+mod daemon;
 #[path = "../tests/dbus_common/mod.rs"]
 mod dbus_common;
 #[path = "../tests/netns_support/mod.rs"]
@@ -35,10 +37,9 @@ mod netns_support;
 
 use dbus_common::PrivateBus;
 use mbimd_test_support::icmp::{ping, Echo};
-use netns_support::{privileged, Daemon, Namespace};
+use netns_support::{privileged, Namespace};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -69,31 +70,7 @@ fn main() {
         .max(1);
     let bus = PrivateBus::start();
     let namespace = Namespace::create("mbimd-switch");
-    let config = bus.dir().join("mbimd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[dns]\nbackend = \"none\"\n[logging]\nlevel = \"warn\"\ntarget = \"stderr\"\n\
-             [modemmanager]\napi = \"off\"\n\
-             [slot-policy]\nstate-file = \"{}/slots.toml\"\n",
-            bus.dir().display()
-        ),
-    )
-    .unwrap();
-    let log = bus.dir().join("mbimd.log");
-    let child = namespace
-        .exec(
-            env!("CARGO_BIN_EXE_mbimd"),
-            &["--simulate", "--config", config.to_str().unwrap()],
-        )
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
+    let (mut daemon, log) = daemon::start(&bus, &namespace, &["--simulate".to_owned()]);
 
     let (probes, stop) = start_prober(&namespace.0);
     let runtime = tokio::runtime::Builder::new_current_thread()

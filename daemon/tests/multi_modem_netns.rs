@@ -14,21 +14,9 @@ mod netns_support;
 
 use mbim_sim::control::ControlCommand;
 use mbimd_test_support::icmp::Echo;
+use mbimd_test_support::scenarios::dual_sim_with_own_subnets;
 use netns_support::{privileged, wait_until, Daemon, Namespace};
 use std::process::Stdio;
-
-/// The built-in dual-SIM scenario with modem `index`'s own subnets.
-fn scenario_for(index: u8) -> String {
-    let text = include_str!("../../simulator/scenarios/dssa.toml");
-    let scenario = text
-        .replace("10.64.0.", &format!("10.{}.0.", 64 + index))
-        .replace("fd00:6d62::", &format!("fd00:6d62:{index}::"));
-    assert!(
-        index == 0 || scenario != text,
-        "the scenario's subnets moved"
-    );
-    scenario
-}
 
 /// `ip -4 route show default`'s lines through `device`.
 fn default_route(namespace: &Namespace, device: &str) -> String {
@@ -61,7 +49,7 @@ fn two_modems_get_a_default_route_each() {
     let mut controls = Vec::new();
     for index in 0..2 {
         let scenario = dir.join(format!("modem{index}.toml"));
-        std::fs::write(&scenario, scenario_for(index)).unwrap();
+        std::fs::write(&scenario, dual_sim_with_own_subnets(index)).unwrap();
         args.push(format!("--simulate={}", scenario.display()));
         let control = dir.join(format!("control{index}"));
         args.push(format!("--sim-control={}", control.display()));

@@ -9,9 +9,11 @@
 //!   namespace, over a raw socket, so no test needs iputils.
 //! - [`process`]: signals to a test's child processes without procps's
 //!   `kill`.
+//! - [`scenarios`]: simulated modems for runs of several at once.
 //!
 //! A dev-dependency only: nothing here ships in mbimd or mbimctl.
 
 pub mod icmp;
 pub mod process;
+pub mod scenarios;
 pub mod tools;

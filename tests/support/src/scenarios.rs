@@ -1,0 +1,19 @@
+//! Simulated modems for tests and benchmarks that run several at once.
+
+/// The built-in dual-SIM scenario (simulator/scenarios/dssa.toml) for modem
+/// `index` of several in one network namespace: its own subnets
+/// (10.64.0.0/30 for the first, 10.65.0.0/30 for the second, …; IPv6
+/// fd00:6d62::/64, fd00:6d62:1::/64, …), as modems of different operators
+/// hand out. At most 190 modems (the IPv4 second octet stays below 255).
+pub fn dual_sim_with_own_subnets(index: u8) -> String {
+    let text = include_str!("../../../simulator/scenarios/dssa.toml");
+    let octet = 64 + u16::from(index.min(190));
+    let scenario = text
+        .replace("10.64.0.", &format!("10.{octet}.0."))
+        .replace("fd00:6d62::", &format!("fd00:6d62:{index:x}::"));
+    assert!(
+        index == 0 || scenario != text,
+        "the dssa scenario's subnets moved: update scenarios.rs"
+    );
+    scenario
+}
