@@ -209,6 +209,14 @@ pub enum Origin {
     Created,
 }
 
+/// What opening a device found: the rtnetlink connection, the device's
+/// index, and whether it has IPv6.
+struct Found {
+    rtnl: Rtnl,
+    index: u32,
+    ipv6: bool,
+}
+
 /// The device of one connected session.
 pub struct Netdev {
     name: InterfaceName,
@@ -265,31 +273,12 @@ impl Netdev {
             // add a random link-local address to an ARPHRD_NONE device.
             sysctl::set_ipv6(name.as_str(), "addr_gen_mode", "1")?;
         }
-        // A client that configures the device also sets its DNS.
-        let backend = match options.addressing {
-            Addressing::Full => &options.dns,
-            Addressing::LinkOnly => &DnsBackend::None,
-        };
-        let dns = DnsLink::select(backend, name.as_str(), link.index)
-            .await
-            .map_err(|source| NetdevError::Dns {
-                interface: name.to_string(),
-                source: Box::new(source),
-            })?;
-        Ok(Netdev {
-            name,
-            index: link.index,
-            device: Some(device),
-            origin: Origin::Tun,
-            restore: Vec::new(),
-            options,
+        let found = Found {
             rtnl,
-            dns,
+            index: link.index,
             ipv6,
-            applied_dns: None,
-            metric: None,
-            namespace: metric::current_namespace(),
-        })
+        };
+        Self::assemble(name, options, found, Some(device), Origin::Tun, Vec::new()).await
     }
 
     /// Takes the kernel's existing network device `name` (a kernel driver's
@@ -329,11 +318,29 @@ impl Netdev {
         if ipv6 && !link.up && options.addressing == Addressing::Full {
             sysctl::set_ipv6(name.as_str(), "addr_gen_mode", "1")?;
         }
+        let found = Found {
+            rtnl,
+            index: link.index,
+            ipv6,
+        };
+        Self::assemble(name, options, found, None, origin, restore).await
+    }
+
+    /// The device found as `found`, with its DNS backend picked (none for
+    /// a device a client configures: it sets the DNS too).
+    async fn assemble(
+        name: InterfaceName,
+        options: NetdevOptions,
+        found: Found,
+        device: Option<Arc<tun_rs::AsyncDevice>>,
+        origin: Origin,
+        restore: Vec<(&'static str, String)>,
+    ) -> Result<Netdev, NetdevError> {
         let backend = match options.addressing {
             Addressing::Full => &options.dns,
             Addressing::LinkOnly => &DnsBackend::None,
         };
-        let dns = DnsLink::select(backend, name.as_str(), link.index)
+        let dns = DnsLink::select(backend, name.as_str(), found.index)
             .await
             .map_err(|source| NetdevError::Dns {
                 interface: name.to_string(),
@@ -341,14 +348,14 @@ impl Netdev {
             })?;
         Ok(Netdev {
             name,
-            index: link.index,
-            device: None,
+            index: found.index,
+            device,
             origin,
             restore,
             options,
-            rtnl,
+            rtnl: found.rtnl,
             dns,
-            ipv6,
+            ipv6: found.ipv6,
             applied_dns: None,
             metric: None,
             namespace: metric::current_namespace(),
