@@ -62,11 +62,7 @@ pub(crate) fn properties(view: &ModemView<'_>) -> Props {
         .collect();
     // One bearer per session the modem carries, all of them active at once.
     let max_bearers = connect::max_bearers(status);
-    let device = if snapshot.usb_path == "simulated" {
-        "simulated".to_owned()
-    } else {
-        format!("/sys/bus/usb/devices/{}", snapshot.usb_path)
-    };
+    let device = device_path(&snapshot.usb_path);
     let ports = vec![
         (view.control_port(), port_type::MBIM),
         (view.netdev_name(), port_type::NET),
@@ -490,4 +486,70 @@ async fn set_primary_slot(
             format!("SetPrimarySimSlot: the modem did not switch to slot {slot} in time"),
         )
     })
+}
+
+/// `Device`, the modem's physical device in sysfs as ModemManager gives it:
+/// under /sys/bus/pci for a PCIe modem (its kernel name is a PCI address,
+/// `0000:01:00.0`, `10000:e1:00.0` behind Intel VMD), under /sys/bus/usb for a USB one (a port path,
+/// `1-1.2`), followed to /sys/devices where sysfs has it.
+fn device_path(kernel_name: &str) -> String {
+    if kernel_name == "simulated" {
+        return kernel_name.to_owned();
+    }
+    let bus = if is_pci_address(kernel_name) {
+        "pci"
+    } else {
+        "usb"
+    };
+    let link = format!("/sys/bus/{bus}/devices/{kernel_name}");
+    std::fs::canonicalize(&link)
+        .ok()
+        .and_then(|path| path.to_str().map(str::to_owned))
+        .unwrap_or(link)
+}
+
+/// Whether `name` is a PCI address (`domain:bus:device.function`, hex).
+fn is_pci_address(name: &str) -> bool {
+    let hex =
+        |part: &str, len: usize| part.len() == len && part.chars().all(|c| c.is_ascii_hexdigit());
+    // Domains beyond 0xffff exist (Intel VMD: 10000:e1:00.0).
+    let domain_ok = |part: &str| part.len() >= 4 && part.chars().all(|c| c.is_ascii_hexdigit());
+    let mut parts = name.split(':');
+    let (Some(domain), Some(bus), Some(slot), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some((device, function)) = slot.split_once('.') else {
+        return false;
+    };
+    domain_ok(domain) && hex(bus, 2) && hex(device, 2) && hex(function, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pcie_modem_is_a_pci_device_and_a_usb_modem_a_usb_one() {
+        // (kernel name, bus) — the files need not exist here: the bus
+        // path is kept when sysfs has no such device.
+        let table = [
+            ("0000:01:00.0", "/sys/bus/pci/devices/0000:01:00.0"),
+            ("10000:e1:00.0", "/sys/bus/pci/devices/10000:e1:00.0"),
+            ("1-1.2", "/sys/bus/usb/devices/1-1.2"),
+            ("3-4", "/sys/bus/usb/devices/3-4"),
+            ("0000:01:00", "/sys/bus/usb/devices/0000:01:00"),
+            ("simulated", "simulated"),
+        ];
+        for (name, expected) in table {
+            if std::path::Path::new(expected).exists() {
+                continue;
+            }
+            assert_eq!(device_path(name), expected, "{name}");
+        }
+        assert!(is_pci_address("0000:00:1c.0"));
+        assert!(!is_pci_address("0000:00:1c.g"));
+        assert!(!is_pci_address("1-1.2:1.0"));
+    }
 }
