@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
-use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
+mod data_support;
+
+use data_support::{connected, datagrams, ntb, GW4, HOST4};
+use mbim_protocol::ntb::{NdpSignature, NtbFormat};
+use mbim_protocol::services::basic_connect as bc;
 use mbim_protocol::usb::{ClassRequest, NtbInputSize, SetupPacket};
 use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
 use mbim_sim::model::host::Host;
@@ -13,67 +16,12 @@ use mbim_sim::scenario::Scenario;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-const HOST4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 2);
-const GW4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
-
 fn gw6() -> Ipv6Addr {
     "fd00:6d62::1".parse().unwrap()
 }
 
 fn host6() -> Ipv6Addr {
     "fd00:6d62::2".parse().unwrap()
-}
-
-fn connected(sessions: &[u32]) -> Host {
-    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
-    host.open(0);
-    for session in sessions {
-        let done = host
-            .set::<bcc::Connect>(
-                0,
-                &bc::ConnectSet {
-                    session_id: *session,
-                    activation_command: bc::ActivationCommand::Activate,
-                    access_string: "internet".to_owned(),
-                    user_name: String::new(),
-                    password: String::new(),
-                    compression: bc::Compression::None,
-                    auth_protocol: bc::AuthProtocol::None,
-                    ip_type: bc::ContextIpType::Ipv4v6,
-                    context_type: bc::ContextType::Internet.uuid(),
-                },
-            )
-            .unwrap();
-        assert_eq!(done.status, mbim_protocol::status::Status::Success);
-    }
-    host.modem.set_data_alt_setting(0, 1);
-    host
-}
-
-fn ntb(format: NtbFormat, datagrams: &[(u8, Vec<u8>)]) -> Vec<u8> {
-    let limits = BuildLimits {
-        max_size: 16384,
-        max_datagrams: 0,
-        divisor: 4,
-        remainder: 0,
-        ndp_alignment: 4,
-    };
-    let mut builder = NtbBuilder::new(format, limits).unwrap();
-    for (session, datagram) in datagrams {
-        builder.push(NdpSignature::Ips(*session), datagram).unwrap();
-    }
-    builder.finish().unwrap().to_vec()
-}
-
-fn datagrams(block: &[u8]) -> Vec<(NdpSignature, Vec<u8>)> {
-    Ntb::new_checked(block)
-        .unwrap()
-        .datagrams()
-        .map(|d| {
-            let d = d.unwrap();
-            (d.signature, d.data.to_vec())
-        })
-        .collect()
 }
 
 fn class(

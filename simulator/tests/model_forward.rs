@@ -6,70 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
-use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
+mod data_support;
+
+use data_support::{connected, datagrams, ntb, GW4, HOST4};
+use mbim_protocol::ntb::{NdpSignature, NtbFormat};
 use mbim_sim::model::data::MAX_FORWARDED_DATAGRAMS;
-use mbim_sim::model::host::Host;
 use mbim_sim::model::net;
-use mbim_sim::scenario::Scenario;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Instant;
 
-const HOST4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 2);
-const GW4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
 const FAR4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-
-fn connected(sessions: &[u32]) -> Host {
-    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
-    host.open(0);
-    for session in sessions {
-        let done = host
-            .set::<bcc::Connect>(
-                0,
-                &bc::ConnectSet {
-                    session_id: *session,
-                    activation_command: bc::ActivationCommand::Activate,
-                    access_string: "internet".to_owned(),
-                    user_name: String::new(),
-                    password: String::new(),
-                    compression: bc::Compression::None,
-                    auth_protocol: bc::AuthProtocol::None,
-                    ip_type: bc::ContextIpType::Ipv4v6,
-                    context_type: bc::ContextType::Internet.uuid(),
-                },
-            )
-            .unwrap();
-        assert_eq!(done.status, mbim_protocol::status::Status::Success);
-    }
-    host.modem.set_data_alt_setting(0, 1);
-    host
-}
-
-fn ntb(datagrams: &[(u8, Vec<u8>)]) -> Vec<u8> {
-    let limits = BuildLimits {
-        max_size: 16384,
-        max_datagrams: 0,
-        divisor: 4,
-        remainder: 0,
-        ndp_alignment: 4,
-    };
-    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
-    for (session, datagram) in datagrams {
-        builder.push(NdpSignature::Ips(*session), datagram).unwrap();
-    }
-    builder.finish().unwrap().to_vec()
-}
-
-fn datagrams(block: &[u8]) -> Vec<(NdpSignature, Vec<u8>)> {
-    Ntb::new_checked(block)
-        .unwrap()
-        .datagrams()
-        .map(|d| {
-            let d = d.unwrap();
-            (d.signature, d.data.to_vec())
-        })
-        .collect()
-}
 
 #[test]
 fn beyond_the_gateway_goes_to_the_uplink_and_the_gateway_still_answers() {
@@ -94,12 +39,15 @@ fn beyond_the_gateway_goes_to_the_uplink_and_the_gateway_still_answers() {
             host.now,
             0,
             // Session 3 is not active: dropped, never forwarded.
-            &ntb(&[
-                (0, to_gw),
-                (0, far.clone()),
-                (0, far6.clone()),
-                (3, far.clone()),
-            ]),
+            &ntb(
+                NtbFormat::Ntb16,
+                &[
+                    (0, to_gw),
+                    (0, far.clone()),
+                    (0, far6.clone()),
+                    (3, far.clone()),
+                ],
+            ),
             Some(&mut uplink),
         )
         .unwrap();
@@ -115,7 +63,12 @@ fn beyond_the_gateway_goes_to_the_uplink_and_the_gateway_still_answers() {
 
     // An uplink that refuses (a full device) loses the datagram, counted.
     host.modem
-        .handle_bulk_out_to(host.now, 0, &ntb(&[(0, far)]), Some(&mut |_: &[u8]| false))
+        .handle_bulk_out_to(
+            host.now,
+            0,
+            &ntb(NtbFormat::Ntb16, &[(0, far)]),
+            Some(&mut |_: &[u8]| false),
+        )
         .unwrap();
     let counters = host.modem.data_counters(0).unwrap();
     assert_eq!(counters.forwarded_out, 2);
