@@ -203,3 +203,54 @@ async fn what_connected_is_tried_first_for_the_same_sim() {
     assert_eq!(status.apn_source, Some(ApnSource::ProviderDatabase));
     std::fs::remove_dir_all(&store).unwrap();
 }
+
+#[tokio::test]
+async fn a_network_that_asks_for_an_attach_apn_gets_it_and_the_status_says_why() {
+    use mbimd::executor::Profile;
+    let refused = "the network refused the attach: missing-or-unknown-apn";
+    // (profile, network's attach APN, attach APN set)
+    let table: [(Option<Profile>, &str, &str); 3] = [
+        // No profile: the provider database's entry names the attach APN.
+        (None, "ia.sim.example", "ia.sim.example"),
+        // A profile without one: its own APN.
+        (
+            Some(Profile::new("p", "internet.op")),
+            "internet.op",
+            "internet.op",
+        ),
+        // A profile whose attach APN the network refuses: its own APN next.
+        (
+            Some(Profile {
+                attach_apn: Some("wrong.op".to_owned()),
+                ..Profile::new("p", "internet.op")
+            }),
+            "internet.op",
+            "internet.op",
+        ),
+    ];
+    for mbimex in [1, 3] {
+        for (index, (profile, required, set)) in table.iter().enumerate() {
+            let row = format!("MBIMEx {mbimex}, row {index}");
+            let store = temp_dir(&format!("attach-{mbimex}-{index}"));
+            let mut scenario = scenario(&[], None);
+            scenario.modem.mbimex = mbimex;
+            scenario.executors[0].network.attach_apn = Some((*required).to_owned());
+            let config = ExecutorConfig {
+                profiles: profile.iter().cloned().collect(),
+                ..config(Some(database()), &store)
+            };
+            let status = connect(scenario, config).await;
+            assert_eq!(
+                status.attach_apn,
+                Some(((*set).to_owned(), refused.to_owned())),
+                "{row}"
+            );
+            assert_eq!(
+                status.register_state,
+                Some(mbim_protocol::services::basic_connect::RegisterState::Home),
+                "{row}"
+            );
+            std::fs::remove_dir_all(&store).unwrap();
+        }
+    }
+}

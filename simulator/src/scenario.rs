@@ -425,6 +425,13 @@ pub struct NetworkConfig {
     /// refused with FAILURE and the network error missing-or-unknown-apn.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apns: Option<Vec<String>>,
+    /// The LTE attach APN the network requires: until the modem's home LTE
+    /// attach configuration (LTE_ATTACH_CONFIGURATION) names it (compared
+    /// without case), the registration is denied with the network error
+    /// missing-or-unknown-apn, as an attach rejected for its initial PDN
+    /// connection. Absent: any attach APN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach_apn: Option<String>,
 }
 
 impl NetworkConfig {
@@ -434,6 +441,14 @@ impl NetworkConfig {
             apns.iter()
                 .any(|accepted| accepted.eq_ignore_ascii_case(apn))
         })
+    }
+
+    /// Whether the network takes an attach with the home LTE attach
+    /// configuration `configured` (its APN, `None` when there is none).
+    pub fn takes_attach(&self, configured: Option<&str>) -> bool {
+        self.attach_apn
+            .as_ref()
+            .is_none_or(|required| configured.is_some_and(|apn| apn.eq_ignore_ascii_case(required)))
     }
 }
 
@@ -452,6 +467,7 @@ impl Default for NetworkConfig {
             downlink_speed: 150_000_000,
             visible: Vec::new(),
             apns: None,
+            attach_apn: None,
         }
     }
 }

@@ -285,6 +285,21 @@ impl ExecutorObject {
         self.view().apn_source
     }
 
+    /// The LTE attach APN mbimd set in the modem (LTE_ATTACH_CONFIGURATION);
+    /// empty when it set none.
+    #[zbus(property)]
+    fn attach_apn(&self) -> String {
+        self.view().attach_apn
+    }
+
+    /// Why it was set: "named by the profile", or "the network refused the
+    /// attach: CAUSE" (the registration or attach refused with a cause
+    /// asking for another attach APN, e.g. missing-or-unknown-apn).
+    #[zbus(property)]
+    fn attach_apn_reason(&self) -> String {
+        self.view().attach_apn_reason
+    }
+
     /// The network device while connected (empty otherwise).
     #[zbus(property)]
     fn netdev(&self) -> String {

@@ -282,6 +282,8 @@ pub(crate) struct ExecutorView {
     pub(crate) profile: String,
     pub(crate) apn: String,
     pub(crate) apn_source: String,
+    pub(crate) attach_apn: String,
+    pub(crate) attach_apn_reason: String,
     pub(crate) sessions: Vec<SessionEntry>,
     pub(crate) netdev: String,
     pub(crate) transport: String,
@@ -377,6 +379,16 @@ impl ExecutorView {
                 .apn_source
                 .map_or("", |source| source.as_str())
                 .to_owned(),
+            attach_apn: status
+                .attach_apn
+                .as_ref()
+                .map(|(apn, _)| apn.clone())
+                .unwrap_or_default(),
+            attach_apn_reason: status
+                .attach_apn
+                .as_ref()
+                .map(|(_, why)| why.clone())
+                .unwrap_or_default(),
             sessions: sessions_of(executor),
             netdev: executor.netdev.clone().unwrap_or_default(),
             transport: executor.transport.clone(),
@@ -447,6 +459,11 @@ impl ExecutorView {
             ("Profile", Value::from(self.profile.clone())),
             ("Apn", Value::from(self.apn.clone())),
             ("ApnSource", Value::from(self.apn_source.clone())),
+            ("AttachApn", Value::from(self.attach_apn.clone())),
+            (
+                "AttachApnReason",
+                Value::from(self.attach_apn_reason.clone()),
+            ),
             ("Sessions", Value::from(self.sessions.clone())),
             ("Netdev", Value::from(self.netdev.clone())),
             ("Transport", Value::from(self.transport.clone())),

@@ -488,6 +488,9 @@ pub struct ExecutorStatus {
     pub apn_source: Option<ApnSource>,
     /// The APN of the current (or last) connection.
     pub apn: Option<String>,
+    /// The LTE attach APN mbimd set (LTE_ATTACH_CONFIGURATION) and why:
+    /// named by the profile, or the network's refusal that asked for it.
+    pub attach_apn: Option<(String, String)>,
     /// The IP configuration while connected.
     pub ip: Option<IpSettings>,
     /// Connection attempts failed in a row.

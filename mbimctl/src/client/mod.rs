@@ -687,6 +687,8 @@ const EXECUTOR_ORDER: &[&str] = &[
     "Profile",
     "Apn",
     "ApnSource",
+    "AttachApn",
+    "AttachApnReason",
     "Sessions",
     "Netdev",
     "Transport",

@@ -705,11 +705,13 @@ impl Modem {
                     return status_only(Status::Failure);
                 };
                 executor.lte_attach = request.configurations;
+                let configurations = executor.lte_attach.clone();
+                // The modem attaches again with it (a denied registration
+                // may now succeed).
+                self.refresh_executor(now, index);
                 reply(
                     Status::Success,
-                    &ms::LteAttachConfigurations {
-                        configurations: executor.lte_attach.clone(),
-                    },
+                    &ms::LteAttachConfigurations { configurations },
                 )
             }
             (ms::cid::DeviceReset::ID, Set) if self.scenario.modem.device_reset => {

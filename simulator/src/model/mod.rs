@@ -202,6 +202,19 @@ pub(crate) struct Executor {
     pub(crate) filters: BTreeMap<u32, bc::PacketFilters>,
 }
 
+impl Executor {
+    /// Whether the network takes the modem's attach with its home LTE
+    /// attach APN (scenario `network.attach_apn`).
+    pub(crate) fn attach_taken(&self) -> bool {
+        let home = self
+            .lte_attach
+            .iter()
+            .find(|entry| entry.roaming == ms::LteAttachContextRoamingControl::Home)
+            .map(|entry| entry.access_string.as_str());
+        self.config.network.takes_attach(home)
+    }
+}
+
 /// One function: control channel and data plane.
 #[derive(Debug)]
 pub(crate) struct Function {
@@ -1148,6 +1161,7 @@ impl Modem {
                 match executor.manual_provider.as_deref() {
                     // Another network chosen by hand: a visiting one.
                     Some(id) if id != executor.config.network.provider_id => RegisterState::Roaming,
+                    _ if !executor.attach_taken() => RegisterState::Denied,
                     _ => register_state_from_name(&executor.config.network.register_state),
                 }
             } else {
@@ -1336,8 +1350,16 @@ impl Modem {
                 }),
             _ => (network.provider_id.clone(), network.provider_name.clone()),
         };
+        // An attach refused for its APN says why (3GPP TS 24.301: ESM
+        // cause 27 in the attach reject).
+        let attach_refused =
+            executor.register_state == RegisterState::Denied && !executor.attach_taken();
         bc::RegistrationStateInfo {
-            nw_error: bc::NwError::None,
+            nw_error: if attach_refused {
+                bc::NwError::MissingOrUnknownApn
+            } else {
+                bc::NwError::None
+            },
             register_state: executor.register_state,
             register_mode: if executor.manual_provider.is_some() {
                 bc::RegisterMode::Manual

@@ -1,23 +1,18 @@
 //! The APN when no profile names the SIM (crate::apn): the modem's
 //! provisioned contexts asked for, the provider database and the remembered
-//! APN looked up by the driver, then each candidate tried in turn; and the
-//! LTE attach APN (LTE_ATTACH_CONFIGURATION) set first when the chosen entry
-//! names one.
+//! APN looked up by the driver, then each candidate tried in turn (the LTE
+//! attach APN an entry names is attach.rs's).
 
+use super::attach::AttachApn;
 use super::step::Step;
 use super::{Action, ExecutorMachine, Request};
 use crate::apn::provisioned::{self, Network};
-use crate::apn::{candidates, ApnCandidate, ApnLookup, ApnSource, ApnsFound, Found};
+use crate::apn::{candidates, ApnCandidate, ApnLookup, ApnsFound, Found};
 use crate::executor::api::ExecutorState;
-use crate::executor::profile::{IpType, Profile};
 use mbim_protocol::codec::Empty;
 use mbim_protocol::mbimex::MbimExVersion;
-use mbim_protocol::services::basic_connect::{
-    self as bc, AuthProtocol, Compression, ContextIpType, RegisterState,
-};
-use mbim_protocol::services::ms_basic_connect_extensions::{
-    self as ms, ContextSource, LteAttachContextOperation, LteAttachContextRoamingControl,
-};
+use mbim_protocol::services::basic_connect::{self as bc, RegisterState};
+use mbim_protocol::services::ms_basic_connect_extensions as ms;
 use mbim_protocol::status::Status;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::time::Instant;
@@ -44,12 +39,8 @@ pub(super) struct AutoApn {
     lookup: Lookup,
     /// The candidate to try next.
     next: usize,
-    /// The LTE attach APN set in the modem (or tried), and whether the modem
-    /// has LTE_ATTACH_CONFIGURATION at all.
-    attach_set: Option<String>,
-    attach_unsupported: bool,
-    /// The attach APN a query found not set: to be set next.
-    attach_missing: Option<String>,
+    /// The LTE attach APN (attach.rs), the SIM's like the rest.
+    pub(super) attach: AttachApn,
 }
 
 impl ExecutorMachine {
@@ -58,12 +49,40 @@ impl ExecutorMachine {
     pub(super) fn automatic_candidate(
         &mut self,
     ) -> ControlFlow<Option<(Step, Request)>, ApnCandidate> {
+        let list = self.automatic_candidates()?;
+        let Some(last) = list.len().checked_sub(1) else {
+            self.wait(
+                ExecutorState::Failed,
+                Some(
+                    "no profile matches this SIM, and no APN source gave an APN \
+                     ([apn-sources] in mbimd.toml)"
+                        .to_owned(),
+                ),
+            );
+            return Break(None);
+        };
+        let index = self.auto.next.min(last);
+        self.auto.next = index;
+        list.get(index).cloned().map_or(Break(None), Continue)
+    }
+
+    /// What is known of the APNs starts over when the SIM is another.
+    pub(super) fn auto_for_this_sim(&mut self) {
         if self.auto.iccid != self.status.iccid {
-            self.auto = super::apn::AutoApn {
+            self.auto = AutoApn {
                 iccid: self.status.iccid.clone(),
-                ..super::apn::AutoApn::default()
+                ..AutoApn::default()
             };
         }
+    }
+
+    /// Every candidate for a SIM no profile names, in the order they are
+    /// tried, or (`Break`) what to send first to find them, or `None` to
+    /// wait.
+    pub(super) fn automatic_candidates(
+        &mut self,
+    ) -> ControlFlow<Option<(Step, Request)>, Vec<ApnCandidate>> {
+        self.auto_for_this_sim();
         if self.config.apn_sources.provisioned_contexts && self.auto.provisioned.is_none() {
             let extended = self.mbimex >= MbimExVersion::V2 && !self.auto.extended_refused;
             let request = if extended {
@@ -102,26 +121,12 @@ impl ExecutorMachine {
                 database,
             } => (remembered, database),
         };
-        let list = candidates(Found {
+        Continue(candidates(Found {
             remembered: remembered.as_ref(),
             provisioned: self.auto.provisioned.as_deref().unwrap_or_default(),
             database,
             network_default: self.config.apn_sources.network_default,
-        });
-        let Some(last) = list.len().checked_sub(1) else {
-            self.wait(
-                ExecutorState::Failed,
-                Some(
-                    "no profile matches this SIM, and no APN source gave an APN \
-                     ([apn-sources] in mbimd.toml)"
-                        .to_owned(),
-                ),
-            );
-            return Break(None);
-        };
-        let index = self.auto.next.min(last);
-        self.auto.next = index;
-        list.get(index).cloned().map_or(Break(None), Continue)
+        }))
     }
 
     /// How many candidates there are to try (once found).
@@ -245,124 +250,6 @@ impl ExecutorMachine {
             self.auto.next = 0;
             false
         }
-    }
-
-    /// LTE_ATTACH_CONFIGURATION to query (or set) before connecting with
-    /// `profile`, if it names an attach APN not set yet.
-    pub(super) fn attach_request(&self, profile: &Profile) -> Option<(Step, Request)> {
-        let attach = profile.attach_apn.as_ref()?;
-        if self.auto.attach_unsupported
-            || self
-                .auto
-                .attach_set
-                .as_ref()
-                .is_some_and(|set| set.eq_ignore_ascii_case(attach))
-        {
-            return None;
-        }
-        if self.auto.attach_missing.as_ref() == Some(attach) {
-            let set = attach_set(profile, attach);
-            return Some((
-                Step::LteAttachSet {
-                    attach: attach.clone(),
-                },
-                Request::set::<ms::cid::LteAttachConfiguration>(&set),
-            ));
-        }
-        Some((
-            Step::LteAttachQuery {
-                profile: Box::new(profile.clone()),
-            },
-            Request::query::<ms::cid::LteAttachConfiguration>(&Empty),
-        ))
-    }
-
-    /// LTE_ATTACH_CONFIGURATION answered a query: set it when its home
-    /// entry is not `profile`'s attach APN.
-    pub(super) fn attach_query_answer(
-        &mut self,
-        now: Instant,
-        profile: Profile,
-        status: Status,
-        buffer: &[u8],
-    ) {
-        let Some(attach) = profile.attach_apn.clone() else {
-            return;
-        };
-        if !status.is_success() {
-            tracing::warn!(
-                executor = self.log_number(),
-                "LTE_ATTACH_CONFIGURATION: {status}; the attach APN {attach:?} is not applied"
-            );
-            self.auto.attach_unsupported = true;
-            return;
-        }
-        let Some(current) =
-            self.decode::<ms::LteAttachConfigurations>(now, "LTE_ATTACH_CONFIGURATION", buffer)
-        else {
-            self.auto.attach_unsupported = true;
-            return;
-        };
-        let home_is_set = current.configurations.iter().any(|configuration| {
-            configuration.roaming == LteAttachContextRoamingControl::Home
-                && configuration.access_string.eq_ignore_ascii_case(&attach)
-        });
-        if home_is_set {
-            self.auto.attach_set = Some(attach);
-            return;
-        }
-        self.auto.attach_missing = Some(attach);
-    }
-
-    /// LTE_ATTACH_CONFIGURATION set answered.
-    pub(super) fn attach_set_answer(&mut self, attach: String, status: Status) {
-        if status.is_success() {
-            tracing::info!(
-                executor = self.log_number(),
-                "LTE attach APN set to {attach:?}"
-            );
-        } else {
-            tracing::warn!(
-                executor = self.log_number(),
-                "setting the LTE attach APN {attach:?}: {status}"
-            );
-        }
-        // Tried once per SIM either way: a refusal is not asked again.
-        self.auto.attach_missing = None;
-        self.auto.attach_set = Some(attach);
-    }
-}
-
-/// The LTE attach configuration naming `attach` for every roaming
-/// condition, with `profile`'s IP type (the attach APN has no credentials
-/// of its own).
-fn attach_set(profile: &Profile, attach: &str) -> ms::LteAttachConfigurationSet {
-    let source = if profile.name == ApnSource::ProviderDatabase.as_str() {
-        ContextSource::Device
-    } else {
-        ContextSource::User
-    };
-    let configuration = |roaming| ms::LteAttachConfiguration {
-        ip_type: match profile.ip_type {
-            IpType::Ipv4 => ContextIpType::Ipv4,
-            IpType::Ipv6 => ContextIpType::Ipv6,
-            IpType::Ipv4v6 => ContextIpType::Ipv4v6,
-        },
-        roaming,
-        source,
-        access_string: attach.to_owned(),
-        user_name: String::new(),
-        password: String::new(),
-        compression: Compression::None,
-        auth_protocol: AuthProtocol::None,
-    };
-    ms::LteAttachConfigurationSet {
-        operation: LteAttachContextOperation::Default,
-        configurations: vec![
-            configuration(LteAttachContextRoamingControl::Home),
-            configuration(LteAttachContextRoamingControl::Partner),
-            configuration(LteAttachContextRoamingControl::NonPartner),
-        ],
     }
 }
 

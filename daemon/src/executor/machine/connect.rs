@@ -126,7 +126,7 @@ impl ExecutorMachine {
 
     /// The profile to connect with: Connect's, else the configuration's
     /// for this SIM.
-    fn wanted_profile(&self) -> Option<&Profile> {
+    pub(super) fn wanted_profile(&self) -> Option<&Profile> {
         self.profile_override.as_ref().or_else(|| {
             select_profile(
                 &self.config.profiles,

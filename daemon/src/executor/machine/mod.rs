@@ -43,6 +43,7 @@ use std::time::Instant;
 use step::{state_for, Step};
 
 mod apn;
+mod attach;
 mod capabilities;
 mod commands;
 mod connect;
@@ -645,7 +646,7 @@ impl ExecutorMachine {
             Step::LteAttachQuery { profile } => {
                 self.attach_query_answer(now, *profile, status, buffer);
             }
-            Step::LteAttachSet { attach } => self.attach_set_answer(attach, status),
+            Step::LteAttachSet { attach, why } => self.attach_set_answer(attach, why, status),
             Step::IpQuery => self.ip_answer(now, status, buffer),
             Step::SignalQuery => self.signal_answer(now, status, buffer),
             Step::PinChange { op, tracked } => {

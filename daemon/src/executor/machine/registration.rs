@@ -60,6 +60,7 @@ impl ExecutorMachine {
             }
             Some(RegisterState::Home | RegisterState::Roaming | RegisterState::Partner) => {}
             Some(other) => {
+                self.next_attach_after_refusal(&format!("registration {other}"))?;
                 self.wait(
                     ExecutorState::Registering,
                     Some(format!("registration {other}")),
@@ -98,7 +99,8 @@ impl ExecutorMachine {
                 );
                 return Break(None);
             }
-            Some(_) => {
+            Some(other) => {
+                self.next_attach_after_refusal(&format!("packet service {other}"))?;
                 self.auto_attach_until = None;
                 self.auto_attach_expired = false;
                 let set = bc::PacketServiceSet {
@@ -220,7 +222,10 @@ impl ExecutorMachine {
             state,
             RegisterState::Home | RegisterState::Roaming | RegisterState::Partner
         );
-        if !registered {
+        if registered {
+            self.attach_accepted();
+        } else {
+            self.attach_refused(info.nw_error);
             self.status.packet_service = None;
             self.lost_to_network(now, &format!("registration {state}"));
         }
@@ -230,7 +235,13 @@ impl ExecutorMachine {
         let state = info.packet_service_state;
         self.status.packet_service = Some(state);
         self.status.data_class = info.highest_available_data_class.bits();
-        if state != PacketServiceState::Attached {
+        if info.nw_error != bc::NwError::None {
+            self.status.network_error = Some(info.nw_error);
+        }
+        if state == PacketServiceState::Attached {
+            self.attach_accepted();
+        } else {
+            self.attach_refused(info.nw_error);
             self.lost_to_network(now, &format!("packet service {state}"));
         }
     }

@@ -53,8 +53,10 @@ pub(super) enum Step {
     LteAttachQuery {
         profile: Box<Profile>,
     },
+    /// LTE_ATTACH_CONFIGURATION set naming `attach`, and why.
     LteAttachSet {
         attach: String,
+        why: super::attach::AttachReason,
     },
     IpQuery,
     Deactivate,
@@ -130,7 +132,13 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
                 ExecutorState::WaitingForSim
             }
         }
-        Step::HomeProvider | Step::RegisterSet | Step::RegisterQuery => ExecutorState::Registering,
+        Step::HomeProvider
+        | Step::RegisterSet
+        | Step::RegisterQuery
+        | Step::LteAttachSet {
+            why: super::attach::AttachReason::Refused(_),
+            ..
+        } => ExecutorState::Registering,
         Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
         Step::Connect { .. }
         | Step::IpQuery
