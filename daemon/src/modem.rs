@@ -7,7 +7,7 @@
 //! Snapshots carry personal data (ICCID, IMSI, IMEI) unmasked: whoever shows
 //! them decides what to mask for whom.
 
-use crate::datapath::CounterSnapshot;
+use crate::datapath::{CounterSnapshot, SessionTraffic};
 use crate::executor::{ExecutorCommand, ExecutorStatus, PassthroughPort};
 use crate::netdev::ConfigReport;
 use crate::policy::{SlotKind, SlotPolicyConfig};
@@ -77,8 +77,39 @@ pub struct ExecutorSnapshot {
     pub configuration: Option<ConfigReport>,
     /// The link MTU of that device (0 while there is none).
     pub mtu: u16,
-    /// The data path's counters (refreshed about once a second while they move).
+    /// The data path's counters (refreshed about once a second while they
+    /// move): every session's traffic through the function.
     pub counters: CounterSnapshot,
+    /// The further sessions' share of `counters`, by session id (refreshed
+    /// with them; for as long as session 0's link is up).
+    pub session_traffic: Vec<SessionTraffic>,
+}
+
+impl ExecutorSnapshot {
+    /// What session `id` carried while session 0's link has been up:
+    /// a further session's own counters, or for session 0 the function's
+    /// totals less every further session's. `None` for a further session
+    /// that never had a device.
+    pub fn traffic_of(&self, id: u32) -> Option<SessionTraffic> {
+        if id != 0 {
+            return self
+                .session_traffic
+                .iter()
+                .find(|traffic| u32::from(traffic.session) == id)
+                .copied();
+        }
+        let counters = &self.counters;
+        let others = |field: fn(&SessionTraffic) -> u64| -> u64 {
+            self.session_traffic.iter().map(field).sum()
+        };
+        Some(SessionTraffic {
+            session: 0,
+            rx_packets: counters.rx_packets.saturating_sub(others(|t| t.rx_packets)),
+            rx_bytes: counters.rx_bytes.saturating_sub(others(|t| t.rx_bytes)),
+            tx_packets: counters.tx_packets.saturating_sub(others(|t| t.tx_packets)),
+            tx_bytes: counters.tx_bytes.saturating_sub(others(|t| t.tx_bytes)),
+        })
+    }
 }
 
 /// One UICC slot.

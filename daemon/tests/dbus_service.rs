@@ -108,6 +108,13 @@ async fn properties_show_the_snapshot_in_the_documented_forms() {
         (EXECUTOR, EXECUTOR1, "Mtu", json!(1428)),
         (EXECUTOR, EXECUTOR1, "RxBytes", json!(500)),
         (EXECUTOR, EXECUTOR1, "TxPackets", json!(4)),
+        // Session 0's share is the totals less the IMS session's.
+        (
+            EXECUTOR,
+            EXECUTOR1,
+            "SessionTraffic",
+            json!([[0, 400, 4, 360, 3], [1, 100, 1, 40, 1]]),
+        ),
         (SLOT0, SLOT1_IFACE, "Kind", json!("physical")),
         (SLOT0, SLOT1_IFACE, "State", json!("active")),
         (SLOT0, SLOT1_IFACE, "Executor", json!(EXECUTOR)),
@@ -179,7 +186,15 @@ async fn a_snapshot_change_emits_exactly_the_properties_that_changed() {
         signal["payload"]["data"],
         json!([
             EXECUTOR1,
-            {"Rssi": {"type": "u", "data": 25}, "RxBytes": {"type": "t", "data": 900}},
+            {
+                "Rssi": {"type": "u", "data": 25},
+                "RxBytes": {"type": "t", "data": 900},
+                // Session 0's share follows the totals.
+                "SessionTraffic": {
+                    "type": "a(utttt)",
+                    "data": [[0, 800, 4, 360, 3], [1, 100, 1, 40, 1]]
+                }
+            },
             ["Iccid"]
         ])
     );

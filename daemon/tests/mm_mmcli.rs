@@ -11,41 +11,14 @@
 
 mod mm_support;
 
-use mm_support::{scenario, text, Lab};
+use mm_support::{
+    modem, registered_lab, scenario, state, text, wait_for_state, Lab, API_ON, MODEM,
+};
 use serde_json::Value;
 
-const MODEM: &str = "/org/freedesktop/ModemManager1/Modem/0";
 const SIM_0: &str = "/org/freedesktop/ModemManager1/SIM/0";
 const SIM_1: &str = "/org/freedesktop/ModemManager1/SIM/1";
 const SIMPLE: &str = "org.freedesktop.ModemManager1.Modem.Simple";
-/// Sessions are the clients' from the start (with the default, "auto",
-/// they become theirs when a client takes over).
-const API_ON: &str = "[modemmanager]\napi = \"on\"\n";
-
-fn modem(lab: &Lab, index: &str) -> Value {
-    lab.mmcli_json(&["-m", index])["modem"].clone()
-}
-
-fn state(lab: &Lab, index: &str) -> String {
-    modem(lab, index)["generic"]["state"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-}
-
-fn wait_for_state(lab: &Lab, index: &str, wanted: &str) {
-    lab.wait_until(&format!("modem {index} {wanted}"), || {
-        lab.mmcli(&["-m", index]).status.success() && state(lab, index) == wanted
-    });
-}
-
-/// A lab with `mbimd --simulate` (`api = "on"`) and its modem registered.
-fn registered_lab(name: &str) -> Option<Lab> {
-    let mut lab = Lab::new(name)?;
-    lab.start_mbimd(API_ON, &["--simulate"]);
-    wait_for_state(&lab, "0", "registered");
-    Some(lab)
-}
 
 /// A call that must fail with the D-Bus error `error` and `message`.
 fn refused(lab: &Lab, method: &str, args: &[&str], error: &str, message: &str) {
@@ -248,7 +221,7 @@ fn mmcli_sees_the_modem_and_its_sims_and_connects_only_when_asked() {
 
 #[test]
 fn set_primary_sim_slot_switches_the_slot_and_the_sim_follows() {
-    let Some(mut lab) = registered_lab("mmslot") else {
+    let Some(mut lab) = registered_lab("mmslot", "") else {
         return;
     };
 
@@ -326,7 +299,7 @@ fn each_executor_of_a_dual_active_modem_is_a_modem_of_its_own() {
 
 #[test]
 fn other_callers_read_masked_personal_data_and_may_not_connect() {
-    let Some(lab) = registered_lab("mmaccess") else {
+    let Some(lab) = registered_lab("mmaccess", "") else {
         return;
     };
     let nobody = 65534;
@@ -713,7 +686,7 @@ fn mmcli_refused(lab: &Lab, args: &[&str], error: &str, message: &str) {
 
 #[test]
 fn register_modes_and_reset_are_mbims() {
-    let Some(lab) = registered_lab("mmregister") else {
+    let Some(lab) = registered_lab("mmregister", "") else {
         return;
     };
     let gpp = |lab: &Lab| modem(lab, "0")["3gpp"].clone();
@@ -859,83 +832,6 @@ fn a_modem_without_device_reset_refuses_reset() {
         "Modem.Reset: this modem does not offer DEVICE_RESET",
     );
     wait_for_state(&lab, "0", "registered");
-}
-
-#[test]
-fn a_second_apn_is_a_further_session_with_a_bearer_of_its_own() {
-    let Some(lab) = registered_lab("mmbearers") else {
-        return;
-    };
-    // One bearer per session the modem carries (the simulated modem: 4).
-    let output = lab.busctl(&[
-        "get-property",
-        "org.freedesktop.ModemManager1",
-        MODEM,
-        "org.freedesktop.ModemManager1.Modem",
-        "MaxBearers",
-        "MaxActiveBearers",
-    ]);
-    assert_eq!(text(&output).trim(), "u 4\nu 4");
-
-    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=internet"]);
-    assert!(output.status.success(), "{}", text(&output));
-    // Another APN while the first is up: a further PDN session (session 1)
-    // on a device of its own, session 0 untouched.
-    let output = lab.mmcli(&["-m", "0", "--simple-connect=apn=ims"]);
-    assert!(output.status.success(), "{}", text(&output));
-    let bearers = modem(&lab, "0")["generic"]["bearers"].clone();
-    assert_eq!(
-        bearers,
-        serde_json::json!([
-            "/org/freedesktop/ModemManager1/Bearer/0",
-            "/org/freedesktop/ModemManager1/Bearer/1"
-        ])
-    );
-    let first = lab.mmcli_json(&["-b", "0"])["bearer"].clone();
-    assert_eq!(first["status"]["connected"], "yes", "{first}");
-    assert_eq!(first["status"]["interface"], "mbim0e0", "{first}");
-    assert_eq!(first["ipv4-config"]["address"], "10.64.0.2", "{first}");
-    let second = lab.mmcli_json(&["-b", "1"])["bearer"].clone();
-    assert_eq!(second["status"]["connected"], "yes", "{second}");
-    assert_eq!(second["status"]["interface"], "mbim0e0s1", "{second}");
-    assert_eq!(second["properties"]["apn"], "ims", "{second}");
-    assert_eq!(second["ipv4-config"]["method"], "static", "{second}");
-    assert_eq!(second["ipv4-config"]["address"], "10.64.0.6", "{second}");
-    assert_eq!(second["ipv4-config"]["gateway"], "10.64.0.5", "{second}");
-    let links = lab.links();
-    assert!(links.contains(&"mbim0e0".to_owned()), "{links:?}");
-    assert!(links.contains(&"mbim0e0s1".to_owned()), "{links:?}");
-    // The client's to configure: mbimd set no address on either.
-    assert_eq!(lab.addresses("mbim0e0s1"), Vec::<String>::new());
-
-    // The second down and up again on its own; the first stays.
-    let output = lab.mmcli(&["-b", "1", "--disconnect"]);
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(
-        lab.mmcli_json(&["-b", "1"])["bearer"]["status"]["connected"],
-        "no"
-    );
-    assert!(!lab.links().contains(&"mbim0e0s1".to_owned()));
-    assert_eq!(
-        lab.mmcli_json(&["-b", "0"])["bearer"]["status"]["connected"],
-        "yes"
-    );
-    let output = lab.mmcli(&["-b", "1", "--connect"]);
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(
-        lab.mmcli_json(&["-b", "1"])["bearer"]["status"]["interface"],
-        "mbim0e0s1"
-    );
-    let output = lab.mmcli(&["-m", "0", "--delete-bearer=1"]);
-    assert!(output.status.success(), "{}", text(&output));
-    assert!(!lab.links().contains(&"mbim0e0s1".to_owned()));
-    assert_eq!(
-        modem(&lab, "0")["generic"]["bearers"],
-        serde_json::json!(["/org/freedesktop/ModemManager1/Bearer/0"])
-    );
-    let output = lab.mmcli(&["-m", "0", "--simple-disconnect"]);
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(lab.links(), ["lo"]);
 }
 
 #[test]

@@ -36,7 +36,7 @@ mod tx;
 pub use counters::{CounterSnapshot, Counters};
 pub use device::{MemoryDevice, MemoryPeer, PacketDevice};
 pub use segment::{ReadFraming, Segmenter};
-pub use sessions::{SessionReader, SessionTable};
+pub use sessions::{SessionReader, SessionTable, SessionTraffic};
 
 use mbim_protocol::ntb::{BuildLimits, LimitsError, NtbBuilder, NtbFormat, NtbParameters};
 use mbim_transport::{InPipe, OutPipe, TransportError};

@@ -12,11 +12,15 @@
 //!
 //! Further sessions' devices are plain (one packet per read and write, no
 //! offloads): their traffic (IMS signalling, MMS) is light, and it keeps
-//! their path to one copy into the channel and one write.
+//! their path to one copy into the channel and one write. For the same
+//! reason each of their packets is counted as it passes (two relaxed
+//! atomics), per session id for as long as the table lives, so the pump's
+//! totals can be split into session 0's share and each further session's.
 
+use super::counters::len64;
 use super::PacketDevice;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -43,6 +47,55 @@ impl<D: PacketDevice> SessionSink for D {
 /// A packet from a further session for the transmit half.
 pub(super) type Uplink = (u8, Vec<u8>);
 
+/// The live traffic counters of one further session.
+#[derive(Debug, Default)]
+struct Traffic {
+    rx_packets: AtomicU64,
+    rx_bytes: AtomicU64,
+    tx_packets: AtomicU64,
+    tx_bytes: AtomicU64,
+}
+
+impl Traffic {
+    fn received(&self, bytes: usize) {
+        self.rx_packets.fetch_add(1, Ordering::Relaxed);
+        self.rx_bytes.fetch_add(len64(bytes), Ordering::Relaxed);
+    }
+
+    fn sent(&self, bytes: usize) {
+        self.tx_packets.fetch_add(1, Ordering::Relaxed);
+        self.tx_bytes.fetch_add(len64(bytes), Ordering::Relaxed);
+    }
+
+    fn snapshot(&self, session: u8) -> SessionTraffic {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        SessionTraffic {
+            session,
+            rx_packets: get(&self.rx_packets),
+            rx_bytes: get(&self.rx_bytes),
+            tx_packets: get(&self.tx_packets),
+            tx_bytes: get(&self.tx_bytes),
+        }
+    }
+}
+
+/// What one further session carried since its table was made (across
+/// detaching and attaching again): "rx" modem → host, "tx" host → modem.
+/// The pump's own [`Counters`](super::Counters) include these packets too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SessionTraffic {
+    /// The session id (1 and up).
+    pub session: u8,
+    /// IP packets written to the session's device.
+    pub rx_packets: u64,
+    /// Bytes of those packets.
+    pub rx_bytes: u64,
+    /// IP packets read from the session's device for the modem.
+    pub tx_packets: u64,
+    /// Bytes of those packets.
+    pub tx_bytes: u64,
+}
+
 /// The further sessions' devices of one pump; cloneable, shared by the
 /// pump and whoever attaches and detaches sessions.
 #[derive(Clone)]
@@ -50,9 +103,14 @@ pub struct SessionTable {
     inner: Arc<Inner>,
 }
 
+/// An attached session: its id, where its datagrams go, its counters.
+type Attached = (u8, Arc<dyn SessionSink>, Arc<Traffic>);
+
 struct Inner {
     /// Few entries (MaxSessions is small): a scan beats a map.
-    devices: RwLock<Vec<(u8, Arc<dyn SessionSink>)>>,
+    devices: RwLock<Vec<Attached>>,
+    /// Every session's counters ever attached, kept when it is detached.
+    traffic: Mutex<Vec<(u8, Arc<Traffic>)>>,
     /// Whether `devices` has any: the receive half's only cost while no
     /// further session is up is this load.
     any: AtomicBool,
@@ -82,6 +140,7 @@ impl SessionTable {
         SessionTable {
             inner: Arc::new(Inner {
                 devices: RwLock::new(Vec::new()),
+                traffic: Mutex::new(Vec::new()),
                 any: AtomicBool::new(false),
                 uplink,
                 uplink_rx: Mutex::new(Some(uplink_rx)),
@@ -92,7 +151,7 @@ impl SessionTable {
     /// The session ids attached.
     pub fn sessions(&self) -> Vec<u8> {
         match self.inner.devices.read() {
-            Ok(devices) => devices.iter().map(|(id, _)| *id).collect(),
+            Ok(devices) => devices.iter().map(|(id, _, _)| *id).collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -103,8 +162,9 @@ impl SessionTable {
     /// or aborting the returned handle stops the reading.
     pub fn attach<D: PacketDevice + 'static>(&self, session: u8, device: Arc<D>) -> SessionReader {
         self.detach(session);
+        let traffic = self.traffic_of(session);
         if let Ok(mut devices) = self.inner.devices.write() {
-            devices.push((session, device.clone()));
+            devices.push((session, device.clone(), traffic.clone()));
             self.inner.any.store(true, Ordering::Release);
         }
         let uplink = self.inner.uplink.clone();
@@ -121,6 +181,7 @@ impl SessionTable {
                         if uplink.send((session, packet.to_vec())).await.is_err() {
                             return;
                         }
+                        traffic.sent(len);
                     }
                     Err(error) => {
                         failures = failures.saturating_add(1);
@@ -142,7 +203,7 @@ impl SessionTable {
     /// Stops carrying `session`: its datagrams are dropped (counted) again.
     pub fn detach(&self, session: u8) {
         if let Ok(mut devices) = self.inner.devices.write() {
-            devices.retain(|(id, _)| *id != session);
+            devices.retain(|(id, _, _)| *id != session);
             self.inner.any.store(!devices.is_empty(), Ordering::Release);
         }
     }
@@ -155,8 +216,36 @@ impl SessionTable {
             return None;
         }
         let devices = self.inner.devices.read().ok()?;
-        let (_, device) = devices.iter().find(|(id, _)| *id == session)?;
-        Some(device.try_send(data))
+        let (_, device, traffic) = devices.iter().find(|(id, _, _)| *id == session)?;
+        let written = device.try_send(data);
+        if written.is_ok() {
+            traffic.received(data.len());
+        }
+        Some(written)
+    }
+
+    /// What each further session ever attached carried, by session id.
+    pub fn traffic(&self) -> Vec<SessionTraffic> {
+        match self.inner.traffic.lock() {
+            Ok(traffic) => traffic
+                .iter()
+                .map(|(session, counters)| counters.snapshot(*session))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The counters of `session`, made on its first attach.
+    fn traffic_of(&self, session: u8) -> Arc<Traffic> {
+        let Ok(mut traffic) = self.inner.traffic.lock() else {
+            return Arc::default();
+        };
+        if let Some((_, counters)) = traffic.iter().find(|(id, _)| *id == session) {
+            return counters.clone();
+        }
+        let counters = Arc::new(Traffic::default());
+        traffic.push((session, counters.clone()));
+        counters
     }
 
     /// The receiving end of the further sessions' packets, for the one
@@ -211,5 +300,50 @@ mod tests {
         table.detach(1);
         assert!(table.deliver(1, b"x").is_none());
         assert!(table.sessions().is_empty());
+    }
+
+    #[tokio::test]
+    async fn each_session_counts_its_own_traffic_across_attachments() {
+        let table = SessionTable::new();
+        let mut uplink = table.take_uplink().unwrap();
+        let (first, first_peer) = MemoryDevice::new(8);
+        let (second, _second_peer) = MemoryDevice::new(8);
+        let _one = table.attach(1, Arc::new(first));
+        let _two = table.attach(2, Arc::new(second));
+        table.deliver(1, b"down").unwrap().unwrap();
+        table.deliver(1, b"more").unwrap().unwrap();
+        table.deliver(2, b"x").unwrap().unwrap();
+        // Not attached: not counted anywhere.
+        assert!(table.deliver(3, b"lost").is_none());
+        first_peer.inject(b"uplink").await.unwrap();
+        assert_eq!(uplink.recv().await.unwrap(), (1, b"uplink".to_vec()));
+        let mut traffic = table.traffic();
+        traffic.sort_by_key(|each| each.session);
+        let expected_first = SessionTraffic {
+            session: 1,
+            rx_packets: 2,
+            rx_bytes: 8,
+            tx_packets: 1,
+            tx_bytes: 6,
+        };
+        let expected_second = SessionTraffic {
+            session: 2,
+            rx_packets: 1,
+            rx_bytes: 1,
+            ..SessionTraffic::default()
+        };
+        assert_eq!(traffic, [expected_first, expected_second]);
+        // Detached and attached again (the session reconnected): it goes on
+        // from where it was, as the pump's totals do.
+        table.detach(1);
+        let (again, _again_peer) = MemoryDevice::new(8);
+        let _again = table.attach(1, Arc::new(again));
+        table.deliver(1, b"abc").unwrap().unwrap();
+        let first = table
+            .traffic()
+            .into_iter()
+            .find(|each| each.session == 1)
+            .unwrap();
+        assert_eq!((first.rx_packets, first.rx_bytes), (3, 11));
     }
 }

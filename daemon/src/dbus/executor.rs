@@ -393,6 +393,16 @@ impl ExecutorObject {
         self.view().tx_bytes
     }
 
+    /// Each PDN session's share of the counters above while session 0's
+    /// link is up (refreshed with them): (session id, rx bytes, rx packets,
+    /// tx bytes, tx packets), session 0 first, then every further session
+    /// that had a device (its totals go on across its reconnections); empty
+    /// while disconnected.
+    #[zbus(property)]
+    fn session_traffic(&self) -> Vec<super::view::TrafficEntry> {
+        self.view().session_traffic
+    }
+
     /// The SIM's ICCID: in full for root and mbimd's group, masked
     /// (issuer prefix kept) for everyone else. Changes are signalled as
     /// invalidated.

@@ -175,6 +175,36 @@ pub(crate) type SessionEntry = (
     Vec<String>,
 );
 
+/// One entry of `SessionTraffic`: a session's id and the bytes and IP
+/// packets it received and sent (rx bytes, rx packets, tx bytes, tx
+/// packets).
+pub(crate) type TrafficEntry = (u32, u64, u64, u64, u64);
+
+/// `SessionTraffic`: session 0's share of the counters while its link is
+/// up, then each further session that had a device.
+fn traffic_of(executor: &ExecutorSnapshot) -> Vec<TrafficEntry> {
+    if executor.netdev.is_none() {
+        return Vec::new();
+    }
+    let further = executor
+        .session_traffic
+        .iter()
+        .map(|traffic| u32::from(traffic.session));
+    std::iter::once(0)
+        .chain(further)
+        .filter_map(|id| executor.traffic_of(id))
+        .map(|t| {
+            (
+                u32::from(t.session),
+                t.rx_bytes,
+                t.rx_packets,
+                t.tx_bytes,
+                t.tx_packets,
+            )
+        })
+        .collect()
+}
+
 /// `Sessions`: session 0 (once a profile was tried) and the further
 /// sessions of its profile.
 fn sessions_of(executor: &ExecutorSnapshot) -> Vec<SessionEntry> {
@@ -299,6 +329,7 @@ pub(crate) struct ExecutorView {
     pub(crate) rx_bytes: u64,
     pub(crate) tx_packets: u64,
     pub(crate) tx_bytes: u64,
+    pub(crate) session_traffic: Vec<TrafficEntry>,
     /// Personal: never in [`Self::entries`], sent as invalidated.
     pub(crate) iccid: String,
     /// Personal: never in [`Self::entries`], sent as invalidated.
@@ -422,6 +453,7 @@ impl ExecutorView {
             rx_bytes: executor.counters.rx_bytes,
             tx_packets: executor.counters.tx_packets,
             tx_bytes: executor.counters.tx_bytes,
+            session_traffic: traffic_of(executor),
             iccid: status.iccid.clone(),
             imsi: status.imsi.clone(),
         }
@@ -479,6 +511,7 @@ impl ExecutorView {
             ("RxBytes", Value::from(self.rx_bytes)),
             ("TxPackets", Value::from(self.tx_packets)),
             ("TxBytes", Value::from(self.tx_bytes)),
+            ("SessionTraffic", Value::from(self.session_traffic.clone())),
         ]
     }
 

@@ -37,24 +37,23 @@ pub(crate) fn properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
     let status = &executor.status;
     let connected = status.state == ExecutorState::Connected;
     let ip = status.ip.clone().filter(|_| connected).unwrap_or_default();
-    let counters = &executor.counters;
+    // Session 0's own share: the further sessions' bearers count theirs.
+    let traffic = executor.traffic_of(0).unwrap_or_default();
     build(
         bearer,
         connected,
         executor.netdev.clone().filter(|_| connected),
         &ip,
         executor.mtu,
-        (counters.rx_bytes, counters.tx_bytes),
+        (traffic.rx_bytes, traffic.tx_bytes),
     )
 }
 
 /// The bearer interface's properties of a further bearer: its session's
-/// (found by its name) device and IP configuration. The traffic counters
-/// are the executor's link's, which carries every session: a further
-/// bearer shows none of its own.
+/// (found by its name) device, IP configuration and traffic.
 pub(crate) fn extra_properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
     let executor = view.executor_snapshot();
-    let name = super::model::extra_session_name(bearer.number);
+    let name = bearer.session_name();
     let session = executor
         .status
         .sessions
@@ -73,13 +72,16 @@ pub(crate) fn extra_properties(view: &ModemView<'_>, bearer: &Bearer) -> Props {
         .and_then(|session| session.ip.clone())
         .filter(|_| connected)
         .unwrap_or_default();
+    let traffic = session
+        .and_then(|session| executor.traffic_of(session.session_id))
+        .unwrap_or_default();
     build(
         bearer,
         connected,
         netdev.filter(|_| connected),
         &ip,
         executor.mtu,
-        (0, 0),
+        (traffic.rx_bytes, traffic.tx_bytes),
     )
 }
 

@@ -14,7 +14,7 @@ use super::bus::Call;
 use super::enums::{Lock, ModemState};
 use super::errors::{Core, MmError, MobileEquipment};
 use super::mapping;
-use super::model::{Bearer, BearerSettings, Target};
+use super::model::{is_extra_session_name, Bearer, BearerSettings, Target};
 use super::properties::{profile_for, ConnectRequest};
 use crate::executor::{ExecutorCommand, ExecutorState, SessionState};
 use crate::modem::{ModemHandle, ModemSnapshot};
@@ -288,7 +288,13 @@ pub(crate) async fn connect_bearer(
     }
     let config = call.face.config();
     let base = crate::dbus::base_profile(&config.profiles, &status);
-    let profile = profile_for(base.as_ref(), settings);
+    let profile = with_further_bearers(
+        call,
+        modem,
+        executor,
+        &status,
+        profile_for(base.as_ref(), settings),
+    );
     note_attempt(call, modem, executor, None);
     handle
         .executor_command(index, ExecutorCommand::Connect(Some(profile)))
@@ -461,10 +467,16 @@ pub(crate) async fn simple_disconnect(
         }
     }
     let _busy = Busy::take(call, modem, executor)?;
-    // The further sessions go down with session 0.
-    if let Some(entry) = call.face.table().modem_mut(modem, executor) {
-        for extra in entry.extras.values_mut() {
-            extra.wanted = false;
+    // The further sessions go down with session 0 (its pump carries
+    // them). Asked for every bearer (`/`), they stay down; asked for the
+    // first bearer alone, the others come back with it when it is
+    // connected again, as a ModemManager modem's other bearers would
+    // have stayed up.
+    if bearer == "/" {
+        if let Some(entry) = call.face.table().modem_mut(modem, executor) {
+            for extra in entry.extras.values_mut() {
+                extra.wanted = false;
+            }
         }
     }
     disconnect(call, modem, executor).await
@@ -510,7 +522,7 @@ fn new_extra(
 
 /// Asks the executor for session 0 as it is with the further sessions of
 /// the wanted further bearers (each a `[[profiles.sessions]]` entry named
-/// after its bearer).
+/// after its bearer) and of its own profile not taken down by a client.
 async fn apply_extras(
     call: &Call<'_>,
     handle: &ModemHandle,
@@ -519,32 +531,62 @@ async fn apply_extras(
 ) -> Result<(), MmError> {
     let index = index(call, executor)?;
     let status = status_of(&handle.snapshot(), index);
-    let Some(mut profile) = status.profile_settings.clone() else {
+    let Some(profile) = status.profile_settings.clone() else {
         return Err(MmError::wrong_state(format!(
             "{}: the modem's first bearer is not connected",
             call.what
         )));
     };
+    let profile = with_further_bearers(call, modem, executor, &status, profile);
+    handle
+        .executor_command(index, ExecutorCommand::Connect(Some(profile)))
+        .await
+        .map_err(|error| MmError::from_request(&call.what, error))
+}
+
+/// `profile` (for session 0) with the further sessions the modem object's
+/// bearers want: the configured profile's own further sessions but those a
+/// client took down (first, in their order), then each wanted client
+/// bearer's.
+fn with_further_bearers(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    status: &crate::executor::ExecutorStatus,
+    mut profile: crate::executor::Profile,
+) -> crate::executor::Profile {
     let config = call.face.config();
-    let base = crate::dbus::base_profile(&config.profiles, &status);
-    let wanted: Vec<(u32, BearerSettings)> = call
+    let base = crate::dbus::base_profile(&config.profiles, status);
+    let (wanted, down): (Vec<(u32, BearerSettings)>, Vec<String>) = call
         .face
         .table()
         .modem(modem, executor)
         .map(|entry| {
-            entry
+            let wanted = entry
                 .extras
                 .values()
-                .filter(|extra| extra.wanted)
+                .filter(|extra| extra.wanted && extra.own_session.is_none())
                 .map(|extra| (extra.number, extra.settings.clone()))
-                .collect()
+                .collect();
+            let down = entry
+                .extras
+                .values()
+                .filter(|extra| !extra.wanted)
+                .filter_map(|extra| extra.own_session.clone())
+                .collect();
+            (wanted, down)
         })
         .unwrap_or_default();
-    // The profile's own further sessions stay first (their ids kept); the
-    // bearers' follow.
-    profile
-        .sessions
-        .retain(|session| !is_extra_session_name(&session.name));
+    // The own sessions as the configuration has them (one a client took
+    // down and up again is back in its place), but those it took down.
+    let own = base
+        .as_ref()
+        .map_or(&profile.sessions, |base| &base.sessions);
+    profile.sessions = own
+        .iter()
+        .filter(|session| !is_extra_session_name(&session.name) && !down.contains(&session.name))
+        .cloned()
+        .collect();
     profile
         .sessions
         .extend(wanted.into_iter().map(|(number, settings)| {
@@ -561,26 +603,32 @@ async fn apply_extras(
                 )
             }
         }));
-    handle
-        .executor_command(index, ExecutorCommand::Connect(Some(profile)))
-        .await
-        .map_err(|error| MmError::from_request(&call.what, error))
+    profile
 }
 
-/// Whether a session's name is one [`apply_extras`] gave (`bearerN`).
-fn is_extra_session_name(name: &str) -> bool {
-    name.strip_prefix("bearer")
-        .is_some_and(|number| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+/// The name of further bearer `number`'s session, or `Core.NotFound`.
+fn extra_session(
+    call: &Call<'_>,
+    modem: u32,
+    executor: u32,
+    number: u32,
+) -> Result<String, MmError> {
+    call.face
+        .table()
+        .modem(modem, executor)
+        .and_then(|entry| entry.extras.get(&number))
+        .map(Bearer::session_name)
+        .ok_or_else(|| MmError::core(Core::NotFound, format!("{}: the bearer is gone", call.what)))
 }
 
-/// The state of further bearer `number`'s session, and its device.
+/// The state of the session called `name` (a further bearer's), and its
+/// device.
 fn extra_state(
     snapshot: &ModemSnapshot,
     index: usize,
-    number: u32,
+    name: &str,
 ) -> Option<(crate::executor::SessionStatus, Option<String>)> {
     let executor = snapshot.executors.get(index)?;
-    let name = super::model::extra_session_name(number);
     let session = executor
         .status
         .sessions
@@ -607,6 +655,7 @@ pub(crate) async fn connect_extra(
     let index = index(call, executor)?;
     let _busy = Busy::take(call, modem, executor)?;
     let what = call.what.clone();
+    let name = extra_session(call, modem, executor, number)?;
     if status_of(&handle.snapshot(), index).state != ExecutorState::Connected {
         return Err(MmError::wrong_state(format!(
             "{what}: the modem's first bearer is not connected; further bearers are further \
@@ -624,7 +673,7 @@ pub(crate) async fn connect_extra(
     }
     apply_extras(call, &handle, modem, executor).await?;
     let outcome = wait_until(&handle, CONNECT_WAIT, |snapshot| {
-        extra_state(snapshot, index, number).is_some_and(|(session, netdev)| {
+        extra_state(snapshot, index, &name).is_some_and(|(session, netdev)| {
             (session.state == SessionState::Connected && netdev.is_some())
                 || matches!(
                     session.state,
@@ -636,7 +685,7 @@ pub(crate) async fn connect_extra(
     let up = outcome
         .as_ref()
         .ok()
-        .and_then(|snapshot| extra_state(snapshot, index, number))
+        .and_then(|snapshot| extra_state(snapshot, index, &name))
         .filter(|(session, netdev)| session.state == SessionState::Connected && netdev.is_some());
     if up.is_some() {
         call.face.refresh().await;
@@ -644,7 +693,7 @@ pub(crate) async fn connect_extra(
     }
     let reason = outcome
         .ok()
-        .and_then(|snapshot| extra_state(&snapshot, index, number))
+        .and_then(|snapshot| extra_state(&snapshot, index, &name))
         .and_then(|(session, _)| session.reason)
         .unwrap_or_else(|| "it did not come up in time".to_owned());
     let error = MmError::core(
@@ -678,6 +727,7 @@ pub(crate) async fn disconnect_extra(
     let handle = handle(call, modem)?;
     let index = index(call, executor)?;
     let _busy = Busy::take(call, modem, executor)?;
+    let name = extra_session(call, modem, executor, number)?;
     let was = call
         .face
         .table()
@@ -687,7 +737,7 @@ pub(crate) async fn disconnect_extra(
     if was == Some(true) && status_of(&handle.snapshot(), index).state == ExecutorState::Connected {
         apply_extras(call, &handle, modem, executor).await?;
         wait_until(&handle, DISCONNECT_WAIT, |snapshot| {
-            extra_state(snapshot, index, number).is_none()
+            extra_state(snapshot, index, &name).is_none()
         })
         .await
         .map_err(|_| {
@@ -752,6 +802,23 @@ pub(crate) async fn delete_bearer(
         _ => None,
     };
     if let Some(number) = extra {
+        let own = call
+            .face
+            .table()
+            .modem(modem, executor)
+            .and_then(|entry| entry.extras.get(&number))
+            .and_then(|bearer| bearer.own_session.clone());
+        if let Some(name) = own {
+            return Err(MmError::core(
+                Core::Unsupported,
+                format!(
+                    "{}: {path} is the further session {name:?} of mbimd's own profile \
+                     ([[profiles.sessions]] in mbimd.toml): take it down with \
+                     Bearer.Disconnect, or remove it from the configuration",
+                    call.what
+                ),
+            ));
+        }
         disconnect_extra(call, modem, executor, number).await?;
         if let Some(entry) = call.face.table().modem_mut(modem, executor) {
             entry.extras.remove(&number);
@@ -835,7 +902,7 @@ fn failed(what: &str, status: &crate::executor::ExecutorStatus) -> MmError {
 
 #[cfg(test)]
 mod tests {
-    use super::is_extra_session_name;
+    use super::super::model::is_extra_session_name;
 
     #[test]
     fn only_bearer_numbers_name_the_faces_sessions() {

@@ -8,7 +8,10 @@
 //! further PDN session beside it (ids 1 and up, as many as the modem's
 //! MaxSessions allows), connected as a `[[profiles.sessions]]` entry named
 //! after the bearer (`bearerN`). The further sessions of mbimd's own
-//! profiles are shown by mbimd's own API, not as bearers. Numbers are handed out in order and never reused
+//! profile are bearers too, one per `[[profiles.sessions]]` entry the
+//! executor reports, made when it first does: a client sees every session
+//! the modem carries, and may take one down and up again (its `wanted`).
+//! Numbers are handed out in order and never reused
 //! while mbimd runs, as ModemManager does: a client that still holds the
 //! path of a modem that went away cannot mistake a new one for it.
 //!
@@ -20,7 +23,7 @@
 //! user disabling the modem, and it blocks the connection's autoconnect.
 
 use crate::config::Config;
-use crate::executor::{Auth, IpType, Profile, Secret};
+use crate::executor::{Auth, IpType, Profile, Secret, SessionProfile};
 use crate::modem::ModemSnapshot;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,21 +74,30 @@ impl BearerSettings {
     /// client did not ask for through this face, such as `mbimctl
     /// connect`).
     pub(crate) fn of_profile(profile: &Profile) -> Self {
+        Self::of_parts(&profile.apn, profile.ip_type, profile.auth, &profile.user)
+    }
+
+    /// The settings of a further session of mbimd's own profile.
+    pub(crate) fn of_session(session: &SessionProfile) -> Self {
+        Self::of_parts(&session.apn, session.ip_type, session.auth, &session.user)
+    }
+
+    fn of_parts(apn: &str, ip_type: IpType, auth: Auth, user: &str) -> Self {
         use super::enums::{allowed_auth, ip_family};
         BearerSettings {
-            apn: profile.apn.clone(),
-            ip_type: match profile.ip_type {
+            apn: apn.to_owned(),
+            ip_type: match ip_type {
                 IpType::Ipv4 => ip_family::IPV4,
                 IpType::Ipv6 => ip_family::IPV6,
                 IpType::Ipv4v6 => ip_family::IPV4V6,
             },
-            allowed_auth: match profile.auth {
+            allowed_auth: match auth {
                 Auth::None => allowed_auth::NONE,
                 Auth::Pap => allowed_auth::PAP,
                 Auth::Chap => allowed_auth::CHAP,
                 Auth::MsChapV2 => allowed_auth::MSCHAPV2,
             },
-            user: profile.user.clone(),
+            user: user.to_owned(),
             password: Secret::default(),
             allow_roaming: None,
         }
@@ -108,6 +120,32 @@ pub(crate) struct Bearer {
     pub(crate) wanted: bool,
     /// Of which failed.
     pub(crate) failed_attempts: u32,
+    /// The further session of mbimd's own profile it shows (its
+    /// `[[profiles.sessions]]` name); `None` for a bearer a client made.
+    pub(crate) own_session: Option<String>,
+}
+
+impl Bearer {
+    /// A bearer that has not connected yet.
+    fn new(number: u32, settings: BearerSettings) -> Self {
+        Bearer {
+            number,
+            settings,
+            error: None,
+            attempts: 0,
+            failed_attempts: 0,
+            wanted: false,
+            own_session: None,
+        }
+    }
+
+    /// The name of the session a further bearer stands for in the
+    /// executor's status: its own profile's entry, or `bearerN`.
+    pub(crate) fn session_name(&self) -> String {
+        self.own_session
+            .clone()
+            .unwrap_or_else(|| extra_session_name(self.number))
+    }
 }
 
 /// One modem object: an executor of a supervised modem.
@@ -200,14 +238,16 @@ impl Table {
                     .and_then(|name| config.profiles.iter().find(|p| p.name == name));
                 let settings = profile.map(BearerSettings::of_profile).unwrap_or_default();
                 entry.bearer = Some(Bearer {
-                    number: take(&mut self.next_bearer),
-                    settings,
-                    error: None,
                     attempts: 1,
-                    failed_attempts: 0,
-                    wanted: false,
+                    ..Bearer::new(take(&mut self.next_bearer), settings)
                 });
             }
+            let configured = state
+                .status
+                .profile
+                .as_deref()
+                .and_then(|name| config.profiles.iter().find(|p| p.name == name));
+            own_session_bearers(entry, &state.status, configured, &mut self.next_bearer);
         }
         for slot in &snapshot.slots {
             let card = super::mapping::slot_has_card(slot.state, &slot.iccid);
@@ -284,14 +324,7 @@ impl Table {
     ) -> Option<u32> {
         let number = take(&mut self.next_bearer);
         let entry = self.modems.get_mut(&(modem, executor))?;
-        entry.bearer = Some(Bearer {
-            number,
-            settings,
-            error: None,
-            attempts: 0,
-            failed_attempts: 0,
-            wanted: false,
-        });
+        entry.bearer = Some(Bearer::new(number, settings));
         Some(number)
     }
 
@@ -305,17 +338,7 @@ impl Table {
     ) -> Option<u32> {
         let entry = self.modems.get_mut(&(modem, executor))?;
         let number = take(&mut self.next_bearer);
-        entry.extras.insert(
-            number,
-            Bearer {
-                number,
-                settings,
-                error: None,
-                attempts: 0,
-                failed_attempts: 0,
-                wanted: false,
-            },
-        );
+        entry.extras.insert(number, Bearer::new(number, settings));
         Some(number)
     }
 
@@ -368,6 +391,64 @@ impl Table {
             _ => None,
         }
     }
+}
+
+/// Gives `entry` a bearer for each further session of mbimd's own profile
+/// that `status` reports and none shows yet (wanted up, as the profile
+/// says), and drops those whose session the profile in the configuration
+/// (`configured`, when session 0 connected with one) no longer has (a
+/// reload took it away).
+fn own_session_bearers(
+    entry: &mut ModemEntry,
+    status: &crate::executor::ExecutorStatus,
+    configured: Option<&Profile>,
+    next_bearer: &mut u32,
+) {
+    let own = |name: &str| !is_extra_session_name(name);
+    if let Some(profile) = configured {
+        entry.extras.retain(|_, bearer| {
+            bearer
+                .own_session
+                .as_ref()
+                .is_none_or(|name| profile.sessions.iter().any(|session| session.name == *name))
+        });
+    }
+    for session in status.sessions.iter().filter(|session| own(&session.name)) {
+        let shown = entry
+            .extras
+            .values()
+            .any(|bearer| bearer.own_session.as_deref() == Some(session.name.as_str()));
+        if shown {
+            continue;
+        }
+        let settings = configured
+            .into_iter()
+            .chain(status.profile_settings.as_ref())
+            .flat_map(|profile| &profile.sessions)
+            .find(|each| each.name == session.name)
+            .map(BearerSettings::of_session)
+            .unwrap_or_else(|| BearerSettings {
+                apn: session.apn.clone(),
+                ..BearerSettings::default()
+            });
+        let number = take(next_bearer);
+        entry.extras.insert(
+            number,
+            Bearer {
+                wanted: true,
+                attempts: 1,
+                own_session: Some(session.name.clone()),
+                ..Bearer::new(number, settings)
+            },
+        );
+    }
+}
+
+/// Whether a session's name is one the face gives a client's further
+/// bearer (`bearerN`).
+pub(crate) fn is_extra_session_name(name: &str) -> bool {
+    name.strip_prefix("bearer")
+        .is_some_and(|number| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The next number of a counter (a counter that ran out stays at its end:

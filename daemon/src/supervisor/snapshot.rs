@@ -90,6 +90,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                     counters: link
                         .and_then(|link| link.pump.as_ref())
                         .map_or_else(CounterSnapshot::default, |pump| pump.counters().snapshot()),
+                    session_traffic: link.map(|link| link.sessions.traffic()).unwrap_or_default(),
                 }
             })
             .collect();

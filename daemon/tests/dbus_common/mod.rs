@@ -9,7 +9,7 @@ use mbim_protocol::services::basic_connect::{
 };
 use mbim_protocol::services::ms_basic_connect_extensions::UiccSlotState;
 use mbimd::config::Config;
-use mbimd::datapath::CounterSnapshot;
+use mbimd::datapath::{CounterSnapshot, SessionTraffic};
 use mbimd::dbus::{self, AccessPolicy, Bus, DbusService, Reloader};
 use mbimd::executor::{ExecutorCommand, ExecutorState, ExecutorStatus, PinStatus};
 use mbimd::modem::{
@@ -561,6 +561,14 @@ pub fn connected_executor() -> ExecutorSnapshot {
             tx_bytes: 400,
             ..Default::default()
         },
+        // Of which an IMS session's: one packet each way.
+        session_traffic: vec![SessionTraffic {
+            session: 1,
+            rx_packets: 1,
+            rx_bytes: 100,
+            tx_packets: 1,
+            tx_bytes: 40,
+        }],
     }
 }
 

@@ -628,3 +628,39 @@ pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// The first modem object.
+pub(crate) const MODEM: &str = "/org/freedesktop/ModemManager1/Modem/0";
+
+/// Sessions are the clients' from the start (with the default, "auto",
+/// they become theirs when a client takes over).
+pub(crate) const API_ON: &str = "[modemmanager]\napi = \"on\"\n";
+
+/// `mmcli -m INDEX` as JSON: the modem.
+pub(crate) fn modem(lab: &Lab, index: &str) -> Value {
+    lab.mmcli_json(&["-m", index])["modem"].clone()
+}
+
+/// The modem's state as mmcli names it.
+pub(crate) fn state(lab: &Lab, index: &str) -> String {
+    modem(lab, index)["generic"]["state"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Waits until modem `index` is in state `wanted`.
+pub(crate) fn wait_for_state(lab: &Lab, index: &str, wanted: &str) {
+    lab.wait_until(&format!("modem {index} {wanted}"), || {
+        lab.mmcli(&["-m", index]).status.success() && state(lab, index) == wanted
+    });
+}
+
+/// A lab with `mbimd --simulate` (`api = "on"`, then `config`) and its
+/// modem registered.
+pub(crate) fn registered_lab(name: &str, config: &str) -> Option<Lab> {
+    let mut lab = Lab::new(name)?;
+    lab.start_mbimd(&format!("{API_ON}{config}"), &["--simulate"]);
+    wait_for_state(&lab, "0", "registered");
+    Some(lab)
+}

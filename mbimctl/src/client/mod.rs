@@ -704,6 +704,7 @@ const EXECUTOR_ORDER: &[&str] = &[
     "RxBytes",
     "TxPackets",
     "TxBytes",
+    "SessionTraffic",
     "Iccid",
     "Imsi",
 ];

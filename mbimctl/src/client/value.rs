@@ -100,6 +100,16 @@ pub(crate) fn to_text(name: &str, value: &Value<'_>) -> String {
         ("Sessions", Value::Structure(structure)) => {
             session_text(structure.fields()).unwrap_or_else(|| to_text("", value))
         }
+        ("SessionTraffic", Value::Structure(structure)) => match structure.fields() {
+            [Value::U32(id), Value::U64(rx_bytes), Value::U64(rx_packets), Value::U64(tx_bytes), Value::U64(tx_packets)] =>
+            {
+                format!(
+                    "{id}: rx {rx_bytes} bytes ({rx_packets} packets), \
+                     tx {tx_bytes} bytes ({tx_packets} packets)"
+                )
+            }
+            _ => to_text("", value),
+        },
         ("Signal", Value::Structure(structure)) => match structure.fields() {
             [Value::Str(technology), Value::F64(rsrp), Value::F64(snr)] => {
                 let known = |value: f64, unit: &str| {
@@ -224,6 +234,12 @@ mod tests {
             to_text("Sessions", &sessions),
             "[0 internet (internet, APN \"internet\"): connected on mbim0e0 [10.64.0.2/30], \
              2 mms (mms, APN \"mms\"): unsupported (MaxSessions 2)]"
+        );
+        let traffic = Value::from(vec![(0u32, 1500u64, 3u64, 80u64, 1u64), (1, 60, 1, 0, 0)]);
+        assert_eq!(
+            to_text("SessionTraffic", &traffic),
+            "[0: rx 1500 bytes (3 packets), tx 80 bytes (1 packets), \
+             1: rx 60 bytes (1 packets), tx 0 bytes (0 packets)]"
         );
         let signal = Value::from(vec![
             ("lte".to_owned(), -95.0, 12.5),
