@@ -5,8 +5,11 @@
 # guest kernel over USB/IP. See tests/vm/README.md.
 #
 #   tests/vm/run.sh [TEST...]      TEST: a script name in tests/vm/guest, with or without .sh
+#   tests/vm/run.sh --bench NAME   a benchmark: tests/vm/bench/NAME.sh, with release builds
 #
-# Ends with the line "N passed, M failed"; exits 1 if any test failed.
+# Ends with the line "N passed, M failed"; exits 1 if any test failed. A benchmark ends with
+# its table of figures instead (and exits 1 if it could not measure everything); it is never
+# part of the tests' totals.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +24,7 @@ VM_SMP=${VM_SMP:-2}
 VM_NICE=${VM_NICE:-5}
 VM_VERBOSE=${VM_VERBOSE:-0}       # 1: stream the guest console while it runs
 VM_SIM_PROTOTYPE=${VM_SIM_PROTOTYPE:-} # a Python prototype simulator to use instead of mbim-sim
+VM_PROFILE=${VM_PROFILE:-0}       # 1: a benchmark adds perf profiles (tests/vm/bench/*.sh)
 
 say() { echo "vm: $*"; }
 die() { echo "vm: error: $*" >&2; exit 2; }
@@ -74,8 +78,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # --- tests to run -------------------------------------------------------------------------------
+# A benchmark runs the same way as a guest test, from tests/vm/bench, with the release
+# binaries (a debug build's speed says nothing), and reports figures rather than a verdict.
+bench=
+scripts=$here/guest
+if [ "${1:-}" = --bench ]; then
+    [ "$#" = 2 ] || die "usage: $0 --bench NAME (one of: $(cd "$here/bench" && echo *.sh))"
+    bench=$(basename "${2%.sh}")
+    scripts=$here/bench
+    [ -f "$scripts/$bench.sh" ] || die "no such benchmark: $scripts/$bench.sh"
+    set --
+fi
 tests=()
-if [ "$#" -gt 0 ]; then
+if [ -n "$bench" ]; then
+    tests=("$bench")
+elif [ "$#" -gt 0 ]; then
     for t in "$@"; do
         t=$(basename "${t%.sh}")
         [ -f "$here/guest/$t.sh" ] || die "no such guest test: $here/guest/$t.sh"
@@ -96,8 +113,22 @@ fi
 t_start=$(date +%s)
 
 # --- the simulator ------------------------------------------------------------------------------
-mbim_sim=$target_dir/debug/mbim-sim
-if [ -n "$VM_SIM_PROTOTYPE" ]; then
+profile=debug
+[ -z "$bench" ] || profile=release
+mbim_sim=$target_dir/$profile/mbim-sim
+if [ -n "$bench" ]; then
+    [ -z "$VM_SIM_PROTOTYPE" ] || die "a benchmark needs mbim-sim, not VM_SIM_PROTOTYPE"
+    missing=()
+    [ "$VM_PROFILE" != 1 ] || need perf linux-perf
+    if [ "${#missing[@]}" -gt 0 ]; then
+        say "installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+            die "apt-get install ${missing[*]} failed"
+    fi
+    say "cargo build --release -p mbim-sim -p mbimd"
+    (cd "$repo" && cargo build -q --release -p mbim-sim -p mbimd) ||
+        die "cargo build --release -p mbim-sim -p mbimd failed"
+elif [ -n "$VM_SIM_PROTOTYPE" ]; then
     [ -r "$VM_SIM_PROTOTYPE" ] || die "VM_SIM_PROTOTYPE=$VM_SIM_PROTOTYPE is not readable"
     say "simulator: prototype $VM_SIM_PROTOTYPE"
 else
@@ -162,23 +193,28 @@ failed_names=()
 skipped_names=()
 for t in "${tests[@]}"; do
     out=$VM_DIR/out/$t
+    [ -z "$bench" ] || out=$VM_DIR/out/bench-$t
     rm -rf "$out"
     mkdir -p "$out"
     # "# vmtest: timeout=SECONDS" in a guest script: a longer life for that VM (a systemd boot
     # under TCG takes a while), never a shorter one than VM_TIMEOUT.
-    vm_timeout=$(sed -n 's/^# vmtest: timeout=\([0-9]*\)$/\1/p' "$here/guest/$t.sh")
+    vm_timeout=$(sed -n 's/^# vmtest: timeout=\([0-9]*\)$/\1/p' "$scripts/$t.sh")
     [ -n "$vm_timeout" ] && [ "$vm_timeout" -gt "$VM_TIMEOUT" ] || vm_timeout=$VM_TIMEOUT
     {
         printf 'VM_REPO=%q\n' "$repo"
         printf 'VM_TEST=%q\n' "$t"
-        printf 'VM_TEST_SCRIPT=%q\n' "$here/guest/$t.sh"
+        printf 'VM_TEST_SCRIPT=%q\n' "$scripts/$t.sh"
         printf 'VM_OUT=%q\n' "$out"
         printf 'VM_MBIM_SIM=%q\n' "$mbim_sim"
         printf 'VM_SIM_PROTOTYPE=%q\n' "$VM_SIM_PROTOTYPE"
         printf 'VM_RESOLVED=%q\n' "$resolved_dir"
         printf 'VM_GUEST_TIMEOUT=%q\n' "$((vm_timeout > 40 ? vm_timeout - 20 : vm_timeout))"
+        printf 'VM_PROFILE=%q\n' "$VM_PROFILE"
+        for v in VM_BENCH_WARMUP VM_BENCH_WINDOW VM_BENCH_WINDOWS; do
+            [ -z "${!v:-}" ] || printf '%s=%q\n' "$v" "${!v}"
+        done
         # "# vmtest: init=systemd" in a guest script: systemd is PID 1 (lib/stage2.sh).
-        printf 'VM_INIT=%q\n' "$(sed -n 's/^# vmtest: init=\([a-z]*\)$/\1/p' "$here/guest/$t.sh")"
+        printf 'VM_INIT=%q\n' "$(sed -n 's/^# vmtest: init=\([a-z]*\)$/\1/p' "$scripts/$t.sh")"
     } >"$out/env"
 
     t0=$(date +%s)
@@ -226,6 +262,12 @@ for t in "${tests[@]}"; do
     fi
 done
 
+if [ -n "$bench" ]; then
+    say "benchmark $bench: $(($(date +%s) - t_start)) s; logs in $out/"
+    [ -s "$out/result.txt" ] && cat "$out/result.txt"
+    [ "$failed" -eq 0 ]
+    exit
+fi
 say "total $(($(date +%s) - t_start)) s; logs in $VM_DIR/out/<test>/"
 [ "${#skipped_names[@]}" -eq 0 ] || say "skipped: ${skipped_names[*]}"
 [ "$failed" -eq 0 ] || say "failed: ${failed_names[*]}"

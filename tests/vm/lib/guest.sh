@@ -227,12 +227,14 @@ scenario_args() {
     esac
 }
 
-# attach_modem SCENARIO WDM-NODES: loads vhci-hcd and cdc_mbim, starts mbim-sim with the
-# scenario (a name, or a path to a .toml) attached straight to vhci-hcd, and waits for the
-# cdc-wdm nodes (/dev/cdc-wdm0 …). With VM_SIM_PROTOTYPE, the prototype's "direct" mode
-# with as many functions stands in (it knows no scenarios).
+# attach_modem SCENARIO WDM-NODES [SERVE-ARGS...]: loads vhci-hcd and cdc_mbim, starts
+# mbim-sim with the scenario (a name, or a path to a .toml) attached straight to vhci-hcd,
+# and waits for the cdc-wdm nodes (/dev/cdc-wdm0 …). SERVE-ARGS go to `mbim-sim serve`
+# (e.g. --forward DEV@NETNS). With VM_SIM_PROTOTYPE, the prototype's "direct" mode with as
+# many functions stands in (it knows no scenarios).
 attach_modem() {
     local scenario=$1 nodes=$2 last
+    shift 2
     last=/dev/cdc-wdm$((nodes - 1))
     modprobe vhci-hcd || abort "modprobe vhci-hcd"
     modprobe cdc_mbim || abort "modprobe cdc_mbim"
@@ -240,7 +242,7 @@ attach_modem() {
         sim_start direct --functions "$nodes"
     else
         # shellcheck disable=SC2046 # two words, no globbing characters
-        sim_start serve $(scenario_args "$scenario") --attach --control "$SIM_CONTROL"
+        sim_start serve $(scenario_args "$scenario") --attach --control "$SIM_CONTROL" "$@"
     fi
     if wait_for 30 exists "$last"; then
         pass "cdc_mbim bound the simulated modem ($scenario): $(echo /dev/cdc-wdm*)"

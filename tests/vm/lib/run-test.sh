@@ -10,7 +10,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 out=$(sed -n 's/.*[[:space:]]vmtest\.out=\([^[:space:]]*\).*/\1/p' /proc/cmdline)
 # shellcheck source=/dev/null
 . "$out/env"
-export VM_OUT VM_REPO VM_TEST VM_MBIM_SIM VM_SIM_PROTOTYPE VM_RESOLVED VM_INIT
+export VM_OUT VM_REPO VM_TEST VM_MBIM_SIM VM_SIM_PROTOTYPE VM_RESOLVED VM_INIT VM_PROFILE \
+    VM_BENCH_WARMUP VM_BENCH_WINDOW VM_BENCH_WINDOWS
 
 echo "VMTEST-START $VM_TEST (uptime $(cut -d' ' -f1 /proc/uptime) s, PID 1: $(cat /proc/1/comm))"
 cd /tmp || exit 1

@@ -1,0 +1,139 @@
+#!/bin/bash
+# vmtest: timeout=1200
+# Benchmark (not a test): the same bulk TCP through the kernel's cdc_mbim (wwan0) and through
+# mbimd on usbfs (mbim0e0, offloads on and off), in one VM, with the same simulated modem on
+# vhci-hcd. The simulator runs in the guest and forwards the session to the TUN device fwd0
+# in the guest's network namespace "peer" (mbim-sim serve --forward fwd0@peer), where the
+# TCP sink and source listen on 192.0.2.1. Per path and direction: Mb/s and CPU seconds per
+# GB (guest-wide busy time, the simulator's process, mbimd's process), medians of windows
+# (lib/tcpbench.py); then the ratios mbimd/kernel. Run by `tests/vm/run.sh --bench cdc`
+# (tests/vm/README.md, docs/performance.md). VM_PROFILE=1 adds a perf profile of every path.
+set -eu
+# shellcheck source=tests/vm/lib/guest.sh
+. "$VM_REPO/tests/vm/lib/guest.sh"
+[ -z "$VM_SIM_PROTOTYPE" ] || skip_all "needs mbim-sim"
+mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
+[ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh --bench builds it)"
+tcpbench=$VM_REPO/tests/vm/lib/tcpbench.py
+results=$VM_OUT/results.jsonl
+: >"$results"
+WARMUP=${VM_BENCH_WARMUP:-2}
+WINDOW=${VM_BENCH_WINDOW:-2}
+WINDOWS=${VM_BENCH_WINDOWS:-7}
+PROFILE=${VM_PROFILE:-0}
+
+step "the network behind the modem: fwd0 in the namespace peer"
+modprobe tun 2>/dev/null || true
+ip netns add peer
+ip -n peer link set lo up
+ip -n peer tuntap add dev fwd0 mode tun
+ip -n peer addr add 192.0.2.1/32 dev fwd0
+ip -n peer link set fwd0 up
+ip -n peer route add 10.64.0.0/16 dev fwd0
+pass "peer namespace with fwd0 (192.0.2.1, route to 10.64.0.0/16)"
+
+attach_modem dssa 1 --forward fwd0@peer
+sim_pid=$SIM_PID
+wwan=$(wwan_of /dev/cdc-wdm0) || abort "no network device behind /dev/cdc-wdm0"
+
+mbimd_pid=
+# start_mbimd NAME TOML: mbimd with that configuration, its log in $VM_OUT/mbimd-NAME.log.
+start_mbimd() {
+    printf '%s\n' "$2" >"/tmp/mbimd-$1.toml"
+    "$mbimd" --config "/tmp/mbimd-$1.toml" >"$VM_OUT/mbimd-$1.log" 2>&1 &
+    mbimd_pid=$!
+}
+stop_mbimd() {
+    kill -TERM "$mbimd_pid" 2>/dev/null || true
+    wait_for 30 eval '! kill -0 '"$mbimd_pid" || kill -9 "$mbimd_pid" 2>/dev/null || true
+    wait "$mbimd_pid" 2>/dev/null || true
+    mbimd_pid=
+}
+# shellcheck disable=SC2317 # called through wait_for
+has_address() { [[ $(ip -4 addr show dev "$1" 2>/dev/null) == *"10.64.0.2/30"* ]]; }
+# shellcheck disable=SC2317 # called through wait_for
+reaches_sink() { ping -c 1 -W 2 -I "$1" 192.0.2.1 >/dev/null 2>&1; }
+
+# measure LABEL DEV: both directions through DEV (lib/tcpbench.py), then with VM_PROFILE=1 a
+# perf profile of each direction (not part of the figures: perf costs CPU too).
+measure() {
+    local label=$1 dev=$2 dir
+    if ! wait_for 30 reaches_sink "$dev"; then
+        fail "$label: 192.0.2.1 does not answer ping through $dev"
+        return 1
+    fi
+    pass "$label: 192.0.2.1 answers through $dev"
+    if python3 "$tcpbench" run --label "$label" --dev "$dev" --netns peer --server 192.0.2.1 \
+        --pid "mbimd=$mbimd_pid" --pid "sim=$sim_pid" \
+        --warmup "$WARMUP" --window "$WINDOW" --windows "$WINDOWS" --results "$results"; then
+        pass "$label: measured"
+    else
+        fail "$label: tcpbench failed"
+    fi
+    [ "$PROFILE" = 1 ] && command -v perf >/dev/null || return 0
+    for dir in tx rx; do
+        perf record -q -e cpu-clock -F 499 -a -g -o "/tmp/perf-$label-$dir.data" -- \
+            python3 "$tcpbench" run --label "$label" --dev "$dev" --netns peer --server 192.0.2.1 \
+            --only "$dir" --warmup 1 --window 4 --windows 1 --results /dev/null \
+            >/dev/null 2>>"$VM_OUT/perf.log" || true
+        perf report -q -i "/tmp/perf-$label-$dir.data" --no-children --sort pid,dso,sym \
+            --stdio -g none --percent-limit 0.7 >"$VM_OUT/perf-$label-$dir.txt" 2>>"$VM_OUT/perf.log" || true
+        perf report -q -i "/tmp/perf-$label-$dir.data" --no-children --sort pid \
+            --stdio -g none >>"$VM_OUT/perf-$label-$dir.txt" 2>>"$VM_OUT/perf.log" || true
+    done
+}
+
+step "(a) the kernel's cdc_mbim: mbimd with transport = kernel configures $wwan"
+start_mbimd kernel '[logging]
+level = "info"
+target = "stderr"
+[dns]
+backend = "file:/tmp/mbimd-resolv.conf"
+[[devices.rules]]
+device = "1d6b:0104"
+transport = "kernel"
+[[profiles]]
+name = "simulated"
+apn = "internet"'
+if wait_for 90 has_address "$wwan"; then
+    pass "$wwan has 10.64.0.2/30"
+    # cdc_ncm's NTB sizes and transmit timer, for reading the figures.
+    grep -H . "/sys/class/net/$wwan/cdc_ncm/"{rx_max,tx_max,tx_timer_usecs,min_tx_pkt} 2>/dev/null || true
+    measure kernel "$wwan" || true
+else
+    tail -n 20 "$VM_OUT/mbimd-kernel.log"
+    fail "no 10.64.0.2 on $wwan"
+fi
+stop_mbimd
+
+# usbfs LABEL OFFLOAD: mbimd on usbfs (it takes the function from cdc_mbim), [datapath]
+# offload = OFFLOAD, then the measurement through mbim0e0.
+usbfs() {
+    local label=$1 offload=$2
+    step "($label) mbimd on usbfs, offload = $offload: mbim0e0"
+    start_mbimd "$label" "[logging]
+level = \"info\"
+target = \"stderr\"
+[dns]
+backend = \"file:/tmp/mbimd-resolv.conf\"
+[datapath]
+offload = $offload
+[[profiles]]
+name = \"simulated\"
+apn = \"internet\""
+    if wait_for 90 exists /sys/class/net/mbim0e0 && wait_for 60 has_address mbim0e0; then
+        pass "mbim0e0 has 10.64.0.2/30"
+        measure "$label" mbim0e0 || true
+    else
+        tail -n 20 "$VM_OUT/mbimd-$label.log"
+        fail "no 10.64.0.2 on mbim0e0"
+    fi
+    stop_mbimd
+}
+usbfs mbimd+o true
+usbfs mbimd false
+
+step "results"
+python3 "$tcpbench" report --results "$results" --base kernel | tee "$VM_OUT/result.txt"
+ctl status >"$VM_OUT/sim-status.json" || true
+finish
