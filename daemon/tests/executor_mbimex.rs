@@ -122,3 +122,34 @@ async fn a_3_0_modem_agrees_on_3_0_and_tells_of_5g() {
     assert_eq!(status.apn.as_deref(), Some("internet"));
     assert_eq!(status.network_error, None);
 }
+
+#[tokio::test]
+async fn dns_only_in_the_networks_pco_is_used() {
+    // 1.0: IP_CONFIGURATION has no DNS, so MBIM_CID_MS_PCO is asked;
+    // 3.0: CONNECT's PCO element carries them.
+    for mbimex in [1, 3] {
+        let mut scenario = scenario(mbimex, "lte");
+        scenario.executors[0].network.dns_in_pco = true;
+        let dns4 = scenario.executors[0].ipv4.as_ref().unwrap().dns.clone();
+        let dns6 = scenario.executors[0].ipv6.as_ref().unwrap().dns.clone();
+        assert!(!dns4.is_empty() && !dns6.is_empty());
+        let status = connected(scenario).await;
+        let ip = status.ip.unwrap();
+        assert_eq!(ip.ipv4_dns, dns4, "MBIMEx {mbimex}");
+        assert_eq!(ip.ipv6_dns, dns6, "MBIMEx {mbimex}");
+        let pco = status.pco.unwrap();
+        assert_eq!(
+            (pco.dns_ipv4, pco.dns_ipv6),
+            (dns4, dns6),
+            "MBIMEx {mbimex}"
+        );
+    }
+    // Without DNS in the PCO either, the session still connects, without DNS.
+    let mut scenario = scenario(3, "lte");
+    scenario.executors[0].network.dns_in_pco = true;
+    scenario.executors[0].ipv4.as_mut().unwrap().dns.clear();
+    scenario.executors[0].ipv6.as_mut().unwrap().dns.clear();
+    let status = connected(scenario).await;
+    let ip = status.ip.unwrap();
+    assert!(ip.ipv4_dns.is_empty() && ip.ipv6_dns.is_empty(), "{ip:?}");
+}

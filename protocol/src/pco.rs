@@ -153,6 +153,36 @@ impl SessionOptions {
         }
         Ok(options)
     }
+
+    /// The PCO bytes a network sends for these options: the PPP
+    /// configuration protocol octet, then one container per server
+    /// (in the order of [`container`]'s ids as [`Self::from_pco`] lists
+    /// them: IPv4 DNS, IPv6 DNS, IPv4 P-CSCF, IPv6 P-CSCF) and the MTU.
+    pub fn to_pco(&self) -> Vec<u8> {
+        let mut bytes = vec![0x80];
+        let mut push = |id: u16, contents: &[u8]| {
+            bytes.extend_from_slice(&id.to_be_bytes());
+            // Addresses and the MTU are 16 bytes at most.
+            bytes.push(u8::try_from(contents.len()).unwrap_or(u8::MAX));
+            bytes.extend_from_slice(contents);
+        };
+        for server in &self.dns_ipv4 {
+            push(container::DNS_IPV4, &server.octets());
+        }
+        for server in &self.dns_ipv6 {
+            push(container::DNS_IPV6, &server.octets());
+        }
+        for server in &self.pcscf_ipv4 {
+            push(container::PCSCF_IPV4, &server.octets());
+        }
+        for server in &self.pcscf_ipv6 {
+            push(container::PCSCF_IPV6, &server.octets());
+        }
+        if let Some(mtu) = self.ipv4_link_mtu {
+            push(container::IPV4_LINK_MTU, &mtu.to_be_bytes());
+        }
+        bytes
+    }
 }
 
 /// Adds the address in `contents` (when it is one) unless already listed:

@@ -117,7 +117,68 @@ fn a_container_past_the_end_is_refused_with_its_offset() {
     );
 }
 
+#[test]
+fn the_options_are_written_as_a_network_sends_them() {
+    // The network answer above without its operator container: what the
+    // simulated modem sends.
+    let options = SessionOptions::from_pco(&network_answer()).unwrap();
+    let expected = labelled(
+        "
+        80          # 0x00 configuration protocol: PPP
+        000d 04     # 0x01 DNS server IPv4
+        0a400001    # 0x04 10.64.0.1
+        000d 04     # 0x08 DNS server IPv4
+        0a400002    # 0x0b 10.64.0.2
+        0003 10     # 0x0f DNS server IPv6
+        20010db8000000000000000000000053 # 0x12 2001:db8::53
+        000c 04     # 0x22 P-CSCF IPv4
+        0a400003    # 0x25 10.64.0.3
+        0001 10     # 0x29 P-CSCF IPv6
+        20010db8000000000000000000000005 # 0x2c 2001:db8::5
+        0010 02     # 0x3c IPv4 link MTU
+        0578        # 0x3f 1400
+        ",
+    );
+    assert_eq!(options.to_pco(), expected);
+    assert_eq!(SessionOptions::default().to_pco(), [0x80]);
+}
+
+/// Each server once: they are read back once (networks repeat them).
+fn unique<T: PartialEq>(list: Vec<T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for item in list {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+fn addresses<T: std::fmt::Debug>(
+    address: impl Strategy<Value = T>,
+) -> impl Strategy<Value = Vec<T>> {
+    proptest::collection::vec(address, 0..4)
+}
+
 proptest! {
+    #[test]
+    fn written_options_read_back_the_same(
+        dns_ipv4 in addresses(any::<[u8; 4]>().prop_map(Ipv4Addr::from)),
+        dns_ipv6 in addresses(any::<[u8; 16]>().prop_map(Ipv6Addr::from)),
+        pcscf_ipv4 in addresses(any::<[u8; 4]>().prop_map(Ipv4Addr::from)),
+        pcscf_ipv6 in addresses(any::<[u8; 16]>().prop_map(Ipv6Addr::from)),
+        ipv4_link_mtu in proptest::option::of(any::<u16>()),
+    ) {
+        let options = SessionOptions {
+            dns_ipv4: unique(dns_ipv4),
+            dns_ipv6: unique(dns_ipv6),
+            pcscf_ipv4: unique(pcscf_ipv4),
+            pcscf_ipv6: unique(pcscf_ipv6),
+            ipv4_link_mtu,
+        };
+        prop_assert_eq!(SessionOptions::from_pco(&options.to_pco()).unwrap(), options);
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
         let _ = SessionOptions::from_pco(&bytes);

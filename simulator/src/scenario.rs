@@ -432,6 +432,11 @@ pub struct NetworkConfig {
     /// connection. Absent: any attach APN.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach_apn: Option<String>,
+    /// The DNS servers (the sessions' `dns`) come only in the network's
+    /// protocol configuration options (3GPP TS 24.008 containers 0x000D
+    /// and 0x0003): in CONNECT's PCO element from MBIMEx 3.0 on and in
+    /// MBIM_CID_MS_PCO, never in IP_CONFIGURATION, as some networks do.
+    pub dns_in_pco: bool,
 }
 
 impl NetworkConfig {
@@ -468,6 +473,7 @@ impl Default for NetworkConfig {
             visible: Vec::new(),
             apns: None,
             attach_apn: None,
+            dns_in_pco: false,
         }
     }
 }

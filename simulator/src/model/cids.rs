@@ -673,6 +673,29 @@ impl Modem {
             {
                 self.version(index, data)
             }
+            (ms::cid::Pco::ID, Query) => {
+                let Ok(request) = ms::PcoValue::decode(data) else {
+                    return status_only(Status::InvalidParameters);
+                };
+                let session = request.session_id;
+                if !self
+                    .executors
+                    .get(index)
+                    .is_some_and(|e| e.contexts.contains_key(&session))
+                {
+                    return status_only(Status::ContextNotActivated);
+                }
+                // An active session without PCO from the network has an
+                // empty one.
+                reply(
+                    Status::Success,
+                    &ms::PcoValue {
+                        session_id: session,
+                        pco_data_type: ms::PcoType::Complete,
+                        pco_data_buffer: self.session_pco(index, session).unwrap_or_default(),
+                    },
+                )
+            }
             (ms::cid::ProvisionedContexts::ID, Query) => reply(
                 Status::Success,
                 &ms::ProvisionedContextsV2 {

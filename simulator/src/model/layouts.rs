@@ -28,6 +28,9 @@ pub(crate) struct Extras {
     pub(crate) snr: u32,
     /// MCC and MNC of the network, for the tracking area.
     pub(crate) plmn: (u16, u16),
+    /// The network's PCO per active session id, when it sends one
+    /// (CONNECT's PCO element from 3.0 on).
+    pub(crate) session_pco: Vec<(u32, Vec<u8>)>,
 }
 
 /// RSRP in dBm as SIGNAL_STATE codes it.
@@ -95,7 +98,7 @@ pub(crate) fn outgoing(
             bc::cid::SubscriberReadyStatus::ID if version >= MbimExVersion::V3 => {
                 subscriber_ready(&buffer)
             }
-            bc::cid::Connect::ID if version >= MbimExVersion::V3 => connect(&buffer),
+            bc::cid::Connect::ID if version >= MbimExVersion::V3 => connect(&buffer, extras),
             _ => None,
         }
     } else if service == ms::SERVICE.uuid
@@ -245,8 +248,17 @@ fn subscriber_ready(buffer: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
-fn connect(buffer: &[u8]) -> Option<Vec<u8>> {
+fn connect(buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
     let info = bc::ConnectInfo::decode(buffer).ok()?;
+    let pco = extras
+        .session_pco
+        .iter()
+        .filter(|_| info.activation_state == bc::ActivationState::Activated)
+        .find(|(session, _)| *session == info.session_id)
+        .map(|(_, pco)| mbim_protocol::tlv::Tlv {
+            tlv_type: mbim_protocol::tlv::TlvType::Pco,
+            data: pco.clone(),
+        });
     Some(
         bc::ConnectInfoV3 {
             session_id: info.session_id,
@@ -258,7 +270,7 @@ fn connect(buffer: &[u8]) -> Option<Vec<u8>> {
             media_preference: bc::AccessMediaType::ThreeGpp,
             // The model keeps no APN per session; 3.0 allows it empty.
             access_string: String::new(),
-            unnamed_ies: Vec::new(),
+            unnamed_ies: pco.into_iter().collect(),
         }
         .encode(),
     )

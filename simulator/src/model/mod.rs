@@ -1121,6 +1121,11 @@ impl Modem {
             rsrp: registered.then(|| layouts::rsrp_code(network.rsrp_dbm)),
             snr: layouts::snr_code(network.snr_db),
             plmn: (digits(0..3), digits(3..network.provider_id.len())),
+            session_pco: executor
+                .contexts
+                .keys()
+                .filter_map(|&session| Some((session, self.session_pco(index, session)?)))
+                .collect(),
         }
     }
 
@@ -1406,6 +1411,33 @@ impl Modem {
         }
     }
 
+    /// The network's protocol configuration options for an active session
+    /// of `index`: its DNS servers when the scenario gives them there.
+    pub(crate) fn session_pco(&self, index: usize, session: u32) -> Option<Vec<u8>> {
+        let executor = self.executors.get(index)?;
+        let context = executor.contexts.get(&session)?;
+        if !executor.config.network.dns_in_pco {
+            return None;
+        }
+        let (v4, v6) = ip_families(context.ip_type);
+        let options = mbim_protocol::pco::SessionOptions {
+            dns_ipv4: executor
+                .ipv4
+                .as_ref()
+                .filter(|_| v4)
+                .map(|c| c.dns.clone())
+                .unwrap_or_default(),
+            dns_ipv6: executor
+                .ipv6
+                .as_ref()
+                .filter(|_| v6)
+                .map(|c| c.dns.clone())
+                .unwrap_or_default(),
+            ..mbim_protocol::pco::SessionOptions::default()
+        };
+        Some(options.to_pco())
+    }
+
     /// The IP configuration of an active session.
     pub(crate) fn ip_configuration(
         &self,
@@ -1419,7 +1451,9 @@ impl Modem {
             session_id: session,
             ..bc::IpConfigurationInfo::default()
         };
-        // Each session its own addresses and gateway (scenario.rs).
+        // Each session its own addresses and gateway (scenario.rs); DNS
+        // here unless the network gives it in the PCO only.
+        let dns_here = !executor.config.network.dns_in_pco;
         let ipv4 = executor.ipv4.as_ref().map(|c| c.for_session(session));
         let ipv6 = executor.ipv6.as_ref().map(|c| c.for_session(session));
         if let Some(config) = ipv4.as_ref().filter(|_| v4) {
@@ -1430,7 +1464,7 @@ impl Modem {
                 ipv4_address: config.address,
             }];
             info.ipv4_gateway = Some(config.gateway);
-            if !config.dns.is_empty() {
+            if dns_here && !config.dns.is_empty() {
                 info.ipv4_configuration_available |= bc::IpConfigurationAvailable::DNS;
                 info.ipv4_dns_servers.clone_from(&config.dns);
             }
@@ -1447,7 +1481,7 @@ impl Modem {
                 ipv6_address: config.address,
             }];
             info.ipv6_gateway = Some(config.gateway);
-            if !config.dns.is_empty() {
+            if dns_here && !config.dns.is_empty() {
                 info.ipv6_configuration_available |= bc::IpConfigurationAvailable::DNS;
                 info.ipv6_dns_servers.clone_from(&config.dns);
             }

@@ -40,6 +40,9 @@ impl ExecutorMachine {
                 return Some(self.deactivation());
             }
             if self.status.ip.is_none() {
+                if let Some(pco) = self.next_pco_query() {
+                    return Some(pco);
+                }
                 let query = bc::IpConfigurationInfo {
                     session_id: self.config.session_id,
                     ..bc::IpConfigurationInfo::default()
@@ -214,6 +217,10 @@ impl ExecutorMachine {
         match (info, self.active.clone()) {
             (Some(info), Some(active)) => {
                 let ip = merge_ip_configuration(&IpSettings::default(), &info);
+                let Some(ip) = self.dns_from_pco(ip) else {
+                    // MS_PCO first, then IP_CONFIGURATION again.
+                    return;
+                };
                 let connection = Connection {
                     session_id: self.config.session_id,
                     route_metric: active.profile.route_metric,
@@ -295,6 +302,8 @@ impl ExecutorMachine {
             self.status.ip = None;
             // The session's PCO went with it.
             self.status.pco = None;
+            self.pco_asked = false;
+            self.pco_wanted = false;
             self.report(ExecutorEvent::LinkDown {
                 reason: reason.to_owned(),
             });

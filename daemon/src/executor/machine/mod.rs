@@ -48,6 +48,7 @@ mod capabilities;
 mod commands;
 mod connect;
 mod layouts;
+mod pco;
 mod power;
 mod registration;
 mod request;
@@ -181,6 +182,10 @@ pub struct ExecutorMachine {
     version_asked: bool,
     /// The APNs of a SIM no profile names.
     auto: apn::AutoApn,
+    /// MBIM_CID_MS_PCO was asked for since the activation (pco.rs), and
+    /// is to be asked next.
+    pco_asked: bool,
+    pco_wanted: bool,
     active: Option<Active>,
     /// The further sessions (ids 1 and up) of the active profile.
     extras: Vec<sessions::Extra>,
@@ -296,6 +301,8 @@ impl ExecutorMachine {
             mbimex: MbimExVersion::V1,
             version_asked: false,
             auto: apn::AutoApn::default(),
+            pco_asked: false,
+            pco_wanted: false,
             active: None,
             extras: Vec::new(),
             want_radio: true,
@@ -648,6 +655,7 @@ impl ExecutorMachine {
             }
             Step::LteAttachSet { attach, why } => self.attach_set_answer(attach, why, status),
             Step::IpQuery => self.ip_answer(now, status, buffer),
+            Step::PcoQuery => self.pco_answer(now, status, buffer),
             Step::SignalQuery => self.signal_answer(now, status, buffer),
             Step::PinChange { op, tracked } => {
                 self.pin_change_answer(now, op, tracked, status, buffer);

@@ -59,6 +59,8 @@ pub(super) enum Step {
         why: super::attach::AttachReason,
     },
     IpQuery,
+    /// MBIM_CID_MS_PCO of session 0 (its DNS when IP_CONFIGURATION has none).
+    PcoQuery,
     Deactivate,
     /// CONNECT (activation) of a further session.
     SessionConnect {
@@ -142,6 +144,7 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         Step::PacketQuery | Step::Attach => ExecutorState::Attaching,
         Step::Connect { .. }
         | Step::IpQuery
+        | Step::PcoQuery
         | Step::ProvisionedQuery { .. }
         | Step::LteAttachQuery { .. }
         | Step::LteAttachSet { .. } => ExecutorState::Connecting,
