@@ -241,6 +241,8 @@ impl Harness {
                     );
                 }
                 Action::RememberApn { .. } => {}
+                // The fuzzed executor has no FCC unlock configured.
+                Action::RunFccHook(hook) => panic!("an FCC hook ran unasked: {hook:?}"),
                 Action::Finish => self.ledger.finished = true,
             }
         }

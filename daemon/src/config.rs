@@ -294,6 +294,42 @@ pub struct DeviceRule {
     /// Through usbfs (mbimd's own USB driver) or the kernel's driver.
     #[serde(default)]
     pub transport: Transport,
+    /// How the modems' FCC lock is lifted when their radio stays off
+    /// (`off` unless set).
+    #[serde(default)]
+    pub fcc_unlock: FccUnlockChoice,
+    /// The program `fcc-unlock = "hook"` runs.
+    #[serde(default)]
+    pub fcc_unlock_hook: Option<PathBuf>,
+    /// How long the hook may run, in seconds.
+    #[serde(default = "default_fcc_unlock_timeout")]
+    pub fcc_unlock_timeout: u64,
+    /// The vendor key of `intel-mutual-authentication`, eight hex digits
+    /// (ModemManager's `3df8c719` unless set).
+    #[serde(default)]
+    pub fcc_unlock_key: Option<String>,
+}
+
+fn default_fcc_unlock_timeout() -> u64 {
+    30
+}
+
+/// `fcc-unlock` of a device rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FccUnlockChoice {
+    /// Never unlock (the default: see mbimd.toml(5) on who may).
+    #[default]
+    Off,
+    /// The plain-MBIM procedure ModemManager ships for the modem's
+    /// vendor:product, if it has one.
+    Native,
+    /// Quectel's RADIO_STATE set on, whatever the modem.
+    QuectelRadioState,
+    /// Intel's mutual-authentication challenge and response.
+    IntelMutualAuthentication,
+    /// The program `fcc-unlock-hook` names.
+    Hook,
 }
 
 /// How mbimd reaches a USB modem.
@@ -324,10 +360,13 @@ impl Devices {
     /// How a USB modem is driven: the first matching rule's transport,
     /// else usbfs.
     pub fn transport_of(&self, device: &DeviceIdentity<'_>) -> Transport {
-        self.rules
-            .iter()
-            .find(|rule| rule.device.matches(device))
+        self.rule_of(device)
             .map_or(Transport::Usbfs, |rule| rule.transport)
+    }
+
+    /// The first rule naming `device`, whose settings drive it.
+    pub fn rule_of(&self, device: &DeviceIdentity<'_>) -> Option<&DeviceRule> {
+        self.rules.iter().find(|rule| rule.device.matches(device))
     }
 
     /// Whether mbimd takes `device`: not denied, and allowed (or no allow

@@ -572,6 +572,49 @@ fn device_rules_name_a_known_transport() {
 }
 
 #[test]
+fn fcc_unlock_settings_are_checked_where_they_are() {
+    let rule = "[[devices.rules]]\ndevice = \"2c7c:0801\"\n";
+    assert_error(
+        &format!("{rule}fcc-unlock = \"yes\"\n"),
+        3,
+        14,
+        "unknown variant `yes`",
+    );
+    assert_error(
+        &format!("{rule}fcc-unlock = \"hook\"\n"),
+        3,
+        14,
+        "fcc-unlock = \"hook\" needs fcc-unlock-hook",
+    );
+    assert_error(
+        &format!("{rule}fcc-unlock = \"hook\"\nfcc-unlock-hook = \"unlock.sh\"\n"),
+        4,
+        19,
+        "fcc-unlock-hook must be an absolute path, not unlock.sh",
+    );
+    assert_error(
+        &format!("{rule}fcc-unlock = \"native\"\nfcc-unlock-hook = \"/bin/true\"\n"),
+        4,
+        19,
+        "only run with fcc-unlock = \"hook\"",
+    );
+    assert_error(
+        &format!("{rule}fcc-unlock = \"intel-mutual-authentication\"\nfcc-unlock-key = \"3df8\"\n"),
+        4,
+        18,
+        "fcc-unlock-key must be eight hex digits",
+    );
+    assert_error(
+        &format!(
+            "{rule}fcc-unlock = \"hook\"\nfcc-unlock-hook = \"/bin/true\"\nfcc-unlock-timeout = 0\n"
+        ),
+        5,
+        22,
+        "fcc-unlock-timeout must be at least 1 second",
+    );
+}
+
+#[test]
 fn the_first_matching_rule_gives_the_transport() {
     use mbimd::config::{DeviceIdentity, Transport};
     let config = Config::parse(

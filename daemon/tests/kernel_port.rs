@@ -455,6 +455,7 @@ fn the_supervisor_configures_the_drivers_netdev_and_leaves_it_at_shutdown() {
             max_control_message: MAX,
             max_segment_size: 1500,
             kernel: Some(KernelData {
+                port: "cdc-wdm0".to_owned(),
                 netdev: InterfaceName::new("wwan0").unwrap(),
                 links: SessionLinks::Vlan,
             }),

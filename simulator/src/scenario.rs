@@ -117,6 +117,25 @@ pub struct ModemConfig {
     /// layouts (REGISTER_STATE, PACKET_SERVICE, SIGNAL_STATE from 2.0;
     /// SUBSCRIBER_READY_STATUS, CONNECT, DEVICE_CAPS_V2 from 3.0).
     pub mbimex: u8,
+    /// The FCC lock the modem ships with: its radio stays off (RADIO_STATE
+    /// set on fails) until the host lifts it.
+    pub fcc_lock: FccLockKind,
+    /// The vendor key the `intel` lock's response is keyed with, eight hex
+    /// digits (ModemManager's `3df8c719`).
+    pub fcc_key: String,
+}
+
+/// How a simulated modem's FCC lock is lifted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FccLockKind {
+    /// No lock.
+    #[default]
+    None,
+    /// Quectel's RADIO_STATE set on (vendor service `quectel`).
+    Quectel,
+    /// Intel's mutual-authentication challenge and response.
+    Intel,
 }
 
 impl Default for ModemConfig {
@@ -134,11 +153,22 @@ impl Default for ModemConfig {
             host_shutdown: true,
             device_reset: true,
             mbimex: 1,
+            fcc_lock: FccLockKind::None,
+            fcc_key: "3df8c719".to_owned(),
         }
     }
 }
 
 impl ModemConfig {
+    /// `fcc_key`'s bytes, in the order written.
+    pub fn fcc_key_bytes(&self) -> Option<[u8; 4]> {
+        let key = &self.fcc_key;
+        if key.len() != 8 || !key.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(key, 16).ok().map(u32::to_be_bytes)
+    }
+
     /// The highest MBIM extensions version offered (1.0 for a value the
     /// scenario's check refuses).
     pub fn mbimex_version(&self) -> mbim_protocol::mbimex::MbimExVersion {
@@ -749,6 +779,12 @@ impl Scenario {
 
     /// Checks what the schema cannot: counts, mapping, values.
     pub fn validate(&self) -> Result<(), String> {
+        if self.modem.fcc_key_bytes().is_none() {
+            return Err(format!(
+                "modem.fcc_key must be eight hex digits, not {:?}",
+                self.modem.fcc_key
+            ));
+        }
         if self.executors.is_empty() {
             return Err("a modem needs at least one executor".to_owned());
         }

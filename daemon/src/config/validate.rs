@@ -27,6 +27,7 @@ pub(super) fn first_problem(
     sims(config, document, text, &mut problems);
     simulate(config, document, &mut problems);
     slot_policy(config, document, text, &mut problems);
+    fcc_unlock(config, document, &mut problems);
     problems
         .into_iter()
         .min_by_key(|(span, _)| span.as_ref().map_or(usize::MAX, |span| span.start))
@@ -316,6 +317,67 @@ fn slot_policy(config: &Config, document: &DeTable<'_>, text: &str, problems: &m
             )),
             None => {
                 devices.insert(&entry.device, span);
+            }
+        }
+    }
+}
+
+/// A device rule's FCC unlock: a hook needs an absolute program path and a
+/// timeout; a path or key is given only where it is used.
+fn fcc_unlock(config: &Config, document: &DeTable<'_>, problems: &mut Vec<Problem>) {
+    use super::FccUnlockChoice;
+    for (index, rule) in config.devices.rules.iter().enumerate() {
+        let key = |name| {
+            at(
+                document,
+                &[
+                    Step::Key("devices"),
+                    Step::Key("rules"),
+                    Step::Index(index),
+                    Step::Key(name),
+                ],
+            )
+        };
+        let hook = rule.fcc_unlock == FccUnlockChoice::Hook;
+        match &rule.fcc_unlock_hook {
+            None if hook => problems.push((
+                key("fcc-unlock"),
+                "fcc-unlock = \"hook\" needs fcc-unlock-hook, the program to run".to_owned(),
+            )),
+            Some(path) if !hook => problems.push((
+                key("fcc-unlock-hook"),
+                format!(
+                    "fcc-unlock-hook {} is only run with fcc-unlock = \"hook\"",
+                    path.display()
+                ),
+            )),
+            Some(path) if !path.is_absolute() => problems.push((
+                key("fcc-unlock-hook"),
+                format!(
+                    "fcc-unlock-hook must be an absolute path, not {}",
+                    path.display()
+                ),
+            )),
+            _ => {}
+        }
+        if rule.fcc_unlock_timeout == 0 {
+            problems.push((
+                key("fcc-unlock-timeout"),
+                "fcc-unlock-timeout must be at least 1 second".to_owned(),
+            ));
+        }
+        if let Some(text) = &rule.fcc_unlock_key {
+            if crate::executor::parse_fcc_key(text).is_none() {
+                problems.push((
+                    key("fcc-unlock-key"),
+                    format!("fcc-unlock-key must be eight hex digits (3df8c719), not {text:?}"),
+                ));
+            } else if !matches!(rule.fcc_unlock, FccUnlockChoice::IntelMutualAuthentication) {
+                problems.push((
+                    key("fcc-unlock-key"),
+                    "fcc-unlock-key is only used with fcc-unlock = \"intel-mutual-authentication\""
+                        .to_owned(),
+                ));
             }
         }
     }

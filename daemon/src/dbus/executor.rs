@@ -314,6 +314,14 @@ impl ExecutorObject {
         self.view().transport
     }
 
+    /// The FCC lock as far as seen: empty (none seen), locked, "unlocked
+    /// by PROCEDURE" (quectel-radio-state, intel-mutual-authentication,
+    /// "hook PATH"), or "unlock failed: WHY".
+    #[zbus(property)]
+    fn fcc_lock(&self) -> String {
+        self.view().fcc_lock
+    }
+
     /// How the network device's configuration went: none (no device: not
     /// connected), configured (every part applied), partial (some part
     /// refused or failed; NetdevParts says which), failed (nothing applied,

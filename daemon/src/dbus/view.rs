@@ -317,6 +317,7 @@ pub(crate) struct ExecutorView {
     pub(crate) sessions: Vec<SessionEntry>,
     pub(crate) netdev: String,
     pub(crate) transport: String,
+    pub(crate) fcc_lock: String,
     pub(crate) netdev_state: String,
     pub(crate) netdev_parts: Vec<(String, String, String)>,
     pub(crate) ipv4_addresses: Vec<String>,
@@ -423,6 +424,7 @@ impl ExecutorView {
             sessions: sessions_of(executor),
             netdev: executor.netdev.clone().unwrap_or_default(),
             transport: executor.transport.clone(),
+            fcc_lock: status.fcc_lock.clone(),
             netdev_state: names::netdev_state(executor.configuration.as_ref()).to_owned(),
             netdev_parts: executor
                 .configuration
@@ -499,6 +501,7 @@ impl ExecutorView {
             ("Sessions", Value::from(self.sessions.clone())),
             ("Netdev", Value::from(self.netdev.clone())),
             ("Transport", Value::from(self.transport.clone())),
+            ("FccLock", Value::from(self.fcc_lock.clone())),
             ("NetdevState", Value::from(self.netdev_state.clone())),
             ("NetdevParts", Value::from(self.netdev_parts.clone())),
             ("Ipv4Addresses", Value::from(self.ipv4_addresses.clone())),

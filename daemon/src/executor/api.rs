@@ -60,6 +60,9 @@ pub struct ExecutorConfig {
     pub autoconnect: bool,
     /// Where an APN comes from when no profile names the SIM.
     pub apn_sources: ApnSources,
+    /// How the modem's FCC lock is lifted when its radio stays off (`None`:
+    /// it is not, the default).
+    pub fcc_unlock: Option<super::FccUnlock>,
 }
 
 impl Default for ExecutorConfig {
@@ -80,6 +83,7 @@ impl Default for ExecutorConfig {
             busy_retry: Duration::from_secs(10),
             anomaly_window: Duration::from_secs(60),
             anomaly_log_limit: 5,
+            fcc_unlock: None,
             anomaly_reset_threshold: 10,
             autoconnect: true,
             apn_sources: ApnSources::default(),
@@ -458,6 +462,9 @@ pub struct ExecutorStatus {
     pub radio_software: Option<RadioSwitchState>,
     /// The hardware radio switch.
     pub radio_hardware: Option<RadioSwitchState>,
+    /// The FCC lock as far as seen: empty (none seen), `locked`,
+    /// `unlocked by PROCEDURE`, or `unlock failed: WHY`.
+    pub fcc_lock: String,
     /// The SIM's ICCID (personal).
     pub iccid: String,
     /// The SIM's IMSI (personal).

@@ -72,6 +72,8 @@ struct Driver<T: FunctionTransport> {
     gone: bool,
     /// APN lookups done off the loop come back here.
     apns_tx: mpsc::Sender<crate::apn::ApnsFound>,
+    /// The FCC unlock hook's outcome comes back here.
+    fcc_tx: mpsc::Sender<Result<(), String>>,
     /// Proxy clients' commands and the device's indications for them.
     passthrough: Option<PassthroughEnd>,
     /// Proxy clients' commands in flight, by the session's transaction id.
@@ -134,6 +136,7 @@ pub async fn run_executor_shared<T: FunctionTransport>(
         ..SessionConfig::default()
     });
     let (apns_tx, mut apns_rx) = mpsc::channel(4);
+    let (fcc_tx, mut fcc_rx) = mpsc::channel(1);
     let mut driver = Driver {
         transport,
         machine: ExecutorMachine::new(config.clone()),
@@ -149,6 +152,7 @@ pub async fn run_executor_shared<T: FunctionTransport>(
         lock_wait: None,
         gone: false,
         apns_tx,
+        fcc_tx,
         passthrough,
         proxied: HashMap::new(),
     };
@@ -194,6 +198,9 @@ pub async fn run_executor_shared<T: FunctionTransport>(
             guard = lock_acquired(&mut driver.lock_wait) => driver.send_parked(guard),
             Some(found) = apns_rx.recv() => {
                 driver.machine.handle(now(), Input::ApnsFound(found));
+            }
+            Some(result) = fcc_rx.recv() => {
+                driver.machine.handle(now(), Input::FccHookDone(result));
             }
             command = commands_rx.recv(), if commands_open => {
                 let command = command.unwrap_or_else(|| {
@@ -436,6 +443,17 @@ impl<T: FunctionTransport> Driver<T> {
                             ..crate::apn::ApnsFound::default()
                         });
                         let _ = tx.send(found).await;
+                    });
+                }
+                Action::RunFccHook(hook) => {
+                    // The hook runs off the loop, which goes on serving
+                    // the proxy: a hook may unlock through mbim-proxy.
+                    let tx = self.fcc_tx.clone();
+                    let executor =
+                        format!("modem {} executor {}", self.config.modem, self.config.index);
+                    tokio::spawn(async move {
+                        let result = crate::executor::run_hook(&hook, &executor).await;
+                        let _ = tx.send(result).await;
                     });
                 }
                 Action::RememberApn {

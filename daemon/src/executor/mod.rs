@@ -9,6 +9,7 @@
 
 mod api;
 mod driver;
+mod fcc;
 mod machine;
 mod passthrough;
 mod policy;
@@ -21,6 +22,7 @@ pub use api::{
     SystemCaps, COMMAND_TIMEOUT,
 };
 pub use driver::{run_executor, run_executor_shared, ExecutorExit};
+pub use fcc::{parse_key as parse_fcc_key, run_hook, FccHook, FccProcedure, FccUnlock};
 pub use machine::{Action, ExecutorMachine, Input, Request, RequestFailure};
 pub use passthrough::{
     passthrough_channel, DeviceIndication, Passthrough, PassthroughAnswer, PassthroughEnd,

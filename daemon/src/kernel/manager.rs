@@ -346,6 +346,7 @@ fn open_function(
         // where sysfs does not say it, Ethernet's.
         max_segment_size: function.max_segment_size.unwrap_or(1500),
         kernel: Some(KernelData {
+            port: function.name.clone(),
             netdev,
             links: match function.kind {
                 super::PortKind::CdcWdm => SessionLinks::Vlan,

@@ -47,6 +47,7 @@ mod spec;
 mod takeover;
 mod view;
 
+pub(crate) use modem::device_path;
 pub use takeover::{at_start as sessions_at_start, NETWORK_MANAGER};
 
 use crate::config::{Config, ModemManagerApi};

@@ -492,7 +492,7 @@ async fn set_primary_slot(
 /// under /sys/bus/pci for a PCIe modem (its kernel name is a PCI address,
 /// `0000:01:00.0`, `10000:e1:00.0` behind Intel VMD), under /sys/bus/usb for a USB one (a port path,
 /// `1-1.2`), followed to /sys/devices where sysfs has it.
-fn device_path(kernel_name: &str) -> String {
+pub(crate) fn device_path(kernel_name: &str) -> String {
     if kernel_name == "simulated" {
         return kernel_name.to_owned();
     }

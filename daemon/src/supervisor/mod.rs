@@ -65,6 +65,7 @@
 //! loop (the store syncs to disk).
 
 mod configure;
+mod fcc;
 mod power;
 mod refresh;
 mod sessions;
@@ -123,6 +124,8 @@ pub struct FunctionSpec<T> {
 /// The data path of a function behind a kernel driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelData {
+    /// The control port's node under /dev (`cdc-wdm0`, `wwan0mbim0`).
+    pub port: String,
     /// The driver's network device (`wwan0`): session 0's link.
     pub netdev: InterfaceName,
     /// How the driver carries further sessions.
@@ -284,6 +287,7 @@ pub async fn supervise<T>(
             // A ModemManager client asks for sessions itself.
             autoconnect: config.sessions.get() == SessionManager::Mbimd,
             apn_sources: config.apn_sources(),
+            fcc_unlock: fcc::fcc_unlock_for(&config, &modem, index, &spec),
             ..ExecutorConfig::default()
         };
         let (passthrough_end, passthrough) = executor::passthrough_channel();

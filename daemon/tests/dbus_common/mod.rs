@@ -4,6 +4,10 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+mod simulated;
+#[allow(unused_imports)]
+pub use simulated::Mbimd;
+
 use mbim_protocol::services::basic_connect::{
     PacketServiceState, PinState, PinType, RadioSwitchState, RegisterState, SubscriberReadyState,
 };

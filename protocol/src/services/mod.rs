@@ -12,10 +12,12 @@
 
 pub mod auth;
 pub mod basic_connect;
+pub mod intel_mutual_authentication;
 pub mod ms_basic_connect_extensions;
 pub mod ms_host_shutdown;
 pub mod ms_uicc_low_level_access;
 pub mod proxy_control;
+pub mod quectel;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -222,6 +224,8 @@ pub static SERVICES: &[&ServiceInfo] = &[
     &ms_uicc_low_level_access::SERVICE,
     &ms_host_shutdown::SERVICE,
     &proxy_control::SERVICE,
+    &quectel::SERVICE,
+    &intel_mutual_authentication::SERVICE,
 ];
 
 /// Other well-known services, named so logs and `mbimctl decode` can say what

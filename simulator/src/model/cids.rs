@@ -31,11 +31,11 @@ const MS_EXTENSIONS_CIDS: &[u32] = &[1, 3, 5, 6, 7, 8, 10];
 /// for the answer to reach the host.
 const DEVICE_RESET_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
 
-fn reply<P: Payload>(status: Status, payload: &P) -> Outcome {
+pub(super) fn reply<P: Payload>(status: Status, payload: &P) -> Outcome {
     Outcome::Reply(status, payload.encode())
 }
 
-fn status_only(status: Status) -> Outcome {
+pub(super) fn status_only(status: Status) -> Outcome {
     Outcome::Reply(status, Vec::new())
 }
 
@@ -69,6 +69,8 @@ impl Modem {
             self.ms_extensions(now, function, transaction_id, &head, &data)
         } else if head.service == host_shutdown::SERVICE.uuid && self.scenario.modem.host_shutdown {
             self.host_shutdown(&head)
+        } else if let Some(outcome) = self.fcc_service(now, function, &head, &data) {
+            outcome
         } else {
             status_only(Status::NoDeviceSupport)
         };
@@ -219,6 +221,10 @@ impl Modem {
                 let Ok(request) = bc::RadioStateSet::decode(data) else {
                     return status_only(Status::InvalidParameters);
                 };
+                if self.fcc.locked && request.radio_state == bc::RadioSwitchState::On {
+                    // The radio stays off until the host lifts the lock.
+                    return status_only(Status::Failure);
+                }
                 if let Some(executor) = self.executors.get_mut(index) {
                     executor.radio_on = request.radio_state == bc::RadioSwitchState::On;
                 }
@@ -517,6 +523,7 @@ impl Modem {
                             },
                         ]
                         .into_iter()
+                        .chain(self.fcc_service_element())
                         .chain(self.scenario.modem.host_shutdown.then(|| {
                             bc::DeviceServiceElement {
                                 device_service_id: host_shutdown::SERVICE.uuid,

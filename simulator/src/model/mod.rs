@@ -21,6 +21,7 @@
 pub mod channel;
 mod cids;
 pub mod data;
+mod fcc;
 pub mod host;
 mod layouts;
 pub mod net;
@@ -270,6 +271,8 @@ pub struct Modem {
     pub(crate) host_shutdowns: u64,
     /// `reset-device` commands carried out.
     resets: u64,
+    /// The FCC lock, while it holds.
+    pub(crate) fcc: fcc::FccLock,
 }
 
 fn comm_interface(index: usize) -> u16 {
@@ -352,7 +355,9 @@ impl Modem {
             replug_at: None,
             host_shutdowns: 0,
             resets: 0,
+            fcc: fcc::FccLock::default(),
         };
+        modem.fcc_power_on();
         // Power-on: every executor settles silently (no function is open yet).
         for index in 0..modem.executors.len() {
             modem.refresh_executor(now, index);

@@ -40,6 +40,9 @@ impl ExecutorMachine {
                 self.subscribe_request(self.multi_sim == Some(true)),
             )));
         }
+        if let Break(next) = self.next_fcc_step() {
+            return Break(next);
+        }
         let want_radio = if self.want_radio {
             RadioSwitchState::On
         } else {
@@ -170,18 +173,36 @@ impl ExecutorMachine {
         }
     }
 
-    /// RADIO_STATE answered, to a query or a set.
-    pub(super) fn radio_answer(&mut self, now: Instant, status: Status, buffer: &[u8]) {
+    /// RADIO_STATE answered, to a query or a `set` (on, or off). A set of
+    /// on that is refused or leaves the radio off may mean an FCC lock.
+    pub(super) fn radio_answer(&mut self, now: Instant, set: bool, status: Status, buffer: &[u8]) {
         let info = if status.is_success() {
             self.decode::<bc::RadioStateInfo>(now, "RADIO_STATE", buffer)
         } else {
             None
         };
+        let switched_on = set && self.want_radio;
         match info {
+            Some(info) if switched_on && info.sw_radio_state == RadioSwitchState::Off => {
+                self.apply_radio(&info);
+                let why = "RADIO_STATE set on answered with the radio off";
+                if !self.radio_refused(why) {
+                    self.retry_later(now, why.to_owned());
+                }
+            }
             Some(info) => self.apply_radio(&info),
+            None if switched_on && self.radio_refused(&format!("RADIO_STATE set on: {status}")) => {
+                self.radio_sw = Some(RadioSwitchState::Off);
+            }
             None => {
                 let waiters = std::mem::take(&mut self.radio_waiters);
-                let message = format!("RADIO_STATE failed: {status}");
+                let mut message = format!("RADIO_STATE failed: {status}");
+                if switched_on {
+                    message.push_str(
+                        " (a modem that keeps its radio off until unlocked needs fcc-unlock in \
+                         its [[devices.rules]], mbimd.toml(5))",
+                    );
+                }
                 self.fail_all(waiters, Some(status), &message);
                 self.retry_later(now, message);
             }

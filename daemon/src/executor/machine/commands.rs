@@ -180,6 +180,7 @@ impl ExecutorMachine {
             ExecutorCommand::SetRadio(on) => {
                 tracing::info!(executor = self.log_number(), on, "radio switch requested");
                 self.want_radio = on;
+                self.fcc_retry();
                 if let Some(id) = tracked {
                     self.radio_waiters.push(id);
                 }

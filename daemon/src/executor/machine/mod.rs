@@ -47,6 +47,7 @@ mod attach;
 mod capabilities;
 mod commands;
 mod connect;
+mod fcc;
 mod layouts;
 mod pco;
 mod power;
@@ -103,6 +104,9 @@ pub enum Input {
     TransportGone,
     /// The driver's answer to [`Action::LookupApns`].
     ApnsFound(crate::apn::ApnsFound),
+    /// The FCC unlock hook ended ([`Action::RunFccHook`]): `Err` says why
+    /// it failed.
+    FccHookDone(Result<(), String>),
 }
 
 /// What the driver should do.
@@ -128,6 +132,9 @@ pub enum Action {
         /// What connected it.
         candidate: crate::apn::ApnCandidate,
     },
+    /// Run the administrator's FCC unlock hook; its outcome comes back as
+    /// [`Input::FccHookDone`].
+    RunFccHook(crate::executor::FccHook),
     /// The task is over.
     Finish,
 }
@@ -169,6 +176,8 @@ pub struct ExecutorMachine {
     subscribed: bool,
     radio_sw: Option<RadioSwitchState>,
     radio_hw: Option<RadioSwitchState>,
+    /// The FCC unlock since the last OPEN.
+    fcc: fcc::FccPhase,
     pin_known: bool,
     home_provider: bool,
     signal_known: bool,
@@ -293,6 +302,7 @@ impl ExecutorMachine {
             subscribed: false,
             radio_sw: None,
             radio_hw: None,
+            fcc: fcc::FccPhase::default(),
             pin_known: false,
             home_provider: false,
             signal_known: false,
@@ -480,6 +490,7 @@ impl ExecutorMachine {
             }
             Input::DeviceMisbehaved(what) => self.misbehaved(now, &what),
             Input::ApnsFound(found) => self.apns_found(found),
+            Input::FccHookDone(result) => self.fcc_hook_done(result),
             Input::Command(command) => self.command(command, None),
             Input::TransportGone => {
                 self.abandon("the device is gone");
@@ -632,7 +643,11 @@ impl ExecutorMachine {
             Step::SlotMappings => self.slot_mapping_query_answer(now, status, buffer),
             Step::SlotInfoQuery(slot) => self.slot_info_answer(now, slot, status, buffer),
             Step::Subscribe => self.subscribe_answer(status),
-            Step::RadioQuery | Step::RadioSet => self.radio_answer(now, status, buffer),
+            Step::RadioQuery => self.radio_answer(now, false, status, buffer),
+            Step::RadioSet => self.radio_answer(now, true, status, buffer),
+            Step::FccQuectel => self.fcc_quectel_answer(now, status, buffer),
+            Step::FccChallenge => self.fcc_challenge_answer(now, status, buffer),
+            Step::FccResponse => self.fcc_response_answer(now, status, buffer),
             Step::ReadyQuery => self.ready_answer(now, status, buffer),
             Step::PinQuery => self.pin_query_answer(now, status, buffer),
             Step::PinEnter {

@@ -238,6 +238,7 @@ mod tests {
                 // The tests' SIM has a profile: nothing to look up.
                 Action::LookupApns(_) | Action::RememberApn { .. } => seen.push("apn".to_owned()),
                 Action::Finish => seen.push("finish".to_owned()),
+                Action::RunFccHook(_) => seen.push("fcc-hook".to_owned()),
             }
         }
         seen

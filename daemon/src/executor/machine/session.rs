@@ -93,6 +93,8 @@ impl ExecutorMachine {
         self.subscribed = false;
         self.radio_sw = None;
         self.radio_hw = None;
+        // A new session may find the lock lifted, or back (a reset).
+        self.fcc = super::fcc::FccPhase::default();
         self.pin_known = false;
         self.home_provider = false;
         self.signal_known = false;
@@ -374,6 +376,7 @@ mod tests {
                     Action::Report(_) => "report",
                     Action::LookupApns(_) | Action::RememberApn { .. } => "apn",
                     Action::Finish => "finish",
+                    Action::RunFccHook(_) => "fcc-hook",
                 });
                 if seen.last() == Some(&"open") {
                     break;

@@ -18,6 +18,12 @@ pub(super) enum Step {
     Subscribe,
     RadioQuery,
     RadioSet,
+    /// Quectel's RADIO_STATE set on: the FCC unlock of Quectel's modules.
+    FccQuectel,
+    /// Intel's FCC_LOCK query: the challenge.
+    FccChallenge,
+    /// Intel's FCC_LOCK set: the response.
+    FccResponse,
     ReadyQuery,
     PinQuery,
     PinEnter {
@@ -126,7 +132,10 @@ pub(super) fn state_for(step: &Step, current: ExecutorState) -> ExecutorState {
         | Step::SysCaps
         | Step::Subscribe
         | Step::RadioQuery
-        | Step::RadioSet => ExecutorState::Initializing,
+        | Step::RadioSet
+        | Step::FccQuectel
+        | Step::FccChallenge
+        | Step::FccResponse => ExecutorState::Initializing,
         Step::ReadyQuery | Step::PinQuery | Step::PinEnter { .. } | Step::PukEnter { .. } => {
             if current == ExecutorState::Locked {
                 ExecutorState::Locked
