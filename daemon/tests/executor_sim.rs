@@ -1,5 +1,6 @@
 //! The executor task against the in-process simulated modem: the whole life
-//! cycle, PIN and PUK, loss and recovery, DNS updates, BUSY, faults, unplug.
+//! cycle, PIN and PUK, loss and recovery, DNS updates, BUSY, faults, unplug;
+//! each against an MBIM 1.0 modem and an MBIMEx 3.0 one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -36,13 +37,22 @@ fn config() -> ExecutorConfig {
     }
 }
 
-fn scenario_with_pin() -> Scenario {
+fn scenario_with_pin(mbimex: u8) -> Scenario {
     let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
         "pin_enabled = false",
         "pin_enabled = true",
         1,
     );
-    Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap()
+    let mut scenario = Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap();
+    scenario.modem.mbimex = mbimex;
+    scenario
+}
+
+/// The built-in dual-SIM modem offering up to MBIMEx `mbimex`.
+fn dssa(mbimex: u8) -> Scenario {
+    let mut scenario = Scenario::default_dssa();
+    scenario.modem.mbimex = mbimex;
+    scenario
 }
 
 struct Harness<T: FunctionTransport + 'static> {
@@ -185,9 +195,8 @@ fn dssa_settings() -> IpSettings {
     }
 }
 
-#[tokio::test]
-async fn an_executor_connects_with_the_scenarios_ip_settings() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn an_executor_connects_with_the_scenarios_ip_settings(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     let connection = h.connected().await;
     assert_eq!(connection.ip, dssa_settings());
     assert_eq!(connection.session_id, 0);
@@ -211,10 +220,11 @@ async fn an_executor_connects_with_the_scenarios_ip_settings() {
     assert_eq!(status.device_executor_index, Some(0));
     assert_eq!(status.slot, Some(0));
     assert_eq!(status.resets, 0);
+    // The layouts of the version the modem offers (MBIM_CID_VERSION).
+    assert_eq!(status.mbimex.major(), mbimex);
 }
 
-#[tokio::test]
-async fn the_profile_is_chosen_by_the_sims_identity() {
+async fn the_profile_is_chosen_by_the_sims_identity(mbimex: u8) {
     let mut config = config();
     config.profiles = vec![
         Profile::new("fallback", "nowhere"),
@@ -224,14 +234,13 @@ async fn the_profile_is_chosen_by_the_sims_identity() {
             ..Profile::new("by-imsi", "internet")
         },
     ];
-    let mut h = start(Scenario::default_dssa(), config);
+    let mut h = start(dssa(mbimex), config);
     let connection = h.connected().await;
     assert_eq!(connection.profile, "by-imsi");
     assert_eq!(connection.route_metric, Some(700));
 }
 
-#[tokio::test]
-async fn no_matching_profile_and_no_apn_source_is_a_failure_with_a_reason() {
+async fn no_matching_profile_and_no_apn_source_is_a_failure_with_a_reason(mbimex: u8) {
     let mut config = config();
     config.profiles = vec![Profile {
         match_iccid: Some("0000".to_owned()),
@@ -245,7 +254,7 @@ async fn no_matching_profile_and_no_apn_source_is_a_failure_with_a_reason() {
         network_default: false,
         store: None,
     };
-    let mut h = start(Scenario::default_dssa(), config);
+    let mut h = start(dssa(mbimex), config);
     let status = h.status_where(|s| s.state == ExecutorState::Failed).await;
     assert_eq!(
         status.reason.as_deref(),
@@ -262,11 +271,10 @@ async fn no_matching_profile_and_no_apn_source_is_a_failure_with_a_reason() {
     assert_eq!(h.connected().await.profile, "manual");
 }
 
-#[tokio::test]
-async fn the_configured_pin_unlocks_the_sim() {
+async fn the_configured_pin_unlocks_the_sim(mbimex: u8) {
     let mut config = config();
     config.pin = Some(Secret::new("1234"));
-    let mut h = start(scenario_with_pin(), config);
+    let mut h = start(scenario_with_pin(mbimex), config);
     let connection = h.connected().await;
     assert_eq!(connection.ip, dssa_settings());
     let status = h.status.borrow().clone();
@@ -275,8 +283,7 @@ async fn the_configured_pin_unlocks_the_sim() {
     assert!(!format!("{status:?}").contains("1234"));
 }
 
-#[tokio::test]
-async fn the_pin_configured_for_the_sims_iccid_wins_over_the_executor_wide_one() {
+async fn the_pin_configured_for_the_sims_iccid_wins_over_the_executor_wide_one(mbimex: u8) {
     let mut config = config();
     // The executor-wide PIN is wrong; the one for this ICCID (dssa's slot 0
     // card) is right, and another SIM's entry does not apply.
@@ -285,16 +292,15 @@ async fn the_pin_configured_for_the_sims_iccid_wins_over_the_executor_wide_one()
         ("8988200000000000002".to_owned(), Secret::new("0000")),
         ("8988200000000000001".to_owned(), Secret::new("1234")),
     ];
-    let mut h = start(scenario_with_pin(), config);
+    let mut h = start(scenario_with_pin(mbimex), config);
     assert_eq!(h.connected().await.ip, dssa_settings());
     assert!(!h.status.borrow().pin.configured_pin_refused);
 }
 
-#[tokio::test]
-async fn a_wrong_configured_pin_is_tried_once_and_the_retries_reported() {
+async fn a_wrong_configured_pin_is_tried_once_and_the_retries_reported(mbimex: u8) {
     let mut config = config();
     config.pin = Some(Secret::new("9999"));
-    let mut h = start(scenario_with_pin(), config);
+    let mut h = start(scenario_with_pin(mbimex), config);
     let status = h
         .status_where(|s| s.state == ExecutorState::Locked && s.pin.configured_pin_refused)
         .await;
@@ -317,11 +323,10 @@ async fn a_wrong_configured_pin_is_tried_once_and_the_retries_reported() {
     assert_eq!(h.connected().await.ip, dssa_settings());
 }
 
-#[tokio::test]
-async fn a_blocked_pin_waits_for_the_puk() {
+async fn a_blocked_pin_waits_for_the_puk(mbimex: u8) {
     let mut config = config();
     config.pin = Some(Secret::new("1234"));
-    let mut h = start(Scenario::default_dssa(), config);
+    let mut h = start(dssa(mbimex), config);
     h.connected().await;
 
     h.control(r#"{"command":"block-pin","slot":0}"#);
@@ -347,9 +352,8 @@ async fn a_blocked_pin_waits_for_the_puk() {
     assert_eq!(h.connected().await.ip, dssa_settings());
 }
 
-#[tokio::test]
-async fn signal_loss_takes_the_link_down_and_its_return_reconnects() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn signal_loss_takes_the_link_down_and_its_return_reconnects(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
 
     h.control(r#"{"command":"lose-signal","executor":0}"#);
@@ -368,9 +372,8 @@ async fn signal_loss_takes_the_link_down_and_its_return_reconnects() {
         .await;
 }
 
-#[tokio::test]
-async fn packet_service_loss_takes_the_link_down_and_its_return_reconnects() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn packet_service_loss_takes_the_link_down_and_its_return_reconnects(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"lose-packet-service","executor":0}"#);
     h.link_down().await;
@@ -380,9 +383,8 @@ async fn packet_service_loss_takes_the_link_down_and_its_return_reconnects() {
     assert_eq!(h.connected().await.ip, dssa_settings());
 }
 
-#[tokio::test]
-async fn a_dns_only_update_keeps_the_addresses() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_dns_only_update_keeps_the_addresses(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(
         r#"{"command":"set-dns","executor":0,"ipv4_dns":["9.9.9.9"],"ipv6_dns":["2620:fe::fe"]}"#,
@@ -399,9 +401,8 @@ async fn a_dns_only_update_keeps_the_addresses() {
     h.status_where(|s| s.ip.as_ref() == Some(&expected)).await;
 }
 
-#[tokio::test]
-async fn radio_off_takes_the_link_down_and_on_reconnects() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn radio_off_takes_the_link_down_and_on_reconnects(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.command(ExecutorCommand::SetRadio(false)).await;
     h.link_down().await;
@@ -410,9 +411,8 @@ async fn radio_off_takes_the_link_down_and_on_reconnects() {
     h.connected().await;
 }
 
-#[tokio::test]
-async fn disconnect_and_connect_by_command() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn disconnect_and_connect_by_command(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.command(ExecutorCommand::Disconnect).await;
     assert_eq!(h.link_down().await, "disconnected by request");
@@ -422,19 +422,17 @@ async fn disconnect_and_connect_by_command() {
     h.connected().await;
 }
 
-#[tokio::test]
-async fn no_autoconnect_waits_for_a_connect_command() {
+async fn no_autoconnect_waits_for_a_connect_command(mbimex: u8) {
     let mut config = config();
     config.autoconnect = false;
-    let mut h = start(Scenario::default_dssa(), config);
+    let mut h = start(dssa(mbimex), config);
     h.status_where(|s| s.state == ExecutorState::Idle).await;
     h.command(ExecutorCommand::Connect(None)).await;
     h.connected().await;
 }
 
-#[tokio::test]
-async fn shutdown_disconnects_and_closes() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn shutdown_disconnects_and_closes(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.command(ExecutorCommand::Shutdown).await;
     assert_eq!(h.link_down().await, "shutting down");
@@ -447,9 +445,8 @@ async fn shutdown_disconnects_and_closes() {
     assert_eq!(h.status.borrow().state, ExecutorState::Stopped);
 }
 
-#[tokio::test]
-async fn unplug_ends_the_executor_with_gone() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn unplug_ends_the_executor_with_gone(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"unplug"}"#);
     assert_eq!(h.link_down().await, "the device is gone");
@@ -462,9 +459,8 @@ async fn unplug_ends_the_executor_with_gone() {
     assert_eq!(h.status.borrow().state, ExecutorState::Gone);
 }
 
-#[tokio::test]
-async fn garbage_from_the_device_is_survived() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn garbage_from_the_device_is_survived(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"faults","function":0,"fault":{"kind":"send-garbage","len":40}}"#);
     h.control(
@@ -477,11 +473,10 @@ async fn garbage_from_the_device_is_survived() {
     assert_eq!(h.status.borrow().state, ExecutorState::Connected);
 }
 
-#[tokio::test]
-async fn too_many_anomalies_reset_the_session_which_reconnects() {
+async fn too_many_anomalies_reset_the_session_which_reconnects(mbimex: u8) {
     let mut config = config();
     config.anomaly_reset_threshold = 3;
-    let mut h = start(Scenario::default_dssa(), config);
+    let mut h = start(dssa(mbimex), config);
     h.connected().await;
     for _ in 0..3 {
         h.control(r#"{"command":"faults","function":0,"fault":{"kind":"send-garbage","len":16}}"#);
@@ -491,9 +486,8 @@ async fn too_many_anomalies_reset_the_session_which_reconnects() {
     assert_eq!(h.status.borrow().resets, 1);
 }
 
-#[tokio::test]
-async fn a_dropped_open_done_is_waited_out_and_opened_again() {
-    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+async fn a_dropped_open_done_is_waited_out_and_opened_again(mbimex: u8) {
+    let modem = SimModem::new(dssa(mbimex)).unwrap();
     modem
         .control(
             serde_json::from_str(
@@ -507,10 +501,9 @@ async fn a_dropped_open_done_is_waited_out_and_opened_again() {
     assert_eq!(h.connected().await.ip, dssa_settings());
 }
 
-#[tokio::test]
-async fn a_dropped_or_corrupt_response_times_out_and_is_retried() {
+async fn a_dropped_or_corrupt_response_times_out_and_is_retried(mbimex: u8) {
     for fault in ["drop-next-response", "corrupt-next-response"] {
-        let mut h = start(Scenario::default_dssa(), config());
+        let mut h = start(dssa(mbimex), config());
         h.connected().await;
         h.control(&format!(
             r#"{{"command":"faults","function":0,"fault":{{"kind":"{fault}"}}}}"#
@@ -523,9 +516,8 @@ async fn a_dropped_or_corrupt_response_times_out_and_is_retried() {
     }
 }
 
-#[tokio::test]
-async fn a_command_the_device_does_not_answer_fails_as_a_timeout() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_command_the_device_does_not_answer_fails_as_a_timeout(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"faults","function":0,"fault":{"kind":"drop-next-response"}}"#);
     // The radio SET's answer never comes.
@@ -559,9 +551,8 @@ fn a_device_command_times_out_before_a_dbus_client_gives_up() {
     );
 }
 
-#[tokio::test]
-async fn a_function_that_lost_its_session_is_opened_again() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_function_that_lost_its_session_is_opened_again(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     // A function reset forgets the session: the next command meets NOT_OPENED.
     h.modem.function(0).unwrap().reset();
@@ -641,9 +632,8 @@ impl FunctionTransport for BusyConnect {
     }
 }
 
-#[tokio::test]
-async fn busy_is_retried_on_the_next_notification() {
-    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+async fn busy_is_retried_on_the_next_notification(mbimex: u8) {
+    let modem = SimModem::new(dssa(mbimex)).unwrap();
     let busy = Arc::new(AtomicU32::new(1));
     let transport = BusyConnect {
         inner: InProcessFunction::new(modem.function(0).unwrap()),
@@ -670,8 +660,7 @@ async fn busy_is_retried_on_the_next_notification() {
     );
 }
 
-#[tokio::test]
-async fn a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_sim() {
+async fn a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_sim(mbimex: u8) {
     let mut config = config();
     config.profiles = vec![
         Profile {
@@ -683,7 +672,7 @@ async fn a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_s
             ..Profile::new("esim", "internet")
         },
     ];
-    let mut h = start(Scenario::default_dssa(), config);
+    let mut h = start(dssa(mbimex), config);
     assert_eq!(h.connected().await.profile, "physical");
     assert!(h.status.borrow().rssi.is_some());
 
@@ -704,9 +693,8 @@ async fn a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_s
     assert!(h.device_lock.try_lock().is_ok(), "the lock is released");
 }
 
-#[tokio::test]
-async fn fragmented_and_delayed_responses_are_taken_as_they_come() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn fragmented_and_delayed_responses_are_taken_as_they_come(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"faults","function":0,"fault":{"kind":"fragment-next-response","max_fragment":64}}"#);
     h.command(ExecutorCommand::Disconnect).await;
@@ -719,9 +707,8 @@ async fn fragmented_and_delayed_responses_are_taken_as_they_come() {
     assert_eq!(h.status.borrow().resets, 0);
 }
 
-#[tokio::test]
-async fn a_modem_unplugged_before_the_start_ends_the_executor_at_once() {
-    let modem = SimModem::new(Scenario::default_dssa()).unwrap();
+async fn a_modem_unplugged_before_the_start_ends_the_executor_at_once(mbimex: u8) {
+    let modem = SimModem::new(dssa(mbimex)).unwrap();
     let transport = InProcessFunction::new(modem.function(0).unwrap());
     modem
         .control(serde_json::from_str(r#"{"command":"unplug"}"#).unwrap())
@@ -735,9 +722,8 @@ async fn a_modem_unplugged_before_the_start_ends_the_executor_at_once() {
     assert_eq!(exit, ExecutorExit::Gone);
 }
 
-#[tokio::test]
-async fn a_closed_command_channel_stops_the_executor_cleanly() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_closed_command_channel_stops_the_executor_cleanly(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     let (closed, _) = mpsc::channel(1);
     drop(std::mem::replace(&mut h.commands, closed));
@@ -750,9 +736,8 @@ async fn a_closed_command_channel_stops_the_executor_cleanly() {
     assert_eq!(exit, ExecutorExit::Stopped);
 }
 
-#[tokio::test]
-async fn a_removed_sim_takes_the_link_down_and_a_new_one_connects() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_removed_sim_takes_the_link_down_and_a_new_one_connects(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"remove-sim","slot":0}"#);
     h.link_down().await;
@@ -799,3 +784,34 @@ async fn reconnection_waits_out_the_back_off_in_virtual_time() {
         "{waited:?}"
     );
 }
+
+mbimd_test_support::against_mbim_1_0_and_3_0!(
+    async
+    an_executor_connects_with_the_scenarios_ip_settings,
+    the_profile_is_chosen_by_the_sims_identity,
+    no_matching_profile_and_no_apn_source_is_a_failure_with_a_reason,
+    the_configured_pin_unlocks_the_sim,
+    the_pin_configured_for_the_sims_iccid_wins_over_the_executor_wide_one,
+    a_wrong_configured_pin_is_tried_once_and_the_retries_reported,
+    a_blocked_pin_waits_for_the_puk,
+    signal_loss_takes_the_link_down_and_its_return_reconnects,
+    packet_service_loss_takes_the_link_down_and_its_return_reconnects,
+    a_dns_only_update_keeps_the_addresses,
+    radio_off_takes_the_link_down_and_on_reconnects,
+    disconnect_and_connect_by_command,
+    no_autoconnect_waits_for_a_connect_command,
+    shutdown_disconnects_and_closes,
+    unplug_ends_the_executor_with_gone,
+    garbage_from_the_device_is_survived,
+    too_many_anomalies_reset_the_session_which_reconnects,
+    a_dropped_open_done_is_waited_out_and_opened_again,
+    a_dropped_or_corrupt_response_times_out_and_is_retried,
+    a_command_the_device_does_not_answer_fails_as_a_timeout,
+    a_function_that_lost_its_session_is_opened_again,
+    busy_is_retried_on_the_next_notification,
+    a_slot_switch_waits_for_the_modem_lock_then_reconnects_with_the_other_sim,
+    fragmented_and_delayed_responses_are_taken_as_they_come,
+    a_modem_unplugged_before_the_start_ends_the_executor_at_once,
+    a_closed_command_channel_stops_the_executor_cleanly,
+    a_removed_sim_takes_the_link_down_and_a_new_one_connects,
+);

@@ -1,5 +1,6 @@
 //! The executor's slots, slot mapping, PIN changes and tracked commands
-//! against the in-process simulated dual-SIM single-active modem.
+//! against the in-process simulated dual-SIM single-active modem, MBIM 1.0
+//! and MBIMEx 3.0.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -31,13 +32,22 @@ fn config() -> ExecutorConfig {
     }
 }
 
-fn scenario_with_pin() -> Scenario {
+fn scenario_with_pin(mbimex: u8) -> Scenario {
     let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
         "pin_enabled = false",
         "pin_enabled = true",
         1,
     );
-    Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap()
+    let mut scenario = Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap();
+    scenario.modem.mbimex = mbimex;
+    scenario
+}
+
+/// The built-in dual-SIM modem offering up to MBIMEx `mbimex`.
+fn dssa(mbimex: u8) -> Scenario {
+    let mut scenario = Scenario::default_dssa();
+    scenario.modem.mbimex = mbimex;
+    scenario
 }
 
 struct Harness {
@@ -148,9 +158,8 @@ impl Harness {
     }
 }
 
-#[tokio::test]
-async fn after_the_start_the_slots_the_mapping_and_the_modem_are_known() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn after_the_start_the_slots_the_mapping_and_the_modem_are_known(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     let mut slots = Vec::new();
     let mut mapping = None;
     h.until(|event| match event {
@@ -197,9 +206,8 @@ async fn after_the_start_the_slots_the_mapping_and_the_modem_are_known() {
     assert_eq!(h.tracked(ExecutorCommand::QuerySlotMapping).await, Ok(()));
 }
 
-#[tokio::test]
-async fn removing_and_inserting_the_sim_is_reported_per_slot() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn removing_and_inserting_the_sim_is_reported_per_slot(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"remove-sim","slot":0}"#);
     let state = h
@@ -235,11 +243,10 @@ async fn removing_and_inserting_the_sim_is_reported_per_slot() {
     );
 }
 
-#[tokio::test]
-async fn a_changed_pin_is_the_one_the_sim_asks_for_next() {
+async fn a_changed_pin_is_the_one_the_sim_asks_for_next(mbimex: u8) {
     let mut config = config();
     config.pin = None;
-    let mut h = start(scenario_with_pin(), config);
+    let mut h = start(scenario_with_pin(mbimex), config);
     h.status_where(|s| s.state == ExecutorState::Locked).await;
     assert_eq!(
         h.tracked(ExecutorCommand::EnterPin(Secret::new("1234")))
@@ -287,9 +294,8 @@ async fn a_changed_pin_is_the_one_the_sim_asks_for_next() {
     h.connected().await;
 }
 
-#[tokio::test]
-async fn enabling_the_pin_with_a_wrong_pin_fails_with_the_status_and_attempts_left() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn enabling_the_pin_with_a_wrong_pin_fails_with_the_status_and_attempts_left(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     let result = h
         .tracked(ExecutorCommand::SetPinEnabled {
@@ -315,9 +321,8 @@ async fn enabling_the_pin_with_a_wrong_pin_fails_with_the_status_and_attempts_le
     assert_eq!(h.status.borrow().state, ExecutorState::Connected);
 }
 
-#[tokio::test]
-async fn a_tracked_slot_mapping_is_reported_done_and_changes_the_modem() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_tracked_slot_mapping_is_reported_done_and_changes_the_modem(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     let id = h
         .send_tracked(ExecutorCommand::SetSlotMapping(vec![1]))
@@ -347,9 +352,8 @@ async fn a_tracked_slot_mapping_is_reported_done_and_changes_the_modem() {
     assert_eq!(status.iccid, "8988200000000000002");
 }
 
-#[tokio::test]
-async fn a_busy_mapping_set_fails_with_busy_and_the_mapping_in_force() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn a_busy_mapping_set_fails_with_busy_and_the_mapping_in_force(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"next-slot-mapping-status","status":"busy"}"#);
     let result = h.tracked(ExecutorCommand::SetSlotMapping(vec![1])).await;
@@ -367,9 +371,8 @@ async fn a_busy_mapping_set_fails_with_busy_and_the_mapping_in_force() {
     assert_eq!(h.sim_status()["slot_mapping"], serde_json::json!([1]));
 }
 
-#[tokio::test]
-async fn notifications_are_reported_and_tracked_commands_after_the_end_fail() {
-    let mut h = start(Scenario::default_dssa(), config());
+async fn notifications_are_reported_and_tracked_commands_after_the_end_fail(mbimex: u8) {
+    let mut h = start(dssa(mbimex), config());
     h.connected().await;
     h.control(r#"{"command":"set-dns","executor":0,"ipv4_dns":["9.9.9.9"]}"#);
     h.until(|event| matches!(event, ExecutorEvent::Notification).then_some(()))
@@ -401,3 +404,14 @@ async fn notifications_are_reported_and_tracked_commands_after_the_end_fail() {
         assert!(result.is_err());
     }
 }
+
+mbimd_test_support::against_mbim_1_0_and_3_0!(
+    async
+    after_the_start_the_slots_the_mapping_and_the_modem_are_known,
+    removing_and_inserting_the_sim_is_reported_per_slot,
+    a_changed_pin_is_the_one_the_sim_asks_for_next,
+    enabling_the_pin_with_a_wrong_pin_fails_with_the_status_and_attempts_left,
+    a_tracked_slot_mapping_is_reported_done_and_changes_the_modem,
+    a_busy_mapping_set_fails_with_busy_and_the_mapping_in_force,
+    notifications_are_reported_and_tracked_commands_after_the_end_fail,
+);

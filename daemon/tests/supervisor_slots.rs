@@ -1,7 +1,8 @@
 //! The supervisor with the in-process simulated dual-SIM single-active
 //! modem, through its `ModemHandle`: the snapshot, the slot policy (first
 //! sight, removal, insertion, BUSY, voice call, the remembered choice across
-//! a restart), the slot requests and TestSlots.
+//! a restart), the slot requests and TestSlots; each against an MBIM 1.0
+//! modem and an MBIMEx 3.0 one.
 //!
 //! Needs no root: without it the supervisor skips the TUN device. As root
 //! each test runs in a network namespace of its own, so the TUN device it
@@ -77,9 +78,10 @@ fn config(store: &Path, policy: &str) -> Config {
 }
 
 /// The built-in DSSA modem with the executor on `slot` and the physical
-/// slot holding a SIM or not.
-fn scenario(slot: u32, physical_sim: bool) -> Scenario {
+/// slot holding a SIM or not, offering up to MBIMEx `mbimex`.
+fn scenario(slot: u32, physical_sim: bool, mbimex: u8) -> Scenario {
     let mut scenario = Scenario::default_dssa();
+    scenario.modem.mbimex = mbimex;
     scenario.executors[0].slot = slot;
     if !physical_sim {
         scenario.slots[0].card = None;
@@ -207,11 +209,10 @@ fn physical_card() -> mbim_sim::scenario::CardConfig {
     Scenario::default_dssa().slots[0].card.clone().unwrap()
 }
 
-#[test]
-fn the_snapshot_shows_the_modem_its_slots_and_the_connected_executor() {
-    run("mbimd-slots", || async {
+fn the_snapshot_shows_the_modem_its_slots_and_the_connected_executor(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let modem = start(scenario(0, true), config(&dir.store(), ""));
+        let modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         modem.connected_on(PHYSICAL_ICCID).await;
         let snapshot = modem
             .wait_for("both slots known", |snapshot| {
@@ -254,22 +255,20 @@ fn the_snapshot_shows_the_modem_its_slots_and_the_connected_executor() {
     });
 }
 
-#[test]
-fn first_sight_with_a_physical_sim_keeps_slot_0() {
-    run("mbimd-slots", || async {
+fn first_sight_with_a_physical_sim_keeps_slot_0(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let modem = start(scenario(0, true), config(&dir.store(), ""));
+        let modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
         assert_eq!(modem.handle.snapshot().mapping, vec![0]);
         modem.stop().await;
     });
 }
 
-#[test]
-fn first_sight_moves_the_executor_to_the_physical_sim() {
-    run("mbimd-slots", || async {
+fn first_sight_moves_the_executor_to_the_physical_sim(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(1, true), config(&dir.store(), ""));
+        let mut modem = start(scenario(1, true, mbimex), config(&dir.store(), ""));
         assert_eq!(modem.signal().await, switched(1, 0, "first-sight"));
         remembered(&dir.store(), 0).await;
         modem.connected_on(PHYSICAL_ICCID).await;
@@ -277,11 +276,10 @@ fn first_sight_moves_the_executor_to_the_physical_sim() {
     });
 }
 
-#[test]
-fn first_sight_without_a_physical_sim_takes_the_esim() {
-    run("mbimd-slots", || async {
+fn first_sight_without_a_physical_sim_takes_the_esim(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(0, false), config(&dir.store(), ""));
+        let mut modem = start(scenario(0, false, mbimex), config(&dir.store(), ""));
         assert_eq!(modem.signal().await, switched(0, 1, "first-sight"));
         remembered(&dir.store(), 1).await;
         let snapshot = modem.connected_on(EMBEDDED_ICCID).await;
@@ -291,11 +289,10 @@ fn first_sight_without_a_physical_sim_takes_the_esim() {
     });
 }
 
-#[test]
-fn removal_with_suggest_signals_and_keeps_the_mapping() {
-    run("mbimd-slots", || async {
+fn removal_with_suggest_signals_and_keeps_the_mapping(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(0, true), config(&dir.store(), ""));
+        let mut modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
         modem.control(ControlCommand::RemoveSim { slot: 0 });
         assert_eq!(modem.signal().await, suggested(0, 1, "sim-removed"));
@@ -304,12 +301,11 @@ fn removal_with_suggest_signals_and_keeps_the_mapping() {
     });
 }
 
-#[test]
-fn removal_with_switch_moves_to_the_esim_and_reconnects() {
-    run("mbimd-slots", || async {
+fn removal_with_switch_moves_to_the_esim_and_reconnects(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let mut modem = start(
-            scenario(0, true),
+            scenario(0, true, mbimex),
             config(&dir.store(), "on-removal = \"switch\""),
         );
         remembered(&dir.store(), 0).await;
@@ -323,12 +319,11 @@ fn removal_with_switch_moves_to_the_esim_and_reconnects() {
     });
 }
 
-#[test]
-fn removal_with_stay_does_nothing() {
-    run("mbimd-slots", || async {
+fn removal_with_stay_does_nothing(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let mut modem = start(
-            scenario(0, true),
+            scenario(0, true, mbimex),
             config(&dir.store(), "on-removal = \"stay\""),
         );
         remembered(&dir.store(), 0).await;
@@ -344,12 +339,11 @@ fn removal_with_stay_does_nothing() {
     });
 }
 
-#[test]
-fn insertion_with_auto_switch_switches() {
-    run("mbimd-slots", || async {
+fn insertion_with_auto_switch_switches(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let mut modem = start(
-            scenario(1, false),
+            scenario(1, false, mbimex),
             config(&dir.store(), "auto-switch = true"),
         );
         remembered(&dir.store(), 1).await;
@@ -363,11 +357,10 @@ fn insertion_with_auto_switch_switches() {
     });
 }
 
-#[test]
-fn insertion_without_auto_switch_suggests() {
-    run("mbimd-slots", || async {
+fn insertion_without_auto_switch_suggests(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(1, false), config(&dir.store(), ""));
+        let mut modem = start(scenario(1, false, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 1).await;
         modem.control(ControlCommand::InsertSim {
             slot: 0,
@@ -383,12 +376,11 @@ fn insertion_without_auto_switch_suggests() {
     });
 }
 
-#[test]
-fn a_busy_device_gets_the_set_again_and_the_switch_completes() {
-    run("mbimd-slots", || async {
+fn a_busy_device_gets_the_set_again_and_the_switch_completes(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let mut modem = start(
-            scenario(1, false),
+            scenario(1, false, mbimex),
             config(&dir.store(), "auto-switch = true"),
         );
         remembered(&dir.store(), 1).await;
@@ -424,12 +416,11 @@ fn a_busy_device_gets_the_set_again_and_the_switch_completes() {
     });
 }
 
-#[test]
-fn a_voice_call_in_progress_delays_the_switch() {
-    run("mbimd-slots", || async {
+fn a_voice_call_in_progress_delays_the_switch(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let mut modem = start(
-            scenario(1, false),
+            scenario(1, false, mbimex),
             config(&dir.store(), "auto-switch = true"),
         );
         remembered(&dir.store(), 1).await;
@@ -447,11 +438,10 @@ fn a_voice_call_in_progress_delays_the_switch() {
     });
 }
 
-#[test]
-fn a_restart_reapplies_the_remembered_choice() {
-    run("mbimd-slots", || async {
+fn a_restart_reapplies_the_remembered_choice(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(0, true), config(&dir.store(), ""));
+        let mut modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
         modem.handle.switch_to_slot(1).await.unwrap();
         assert_eq!(modem.signal().await, switched(0, 1, "user"));
@@ -459,7 +449,7 @@ fn a_restart_reapplies_the_remembered_choice() {
         modem.stop().await;
 
         // A fresh modem (mapped to slot 0 at power-on), the same store.
-        let mut modem = start(scenario(0, true), config(&dir.store(), ""));
+        let mut modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         assert_eq!(modem.signal().await, switched(0, 1, "remembered"));
         let snapshot = modem.connected_on(EMBEDDED_ICCID).await;
         assert_eq!(snapshot.mapping, vec![1]);
@@ -467,11 +457,10 @@ fn a_restart_reapplies_the_remembered_choice() {
     });
 }
 
-#[test]
-fn set_slot_mapping_answers_the_mapping_and_refuses_bad_arguments() {
-    run("mbimd-slots", || async {
+fn set_slot_mapping_answers_the_mapping_and_refuses_bad_arguments(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let modem = start(scenario(0, true), config(&dir.store(), ""));
+        let modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
         for bad in [vec![], vec![2], vec![0, 1]] {
             assert!(
@@ -509,11 +498,10 @@ fn set_slot_mapping_answers_the_mapping_and_refuses_bad_arguments() {
     });
 }
 
-#[test]
-fn test_slots_passes_on_the_dssa_modem_and_restores_the_mapping() {
-    run("mbimd-slots", || async {
+fn test_slots_passes_on_the_dssa_modem_and_restores_the_mapping(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(0, true), config(&dir.store(), ""));
+        let mut modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
         modem.connected_on(PHYSICAL_ICCID).await;
         let checks = modem.handle.test_slots().await.unwrap();
@@ -533,12 +521,11 @@ fn test_slots_passes_on_the_dssa_modem_and_restores_the_mapping() {
     });
 }
 
-#[test]
-fn test_slots_fails_validate_slot_info_state_on_a_misreported_slot() {
-    run("mbimd-slots", || async {
+fn test_slots_fails_validate_slot_info_state_on_a_misreported_slot(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let modem = start(
-            scenario(0, true),
+            scenario(0, true, mbimex),
             config(&dir.store(), "on-removal = \"stay\""),
         );
         remembered(&dir.store(), 0).await;
@@ -563,11 +550,10 @@ fn test_slots_fails_validate_slot_info_state_on_a_misreported_slot() {
     });
 }
 
-#[test]
-fn set_policy_and_a_reload_change_what_a_removal_does() {
-    run("mbimd-slots", || async {
+fn set_policy_and_a_reload_change_what_a_removal_does(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
-        let mut modem = start(scenario(0, true), config(&dir.store(), ""));
+        let mut modem = start(scenario(0, true, mbimex), config(&dir.store(), ""));
         remembered(&dir.store(), 0).await;
         // A reload whose [[modem]] entry names this modem.
         let reloaded = config(
@@ -594,12 +580,12 @@ fn set_policy_and_a_reload_change_what_a_removal_does() {
     });
 }
 
-#[test]
-fn a_modem_with_two_executors_has_no_policy_but_takes_mappings() {
-    run("mbimd-slots", || async {
+fn a_modem_with_two_executors_has_no_policy_but_takes_mappings(mbimex: u8) {
+    run("mbimd-slots", move || async move {
         let dir = TempDir::new();
         let text = include_str!("../../simulator/scenarios/two-executors.toml");
-        let scenario = Scenario::from_toml_str(text, "two-executors.toml").unwrap();
+        let mut scenario = Scenario::from_toml_str(text, "two-executors.toml").unwrap();
+        scenario.modem.mbimex = mbimex;
         let modem = start(scenario, config(&dir.store(), ""));
         let snapshot = modem
             .wait_for("both executors mapped", |snapshot| {
@@ -629,3 +615,23 @@ fn a_modem_with_two_executors_has_no_policy_but_takes_mappings() {
         modem.stop().await;
     });
 }
+
+mbimd_test_support::against_mbim_1_0_and_3_0!(
+    the_snapshot_shows_the_modem_its_slots_and_the_connected_executor,
+    first_sight_with_a_physical_sim_keeps_slot_0,
+    first_sight_moves_the_executor_to_the_physical_sim,
+    first_sight_without_a_physical_sim_takes_the_esim,
+    removal_with_suggest_signals_and_keeps_the_mapping,
+    removal_with_switch_moves_to_the_esim_and_reconnects,
+    removal_with_stay_does_nothing,
+    insertion_with_auto_switch_switches,
+    insertion_without_auto_switch_suggests,
+    a_busy_device_gets_the_set_again_and_the_switch_completes,
+    a_voice_call_in_progress_delays_the_switch,
+    a_restart_reapplies_the_remembered_choice,
+    set_slot_mapping_answers_the_mapping_and_refuses_bad_arguments,
+    test_slots_passes_on_the_dssa_modem_and_restores_the_mapping,
+    test_slots_fails_validate_slot_info_state_on_a_misreported_slot,
+    set_policy_and_a_reload_change_what_a_removal_does,
+    a_modem_with_two_executors_has_no_policy_but_takes_mappings,
+);

@@ -17,3 +17,41 @@ pub mod icmp;
 pub mod process;
 pub mod scenarios;
 pub mod tools;
+
+/// Runs test functions of the calling file against a simulated MBIM 1.0
+/// modem and an MBIMEx 3.0 one, so the layouts of both are covered without
+/// copying tests: each named function takes the simulated modem's highest
+/// MBIMEx version (`mbimex: u8`, the scenario's `modem.mbimex`), and gets a
+/// module of the same name with the two tests `mbim_1_0` and `mbimex_3_0`.
+/// `async` before the names makes them `#[tokio::test]`s.
+#[macro_export]
+macro_rules! against_mbim_1_0_and_3_0 {
+    (async $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn mbim_1_0() {
+                    super::$name(1).await;
+                }
+                #[tokio::test]
+                async fn mbimex_3_0() {
+                    super::$name(3).await;
+                }
+            }
+        )*
+    };
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn mbim_1_0() {
+                    super::$name(1);
+                }
+                #[test]
+                fn mbimex_3_0() {
+                    super::$name(3);
+                }
+            }
+        )*
+    };
+}
