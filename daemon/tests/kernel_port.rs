@@ -416,6 +416,9 @@ fn the_supervisor_configures_the_drivers_netdev_and_leaves_it_at_shutdown() {
         return;
     }
     let netns = Netns::new();
+    // The far end of the veth standing in for the modem's network.
+    let network = Netns::new();
+    let network_name = network.name().to_owned();
     netns.run(|ns| async move {
         let status = IP
             .command()
@@ -493,8 +496,34 @@ fn the_supervisor_configures_the_drivers_netdev_and_leaves_it_at_shutdown() {
             snapshot.executors[0].kernel_netdev.as_deref(),
             Some("wwan0")
         );
-        // No pump: the driver moves the packets, mbimd counts none.
-        assert_eq!(snapshot.executors[0].counters.rx_packets, 0);
+        // No pump: the driver moves the packets and counts them; mbimd
+        // reports the kernel's counts from when the session came up.
+        let far = network_name.as_str();
+        for args in [
+            &["-n", &ns, "link", "set", "peer0", "netns", far][..],
+            &["-n", far, "address", "add", "10.64.0.1/30", "dev", "peer0"][..],
+            &["-n", far, "link", "set", "peer0", "up"][..],
+        ] {
+            assert!(IP.command().args(args).status().unwrap().success());
+        }
+        let echo = mbimd_test_support::icmp::Echo::new(3);
+        let report =
+            mbimd_test_support::icmp::ping_in_namespace(&ns, "10.64.0.1".parse().unwrap(), &echo)
+                .unwrap();
+        assert!(report.all_answered(), "{report}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let counters = handle.snapshot().executors[0].counters;
+            if counters.tx_packets >= 3 && counters.rx_packets >= 3 {
+                assert!(counters.tx_bytes >= 3 * 84, "{counters:?}");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the echoes never showed in the counters: {counters:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
 
         stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(20), supervisor)

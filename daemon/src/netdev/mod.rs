@@ -47,6 +47,7 @@ mod plan;
 mod report;
 mod rtnl;
 mod screen;
+mod stats;
 mod sysctl;
 mod tun;
 
@@ -59,6 +60,7 @@ pub use name::{InterfaceName, InvalidName, MAX_NAME_LEN};
 pub use plan::Slaac;
 pub use report::{ConfigPart, ConfigReport, PartOutcome};
 pub use screen::{screen, Refusal};
+pub use stats::{KernelCounters, KernelTraffic};
 pub use tun::TunOptions;
 
 use crate::logging::chain;
@@ -431,6 +433,12 @@ impl Netdev {
     /// The device's interface index.
     pub fn index(&self) -> u32 {
         self.index
+    }
+
+    /// The kernel's traffic counters of the device (for a kernel
+    /// driver's device, whose packets mbimd's pump never sees).
+    pub async fn kernel_counters(&self) -> Result<KernelCounters, NetdevError> {
+        self.rtnl.counters(self.index).await
     }
 
     /// The DNS backend in use.

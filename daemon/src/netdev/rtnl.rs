@@ -15,6 +15,7 @@ use netlink_packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, LinkVlan, LinkWwan, RouteMessageBuilder};
 
 use super::plan::{AddressSpec, RouteSpec};
+use super::stats::KernelCounters;
 use super::NetdevError;
 
 /// `ENODEV`, `ESRCH`, `EADDRNOTAVAIL`: what the kernel answers when the thing
@@ -106,6 +107,33 @@ impl Rtnl {
             .ok_or_else(|| NetdevError::LinkMissing {
                 name: index.to_string(),
             })
+    }
+
+    /// The kernel's traffic counters of the device with index `index`.
+    pub(crate) async fn counters(&self, index: u32) -> Result<KernelCounters, NetdevError> {
+        let mut links = self.handle.link().get().match_index(index).execute();
+        let message = links
+            .try_next()
+            .await
+            .map_err(netlink_error(format!(
+                "reading the counters of link {index}"
+            )))?
+            .ok_or_else(|| NetdevError::LinkMissing {
+                name: index.to_string(),
+            })?;
+        Ok(message
+            .attributes
+            .iter()
+            .find_map(|attribute| match attribute {
+                LinkAttribute::Stats64(stats) => Some(KernelCounters {
+                    rx_packets: stats.rx_packets,
+                    rx_bytes: stats.rx_bytes,
+                    tx_packets: stats.tx_packets,
+                    tx_bytes: stats.tx_bytes,
+                }),
+                _ => None,
+            })
+            .unwrap_or_default())
     }
 
     /// Sets the MTU.

@@ -85,8 +85,8 @@ use crate::executor::{
 use crate::logging::chain;
 use crate::modem::{ModemEndpoint, ModemRequest, ModemSnapshot, RequestError, SlotSignal};
 use crate::netdev::{
-    Addressing, ConfigPart, ConfigReport, InterfaceName, Netdev, NetdevOptions, PartOutcome,
-    TunOptions,
+    Addressing, ConfigPart, ConfigReport, InterfaceName, KernelCounters, KernelTraffic, Netdev,
+    NetdevOptions, PartOutcome, TunOptions,
 };
 use crate::policy::store::SlotStore;
 use crate::service::Pulse;
@@ -199,6 +199,9 @@ struct Link {
     extras: std::collections::BTreeMap<u32, sessions::SessionLink>,
     /// Session 0's IPv6 interface identifier (further sessions derive theirs).
     interface_id: [u8; 8],
+    /// Behind a kernel driver (no pump): what the driver's device carried
+    /// since the session came up, as last read.
+    kernel_traffic: Option<KernelTraffic>,
 }
 
 struct Executor<T> {
@@ -382,7 +385,12 @@ pub async fn supervise<T>(
             Ok(()) = sessions.changed() => supervisor.follow_sessions().await,
             () = refresh.due() => {
                 supervisor.retry_configurations().await;
-                refresh.ticked(supervisor.ntbs(), supervisor.retry_pending());
+                supervisor.read_kernel_counters().await;
+                refresh.ticked(
+                    supervisor.ntbs().wrapping_add(supervisor.kernel_packets()),
+                    supervisor.retry_pending(),
+                    supervisor.has_kernel_links(),
+                );
             }
             () = refresh::activity(watched) => refresh.wake(),
             () = pulse.poked() => pulse.answer(),
@@ -675,6 +683,43 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                 now.rx_ntbs.wrapping_add(now.tx_ntbs)
             })
             .fold(0, u64::wrapping_add)
+    }
+
+    /// Packets through the kernel drivers' devices of the sessions up (no
+    /// pump counts them): whether they moved.
+    fn kernel_packets(&self) -> u64 {
+        self.executors
+            .iter()
+            .filter_map(|executor| executor.link.as_ref())
+            .filter_map(Link::kernel_traffic)
+            .map(|(counters, _)| counters.packets())
+            .fold(0, u64::wrapping_add)
+    }
+
+    /// Reads the counters of the kernel drivers' devices of the sessions up
+    /// (a failed reading keeps the last).
+    async fn read_kernel_counters(&mut self) {
+        for link in self.executors.iter_mut().filter_map(|e| e.link.as_mut()) {
+            if let Some(traffic) = link.kernel_traffic.as_mut() {
+                if let Ok(now) = link.netdev.kernel_counters().await {
+                    traffic.update(now);
+                }
+            }
+            for extra in link.extras.values_mut() {
+                extra.read_kernel_counters().await;
+            }
+        }
+    }
+
+    /// Whether a session is up on a kernel driver's device, whose counters
+    /// cannot be watched, only read.
+    fn has_kernel_links(&self) -> bool {
+        self.executors.iter().any(|executor| {
+            executor
+                .link
+                .as_ref()
+                .is_some_and(|link| link.kernel_traffic.is_some())
+        })
     }
 
     /// Whether a partly applied configuration (session 0's or a further
@@ -984,6 +1029,26 @@ async fn follow_reload<T: FunctionTransport>(
     }
 }
 
+impl Link {
+    /// Behind a kernel driver: what the executor's sessions carried since
+    /// session 0 came up (every session's, as a pump counts them), and each
+    /// further session's share. `None` over usbfs, where the pump counts.
+    fn kernel_traffic(&self) -> Option<(KernelCounters, Vec<(u32, KernelCounters)>)> {
+        let mut total = self.kernel_traffic?.carried();
+        let mut further = Vec::new();
+        for (id, extra) in &self.extras {
+            let Some((counters, counted_by_base)) = extra.kernel_traffic() else {
+                continue;
+            };
+            if !counted_by_base {
+                total = total.plus(counters);
+            }
+            further.push((*id, counters));
+        }
+        Some((total, further))
+    }
+}
+
 async fn bring_link_up<T: FunctionTransport>(
     modem: &ModemSpec,
     config: &Config,
@@ -1063,7 +1128,16 @@ async fn bring_link_up<T: FunctionTransport>(
         }
     };
     let profile = connection.profile.clone();
+    // The driver's device outlives sessions: count from here.
+    let kernel_traffic = if kernel {
+        Some(KernelTraffic::from(
+            netdev.kernel_counters().await.unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
     executor.link = Some(Link {
+        kernel_traffic,
         netdev,
         pump,
         ip: connection.ip.clone(),

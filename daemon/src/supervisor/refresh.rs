@@ -3,7 +3,10 @@
 //! the snapshot) or a partly applied configuration waits for its retry, and
 //! not at all otherwise. An idle modem, connected or not, costs no wake-ups:
 //! the pumps' counters are watched instead ([`Counters::watch`]), and the
-//! first NTB through any of them starts the ticks again.
+//! first NTB through any of them starts the ticks again. A kernel driver's
+//! device cannot be watched, only read: while a session is up on one, an
+//! idle modem is looked at every [`KERNEL_POLL`] (ModemManager reads its
+//! bearers' counters every 30 s).
 
 use crate::datapath::Counters;
 use std::future::Future;
@@ -15,6 +18,10 @@ use tokio::time::{Instant, Sleep};
 /// How often the data-path counters are read into the snapshot (and due
 /// configuration retries made) while anything moves.
 pub(super) const COUNTER_REFRESH: Duration = Duration::from_secs(1);
+
+/// How often the counters of kernel drivers' devices are read while
+/// nothing moves through them.
+pub(super) const KERNEL_POLL: Duration = Duration::from_secs(10);
 
 /// The refresh timer and what it last saw.
 #[derive(Debug)]
@@ -49,15 +56,18 @@ impl Refresh {
         }
     }
 
-    /// After a tick: go on while NTBs moved since the last one
-    /// (`ntbs`, the total through every pump) or a retry is pending; stop
-    /// otherwise.
-    pub(super) fn ticked(&mut self, ntbs: u64, retry_pending: bool) {
+    /// After a tick: go on while packets moved since the last one
+    /// (`ntbs`, the total through every pump and kernel device) or a retry
+    /// is pending; else look again in [`KERNEL_POLL`] while a session is up
+    /// on a kernel driver's device (`kernel_links`); stop otherwise.
+    pub(super) fn ticked(&mut self, ntbs: u64, retry_pending: bool, kernel_links: bool) {
         let moved = ntbs != self.last_ntbs;
         self.last_ntbs = ntbs;
-        self.running = moved || retry_pending;
-        if self.running {
+        self.running = moved || retry_pending || kernel_links;
+        if moved || retry_pending {
             self.rearm();
+        } else if kernel_links {
+            self.timer.as_mut().reset(Instant::now() + KERNEL_POLL);
         }
     }
 
@@ -93,16 +103,19 @@ pub(super) fn activity(counters: Vec<Arc<Counters>>) -> impl Future<Output = ()>
 mod tests {
     use super::*;
 
-    /// (NTBs at the tick, retry pending) → running after it.
+    /// (packets at the tick, retry pending, kernel links) → running after
+    /// it.
     #[test]
     fn ticks_go_on_only_while_something_moves_or_waits() {
         let cases = [
-            (0, false, false),
-            (5, false, true),
-            (5, false, false),
-            (5, true, true),
-            (9, false, true),
-            (9, false, false),
+            (0, false, false, false),
+            (5, false, false, true),
+            (5, false, false, false),
+            (5, true, false, true),
+            (9, false, false, true),
+            (9, false, false, false),
+            // A kernel device is read slowly even while idle.
+            (9, false, true, true),
         ];
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -110,13 +123,28 @@ mod tests {
             .expect("a runtime");
         runtime.block_on(async {
             let mut refresh = Refresh::new();
-            for (ntbs, retry, running) in cases {
-                refresh.ticked(ntbs, retry);
-                assert_eq!(refresh.is_running(), running, "{ntbs} {retry}");
+            for (ntbs, retry, kernel, running) in cases {
+                refresh.ticked(ntbs, retry, kernel);
+                assert_eq!(refresh.is_running(), running, "{ntbs} {retry} {kernel}");
             }
             refresh.wake();
             assert!(refresh.is_running());
         });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_kernel_device_is_read_slowly_and_a_moving_one_every_second() {
+        let mut refresh = Refresh::new();
+        refresh.ticked(7, false, true);
+        // Moved (from 0): the next tick in a second.
+        let start = Instant::now();
+        refresh.due().await;
+        assert_eq!(start.elapsed(), COUNTER_REFRESH);
+        refresh.ticked(7, false, true);
+        // Idle: in KERNEL_POLL.
+        let start = Instant::now();
+        refresh.due().await;
+        assert_eq!(start.elapsed(), KERNEL_POLL);
     }
 
     #[tokio::test]

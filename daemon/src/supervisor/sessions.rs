@@ -15,7 +15,8 @@ use crate::config::{Config, SessionManager};
 use crate::datapath::{SessionReader, SessionTable};
 use crate::executor::Connection;
 use crate::netdev::{
-    Addressing, DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions, MAX_NAME_LEN,
+    Addressing, DnsBackend, InterfaceName, KernelCounters, KernelTraffic, Netdev, NetdevOptions,
+    TunOptions, MAX_NAME_LEN,
 };
 use crate::types::IpSettings;
 use mbim_transport::FunctionTransport;
@@ -32,12 +33,35 @@ pub(super) struct SessionLink {
     mtu: u16,
     /// How its device's configuration went, and when to apply it again.
     configuration: Configuration,
+    /// What a kernel link carried since it was made, as last read (`None`
+    /// for a TUN, whose packets the pump's [`SessionTable`] counts).
+    kernel_traffic: Option<KernelTraffic>,
+    /// Whether the driver's device of session 0 counts this link's packets
+    /// too (a VLAN of cdc_mbim's device does; a WWAN link is a device of
+    /// its own).
+    counted_by_base: bool,
 }
 
 impl SessionLink {
     /// The device's name.
     pub(super) fn name(&self) -> &str {
         self.netdev.name().as_str()
+    }
+
+    /// What a kernel link carried since it was made (`None` for a TUN, or
+    /// when its counters cannot be read), and whether session 0's device
+    /// counted it too.
+    pub(super) fn kernel_traffic(&self) -> Option<(KernelCounters, bool)> {
+        Some((self.kernel_traffic?.carried(), self.counted_by_base))
+    }
+
+    /// Reads a kernel link's counters (a failed reading keeps the last).
+    pub(super) async fn read_kernel_counters(&mut self) {
+        if let Some(traffic) = self.kernel_traffic.as_mut() {
+            if let Ok(now) = self.netdev.kernel_counters().await {
+                traffic.update(now);
+            }
+        }
     }
 
     /// The parts of its device's configuration not applied, in words (""
@@ -235,12 +259,21 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
     let reader = netdev
         .device()
         .map(|device| link.sessions.attach(session, device));
+    let kernel_traffic = if reader.is_none() {
+        Some(KernelTraffic::from(
+            netdev.kernel_counters().await.unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
     let mut extra = SessionLink {
         netdev,
         _reader: reader,
         connection,
         mtu,
         configuration: Configuration::default(),
+        kernel_traffic,
+        counted_by_base: matches!(carrier, SessionCarrier::Vlan { .. }),
     };
     extra
         .configure(Subject {

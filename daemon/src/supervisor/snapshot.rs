@@ -6,7 +6,7 @@
 
 use super::slots::kind_of;
 use super::Supervisor;
-use crate::datapath::CounterSnapshot;
+use crate::datapath::{CounterSnapshot, SessionTraffic};
 use crate::modem::{ExecutorSnapshot, ModemSnapshot, SlotSnapshot};
 use mbim_transport::FunctionTransport;
 
@@ -65,6 +65,7 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             .zip(statuses.iter())
             .map(|(executor, status)| {
                 let link = executor.link.as_ref();
+                let (counters, session_traffic) = traffic(link);
                 ExecutorSnapshot {
                     status: status.clone(),
                     netdev: link.map(|link| link.netdev.name().as_str().to_owned()),
@@ -87,10 +88,8 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
                         .collect(),
                     configuration: executor.configuration.report().cloned(),
                     mtu: link.map_or(0, |link| link.mtu),
-                    counters: link
-                        .and_then(|link| link.pump.as_ref())
-                        .map_or_else(CounterSnapshot::default, |pump| pump.counters().snapshot()),
-                    session_traffic: link.map(|link| link.sessions.traffic()).unwrap_or_default(),
+                    counters,
+                    session_traffic,
                 }
             })
             .collect();
@@ -131,4 +130,40 @@ impl<T: FunctionTransport + 'static> Supervisor<T> {
             }
         });
     }
+}
+
+/// The link's counters and the further sessions' shares of them: the
+/// pump's and its session table's over usbfs, the kernel's devices' behind
+/// a kernel driver.
+fn traffic(link: Option<&super::Link>) -> (CounterSnapshot, Vec<SessionTraffic>) {
+    let Some(link) = link else {
+        return Default::default();
+    };
+    if let Some((total, further)) = link.kernel_traffic() {
+        let counters = CounterSnapshot {
+            rx_packets: total.rx_packets,
+            rx_bytes: total.rx_bytes,
+            tx_packets: total.tx_packets,
+            tx_bytes: total.tx_bytes,
+            ..CounterSnapshot::default()
+        };
+        let further = further
+            .into_iter()
+            .filter_map(|(id, counters)| {
+                Some(SessionTraffic {
+                    session: u8::try_from(id).ok()?,
+                    rx_packets: counters.rx_packets,
+                    rx_bytes: counters.rx_bytes,
+                    tx_packets: counters.tx_packets,
+                    tx_bytes: counters.tx_bytes,
+                })
+            })
+            .collect();
+        return (counters, further);
+    }
+    let counters = link
+        .pump
+        .as_ref()
+        .map_or_else(CounterSnapshot::default, |pump| pump.counters().snapshot());
+    (counters, link.sessions.traffic())
 }
