@@ -159,9 +159,10 @@ async fn without_a_profile_each_source_connects_in_its_turn() {
             ApnSource::NetworkDefault,
         ),
     ];
-    // An MBIM 1.0 modem and a 3.0 one (PROVISIONED_CONTEXTS in the
-    // extensions' form, CONNECT and its refusals in 3.0's).
-    for mbimex in [1, 3] {
+    // An MBIM 1.0 modem, a 3.0 one (PROVISIONED_CONTEXTS in the
+    // extensions' form, CONNECT and its refusals in 3.0's) and a 4.0 one
+    // (both with the network slice).
+    for mbimex in [1, 3, 4] {
         for (index, (provisioned, with_database, accepted, apn, source)) in
             table.iter().copied().enumerate()
         {

@@ -1,5 +1,5 @@
-//! The executor against a simulated MBIM 1.0 modem and a 3.0 one: it asks
-//! MBIM_CID_VERSION after OPEN, agrees on 1.0 or 3.0, reads every CID it
+//! The executor against a simulated MBIM 1.0 modem, a 3.0 one and a 4.0
+//! one: it asks MBIM_CID_VERSION after OPEN, agrees on the lower version, reads every CID it
 //! uses in that version's layout (a 3.0 function answers nothing else) and
 //! connects either way; on the 3.0 modem the 5G data subclass and the
 //! RSRP/SNR per radio technology reach the status.
@@ -124,10 +124,24 @@ async fn a_3_0_modem_agrees_on_3_0_and_tells_of_5g() {
 }
 
 #[tokio::test]
+async fn a_4_0_modem_agrees_on_4_0_and_connects_on_the_default_slice() {
+    // CONNECT's SET and answers with the network slice (the simulated modem
+    // refuses a SET that names another slice), PROVISIONED_CONTEXTS in
+    // 4.0's layout; what 3.0 brought stays.
+    let status = connected(scenario(4, "5g-nsa")).await;
+    assert_eq!(status.mbimex, MbimExVersion::V4);
+    assert_eq!(status.apn.as_deref(), Some("internet"));
+    assert_eq!(status.radio.data_subclass, bc::DataSubclass::NR5G_ENDC);
+    assert_eq!(status.device_executor_index, Some(0));
+    assert!(status.ip.is_some());
+    assert_eq!(status.network_error, None);
+}
+
+#[tokio::test]
 async fn dns_only_in_the_networks_pco_is_used() {
     // 1.0: IP_CONFIGURATION has no DNS, so MBIM_CID_MS_PCO is asked;
-    // 3.0: CONNECT's PCO element carries them.
-    for mbimex in [1, 3] {
+    // 3.0 and 4.0: CONNECT's PCO element carries them.
+    for mbimex in [1, 3, 4] {
         let mut scenario = scenario(mbimex, "lte");
         scenario.executors[0].network.dns_in_pco = true;
         let dns4 = scenario.executors[0].ipv4.as_ref().unwrap().dns.clone();

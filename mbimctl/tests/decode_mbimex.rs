@@ -346,3 +346,49 @@ fn without_a_version_the_version_exchange_in_the_trace_picks_the_layouts() {
     assert_eq!(messages[1]["negotiated"], serde_json::Value::Null);
     assert_eq!(messages[2]["layout"], serde_json::Value::Null);
 }
+
+/// An MBIMEx 4.0 CONNECT response (protocol/tests/payloads_basic_connect_mbimex.rs
+/// labels its payload): an IMS session on the default slice, with a PCO.
+const CONNECT_V4: &str = "
+    03000080 7c000000 04000000 01000000 00000000 # COMMAND_DONE, 0x7c bytes, tid 4
+    a289cc33 bcbb8b4f b6b0133e c2aae6df 0c000000 # Basic Connect, CONNECT
+    00000000 4c000000                            # success, 0x4c bytes
+    02000000 01000000 00000000 02000000          # session 2, activated, no call, ipv6
+    21610d01 30744bce 9425b53a 07d697d6          # ims
+    00000000 01000000                            # no error, 3gpp
+    0a000002 06000000 69006d00 73000000          # access string 'ims'
+    02000000 00000000                            # S-NSSAI: none
+    0d000002 02000000 80210000                   # PCO: 80 21
+";
+
+#[test]
+fn connect_v4_with_the_slice_and_the_pco() {
+    let read = |args: &[&str], input: &str| {
+        let output = mbimctl(args, input);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        json(&output)
+    };
+    let by_flag = read(&["decode", "--json", "--mbimex-version", "4"], CONNECT_V4);
+    // The version exchange in a trace picks the same layouts.
+    let trace = format!(
+        "{}\n{}\n{CONNECT_V4}",
+        version_query(4),
+        version_response(4)
+    );
+    let by_trace = read(&["decode", "--json"], &trace)[2].clone();
+    for value in [by_flag, by_trace] {
+        assert_eq!(value["layout"], "MBIMEx 4.0");
+        let payload = &value["payload"];
+        assert_eq!(payload["session_id"], 2);
+        assert_eq!(payload["context_type"], "ims");
+        assert_eq!(payload["access_string"], "ims");
+        assert_eq!(payload["snssai"]["type"], "single-nssai", "{payload}");
+        assert_eq!(
+            payload["unnamed_ies"],
+            json!([{"type": "pco", "data": "80:21"}])
+        );
+    }
+    // Read as 3.0, the slice is taken for the first unnamed IE.
+    let v3 = read(&["decode", "--json", "--mbimex-version", "3"], CONNECT_V4);
+    assert_eq!(v3["payload"]["unnamed_ies"][0]["type"], "single-nssai");
+}

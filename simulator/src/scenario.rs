@@ -111,11 +111,13 @@ pub struct ModemConfig {
     /// it answers, leaves the bus and enumerates again; without it the CID
     /// is not listed and answers NO_DEVICE_SUPPORT.
     pub device_reset: bool,
-    /// The highest MBIM extensions version the modem offers (1 to 3): with
-    /// 1 it does not know MBIM_CID_VERSION and speaks MBIM 1.0; with 2 or 3
+    /// The highest MBIM extensions version the modem offers (1 to 4): with
+    /// 1 it does not know MBIM_CID_VERSION and speaks MBIM 1.0; with 2 to 4
     /// each function answers it and then speaks the agreed version's
     /// layouts (REGISTER_STATE, PACKET_SERVICE, SIGNAL_STATE from 2.0;
-    /// SUBSCRIBER_READY_STATUS, CONNECT, DEVICE_CAPS_V2 from 3.0).
+    /// SUBSCRIBER_READY_STATUS, CONNECT, DEVICE_CAPS_V2 from 3.0; CONNECT
+    /// with the network slice, which must be the default one, and
+    /// PROVISIONED_CONTEXTS from 4.0).
     pub mbimex: u8,
     /// The FCC lock the modem ships with: its radio stays off (RADIO_STATE
     /// set on fails) until the host lifts it.
@@ -872,9 +874,9 @@ impl Scenario {
                 ));
             }
         }
-        if !(1..=3).contains(&self.modem.mbimex) {
+        if !(1..=4).contains(&self.modem.mbimex) {
             return Err(format!(
-                "modem.mbimex {} is not an MBIM extensions version the simulator speaks (1, 2 or 3)",
+                "modem.mbimex {} is not an MBIM extensions version the simulator speaks (1 to 4)",
                 self.modem.mbimex
             ));
         }

@@ -1,7 +1,8 @@
 //! MBIM_CID_VERSION and the layouts agreed with it: a 1.0 modem does not
 //! know the CID; a 3.0 modem agrees on the lower of the host's version and
 //! its own, per function and until the next OPEN, and then answers and
-//! indicates in that version's layouts and reads CONNECT's 3.0 SET.
+//! indicates in that version's layouts and reads CONNECT's 3.0 SET; a 4.0
+//! modem reads CONNECT's 4.0 SET on the default slice and answers with it.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -10,6 +11,7 @@ use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
 use mbim_protocol::services::ms_basic_connect_extensions::{self as ms, cid as msc};
 use mbim_protocol::services::Cid;
 use mbim_protocol::status::Status;
+use mbim_protocol::tlv::{Tlv, TlvType};
 use mbim_protocol::Empty;
 use mbim_sim::model::host::Host;
 use mbim_sim::scenario::Scenario;
@@ -26,7 +28,8 @@ fn host(mbimex: u8, data_class: &str) -> Host {
     host
 }
 
-fn agree(host: &mut Host, offered: MbimExVersion) -> Status {
+/// MBIM_CID_VERSION with `offered`, to a modem that speaks up to `modem`.
+fn agree(host: &mut Host, offered: MbimExVersion, modem: MbimExVersion) -> Status {
     let done = host
         .query::<msc::Version>(0, &ms::VersionInfo::host(offered))
         .unwrap();
@@ -35,7 +38,7 @@ fn agree(host: &mut Host, offered: MbimExVersion) -> Status {
         assert_eq!(answer.bcd_mbim_version, ms::MBIM_VERSION_1_0);
         assert_eq!(
             answer.extended_version(),
-            MbimExVersion::negotiated(offered, MbimExVersion::V3)
+            MbimExVersion::negotiated(offered, modem)
         );
     }
     done.status
@@ -44,7 +47,10 @@ fn agree(host: &mut Host, offered: MbimExVersion) -> Status {
 #[test]
 fn a_1_0_modem_does_not_know_the_version_cid_and_stays_1_0() {
     let mut host = host(1, "lte");
-    assert_eq!(agree(&mut host, MbimExVersion::V3), Status::NoDeviceSupport);
+    assert_eq!(
+        agree(&mut host, MbimExVersion::V3, MbimExVersion::V1),
+        Status::NoDeviceSupport
+    );
     let services = host
         .query::<bcc::DeviceServices>(0, &Empty)
         .unwrap()
@@ -67,7 +73,10 @@ fn a_3_0_modem_speaks_the_agreed_layouts_until_the_next_open() {
         .unwrap();
     assert!(services.device_services[1].cids.contains(&msc::Version::ID));
     // A 2.0 host: 2.0's layouts.
-    assert_eq!(agree(&mut host, MbimExVersion::V2), Status::Success);
+    assert_eq!(
+        agree(&mut host, MbimExVersion::V2, MbimExVersion::V3),
+        Status::Success
+    );
     let packet = host
         .query::<bcc::PacketServiceV2>(0, &Empty)
         .unwrap()
@@ -75,7 +84,10 @@ fn a_3_0_modem_speaks_the_agreed_layouts_until_the_next_open() {
         .unwrap();
     assert_eq!(packet.frequency_range, bc::FrequencyRange::RANGE_1);
     // A 3.0 host (4.0 offered, 3.0 agreed): 3.0's.
-    assert_eq!(agree(&mut host, MbimExVersion::V4), Status::Success);
+    assert_eq!(
+        agree(&mut host, MbimExVersion::V4, MbimExVersion::V3),
+        Status::Success
+    );
     let signal = host
         .query::<bcc::SignalStateV2>(0, &Empty)
         .unwrap()
@@ -135,4 +147,45 @@ fn a_3_0_modem_speaks_the_agreed_layouts_until_the_next_open() {
     assert_eq!(host.open(0), Some(Status::Success));
     let signal = host.query::<bcc::SignalState>(0, &Empty).unwrap();
     assert_eq!(signal.buffer.len(), 20);
+}
+
+#[test]
+fn a_4_0_modem_connects_on_the_default_slice_only() {
+    let mut host = host(4, "lte");
+    assert_eq!(
+        agree(&mut host, MbimExVersion::V4, MbimExVersion::V4),
+        Status::Success
+    );
+    let contexts = host
+        .query::<msc::ProvisionedContextsV4>(0, &Empty)
+        .unwrap()
+        .decode::<msc::ProvisionedContextsV4>()
+        .unwrap();
+    assert!(contexts
+        .contexts
+        .iter()
+        .all(|context| context.snssai == bc::no_slice()));
+    let set = |snssai: Vec<u8>| bc::ConnectSetV4 {
+        session_id: 0,
+        activation_command: bc::ActivationCommand::Activate,
+        activation_option: bc::ActivationOption::Default,
+        compression: bc::Compression::None,
+        auth_protocol: bc::AuthProtocol::None,
+        ip_type: bc::ContextIpType::Ipv4,
+        context_type: bc::ContextType::Internet.uuid(),
+        media_preference: bc::AccessMediaType::ThreeGpp,
+        access_string: "internet".to_owned(),
+        user_name: String::new(),
+        password: String::new(),
+        snssai: Tlv::new(TlvType::SingleNssai, snssai),
+        unnamed_ies: Vec::new(),
+    };
+    // A slice the simulated network does not have (SST 1, SD 1) is refused.
+    let done = host.set::<bcc::ConnectV4>(0, &set(vec![1, 1])).unwrap();
+    assert_eq!(done.status, Status::InvalidParameters);
+    let done = host.set::<bcc::ConnectV4>(0, &set(Vec::new())).unwrap();
+    assert_eq!(done.status, Status::Success);
+    let info = done.decode::<bcc::ConnectV4>().unwrap();
+    assert_eq!(info.activation_state, bc::ActivationState::Activated);
+    assert_eq!(info.snssai, bc::no_slice());
 }

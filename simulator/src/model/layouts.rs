@@ -98,7 +98,9 @@ pub(crate) fn outgoing(
             bc::cid::SubscriberReadyStatus::ID if version >= MbimExVersion::V3 => {
                 subscriber_ready(&buffer)
             }
-            bc::cid::Connect::ID if version >= MbimExVersion::V3 => connect(&buffer, extras),
+            bc::cid::Connect::ID if version >= MbimExVersion::V3 => {
+                connect(version, &buffer, extras)
+            }
             _ => None,
         }
     } else if service == ms::SERVICE.uuid
@@ -106,6 +108,11 @@ pub(crate) fn outgoing(
         && version >= MbimExVersion::V3
     {
         device_caps(&buffer, extras)
+    } else if service == ms::SERVICE.uuid
+        && cid == ms::cid::ProvisionedContexts::ID
+        && version >= MbimExVersion::V4
+    {
+        provisioned_contexts_v4(&buffer)
     } else {
         None
     };
@@ -113,13 +120,31 @@ pub(crate) fn outgoing(
 }
 
 /// A request from the host in `version`'s layout, in MBIM 1.0's form (the
-/// one the model reads). Only CONNECT's SET changes shape up to 3.0.
+/// one the model reads). Only CONNECT's SET changes shape up to 4.0 (a
+/// request for a slice other than the default one is refused as invalid).
 pub(crate) fn incoming(version: MbimExVersion, head: &CommandHead, data: Vec<u8>) -> Vec<u8> {
     let connect_set = head.service == bc::SERVICE.uuid
         && head.cid == bc::cid::Connect::ID
         && head.command_type == CommandType::Set;
     if version < MbimExVersion::V3 || !connect_set {
         return data;
+    }
+    if version >= MbimExVersion::V4 {
+        return match bc::ConnectSetV4::decode(&data) {
+            Ok(set) if set.snssai.data.is_empty() => bc::ConnectSet {
+                session_id: set.session_id,
+                activation_command: set.activation_command,
+                access_string: set.access_string,
+                user_name: set.user_name,
+                password: set.password,
+                compression: set.compression,
+                auth_protocol: set.auth_protocol,
+                ip_type: set.ip_type,
+                context_type: set.context_type,
+            }
+            .encode(),
+            _ => Vec::new(),
+        };
     }
     match bc::ConnectSetV3::decode(&data) {
         Ok(set) => bc::ConnectSet {
@@ -248,7 +273,32 @@ fn subscriber_ready(buffer: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
-fn connect(buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
+/// PROVISIONED_CONTEXTS in 4.0's layout: each context on the default slice.
+fn provisioned_contexts_v4(buffer: &[u8]) -> Option<Vec<u8>> {
+    let info = ms::ProvisionedContextsV2::decode(buffer).ok()?;
+    let contexts = info
+        .contexts
+        .into_iter()
+        .map(|context| ms::ProvisionedContextElementV4 {
+            context_id: context.context_id,
+            context_type: context.context_type,
+            ip_type: context.ip_type,
+            state: context.state,
+            roaming: context.roaming,
+            media_type: context.media_type,
+            source: context.source,
+            access_string: context.access_string,
+            user_name: context.user_name,
+            password: context.password,
+            compression: context.compression,
+            auth_protocol: context.auth_protocol,
+            snssai: bc::no_slice(),
+        })
+        .collect();
+    Some(ms::ProvisionedContextsV4 { contexts }.encode())
+}
+
+fn connect(version: MbimExVersion, buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
     let info = bc::ConnectInfo::decode(buffer).ok()?;
     let pco = extras
         .session_pco
@@ -259,6 +309,26 @@ fn connect(buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
             tlv_type: mbim_protocol::tlv::TlvType::Pco,
             data: pco.clone(),
         });
+    let unnamed_ies = pco.into_iter().collect();
+    // The model keeps no APN per session; 3.0 allows it empty.
+    if version >= MbimExVersion::V4 {
+        // Every session on the default slice.
+        return Some(
+            bc::ConnectInfoV4 {
+                session_id: info.session_id,
+                activation_state: info.activation_state,
+                voice_call_state: info.voice_call_state,
+                ip_type: info.ip_type,
+                context_type: info.context_type,
+                nw_error: info.nw_error,
+                media_preference: bc::AccessMediaType::ThreeGpp,
+                access_string: String::new(),
+                snssai: bc::no_slice(),
+                unnamed_ies,
+            }
+            .encode(),
+        );
+    }
     Some(
         bc::ConnectInfoV3 {
             session_id: info.session_id,
@@ -268,9 +338,8 @@ fn connect(buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
             context_type: info.context_type,
             nw_error: info.nw_error,
             media_preference: bc::AccessMediaType::ThreeGpp,
-            // The model keeps no APN per session; 3.0 allows it empty.
             access_string: String::new(),
-            unnamed_ies: pco.into_iter().collect(),
+            unnamed_ies,
         }
         .encode(),
     )

@@ -12,8 +12,9 @@ use std::ops::ControlFlow::{Break, Continue};
 use std::time::Instant;
 
 /// The newest MBIM extensions version whose layouts the executor reads
-/// (every CID it uses, in 2.0's and 3.0's forms; 4.0's are not used).
-pub(super) const HOST_MBIMEX: MbimExVersion = MbimExVersion::V3;
+/// (every CID it uses, in 2.0's, 3.0's and 4.0's forms: 4.0 reshapes
+/// CONNECT, with the network slice, and PROVISIONED_CONTEXTS).
+pub(super) const HOST_MBIMEX: MbimExVersion = MbimExVersion::V4;
 
 impl ExecutorMachine {
     /// MBIM_CID_VERSION, once per OPEN.
@@ -118,7 +119,7 @@ mod tests {
             (answer(MbimExVersion::V1), MbimExVersion::V1),
             (answer(MbimExVersion::V2), MbimExVersion::V2),
             (answer(MbimExVersion::V3), MbimExVersion::V3),
-            (answer(MbimExVersion::V4), MbimExVersion::V3),
+            (answer(MbimExVersion::V4), MbimExVersion::V4),
         ];
         for (answer, agreed) in table {
             let (first, version, next) = first_command(answer.clone());
