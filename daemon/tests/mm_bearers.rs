@@ -38,6 +38,20 @@ fn stat(bearer: &Value, name: &str) -> u64 {
     }
 }
 
+/// mbimd's own API's `SessionTraffic` of the executor, as busctl's JSON.
+fn session_traffic(lab: &Lab) -> Value {
+    let output = lab.busctl(&[
+        "--json=short",
+        "get-property",
+        "dev.mbimd.Mbimd1",
+        "/dev/mbimd/Mbimd1/Modem0/Executor0",
+        "dev.mbimd.Executor1",
+        "SessionTraffic",
+    ]);
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("SessionTraffic: {}", text(&output)))
+}
+
 /// The address the simulated network gives session 1, its gateway.
 const SESSION_1: (&str, &str) = ("10.64.0.6/30", "10.64.0.5");
 
@@ -155,32 +169,14 @@ fn the_further_sessions_of_mbimds_own_profile_are_bearers_too() {
         let ims = bearer(&lab, "1");
         stat(&ims, "bytes-rx") > 0 && stat(&ims, "bytes-tx") > 0
     });
-    let output = lab.busctl(&[
-        "--json=short",
-        "get-property",
-        "dev.mbimd.Mbimd1",
-        "/dev/mbimd/Mbimd1/Modem0/Executor0",
-        "dev.mbimd.Executor1",
-        "SessionTraffic",
-    ]);
-    let traffic: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("SessionTraffic: {}", text(&output)));
+    let traffic = session_traffic(&lab);
     let entries = traffic["data"].as_array().cloned().unwrap_or_default();
     let ids: Vec<u64> = entries.iter().filter_map(|e| e[0].as_u64()).collect();
     assert_eq!(ids, [0, 1], "{traffic}");
     // Two echoes of the ping and their answers, at least (the counters
     // are read about once a second).
     lab.wait_until("SessionTraffic counts session 1's echoes", || {
-        let output = lab.busctl(&[
-            "--json=short",
-            "get-property",
-            "dev.mbimd.Mbimd1",
-            "/dev/mbimd/Mbimd1/Modem0/Executor0",
-            "dev.mbimd.Executor1",
-            "SessionTraffic",
-        ]);
-        let traffic: Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-        let one = traffic["data"][1].clone();
+        let one = session_traffic(&lab)["data"][1].clone();
         one[2].as_u64().unwrap_or(0) >= 2 && one[4].as_u64().unwrap_or(0) >= 2
     });
 
