@@ -1,5 +1,6 @@
 //! The data plane: ICMP and ICMPv6 echo through NTBs built by NtbBuilder,
-//! NTB32 after SET_NTB_FORMAT, the host's NTB input size, traffic counters.
+//! NTB32 after SET_NTB_FORMAT, the host's NTB input size, traffic counters
+//! (each session's sink and generator its own).
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -319,4 +320,75 @@ fn connect_raises_network_connection_and_speed() {
         interface: 0,
         connected: false
     }));
+}
+
+#[test]
+fn each_session_has_its_own_sink_and_generator() {
+    let mut host = connected(&[0, 1]);
+    // Session 1's addresses (scenario.rs: the next /30).
+    let host4_1 = Ipv4Addr::new(10, 64, 0, 6);
+    let gw4_1 = Ipv4Addr::new(10, 64, 0, 5);
+    let traffic = |session: u32, sink_port: Option<u16>, source: Option<TrafficSource>| {
+        ControlCommand::Traffic {
+            executor: 0,
+            settings: TrafficSettings {
+                session,
+                sink_port,
+                source,
+            },
+        }
+    };
+    host.modem
+        .control(host.now, traffic(0, Some(5001), None))
+        .unwrap();
+    let to_session_1 = TrafficSource {
+        address: host4_1.into(),
+        port: 5002,
+        source_port: 9,
+        rate: 1000,
+        size: 100,
+    };
+    host.modem
+        .control(host.now, traffic(1, Some(5001), Some(to_session_1)))
+        .unwrap();
+    // Two datagrams to session 0's sink, three to session 1's.
+    let udp = |from: Ipv4Addr, to: Ipv4Addr, size| {
+        net::udp_packet(from.into(), 4000, to.into(), 5001, size).unwrap()
+    };
+    let mut sent = vec![(0, udp(HOST4, GW4, 10)), (0, udp(HOST4, GW4, 10))];
+    sent.extend((0..3).map(|_| (1, udp(host4_1, gw4_1, 50))));
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &sent))
+        .unwrap();
+    let sink = |host: &Host, session| host.modem.sink_counters(0, session).unwrap();
+    assert_eq!((sink(&host, 0).packets, sink(&host, 0).bytes), (2, 20));
+    assert_eq!((sink(&host, 1).packets, sink(&host, 1).bytes), (3, 150));
+    // Session 1's generator sends on session 1's NDP only.
+    host.advance(Duration::from_millis(5));
+    let mut generated = Vec::new();
+    while let Some(block) = host.modem.poll_bulk_in(host.now, 0, 32768).unwrap() {
+        generated.extend(datagrams(&block));
+    }
+    assert_eq!(generated.len(), 5);
+    assert!(generated
+        .iter()
+        .all(|(signature, packet)| *signature == NdpSignature::Ips(1)
+            && packet[16..20] == host4_1.octets()));
+    // Stopping session 1's traffic leaves session 0's sink counting.
+    host.modem
+        .control(host.now, traffic(1, None, None))
+        .unwrap();
+    host.modem
+        .handle_bulk_out(
+            host.now,
+            0,
+            &ntb(
+                NtbFormat::Ntb16,
+                &[(0, udp(HOST4, GW4, 10)), (1, udp(host4_1, gw4_1, 50))],
+            ),
+        )
+        .unwrap();
+    assert_eq!(sink(&host, 0).packets, 3);
+    assert_eq!(sink(&host, 1).packets, 3);
+    assert!(host.modem.poll_bulk_timeout(0).is_none());
 }

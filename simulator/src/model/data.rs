@@ -1,6 +1,7 @@
 //! One function's data plane: NTBs in from bulk OUT, NTBs out to bulk IN,
 //! the NTB settings the host chose with class requests, and the traffic
-//! generator.
+//! generator and UDP sink of each session (so each session's traffic is
+//! counted on its own).
 
 use super::net::{self, Gateway, Verdict};
 use crate::control::TrafficSource;
@@ -8,7 +9,7 @@ use mbim_protocol::ntb::{
     BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, NtbParameters, PushError,
 };
 use mbim_protocol::usb::NtbInputSize;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -63,6 +64,15 @@ pub struct DataCounters {
     /// Datagrams the real network could not take, or that found the queue
     /// towards the host full.
     pub forward_dropped: u64,
+}
+
+/// What one session's UDP sink counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SinkCounters {
+    /// UDP datagrams.
+    pub packets: u64,
+    /// UDP payload bytes.
+    pub bytes: u64,
 }
 
 /// The traffic generator of a session.
@@ -173,8 +183,11 @@ pub(crate) struct DataPlane {
     /// no allocation per forwarded datagram once the queue has been full once.
     spare: Vec<Vec<u8>>,
     builder: Option<(NtbFormat, BuildLimits, NtbBuilder)>,
-    pub(crate) traffic: Option<Traffic>,
+    /// Each session's generator and sink, by session id.
+    pub(crate) traffic: BTreeMap<u8, Traffic>,
     pub(crate) counters: DataCounters,
+    /// What each session's sink counted (the totals are in `counters`).
+    pub(crate) sinks: BTreeMap<u8, SinkCounters>,
     /// Blocks of garbage (`send-garbage-ntbs`) that go out before anything else.
     garbage: VecDeque<Vec<u8>>,
     garbage_state: u32,
@@ -198,8 +211,9 @@ impl DataPlane {
             network: VecDeque::new(),
             spare: Vec::new(),
             builder: None,
-            traffic: None,
+            traffic: BTreeMap::new(),
             counters: DataCounters::default(),
+            sinks: BTreeMap::new(),
             garbage: VecDeque::new(),
             garbage_state: 0x9E37_79B9,
         }
@@ -239,10 +253,12 @@ impl DataPlane {
     /// Back to the state after SET_CONFIGURATION.
     pub(crate) fn reset(&mut self) {
         let counters = self.counters;
-        let traffic = self.traffic.take();
+        let traffic = std::mem::take(&mut self.traffic);
+        let sinks = std::mem::take(&mut self.sinks);
         *self = DataPlane::new(self.parameters, self.max_datagram_size);
         self.counters = counters;
         self.traffic = traffic;
+        self.sinks = sinks;
     }
 
     /// SET_INTERFACE on the data interface; alt 0 drops what is queued.
@@ -361,8 +377,7 @@ impl DataPlane {
             }
             gw.sink_port = self
                 .traffic
-                .as_ref()
-                .filter(|traffic| traffic.session == session)
+                .get(&session)
                 .and_then(|traffic| traffic.sink_port);
             match net::handle(datagram.data, &gw) {
                 Verdict::Reply(reply) => {
@@ -370,11 +385,12 @@ impl DataPlane {
                     self.queue(session, reply);
                 }
                 Verdict::Sink(bytes) => {
+                    let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
                     self.counters.sink_packets = self.counters.sink_packets.saturating_add(1);
-                    self.counters.sink_bytes = self
-                        .counters
-                        .sink_bytes
-                        .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+                    self.counters.sink_bytes = self.counters.sink_bytes.saturating_add(bytes);
+                    let sink = self.sinks.entry(session).or_default();
+                    sink.packets = sink.packets.saturating_add(1);
+                    sink.bytes = sink.bytes.saturating_add(bytes);
                 }
                 Verdict::Drop => {
                     self.counters.datagrams_dropped =
@@ -400,18 +416,22 @@ impl DataPlane {
         if !self.outgoing.is_empty() || !self.garbage.is_empty() || !self.network.is_empty() {
             return true;
         }
-        match &mut self.traffic {
-            Some(traffic) => session_up(traffic.session) && traffic.due(now) > 0,
-            None => false,
-        }
+        self.traffic
+            .values_mut()
+            .any(|traffic| session_up(traffic.session) && traffic.due(now) > 0)
     }
 
-    /// When the traffic generator next has something.
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+    /// When the next traffic generator of a session that is up has
+    /// something.
+    pub(crate) fn poll_timeout(&self, session_up: &dyn Fn(u8) -> bool) -> Option<Instant> {
         if self.alt_setting == 0 {
             return None;
         }
-        self.traffic.as_ref().and_then(Traffic::next_due)
+        self.traffic
+            .values()
+            .filter(|traffic| session_up(traffic.session))
+            .filter_map(Traffic::next_due)
+            .min()
     }
 
     fn limits(&self, max_len: usize) -> BuildLimits {
@@ -484,7 +504,7 @@ impl DataPlane {
                 self.spare.push(buffer);
             }
         }
-        if let Some(traffic) = &mut self.traffic {
+        for traffic in self.traffic.values_mut() {
             if session_up(traffic.session) {
                 let mut due = traffic.due(now);
                 let session = traffic.session;

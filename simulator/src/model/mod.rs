@@ -773,21 +773,14 @@ impl Modem {
             .min()
     }
 
-    /// When the traffic generator of `function` next has a datagram for
-    /// bulk IN (`None` when it has none coming, or its session is down).
+    /// When a traffic generator of `function` next has a datagram for
+    /// bulk IN (`None` when none has one coming, or their sessions are
+    /// down).
     pub fn poll_bulk_timeout(&self, function: usize) -> Option<Instant> {
         let f = self.functions.get(function)?;
-        let session = f.data.traffic.as_ref()?.session;
-        let up = self
-            .executors
-            .get(function)?
-            .contexts
-            .contains_key(&u32::from(session));
-        if up {
-            f.data.poll_timeout()
-        } else {
-            None
-        }
+        let contexts = &self.executors.get(function)?.contexts;
+        f.data
+            .poll_timeout(&|session| contexts.contains_key(&u32::from(session)))
     }
 
     /// Runs what is due at `now`: delayed OPEN_DONEs and responses, expired
@@ -1685,7 +1678,15 @@ impl Modem {
                     .functions
                     .get_mut(executor)
                     .ok_or(ControlError::NoSuchExecutor(executor))?;
-                f.data.traffic = traffic;
+                // Each session its own; the others' stay as they are.
+                match traffic {
+                    Some(traffic) => {
+                        f.data.traffic.insert(session, traffic);
+                    }
+                    None => {
+                        f.data.traffic.remove(&session);
+                    }
+                }
             }
             ControlCommand::MisreportSlot { slot, state } => {
                 let state = match state {
@@ -1754,6 +1755,13 @@ impl Modem {
         self.functions.get(function).map(|f| f.data.counters)
     }
 
+    /// What the UDP sink of `session` on `function` counted (zero before
+    /// its first datagram).
+    pub fn sink_counters(&self, function: usize, session: u8) -> Option<data::SinkCounters> {
+        let f = self.functions.get(function)?;
+        Some(f.data.sinks.get(&session).copied().unwrap_or_default())
+    }
+
     /// The `status` report: slots, executors, functions and their counters.
     pub fn status_report(&self) -> serde_json::Value {
         let slots: Vec<serde_json::Value> = self
@@ -1793,6 +1801,7 @@ impl Modem {
                     "open": function.is_some_and(|f| f.channel.is_open()),
                     "control": function.map(|f| f.channel.counters),
                     "data": function.map(|f| f.data.counters),
+                    "sinks": function.map(|f| &f.data.sinks),
                     "data_alt_setting": function.map(|f| f.data.alt_setting),
                     "ntb_format": function.map(|f| if f.data.format == NtbFormat::Ntb32 { "ntb32" } else { "ntb16" }),
                 })
