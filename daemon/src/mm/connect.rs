@@ -423,12 +423,7 @@ pub(crate) async fn disconnect(call: &Call<'_>, modem: u32, executor: u32) -> Re
         })
     })
     .await
-    .map_err(|_| {
-        MmError::core(
-            Core::Failed,
-            format!("{}: the session did not end in time", call.what),
-        )
-    })?;
+    .map_err(|_| MmError::not_in_time(&call.what, "the session did not end"))?;
     call.face.refresh().await;
     Ok(())
 }
@@ -740,12 +735,7 @@ pub(crate) async fn disconnect_extra(
             extra_state(snapshot, index, &name).is_none()
         })
         .await
-        .map_err(|_| {
-            MmError::core(
-                Core::Failed,
-                format!("{}: the further session did not end in time", call.what),
-            )
-        })?;
+        .map_err(|_| MmError::not_in_time(&call.what, "the further session did not end"))?;
     }
     call.face.refresh().await;
     Ok(())

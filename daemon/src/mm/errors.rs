@@ -120,6 +120,12 @@ impl MmError {
         Self::core(Core::WrongState, message)
     }
 
+    /// `Core.Failed` for a call (`what`) whose change did not happen in
+    /// time: "`what`: `late` in time".
+    pub(crate) fn not_in_time(what: &str, late: &str) -> Self {
+        Self::core(Core::Failed, format!("{what}: {late} in time"))
+    }
+
     /// The error's D-Bus name.
     pub(crate) fn name(&self) -> String {
         match self {

@@ -397,12 +397,7 @@ async fn set_radio(call: &Call<'_>, modem: u32, executor: u32, on: bool) -> Resu
             .is_some_and(|executor| mapping::power_state(&executor.status) == wanted)
     })
     .await
-    .map_err(|_| {
-        MmError::core(
-            Core::Failed,
-            format!("{}: the modem did not switch its radio in time", call.what),
-        )
-    })?;
+    .map_err(|_| MmError::not_in_time(&call.what, "the modem did not switch its radio"))?;
     call.face.refresh().await;
     Ok(())
 }
@@ -481,9 +476,9 @@ async fn set_primary_slot(
     call.face.table().restore(modem, true);
     call.face.refresh().await;
     switched.map(drop).map_err(|_| {
-        MmError::core(
-            Core::Failed,
-            format!("SetPrimarySimSlot: the modem did not switch to slot {slot} in time"),
+        MmError::not_in_time(
+            "SetPrimarySimSlot",
+            &format!("the modem did not switch to slot {slot}"),
         )
     })
 }
