@@ -168,6 +168,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     });
     // Held until mbimd ends: dropping it closes the socket and its names.
     let proxy = mbimd::proxy::start(Arc::clone(&config), registry.clone()).map(Arc::new);
+    // The device managers follow reloads: a modem the new [devices] rules
+    // no longer give them is released, one they now give them is taken.
+    let (devices_tx, devices_rx) = tokio::sync::watch::channel(Arc::clone(&config));
     let reload = reloader(
         &cli,
         &registry,
@@ -176,6 +179,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             sessions: config.sessions.clone(),
             modemmanager: modemmanager.clone(),
             proxy: proxy.clone(),
+            devices: Arc::new(devices_tx),
         },
     );
     // Held until mbimd ends: dropping it gives up the bus name.
@@ -214,9 +218,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             }
         };
-        let usb = mbimd::usb::manager::run(Arc::clone(&config), registry.clone(), stop());
+        let usb = mbimd::usb::manager::run(devices_rx.clone(), registry.clone(), stop());
         let kernel = mbimd::kernel::manager::run(
-            config,
+            devices_rx,
             registry,
             mbimd::kernel::manager::Roots::default(),
             stop(),
@@ -303,6 +307,7 @@ fn reloader(cli: &Cli, registry: &Registry, notifier: &Notifier, kept: Reloaded)
                 for modem in registry.modems().values() {
                     modem.reconfigure(Arc::clone(&config)).await;
                 }
+                kept.devices.send_replace(Arc::clone(&config));
                 tracing::info!("configuration reloaded");
                 Ok(config)
             }
@@ -326,6 +331,8 @@ struct Reloaded {
     modemmanager: Option<Arc<mm::MmService>>,
     /// libmbim's tools' door, whose admin group may change.
     proxy: Option<Arc<mbimd::proxy::ProxyHandle>>,
+    /// The device managers' configuration (their `[devices]` rules).
+    devices: Arc<tokio::sync::watch::Sender<Arc<Config>>>,
 }
 
 /// The ModemManager API, as `[modemmanager] api` says; one log line says

@@ -14,7 +14,6 @@ use dbus_common::*;
 use mbimd_test_support::tools::MBIMCLI;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 const EXECUTOR: &str = "/dev/mbimd/Mbimd1/Modem0/Executor0";
 
@@ -39,42 +38,26 @@ async fn property(bus: &PrivateBus, name: &str) -> Value {
     get_property(bus, None, EXECUTOR, "dev.mbimd.Executor1", name).await
 }
 
-/// Polls the executor's `name` until `done` holds; a hang guard, not a
-/// timing expectation.
+/// Polls the executor's `name` until `done` holds.
 async fn wait_for(
     bus: &PrivateBus,
     mbimd: &Mbimd,
     name: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let run = busctl(
-            bus,
-            None,
-            &[
-                "--json=short",
-                "get-property",
-                "dev.mbimd.Mbimd1",
-                EXECUTOR,
-                "dev.mbimd.Executor1",
-                name,
-            ],
-        )
-        .await;
-        if run.ok {
-            let value: Value = serde_json::from_str(&run.stdout).unwrap();
-            if done(&value["data"]) {
-                return value["data"].clone();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never came: {}",
-            mbimd.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_property(bus, mbimd.log_path(), EXECUTOR, name, done).await
+}
+
+/// Waits for the unlock to fail and the executor to stay radio-off; what
+/// FccLock then says.
+async fn wait_for_failure(bus: &PrivateBus, mbimd: &Mbimd) -> Value {
+    let lock = wait_for(bus, mbimd, "FccLock", |lock| {
+        lock.as_str()
+            .is_some_and(|lock| lock.starts_with("unlock failed"))
+    })
+    .await;
+    wait_for(bus, mbimd, "State", |state| *state == json!("radio-off")).await;
+    lock
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,16 +100,10 @@ async fn an_intel_challenge_is_answered_and_a_wrong_key_is_refused() {
         Some(&scenario),
         &format!("{rule}fcc-unlock-key = \"bb23be7f\"\n"),
     );
-    let lock = wait_for(&bus, &mbimd, "FccLock", |lock| {
-        lock.as_str()
-            .is_some_and(|lock| lock.starts_with("unlock failed"))
-    })
-    .await;
     assert_eq!(
-        lock,
+        wait_for_failure(&bus, &mbimd).await,
         json!("unlock failed: the modem refused the response to its challenge: failure")
     );
-    wait_for(&bus, &mbimd, "State", |state| *state == json!("radio-off")).await;
     let reason = property(&bus, "StateReason").await;
     assert!(
         reason.as_str().unwrap().starts_with("FCC unlock failed"),
@@ -227,16 +204,10 @@ async fn a_failing_hook_leaves_the_radio_off_and_says_why() {
     let scenario = locked_scenario(&bus, "quectel", 0x2c7c, 0x0801);
     let (script, _) = hook(&bus, true);
     let mbimd = Mbimd::configured(&bus, Some(&scenario), &hook_config(&bus, &script));
-    let lock = wait_for(&bus, &mbimd, "FccLock", |lock| {
-        lock.as_str()
-            .is_some_and(|lock| lock.starts_with("unlock failed"))
-    })
-    .await;
     assert_eq!(
-        lock,
+        wait_for_failure(&bus, &mbimd).await,
         json!("unlock failed: the hook exited with status 3: no unlock for this modem")
     );
-    wait_for(&bus, &mbimd, "State", |state| *state == json!("radio-off")).await;
     let log = mbimd.log();
     assert!(
         log.contains("FCC unlock hook: no unlock for this modem"),

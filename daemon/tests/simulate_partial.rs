@@ -13,11 +13,10 @@
 mod dbus_common;
 mod netns_support;
 
-use dbus_common::{busctl, get_property, PrivateBus, HANG_GUARD};
+use dbus_common::{get_property, wait_for_property, PrivateBus};
 use netns_support::{privileged, Daemon, Namespace};
 use serde_json::{json, Value};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 const EXECUTOR: &str = "/dev/mbimd/Mbimd1/Modem0/Executor0";
 const INTERFACE: &str = "dev.mbimd.Executor1";
@@ -44,45 +43,7 @@ async fn wait_for_parts(
     log: &std::path::Path,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    wait_for_property(bus, log, "NetdevParts", done).await
-}
-
-/// Polls the executor's property `name` until `done` holds; a hang guard,
-/// not a timing expectation.
-async fn wait_for_property(
-    bus: &PrivateBus,
-    log: &std::path::Path,
-    name: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + HANG_GUARD;
-    loop {
-        // Until mbimd has its name (and the executor object) the call fails.
-        let run = busctl(
-            bus,
-            None,
-            &[
-                "--json=short",
-                "get-property",
-                "dev.mbimd.Mbimd1",
-                EXECUTOR,
-                INTERFACE,
-                name,
-            ],
-        )
-        .await;
-        let parts = serde_json::from_str::<Value>(&run.stdout)
-            .map_or(Value::Null, |value| value["data"].clone());
-        if done(&parts) {
-            return parts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} stayed {parts}; mbimd said:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_property(bus, log, EXECUTOR, "NetdevParts", done).await
 }
 
 /// Starts `mbimd --simulate SCENARIO --config CONFIG` in `namespace` on
@@ -234,7 +195,7 @@ async fn a_further_sessions_partly_applied_configuration_is_retried() {
     .unwrap();
     let (_daemon, log) = start(&bus, &namespace, &scenario, &config);
 
-    let sessions = wait_for_property(&bus, &log, "Sessions", |sessions| {
+    let sessions = wait_for_property(&bus, &log, EXECUTOR, "Sessions", |sessions| {
         session_1(sessions).is_some_and(|entry| entry[4] == "connected")
     })
     .await;
@@ -258,7 +219,7 @@ async fn a_further_sessions_partly_applied_configuration_is_retried() {
     // The directory appears: the retries put both sessions' servers in the
     // one file, session 0's first, and the reason goes.
     std::fs::create_dir_all(&dns_directory).unwrap();
-    let sessions = wait_for_property(&bus, &log, "Sessions", |sessions| {
+    let sessions = wait_for_property(&bus, &log, EXECUTOR, "Sessions", |sessions| {
         session_1(sessions).is_some_and(|entry| entry[5] == "")
     })
     .await;

@@ -116,11 +116,16 @@ pub fn modems_taken(
 /// returns. Modem numbers are shared with the usbfs manager through
 /// `registry`.
 pub async fn run(
-    config: Arc<Config>,
+    mut configs: watch::Receiver<Arc<Config>>,
     registry: Registry,
     roots: Roots,
     shutdown: impl Future<Output = ()>,
 ) {
+    let mut config = Arc::clone(&configs.borrow_and_update());
+    let mut reloads = true;
+    // Set by a reload that changed the [devices] rules: the next scan
+    // releases the modems they no longer take.
+    let mut reconsider = false;
     let mut running: Vec<Running> = Vec::new();
     let mut failures: HashMap<Key, u32> = HashMap::new();
     let mut not_before: HashMap<Key, tokio::time::Instant> = HashMap::new();
@@ -151,6 +156,15 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break,
             () = sleep_until(wake) => {}
+            changed = configs.changed(), if reloads => {
+                if changed.is_err() {
+                    reloads = false;
+                    continue;
+                }
+                let new = Arc::clone(&configs.borrow_and_update());
+                reconsider |= new.devices != config.devices;
+                config = new;
+            }
             _ = tick.tick(), if polling => {}
             Some(()) = ended.recv() => {
                 // The wake is sent as the task ends: let it finish.
@@ -179,8 +193,24 @@ pub async fn run(
         let functions = tokio::task::spawn_blocking(move || discovery::scan(&sys))
             .await
             .unwrap_or_default();
+        if reconsider {
+            // Logged anew under the new rules.
+            told.clear();
+        }
         let present = modems_taken(functions, &config, &mut told);
         let now = tokio::time::Instant::now();
+        if std::mem::take(&mut reconsider) {
+            for modem in &running {
+                if !present.contains_key(&modem.key) && !modem.task.is_finished() {
+                    tracing::info!(
+                        "{}: released after the reload: the [devices] rules no longer give it to \
+                         the kernel transport",
+                        modem.key.1.join(", ")
+                    );
+                    let _ = modem.stop.send(true);
+                }
+            }
+        }
         running.retain(|modem| {
             if !modem.task.is_finished() {
                 return true;

@@ -33,6 +33,8 @@ const LIST_ERROR_PAUSE: Duration = Duration::from_secs(5);
 /// One modem's task.
 struct Running {
     device: DeviceId,
+    /// What the `[devices]` rules judge it by.
+    identity: super::discovery::UsbIdentity,
     index: u32,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -114,7 +116,13 @@ pub fn lowest_free_index(used: impl IntoIterator<Item = u32>) -> u32 {
 /// until `shutdown` resolves; then shuts each down (disconnect, CLOSE,
 /// network devices removed) and returns. Each modem's handle is in
 /// `registry` while its supervisor runs.
-pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    mut configs: watch::Receiver<Arc<Config>>,
+    registry: Registry,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut config = Arc::clone(&configs.borrow_and_update());
+    let mut reloads = true;
     let mut watcher = DeviceWatcher::new(POLL_INTERVAL);
     let mut running: Vec<Running> = Vec::new();
     let mut retakes = Retakes::default();
@@ -129,6 +137,21 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
         tokio::select! {
             () = &mut shutdown => break,
             () = pulse.poked() => pulse.answer(),
+            changed = configs.changed(), if reloads => {
+                if changed.is_err() {
+                    reloads = false;
+                    continue;
+                }
+                let new = Arc::clone(&configs.borrow_and_update());
+                let devices_changed = new.devices != config.devices;
+                config = new;
+                if devices_changed {
+                    release_unwanted(&mut running, &config);
+                    watcher.reconsider(|id| {
+                        running.iter().any(|modem| modem.device == id && modem.present)
+                    });
+                }
+            }
             Some(()) = ended.recv() => {
                 // The wake is sent as the task ends: give it the moment to
                 // be finished, so the prune at the loop's top sees it.
@@ -151,6 +174,7 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                         continue;
                     };
                     let id = device.info.id();
+                    let identity = device.identity.clone();
                     // Prune here, not only before waiting: a modem unplugged
                     // while we waited may have finished since, and its
                     // number belongs to the replugged one.
@@ -210,6 +234,7 @@ pub async fn run(config: Arc<Config>, registry: Registry, shutdown: impl Future<
                     });
                     running.push(Running {
                         device: id,
+                        identity,
                         index,
                         stop,
                         task,
@@ -258,6 +283,39 @@ impl Drop for EndWake {
     }
 }
 
+/// After a reload: releases the modems the `[devices]` rules no longer give
+/// to usbfs (denied, no longer allowed, or `transport = "kernel"`, which
+/// hands them back to cdc_mbim and the kernel manager).
+fn release_unwanted(running: &mut [Running], config: &Config) {
+    for modem in running.iter_mut().filter(|modem| modem.present) {
+        let Some(why) = release_reason(&config.devices, &modem.identity.as_identity()) else {
+            continue;
+        };
+        tracing::info!(
+            modem = modem.index,
+            "USB modem {} released after the reload: {why}",
+            modem.identity.usb_path
+        );
+        let _ = modem.stop.send(true);
+        // Not taken again when its task ends, unless the rules say so.
+        modem.present = false;
+    }
+}
+
+/// Why the usbfs manager lets `identity` go under `devices`, if it does.
+fn release_reason(
+    devices: &crate::config::Devices,
+    identity: &crate::config::DeviceIdentity<'_>,
+) -> Option<&'static str> {
+    if !devices.takes(identity) {
+        Some("the [devices] rules no longer take it")
+    } else if devices.transport_of(identity) == crate::config::Transport::Kernel {
+        Some("its rule now says transport = \"kernel\"")
+    } else {
+        None
+    }
+}
+
 /// Drops the finished tasks; those whose device is still present are
 /// scheduled to be taken again.
 fn prune(running: &mut Vec<Running>, retakes: &mut Retakes) {
@@ -296,6 +354,38 @@ mod tests {
                 "{failures} failures"
             );
         }
+    }
+
+    #[test]
+    fn a_reload_releases_the_modems_its_rules_no_longer_give_to_usbfs() {
+        let config = |text: &str| {
+            crate::config::Config::parse(text, std::path::Path::new("reload.toml")).unwrap()
+        };
+        let modem = crate::config::DeviceIdentity {
+            vid: 0x2c7c,
+            pid: 0x0801,
+            usb_path: "1-1",
+            serial: None,
+        };
+        let other = crate::config::DeviceIdentity {
+            usb_path: "1-2",
+            pid: 0x0125,
+            ..modem
+        };
+        let all = config("");
+        assert_eq!(release_reason(&all.devices, &modem), None);
+        let denied = config("[devices]\ndeny = [\"usb:1-1\"]\n");
+        assert_eq!(
+            release_reason(&denied.devices, &modem),
+            Some("the [devices] rules no longer take it")
+        );
+        assert_eq!(release_reason(&denied.devices, &other), None);
+        let kernel = config("[[devices.rules]]\ndevice = \"2c7c:0801\"\ntransport = \"kernel\"\n");
+        assert_eq!(
+            release_reason(&kernel.devices, &modem),
+            Some("its rule now says transport = \"kernel\"")
+        );
+        assert_eq!(release_reason(&kernel.devices, &other), None);
     }
 
     #[test]

@@ -244,6 +244,14 @@ impl DeviceWatcher {
         self.known.retain(|seen| seen.id != id);
     }
 
+    /// Forgets every device `keep` does not name and rescans at once: each
+    /// is reported [`DeviceEvent::Added`] again and judged by the
+    /// configuration's rules as they are now (after a reload).
+    pub fn reconsider(&mut self, keep: impl Fn(DeviceId) -> bool) {
+        self.known.retain(|seen| keep(seen.id));
+        self.rescan_at = Some(tokio::time::Instant::now());
+    }
+
     async fn scan(&mut self) -> Result<(), UsbError> {
         let listed: Vec<DeviceInfo> = nusb::list_devices()
             .await

@@ -232,6 +232,45 @@ pub async fn get_property(
     value["data"].clone()
 }
 
+/// Polls the property `name` of the executor at `path` until `done` holds;
+/// a hang guard, not a timing expectation. `log` is mbimd's, shown if not.
+pub async fn wait_for_property(
+    bus: &PrivateBus,
+    log: &Path,
+    path: &str,
+    name: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    loop {
+        // Until mbimd has its name (and the executor object) the call fails.
+        let run = busctl(
+            bus,
+            None,
+            &[
+                "--json=short",
+                "get-property",
+                "dev.mbimd.Mbimd1",
+                path,
+                "dev.mbimd.Executor1",
+                name,
+            ],
+        )
+        .await;
+        let parts = serde_json::from_str::<serde_json::Value>(&run.stdout)
+            .map_or(serde_json::Value::Null, |value| value["data"].clone());
+        if done(&parts) {
+            return parts;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} stayed {parts}; mbimd said:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// `busctl call` of a method on mbimd.
 pub async fn call(
     bus: &PrivateBus,

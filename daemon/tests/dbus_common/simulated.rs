@@ -62,6 +62,11 @@ impl Mbimd {
         Mbimd { child, log }
     }
 
+    /// Where its log is.
+    pub fn log_path(&self) -> &std::path::Path {
+        &self.log
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -273,6 +273,33 @@ else
     fail "no $vlan after the replug"
 fi
 
+step "a reload applies [[devices.rules]]: denied, the modem is released; allowed again, it is taken"
+cp /tmp/mbimd-kernel.toml /tmp/mbimd-kernel.toml.orig
+sed -i 's/^\[\[devices.rules\]\]$/[devices]\ndeny = ["1d6b:0104"]\n\n[[devices.rules]]/' /tmp/mbimd-kernel.toml
+kill -HUP "$mbimd_pid"
+# shellcheck disable=SC2317 # called through wait_for
+released_by_reload() { grep -q "released after the reload" "$VM_OUT/mbimd.log"; }
+if wait_for 30 released_by_reload && wait_for 30 no_port_fd; then
+    pass "the denied modem is released: mbimd holds no cdc-wdm descriptor"
+else
+    tail -n 30 "$VM_OUT/mbimd.log"
+    fail "the modem was not released after the reload denied it"
+fi
+if wait_for 30 eval '! has_address'; then
+    pass "$wwan lost mbimd's address with the release"
+else
+    fail "$wwan still has 10.64.0.2 after the release"
+fi
+cp /tmp/mbimd-kernel.toml.orig /tmp/mbimd-kernel.toml
+kill -HUP "$mbimd_pid"
+if wait_for 90 online; then
+    pass "allowed again by a reload: taken and online through $wwan"
+else
+    tail -n 40 "$VM_OUT/mbimd.log"
+    fail "not taken again after the reload allowed it"
+fi
+if kill -0 "$mbimd_pid" 2>/dev/null; then pass "mbimd ran through both reloads"; else abort "mbimd exited on reload"; fi
+
 step "SIGTERM leaves no links behind"
 kill -TERM "$mbimd_pid"
 if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then

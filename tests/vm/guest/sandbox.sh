@@ -101,6 +101,30 @@ fi
 owner=$(stat -c %U "$other_node")
 [ "$owner" = root ] && pass "the root hub's node $other_node stays root's" ||
     fail "$other_node belongs to $owner"
+# The rules for the kernel transport: cdc_mbim's cdc-wdm node is mbimd's (before mbimd
+# starts and takes the function through usbfs, cdc_mbim has it), and the modem is hidden
+# from ModemManager.
+# shellcheck disable=SC2317 # called through wait_for
+wdm_owned_by_mbimd() { [ "$(stat -c %U /dev/cdc-wdm0 2>/dev/null)" = mbimd ]; }
+if wait_for 10 wdm_owned_by_mbimd; then
+    pass "udev gave cdc_mbim's /dev/cdc-wdm0 to mbimd"
+else
+    fail "/dev/cdc-wdm0 belongs to $(stat -c %U /dev/cdc-wdm0 2>/dev/null || echo nobody), not mbimd"
+    udevadm info /dev/cdc-wdm0 || true
+fi
+if udevadm info -q property -n "$modem_node" | grep -qx 'ID_MM_DEVICE_IGNORE=1'; then
+    pass "the modem carries ID_MM_DEVICE_IGNORE=1: ModemManager leaves it to mbimd"
+else
+    fail "no ID_MM_DEVICE_IGNORE=1 on $modem_node"
+    udevadm info -q property -n "$modem_node" || true
+fi
+# A mistake in the rules file is only logged by udevd: make it fail the test.
+rule_errors=$(journalctl -u systemd-udevd --no-pager 2>/dev/null | grep '70-mbimd.rules' || true)
+if [ -z "$rule_errors" ]; then
+    pass "udevd logged no complaint about 70-mbimd.rules"
+else
+    fail "udevd complained about 70-mbimd.rules: $rule_errors"
+fi
 
 if [ "$resolved" = yes ]; then
     shared_lib=$(find "$VM_RESOLVED" -name 'libsystemd-shared-*.so' -printf '%h\n' | head -n 1)
