@@ -195,8 +195,12 @@ async fn a_further_sessions_partly_applied_configuration_is_retried() {
     .unwrap();
     let (_daemon, log) = start(&bus, &namespace, &scenario, &config);
 
+    // The session is reported connected before its device is configured:
+    // wait for the configuration's outcome too.
     let sessions = wait_for_property(&bus, &log, EXECUTOR, "Sessions", |sessions| {
-        session_1(sessions).is_some_and(|entry| entry[4] == "connected")
+        session_1(sessions).is_some_and(|entry| {
+            entry[4] == "connected" && entry[5].as_str().is_some_and(|reason| !reason.is_empty())
+        })
     })
     .await;
     let entry = session_1(&sessions).unwrap();
