@@ -202,7 +202,7 @@ async fn an_executor_connects_with_the_scenarios_ip_settings(mbimex: u8) {
     assert_eq!(connection.session_id, 0);
     assert_eq!(connection.profile, "default");
     let ntb = connection.ntb.expect("NTB parameters read");
-    assert_eq!(ntb.in_max_size, 32768);
+    assert_eq!(ntb.in_max_size, 65535);
 
     let status = h
         .status_where(|s| s.state == ExecutorState::Connected)

@@ -41,8 +41,8 @@ fn temp_path(name: &str) -> PathBuf {
 /// The DSSA scenario with NTB blocks of `size` bytes both ways.
 fn scenario_with_blocks(size: u32) -> String {
     let scenario = DSSA
-        .replace("in_max_size = 32768", &format!("in_max_size = {size}"))
-        .replace("out_max_size = 32768", &format!("out_max_size = {size}"));
+        .replace("in_max_size = 65535", &format!("in_max_size = {size}"))
+        .replace("out_max_size = 65535", &format!("out_max_size = {size}"));
     assert!(scenario.contains(&format!("in_max_size = {size}")));
     assert!(scenario.contains(&format!("out_max_size = {size}")));
     assert!(scenario.contains("formats_supported = 3"));

@@ -1041,3 +1041,47 @@ fn finish_into_hands_over_the_same_blocks_as_finish() {
     assert!(!swapping.finish_into(&mut spare), "nothing pushed");
     assert_eq!(spare.len(), 1900);
 }
+
+/// A datagram written in place (`push_with`) makes the same block as one
+/// copied in (`push`), across sessions, a full block and a datagram too big;
+/// the writer runs only for a datagram that is taken, on exactly its bytes.
+#[test]
+fn push_with_writes_in_place_what_push_copies() {
+    let limits = BuildLimits {
+        max_size: 4096,
+        max_datagrams: 4,
+        divisor: 4,
+        remainder: 2,
+        ndp_alignment: 8,
+    };
+    let mut copied = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let mut written = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let sizes = [1usize, 17, 1400, 63, 5000, 1399, 2, 700, 3];
+    let mut blocks = (Vec::new(), Vec::new());
+    for (index, &size) in sizes.iter().enumerate() {
+        let signature = NdpSignature::Ips(u8::try_from(index % 2).unwrap());
+        let datagram: Vec<u8> = (0..size)
+            .map(|i| ((i * 13 + index) % 256).to_le_bytes()[0])
+            .collect();
+        for attempt in 0..2 {
+            let expected = copied.push(signature, &datagram);
+            let mut calls = 0;
+            let got = written.push_with(signature, size, |slot| {
+                calls += 1;
+                assert_eq!(slot.len(), size);
+                slot.copy_from_slice(&datagram);
+            });
+            assert_eq!(got, expected, "datagram {index}");
+            assert_eq!(calls, usize::from(got.is_ok()), "datagram {index}");
+            if got != Err(PushError::Full) || attempt == 1 {
+                break;
+            }
+            blocks.0.push(copied.finish().unwrap().to_vec());
+            blocks.1.push(written.finish().unwrap().to_vec());
+        }
+    }
+    blocks.0.push(copied.finish().unwrap().to_vec());
+    blocks.1.push(written.finish().unwrap().to_vec());
+    assert!(blocks.0.len() >= 2);
+    assert_eq!(blocks.0, blocks.1);
+}

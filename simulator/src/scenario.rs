@@ -274,11 +274,11 @@ impl Default for NtbSettings {
     fn default() -> Self {
         NtbSettings {
             formats_supported: 3,
-            in_max_size: 32768,
+            in_max_size: 65535,
             in_divisor: 4,
             in_payload_remainder: 0,
             in_alignment: 4,
-            out_max_size: 32768,
+            out_max_size: 65535,
             out_divisor: 4,
             out_payload_remainder: 0,
             out_alignment: 4,

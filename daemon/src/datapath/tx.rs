@@ -2,7 +2,7 @@
 //! bulk OUT with several transfers in flight and their buffers recycled.
 
 use super::counters::{len64, Counters, RateLimit};
-use super::segment::{Segmenter, READ_BUFFER_LEN};
+use super::segment::{Segmenter, Segments, Split, READ_BUFFER_LEN};
 use super::sessions::Uplink;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
@@ -173,10 +173,32 @@ impl<O: OutPipe> Sender<'_, O> {
             self.flush().await?;
             result = self.builder.push(signature, packet);
         }
+        self.pushed(result, packet.len());
+        Ok(())
+    }
+
+    /// Adds segment `index` of a super-packet, written straight into the
+    /// block.
+    async fn push_segment(&mut self, split: &Split<'_>, index: usize) -> Result<(), Halt> {
+        let length = split.len(index);
+        let fill = |slot: &mut [u8]| {
+            split.write(index, slot);
+        };
+        let mut result = self.builder.push_with(self.signature, length, fill);
+        if result == Err(PushError::Full) {
+            self.flush().await?;
+            result = self.builder.push_with(self.signature, length, fill);
+        }
+        self.pushed(result, length);
+        Ok(())
+    }
+
+    /// Accounts for a push of `length` bytes.
+    fn pushed(&mut self, result: Result<(), PushError>, length: usize) {
         match result {
             Ok(()) => {
                 self.block_packets += 1;
-                self.block_bytes += len64(packet.len());
+                self.block_bytes += len64(length);
                 if self.deadline.is_none() {
                     self.deadline = Some(Instant::now() + self.flush_delay);
                 }
@@ -185,14 +207,12 @@ impl<O: OutPipe> Sender<'_, O> {
                 self.counters.tx_dropped();
                 if let Some(held) = self.drop_log.allow(std::time::Instant::now()) {
                     tracing::warn!(
-                        "packet of {} bytes dropped: {} ({held} more since the last warning)",
-                        packet.len(),
+                        "packet of {length} bytes dropped: {} ({held} more since the last warning)",
                         chain(&error)
                     );
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -362,9 +382,10 @@ impl<'a, O: OutPipe> Tx<'a, O> {
                     return Ok(());
                 };
                 match self.segmenter.segments(read) {
-                    Ok(mut segments) => {
-                        while let Some(packet) = segments.next_packet() {
-                            self.sender.push(packet).await?;
+                    Ok(Segments::Whole(packet)) => self.sender.push(packet).await?,
+                    Ok(Segments::Split(split)) => {
+                        for index in 0..split.count() {
+                            self.sender.push_segment(&split, index).await?;
                         }
                     }
                     Err(error) => {

@@ -336,8 +336,28 @@ impl NtbBuilder {
     /// next push starts a new block.
     #[inline(always)]
     pub fn push(&mut self, signature: NdpSignature, datagram: &[u8]) -> Result<(), PushError> {
+        self.push_with(signature, datagram.len(), |slot| {
+            copy_datagram(slot, datagram)
+        })
+    }
+
+    /// Adds a datagram of `length` bytes that `fill` writes straight into
+    /// its place in the block (`fill` gets exactly `length` bytes, whose
+    /// old contents are unspecified, and must write all of them). A
+    /// producer that makes datagrams (a segmenter cutting a super-packet)
+    /// thus writes each once, where it is sent from, instead of into a
+    /// buffer of its own that `push` then copies.
+    ///
+    /// `fill` is called only if the datagram is taken: on `Err` it was not
+    /// called and the block is unchanged.
+    #[inline(always)]
+    pub fn push_with(
+        &mut self,
+        signature: NdpSignature,
+        length: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), PushError> {
         let raw = signature.to_raw(self.format);
-        let length = datagram.len();
         let start = self.datagram_start(self.data_end);
         // Wrapping, as `length` is not checked yet; when it passes below,
         // `end` is below `data_limit`, far from wrapping.
@@ -354,7 +374,7 @@ impl NtbBuilder {
             & (aligned_end <= self.data_limit as usize)
             & (n < self.entries.len());
         if !hot {
-            return self.push_slow(raw, datagram);
+            return self.push_slow(raw, length, fill);
         }
         // Lossless casts: `start < end <= aligned_end <= data_limit`, a
         // `u32`, so `start` and `length` fit one; the session index is below
@@ -362,9 +382,10 @@ impl NtbBuilder {
         // NDP's `wLength` can list).
         #[allow(clippy::cast_possible_truncation)]
         let (index, length32, session) = (start as u32, length as u32, self.last_session as u32);
-        if !self.place(start, end, datagram) {
-            return self.push_slow(raw, datagram);
-        }
+        let Some(slot) = self.place(start, end) else {
+            return self.push_slow(raw, length, fill);
+        };
+        fill(slot);
         if let Some(entry) = self.entries.get_mut(n) {
             *entry = Entry {
                 index,
@@ -389,15 +410,15 @@ impl NtbBuilder {
         }
     }
 
-    /// Zeroes the padding from `data_end` to `start` and copies `datagram`
-    /// to `start..end`; `false`, with nothing written, if that is not inside
-    /// the buffer (which `push`'s accounting rules out).
+    /// Zeroes the padding from `data_end` to `start` and returns the
+    /// datagram's place `start..end`; `None`, with nothing written, if that
+    /// is not inside the buffer (which `push`'s accounting rules out).
     #[inline(always)]
-    fn place(&mut self, start: usize, end: usize, datagram: &[u8]) -> bool {
+    fn place(&mut self, start: usize, end: usize) -> Option<&mut [u8]> {
         let from = self.data_end;
         // `from <= start <= end`, so this is all of `from..end` in bounds.
         if end > self.buf.len() || start > end {
-            return false;
+            return None;
         }
         // Padding is zeroed so a block never carries bytes of an earlier
         // one. It is short (below the divisor): one fixed 16-byte store
@@ -418,21 +439,22 @@ impl NtbBuilder {
                 }
             }
         }
-        if let Some(body) = self.buf.get_mut(start..end) {
-            copy_datagram(body, datagram);
-        }
-        true
+        self.buf.get_mut(start..end)
     }
 
     /// Everything `push` does not do inline: the first push of a block or of
     /// a session, and every refusal.
     #[cold]
     #[inline(never)]
-    fn push_slow(&mut self, raw: u32, datagram: &[u8]) -> Result<(), PushError> {
+    fn push_slow(
+        &mut self,
+        raw: u32,
+        length: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), PushError> {
         if self.finished.is_some() {
             self.reset();
         }
-        let length = datagram.len();
         if length == 0 {
             return Err(PushError::Empty);
         }
@@ -468,9 +490,13 @@ impl NtbBuilder {
         ) else {
             return Err(PushError::Full);
         };
-        if self.count >= self.entries.len() || !self.place(start, end, datagram) {
+        if self.count >= self.entries.len() {
             return Err(PushError::Full);
         }
+        let Some(slot) = self.place(start, end) else {
+            return Err(PushError::Full);
+        };
+        fill(slot);
         if new_session {
             self.sessions.push(Session {
                 signature: raw,
