@@ -15,6 +15,7 @@ use mbimd::executor::{
     ExecutorReport, ExecutorState, ExecutorStatus, Profile, Secret,
 };
 use mbimd::types::{IpSettings, Ipv4Prefix, Ipv6Prefix};
+use mbimd_test_support::scenarios::dual_sim;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -38,21 +39,12 @@ fn config() -> ExecutorConfig {
 }
 
 fn scenario_with_pin(mbimex: u8) -> Scenario {
-    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
-        "pin_enabled = false",
-        "pin_enabled = true",
-        1,
-    );
-    let mut scenario = Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap();
-    scenario.modem.mbimex = mbimex;
-    scenario
+    Scenario::from_toml_str(&dual_sim(mbimex, true), "dssa-pin.toml").unwrap()
 }
 
 /// The built-in dual-SIM modem offering up to MBIMEx `mbimex`.
 fn dssa(mbimex: u8) -> Scenario {
-    let mut scenario = Scenario::default_dssa();
-    scenario.modem.mbimex = mbimex;
-    scenario
+    Scenario::from_toml_str(&dual_sim(mbimex, false), "dssa.toml").unwrap()
 }
 
 struct Harness<T: FunctionTransport + 'static> {

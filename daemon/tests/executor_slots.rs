@@ -14,6 +14,7 @@ use mbimd::executor::{
     run_executor, CommandFailure, ExecutorCommand, ExecutorConfig, ExecutorEvent, ExecutorReport,
     ExecutorState, ExecutorStatus, Profile, Secret,
 };
+use mbimd_test_support::scenarios::dual_sim;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Mutex};
@@ -33,21 +34,12 @@ fn config() -> ExecutorConfig {
 }
 
 fn scenario_with_pin(mbimex: u8) -> Scenario {
-    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
-        "pin_enabled = false",
-        "pin_enabled = true",
-        1,
-    );
-    let mut scenario = Scenario::from_toml_str(&text, "dssa-pin.toml").unwrap();
-    scenario.modem.mbimex = mbimex;
-    scenario
+    Scenario::from_toml_str(&dual_sim(mbimex, true), "dssa-pin.toml").unwrap()
 }
 
 /// The built-in dual-SIM modem offering up to MBIMEx `mbimex`.
 fn dssa(mbimex: u8) -> Scenario {
-    let mut scenario = Scenario::default_dssa();
-    scenario.modem.mbimex = mbimex;
-    scenario
+    Scenario::from_toml_str(&dual_sim(mbimex, false), "dssa.toml").unwrap()
 }
 
 struct Harness {

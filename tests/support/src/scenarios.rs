@@ -17,3 +17,20 @@ pub fn dual_sim_with_own_subnets(index: u8) -> String {
     );
     scenario
 }
+
+/// The built-in dual-SIM scenario (simulator/scenarios/dssa.toml) offering
+/// up to MBIMEx `mbimex` (1 to 4), with its first card's PIN1 enabled or
+/// not: what the executor's tests run against, once per version.
+pub fn dual_sim(mbimex: u8, pin_enabled: bool) -> String {
+    let text = include_str!("../../../simulator/scenarios/dssa.toml");
+    let mut scenario = text.replacen("\nmbimex = 1\n", &format!("\nmbimex = {mbimex}\n"), 1);
+    if pin_enabled {
+        scenario = scenario.replacen("pin_enabled = false", "pin_enabled = true", 1);
+    }
+    assert!(
+        (mbimex == 1 || scenario != text)
+            && (!pin_enabled || scenario.contains("pin_enabled = true")),
+        "the dssa scenario's mbimex or pin_enabled line moved: update scenarios.rs"
+    );
+    scenario
+}

@@ -222,19 +222,7 @@ else
 fi
 
 step "SIGTERM"
-kill -TERM "$mbimd_pid"
-if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then
-    pass "mbimd stopped"
-else
-    fail "mbimd still running 30 s after SIGTERM"
-    kill -9 "$mbimd_pid" 2>/dev/null || true
-fi
-wait "$mbimd_pid" 2>/dev/null || true
-if [ -e /sys/class/net/mbim0e0 ]; then
-    fail "mbim0e0 outlived mbimd"
-else
-    pass "mbim0e0 removed"
-fi
+stop_mbimd "$mbimd_pid" mbim0e0
 
 step "two executors on one device"
 sim_kill
@@ -281,17 +269,5 @@ for i in 0 1; do
         fail "no ping reply from $gw through mbim0e$i"
     fi
 done
-kill -TERM "$mbimd_pid"
-if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then
-    pass "mbimd stopped"
-else
-    fail "mbimd still running 30 s after SIGTERM"
-    kill -9 "$mbimd_pid" 2>/dev/null || true
-fi
-wait "$mbimd_pid" 2>/dev/null || true
-if [ -e /sys/class/net/mbim0e0 ] || [ -e /sys/class/net/mbim0e1 ]; then
-    fail "a network device outlived mbimd"
-else
-    pass "mbim0e0 and mbim0e1 removed"
-fi
+stop_mbimd "$mbimd_pid" mbim0e0 mbim0e1
 finish

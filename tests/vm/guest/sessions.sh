@@ -121,17 +121,5 @@ check "traffic stopped" ctl traffic --executor 0 --session 0
 check "traffic stopped" ctl traffic --executor 0 --session 1
 
 step "SIGTERM"
-kill -TERM "$mbimd_pid"
-if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then
-    pass "mbimd stopped"
-else
-    fail "mbimd still running 30 s after SIGTERM"
-    kill -9 "$mbimd_pid" 2>/dev/null || true
-fi
-wait "$mbimd_pid" 2>/dev/null || true
-if [ -e /sys/class/net/mbim0e0 ] || [ -e /sys/class/net/mbim0e0s1 ]; then
-    fail "a session's device outlived mbimd"
-else
-    pass "mbim0e0 and mbim0e0s1 removed"
-fi
+stop_mbimd "$mbimd_pid" mbim0e0 mbim0e0s1
 finish

@@ -263,6 +263,29 @@ wwan_of() {
     return 1
 }
 
+# stop_mbimd PID DEVICE...: SIGTERM to mbimd (PID), which must stop within 30 s and leave
+# none of its network devices (the DEVICEs, e.g. mbim0e0) behind.
+stop_mbimd() {
+    local pid=$1 device left=
+    shift
+    kill -TERM "$pid"
+    if wait_for 30 eval '! kill -0 '"$pid"; then
+        pass "mbimd stopped"
+    else
+        fail "mbimd still running 30 s after SIGTERM"
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    for device in "$@"; do
+        [ ! -e "/sys/class/net/$device" ] || left="$left $device"
+    done
+    if [ -z "$left" ]; then
+        pass "$* removed"
+    else
+        fail "outlived mbimd:$left"
+    fi
+}
+
 # Leave the simulator log tails and the kernel log in the results share on exit.
 guest_cleanup() {
     local rc=$?
