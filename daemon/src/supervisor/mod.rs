@@ -409,7 +409,9 @@ pub async fn supervise<T>(
                 break;
             }
         }
-        if supervisor.retry_pending() {
+        // A retry to make, or a kernel driver's device to read (a session
+        // that came up after the ticks stopped): ticking again.
+        if supervisor.retry_pending() || supervisor.has_kernel_links() {
             refresh.wake();
         }
         supervisor.publish();
