@@ -195,23 +195,23 @@ fn datagrams_in(read: &[u8]) -> u64 {
     payload.div_ceil(gso_size.max(1)).max(1) as u64
 }
 
-/// The raw ceiling of TX: a bare blocking reader of `raw0` (counting the
-/// datagrams of each super-packet with offloads).
-async fn tx_raw(raw: &Arc<tun_rs::SyncDevice>, size: usize, offload: bool) -> f64 {
+/// A bare blocking reader of `raw0` on a thread of its own, while a sender
+/// sends `size`-byte datagrams to it: the rate of the datagrams `handle`
+/// says each read held.
+async fn tx_reader(
+    raw: &Arc<tun_rs::SyncDevice>,
+    size: usize,
+    mut handle: impl FnMut(&mut [u8]) -> u64 + Send + 'static,
+) -> f64 {
     let count = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let reader = std::thread::spawn({
         let (raw, count, stop) = (raw.clone(), count.clone(), stop.clone());
         move || {
-            let mut buffer = vec![0u8; 65536];
+            let mut buffer = vec![0u8; datapath::segment::READ_BUFFER_LEN];
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(len) = raw.recv(&mut buffer) {
-                    let datagrams = if offload {
-                        datagrams_in(&buffer[..len])
-                    } else {
-                        1
-                    };
-                    count.fetch_add(datagrams, Ordering::Relaxed);
+                    count.fetch_add(handle(&mut buffer[..len]), Ordering::Relaxed);
                 }
             }
         }
@@ -225,60 +225,61 @@ async fn tx_raw(raw: &Arc<tun_rs::SyncDevice>, size: usize, offload: bool) -> f6
     measured
 }
 
+/// The raw ceiling of TX: a bare blocking reader of `raw0` (counting the
+/// datagrams of each super-packet with offloads).
+async fn tx_raw(raw: &Arc<tun_rs::SyncDevice>, size: usize, offload: bool) -> f64 {
+    tx_reader(
+        raw,
+        size,
+        move |read| {
+            if offload {
+                datagrams_in(read)
+            } else {
+                1
+            }
+        },
+    )
+    .await
+}
+
 /// The floor of TX with offloads: the bare reader of `raw0` that also does
 /// the work no path handing a modem checksummed datagrams in NTBs can
 /// skip: every super-packet it reads cut into segments written straight
 /// into an NTB of the default scenario's OUT limits (mbimd's own
 /// `Segmenter` and `NtbBuilder`; a full block is finished and dropped).
 async fn tx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize) -> f64 {
-    let count = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let reader = std::thread::spawn({
-        let (raw, count, stop) = (raw.clone(), count.clone(), stop.clone());
-        move || {
-            let mut buffer = vec![0u8; datapath::segment::READ_BUFFER_LEN];
-            let mut segmenter = datapath::Segmenter::new(datapath::ReadFraming::VirtioNet);
-            let mut builder = NtbBuilder::new(
-                NtbFormat::Ntb16,
-                BuildLimits::from_parameters(&pipes::parameters()),
-            )
-            .unwrap();
-            let signature = NdpSignature::Ips(0);
-            while !stop.load(Ordering::Relaxed) {
-                let Ok(len) = raw.recv(&mut buffer) else {
-                    continue;
-                };
-                let Ok(segments) = segmenter.segments(&mut buffer[..len]) else {
-                    continue;
-                };
-                let mut push = |length: usize, fill: &dyn Fn(&mut [u8])| {
-                    if builder.push_with(signature, length, fill).is_err() {
-                        black_box(builder.finish());
-                        builder.push_with(signature, length, fill).unwrap();
-                    }
-                    count.fetch_add(1, Ordering::Relaxed);
-                };
-                match segments {
-                    Segments::Whole(packet) => {
-                        push(packet.len(), &|slot| slot.copy_from_slice(packet));
-                    }
-                    Segments::Split(split) => {
-                        for index in 0..split.count() {
-                            push(split.len(index), &|slot| {
-                                split.write(index, slot);
-                            });
-                        }
-                    }
+    let mut segmenter = datapath::Segmenter::new(datapath::ReadFraming::VirtioNet);
+    let mut builder = NtbBuilder::new(
+        NtbFormat::Ntb16,
+        BuildLimits::from_parameters(&pipes::parameters()),
+    )
+    .unwrap();
+    let signature = NdpSignature::Ips(0);
+    tx_reader(raw, size, move |read| {
+        let Ok(segments) = segmenter.segments(read) else {
+            return 0;
+        };
+        let mut pushed = 0;
+        let mut push = |length: usize, fill: &dyn Fn(&mut [u8])| {
+            if builder.push_with(signature, length, fill).is_err() {
+                black_box(builder.finish());
+                builder.push_with(signature, length, fill).unwrap();
+            }
+            pushed += 1;
+        };
+        match segments {
+            Segments::Whole(packet) => push(packet.len(), &|slot| slot.copy_from_slice(packet)),
+            Segments::Split(split) => {
+                for index in 0..split.count() {
+                    push(split.len(index), &|slot| {
+                        split.write(index, slot);
+                    });
                 }
             }
         }
-    });
-    let sender = Sender::start(SocketAddr::new(IpAddr::V4(RAW_PEER), SINK_PORT), size);
-    let measured = rate(|| count.load(Ordering::Relaxed)).await;
-    stop.store(true, Ordering::Relaxed);
-    reader.join().unwrap();
-    drop(sender);
-    measured
+        pushed
+    })
+    .await
 }
 
 /// A UDP super-packet of `segments` datagrams of `size` bytes behind its
