@@ -55,6 +55,8 @@ need gzip gzip
 need systemctl systemd
 need udevadm udev
 need busctl systemd
+# The harness's and the guest tests' scripts are checked before anything boots.
+need shellcheck shellcheck
 dpkg-query -W -f='${Status}' dbus 2>/dev/null | grep -q 'ok installed' || missing+=(dbus)
 # polkitd: resolved asks it whether the user mbimd may set a link's DNS (packaged rule).
 [ -x /usr/lib/polkit-1/polkitd ] || missing+=(polkitd)
@@ -76,6 +78,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
         apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
 fi
+
+# --- the scripts: clean under shellcheck (tests/vm/README.md, "Shell style") ------------------
+(cd "$repo" && shellcheck -x tests/vm/run.sh tests/vm/lib/*.sh tests/vm/guest/*.sh tests/vm/bench/*.sh \
+    tests/vm/pending/*.sh &&
+    shellcheck -s sh tests/vm/lib/init) || die "shellcheck found problems in the VM scripts (above)"
 
 # --- tests to run -------------------------------------------------------------------------------
 # A benchmark runs the same way as a guest test, from tests/vm/bench, with the release

@@ -45,7 +45,8 @@ start_mbimd() {
     "$mbimd" --config "/tmp/mbimd-$1.toml" >"$VM_OUT/mbimd-$1.log" 2>&1 &
     mbimd_pid=$!
 }
-stop_mbimd() {
+# end_mbimd: SIGTERM, then SIGKILL after 30 s; no verdict (lib/guest.sh's stop_mbimd checks).
+end_mbimd() {
     kill -TERM "$mbimd_pid" 2>/dev/null || true
     wait_for 30 eval '! kill -0 '"$mbimd_pid" || kill -9 "$mbimd_pid" 2>/dev/null || true
     wait "$mbimd_pid" 2>/dev/null || true
@@ -136,7 +137,7 @@ apn = "internet"'
         tail -n 20 "$VM_OUT/mbimd-$1.log"
         fail "no 10.64.0.2 on $wwan"
     fi
-    stop_mbimd
+    end_mbimd
 }
 kernel kernel
 
@@ -162,7 +163,7 @@ apn = \"internet\""
         tail -n 20 "$VM_OUT/mbimd-$label.log"
         fail "no 10.64.0.2 on mbim0e0"
     fi
-    stop_mbimd
+    end_mbimd
 }
 usbfs mbimd+o true
 usbfs mbimd false

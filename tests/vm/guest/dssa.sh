@@ -64,7 +64,8 @@ start_mbimd() {
     RUST_BACKTRACE=1 "$mbimd" --config /tmp/mbimd-dssa.toml >>"$VM_OUT/mbimd.log" 2>&1 &
     mbimd_pid=$!
 }
-stop_mbimd() {
+# end_mbimd: SIGTERM, then SIGKILL after 30 s; no verdict (lib/guest.sh's stop_mbimd checks).
+end_mbimd() {
     kill -TERM "$mbimd_pid" 2>/dev/null || true
     wait_for 30 eval '! kill -0 '"$mbimd_pid" || kill -KILL "$mbimd_pid" 2>/dev/null || true
 }
@@ -170,7 +171,7 @@ fi
 expect_slot_in_use 1 "after SwitchToSlot(1)"
 
 step "a restart remembers the choice"
-stop_mbimd
+end_mbimd
 if absent /sys/class/net/mbim0e0; then pass "mbim0e0 removed with mbimd"; else fail "mbim0e0 outlived mbimd"; fi
 # A fresh modem: its SIM in slot 0 and the executor mapped there.
 sim_kill
@@ -181,7 +182,7 @@ start_mbimd
 expect_slot_in_use 1 "after the restart"
 
 step "SIGTERM"
-stop_mbimd
+end_mbimd
 kill "$monitor_pid" 2>/dev/null || true
 kill "$bus_pid" 2>/dev/null || true
 finish

@@ -111,16 +111,6 @@ TOML
     RUST_BACKTRACE=1 "$mbimd" --config /tmp/mbimd-resolved.toml >>"$VM_OUT/mbimd.log" 2>&1 &
     mbimd_pid=$!
 }
-stop_mbimd() {
-    kill -TERM "$mbimd_pid"
-    if wait_for 30 eval '! kill -0 '"$mbimd_pid"; then
-        pass "mbimd stopped"
-    else
-        fail "mbimd still running 30 s after SIGTERM"
-        kill -KILL "$mbimd_pid" 2>/dev/null || true
-    fi
-    wait "$mbimd_pid" 2>/dev/null || true
-}
 # shellcheck disable=SC2317 # called through wait_for
 has_address() { [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"10.64.0.2/30"* ]]; }
 wait_connected() {
@@ -240,7 +230,7 @@ else
 fi
 no_modem_servers "after the unplug"
 sim_kill
-stop_mbimd
+stop_mbimd "$mbimd_pid" mbim0e0
 
 step "backend resolved, mbimd started before resolved"
 stop_resolved
@@ -259,7 +249,7 @@ expect_link_dns "10.64.0.1 fd00:6d62::1" "resolved started after mbimd"
 expect_link_flags
 
 step "SIGTERM"
-stop_mbimd
+stop_mbimd "$mbimd_pid" mbim0e0
 if [ -e /sys/class/net/mbim0e0 ]; then fail "mbim0e0 outlived mbimd"; else pass "mbim0e0 removed"; fi
 if wait_for 10 reverted 1; then
     pass "mbimd reverted link $ifindex in resolved on SIGTERM (RevertLink)"

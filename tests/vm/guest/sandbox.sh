@@ -19,30 +19,8 @@ set -eu
 . "$VM_REPO/tests/vm/lib/guest.sh"
 [ -z "$VM_SIM_PROTOTYPE" ] || skip_all "needs mbim-sim"
 [ "$(cat /proc/1/comm)" = systemd ] || abort "PID 1 is $(cat /proc/1/comm), not systemd"
-mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
-[ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
-sys=$VM_REPO/systemd
 
-step "mbimd installed as the packages install it"
-# preinst: the user first, from the sysusers.d lines on stdin, so udevd knows
-# it whenever it first reads 70-mbimd.rules.
-grep -v '^#' "$sys/mbimd.sysusers" |
-    systemd-sysusers --replace=/usr/lib/sysusers.d/mbimd.conf -
-install -m 0755 "$mbimd" /usr/bin/mbimd
-install -D -m 0644 "$sys/mbimd.service" /usr/lib/systemd/system/mbimd.service
-install -D -m 0644 "$sys/mbimd.sysusers" /usr/lib/sysusers.d/mbimd.conf
-install -D -m 0644 "$sys/70-mbimd.rules" /usr/lib/udev/rules.d/70-mbimd.rules
-install -D -m 0644 "$sys/dev.mbimd.Mbimd1.conf" /usr/share/dbus-1/system.d/dev.mbimd.Mbimd1.conf
-install -D -m 0644 "$sys/dev.mbimd.ModemManager1.conf" \
-    /usr/share/dbus-1/system.d/dev.mbimd.ModemManager1.conf
-install -D -m 0644 "$sys/ModemManager-mbimd.conf" \
-    /usr/lib/systemd/system/ModemManager.service.d/50-mbimd.conf
-install -D -m 0644 "$sys/mbimd.polkit.rules" /usr/share/polkit-1/rules.d/50-mbimd.rules
-# The packaged configuration (DNS backend "auto"), with the simulated network's APN.
-mkdir -p /etc/mbimd
-cp "$sys/mbimd.toml" /etc/mbimd/mbimd.toml
-grep -q '^backend = "auto"$' /etc/mbimd/mbimd.toml || abort "the packaged mbimd.toml has no backend = \"auto\""
-printf '\n[[profiles]]\nname = "simulated"\napn = "internet"\n' >>/etc/mbimd/mbimd.toml
+install_packaged_mbimd
 # systemd-resolved (the Debian package, unpacked on the host by lib/prepare.sh) with its bus
 # policy and polkit actions, so that `auto` picks it: resolved lets only root set a link's DNS
 # without asking polkit, and the packaged polkit rule is what lets the user mbimd through.
@@ -54,18 +32,13 @@ if [ -n "${VM_RESOLVED:-}" ] && [ -x /usr/lib/polkit-1/polkitd ]; then
         /usr/share/polkit-1/actions/org.freedesktop.resolve1.policy
     getent passwd systemd-resolve >/dev/null ||
         useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin systemd-resolve
+    # The bus reads the new policy now, as at boot.
+    busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
     resolved=yes
 else
     skip "systemd-resolved and polkit: no unpacked resolved or no polkitd; DNS goes to a file"
     sed -i 's|^backend = "auto"$|backend = "file:/run/mbimd/resolv.conf"|' /etc/mbimd/mbimd.toml
 fi
-# What postinst does.
-systemd-sysusers /usr/lib/sysusers.d/mbimd.conf
-udevadm control --reload-rules
-busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
-systemctl daemon-reload
-mbimd_uid=$(id -u mbimd) || abort "systemd-sysusers created no user mbimd"
-pass "user mbimd (uid $mbimd_uid) created by systemd-sysusers"
 # shellcheck disable=SC2317 # also called through wait_for
 has_address_now() { [[ $(ip -4 addr show dev mbim0e0 2>/dev/null) == *"inet "* ]]; }
 # A harmless unit only root may start: the probe's D-Bus call asks for it.
@@ -79,7 +52,7 @@ systemctl daemon-reload
 attach_modem dssa 1
 udevadm settle
 # The simulated modem is the one USB device that is not a root hub.
-modem_node= other_node=
+modem_node='' other_node=''
 for d in /sys/bus/usb/devices/*; do
     [ -f "$d/busnum" ] || continue
     node=$(printf '/dev/bus/usb/%03d/%03d' "$(cat "$d/busnum")" "$(cat "$d/devnum")")
@@ -148,12 +121,7 @@ step "the ModemManager API (api = \"auto\"): mbimd owns its name, connects alone
 mm_unit=no
 mm_absent="ModemManager is not installed on this machine"
 systemctl cat ModemManager.service >/dev/null 2>&1 && mm_unit=yes
-if systemctl start mbimd.service; then
-    pass "systemctl start mbimd.service"
-else
-    journalctl -u mbimd.service --no-pager | tail -n 30
-    abort "mbimd.service did not start"
-fi
+start_unit mbimd.service
 owner=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
     GetConnectionUnixUser s org.freedesktop.ModemManager1 2>&1)
 [ "$owner" = "u $mbimd_uid" ] &&
@@ -164,7 +132,7 @@ api=$(busctl --system get-property dev.mbimd.Mbimd1 /dev/mbimd/Mbimd1 dev.mbimd.
 modem=/org/freedesktop/ModemManager1/Modem/0
 # shellcheck disable=SC2317 # called through wait_for
 connected() {
-    [ "$(busctl --system get-property org.freedesktop.ModemManager1 $modem \
+    [ "$(busctl --system get-property org.freedesktop.ModemManager1 "$modem" \
         org.freedesktop.ModemManager1.Modem State 2>/dev/null)" = "i 11" ]
 }
 # No NetworkManager here: mbimd connects and configures the modem itself.
@@ -241,12 +209,7 @@ if [ "$mm_unit" = yes ]; then
 fi
 
 step "mbimd.service runs as mbimd with CAP_NET_ADMIN alone"
-if systemctl start mbimd.service; then
-    pass "systemctl start mbimd.service"
-else
-    journalctl -u mbimd.service --no-pager | tail -n 30
-    abort "mbimd.service did not start"
-fi
+start_unit mbimd.service
 pid=$(systemctl show -p MainPID --value mbimd.service)
 uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
 caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status")

@@ -60,6 +60,18 @@ wait_for() {
         sleep 0.1
     done
 }
+
+# wait_seconds SECONDS COMMAND...: the same by the clock (bash's SECONDS, no process per look)
+# rather than by counting looks 0.1 s apart, for a check that runs a slow program (nmcli takes
+# a good part of a second under TCG, so SECONDS * 10 looks would be many minutes).
+wait_seconds() {
+    local end=$((SECONDS + $1))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+}
 exists() { [ -e "$1" ]; }
 absent() { [ ! -e "$1" ]; }
 
@@ -284,6 +296,54 @@ stop_mbimd() {
     else
         fail "outlived mbimd:$left"
     fi
+}
+
+# start_unit UNIT: systemctl start UNIT, or the end of its journal and abort.
+start_unit() {
+    if systemctl start "$1"; then
+        pass "systemctl start $1"
+    else
+        journalctl -u "$1" --no-pager | tail -n 30
+        abort "$1 did not start"
+    fi
+}
+
+# install_packaged_mbimd: installs mbimd as the deb and rpm do (packaging/check.sh checks that
+# they carry these files) and does what their postinst does: the user mbimd (its uid in
+# $mbimd_uid), the unit, udev rule, bus policies, ModemManager's drop-in, polkit rule, and the
+# packaged mbimd.toml with a profile for the simulated network's APN. Needs systemd as PID 1.
+install_packaged_mbimd() {
+    local mbimd sys
+    step "mbimd installed as the packages install it"
+    mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
+    [ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
+    sys=$VM_REPO/systemd
+    # preinst: the user first, from the sysusers.d lines on stdin, so udevd knows
+    # it whenever it first reads 70-mbimd.rules.
+    grep -v '^#' "$sys/mbimd.sysusers" |
+        systemd-sysusers --replace=/usr/lib/sysusers.d/mbimd.conf -
+    install -m 0755 "$mbimd" /usr/bin/mbimd
+    install -D -m 0644 "$sys/mbimd.service" /usr/lib/systemd/system/mbimd.service
+    install -D -m 0644 "$sys/mbimd.sysusers" /usr/lib/sysusers.d/mbimd.conf
+    install -D -m 0644 "$sys/70-mbimd.rules" /usr/lib/udev/rules.d/70-mbimd.rules
+    install -D -m 0644 "$sys/dev.mbimd.Mbimd1.conf" /usr/share/dbus-1/system.d/dev.mbimd.Mbimd1.conf
+    install -D -m 0644 "$sys/dev.mbimd.ModemManager1.conf" \
+        /usr/share/dbus-1/system.d/dev.mbimd.ModemManager1.conf
+    install -D -m 0644 "$sys/ModemManager-mbimd.conf" \
+        /usr/lib/systemd/system/ModemManager.service.d/50-mbimd.conf
+    install -D -m 0644 "$sys/mbimd.polkit.rules" /usr/share/polkit-1/rules.d/50-mbimd.rules
+    # The packaged configuration (DNS backend "auto"), with the simulated network's APN.
+    mkdir -p /etc/mbimd
+    cp "$sys/mbimd.toml" /etc/mbimd/mbimd.toml
+    grep -q '^backend = "auto"$' /etc/mbimd/mbimd.toml || abort "the packaged mbimd.toml has no backend = \"auto\""
+    printf '\n[[profiles]]\nname = "simulated"\napn = "internet"\n' >>/etc/mbimd/mbimd.toml
+    # What postinst does.
+    systemd-sysusers /usr/lib/sysusers.d/mbimd.conf
+    udevadm control --reload-rules
+    busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+    systemctl daemon-reload
+    mbimd_uid=$(id -u mbimd) || abort "systemd-sysusers created no user mbimd"
+    pass "user mbimd (uid $mbimd_uid) created by systemd-sysusers"
 }
 
 # Leave the simulator log tails and the kernel log in the results share on exit.

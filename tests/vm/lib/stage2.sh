@@ -62,6 +62,7 @@ Type=oneshot
 ExecStart=$here/run-test.sh
 TimeoutStartSec=infinity
 UNIT
+    # shellcheck disable=SC2093 # what follows runs only when exec fails
     exec /lib/systemd/systemd --unit=vmtest.target --log-level=warning
     echo "VMTEST-STAGE2-FAIL: cannot exec systemd"
     off
