@@ -11,15 +11,8 @@
 # The host test daemon/tests/mm_networkmanager.rs covers the rest against the same
 # NetworkManager on a private bus; this one checks the packaged unit, bus policies and polkit
 # with NetworkManager on the real system bus.
-#
-# PENDING (not run by run.sh, which runs tests/vm/guest/*.sh): it fails. NetworkManager lists
-# the modem (mbim0e0-ctl, gsm) but keeps it "unavailable": its log shows the modem in state
-# "initializing" and nothing after, while mbimd's executor is idle and registered (Executor1
-# State "idle", RegistrationState "home") and the face's State should be 8. The host tests
-# (daemon/tests/mm_networkmanager.rs, private bus, mbimd as root, --simulate) pass the same
-# sequence, so suspect what differs here: the system bus with the packaged and ModemManager's
-# own policies, mbimd as the user mbimd, a USB modem. Move it back to guest/ once it passes
-# (and add `need nmcli network-manager` to run.sh).
+# It found the packaged bus policy keeping mbimd's signals from NetworkManager (whose own
+# policy denies what users other than root send it): the modem stayed "initializing" there.
 set -eu
 # shellcheck source=tests/vm/lib/guest.sh
 . "$VM_REPO/tests/vm/lib/guest.sh"
