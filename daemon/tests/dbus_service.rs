@@ -1010,10 +1010,18 @@ async fn modem_and_configuration_failures_have_their_own_errors() {
         ),
         "{run:?}"
     );
-    // The supervisor ended: Gone.
+    // The supervisor ended: Gone. The object is exported by the registry's
+    // watcher, not by insert itself, so the call waits until it is there.
+    let mut monitor = Monitor::start(bus);
     let (handle, endpoint) = mbimd::modem::modem_channel(dssa_snapshot(3));
     fixture.registry.insert(3, handle);
     drop(endpoint.requests);
+    monitor
+        .wait_for("InterfacesAdded of Modem3", |message| {
+            message["member"] == "InterfacesAdded"
+                && message["payload"]["data"][0] == "/dev/mbimd/Mbimd1/Modem3"
+        })
+        .await;
     let run = dbus_send(
         bus,
         None,
