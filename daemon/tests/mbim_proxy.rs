@@ -32,10 +32,25 @@ struct Lab {
 }
 
 impl Lab {
+    /// mbimd simulating the built-in modem.
     fn start(name: &str) -> Lab {
+        Self::simulating(name, None)
+    }
+
+    /// mbimd simulating `scenario` (a scenario's text), or the built-in
+    /// modem.
+    fn simulating(name: &str, scenario: Option<&str>) -> Lab {
         let dir = std::env::temp_dir().join(format!("mbimd-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        let simulate = match scenario {
+            Some(text) => {
+                let path = dir.join("scenario.toml");
+                std::fs::write(&path, text).unwrap();
+                format!("--simulate={}", path.display())
+            }
+            None => "--simulate".to_owned(),
+        };
         let names = dir.join("mbim-proxy");
         let config = dir.join("mbimd.toml");
         std::fs::write(
@@ -53,7 +68,7 @@ impl Lab {
         .unwrap();
         let log = dir.join("mbimd.log");
         let namespace = privileged().then(|| Namespace::create(name));
-        let args = ["--simulate", "--config", config.to_str().unwrap()];
+        let args = [simulate.as_str(), "--config", config.to_str().unwrap()];
         let mut command = match &namespace {
             Some(namespace) => namespace.exec(env!("CARGO_BIN_EXE_mbimd"), &args),
             None => {
@@ -185,4 +200,72 @@ fn mbimcli_queries_and_sets_through_mbimd_which_keeps_its_session() {
     let nobody = lab.mbimcli(Some(65534), &executor, &["--query-device-caps"]);
     assert!(!nobody.status.success(), "{}", text(&nobody));
     assert!(lab.log().contains("refused: only root"), "{}", lab.log());
+}
+
+/// libmbim knows the MBIM extensions' layouts up to 3.0 (1.28 here, and
+/// every release since): with a modem that agreed 4.0 with mbimd, libmbim's
+/// tools are told 3.0 and read and write CONNECT in 3.0's layout, which
+/// mbimd carries to and from 4.0's (a 4.0 CONNECT read as 3.0 would take
+/// the network slice for an unnamed element, and a 3.0 SET would reach the
+/// modem as garbage).
+#[test]
+fn mbimcli_is_told_3_0_by_a_4_0_modem_and_reads_and_writes_its_layouts() {
+    MBIMCLI.ensure().unwrap();
+    let scenario = mbimd_test_support::scenarios::dual_sim(4, false);
+    let lab = Lab::simulating("mbimd-proxy-4", Some(&scenario));
+    let executor = lab.names.join("mbim0e0");
+    wait_until("mbimd connected", || lab.connected());
+    wait_until("the executor's name", || executor.exists());
+    assert!(
+        lab.log().contains("MBIM extensions 4.0 agreed"),
+        "{}",
+        lab.log()
+    );
+
+    // Told at once, as libmbim's proxy tells its clients (mbimcli's debug
+    // output says what its library took).
+    let state = lab.mbimcli(None, &executor, &["--verbose", "--query-connection-state"]);
+    let said = text(&state);
+    assert!(state.status.success(), "{said}");
+    assert!(said.contains("extended version 3.00"), "{said}");
+    assert!(!said.contains("extended version 4.00"), "{said}");
+    assert!(said.contains("activated"), "{said}");
+    // Asking for 3.0 itself agrees on 3.0, and 2.0 (which every libmbim
+    // that asks reads beyond) is told 3.0 as well.
+    for flag in ["--device-open-ms-mbimex-v3", "--device-open-ms-mbimex-v2"] {
+        let asked = lab.mbimcli(
+            None,
+            &executor,
+            &["--verbose", flag, "--query-connection-state"],
+        );
+        let said = text(&asked);
+        assert!(asked.status.success(), "{said}");
+        assert!(
+            said.contains("successfully exchanged version information")
+                && said.contains("extended version 3.00"),
+            "{said}"
+        );
+    }
+    let contexts = lab.mbimcli(
+        None,
+        &executor,
+        &[
+            "--device-open-ms-mbimex-v3",
+            "--ms-query-provisioned-contexts",
+        ],
+    );
+    assert!(contexts.status.success(), "{}", text(&contexts));
+
+    // A 3.0 SET reaches the 4.0 modem: the session goes down, mbimd sees
+    // it and connects again.
+    let disconnect = lab.mbimcli(
+        None,
+        &executor,
+        &["--device-open-ms-mbimex-v3", "--disconnect=0"],
+    );
+    assert!(disconnect.status.success(), "{}", text(&disconnect));
+    wait_until("mbimd noticing the disconnection", || {
+        lab.log().contains("the network deactivated the context")
+    });
+    wait_until("mbimd connected again", || lab.connected());
 }

@@ -7,9 +7,22 @@
 //! naming the device; its OPEN and CLOSE answered by the proxy (the device
 //! stays open, it is mbimd's); commands forwarded with their transaction
 //! ids kept apart; DEVICE_SERVICE_SUBSCRIBE_LIST kept as this client's
-//! filter of the indications; MBIM_CID_VERSION answered with the version
-//! mbimd agreed, so a client cannot change the layouts under mbimd.
+//! filter of the indications; MBIM_CID_VERSION answered, never sent on, so
+//! a client cannot change the layouts under mbimd.
+//!
+//! The version a client is told is the one mbimd agreed with the device,
+//! but never more than the client reads: libmbim reads every CID by the
+//! version its proxy tells it (PROXY_CONTROL VERSION, or the answer to its
+//! own MBIM_CID_VERSION), whatever it offered, and knows the layouts up to
+//! 3.0 in every release that speaks MBIMEx at all (1.28 on; none has 4.0).
+//! So a client reads up to 3.0, or up to what it offers when that is more
+//! (a libmbim that knows 4.0 offers it): with a 4.0 device a libmbim 1.28
+//! client is told 3.0, and `layouts.rs` carries the two CIDs 4.0 reshapes.
+//! Telling a client less than 3.0 (what `--device-open-ms-mbimex-v2`
+//! offers) would mean carrying every CID that 2.0 and 3.0 reshape, for a
+//! reader that reads 3.0 anyway; it is told 3.0 instead.
 
+use super::layouts;
 use crate::executor::{DeviceIndication, PassthroughAnswer};
 use mbim_protocol::codec::Payload;
 use mbim_protocol::fragment::{Reassembler, ReassemblerConfig};
@@ -29,6 +42,10 @@ pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
 /// Commands one client may have in flight; more are answered BUSY.
 pub const MAX_CLIENT_IN_FLIGHT: usize = 16;
+
+/// The highest MBIMEx version every libmbim that speaks MBIMEx reads the
+/// layouts of (1.28 through 1.34: MBIMEX_V2 and MBIMEX_V3, no 4.0).
+pub const LIBMBIM_READS: MbimExVersion = MbimExVersion::V3;
 
 /// The MessageLength field's offset and the smallest message (the header).
 const LENGTH_OFFSET: usize = 4;
@@ -96,7 +113,10 @@ pub struct ProxyConnection {
     configuring: bool,
     filter: Filter,
     in_flight: HashSet<u32>,
-    version: MbimExVersion,
+    /// The version mbimd agreed with the device.
+    agreed: MbimExVersion,
+    /// The highest version the client reads the layouts of.
+    reads: MbimExVersion,
 }
 
 impl Default for ProxyConnection {
@@ -118,8 +138,15 @@ impl ProxyConnection {
             configuring: false,
             filter: Filter::Everything,
             in_flight: HashSet::new(),
-            version: MbimExVersion::V1,
+            agreed: MbimExVersion::V1,
+            reads: LIBMBIM_READS,
         }
+    }
+
+    /// The version the client is told and spoken to in: the agreed one,
+    /// at most what the client reads.
+    pub fn told(&self) -> MbimExVersion {
+        self.agreed.min(self.reads)
     }
 
     /// The device path configured, once it is.
@@ -240,11 +267,13 @@ impl ProxyConnection {
         }
         if service == ext::SERVICE.uuid && cid == ext::cid::Version::ID {
             // Agreeing on another version would change every versioned
-            // CID's layout under mbimd: the client learns the one in force.
-            let info = ext::VersionInfo {
-                bcd_mbim_version: ext::MBIM_VERSION_1_0,
-                bcd_mbim_extended_version: self.version.to_bcd(),
-            };
+            // CID's layout under mbimd: the client learns the one in force,
+            // as far as it reads it. What it offers is what it reads at
+            // least (never less than every libmbim reads).
+            if let Ok(offered) = ext::VersionInfo::decode(&payload) {
+                self.reads = offered.extended_version().max(LIBMBIM_READS);
+            }
+            let info = ext::VersionInfo::host(self.told());
             outputs.push(done(
                 transaction_id,
                 service,
@@ -258,6 +287,23 @@ impl ProxyConnection {
             outputs.push(done(transaction_id, service, cid, Status::Busy, Vec::new()));
             return;
         }
+        let Some(payload) = layouts::to_device(
+            self.told(),
+            self.agreed,
+            (service, cid),
+            command_type,
+            payload,
+        ) else {
+            self.in_flight.remove(&transaction_id);
+            outputs.push(done(
+                transaction_id,
+                service,
+                cid,
+                Status::InvalidParameters,
+                Vec::new(),
+            ));
+            return;
+        };
         outputs.push(Output::Forward {
             transaction_id,
             service,
@@ -318,7 +364,7 @@ impl ProxyConnection {
         let status = match found {
             Some(version) => {
                 self.device = Some(path);
-                self.version = version;
+                self.agreed = version;
                 Status::Success
             }
             None => Status::Failure,
@@ -330,20 +376,21 @@ impl ProxyConnection {
             status,
             Vec::new(),
         )];
-        if found.is_some_and(|version| version != MbimExVersion::V1) {
-            outputs.extend(self.version_changed(self.version));
+        if found.is_some() && self.told() != MbimExVersion::V1 {
+            outputs.extend(self.version_changed(self.agreed));
         }
         outputs
     }
 
-    /// The version agreed with the device changed: told to the client as
-    /// libmbim's proxy tells it (PROXY_CONTROL VERSION).
+    /// The version agreed with the device changed: told to the client (as
+    /// far as it reads it) as libmbim's proxy tells it (PROXY_CONTROL
+    /// VERSION).
     pub fn version_changed(&mut self, version: MbimExVersion) -> Option<Output> {
-        self.version = version;
+        self.agreed = version;
         self.device.as_ref()?;
         let notification = ProxyVersion {
             mbim_version: ext::MBIM_VERSION_1_0,
-            mbim_extended_version: version.to_bcd(),
+            mbim_extended_version: self.told().to_bcd(),
         };
         Some(send(&Message::indicate_status(
             0,
@@ -413,7 +460,15 @@ impl ProxyConnection {
             PassthroughAnswer::Done {
                 status,
                 information_buffer,
-            } => done(transaction_id, service, cid, status, information_buffer),
+            } => {
+                let buffer = layouts::to_client(
+                    self.told(),
+                    self.agreed,
+                    (service, cid),
+                    information_buffer,
+                );
+                done(transaction_id, service, cid, status, buffer)
+            }
             PassthroughAnswer::FunctionError(error) => function_error(transaction_id, error),
             // libmbim's client times out by itself; a FUNCTION_ERROR
             // tells it at once.
@@ -431,7 +486,12 @@ impl ProxyConnection {
             0,
             indication.service,
             indication.cid,
-            indication.information_buffer.to_vec(),
+            layouts::to_client(
+                self.told(),
+                self.agreed,
+                (indication.service, indication.cid),
+                indication.information_buffer.to_vec(),
+            ),
         )))
     }
 }

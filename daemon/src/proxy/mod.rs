@@ -5,6 +5,8 @@
 //! mbimd's.
 //!
 //! - `connection.rs`: one client's protocol, without I/O.
+//! - `layouts.rs`: the CIDs MBIMEx 4.0 reshapes, carried to and from 3.0's
+//!   layouts for a client that reads no 4.0.
 //! - `names.rs`: the paths naming each executor (a FIFO per executor in
 //!   `[mbim-proxy] directory`, named as its network device).
 //! - `peer.rs`: who may connect (root, mbimd's user, `[dbus] admin-group`).
@@ -15,11 +17,14 @@
 //! never sees two hosts.
 
 mod connection;
+mod layouts;
 mod names;
 mod peer;
 mod server;
 
-pub use connection::{Output, ProxyConnection, MAX_CLIENT_IN_FLIGHT, MAX_CLIENT_MESSAGE};
+pub use connection::{
+    Output, ProxyConnection, LIBMBIM_READS, MAX_CLIENT_IN_FLIGHT, MAX_CLIENT_MESSAGE,
+};
 pub use names::{clear_directory, names, resolve, sync_directory, NameError, Target};
 pub use peer::may_connect;
 pub use server::{start, ProxyHandle, SOCKET_NAME};

@@ -276,26 +276,7 @@ fn subscriber_ready(buffer: &[u8]) -> Option<Vec<u8>> {
 /// PROVISIONED_CONTEXTS in 4.0's layout: each context on the default slice.
 fn provisioned_contexts_v4(buffer: &[u8]) -> Option<Vec<u8>> {
     let info = ms::ProvisionedContextsV2::decode(buffer).ok()?;
-    let contexts = info
-        .contexts
-        .into_iter()
-        .map(|context| ms::ProvisionedContextElementV4 {
-            context_id: context.context_id,
-            context_type: context.context_type,
-            ip_type: context.ip_type,
-            state: context.state,
-            roaming: context.roaming,
-            media_type: context.media_type,
-            source: context.source,
-            access_string: context.access_string,
-            user_name: context.user_name,
-            password: context.password,
-            compression: context.compression,
-            auth_protocol: context.auth_protocol,
-            snssai: bc::no_slice(),
-        })
-        .collect();
-    Some(ms::ProvisionedContextsV4 { contexts }.encode())
+    Some(ms::ProvisionedContextsV4::from(info).encode())
 }
 
 fn connect(version: MbimExVersion, buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {
@@ -311,38 +292,22 @@ fn connect(version: MbimExVersion, buffer: &[u8], extras: &Extras) -> Option<Vec
         });
     let unnamed_ies = pco.into_iter().collect();
     // The model keeps no APN per session; 3.0 allows it empty.
+    let v3 = bc::ConnectInfoV3 {
+        session_id: info.session_id,
+        activation_state: info.activation_state,
+        voice_call_state: info.voice_call_state,
+        ip_type: info.ip_type,
+        context_type: info.context_type,
+        nw_error: info.nw_error,
+        media_preference: bc::AccessMediaType::ThreeGpp,
+        access_string: String::new(),
+        unnamed_ies,
+    };
     if version >= MbimExVersion::V4 {
         // Every session on the default slice.
-        return Some(
-            bc::ConnectInfoV4 {
-                session_id: info.session_id,
-                activation_state: info.activation_state,
-                voice_call_state: info.voice_call_state,
-                ip_type: info.ip_type,
-                context_type: info.context_type,
-                nw_error: info.nw_error,
-                media_preference: bc::AccessMediaType::ThreeGpp,
-                access_string: String::new(),
-                snssai: bc::no_slice(),
-                unnamed_ies,
-            }
-            .encode(),
-        );
+        return Some(bc::ConnectInfoV4::from(v3).encode());
     }
-    Some(
-        bc::ConnectInfoV3 {
-            session_id: info.session_id,
-            activation_state: info.activation_state,
-            voice_call_state: info.voice_call_state,
-            ip_type: info.ip_type,
-            context_type: info.context_type,
-            nw_error: info.nw_error,
-            media_preference: bc::AccessMediaType::ThreeGpp,
-            access_string: String::new(),
-            unnamed_ies,
-        }
-        .encode(),
-    )
+    Some(v3.encode())
 }
 
 fn device_caps(buffer: &[u8], extras: &Extras) -> Option<Vec<u8>> {

@@ -26,22 +26,6 @@ fn data_class_from_v3(class: bc::DataClassV3, subclass: bc::DataSubclass) -> Dat
     v1
 }
 
-/// MBIMEx 4.0's CONNECT answer without the network slice: 3.0's (the
-/// executor uses the default slice only).
-fn connect_info_v3(info: bc::ConnectInfoV4) -> bc::ConnectInfoV3 {
-    bc::ConnectInfoV3 {
-        session_id: info.session_id,
-        activation_state: info.activation_state,
-        voice_call_state: info.voice_call_state,
-        ip_type: info.ip_type,
-        context_type: info.context_type,
-        nw_error: info.nw_error,
-        media_preference: info.media_preference,
-        access_string: info.access_string,
-        unnamed_ies: info.unnamed_ies,
-    }
-}
-
 impl ExecutorMachine {
     /// SUBSCRIBER_READY_STATUS (3.0 adds SIM flags, which are not used).
     pub(super) fn decode_ready(
@@ -188,7 +172,7 @@ impl ExecutorMachine {
         let info = if self.mbimex < MbimExVersion::V4 {
             self.decode::<bc::ConnectInfoV3>(now, what, buffer)?
         } else {
-            connect_info_v3(self.decode::<bc::ConnectInfoV4>(now, what, buffer)?)
+            bc::ConnectInfoV3::from(self.decode::<bc::ConnectInfoV4>(now, what, buffer)?)
         };
         if info.session_id == self.config.session_id {
             self.take_pco(now, info.pco());
@@ -213,7 +197,7 @@ impl ExecutorMachine {
         let info = if self.mbimex < MbimExVersion::V4 {
             bc::ConnectInfoV3::decode(buffer).ok()?
         } else {
-            connect_info_v3(bc::ConnectInfoV4::decode(buffer).ok()?)
+            bc::ConnectInfoV3::from(bc::ConnectInfoV4::decode(buffer).ok()?)
         };
         Some(bc::ConnectInfo {
             session_id: info.session_id,
@@ -278,24 +262,7 @@ impl ExecutorMachine {
         if self.mbimex < MbimExVersion::V3 {
             return Request::set::<bc::cid::Connect>(&set);
         }
-        if self.mbimex >= MbimExVersion::V4 {
-            return Request::set::<bc::cid::ConnectV4>(&bc::ConnectSetV4 {
-                session_id: set.session_id,
-                activation_command: set.activation_command,
-                activation_option: bc::ActivationOption::Default,
-                compression: set.compression,
-                auth_protocol: set.auth_protocol,
-                ip_type: set.ip_type,
-                context_type: set.context_type,
-                media_preference: bc::AccessMediaType::ThreeGpp,
-                access_string: set.access_string,
-                user_name: set.user_name,
-                password: set.password,
-                snssai: bc::no_slice(),
-                unnamed_ies: Vec::new(),
-            });
-        }
-        Request::set::<bc::cid::ConnectV3>(&bc::ConnectSetV3 {
+        let v3 = bc::ConnectSetV3 {
             session_id: set.session_id,
             activation_command: set.activation_command,
             compression: set.compression,
@@ -307,7 +274,12 @@ impl ExecutorMachine {
             user_name: set.user_name,
             password: set.password,
             unnamed_ies: Vec::new(),
-        })
+        };
+        if self.mbimex >= MbimExVersion::V4 {
+            // The executor uses the default network slice only.
+            return Request::set::<bc::cid::ConnectV4>(&bc::ConnectSetV4::from(v3));
+        }
+        Request::set::<bc::cid::ConnectV3>(&v3)
     }
 }
 

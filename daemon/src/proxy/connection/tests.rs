@@ -298,6 +298,152 @@ fn version_is_answered_with_the_one_mbimd_agreed() {
     );
 }
 
+/// The extended version of the PROXY_CONTROL VERSION notification among
+/// `outputs`.
+fn notified(outputs: &[Output]) -> Option<MbimExVersion> {
+    outputs.iter().find_map(|output| match sent(output) {
+        Message::IndicateStatus(notification) => Some(MbimExVersion::from_bcd(
+            ProxyVersion::decode(&notification.data)
+                .unwrap()
+                .mbim_extended_version,
+        )),
+        _ => None,
+    })
+}
+
+/// The extended version a VERSION query offering `offered` is answered.
+fn version_answered(connection: &mut ProxyConnection, offered: MbimExVersion) -> MbimExVersion {
+    let query = command(
+        7,
+        ext::SERVICE.uuid,
+        ext::cid::Version::ID,
+        CommandType::Query,
+        ext::VersionInfo::host(offered).encode(),
+    );
+    let outputs = connection.handle_bytes(now(), &query);
+    let (_, _, _, status, data) = done_of(&sent(&outputs[0]));
+    assert_eq!(status, Status::Success);
+    ext::VersionInfo::decode(&data).unwrap().extended_version()
+}
+
+fn connect_set_v3() -> bc::ConnectSetV3 {
+    bc::ConnectSetV3 {
+        session_id: 0,
+        activation_command: bc::ActivationCommand::Deactivate,
+        compression: bc::Compression::None,
+        auth_protocol: bc::AuthProtocol::None,
+        ip_type: bc::ContextIpType::Default,
+        context_type: bc::ContextType::Internet.uuid(),
+        media_preference: bc::AccessMediaType::ThreeGpp,
+        access_string: String::new(),
+        user_name: String::new(),
+        password: String::new(),
+        unnamed_ies: Vec::new(),
+    }
+}
+
+/// The payload a client's CONNECT SET is forwarded with.
+fn forwarded_connect(
+    connection: &mut ProxyConnection,
+    transaction_id: u32,
+    set: Vec<u8>,
+) -> Vec<u8> {
+    let bytes = command(
+        transaction_id,
+        bc::SERVICE.uuid,
+        bc::cid::Connect::ID,
+        CommandType::Set,
+        set,
+    );
+    match connection.handle_bytes(now(), &bytes).pop() {
+        Some(Output::Forward { payload, .. }) => payload,
+        other => panic!("not forwarded: {other:?}"),
+    }
+}
+
+#[test]
+fn a_client_is_told_no_more_than_it_reads_and_4_0_is_carried_to_3_0() {
+    // A 4.0 device: libmbim (which reads up to 3.0) is told 3.0 at once.
+    let mut connection = ProxyConnection::new();
+    connection.handle_bytes(now(), &hex(MBIMCLI_CONFIGURATION));
+    let outputs = connection.configured(1, "/tmp/fakewdm".to_owned(), Some(MbimExVersion::V4));
+    assert_eq!(notified(&outputs), Some(MbimExVersion::V3));
+    // Offering 2.0 (mbimcli --device-open-ms-mbimex-v2) still reads 3.0.
+    assert_eq!(
+        version_answered(&mut connection, MbimExVersion::V2),
+        MbimExVersion::V3
+    );
+
+    // Its 3.0 CONNECT SET reaches the device in 4.0's layout, the answer
+    // and the indications come back in 3.0's.
+    let payload = forwarded_connect(&mut connection, 8, connect_set_v3().encode());
+    let set = bc::ConnectSetV4::decode(&payload).unwrap();
+    assert_eq!(set.snssai, bc::no_slice());
+    let info_v4 = bc::ConnectInfoV4::from(bc::ConnectInfoV3 {
+        session_id: 0,
+        activation_state: bc::ActivationState::Deactivated,
+        voice_call_state: bc::VoiceCallState::None,
+        ip_type: bc::ContextIpType::Default,
+        context_type: bc::ContextType::Internet.uuid(),
+        nw_error: bc::NwError::None,
+        media_preference: bc::AccessMediaType::ThreeGpp,
+        access_string: "internet".to_owned(),
+        unnamed_ies: Vec::new(),
+    });
+    let answer = PassthroughAnswer::Done {
+        status: Status::Success,
+        information_buffer: info_v4.encode(),
+    };
+    let output = connection.answered(8, bc::SERVICE.uuid, bc::cid::Connect::ID, answer);
+    let (_, _, _, _, data) = done_of(&sent(&output));
+    assert_eq!(
+        bc::ConnectInfoV3::decode(&data).unwrap().access_string,
+        "internet"
+    );
+    let indication = DeviceIndication {
+        service: bc::SERVICE.uuid,
+        cid: bc::cid::Connect::ID,
+        information_buffer: Arc::from(info_v4.encode()),
+    };
+    let Message::IndicateStatus(status) = sent(&connection.indication(&indication).unwrap()) else {
+        panic!("not an indication");
+    };
+    assert!(bc::ConnectInfoV3::decode(&status.data).is_ok());
+    // A SET that is no 3.0 CONNECT is refused here, not sent on.
+    let bytes = command(
+        9,
+        bc::SERVICE.uuid,
+        bc::cid::Connect::ID,
+        CommandType::Set,
+        vec![1],
+    );
+    let outputs = connection.handle_bytes(now(), &bytes);
+    assert_eq!(done_of(&sent(&outputs[0])).3, Status::InvalidParameters);
+
+    // A client that offers 4.0 reads it: told 4.0, its bytes sent as they are.
+    assert_eq!(
+        version_answered(&mut connection, MbimExVersion::V4),
+        MbimExVersion::V4
+    );
+    let v4 = bc::ConnectSetV4::from(connect_set_v3()).encode();
+    assert_eq!(forwarded_connect(&mut connection, 10, v4.clone()), v4);
+}
+
+#[test]
+fn a_version_change_is_told_as_far_as_the_client_reads_it() {
+    let mut connection = configured(MbimExVersion::V1);
+    let told = |output: Option<Output>| notified(&output.into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        told(connection.version_changed(MbimExVersion::V2)),
+        Some(MbimExVersion::V2)
+    );
+    assert_eq!(
+        told(connection.version_changed(MbimExVersion::V4)),
+        Some(MbimExVersion::V3)
+    );
+    assert_eq!(connection.told(), MbimExVersion::V3);
+}
+
 #[test]
 fn too_many_commands_in_flight_are_answered_busy() {
     let mut connection = configured(MbimExVersion::V1);

@@ -339,6 +339,64 @@ impl ConnectInfoV4 {
     }
 }
 
+/// 3.0's CONNECT SET in 4.0's layout: every attribute as given, on the
+/// default network slice (what a host that knows no slices means).
+impl From<ConnectSetV3> for ConnectSetV4 {
+    fn from(set: ConnectSetV3) -> Self {
+        ConnectSetV4 {
+            session_id: set.session_id,
+            activation_command: set.activation_command,
+            activation_option: ActivationOption::Default,
+            compression: set.compression,
+            auth_protocol: set.auth_protocol,
+            ip_type: set.ip_type,
+            context_type: set.context_type,
+            media_preference: set.media_preference,
+            access_string: set.access_string,
+            user_name: set.user_name,
+            password: set.password,
+            snssai: no_slice(),
+            unnamed_ies: set.unnamed_ies,
+        }
+    }
+}
+
+/// 3.0's CONNECT answer in 4.0's layout, on the default network slice.
+impl From<ConnectInfoV3> for ConnectInfoV4 {
+    fn from(info: ConnectInfoV3) -> Self {
+        ConnectInfoV4 {
+            session_id: info.session_id,
+            activation_state: info.activation_state,
+            voice_call_state: info.voice_call_state,
+            ip_type: info.ip_type,
+            context_type: info.context_type,
+            nw_error: info.nw_error,
+            media_preference: info.media_preference,
+            access_string: info.access_string,
+            snssai: no_slice(),
+            unnamed_ies: info.unnamed_ies,
+        }
+    }
+}
+
+/// 4.0's CONNECT answer in 3.0's layout: the network slice dropped, for a
+/// reader that knows no slices.
+impl From<ConnectInfoV4> for ConnectInfoV3 {
+    fn from(info: ConnectInfoV4) -> Self {
+        ConnectInfoV3 {
+            session_id: info.session_id,
+            activation_state: info.activation_state,
+            voice_call_state: info.voice_call_state,
+            ip_type: info.ip_type,
+            context_type: info.context_type,
+            nw_error: info.nw_error,
+            media_preference: info.media_preference,
+            access_string: info.access_string,
+            unnamed_ies: info.unnamed_ies,
+        }
+    }
+}
+
 /// MBIM_PACKET_FILTER_V3: MBIM_PACKET_FILTER with the id a wake packet
 /// names (MBIM_TLV_TYPE_WAKE_PACKET's filter id).
 ///

@@ -5,7 +5,7 @@
 //! fields, as the MBIMEx 4.0 specification and Wireshark's dissector have
 //! it; libmbim has no 4.0 layouts).
 
-use crate::services::basic_connect::{AuthProtocol, Compression, ContextIpType};
+use crate::services::basic_connect::{no_slice, AuthProtocol, Compression, ContextIpType};
 use crate::tlv::Tlv;
 use crate::uuid::Uuid;
 use crate::{mbim_enum, mbim_struct};
@@ -228,4 +228,87 @@ pub struct ProvisionedContextsV4 {
     /// The contexts.
     #[mbim(struct_list)]
     pub contexts: Vec<ProvisionedContextElementV4>,
+}
+
+/// 2.0's (and 3.0's) provisioned-context SET in 4.0's layout, on the
+/// default network slice.
+impl From<ProvisionedContextSetV2> for ProvisionedContextSetV4 {
+    fn from(set: ProvisionedContextSetV2) -> Self {
+        ProvisionedContextSetV4 {
+            operation: set.operation,
+            context_type: set.context_type,
+            ip_type: set.ip_type,
+            state: set.state,
+            roaming: set.roaming,
+            media_type: set.media_type,
+            source: set.source,
+            access_string: set.access_string,
+            user_name: set.user_name,
+            password: set.password,
+            compression: set.compression,
+            auth_protocol: set.auth_protocol,
+            snssai: no_slice(),
+        }
+    }
+}
+
+/// A 2.0 (and 3.0) provisioned context in 4.0's layout, on the default
+/// network slice.
+impl From<ProvisionedContextElementV2> for ProvisionedContextElementV4 {
+    fn from(context: ProvisionedContextElementV2) -> Self {
+        ProvisionedContextElementV4 {
+            context_id: context.context_id,
+            context_type: context.context_type,
+            ip_type: context.ip_type,
+            state: context.state,
+            roaming: context.roaming,
+            media_type: context.media_type,
+            source: context.source,
+            access_string: context.access_string,
+            user_name: context.user_name,
+            password: context.password,
+            compression: context.compression,
+            auth_protocol: context.auth_protocol,
+            snssai: no_slice(),
+        }
+    }
+}
+
+/// A 4.0 provisioned context in 2.0's layout: the network slice dropped,
+/// for a reader that knows no slices.
+impl From<ProvisionedContextElementV4> for ProvisionedContextElementV2 {
+    fn from(context: ProvisionedContextElementV4) -> Self {
+        ProvisionedContextElementV2 {
+            context_id: context.context_id,
+            context_type: context.context_type,
+            ip_type: context.ip_type,
+            state: context.state,
+            roaming: context.roaming,
+            media_type: context.media_type,
+            source: context.source,
+            access_string: context.access_string,
+            user_name: context.user_name,
+            password: context.password,
+            compression: context.compression,
+            auth_protocol: context.auth_protocol,
+        }
+    }
+}
+
+/// 2.0's list in 4.0's layout, every context on the default slice.
+impl From<ProvisionedContextsV2> for ProvisionedContextsV4 {
+    fn from(info: ProvisionedContextsV2) -> Self {
+        ProvisionedContextsV4 {
+            contexts: info.contexts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// 4.0's list in 2.0's layout, the slices dropped.
+impl From<ProvisionedContextsV4> for ProvisionedContextsV2 {
+    fn from(info: ProvisionedContextsV4) -> Self {
+        ProvisionedContextsV2 {
+            contexts: info.contexts.into_iter().map(Into::into).collect(),
+        }
+    }
 }
