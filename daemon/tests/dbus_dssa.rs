@@ -16,6 +16,15 @@
 //! a modem that first sight left on the eSIM without a switch (a switch would
 //! open the 10 s settle window and, if automatic, the 60 s hold-down).
 //! Waits are hang guards only.
+//!
+//! The tests in which a SIM's presence changes, the slot moves and the
+//! executor connects again run against an MBIM 1.0 and an MBIMEx 3.0 modem:
+//! the policy learns of a card from SUBSCRIBER_READY_STATUS, whose layout
+//! 3.0 changes, and the reconnection writes CONNECT in the agreed one (4.0
+//! changes CONNECT alone, which the sessions and ModemManager tests run
+//! against). The multi-SIM CIDs themselves have one layout, so the
+//! remaining tests (busy retries, a voice call, restarts, TestSlots, policy
+//! changes) run once, against the built-in 1.0 modem.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -81,11 +90,17 @@ fn own_group() -> Option<String> {
 /// The built-in DSSA modem with its executor on `slot` at power-on and the
 /// physical slot holding a SIM or not.
 fn scenario(slot: u32, physical_sim: bool) -> Scenario {
+    scenario_at(slot, physical_sim, 1)
+}
+
+/// [`scenario`] offering up to MBIMEx `mbimex`.
+fn scenario_at(slot: u32, physical_sim: bool, mbimex: u8) -> Scenario {
     let mut scenario = Scenario::default_dssa();
     scenario.executors[0].slot = slot;
     if !physical_sim {
         scenario.slots[0].card = None;
     }
+    scenario.modem.mbimex = mbimex;
     scenario
 }
 
@@ -328,6 +343,17 @@ impl Dssa {
             .await;
     }
 
+    /// Connected, in the MBIMEx version the modem offered (what a test run
+    /// per version checks it ran at).
+    async fn connected_at(&self, mbimex: u8) {
+        self.connected().await;
+        assert_eq!(
+            self.property(EXECUTOR, "dev.mbimd.Executor1", "MbimexVersion")
+                .await,
+            json!(format!("{mbimex}.0"))
+        );
+    }
+
     /// Waits until the slot store remembers `slot` for the simulated modem:
     /// the policy has seen the modem (first sight remembers at once) or
     /// confirmed a switch.
@@ -502,16 +528,15 @@ async fn first_sight_with_a_physical_sim_moves_off_the_esim() {
     dssa.connected().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_sight_without_a_physical_sim_takes_the_esim() {
-    let Some(mut dssa) = Dssa::start(Setup::with(scenario(0, false), "")) else {
+async fn first_sight_without_a_physical_sim_takes_the_esim(mbimex: u8) {
+    let Some(mut dssa) = Dssa::start(Setup::with(scenario_at(0, false, mbimex), "")) else {
         return;
     };
     assert_eq!(dssa.slot_signal().await, switched(0, 1, "first-sight"));
     dssa.wait_property(MODEM, MODEM1, "SlotMapping", json!([1]))
         .await;
     dssa.remembered(1).await;
-    dssa.connected().await;
+    dssa.connected_at(mbimex).await;
     assert_eq!(
         dssa.property(SLOT0, "dev.mbimd.Slot1", "State").await,
         json!("empty")
@@ -533,20 +558,20 @@ async fn removal_with_suggest_signals_and_keeps_the_mapping() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn removal_with_switch_moves_to_the_esim() {
-    let Some(mut dssa) = Dssa::start(Setup::builtin("on-removal = \"switch\"")) else {
+async fn removal_with_switch_moves_to_the_esim(mbimex: u8) {
+    let setup = Setup::with(scenario_at(0, true, mbimex), "on-removal = \"switch\"");
+    let Some(mut dssa) = Dssa::start(setup) else {
         return;
     };
     dssa.remembered(0).await;
-    dssa.connected().await;
+    dssa.connected_at(mbimex).await;
     dssa.ctl(&["remove-sim", "--slot", "0"]).await;
     assert_eq!(dssa.slot_signal().await, switched(0, 1, "sim-removed"));
     dssa.wait_property(MODEM, MODEM1, "SlotMapping", json!([1]))
         .await;
     dssa.remembered(1).await;
     // The executor reconnects with the eSIM on its own.
-    dssa.connected().await;
+    dssa.connected_at(mbimex).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -576,9 +601,9 @@ async fn removal_with_stay_does_nothing() {
     assert_eq!(dssa.mapping().await, json!([0]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn insertion_with_auto_switch_switches() {
-    let Some(mut dssa) = Dssa::start(Setup::with(scenario(1, false), "auto-switch = true")) else {
+async fn insertion_with_auto_switch_switches(mbimex: u8) {
+    let setup = Setup::with(scenario_at(1, false, mbimex), "auto-switch = true");
+    let Some(mut dssa) = Dssa::start(setup) else {
         return;
     };
     // First sight found the eSIM in use already: no switch, so neither the
@@ -595,12 +620,12 @@ async fn insertion_with_auto_switch_switches() {
     dssa.wait_property(SLOT0, "dev.mbimd.Slot1", "State", json!("active"))
         .await;
     dssa.remembered(0).await;
-    dssa.connected().await;
+    dssa.connected_at(mbimex).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn insertion_without_auto_switch_suggests() {
-    let Some(mut dssa) = Dssa::start(Setup::with(scenario(1, false), "auto-switch = false")) else {
+async fn insertion_without_auto_switch_suggests(mbimex: u8) {
+    let setup = Setup::with(scenario_at(1, false, mbimex), "auto-switch = false");
+    let Some(mut dssa) = Dssa::start(setup) else {
         return;
     };
     dssa.remembered(1).await;
@@ -613,7 +638,16 @@ async fn insertion_without_auto_switch_suggests() {
     dssa.wait_property(MODEM, MODEM1, "SlotMapping", json!([0]))
         .await;
     dssa.remembered(0).await;
+    dssa.connected_at(mbimex).await;
 }
+
+mbimd_test_support::against_mbim_1_0_and_3_0!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async first_sight_without_a_physical_sim_takes_the_esim,
+    removal_with_switch_moves_to_the_esim,
+    insertion_with_auto_switch_switches,
+    insertion_without_auto_switch_suggests,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_device_gets_the_set_again_on_its_next_notification() {
@@ -838,8 +872,8 @@ fn a_bad_control_socket_setting_is_refused() {
 /// TOML file unchanged.
 #[test]
 fn the_scenario_files_the_tests_write_load_back() {
-    for (slot, physical_sim) in [(1, true), (0, false), (1, false)] {
-        let written = scenario(slot, physical_sim);
+    for (slot, physical_sim, mbimex) in [(1, true, 1), (0, false, 1), (1, false, 3), (0, true, 3)] {
+        let written = scenario_at(slot, physical_sim, mbimex);
         let text = toml::to_string(&written).unwrap();
         let loaded = Scenario::from_toml_str(&text, "written.toml").unwrap();
         assert_eq!(loaded, written);

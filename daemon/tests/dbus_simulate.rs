@@ -2,6 +2,12 @@
 //! the supervisor publishes, and a method goes through to the simulated
 //! modem. As root mbimd runs in a network namespace of its own (`unshare
 //! --net`), so its TUN device never touches the machine's interfaces.
+//!
+//! The tests of what the MBIM extensions reshape run per version (CONNECT
+//! per session and DEVICE_CAPS' MaxSessions against 1.0, 3.0 and 4.0
+//! modems; the 5G fields against 3.0 and 4.0); the rest (slot objects,
+//! methods passed through, property signals) reads nothing a version
+//! changes and runs once, against the built-in 1.0 modem.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -119,12 +125,12 @@ async fn busctl_reads_the_simulated_modem_through_the_real_daemon() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_3_0_modem_shows_its_version_5g_and_signal_in_dbm() {
+/// A 5G modem's fields (data subclass, RSRP/SNR) come with MBIMEx 3.0's
+/// layouts and stay in 4.0's: run against both.
+async fn a_5g_modem_shows_its_version_5g_and_signal_in_dbm(mbimex: u8) {
     let bus = PrivateBus::start();
     let scenario = bus.dir().join("dssa-5g.toml");
-    let text = include_str!("../../simulator/scenarios/dssa.toml")
-        .replacen("mbimex = 1", "mbimex = 3", 1)
+    let text = mbimd_test_support::scenarios::dual_sim(mbimex, false)
         .replacen(
             "data_classes = [\"umts\", \"lte\"]",
             "data_classes = [\"umts\", \"lte\", \"5g-nsa\"]",
@@ -150,7 +156,7 @@ async fn a_3_0_modem_shows_its_version_5g_and_signal_in_dbm() {
     };
     assert_eq!(
         property("MbimexVersion").await,
-        json!("3.0"),
+        json!(format!("{mbimex}.0")),
         "{}",
         mbimd.log()
     );
@@ -161,15 +167,24 @@ async fn a_3_0_modem_shows_its_version_5g_and_signal_in_dbm() {
         json!([["lte", -95.0, 12.0], ["5g-nsa", -95.0, 12.0]])
     );
     assert_eq!(property("NetworkError").await, json!(""));
-    assert!(mbimd.log().contains("MBIM extensions 3.0 agreed"));
+    assert!(mbimd
+        .log()
+        .contains(&format!("MBIM extensions {mbimex}.0 agreed")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_show_each_pdn_session_and_the_max_sessions_limit() {
+mbimd_test_support::against_mbimex_versions!(
+    async [tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    [mbimex_3_0 = 3, mbimex_4_0 = 4]
+    a_5g_modem_shows_its_version_5g_and_signal_in_dbm
+);
+
+/// Each session's CONNECT and MaxSessions (DEVICE_CAPS, 3.0's own layout)
+/// are read in the agreed version's layouts: run per version.
+async fn sessions_show_each_pdn_session_and_the_max_sessions_limit(mbimex: u8) {
     let bus = PrivateBus::start();
     // The modem offers sessions 0 and 1: the profile's third is refused.
     let scenario = bus.dir().join("two-sessions.toml");
-    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
+    let text = mbimd_test_support::scenarios::dual_sim(mbimex, false).replacen(
         "max_sessions = 4",
         "max_sessions = 2",
         1,
@@ -219,4 +234,13 @@ async fn sessions_show_each_pdn_session_and_the_max_sessions_limit() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    assert_eq!(
+        get_property(&bus, None, EXECUTOR, "dev.mbimd.Executor1", "MbimexVersion").await,
+        json!(format!("{mbimex}.0"))
+    );
 }
+
+mbimd_test_support::against_mbim_1_0_3_0_and_4_0!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async sessions_show_each_pdn_session_and_the_max_sessions_limit
+);

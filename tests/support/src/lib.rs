@@ -23,35 +23,62 @@ pub mod tools;
 /// copying tests: each named function takes the simulated modem's highest
 /// MBIMEx version (`mbimex: u8`, the scenario's `modem.mbimex`), and gets a
 /// module of the same name with the two tests `mbim_1_0` and `mbimex_3_0`.
-/// `async` before the names makes them `#[tokio::test]`s.
+/// `async` before the names makes them `#[tokio::test]`s; an attribute
+/// before `async` replaces `#[tokio::test]` (a multi-threaded runtime).
 #[macro_export]
 macro_rules! against_mbim_1_0_and_3_0 {
+    (#[$test:meta] async $($name:ident),* $(,)?) => {
+        $($crate::against_mbimex_versions!(async [$test] [mbim_1_0 = 1, mbimex_3_0 = 3] $name);)*
+    };
     (async $($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn mbim_1_0() {
-                    super::$name(1).await;
-                }
-                #[tokio::test]
-                async fn mbimex_3_0() {
-                    super::$name(3).await;
-                }
-            }
-        )*
+        $($crate::against_mbimex_versions!(async [tokio::test] [mbim_1_0 = 1, mbimex_3_0 = 3] $name);)*
     };
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn mbim_1_0() {
-                    super::$name(1);
+        $($crate::against_mbimex_versions!([mbim_1_0 = 1, mbimex_3_0 = 3] $name);)*
+    };
+}
+
+/// [`against_mbim_1_0_and_3_0!`] with a third test, `mbimex_4_0`, against
+/// an MBIMEx 4.0 modem: for the tests of what 4.0 reshapes again (CONNECT,
+/// on the default network slice, and PROVISIONED_CONTEXTS).
+#[macro_export]
+macro_rules! against_mbim_1_0_3_0_and_4_0 {
+    (#[$test:meta] async $($name:ident),* $(,)?) => {
+        $($crate::against_mbimex_versions!(async [$test] [mbim_1_0 = 1, mbimex_3_0 = 3, mbimex_4_0 = 4] $name);)*
+    };
+    (async $($name:ident),* $(,)?) => {
+        $($crate::against_mbimex_versions!(async [tokio::test] [mbim_1_0 = 1, mbimex_3_0 = 3, mbimex_4_0 = 4] $name);)*
+    };
+    ($($name:ident),* $(,)?) => {
+        $($crate::against_mbimex_versions!(
+            [mbim_1_0 = 1, mbimex_3_0 = 3, mbimex_4_0 = 4] $name
+        );)*
+    };
+}
+
+/// One test function as a module with a test per `test = version` pair
+/// (what the two macros above expand to).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! against_mbimex_versions {
+    (async [$attribute:meta] [$($test:ident = $version:literal),*] $name:ident) => {
+        mod $name {
+            $(
+                #[$attribute]
+                async fn $test() {
+                    super::$name($version).await;
                 }
+            )*
+        }
+    };
+    ([$($test:ident = $version:literal),*] $name:ident) => {
+        mod $name {
+            $(
                 #[test]
-                fn mbimex_3_0() {
-                    super::$name(3);
+                fn $test() {
+                    super::$name($version);
                 }
-            }
-        )*
+            )*
+        }
     };
 }
