@@ -1,15 +1,15 @@
-//! TCP through a real network behind the simulated modem, against ceilings
-//! measured in the same run.
+//! iperf3, TCP and UDP, through a real network behind the simulated modem,
+//! against ceilings measured in the same run, with the CPU time each path
+//! costs per gigabyte.
 //!
 //! Two network namespaces of the benchmark's own (deleted when it ends): a
 //! client one, where `mbimd --simulate --sim-forward fwd0@PEER` runs and
 //! `mbim0e0` comes up at 10.64.0.2, and a peer one with the persistent TUN
-//! device `fwd0` at 192.0.2.1 and, on any address, a TCP sink (port 5001:
-//! reads and counts) and a TCP source (port 5002: writes). A client thread
-//! in the client namespace sends to the sink (**TX**, host → modem → network;
-//! counted as the bytes the sink read) or reads from the source (**RX**,
-//! network → modem → host; counted as the bytes it read), 256 KiB per system
-//! call, through:
+//! device `fwd0` at 192.0.2.1 and an `iperf3 -s` (iperf3 is installed with
+//! apt-get if it is missing, as the tests install their tools). iperf3's
+//! client in the client namespace runs TCP and UDP (1400-byte IP packets
+//! at an unlimited rate, `-b 0`) towards the network (**TX**, host → modem
+//! → network) and back (**RX**, `-R`), each for a few seconds, through:
 //!
 //! * **mbimd**: `mbim0e0` → mbimd's pump → NTBs → the in-process simulated
 //!   modem → `fwd0` → the peer's kernel, and back; offloads off
@@ -22,14 +22,15 @@
 //!   direction reading one packet and writing it to the other device: what
 //!   any user-space path between the two costs at least, per packet.
 //!   **relay+o** is the same with both devices opened with `IFF_VNET_HDR`,
-//!   super-packets passed through whole: the ceiling with offloads, which
-//!   mbimd's path cannot reach while the simulator's `fwd0` has none.
-//! * **veth**: the same TCP over a veth pair, the kernel alone (with its own
+//!   super-packets passed through whole: the ceiling with offloads.
+//! * **veth**: the same over a veth pair, the kernel alone (with its own
 //!   GSO/GRO), for scale.
 //!
-//! Each figure is the median of 3 windows of 1 s after 0.5 s of warm-up,
-//! in Mb/s of TCP payload; ratios are over the relay's of the same run.
-//! Nothing here fails on a slow or busy machine.
+//! Each figure is iperf3's received rate in Mb/s (payload), and the CPU
+//! time of the forwarder (the mbimd process, whose simulated modem runs in
+//! it; the relay's two threads) while the test ran, per GB received;
+//! ratios are over the relay's of the same run. Nothing here fails on a
+//! slow or busy machine.
 //!
 //! Run as root: `cargo bench -p mbimd --bench realnet`.
 
@@ -46,26 +47,20 @@
 #[path = "../tests/netns_support/mod.rs"]
 mod netns_support;
 
+use mbimd_test_support::tools::IPERF3;
 use netns_support::{privileged, wait_until, Namespace};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::Ipv4Addr;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const WARMUP: Duration = Duration::from_millis(500);
-const WINDOW: Duration = Duration::from_secs(1);
-const RUNS: usize = 3;
-const CHUNK: usize = 256 << 10;
+/// Seconds each iperf3 test runs.
+const SECONDS: u32 = 3;
 const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const VETH_PEER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
-const SINK_PORT: u16 = 5001;
-const SOURCE_PORT: u16 = 5002;
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
+/// iperf3's UDP payload: 1400-byte IP packets, the tun bench's large size.
+const UDP_PAYLOAD: &str = "1372";
 
 /// `ip -n NAMESPACE ARGS…`, which must succeed.
 fn ip(namespace: &Namespace, args: &[&str]) {
@@ -84,107 +79,138 @@ fn ip(namespace: &Namespace, args: &[&str]) {
     );
 }
 
-/// The peer's sink (counting into `sunk`) and source, each connection on a
-/// thread of its own.
-fn serve(peer: &Namespace, sunk: Arc<AtomicU64>) {
-    let (sink, source) = peer.run(|| {
-        (
-            TcpListener::bind((Ipv4Addr::UNSPECIFIED, SINK_PORT)).unwrap(),
-            TcpListener::bind((Ipv4Addr::UNSPECIFIED, SOURCE_PORT)).unwrap(),
+/// One iperf3 test: TCP or UDP, towards the network (TX) or back (RX).
+#[derive(Clone, Copy)]
+struct Test {
+    udp: bool,
+    tx: bool,
+}
+
+const TESTS: [Test; 4] = [
+    Test {
+        udp: false,
+        tx: true,
+    },
+    Test {
+        udp: false,
+        tx: false,
+    },
+    Test {
+        udp: true,
+        tx: true,
+    },
+    Test {
+        udp: true,
+        tx: false,
+    },
+];
+
+impl Test {
+    fn name(self) -> String {
+        format!(
+            "{} {}",
+            if self.udp { "UDP" } else { "TCP" },
+            if self.tx { "TX" } else { "RX" }
         )
-    });
-    std::thread::spawn(move || {
-        for stream in sink.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let sunk = sunk.clone();
-            std::thread::spawn(move || {
-                let mut buffer = vec![0u8; CHUNK];
-                while let Ok(length @ 1..) = stream.read(&mut buffer) {
-                    sunk.fetch_add(length as u64, Ordering::Relaxed);
-                }
-            });
-        }
-    });
-    std::thread::spawn(move || {
-        for stream in source.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let buffer = vec![0x5Au8; CHUNK];
-                while stream.write_all(&buffer).is_ok() {}
-            });
-        }
-    });
+    }
 }
 
-/// Bytes per second `counter` grows by while a transfer runs: the median of
-/// [`RUNS`] windows.
-fn rate(counter: &AtomicU64) -> f64 {
-    std::thread::sleep(WARMUP);
-    let samples = (0..RUNS)
-        .map(|_| {
-            let (start, at) = (counter.load(Ordering::Relaxed), Instant::now());
-            std::thread::sleep(WINDOW);
-            let bytes = counter.load(Ordering::Relaxed) - start;
-            bytes as f64 / at.elapsed().as_secs_f64()
-        })
-        .collect();
-    median(samples)
+/// What does the forwarding between the two namespaces, whose CPU time is
+/// counted: nothing but the kernel (the veth pair), the mbimd process (its
+/// in-process simulated modem included), or the relay's threads in this
+/// process.
+enum Forwarder {
+    Kernel,
+    Process(u32),
+    Threads(Vec<i32>),
 }
 
-/// TX and RX in Mb/s from `client` to the peer at `peer`.
-fn measure(client: &Namespace, peer: Ipv4Addr, sunk: &Arc<AtomicU64>) -> (f64, f64) {
-    let connect = |port| {
-        client.run(move || {
-            let stream = TcpStream::connect_timeout(
-                &SocketAddr::from((peer, port)),
-                Duration::from_secs(10),
-            )
+impl Forwarder {
+    /// Its CPU time so far (the scheduler's nanosecond count of every
+    /// thread), `None` for the kernel alone.
+    fn cpu(&self) -> Option<Duration> {
+        let on_cpu = |path: String| -> u64 {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let nanoseconds = match self {
+            Forwarder::Kernel => return None,
+            Forwarder::Process(pid) => std::fs::read_dir(format!("/proc/{pid}/task"))
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|task| on_cpu(format!("{}/schedstat", task.path().display())))
+                .sum(),
+            Forwarder::Threads(tids) => tids
+                .iter()
+                .map(|tid| on_cpu(format!("/proc/self/task/{tid}/schedstat")))
+                .sum(),
+        };
+        Some(Duration::from_nanos(nanoseconds))
+    }
+}
+
+/// One test's outcome: Mb/s received, and the forwarder's CPU seconds per
+/// GB received.
+#[derive(Clone, Copy)]
+struct Figure {
+    mbps: f64,
+    seconds_per_gb: f64,
+}
+
+/// Runs `test` with iperf3 from `client` against the server at `server`,
+/// counting `forwarder`'s CPU time while it runs.
+fn iperf3(client: &Namespace, server: Ipv4Addr, test: Test, forwarder: &Forwarder) -> Figure {
+    let server = server.to_string();
+    let seconds = SECONDS.to_string();
+    let mut args = vec!["-c", &server, "-t", &seconds, "-J"];
+    if test.udp {
+        args.extend(["-u", "-b", "0", "-l", UDP_PAYLOAD]);
+    }
+    if !test.tx {
+        args.push("-R");
+    }
+    let iperf3 = IPERF3.path();
+    // The server takes one test at a time and may still be finishing the
+    // last one ("busy"): try again shortly.
+    for _ in 0..20 {
+        let before = forwarder.cpu();
+        let output = client
+            .exec(iperf3.to_str().unwrap(), &args)
+            .output()
             .unwrap();
-            stream
-                .set_write_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-            stream
-        })
-    };
-    // TX: the client writes, the peer's sink counts.
-    let stream = connect(SINK_PORT);
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (mut stream, stop) = (stream.try_clone().unwrap(), stop.clone());
-        std::thread::spawn(move || {
-            let buffer = vec![0xA5u8; CHUNK];
-            while !stop.load(Ordering::Relaxed) && stream.write_all(&buffer).is_ok() {}
-        })
-    };
-    let tx = rate(sunk);
-    stop.store(true, Ordering::Relaxed);
-    let _ = stream.shutdown(Shutdown::Both);
-    writer.join().unwrap();
-    // RX: the peer's source writes, the client counts.
-    let stream = connect(SOURCE_PORT);
-    let read = Arc::new(AtomicU64::new(0));
-    let reader = {
-        let (mut stream, read) = (stream.try_clone().unwrap(), read.clone());
-        std::thread::spawn(move || {
-            let mut buffer = vec![0u8; CHUNK];
-            while let Ok(length @ 1..) = stream.read(&mut buffer) {
-                read.fetch_add(length as u64, Ordering::Relaxed);
-            }
-        })
-    };
-    let rx = rate(&read);
-    let _ = stream.shutdown(Shutdown::Both);
-    reader.join().unwrap();
-    (tx * 8.0 / 1e6, rx * 8.0 / 1e6)
+        let after = forwarder.cpu();
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        let received = &report["end"]["sum_received"];
+        let (Some(bytes), Some(elapsed)) =
+            (received["bytes"].as_f64(), received["seconds"].as_f64())
+        else {
+            std::thread::sleep(Duration::from_millis(250));
+            continue;
+        };
+        let cpu = match (before, after) {
+            (Some(before), Some(after)) => (after - before).as_secs_f64(),
+            _ => f64::NAN,
+        };
+        return Figure {
+            mbps: bytes * 8.0 / elapsed / 1e6,
+            seconds_per_gb: cpu / (bytes / 1e9),
+        };
+    }
+    panic!("iperf3 {args:?} kept failing");
+}
+
+/// Every test in [`TESTS`] through `forwarder` to `server`.
+fn measure(client: &Namespace, server: Ipv4Addr, forwarder: &Forwarder) -> Vec<Figure> {
+    TESTS
+        .iter()
+        .map(|&test| iperf3(client, server, test, forwarder))
+        .collect()
 }
 
 /// `mbimd --simulate` forwarding to the peer, offloads as asked, measured.
-fn through_mbimd(
-    client: &Namespace,
-    peer: &Namespace,
-    offload: bool,
-    sunk: &Arc<AtomicU64>,
-) -> (f64, f64) {
+fn through_mbimd(client: &Namespace, peer: &Namespace, offload: bool) -> Vec<Figure> {
     let config = std::env::temp_dir().join(format!(
         "{}-mbimd-realnet-{offload}.toml",
         std::process::id()
@@ -205,7 +231,7 @@ fn through_mbimd(
             .ip(&["-j", "addr", "show", "dev", "mbim0e0"])
             .contains("\"10.64.0.2\"")
     });
-    let figures = measure(client, PEER, sunk);
+    let figures = measure(client, PEER, &Forwarder::Process(daemon.0.id()));
     let exit = daemon.terminate();
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_file(config);
@@ -236,6 +262,8 @@ fn open_tun(namespace: &Namespace, name: &'static str, offload: bool) -> Arc<tun
 struct Relay {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Its threads, whose CPU time is counted.
+    forwarder: Forwarder,
 }
 
 impl Relay {
@@ -245,11 +273,15 @@ impl Relay {
         ip(client, &["addr", "add", "10.64.0.2/32", "dev", "raw0"]);
         ip(client, &["route", "add", "192.0.2.0/24", "dev", "raw0"]);
         let stop = Arc::new(AtomicBool::new(false));
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let threads = [(raw.clone(), fwd.clone()), (fwd, raw)]
             .into_iter()
             .map(|(from, to)| {
-                let stop = stop.clone();
+                let (stop, tid_tx) = (stop.clone(), tid_tx.clone());
                 std::thread::spawn(move || {
+                    tid_tx
+                        .send(rustix::thread::gettid().as_raw_nonzero().get())
+                        .unwrap();
                     use rustix::event::{poll, PollFd, PollFlags, Timespec};
                     let mut buffer = vec![0u8; 65_536 + tun_rs::VIRTIO_NET_HDR_LEN];
                     let tick = Timespec {
@@ -270,8 +302,13 @@ impl Relay {
                     }
                 })
             })
-            .collect();
-        Relay { stop, threads }
+            .collect::<Vec<_>>();
+        let tids = threads.iter().map(|_| tid_rx.recv().unwrap()).collect();
+        Relay {
+            stop,
+            threads,
+            forwarder: Forwarder::Threads(tids),
+        }
     }
 
     /// Stops both threads; `raw0` goes with its last descriptor, `fwd0`
@@ -308,46 +345,72 @@ fn main() {
     ip(&client, &["link", "set", "vc", "up"]);
     ip(&peer, &["addr", "add", "10.77.0.1/24", "dev", "vp"]);
     ip(&peer, &["link", "set", "vp", "up"]);
-    let sunk = Arc::new(AtomicU64::new(0));
-    serve(&peer, sunk.clone());
+    let mut server = peer
+        .exec(IPERF3.path().to_str().unwrap(), &["-s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
 
-    let veth = measure(&client, VETH_PEER, &sunk);
-    let plain = through_mbimd(&client, &peer, false, &sunk);
-    let offload = through_mbimd(&client, &peer, true, &sunk);
+    let veth = measure(&client, VETH_PEER, &Forwarder::Kernel);
+    let plain = through_mbimd(&client, &peer, false);
+    let offload = through_mbimd(&client, &peer, true);
     let relay = Relay::start(&client, &peer, false);
-    let raw = measure(&client, PEER, &sunk);
+    let raw = measure(&client, PEER, &relay.forwarder);
     relay.stop();
     let relay = Relay::start(&client, &peer, true);
-    let raw_offload = measure(&client, PEER, &sunk);
+    let raw_offload = measure(&client, PEER, &relay.forwarder);
     relay.stop();
+    let _ = server.kill();
+    let _ = server.wait();
 
     println!(
-        "TCP through a real network behind the simulated modem, Mb/s (median of {RUNS} x {}s);",
-        WINDOW.as_secs()
+        "iperf3 ({SECONDS} s each; UDP: 1400-byte packets, unlimited rate) through a real network \
+         behind the simulated modem, Mb/s received;"
     );
     println!(
-        "ratio = mbimd over the bare two-TUN relay of the same run (per packet); +offload: \
-         over the relay per packet (xpp) and over the relay with offloads (ratio)"
+        "s/GB = CPU seconds per GB received of the forwarder: the mbimd process (its \
+         in-process simulated modem included) or the relay's two threads;"
     );
     println!(
-        "{:>4} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>7} {:>7}",
-        "dir", "veth", "relay", "mbimd", "ratio", "relay+o", "mbimd+o", "ratio", "xpp"
+        "ratio = mbimd over the bare two-TUN relay of the same run (per packet); +o: with \
+         offloads, over the relay with offloads (ratio) and over the per-packet relay (xpp)"
     );
-    for (name, pick) in [
-        (
-            "TX",
-            (|figures: (f64, f64)| figures.0) as fn((f64, f64)) -> f64,
-        ),
-        ("RX", |figures: (f64, f64)| figures.1),
-    ] {
-        let (veth, raw, plain) = (pick(veth), pick(raw), pick(plain));
-        let (raw_offload, offload) = (pick(raw_offload), pick(offload));
+    println!(
+        "{:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7}",
+        "test",
+        "veth",
+        "relay",
+        "s/GB",
+        "mbimd",
+        "s/GB",
+        "ratio",
+        "relay+o",
+        "s/GB",
+        "mbimd+o",
+        "s/GB",
+        "ratio",
+        "xpp"
+    );
+    for (index, test) in TESTS.iter().enumerate() {
+        let (veth, raw, plain) = (veth[index], raw[index], plain[index]);
+        let (raw_offload, offload) = (raw_offload[index], offload[index]);
         println!(
-            "{name:>4} {veth:>9.0} {raw:>9.0} {plain:>9.0} {:>6.2}x {raw_offload:>9.0} \
-             {offload:>9.0} {:>6.2}x {:>6.2}x",
-            plain / raw,
-            offload / raw_offload,
-            offload / raw,
+            "{:>6} {:>6.0} {:>6.0} {:>6.1} {:>6.0} {:>6.1} {:>5.2}x {:>7.0} {:>7.1} {:>7.0} \
+             {:>7.1} {:>5.2}x {:>6.2}x",
+            test.name(),
+            veth.mbps,
+            raw.mbps,
+            raw.seconds_per_gb,
+            plain.mbps,
+            plain.seconds_per_gb,
+            plain.mbps / raw.mbps,
+            raw_offload.mbps,
+            raw_offload.seconds_per_gb,
+            offload.mbps,
+            offload.seconds_per_gb,
+            offload.mbps / raw_offload.mbps,
+            offload.mbps / raw.mbps,
         );
     }
 }

@@ -116,6 +116,13 @@ pub const MOUNT: Tool = Tool {
     package: "mount",
 };
 
+/// The reference TCP and UDP throughput tool: the `realnet` benchmark's
+/// end-to-end traffic, as a user would measure a link.
+pub const IPERF3: Tool = Tool {
+    program: "iperf3",
+    package: "iperf3",
+};
+
 /// Why a program could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
