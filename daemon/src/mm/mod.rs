@@ -199,6 +199,7 @@ pub async fn serve(
         table: Mutex::new(Table::default()),
         published: tokio::sync::Mutex::new(BTreeMap::new()),
         calls: Arc::new(tokio::sync::Semaphore::new(bus::MAX_CALLS)),
+        quiet_until: Mutex::new(None),
     });
     // Calls are answered and the objects are in place before the name is
     // taken, so a client that waits for the name finds every modem.
@@ -220,7 +221,10 @@ pub async fn serve(
         .await
         .map_err(zbus::Error::from)?;
     let status = match reply {
-        RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner => ApiStatus::Serving,
+        RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner => {
+            face.name_taken();
+            ApiStatus::Serving
+        }
         RequestNameReply::InQueue => ApiStatus::Waiting,
         RequestNameReply::Exists => {
             calls.abort();
@@ -237,7 +241,11 @@ pub async fn serve(
         )));
     }
     if status == ApiStatus::Waiting {
-        tasks.push(tokio::spawn(await_name(acquired, status_tx)));
+        tasks.push(tokio::spawn(await_name(
+            acquired,
+            status_tx,
+            Arc::clone(&face),
+        )));
     }
     Ok((
         Some(MmService {
@@ -250,10 +258,15 @@ pub async fn serve(
 }
 
 /// Waits for the bus to hand the queued name over.
-async fn await_name(mut acquired: zbus::fdo::NameAcquiredStream, status: watch::Sender<ApiStatus>) {
+async fn await_name(
+    mut acquired: zbus::fdo::NameAcquiredStream,
+    status: watch::Sender<ApiStatus>,
+    face: Arc<Face>,
+) {
     use futures_util::StreamExt;
     while let Some(signal) = acquired.next().await {
         if signal.args().is_ok_and(|args| args.name() == BUS_NAME) {
+            face.name_taken();
             tracing::info!("ModemManager API: {BUS_NAME} is now mbimd's");
             let _ = status.send(ApiStatus::Serving);
             return;
@@ -288,7 +301,27 @@ pub(crate) struct Face {
     published: tokio::sync::Mutex<Published>,
     /// Calls in progress (each may wait for a modem); bounded.
     calls: Arc<tokio::sync::Semaphore>,
+    /// Until when modems that appear are not announced: [`QUIET_AFTER_NAME`]
+    /// from when the name became mbimd's.
+    quiet_until: Mutex<Option<tokio::time::Instant>>,
 }
+
+/// How long after the name becomes mbimd's the objects of modems that
+/// appear meanwhile wait to be announced (and listed by
+/// `GetManagedObjects`).
+///
+/// GLib's object manager client (libmm-glib's, so NetworkManager's and
+/// mmcli's) mishandles an `InterfacesAdded` that arrives after the name's
+/// new owner is known to it but before the answer to its
+/// `GetManagedObjects`: it builds the object's proxies with no destination,
+/// and every call on them is answered by the bus itself ("Method "Connect"
+/// ... doesn't exist"), so NetworkManager's connection fails for good.
+/// ModemManager never meets it, as its modems appear seconds after its
+/// name (probing); mbimd's simulated or already-open modems appear within
+/// milliseconds, inside that window, when mbimd restarts under a running
+/// NetworkManager. Modems present before the name is taken are announced
+/// at once; calls a client makes announce what changed at once too.
+const QUIET_AFTER_NAME: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Face {
     /// The configuration in force.
@@ -308,6 +341,24 @@ impl Face {
             admin_group: config.dbus.admin_gid,
         };
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
+    }
+
+    /// The name just became mbimd's: new modems wait [`QUIET_AFTER_NAME`].
+    fn name_taken(&self) {
+        *self
+            .quiet_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some(tokio::time::Instant::now() + QUIET_AFTER_NAME);
+    }
+
+    /// Until when announcing waits, if it does now.
+    fn quiet_until(&self) -> Option<tokio::time::Instant> {
+        let until = *self
+            .quiet_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        until.filter(|until| *until > tokio::time::Instant::now())
     }
 
     /// The table (a short lock: nothing awaits while holding it).
@@ -646,6 +697,9 @@ async fn track(face: Arc<Face>) {
                 }
             });
             followers.insert(index, (watched, task));
+        }
+        if let Some(until) = face.quiet_until() {
+            tokio::time::sleep_until(until).await;
         }
         face.refresh().await;
         tokio::select! {

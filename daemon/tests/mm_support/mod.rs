@@ -118,6 +118,8 @@ pub(crate) struct Lab {
     pub(crate) namespace: String,
     pub(crate) bus_address: String,
     bus: Child,
+    /// `dbus-monitor` writing every message on the bus to `bus.log`.
+    recorder: Option<Child>,
     mbimd: Option<Child>,
     network_manager: Option<Child>,
     mbimd_runs: u32,
@@ -178,12 +180,13 @@ impl Lab {
             .spawn()
             .unwrap();
         let socket = dir.join("bus.sock");
-        let lab = Lab {
+        let mut lab = Lab {
             _turn: turn,
             bus_address: format!("unix:path={}", socket.display()),
             dir,
             namespace,
             bus,
+            recorder: None,
             mbimd: None,
             network_manager: None,
             mbimd_runs: 0,
@@ -191,7 +194,58 @@ impl Lab {
         lab.wait_until("the bus", || {
             std::os::unix::net::UnixStream::connect(&socket).is_ok()
         });
+        // Only a bus that lets anyone monitor it is recorded: under a
+        // stricter policy (the packaged one) dbus-monitor would fall back
+        // to eavesdropping as one more client of the bus under test.
+        if policy == OPEN_POLICY {
+            lab.record_bus();
+        }
         Some(lab)
+    }
+
+    /// Records every message on the lab's bus in `bus.log` (a failed wait
+    /// prints the errors in it: which connection answered what).
+    fn record_bus(&mut self) {
+        let log = self.dir.join("bus.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let recorder = DBUS_MONITOR
+            .command()
+            .args(["--address", &self.bus_address])
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        self.recorder = Some(recorder);
+        // Its own name lost: it is a monitor now, nothing later is missed.
+        self.wait_until("dbus-monitor", || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("member=NameLost")
+        });
+    }
+
+    /// The error replies on the lab's bus so far, each with its first line
+    /// of text, and who owned which name when.
+    pub(crate) fn bus_errors(&self) -> String {
+        let seen = std::fs::read_to_string(self.dir.join("bus.log")).unwrap_or_default();
+        let mut lines = seen.lines().peekable();
+        let mut found = Vec::new();
+        while let Some(line) = lines.next() {
+            if line.starts_with("error ") {
+                let text = lines.peek().map(|next| next.trim()).unwrap_or_default();
+                found.push(format!("{line}\n    {text}"));
+            } else if line.contains("member=NameOwnerChanged") {
+                let args: Vec<&str> = lines
+                    .clone()
+                    .take(3)
+                    .map(|arg| arg.trim().trim_start_matches("string "))
+                    .collect();
+                if args.first().is_some_and(|name| !name.starts_with("\":")) {
+                    found.push(format!("{line}\n    {}", args.join(" ")));
+                }
+            }
+        }
+        found.join("\n")
     }
 
     /// `program args…` in the namespace, a client of the lab's bus.
@@ -551,9 +605,12 @@ impl Lab {
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}\n--- mbimd's log (end) ---\n{}\n\
-                 --- NetworkManager's log (end) ---\n{}",
+                 --- NetworkManager's log (end) ---\n{}\n\
+                 --- errors and name owners on the bus (end; all in {}) ---\n{}",
                 tail(&self.mbimd_log(), 40),
-                tail(&self.network_manager_log(), 60)
+                tail(&self.network_manager_log(), 60),
+                self.dir.join("bus.log").display(),
+                tail(&self.bus_errors(), 40)
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -564,6 +621,10 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.stop_network_manager();
         self.stop_mbimd();
+        if let Some(mut recorder) = self.recorder.take() {
+            let _ = recorder.kill();
+            let _ = recorder.wait();
+        }
         let _ = self.bus.kill();
         let _ = self.bus.wait();
         let _ = IP
