@@ -41,12 +41,7 @@ fn two_sessions_at_once(mbimex: u8) {
     std::fs::create_dir_all(&dir).unwrap();
     let scratch = Scratch(dir.clone());
     let scenario = dir.join("scenario.toml");
-    let text = include_str!("../../simulator/scenarios/dssa.toml").replacen(
-        "mbimex = 1",
-        &format!("mbimex = {mbimex}"),
-        1,
-    );
-    assert!(text.contains(&format!("mbimex = {mbimex}")));
+    let text = mbimd_test_support::scenarios::dual_sim(mbimex, false);
     std::fs::write(&scenario, text).unwrap();
     let config = dir.join("mbimd.toml");
     let write_config = |interfaces: &str| {
@@ -95,6 +90,11 @@ fn two_sessions_at_once(mbimex: u8) {
     // Each gateway answers through its own session's device.
     namespace.ping("10.64.0.1", &Echo::new(3));
     namespace.ping("10.64.0.5", &Echo::new(3));
+    // At the version the modem offered.
+    if mbimex > 1 {
+        let agreed = format!("MBIM extensions {mbimex}.0 agreed");
+        assert!(read_log().contains(&agreed), "not {agreed}");
+    }
     // The IMS session takes no default route.
     let routes = namespace.ip(&["route", "show", "default"]);
     assert!(routes.contains("mbim0e0"), "{routes}");
@@ -128,12 +128,5 @@ impl<F: Fn() -> String> Drop for LogOnPanic<F> {
     }
 }
 
-#[test]
-fn two_sessions_at_once_on_an_mbim_1_0_modem() {
-    two_sessions_at_once(1);
-}
-
-#[test]
-fn two_sessions_at_once_on_an_mbimex_3_0_modem() {
-    two_sessions_at_once(3);
-}
+// CONNECT per session in each version's layout (4.0 reshapes it again).
+mbimd_test_support::against_mbim_1_0_3_0_and_4_0!(two_sessions_at_once);

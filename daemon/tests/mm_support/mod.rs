@@ -288,6 +288,34 @@ impl Lab {
         self.mbimd = Some(child);
     }
 
+    /// The built-in dual-SIM modem offering up to MBIMEx `mbimex` (its
+    /// first card's PIN enabled or not), as a scenario file in the lab's
+    /// directory: what `--simulate` is given by the tests run per version.
+    pub(crate) fn dual_sim_at(&self, mbimex: u8, pin_enabled: bool) -> String {
+        let path = self.dir.join(format!("dssa-{mbimex}-{pin_enabled}.toml"));
+        let text = mbimd_test_support::scenarios::dual_sim(mbimex, pin_enabled);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    /// Asserts that mbimd agreed MBIMEx `mbimex` with the modem (a test run
+    /// per version checks it ran at that version), by mbimd's own API.
+    pub(crate) fn assert_agreed(&self, mbimex: u8) {
+        let output = self.busctl(&[
+            "get-property",
+            "dev.mbimd.Mbimd1",
+            "/dev/mbimd/Mbimd1/Modem0/Executor0",
+            "dev.mbimd.Executor1",
+            "MbimexVersion",
+        ]);
+        assert_eq!(
+            text(&output).trim(),
+            format!("s \"{mbimex}.0\""),
+            "{}",
+            self.mbimd_log()
+        );
+    }
+
     /// mbimd's log of its latest run.
     pub(crate) fn mbimd_log(&self) -> String {
         std::fs::read_to_string(self.dir.join(format!("mbimd-{}.log", self.mbimd_runs)))
@@ -720,8 +748,16 @@ pub(crate) fn wait_for_state(lab: &Lab, index: &str, wanted: &str) {
 /// A lab with `mbimd --simulate` (`api = "on"`, then `config`) and its
 /// modem registered.
 pub(crate) fn registered_lab(name: &str, config: &str) -> Option<Lab> {
+    registered_lab_at(name, config, 1)
+}
+
+/// [`registered_lab`] with the built-in modem offering up to MBIMEx
+/// `mbimex`, and checked to have agreed it.
+pub(crate) fn registered_lab_at(name: &str, config: &str, mbimex: u8) -> Option<Lab> {
     let mut lab = Lab::new(name)?;
-    lab.start_mbimd(&format!("{API_ON}{config}"), &["--simulate"]);
+    let scenario = lab.dual_sim_at(mbimex, false);
+    lab.start_mbimd(&format!("{API_ON}{config}"), &["--simulate", &scenario]);
     wait_for_state(&lab, "0", "registered");
+    lab.assert_agreed(mbimex);
     Some(lab)
 }
