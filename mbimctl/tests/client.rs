@@ -140,6 +140,13 @@ struct Daemon {
 impl Daemon {
     /// None (after saying why) when the mbimd binary has not been built.
     fn start() -> Option<Daemon> {
+        Self::simulating(None, "")
+    }
+
+    /// [`start`](Self::start) with the modem of `scenario` (a scenario's
+    /// text; None: the built-in one) and `extra` appended to mbimd's
+    /// configuration.
+    fn simulating(scenario: Option<&str>, extra: &str) -> Option<Daemon> {
         let Some(mbimd) = mbimd_path() else {
             eprintln!(
                 "skipped: no mbimd binary next to this test (run `cargo test --workspace`, or `cargo build -p mbimd` first)"
@@ -166,7 +173,16 @@ impl Daemon {
                 text.push_str(&format!("[dbus]\nadmin-group = \"{group}\"\n"));
             }
         }
+        text.push_str(extra);
         std::fs::write(&config, text).unwrap();
+        let simulate = match scenario {
+            Some(scenario) => {
+                let path = bus.dir.path().join("scenario.toml");
+                std::fs::write(&path, scenario).unwrap();
+                format!("--simulate={}", path.display())
+            }
+            None => "--simulate".to_owned(),
+        };
         let log = bus.dir.path().join("mbimd.log");
         let mut command = if is_root() {
             let mut command = UNSHARE.command();
@@ -176,7 +192,7 @@ impl Daemon {
             Command::new(&mbimd)
         };
         command
-            .arg("--simulate")
+            .arg(simulate)
             .arg("--config")
             .arg(&config)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
@@ -410,6 +426,58 @@ fn show_prints_every_property_by_its_dbus_name() {
             line("NetdevParts").contains("network device mbim0e0: failed ("),
             "{text}"
         );
+    }
+}
+
+/// What a 5G modem agreed and brings, and each PDN session: an MBIMEx 4.0
+/// modem on 5G NSA, a profile with an IMS session beside the internet one.
+#[test]
+fn show_prints_the_agreed_version_the_5g_fields_and_the_sessions() {
+    let scenario = mbimd_test_support::scenarios::dual_sim(4, false)
+        .replacen(
+            "data_classes = [\"umts\", \"lte\"]",
+            "data_classes = [\"umts\", \"lte\", \"5g-nsa\"]",
+            1,
+        )
+        .replacen("data_class = \"lte\"", "data_class = \"5g-nsa\"", 1);
+    assert!(
+        scenario.contains("data_class = \"5g-nsa\""),
+        "dssa.toml moved"
+    );
+    let profile = "[[profiles]]\nname = \"internet\"\napn = \"internet\"\n\
+                   [[profiles.sessions]]\nname = \"ims\"\napn = \"ims\"\ncontext-type = \"ims\"\n";
+    let Some(daemon) = Daemon::simulating(Some(&scenario), profile) else {
+        return;
+    };
+    daemon.wait_until("session 1 connected", || {
+        daemon.json(&["show", "0/e0"])["Sessions"][1][4] == "connected"
+    });
+    let text = daemon.ok(&["show", "0/e0"]);
+    let line = |name: &str| {
+        text.lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name}: {text}"))
+            .to_owned()
+    };
+    assert!(line("MbimexVersion").ends_with(" 4.0"), "{text}");
+    assert!(line("DataClass").ends_with(" [5g-nsa]"), "{text}");
+    assert!(line("DataSubclass").ends_with(" [5g-endc]"), "{text}");
+    assert!(
+        line("Signal")
+            .ends_with(" [lte: RSRP -95 dBm, SNR 12 dB, 5g-nsa: RSRP -95 dBm, SNR 12 dB]"),
+        "{text}"
+    );
+    let sessions = line("Sessions");
+    let (netdev0, netdev1) = if is_root() {
+        (" on mbim0e0", " on mbim0e0s1")
+    } else {
+        ("", "")
+    };
+    for session in [
+        format!("0 internet (internet, APN \"internet\"): connected{netdev0} [10.64.0.2/30"),
+        format!("1 ims (ims, APN \"ims\"): connected{netdev1} [10.64.0.6/30"),
+    ] {
+        assert!(sessions.contains(&session), "{session}: {text}");
     }
 }
 
