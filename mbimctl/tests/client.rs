@@ -366,6 +366,14 @@ fn list_shows_the_modem_with_a_connected_executor_and_its_slots() {
     assert_eq!(modem["Slots"].as_array().unwrap().len(), 2);
 }
 
+/// The line of `mbimctl show`'s `text` that prints property `name`.
+fn property_line(text: &str, name: &str) -> String {
+    text.lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no {name}: {text}"))
+        .to_owned()
+}
+
 #[test]
 fn show_prints_every_property_by_its_dbus_name() {
     let Some(daemon) = Daemon::start() else {
@@ -407,12 +415,7 @@ fn show_prints_every_property_by_its_dbus_name() {
     // How the network device's configuration went, part by part: as root
     // (in a namespace of mbimd's own) all of it; unprivileged, no device.
     let text = daemon.ok(&["show", "0/e0"]);
-    let line = |name: &str| {
-        text.lines()
-            .find(|line| line.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("no {name}: {text}"))
-            .to_owned()
-    };
+    let line = |name: &str| property_line(&text, name);
     assert!(line("Transport").ends_with(" simulated"), "{text}");
     if is_root() {
         assert!(line("NetdevState").ends_with(" configured"), "{text}");
@@ -453,12 +456,7 @@ fn show_prints_the_agreed_version_the_5g_fields_and_the_sessions() {
         daemon.json(&["show", "0/e0"])["Sessions"][1][4] == "connected"
     });
     let text = daemon.ok(&["show", "0/e0"]);
-    let line = |name: &str| {
-        text.lines()
-            .find(|line| line.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("no {name}: {text}"))
-            .to_owned()
-    };
+    let line = |name: &str| property_line(&text, name);
     assert!(line("MbimexVersion").ends_with(" 4.0"), "{text}");
     assert!(line("DataClass").ends_with(" [5g-nsa]"), "{text}");
     assert!(line("DataSubclass").ends_with(" [5g-endc]"), "{text}");

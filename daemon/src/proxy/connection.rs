@@ -284,7 +284,7 @@ impl ProxyConnection {
             return;
         }
         if self.in_flight.len() >= MAX_CLIENT_IN_FLIGHT || !self.in_flight.insert(transaction_id) {
-            outputs.push(done(transaction_id, service, cid, Status::Busy, Vec::new()));
+            outputs.push(refused(transaction_id, service, cid, Status::Busy));
             return;
         }
         let Some(payload) = layouts::to_device(
@@ -295,12 +295,11 @@ impl ProxyConnection {
             payload,
         ) else {
             self.in_flight.remove(&transaction_id);
-            outputs.push(done(
+            outputs.push(refused(
                 transaction_id,
                 service,
                 cid,
                 Status::InvalidParameters,
-                Vec::new(),
             ));
             return;
         };
@@ -322,7 +321,7 @@ impl ProxyConnection {
     ) {
         let service = pc::SERVICE.uuid;
         let cid = pc::cid::Configuration::ID;
-        let refuse = |status| done(transaction_id, service, cid, status, Vec::new());
+        let refuse = |status| refused(transaction_id, service, cid, status);
         if command_type != CommandType::Set {
             outputs.push(refuse(Status::InvalidParameters));
             return;
@@ -410,12 +409,11 @@ impl ProxyConnection {
         let service = bc::SERVICE.uuid;
         let cid = bc::cid::DeviceServiceSubscribeList::ID;
         if command_type != CommandType::Set {
-            outputs.push(done(
+            outputs.push(refused(
                 transaction_id,
                 service,
                 cid,
                 Status::InvalidParameters,
-                Vec::new(),
             ));
             return;
         }
@@ -437,12 +435,11 @@ impl ProxyConnection {
                 // filter of what it is sent. The answer echoes its list.
                 outputs.push(done(transaction_id, service, cid, Status::Success, payload));
             }
-            Err(_) => outputs.push(done(
+            Err(_) => outputs.push(refused(
                 transaction_id,
                 service,
                 cid,
                 Status::InvalidParameters,
-                Vec::new(),
             )),
         }
     }
@@ -512,6 +509,12 @@ fn done(transaction_id: u32, service: Uuid, cid: u32, status: Status, buffer: Ve
         status,
         buffer,
     ))
+}
+
+/// A COMMAND_DONE with no information buffer: a refusal (or a plain
+/// success) answered here.
+fn refused(transaction_id: u32, service: Uuid, cid: u32, status: Status) -> Output {
+    done(transaction_id, service, cid, status, Vec::new())
 }
 
 fn function_error(transaction_id: u32, error: ProtocolError) -> Output {
