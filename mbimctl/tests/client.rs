@@ -382,6 +382,17 @@ fn show_prints_every_property_by_its_dbus_name() {
     let executor = daemon.json(&["show", "0/e0"]);
     assert_eq!(executor["State"], "connected");
     assert_eq!(executor["Index"], 0);
+    // No profile is configured, the built-in modem has no provisioned
+    // context and the test network 001/01 is in no provider database: the
+    // network's default APN, and the executor says so.
+    assert_eq!(
+        (&executor["Apn"], &executor["ApnSource"]),
+        (
+            &serde_json::json!(""),
+            &serde_json::json!("network-default")
+        ),
+        "{executor}"
+    );
     // How mbimd reaches the function: the in-process simulated modem.
     assert_eq!(executor["Transport"], "simulated");
     assert!(executor["Iccid"].is_string(), "{executor}");
@@ -458,6 +469,7 @@ fn show_prints_the_agreed_version_the_5g_fields_and_the_sessions() {
     let text = daemon.ok(&["show", "0/e0"]);
     let line = |name: &str| property_line(&text, name);
     assert!(line("MbimexVersion").ends_with(" 4.0"), "{text}");
+    assert!(line("ApnSource").ends_with(" profile"), "{text}");
     assert!(line("DataClass").ends_with(" [5g-nsa]"), "{text}");
     assert!(line("DataSubclass").ends_with(" [5g-endc]"), "{text}");
     assert!(
