@@ -161,10 +161,10 @@ enum WhileAsleep {
     Reenumerated,
 }
 
-/// Sleep and wake of the default modem with PIN1 enabled; `host_shutdown`:
-/// whether it has the MS Host Shutdown service; `name`: the test's network
-/// namespace.
-async fn sleep_and_wake(name: &str, host_shutdown: bool, asleep: WhileAsleep) {
+/// Sleep and wake of the default modem with PIN1 enabled, offering up to
+/// MBIMEx `mbimex`; `host_shutdown`: whether it has the MS Host Shutdown
+/// service; `name`: the test's network namespace.
+async fn sleep_and_wake(name: &str, host_shutdown: bool, asleep: WhileAsleep, mbimex: u8) {
     let bus = PrivateBus::start();
     let dir = bus.dir().to_owned();
     let locks = Arc::new(Mutex::new(Vec::new()));
@@ -187,6 +187,7 @@ async fn sleep_and_wake(name: &str, host_shutdown: bool, asleep: WhileAsleep) {
     // configuration (owned by the user running mbimd, mode 0600).
     let mut scenario = Scenario::default_dssa();
     scenario.modem.host_shutdown = host_shutdown;
+    scenario.modem.mbimex = mbimex;
     let card = scenario.slots[0].card.as_mut().unwrap();
     card.pin_enabled = true;
     let iccid = card.iccid.clone();
@@ -230,7 +231,10 @@ async fn sleep_and_wake(name: &str, host_shutdown: bool, asleep: WhileAsleep) {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let _mbimd = Mbimd { child, log };
+    let mbimd = Mbimd {
+        child,
+        log: log.clone(),
+    };
     let address = |namespace: &Namespace| {
         namespace
             .ip(&["-j", "addr", "show", "dev", "mbim0e0"])
@@ -331,19 +335,37 @@ async fn sleep_and_wake(name: &str, host_shutdown: bool, asleep: WhileAsleep) {
         (locks.len() == 2 && !locks[1].released()).then_some(())
     })
     .await;
+    // The version is agreed anew after each OPEN (the modem forgets it
+    // with CLOSE): once before the sleep, once after the wake.
+    if mbimex > 1 {
+        let agreed = format!("MBIM extensions {mbimex}.0 agreed");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(text.matches(&agreed).count(), 2, "{agreed}:\n{text}");
+    }
+    drop(mbimd);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_modem_with_host_shutdown_is_told_closed_and_reconnected_after_a_reset() {
-    sleep_and_wake("mbimd-sleep-hs", true, WhileAsleep::Reset).await;
+/// After the wake the modem speaks MBIM 1.0 until MBIM_CID_VERSION is
+/// asked again, so the layouts of the PIN, registration and CONNECT after
+/// it depend on the version being agreed anew: run against 1.0 and 3.0.
+/// (The other two differ from it in how the modem sleeps, not in what is
+/// read, and run once.)
+async fn a_modem_with_host_shutdown_is_told_closed_and_reconnected_after_a_reset(mbimex: u8) {
+    let name = format!("mbimd-sleep-hs{mbimex}");
+    sleep_and_wake(&name, true, WhileAsleep::Reset, mbimex).await;
 }
+
+mbimd_test_support::against_mbim_1_0_and_3_0!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async a_modem_with_host_shutdown_is_told_closed_and_reconnected_after_a_reset
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modem_without_host_shutdown_is_closed_and_reconnected_after_a_reset() {
-    sleep_and_wake("mbimd-sleep-close", false, WhileAsleep::Reset).await;
+    sleep_and_wake("mbimd-sleep-close", false, WhileAsleep::Reset, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modem_re_enumerated_across_the_sleep_is_taken_again_and_reconnected() {
-    sleep_and_wake("mbimd-sleep-reenum", true, WhileAsleep::Reenumerated).await;
+    sleep_and_wake("mbimd-sleep-reenum", true, WhileAsleep::Reenumerated, 1).await;
 }
