@@ -105,6 +105,16 @@ impl Mbimd {
         }
     }
 
+    /// Everything mbimd said: the lines read so far and the rest of its
+    /// output (once it has ended, its pipe closes), for a failure's
+    /// message.
+    fn said(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+
     /// How mbimd ended.
     fn exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + HANG_GUARD;
@@ -236,7 +246,14 @@ fn unplugging_the_simulated_modem_is_logged_with_why() {
     assert!(reply.get("error").is_none(), "{reply}");
     mbimd.line_with("the simulated modem is plugged in again");
     mbimd_test_support::process::terminate(mbimd.child.id()).unwrap();
-    assert!(mbimd.exit().success());
+    // Seen failing once in a full workspace run (not reproduced in 44 runs
+    // alone or three at a time): what mbimd said then is what tells why.
+    let status = mbimd.exit();
+    assert!(
+        status.success(),
+        "{status}; mbimd said:\n{:#?}",
+        mbimd.said()
+    );
 }
 
 #[test]
