@@ -1042,6 +1042,48 @@ fn finish_into_hands_over_the_same_blocks_as_finish() {
     assert_eq!(spare.len(), 1900);
 }
 
+/// A spare shorter than the blocks built in it (a transfer buffer that
+/// carried a small block, or none yet) is lengthened as the next block
+/// needs, datagrams and NDPs alike, and the blocks are those `finish`
+/// makes: full ones with two sessions, small ones, and full ones of tiny
+/// datagrams, whose NDPs are longer than a step of growth.
+#[test]
+fn finish_into_lengthens_a_short_spare_as_the_block_needs() {
+    let limits = BuildLimits {
+        max_size: 16384,
+        max_datagrams: 0,
+        divisor: 4,
+        remainder: 0,
+        ndp_alignment: 16,
+    };
+    let mut copying = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let mut swapping = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    for (round, spare_len) in [0usize, 7, 300, 9000, 0, 16384].into_iter().enumerate() {
+        let mut spare = vec![0xee; spare_len];
+        let (full, tiny) = (round % 3 != 1, round % 3 == 2);
+        let mut index = 0usize;
+        loop {
+            let size = if tiny {
+                1 + index % 4
+            } else {
+                1 + (index * 97 + round) % 1400
+            };
+            let signature = NdpSignature::Ips(u8::try_from(index % 2).unwrap());
+            let datagram = vec![u8::try_from((index + round) % 251).unwrap(); size];
+            let copied = copying.push(signature, &datagram);
+            assert_eq!(swapping.push(signature, &datagram), copied, "push {index}");
+            index += 1;
+            if copied.is_err() || (!full && index == 3) {
+                break;
+            }
+        }
+        let expected = copying.finish().unwrap().to_vec();
+        assert!(swapping.finish_into(&mut spare));
+        assert_eq!(spare, expected, "block {round}");
+        copying.reset();
+    }
+}
+
 /// A datagram written in place (`push_with`) makes the same block as one
 /// copied in (`push`), across sessions, a full block and a datagram too big;
 /// the writer runs only for a datagram that is taken, on exactly its bytes.

@@ -173,6 +173,10 @@ pub struct NtbBuilder {
     finished: Option<usize>,
 }
 
+/// How much further than a datagram's end a short buffer is grown at once
+/// (zeroed, then written over by the datagrams that follow).
+const GROWTH_STEP: usize = 4096;
+
 /// `hot_signature` when no push can take the fast path; not a `u32`.
 const NO_HOT: u64 = u64::MAX;
 
@@ -416,9 +420,12 @@ impl NtbBuilder {
     #[inline(always)]
     fn place(&mut self, start: usize, end: usize) -> Option<&mut [u8]> {
         let from = self.data_end;
-        // `from <= start <= end`, so this is all of `from..end` in bounds.
-        if end > self.buf.len() || start > end {
+        if start > end {
             return None;
+        }
+        // `from <= start <= end`, so this is all of `from..end` in bounds.
+        if end > self.buf.len() {
+            self.grow(end)?;
         }
         // Padding is zeroed so a block never carries bytes of an earlier
         // one. It is short (below the divisor): one fixed 16-byte store
@@ -440,6 +447,25 @@ impl NtbBuilder {
             }
         }
         self.buf.get_mut(start..end)
+    }
+
+    /// Lengthens the buffer to hold `end` bytes (and a step more, up to
+    /// `max_size`, so a block that fills a short buffer grows it now and
+    /// then, not on every push); `None` beyond `max_size`. The buffer is
+    /// only as long as the blocks built in it have needed: a buffer
+    /// received from [`finish_into`](Self::finish_into) is as long as the
+    /// block it last carried, and zeroing it up to `max_size` there would
+    /// cost a whole block's stores for every small block (a lone packet
+    /// flushed at once).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, end: usize) -> Option<()> {
+        if end > self.max_size {
+            return None;
+        }
+        let length = end.saturating_add(GROWTH_STEP).min(self.max_size);
+        self.buf.resize(length, 0);
+        Some(())
     }
 
     /// Everything `push` does not do inline: the first push of a block or of
@@ -558,7 +584,7 @@ impl NtbBuilder {
     /// Finishes the block and hands it over without copying it: the
     /// builder's buffer and `spare` trade places, so afterwards `spare` holds
     /// exactly the block and the next block is built in `spare`'s former
-    /// allocation (grown to the block size if shorter). A transmit loop that
+    /// allocation (lengthened as that block needs). A transmit loop that
     /// recycles its transfer buffers thus never copies a block. Returns
     /// `false`, `spare` untouched, if no datagram was pushed.
     pub fn finish_into(&mut self, spare: &mut Vec<u8>) -> bool {
@@ -567,10 +593,10 @@ impl NtbBuilder {
         };
         std::mem::swap(&mut self.buf, spare);
         spare.truncate(block_len);
-        // Only the tail beyond the old length is written: stale bytes of an
-        // earlier block are harmless, as `place` and `write_block` write or
-        // zero every byte a block spans.
-        self.buf.resize(self.max_size, 0);
+        // The next block is built in the spare as long as it is, grown only
+        // as far as that block needs (`grow`): stale bytes of an earlier
+        // block are harmless, as `place` and `write_block` write or zero
+        // every byte a block spans.
         self.reset();
         true
     }
@@ -607,6 +633,18 @@ impl NtbBuilder {
             }
         }
 
+        // The NDPs go after the data, where a buffer grown only as far as
+        // the datagrams needed may end: lengthen it first.
+        let mut at = *data_end;
+        for session in sessions.iter() {
+            at = align_up(at, alignment) + header_len + (session.count + 1) * entry_len;
+        }
+        if at > *max_size {
+            return None;
+        }
+        if buf.len() < at {
+            buf.resize(at, 0);
+        }
         let mut at = *data_end;
         for session in sessions.iter_mut() {
             let start = align_up(at, alignment);
