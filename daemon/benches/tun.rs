@@ -43,7 +43,8 @@
 //! The targets are printed beside them; nothing here fails on a slow or
 //! busy machine.
 //!
-//! Run as root: `cargo bench -p mbimd --bench tun`.
+//! Run as root: `cargo bench -p mbimd --bench tun`; `TUN_BENCH_ONLY=64TX,1400RX+o`
+//! runs only the rows named (`+o`: with offloads), to profile one case.
 
 #![allow(
     clippy::unwrap_used,
@@ -385,6 +386,69 @@ async fn rx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize, segments: usize) -
     measured
 }
 
+/// The floor of the per-packet path on this runtime: a bare task on the
+/// same tokio runtime and the same device as the pump (`mbim0`, opened as
+/// mbimd opens it), making only the system calls the pump makes and
+/// counting, with none of the pump's work between them. TX: wait for the
+/// device to be readable, then read until it is empty (the pump's drain).
+/// RX: write an NTB's worth of datagrams per round and spend one unit of
+/// the cooperative budget per round (the pump's per-NTB yield). Where the
+/// pump is near this floor and the floor below the raw ceiling, the gap is
+/// the cost of an async task's readiness and wake-ups on this machine, not
+/// the pump's.
+async fn async_floor(device: &Arc<tun_rs::AsyncDevice>, size: usize, tx: bool) -> f64 {
+    use datapath::PacketDevice;
+    let count = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn({
+        let (device, count) = (device.clone(), count.clone());
+        async move {
+            if tx {
+                let mut buffer = vec![0u8; datapath::segment::READ_BUFFER_LEN];
+                loop {
+                    if device.recv(&mut buffer).await.is_err() {
+                        continue;
+                    }
+                    let mut read = 1;
+                    while device.try_recv(&mut buffer).is_ok() {
+                        read += 1;
+                    }
+                    count.fetch_add(read, Ordering::Relaxed);
+                }
+            } else {
+                let packet = udp_packet(
+                    IpAddr::V4(support::GATEWAY),
+                    9,
+                    IpAddr::V4(support::HOST),
+                    HOST_PORT,
+                    size - 28,
+                )
+                .unwrap();
+                let per_round = datagrams_per_ntb(size) as u64;
+                loop {
+                    for _ in 0..per_round {
+                        if device.try_send(&packet).is_err() {
+                            let _ = device.send(&packet).await;
+                        }
+                    }
+                    count.fetch_add(per_round, Ordering::Relaxed);
+                    tokio::task::consume_budget().await;
+                }
+            }
+        }
+    });
+    let sender = tx.then(|| {
+        Sender::start(
+            SocketAddr::new(IpAddr::V4(support::GATEWAY), SINK_PORT),
+            size,
+        )
+    });
+    let measured = rate(|| count.load(Ordering::Relaxed)).await;
+    drop(sender);
+    task.abort();
+    let _ = task.await;
+    measured
+}
+
 /// What the pump talks to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Peer {
@@ -475,6 +539,7 @@ async fn rx_pump(device: &Arc<tun_rs::AsyncDevice>, size: usize, peer: Peer) -> 
             let replay = pipes::ReplayIn {
                 block: pipes::full_block(&packet),
                 pending: Default::default(),
+                filled: Vec::new(),
             };
             let handle = free_pump(device.clone(), replay);
             let counters = handle.counters();
@@ -558,6 +623,9 @@ async fn measure(
     // (UDP_MAX_SEGMENTS), and GRO never writes one.
     let segments = offload.then(|| datagrams_per_ntb(size).min(64));
     for _ in 0..RUNS {
+        if !offload {
+            floor_rates.push(async_floor(device, size, tx).await);
+        }
         if tx {
             raw_rates.push(tx_raw(raw, size, offload).await);
             if offload {
@@ -584,6 +652,21 @@ async fn measure(
             median(floor_rates)
         },
     }
+}
+
+/// Whether the row of `size`, direction and offloads runs: all of them,
+/// unless `TUN_BENCH_ONLY` lists rows as `64TX`, `1400RX+o`, … (comma
+/// separated), to profile one case alone.
+fn selected(size: usize, tx: bool, offload: bool) -> bool {
+    let Ok(only) = std::env::var("TUN_BENCH_ONLY") else {
+        return true;
+    };
+    let name = format!(
+        "{size}{}{}",
+        if tx { "TX" } else { "RX" },
+        if offload { "+o" } else { "" }
+    );
+    only.split(',').any(|row| row.trim() == name)
 }
 
 fn main() {
@@ -614,8 +697,13 @@ fn main() {
             "per packet; ratio = over the raw TUN ceiling of the same run (target >= {TARGET:.2}x)"
         );
         println!(
-            "{:>5} {:>4} {:>11} {:>11} {:>7} {:>11} {:>7}",
-            "size", "dir", "raw", "sim", "ratio", "pump", "ratio"
+            "floor = a bare task on the pump's runtime and device making only the pump's \
+             system calls (TX: readable, then read until empty; RX: an NTB's worth of writes \
+             per round): what readiness and wake-ups cost an async path here; /fl = pump over it"
+        );
+        println!(
+            "{:>5} {:>4} {:>11} {:>11} {:>7} {:>11} {:>7} {:>11} {:>7} {:>6}",
+            "size", "dir", "raw", "floor", "ratio", "sim", "ratio", "pump", "ratio", "/fl"
         );
         {
             let netdev = open_mbim0(false).await;
@@ -623,15 +711,23 @@ fn main() {
             let device = netdev.device().unwrap();
             for size in sizes {
                 for tx in [true, false] {
+                    if !selected(size, tx, false) {
+                        per_packet.push(f64::NAN);
+                        continue;
+                    }
                     let row = measure(&device, &raw, size, tx, false).await;
                     println!(
-                        "{size:>5} {:>4} {:>11.0} {:>11.0} {:>6.2}x {:>11.0} {:>6.2}x",
+                        "{size:>5} {:>4} {:>11.0} {:>11.0} {:>6.2}x {:>11.0} {:>6.2}x {:>11.0} \
+                         {:>6.2}x {:>5.2}x",
                         if tx { "TX" } else { "RX" },
                         row.raw,
+                        row.floor,
+                        row.floor / row.raw,
                         row.sim,
                         row.sim / row.raw,
                         row.free,
                         row.free / row.raw,
+                        row.free / row.floor,
                     );
                     per_packet.push(row.raw);
                 }
@@ -656,8 +752,11 @@ fn main() {
         let mut per_packet = per_packet.into_iter();
         for size in sizes {
             for tx in [true, false] {
-                let row = measure(&device, &raw, size, tx, true).await;
                 let plain = per_packet.next().unwrap_or(f64::NAN);
+                if !selected(size, tx, true) {
+                    continue;
+                }
+                let row = measure(&device, &raw, size, tx, true).await;
                 println!(
                     "{size:>5} {:>4} {:>11.0} {:>11.0} {:>11.0} {:>6.2}x {:>5.1}x {:>11.0} {:>6.2}x {:>5.1}x {:>5.2}x",
                     if tx { "TX" } else { "RX" },
