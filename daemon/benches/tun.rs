@@ -350,8 +350,10 @@ async fn rx_raw(raw: &Arc<tun_rs::SyncDevice>, size: usize, offload: Option<usiz
 
 /// The floor of RX with offloads: the bare writer of `raw0` that also does
 /// the work no path coalescing an NTB's datagrams into a super-packet can
-/// skip: each of the `segments` datagrams' checksum checked (the kernel
-/// trusts a coalesced super-packet's) and its payload copied into place.
+/// skip: each of `segments` datagrams of a real NTB checksummed (the kernel
+/// trusts a coalesced super-packet's checksum, so its parts must be
+/// checked), and the super-packet gathered from the NTB in one `writev`
+/// (its headers, then each datagram's payload where it lies in the block).
 async fn rx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize, segments: usize) -> f64 {
     let datagram = udp_packet(
         IpAddr::V4(RAW_PEER),
@@ -361,20 +363,23 @@ async fn rx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize, segments: usize) -
         size - 28,
     )
     .unwrap();
-    let mut packet = super_packet(size, segments);
+    let block = pipes::full_block(&datagram);
+    let headers = super_packet(size, segments)[..VNET + 28].to_vec();
     let count = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let writer = std::thread::spawn({
         let (raw, count, stop) = (raw.clone(), count.clone(), stop.clone());
         move || {
-            let payload = &datagram[28..];
+            let ntb = mbim_protocol::ntb::Ntb::new_checked(&block).unwrap();
             while !stop.load(Ordering::Relaxed) {
-                for index in 0..segments {
+                let mut parts = [std::io::IoSlice::new(&[]); 65];
+                parts[0] = std::io::IoSlice::new(&headers);
+                for (part, datagram) in parts[1..].iter_mut().zip(ntb.datagrams().take(segments)) {
+                    let datagram = datagram.unwrap().data;
                     black_box(tun_rs::checksum(black_box(&datagram[20..]), 0));
-                    let at = VNET + 28 + index * payload.len();
-                    packet[at..at + payload.len()].copy_from_slice(payload);
+                    *part = std::io::IoSlice::new(&datagram[28..]);
                 }
-                if raw.send(&packet).is_ok() {
+                if raw.send_vectored(&parts[..=segments]).is_ok() {
                     count.fetch_add(segments as u64, Ordering::Relaxed);
                 }
             }
@@ -741,8 +746,8 @@ fn main() {
             "with offloads (UDP: USO {}); ratio = over the raw offload ceiling (target >= \
              {OFFLOAD_TARGET:.2}x), xpp = over the per-packet raw ceiling (target >= \
              {OFFLOAD_TARGET_PER_PACKET:.1}x);\nfloor = the raw loop also cutting each \
-             super-packet into an NTB (TX) or gathering an NTB's datagrams into one (RX), \
-             checksums included: the least any such path does; /fl = pump over it",
+             super-packet into an NTB (TX) or checksumming an NTB's datagrams and gathering them \
+             into one write (RX): the least any such path does; /fl = pump over it",
             if netdev.udp_offload() { "on" } else { "not in this kernel" },
         );
         println!(

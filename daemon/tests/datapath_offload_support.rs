@@ -148,6 +148,8 @@ pub struct Spec {
     pub destination_port: u16,
     pub id: u16,
     pub sequence: u32,
+    /// TCP acknowledgement number.
+    pub ack: u32,
     /// TCP flags (ACK|PSH = 0x18, FIN = 0x01).
     pub flags: u8,
     /// TCP options (a multiple of 4 bytes).
@@ -203,7 +205,7 @@ impl Spec {
         match self.protocol {
             TCP => {
                 packet.extend_from_slice(&self.sequence.to_be_bytes());
-                packet.extend_from_slice(&1u32.to_be_bytes());
+                packet.extend_from_slice(&self.ack.to_be_bytes());
                 let offset = ((20 + self.tcp_options.len()) / 4) as u8;
                 packet.extend_from_slice(&[offset << 4, self.flags]);
                 packet.extend_from_slice(&0xffffu16.to_be_bytes());
@@ -253,6 +255,50 @@ impl Spec {
         read.extend_from_slice(&packet);
         read
     }
+}
+
+/// Makes `packet`'s IPv4 header checksum and TCP or UDP checksum right
+/// again after a test changed it (IPv4 options and IPv6 extension headers
+/// are skipped by their length fields; a UDP checksum of 0 stays 0).
+pub fn refresh_checksums(packet: &mut [u8]) {
+    let v6 = packet[0] >> 4 == 6;
+    let (header, mut protocol) = if v6 {
+        (40, packet[6])
+    } else {
+        (usize::from(packet[0] & 0x0f) * 4, packet[9])
+    };
+    let mut at = header;
+    if v6 {
+        // Extension headers: next header, length in 8-byte units - 1.
+        while protocol != TCP && protocol != UDP && at + 8 <= packet.len() {
+            protocol = packet[at];
+            at += (usize::from(packet[at + 1]) + 1) * 8;
+        }
+    } else {
+        packet[10..12].fill(0);
+        let checksum = !sum(&packet[..header], 0);
+        packet[10..12].copy_from_slice(&checksum.to_be_bytes());
+    }
+    let field = at + if protocol == TCP { 16 } else { 6 };
+    if protocol == UDP && packet[field..field + 2] == [0, 0] {
+        return;
+    }
+    let (source, destination) = if v6 {
+        let s: [u8; 16] = packet[8..24].try_into().unwrap();
+        let d: [u8; 16] = packet[24..40].try_into().unwrap();
+        (IpAddr::from(s), IpAddr::from(d))
+    } else {
+        let s: [u8; 4] = packet[12..16].try_into().unwrap();
+        let d: [u8; 4] = packet[16..20].try_into().unwrap();
+        (IpAddr::from(s), IpAddr::from(d))
+    };
+    packet[field..field + 2].fill(0);
+    let length = packet.len() - at;
+    let value = match !sum(&packet[at..], pseudo(source, destination, protocol, length)) {
+        0 if protocol == UDP => 0xffff,
+        other => other,
+    };
+    packet[field..field + 2].copy_from_slice(&value.to_be_bytes());
 }
 
 /// `len` bytes of a pattern that differs at every offset within a segment.

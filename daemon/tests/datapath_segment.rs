@@ -28,6 +28,7 @@ fn spec(v6: bool, protocol: u8) -> Spec {
         destination_port: 5001,
         id: 0x1234,
         sequence: 0xffff_f000,
+        ack: 1,
         flags: 0x18 | 0x01,
         tcp_options: Vec::new(),
     }

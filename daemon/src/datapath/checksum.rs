@@ -8,7 +8,7 @@
 ///
 /// tun-rs's (wireguard-go's algorithm, with AVX2 or SSE4.1 picked at run
 /// time): the transmit path sums every byte it sends with offloads, and the
-/// receive path's GRO (tun-rs's too) checks every byte it coalesces with
+/// receive path's GRO (`gro.rs`) checks every byte it coalesces with
 /// the same function.
 pub(crate) fn sum(data: &[u8], initial: u32) -> u16 {
     tun_rs::checksum(data, u64::from(initial))

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -32,25 +32,22 @@ pub trait PacketDevice: Send + Sync {
     /// device pushes back, so a write costs no future or readiness poll.
     fn try_send(&self, packet: &[u8]) -> io::Result<usize>;
 
-    /// Writes a batch of packets, each in `buffers[i][offset..]` with
-    /// `offset` bytes of room before it for a virtio-net header. A TUN
-    /// device with virtio-net framing coalesces the packets of one flow
-    /// into super-packets (GRO, with `gro`'s tables) and writes those; this
-    /// default writes each packet as it is. The buffers may be changed
-    /// (coalescing grows the first of a flow).
-    fn send_batch(
+    /// Writes one packet gathered from `parts` (one `writev`): with
+    /// virtio-net framing, a header and a packet or a super-packet whose
+    /// payloads stay where they are.
+    fn send_vectored(
         &self,
-        gro: &mut tun_rs::GROTable,
-        buffers: &mut [Vec<u8>],
-        offset: usize,
-    ) -> impl Future<Output = io::Result<()>> + Send {
-        let _ = gro;
-        async move {
-            for buffer in buffers.iter() {
-                self.send(buffer.get(offset..).unwrap_or_default()).await?;
-            }
-            Ok(())
-        }
+        parts: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> + Send;
+
+    /// [`send_vectored`](Self::send_vectored) if the device takes the
+    /// packet now; [`io::ErrorKind::WouldBlock`] otherwise.
+    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize>;
+
+    /// Whether the device takes UDP super-packets (a TUN device with
+    /// virtio-net framing and USO), so receiving may coalesce UDP too.
+    fn takes_udp_super_packets(&self) -> bool {
+        false
     }
 }
 
@@ -71,13 +68,19 @@ impl<D: PacketDevice> PacketDevice for Arc<D> {
         (**self).try_send(packet)
     }
 
-    fn send_batch(
+    fn send_vectored(
         &self,
-        gro: &mut tun_rs::GROTable,
-        buffers: &mut [Vec<u8>],
-        offset: usize,
-    ) -> impl Future<Output = io::Result<()>> + Send {
-        (**self).send_batch(gro, buffers, offset)
+        parts: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        (**self).send_vectored(parts)
+    }
+
+    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+        (**self).try_send_vectored(parts)
+    }
+
+    fn takes_udp_super_packets(&self) -> bool {
+        (**self).takes_udp_super_packets()
     }
 }
 
@@ -128,7 +131,8 @@ impl Direction {
         queue.packets.len() <= self.capacity / 2
     }
 
-    fn try_push(&self, packet: &[u8]) -> Result<(), PushOutcome> {
+    /// Queues the packet gathered from `parts`.
+    fn try_push(&self, parts: &[IoSlice<'_>]) -> Result<(), PushOutcome> {
         let mut queue = self.lock();
         if queue.closed {
             return Err(PushOutcome::Closed);
@@ -138,20 +142,23 @@ impl Direction {
         }
         let mut buffer = queue.spare.pop().unwrap_or_default();
         buffer.clear();
-        buffer.extend_from_slice(packet);
+        for part in parts {
+            buffer.extend_from_slice(part);
+        }
         queue.packets.push_back(buffer);
         drop(queue);
         self.readable.notify_one();
         Ok(())
     }
 
-    async fn push(&self, packet: &[u8]) -> io::Result<usize> {
+    async fn push(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+        let len = parts.iter().map(|part| part.len()).sum();
         loop {
             let writable = self.writable.notified();
             tokio::pin!(writable);
             writable.as_mut().enable();
-            match self.try_push(packet) {
-                Ok(()) => return Ok(packet.len()),
+            match self.try_push(parts) {
+                Ok(()) => return Ok(len),
                 Err(PushOutcome::Closed) => return Err(closed()),
                 Err(PushOutcome::Full) => writable.await,
             }
@@ -262,6 +269,8 @@ struct Shared {
 #[derive(Debug, Clone)]
 pub struct MemoryDevice {
     shared: Arc<Shared>,
+    /// What [`PacketDevice::takes_udp_super_packets`] says.
+    udp_super_packets: bool,
 }
 
 /// The network-stack side of a [`MemoryDevice`].
@@ -280,9 +289,17 @@ impl MemoryDevice {
         (
             MemoryDevice {
                 shared: shared.clone(),
+                udp_super_packets: false,
             },
             MemoryPeer { shared },
         )
+    }
+
+    /// The same device, saying it takes UDP super-packets (as a TUN device
+    /// with USO does) or not: whether the pump coalesces UDP into it.
+    pub fn with_udp_super_packets(mut self, takes: bool) -> Self {
+        self.udp_super_packets = takes;
+        self
     }
 }
 
@@ -298,28 +315,47 @@ impl PacketDevice for MemoryDevice {
             .ok_or_else(|| io::ErrorKind::WouldBlock.into())
     }
 
-    fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
-        self.shared.from_pump.push(packet)
+    async fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        self.shared.from_pump.push(&[IoSlice::new(packet)]).await
     }
 
     fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
-        match self.shared.from_pump.try_push(packet) {
-            Ok(()) => Ok(packet.len()),
+        self.try_send_vectored(&[IoSlice::new(packet)])
+    }
+
+    fn send_vectored(
+        &self,
+        parts: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        self.shared.from_pump.push(parts)
+    }
+
+    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.shared.from_pump.try_push(parts) {
+            Ok(()) => Ok(parts.iter().map(|part| part.len()).sum()),
             Err(PushOutcome::Full) => Err(io::ErrorKind::WouldBlock.into()),
             Err(PushOutcome::Closed) => Err(closed()),
         }
+    }
+
+    fn takes_udp_super_packets(&self) -> bool {
+        self.udp_super_packets
     }
 }
 
 impl MemoryPeer {
     /// Queues a packet for the pump to read, waiting while the queue is full.
     pub async fn inject(&self, packet: &[u8]) -> io::Result<()> {
-        self.shared.to_pump.push(packet).await.map(|_| ())
+        self.shared
+            .to_pump
+            .push(&[IoSlice::new(packet)])
+            .await
+            .map(|_| ())
     }
 
     /// Queues a packet for the pump to read if there is room now.
     pub fn try_inject(&self, packet: &[u8]) -> io::Result<()> {
-        match self.shared.to_pump.try_push(packet) {
+        match self.shared.to_pump.try_push(&[IoSlice::new(packet)]) {
             Ok(()) => Ok(()),
             Err(PushOutcome::Full) => Err(io::ErrorKind::WouldBlock.into()),
             Err(PushOutcome::Closed) => Err(closed()),

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  bulk IN ─┬─ N transfers in flight, buffers reused ─▶ Ntb::new_checked
-//!           │     ─▶ datagrams of IPS<session>: one device write each
+//!           │     ─▶ datagrams of IPS<session>: one device write each, or
+//!           │        with offloads one gathered write per flow's run (gro)
 //!           │     ─▶ other sessions, DSS: counted, dropped; bad NTB: counted
 //!  device ──┴─ read ─▶ Segmenter ─▶ NtbBuilder ─▶ flush when full, when the
 //!                device has nothing more queued, or after `flush_delay`
@@ -22,11 +23,13 @@
 //! a transfer that is a multiple of the endpoint's packet size, so the pump
 //! submits blocks as they are.
 //!
-//! Extension points (offloads, several queues) are described in [`segment`].
+//! Offloads (virtio-net framing): reads are cut up in [`segment`], writes
+//! coalesced in [`gro`].
 
 mod checksum;
 mod counters;
 mod device;
+pub mod gro;
 mod rx;
 pub mod segment;
 mod sessions;

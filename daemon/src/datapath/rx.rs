@@ -1,55 +1,43 @@
 //! Modem → host: bulk IN transfers in flight, each completed NTB parsed and
 //! its datagrams of our session written to the device: one write each,
 //! straight from the transfer buffer, on a plain device; on a device with
-//! virtio-net framing, gathered per NTB and coalesced per flow (GRO) into
-//! super-packets, so a bulk flow costs one write per NTB.
+//! virtio-net framing, coalesced per flow (GRO, `gro.rs`) into super-packets
+//! gathered from the transfer buffer, so a bulk flow costs one write per 64
+//! datagrams.
 
 use super::counters::{len64, Counters, RateLimit};
+use super::gro::{Coalescer, MAX_PARTS};
 use super::segment::ReadFraming;
 use super::sessions::SessionTable;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
 use mbim_transport::{InPipe, TransportError};
+use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 /// At most one "malformed NTB" warning per this interval.
 const MALFORMED_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Datagrams gathered for one coalescing write batch at most (tun-rs's
-/// GRO table is sized for this many).
-const GRO_BATCH: usize = tun_rs::IDEAL_BATCH_SIZE;
-
-/// The capacity of each gathering buffer: coalescing only appends to a
-/// buffer that can hold a whole super-packet without reallocating. Reserved,
-/// not touched: only the pages a packet is written to become resident.
-const GRO_BUFFER_CAPACITY: usize = 65535 + 2 * tun_rs::VIRTIO_NET_HDR_LEN;
-
 /// Where an NTB's datagrams go, and what that needs between NTBs.
 struct Writer {
-    framing: ReadFraming,
-    /// Virtio-net framing: each datagram copied after room for the header,
-    /// the buffers kept from one NTB to the next (grown, never shrunk).
-    batch: Vec<Vec<u8>>,
-    gathered: usize,
-    gathered_bytes: u64,
-    /// Made on the first coalescing write: a plain device never needs it.
-    gro: Option<tun_rs::GROTable>,
+    /// With virtio-net framing, the plan of each NTB's writes (kept from
+    /// one NTB to the next); a plain device writes each datagram as it
+    /// comes.
+    coalescer: Option<Coalescer>,
+    health: Health,
+}
+
+/// Failed writes: counted, warned about now and then, fatal only when
+/// they keep failing.
+struct Health {
     failures: u32,
     error_log: RateLimit,
 }
 
-impl Writer {
-    fn new(framing: ReadFraming) -> Self {
-        Writer {
-            framing,
-            batch: Vec::new(),
-            gathered: 0,
-            gathered_bytes: 0,
-            gro: None,
-            failures: 0,
-            error_log: RateLimit::new(MALFORMED_LOG_INTERVAL),
-        }
+impl Health {
+    fn written(&mut self) {
+        self.failures = 0;
     }
 
     /// Counts one failed write; `Err` once they keep failing.
@@ -67,8 +55,25 @@ impl Writer {
         }
         Ok(())
     }
+}
 
-    /// Writes or gathers one datagram.
+impl Writer {
+    /// A writer for a device framed as `framing`; with virtio-net framing
+    /// UDP is coalesced too if `udp` (the device takes USO super-packets).
+    fn new(framing: ReadFraming, udp: bool) -> Self {
+        Writer {
+            coalescer: match framing {
+                ReadFraming::PlainPacket => None,
+                ReadFraming::VirtioNet => Some(Coalescer::new(udp)),
+            },
+            health: Health {
+                failures: 0,
+                error_log: RateLimit::new(MALFORMED_LOG_INTERVAL),
+            },
+        }
+    }
+
+    /// Writes one datagram to a plain device, straight from the block.
     async fn datagram<D: PacketDevice>(
         &mut self,
         device: &D,
@@ -76,71 +81,57 @@ impl Writer {
         written: &mut (u64, u64),
         counters: &Counters,
     ) -> std::io::Result<()> {
-        match self.framing {
-            ReadFraming::PlainPacket => {
-                let result = match device.try_send(data) {
-                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                        device.send(data).await
-                    }
-                    result => result,
-                };
-                match result {
-                    Ok(_) => {
-                        self.failures = 0;
-                        written.0 += 1;
-                        written.1 += len64(data.len());
-                        Ok(())
-                    }
-                    Err(error) => self.failed(counters, error),
-                }
-            }
-            ReadFraming::VirtioNet => {
-                if self.batch.len() <= self.gathered {
-                    self.batch.push(Vec::with_capacity(GRO_BUFFER_CAPACITY));
-                }
-                if let Some(buffer) = self.batch.get_mut(self.gathered) {
-                    buffer.clear();
-                    buffer.resize(tun_rs::VIRTIO_NET_HDR_LEN, 0);
-                    buffer.extend_from_slice(data);
-                    self.gathered += 1;
-                    self.gathered_bytes += len64(data.len());
-                }
-                if self.gathered >= GRO_BATCH {
-                    self.flush(device, written, counters).await?;
-                }
+        let result = match device.try_send(data) {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => device.send(data).await,
+            result => result,
+        };
+        match result {
+            Ok(_) => {
+                self.health.written();
+                written.0 += 1;
+                written.1 += len64(data.len());
                 Ok(())
             }
+            Err(error) => self.health.failed(counters, error),
         }
     }
 
-    /// Writes what was gathered, coalesced.
-    async fn flush<D: PacketDevice>(
+    /// Writes the coalescer's plan for `block`: one gathered write per
+    /// super-packet or lone datagram.
+    async fn plan<D: PacketDevice>(
         &mut self,
         device: &D,
+        block: &[u8],
         written: &mut (u64, u64),
         counters: &Counters,
     ) -> std::io::Result<()> {
-        if self.gathered == 0 {
-            return Ok(());
-        }
-        let count = std::mem::take(&mut self.gathered);
-        let bytes = std::mem::take(&mut self.gathered_bytes);
-        let Some(batch) = self.batch.get_mut(..count) else {
+        let Writer { coalescer, health } = self;
+        let Some(coalescer) = coalescer else {
             return Ok(());
         };
-        let gro = self.gro.get_or_insert_with(tun_rs::GROTable::new);
-        match device
-            .send_batch(gro, batch, tun_rs::VIRTIO_NET_HDR_LEN)
-            .await
-        {
-            Ok(()) => {
-                self.failures = 0;
-                written.0 += u64::try_from(count).unwrap_or(u64::MAX);
-                written.1 += bytes;
-                Ok(())
+        coalescer.finish(block);
+        for index in 0..coalescer.len() {
+            let mut parts = [IoSlice::new(&[]); MAX_PARTS];
+            let Some(gathered) = coalescer.gather(block, index, &mut parts) else {
+                continue;
+            };
+            let parts = parts.get(..gathered.parts).unwrap_or_default();
+            let result = match device.try_send_vectored(parts) {
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    device.send_vectored(parts).await
+                }
+                result => result,
+            };
+            match result {
+                Ok(_) => {
+                    health.written();
+                    written.0 += gathered.datagrams;
+                    written.1 += gathered.bytes;
+                }
+                Err(error) => health.failed(counters, error)?,
             }
-            Err(error) => self.failed(counters, error),
         }
+        Ok(())
     }
 }
 
@@ -161,7 +152,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
     }
     let ours = NdpSignature::Ips(config.session_id);
     let mut malformed_log = RateLimit::new(MALFORMED_LOG_INTERVAL);
-    let mut writer = Writer::new(config.framing);
+    let mut writer = Writer::new(config.framing, device.takes_udp_super_packets());
     let mut transfer_failures = 0u32;
     loop {
         let completion = bulk_in.next_complete().await;
@@ -283,6 +274,9 @@ async fn deliver<D: PacketDevice>(
     };
     let mut written = (0u64, 0u64);
     let mut dropped = 0u64;
+    if let Some(coalescer) = &mut writer.coalescer {
+        coalescer.clear();
+    }
     let mut result = Ok(());
     for datagram in ntb.datagrams() {
         let datagram = match datagram {
@@ -313,15 +307,24 @@ async fn deliver<D: PacketDevice>(
             }
             continue;
         }
-        result = writer
-            .datagram(device, datagram.data, &mut written, counters)
-            .await;
-        if result.is_err() {
-            break;
+        match &mut writer.coalescer {
+            Some(coalescer) => {
+                if !coalescer.push(block, datagram.data) {
+                    dropped += 1;
+                }
+            }
+            None => {
+                result = writer
+                    .datagram(device, datagram.data, &mut written, counters)
+                    .await;
+                if result.is_err() {
+                    break;
+                }
+            }
         }
     }
     if result.is_ok() {
-        result = writer.flush(device, &mut written, counters).await;
+        result = writer.plan(device, block, &mut written, counters).await;
     }
     counters.rx_packets(written.0, written.1);
     counters.rx_dropped_many(dropped);

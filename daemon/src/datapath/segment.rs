@@ -23,8 +23,7 @@
 //! in between.
 //!
 //! The receive side's mirror image (GRO: an NTB's datagrams of one flow
-//! coalesced into one super-packet write) is in `rx.rs`, through the
-//! device's `send_batch`.
+//! coalesced into one super-packet write) is [`gro`](super::gro).
 
 use super::checksum;
 use tun_rs::{VirtioNetHdr, VIRTIO_NET_HDR_LEN};

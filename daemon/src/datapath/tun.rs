@@ -3,7 +3,7 @@
 
 use super::PacketDevice;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The device's descriptor, for the system calls the pump makes itself.
@@ -45,17 +45,19 @@ impl PacketDevice for tun_rs::AsyncDevice {
         rustix::io::write(descriptor(self), packet).map_err(io::Error::from)
     }
 
-    async fn send_batch(
+    fn send_vectored(
         &self,
-        gro: &mut tun_rs::GROTable,
-        buffers: &mut [Vec<u8>],
-        offset: usize,
-    ) -> io::Result<()> {
-        // tun-rs's GRO (the port of wireguard-go's tables): TCP and, where
-        // the kernel has USO, UDP; on a device without IFF_VNET_HDR it
-        // writes each packet without the header room.
-        tun_rs::AsyncDevice::send_multiple(self, gro, buffers, offset)
-            .await
-            .map(|_| ())
+        parts: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        tun_rs::AsyncDevice::send_vectored(self, parts)
+    }
+
+    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+        // As try_send: one writev(2).
+        rustix::io::writev(descriptor(self), parts).map_err(io::Error::from)
+    }
+
+    fn takes_udp_super_packets(&self) -> bool {
+        self.udp_gso()
     }
 }

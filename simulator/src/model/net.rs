@@ -249,8 +249,14 @@ fn handle_ipv6(packet: &[u8], gateway: &Gateway) -> Option<Verdict> {
     }
 }
 
+/// The IPv4 "don't fragment" flag, in the flags and fragment offset field.
+const IPV4_DF: u16 = 0x4000;
+
 /// A UDP datagram from `source` to `destination` with `payload_len` bytes of
 /// payload, checksummed; `None` if the families differ or it is too long.
+/// IPv4's has DF set and ID 0, as Linux sends from an unconnected socket
+/// doing path-MTU discovery: a stream of them may be coalesced (GRO) the
+/// way the kernel coalesces such datagrams.
 pub fn udp_packet(
     source: IpAddr,
     source_port: u16,
@@ -280,6 +286,7 @@ pub fn udp_packet(
                 *first = 0x45;
             }
             put16(&mut packet, 2, total);
+            put16(&mut packet, 6, IPV4_DF);
             if let Some(ttl) = packet.get_mut(8) {
                 *ttl = TTL;
             }
