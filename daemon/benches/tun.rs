@@ -420,14 +420,7 @@ async fn async_floor(device: &Arc<tun_rs::AsyncDevice>, size: usize, tx: bool) -
                     count.fetch_add(read, Ordering::Relaxed);
                 }
             } else {
-                let packet = udp_packet(
-                    IpAddr::V4(support::GATEWAY),
-                    9,
-                    IpAddr::V4(support::HOST),
-                    HOST_PORT,
-                    size - 28,
-                )
-                .unwrap();
+                let packet = towards_host(size);
                 let per_round = datagrams_per_ntb(size) as u64;
                 loop {
                     for _ in 0..per_round {
@@ -533,14 +526,7 @@ async fn rx_pump(device: &Arc<tun_rs::AsyncDevice>, size: usize, peer: Peer) -> 
             measured
         }
         Peer::Free => {
-            let packet = udp_packet(
-                IpAddr::V4(support::GATEWAY),
-                9,
-                IpAddr::V4(support::HOST),
-                HOST_PORT,
-                size - 28,
-            )
-            .unwrap();
+            let packet = towards_host(size);
             let replay = pipes::ReplayIn {
                 block: pipes::full_block(&packet),
                 pending: Default::default(),
@@ -589,16 +575,22 @@ fn open_raw0(offload: bool) -> Arc<tun_rs::SyncDevice> {
     raw
 }
 
-/// Datagrams of `size` bytes in one of the default scenario's IN NTBs.
-fn datagrams_per_ntb(size: usize) -> usize {
-    let packet = udp_packet(
+/// A UDP datagram of `size` bytes in all from the gateway to the host's
+/// sink port: what the RX cases write.
+fn towards_host(size: usize) -> Vec<u8> {
+    udp_packet(
         IpAddr::V4(support::GATEWAY),
         9,
         IpAddr::V4(support::HOST),
         HOST_PORT,
         size - 28,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Datagrams of `size` bytes in one of the default scenario's IN NTBs.
+fn datagrams_per_ntb(size: usize) -> usize {
+    let packet = towards_host(size);
     let block = pipes::full_block(&packet);
     mbim_protocol::ntb::Ntb::new_checked(&block)
         .unwrap()
