@@ -46,6 +46,7 @@
 //! [`push`]: Coalescer::push
 
 use super::checksum;
+use super::segment::{GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4, NEEDS_CSUM, TCP_PSH};
 use std::io::IoSlice;
 use tun_rs::{VirtioNetHdr, VIRTIO_NET_HDR_LEN};
 
@@ -76,13 +77,7 @@ const PLAIN: [u8; VIRTIO_NET_HDR_LEN] = [0; VIRTIO_NET_HDR_LEN];
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 const TCP_ACK: u8 = 0x10;
-const TCP_PSH: u8 = 0x08;
 const IPV4_DF: u8 = 0x40;
-/// `virtio_net_hdr` values (`linux/virtio_net.h`).
-const NEEDS_CSUM: u8 = 1;
-const GSO_TCPV4: u8 = 1;
-const GSO_TCPV6: u8 = 4;
-const GSO_UDP_L4: u8 = 5;
 
 /// What makes datagrams one flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

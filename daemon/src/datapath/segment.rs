@@ -33,12 +33,13 @@ use tun_rs::{VirtioNetHdr, VIRTIO_NET_HDR_LEN};
 pub const READ_BUFFER_LEN: usize = 65536 + 64;
 
 /// `virtio_net_hdr.flags`: the checksum from `csum_start` on is partial.
-const NEEDS_CSUM: u8 = 1;
-/// `virtio_net_hdr.gso_type` values (`linux/virtio_net.h`).
+pub(super) const NEEDS_CSUM: u8 = 1;
+/// `virtio_net_hdr.gso_type` values (`linux/virtio_net.h`), for reads
+/// here and for the coalesced writes of `gro.rs`.
 const GSO_NONE: u8 = 0;
-const GSO_TCPV4: u8 = 1;
-const GSO_TCPV6: u8 = 4;
-const GSO_UDP_L4: u8 = 5;
+pub(super) const GSO_TCPV4: u8 = 1;
+pub(super) const GSO_TCPV6: u8 = 4;
+pub(super) const GSO_UDP_L4: u8 = 5;
 const GSO_ECN: u8 = 0x80;
 
 /// How the device's reads are framed.
@@ -308,7 +309,7 @@ impl Split<'_> {
 const IPPROTO_TCP: u32 = 6;
 const IPPROTO_UDP: u32 = 17;
 const TCP_FIN: u8 = 0x01;
-const TCP_PSH: u8 = 0x08;
+pub(super) const TCP_PSH: u8 = 0x08;
 const TCP_CWR: u8 = 0x80;
 
 fn get16(packet: &[u8], at: usize) -> Option<u16> {
