@@ -177,14 +177,7 @@ impl ExecutorMachine {
         if info.session_id == self.config.session_id {
             self.take_pco(now, info.pco());
         }
-        Some(bc::ConnectInfo {
-            session_id: info.session_id,
-            activation_state: info.activation_state,
-            voice_call_state: info.voice_call_state,
-            ip_type: info.ip_type,
-            context_type: info.context_type,
-            nw_error: info.nw_error,
-        })
+        Some(bc::ConnectInfo::from(info))
     }
 
     /// CONNECT's refusal, which may carry the network's cause: an odd
@@ -199,14 +192,7 @@ impl ExecutorMachine {
         } else {
             bc::ConnectInfoV3::from(bc::ConnectInfoV4::decode(buffer).ok()?)
         };
-        Some(bc::ConnectInfo {
-            session_id: info.session_id,
-            activation_state: info.activation_state,
-            voice_call_state: info.voice_call_state,
-            ip_type: info.ip_type,
-            context_type: info.context_type,
-            nw_error: info.nw_error,
-        })
+        Some(bc::ConnectInfo::from(info))
     }
 
     fn take_pco<'a>(&mut self, now: Instant, mut pco: impl Iterator<Item = &'a [u8]>) {

@@ -9,8 +9,8 @@
 
 use super::v2::FrequencyRange;
 use super::{
-    ActivationCommand, ActivationState, AuthProtocol, Compression, ContextIpType, NwError,
-    PacketServiceState, ReadyInfoFlags, SubscriberReadyState, VoiceCallState,
+    ActivationCommand, ActivationState, AuthProtocol, Compression, ConnectInfo, ContextIpType,
+    NwError, PacketServiceState, ReadyInfoFlags, SubscriberReadyState, VoiceCallState,
 };
 use crate::codec::{DecodeBudget, Payload, PayloadError, StructReader, StructWriter};
 use crate::describe::{Describe, Value};
@@ -357,6 +357,21 @@ impl From<ConnectSetV3> for ConnectSetV4 {
             password: set.password,
             snssai: no_slice(),
             unnamed_ies: set.unnamed_ies,
+        }
+    }
+}
+
+/// 1.0's fields of a 3.0 CONNECT answer, for a reader that needs no more
+/// (the access media, access string and unnamed IEs dropped).
+impl From<ConnectInfoV3> for ConnectInfo {
+    fn from(info: ConnectInfoV3) -> Self {
+        ConnectInfo {
+            session_id: info.session_id,
+            activation_state: info.activation_state,
+            voice_call_state: info.voice_call_state,
+            ip_type: info.ip_type,
+            context_type: info.context_type,
+            nw_error: info.nw_error,
         }
     }
 }
