@@ -103,6 +103,22 @@ async fn connect(scenario: Scenario, config: ExecutorConfig) -> ExecutorStatus {
     connected
 }
 
+/// Removes a test's store directory. The executor writes the store off its
+/// loop, so a write may still land while the directory goes (seen as
+/// "Directory not empty"): removal is tried again until it is gone.
+fn remove_store(store: &Path) {
+    for _ in 0..100 {
+        match std::fs::remove_dir_all(store) {
+            Ok(()) => return,
+            Err(error) if error.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("removing {}: {error}", store.display()),
+        }
+    }
+    panic!("{} is still being written to", store.display());
+}
+
 /// Waits for the remembered APN to reach the file (written off the loop).
 async fn remembered(store: &Path) -> Option<String> {
     let store = ApnStore::new(store.join("apns.toml"));
@@ -177,7 +193,7 @@ async fn without_a_profile_each_source_connects_in_its_turn() {
             assert_eq!(status.apn_source, Some(source), "{row}");
             assert_eq!(status.profile.as_deref(), Some(source.as_str()), "{row}");
             assert_eq!(remembered(&store).await.as_deref(), Some(apn), "{row}");
-            std::fs::remove_dir_all(&store).unwrap();
+            remove_store(&store);
         }
     }
 }
@@ -202,7 +218,7 @@ async fn what_connected_is_tried_first_for_the_same_sim() {
     let status = connect(scenario(&[], None), config(Some(database()), &store)).await;
     assert_eq!(status.apn.as_deref(), Some("fast.sim.example"));
     assert_eq!(status.apn_source, Some(ApnSource::ProviderDatabase));
-    std::fs::remove_dir_all(&store).unwrap();
+    remove_store(&store);
 }
 
 #[tokio::test]
@@ -251,7 +267,7 @@ async fn a_network_that_asks_for_an_attach_apn_gets_it_and_the_status_says_why()
                 Some(mbim_protocol::services::basic_connect::RegisterState::Home),
                 "{row}"
             );
-            std::fs::remove_dir_all(&store).unwrap();
+            remove_store(&store);
         }
     }
 }
