@@ -143,20 +143,8 @@ pub fn from_extensions_v4(
 ) -> Vec<ApnCandidate> {
     let v2: Vec<ms::ProvisionedContextElementV2> = contexts
         .iter()
-        .map(|context| ms::ProvisionedContextElementV2 {
-            context_id: context.context_id,
-            context_type: context.context_type,
-            ip_type: context.ip_type,
-            state: context.state,
-            roaming: context.roaming,
-            media_type: context.media_type,
-            source: context.source,
-            access_string: context.access_string.clone(),
-            user_name: context.user_name.clone(),
-            password: context.password.clone(),
-            compression: context.compression,
-            auth_protocol: context.auth_protocol,
-        })
+        .cloned()
+        .map(ms::ProvisionedContextElementV2::from)
         .collect();
     from_extensions(&v2, network)
 }
