@@ -13,29 +13,9 @@ set -eu
 [ -z "$VM_SIM_PROTOTYPE" ] || skip_all "needs mbim-sim"
 mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
 [ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
-{ command -v dbus-daemon && command -v busctl; } >/dev/null || abort "no dbus-daemon or busctl"
 
 step "a private system bus"
-bus_dir=$(mktemp -d)
-cat >"$bus_dir/bus.conf" <<XML
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$bus_dir/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-XML
-dbus-daemon --config-file="$bus_dir/bus.conf" --nofork --nopidfile >"$VM_OUT/dbus.log" 2>&1 &
-bus_pid=$!
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$bus_dir/bus"
-if wait_for 10 exists "$bus_dir/bus"; then pass "dbus-daemon listens"; else abort "no dbus-daemon"; fi
+start_private_bus
 
 attach_modem dssa 1
 state_file=/tmp/mbimd-slots.toml
@@ -184,5 +164,4 @@ expect_slot_in_use 1 "after the restart"
 step "SIGTERM"
 end_mbimd
 kill "$monitor_pid" 2>/dev/null || true
-kill "$bus_pid" 2>/dev/null || true
 finish

@@ -15,28 +15,9 @@ set -eu
 [ -z "$VM_SIM_PROTOTYPE" ] || skip_all "needs mbim-sim"
 mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
 [ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
-{ command -v dbus-daemon && command -v busctl; } >/dev/null || abort "no dbus-daemon or busctl"
 
 step "a private system bus"
-bus_dir=$(mktemp -d)
-cat >"$bus_dir/bus.conf" <<XML
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$bus_dir/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-XML
-dbus-daemon --config-file="$bus_dir/bus.conf" --nofork --nopidfile >"$VM_OUT/dbus.log" 2>&1 &
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$bus_dir/bus"
-if wait_for 10 exists "$bus_dir/bus"; then pass "dbus-daemon listens"; else abort "no dbus-daemon"; fi
+start_private_bus
 
 # The dssa modem with an IPv4 MTU of 1400, so the MTU mbimd sets is not wwan0's default.
 sed -e 's/^mtu = 1500$/mtu = 1400/' "$VM_REPO/simulator/scenarios/dssa.toml" >/tmp/dssa-1400.toml

@@ -14,7 +14,6 @@ set -eu
 [ -n "${VM_RESOLVED:-}" ] || skip_all "no unpacked systemd-resolved (lib/prepare.sh could not fetch it)"
 mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
 [ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh builds it)"
-{ command -v dbus-daemon && command -v busctl; } >/dev/null || abort "no dbus-daemon or busctl"
 
 resolved_bin=$VM_RESOLVED/lib/systemd/systemd-resolved
 shared_lib=$(find "$VM_RESOLVED" -name 'libsystemd-shared-*.so' -printf '%h\n' | head -n 1)
@@ -22,30 +21,7 @@ shared_lib=$(find "$VM_RESOLVED" -name 'libsystemd-shared-*.so' -printf '%h\n' |
 resolvectl() { LD_LIBRARY_PATH=$shared_lib "$VM_RESOLVED/usr/bin/resolvectl" "$@"; }
 
 step "a system bus and systemd-resolved of the guest's own"
-bus_dir=$(mktemp -d)
-# resolved connects after dropping to its own user.
-chmod 755 "$bus_dir"
-cat >"$bus_dir/bus.conf" <<XML
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$bus_dir/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-XML
-dbus-daemon --config-file="$bus_dir/bus.conf" --nofork --nopidfile >"$VM_OUT/dbus.log" 2>&1 &
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$bus_dir/bus"
-# shellcheck disable=SC2317 # called through wait_for
-bus_answers() { busctl --system list >/dev/null; }
-if wait_for 10 bus_answers; then pass "dbus-daemon answers"; else abort "no dbus-daemon"; fi
+start_private_bus
 
 # What the package's sysusers.d and the unit's RuntimeDirectory= would have made. resolved
 # drops to this user when started as root. No stub listener: nothing needs port 53 here.

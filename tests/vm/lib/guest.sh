@@ -346,6 +346,40 @@ install_packaged_mbimd() {
     pass "user mbimd (uid $mbimd_uid) created by systemd-sysusers"
 }
 
+BUS_PID=
+# start_private_bus: a system bus of the guest's own for mbimd and busctl (and systemd-resolved,
+# which connects after dropping to its own user: the socket's directory is world-readable),
+# with an open policy (the tests are its only clients; eavesdropping for dbus-monitor). Exports
+# DBUS_SYSTEM_BUS_ADDRESS; the daemon logs to $VM_OUT/dbus.log and is killed on exit.
+start_private_bus() {
+    { command -v dbus-daemon && command -v busctl; } >/dev/null || abort "no dbus-daemon or busctl"
+    local dir
+    dir=$(mktemp -d)
+    chmod 755 "$dir"
+    cat >"$dir/bus.conf" <<XML
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$dir/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+XML
+    dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile >"$VM_OUT/dbus.log" 2>&1 &
+    BUS_PID=$!
+    export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dir/bus"
+    if wait_for 10 bus_answers; then pass "dbus-daemon answers"; else abort "no dbus-daemon"; fi
+}
+# shellcheck disable=SC2317 # called through wait_for
+bus_answers() { busctl --system list >/dev/null 2>&1; }
+
 # Leave the simulator log tails and the kernel log in the results share on exit.
 guest_cleanup() {
     local rc=$?
@@ -354,6 +388,7 @@ guest_cleanup() {
         tail -n 20 "$VM_OUT/sim-$SIM_N.log"
     fi
     sim_kill
+    [ -z "$BUS_PID" ] || kill "$BUS_PID" 2>/dev/null || true
     return "$rc"
 }
 trap guest_cleanup EXIT
