@@ -67,6 +67,36 @@ pub enum Bus {
     Address(String),
 }
 
+impl Bus {
+    /// Opens a connection of its own to this bus (mbimd's API and its
+    /// ModemManager face each have one, so that each owns its name alone).
+    pub async fn connect(&self) -> Result<zbus::Connection, BusConnectError> {
+        let error = |source| BusConnectError {
+            bus: match self {
+                Bus::System => "system bus".to_owned(),
+                Bus::Address(address) => format!("bus at {address}"),
+            },
+            source,
+        };
+        let builder = match self {
+            Bus::System => zbus::connection::Builder::system(),
+            Bus::Address(address) => zbus::connection::Builder::address(address.as_str()),
+        };
+        builder.map_err(error)?.build().await.map_err(error)
+    }
+}
+
+/// A bus that could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to the D-Bus {bus}")]
+pub struct BusConnectError {
+    /// Which bus ("system bus" or "bus at ADDRESS").
+    pub bus: String,
+    /// Why.
+    #[source]
+    pub source: zbus::Error,
+}
+
 /// Re-reads the configuration and hands it to every modem; returns the new
 /// configuration, or why the file was refused (file:line: what was
 /// expected), in which case nothing may have changed.
@@ -76,13 +106,8 @@ pub type Reloader = Arc<dyn Fn() -> BoxFuture<'static, Result<Arc<Config>, Strin
 #[derive(Debug, thiserror::Error)]
 pub enum DbusError {
     /// The bus could not be reached.
-    #[error("cannot connect to the D-Bus {bus}")]
-    Connect {
-        /// Which bus.
-        bus: String,
-        /// Why.
-        source: zbus::Error,
-    },
+    #[error(transparent)]
+    Connect(#[from] BusConnectError),
     /// Another process owns the name.
     #[error(
         "the D-Bus name {BUS_NAME} is already owned by another process (is another mbimd running?)"
@@ -229,22 +254,7 @@ pub async fn serve(
     access: AccessPolicy,
     reload: Reloader,
 ) -> Result<DbusService, DbusError> {
-    let (builder, bus_name) = match &bus {
-        Bus::System => (zbus::connection::Builder::system(), "system bus".to_owned()),
-        Bus::Address(address) => (
-            zbus::connection::Builder::address(address.as_str()),
-            format!("bus at {address}"),
-        ),
-    };
-    let connect_error = |source| DbusError::Connect {
-        bus: bus_name.clone(),
-        source,
-    };
-    let connection = builder
-        .map_err(connect_error)?
-        .build()
-        .await
-        .map_err(connect_error)?;
+    let connection = bus.connect().await?;
     let shared = Arc::new(Shared {
         access: RwLock::new(access),
         config: RwLock::new(config),
@@ -281,4 +291,32 @@ pub async fn serve(
         tracker,
         reporter: std::sync::Mutex::new(None),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[tokio::test]
+    async fn an_unreachable_bus_is_named_with_the_cause() {
+        let dir = std::env::temp_dir().join(format!("mbimd-no-bus-{}", std::process::id()));
+        let address = format!("unix:path={}/bus", dir.display());
+        let error = Bus::Address(address.clone())
+            .connect()
+            .await
+            .expect_err("nothing listens there");
+        assert_eq!(
+            error.to_string(),
+            format!("cannot connect to the D-Bus bus at {address}")
+        );
+        assert!(error.source().is_some(), "the cause is kept: {error:?}");
+        let wrapped = DbusError::from(error);
+        assert!(
+            wrapped
+                .to_string()
+                .starts_with("cannot connect to the D-Bus bus at"),
+            "{wrapped}"
+        );
+    }
 }

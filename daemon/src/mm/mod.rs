@@ -51,7 +51,7 @@ pub(crate) use modem::device_path;
 pub use takeover::{at_start as sessions_at_start, NETWORK_MANAGER};
 
 use crate::config::{Config, ModemManagerApi};
-use crate::dbus::{AccessPolicy, Bus};
+use crate::dbus::{AccessPolicy, Bus, BusConnectError};
 use crate::logging::chain;
 use crate::modem::{ModemHandle, ModemSnapshot, Registry};
 use model::{Table, Target, MANAGER_PATH};
@@ -105,13 +105,8 @@ impl ApiStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum MmServeError {
     /// The bus could not be reached.
-    #[error("cannot connect to the D-Bus {bus}")]
-    Connect {
-        /// Which bus.
-        bus: String,
-        /// Why.
-        source: zbus::Error,
-    },
+    #[error(transparent)]
+    Connect(#[from] BusConnectError),
     /// Requesting the name or listening for calls failed.
     #[error("cannot serve {BUS_NAME}")]
     Serve(#[from] zbus::Error),
@@ -175,22 +170,7 @@ pub async fn serve(
     if api == ModemManagerApi::Off {
         return Ok((None, ApiStatus::Off));
     }
-    let (builder, bus_name) = match &bus {
-        Bus::System => (zbus::connection::Builder::system(), "system bus".to_owned()),
-        Bus::Address(address) => (
-            zbus::connection::Builder::address(address.as_str()),
-            format!("bus at {address}"),
-        ),
-    };
-    let connect_error = |source| MmServeError::Connect {
-        bus: bus_name.clone(),
-        source,
-    };
-    let connection = builder
-        .map_err(connect_error)?
-        .build()
-        .await
-        .map_err(connect_error)?;
+    let connection = bus.connect().await?;
     let face = Arc::new(Face {
         connection: connection.clone(),
         access: RwLock::new(access),
