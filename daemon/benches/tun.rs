@@ -391,22 +391,25 @@ async fn rx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize, segments: usize) -
     measured
 }
 
-/// The floor of the per-packet path on this runtime: a bare task on the
-/// same tokio runtime and the same device as the pump (`mbim0`, opened as
-/// mbimd opens it), making only the system calls the pump makes and
-/// counting, with none of the pump's work between them. TX: wait for the
-/// device to be readable, then read until it is empty (the pump's drain).
-/// RX: write an NTB's worth of datagrams per round and spend one unit of
-/// the cooperative budget per round (the pump's per-NTB yield). Where the
-/// pump is near this floor and the floor below the raw ceiling, the gap is
-/// the cost of an async task's readiness and wake-ups on this machine, not
-/// the pump's.
-async fn async_floor(device: &Arc<tun_rs::AsyncDevice>, size: usize, tx: bool) -> f64 {
+/// The floor of the per-packet path as the pump runs: a bare loop on a
+/// thread of its own with a current-thread runtime and the same device
+/// (`mbim0`, opened as mbimd opens it, registered with that runtime), as
+/// `datapath::spawn` runs a pump, making only the system calls the pump
+/// makes and counting, with none of the pump's work between them. TX: wait
+/// for the device to be readable, then read until it is empty (the pump's
+/// drain). RX: write an NTB's worth of datagrams per round and spend one
+/// unit of the cooperative budget per round (the pump's per-NTB yield).
+/// Where the pump is near this floor and the floor below the raw ceiling,
+/// the gap is the cost of an async loop's readiness and wake-ups on this
+/// machine, not the pump's.
+async fn async_floor(device: &Arc<tun_rs::SyncDevice>, size: usize, tx: bool) -> f64 {
     use datapath::PacketDevice;
     let count = Arc::new(AtomicU64::new(0));
-    let task = tokio::spawn({
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let work = {
         let (device, count) = (device.clone(), count.clone());
         async move {
+            let device = datapath::TunDevice::register(device).unwrap();
             if tx {
                 let mut buffer = vec![0u8; datapath::segment::READ_BUFFER_LEN];
                 loop {
@@ -433,7 +436,22 @@ async fn async_floor(device: &Arc<tun_rs::AsyncDevice>, size: usize, tx: bool) -
                 }
             }
         }
-    });
+    };
+    let thread = std::thread::Builder::new()
+        .name("floor".to_owned())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                tokio::select! {
+                    _ = work => {}
+                    _ = stopped => {}
+                }
+            });
+        })
+        .unwrap();
     let sender = tx.then(|| {
         Sender::start(
             SocketAddr::new(IpAddr::V4(support::GATEWAY), SINK_PORT),
@@ -442,8 +460,8 @@ async fn async_floor(device: &Arc<tun_rs::AsyncDevice>, size: usize, tx: bool) -
     });
     let measured = rate(|| count.load(Ordering::Relaxed)).await;
     drop(sender);
-    task.abort();
-    let _ = task.await;
+    let _ = stop.send(());
+    thread.join().unwrap();
     measured
 }
 
@@ -457,7 +475,7 @@ enum Peer {
 }
 
 fn free_pump(
-    device: Arc<tun_rs::AsyncDevice>,
+    device: Arc<tun_rs::SyncDevice>,
     bulk_in: impl mbim_transport::InPipe + 'static,
 ) -> PumpHandle {
     let out = pipes::NullOut {
@@ -469,7 +487,7 @@ fn free_pump(
 }
 
 /// The framing mbimd uses on `device`.
-fn framing(device: &tun_rs::AsyncDevice) -> datapath::ReadFraming {
+fn framing(device: &tun_rs::SyncDevice) -> datapath::ReadFraming {
     if device.tcp_gso() {
         datapath::ReadFraming::VirtioNet
     } else {
@@ -478,7 +496,7 @@ fn framing(device: &tun_rs::AsyncDevice) -> datapath::ReadFraming {
 }
 
 /// The pump between the simulated modem and `device`.
-fn sim_pump(connected: &mut support::Connected, device: &Arc<tun_rs::AsyncDevice>) -> PumpHandle {
+fn sim_pump(connected: &mut support::Connected, device: &Arc<tun_rs::SyncDevice>) -> PumpHandle {
     let (bulk_in, bulk_out) = connected.take_pipes();
     let mut config = connected.config();
     config.framing = framing(device);
@@ -487,7 +505,7 @@ fn sim_pump(connected: &mut support::Connected, device: &Arc<tun_rs::AsyncDevice
 }
 
 /// TX through the pump on `mbim0`.
-async fn tx_pump(device: &Arc<tun_rs::AsyncDevice>, size: usize, peer: Peer) -> f64 {
+async fn tx_pump(device: &Arc<tun_rs::SyncDevice>, size: usize, peer: Peer) -> f64 {
     let to = SocketAddr::new(IpAddr::V4(support::GATEWAY), SINK_PORT);
     match peer {
         Peer::Sim => {
@@ -514,7 +532,7 @@ async fn tx_pump(device: &Arc<tun_rs::AsyncDevice>, size: usize, peer: Peer) -> 
 }
 
 /// RX through the pump on `mbim0`.
-async fn rx_pump(device: &Arc<tun_rs::AsyncDevice>, size: usize, peer: Peer) -> f64 {
+async fn rx_pump(device: &Arc<tun_rs::SyncDevice>, size: usize, peer: Peer) -> f64 {
     match peer {
         Peer::Sim => {
             let mut connected = support::connect().await;
@@ -608,7 +626,7 @@ struct Row {
 }
 
 async fn measure(
-    device: &Arc<tun_rs::AsyncDevice>,
+    device: &Arc<tun_rs::SyncDevice>,
     raw: &Arc<tun_rs::SyncDevice>,
     size: usize,
     tx: bool,
@@ -694,7 +712,8 @@ fn main() {
             "per packet; ratio = over the raw TUN ceiling of the same run (target >= {TARGET:.2}x)"
         );
         println!(
-            "floor = a bare task on the pump's runtime and device making only the pump's \
+            "floor = a bare loop on a thread and runtime of its own (as the pump's) and the \
+             pump's device, making only the pump's \
              system calls (TX: readable, then read until empty; RX: an NTB's worth of writes \
              per round): what readiness and wake-ups cost an async path here; /fl = pump over it"
         );

@@ -85,9 +85,11 @@ fn udp_super_packets_leave_as_separate_checked_datagrams() {
                 }
                 assert_eq!(joined, data, "{from} → {to}: payload in order");
             }
-            let counters = pump.handle.counters().snapshot();
-            assert_eq!(counters.tx_dropped, 0, "{counters:?}");
+            // Final once the pump (on its own thread) has stopped.
+            let counters = pump.handle.counters();
             pump.handle.stop().await.unwrap();
+            let counters = counters.snapshot();
+            assert_eq!(counters.tx_dropped, 0, "{counters:?}");
         });
     });
 }

@@ -138,7 +138,11 @@ fn udp_datagrams_reach_plain_sockets_one_by_one_and_in_order() {
             assert_eq!(received6, expected6, "flow B, in order, intact");
 
             let writes = rx_packets() - before;
-            let counters = pump.handle.counters().snapshot();
+            // The pump counts an NTB's datagrams once it has written them,
+            // on its own thread: final once it has stopped.
+            let counters = pump.handle.counters();
+            pump.handle.stop().await.unwrap();
+            let counters = counters.snapshot();
             assert_eq!(counters.rx_packets, 12, "{counters:?}");
             if netdev.udp_offload() {
                 assert_eq!(writes, 3, "one write per flow");
@@ -146,7 +150,6 @@ fn udp_datagrams_reach_plain_sockets_one_by_one_and_in_order() {
                 println!("the kernel has no USO: UDP is written datagram by datagram");
                 assert_eq!(writes, 12);
             }
-            pump.handle.stop().await.unwrap();
         });
     });
 }
@@ -231,9 +234,10 @@ fn udp_gro_sockets_get_the_super_packets_whole_and_a_bad_datagram_is_dropped() {
                 "the datagram with the bad checksum is dropped"
             );
             assert_eq!(rx_packets() - before, 4, "A in 3 writes, B in 1");
-            let counters = pump.handle.counters().snapshot();
-            assert_eq!(counters.rx_packets, 13, "{counters:?}");
+            let counters = pump.handle.counters();
             pump.handle.stop().await.unwrap();
+            let counters = counters.snapshot();
+            assert_eq!(counters.rx_packets, 13, "{counters:?}");
         });
     });
 }

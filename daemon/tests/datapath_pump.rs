@@ -36,7 +36,17 @@ async fn a_ping_written_to_the_device_comes_back_as_the_echo_reply() {
     let reply = receive(&peer).await;
     assert!(is_reply(&reply, 1), "{reply:02x?}");
 
-    let counters = handle.counters().snapshot();
+    // The pump runs on a thread of its own and counts an NTB's datagrams
+    // once they are written: the counts are final once it has stopped.
+    let counters = handle.counters();
+    assert_eq!(
+        tokio::time::timeout(WAIT, handle.stop())
+            .await
+            .unwrap()
+            .unwrap(),
+        StopReason::Stopped
+    );
+    let counters = counters.snapshot();
     assert_eq!(
         (counters.tx_packets, counters.tx_ntbs),
         (1, 1),
@@ -53,13 +63,6 @@ async fn a_ping_written_to_the_device_comes_back_as_the_echo_reply() {
         counters.rx_malformed_ntbs + counters.rx_errors + counters.tx_errors,
         0
     );
-    assert_eq!(
-        tokio::time::timeout(WAIT, handle.stop())
-            .await
-            .unwrap()
-            .unwrap(),
-        StopReason::Stopped
-    );
 }
 
 #[tokio::test]
@@ -74,8 +77,9 @@ async fn ntb32_carries_the_ping_too() {
         assert!(is_reply(&receive(&peer).await, seq));
     }
     assert_eq!(sim.sim_counter("ntbs_bad"), 0);
-    assert_eq!(handle.counters().snapshot().rx_packets, 3);
+    let counters = handle.counters();
     handle.stop().await.unwrap();
+    assert_eq!(counters.snapshot().rx_packets, 3);
 }
 
 #[tokio::test]
@@ -95,7 +99,9 @@ async fn many_packets_travel_in_few_ntbs_both_ways() {
         let reply = receive(&peer).await;
         assert!(is_reply(&reply, seq), "reply {seq}: {reply:02x?}");
     }
-    let counters = handle.counters().snapshot();
+    let counters = handle.counters();
+    handle.stop().await.unwrap();
+    let counters = counters.snapshot();
     assert_eq!(counters.tx_packets, u64::from(COUNT));
     assert_eq!(counters.rx_packets, u64::from(COUNT));
     // 64 datagrams per OUT NTB at most (the scenario's wNtbOutMaxDatagrams).
@@ -103,7 +109,6 @@ async fn many_packets_travel_in_few_ntbs_both_ways() {
     assert!(counters.rx_ntbs <= 30, "{counters:?}");
     assert_eq!(sim.sim_counter("ntbs_in"), counters.tx_ntbs);
     assert_eq!(sim.sim_counter("ntbs_bad"), 0);
-    handle.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -128,11 +133,12 @@ async fn a_malformed_ntb_is_counted_and_the_pump_goes_on() {
 
     peer.inject(&ping(2, 8)).await.unwrap();
     assert!(is_reply(&receive(&peer).await, 2));
-    let counters = handle.counters().snapshot();
+    assert!(!handle.is_finished());
+    let counters = handle.counters();
+    handle.stop().await.unwrap();
+    let counters = counters.snapshot();
     assert_eq!(counters.rx_malformed_ntbs, 1, "{counters:?}");
     assert_eq!((counters.rx_ntbs, counters.rx_packets), (2, 1));
-    assert!(!handle.is_finished());
-    handle.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -242,14 +248,6 @@ async fn only_our_sessions_datagrams_reach_the_device_and_bad_blocks_are_survive
     assert_eq!(receive(&peer).await, b"one");
     assert_eq!(receive(&peer).await, b"two");
     assert_eq!(receive(&peer).await, b"three");
-    let snapshot = counters.snapshot();
-    assert_eq!(snapshot.rx_packets, 3, "{snapshot:?}");
-    assert_eq!(snapshot.rx_bytes, 11);
-    assert_eq!(snapshot.rx_dropped, 2);
-    assert_eq!(snapshot.rx_malformed_ntbs, 2);
-    assert_eq!(snapshot.rx_errors, 1, "the stalled transfer");
-    assert_eq!(snapshot.rx_ntbs, 4);
-
     script
         .lock()
         .unwrap()
@@ -263,6 +261,15 @@ async fn only_our_sessions_datagrams_reach_the_device_and_bad_blocks_are_survive
             .unwrap(),
         StopReason::Disconnected
     );
+    // Final once the pump (on its own thread) has returned; the disconnect
+    // itself is not counted.
+    let snapshot = counters.snapshot();
+    assert_eq!(snapshot.rx_packets, 3, "{snapshot:?}");
+    assert_eq!(snapshot.rx_bytes, 11);
+    assert_eq!(snapshot.rx_dropped, 2);
+    assert_eq!(snapshot.rx_malformed_ntbs, 2);
+    assert_eq!(snapshot.rx_errors, 1, "the stalled transfer");
+    assert_eq!(snapshot.rx_ntbs, 4);
 }
 
 #[tokio::test]
@@ -325,9 +332,10 @@ async fn a_full_block_goes_out_and_oversized_packets_are_dropped() {
         Ntb::new_checked(&blocks[0].1).unwrap().datagrams().count(),
         32
     );
-    let counters = handle.counters().snapshot();
-    assert_eq!((counters.tx_dropped, counters.tx_packets), (1, 33));
+    let counters = handle.counters();
     handle.stop().await.unwrap();
+    let counters = counters.snapshot();
+    assert_eq!((counters.tx_dropped, counters.tx_packets), (1, 33));
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ use mbimd_test_support::tools::IP;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use mbimd::datapath::{PacketDevice, TunDevice};
 use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions};
 use mbimd::types::{IpSettings, Ipv4Prefix};
 use netdev_support::{
@@ -255,7 +256,7 @@ fn netdev_slaac_from_router_advertisement() {
         assert_eq!(sysctl(&ns, "net.ipv6.conf.mbimra0.addr_gen_mode"), "1");
 
         // The network's router advertises 2001:db8:5::/64.
-        let device = netdev.device().unwrap();
+        let device = TunDevice::register(netdev.device().unwrap()).unwrap();
         let ra = router_advertisement("2001:db8:5::".parse().unwrap());
         device.send(&ra).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -322,7 +323,7 @@ fn netdev_packets_both_ways() {
         let name = InterfaceName::new("mbimpkt0").unwrap();
         let mut netdev = Netdev::create(name, options(Some(700))).await.unwrap();
         complete(netdev.apply(&dual_stack(), 1500).await);
-        let device = netdev.device().unwrap();
+        let device = TunDevice::register(netdev.device().unwrap()).unwrap();
 
         let local: SocketAddr = "10.64.0.2:5555".parse().unwrap();
         let remote: SocketAddr = "198.51.100.7:4444".parse().unwrap();

@@ -1,6 +1,6 @@
 //! What the pump needs of a network device, so it does not depend on the
 //! TUN crate: the netdev hands over a TUN device (see `tun.rs` for the
-//! implementation on `tun_rs::AsyncDevice`), tests and the benchmark use
+//! implementation, `TunDevice`), tests and the benchmark use
 //! [`MemoryDevice`].
 
 use std::collections::VecDeque;

@@ -14,8 +14,8 @@
 //! The executor builds a [`PumpConfig`] once connected (session id, NTB
 //! format and parameters), takes the transport's data pipes and hands them
 //! with the netdev's device to [`Pump::new`], then either awaits
-//! [`Pump::run`] in its own task or [`spawn`]s it and keeps a
-//! [`PumpHandle`]. The pump stops when told to, when the transport reports
+//! [`Pump::run`] in its own task or [`spawn`]s it on a thread of its own
+//! (`thread.rs`) and keeps a [`PumpHandle`]. The pump stops when told to, when the transport reports
 //! [`TransportError::Disconnected`], or on a persistent failure; a
 //! malformed NTB or a failed write is counted ([`Counters`]), never fatal.
 //!
@@ -33,6 +33,7 @@ pub mod gro;
 mod rx;
 pub mod segment;
 mod sessions;
+mod thread;
 mod tun;
 mod tx;
 
@@ -40,6 +41,8 @@ pub use counters::{CounterSnapshot, Counters};
 pub use device::{MemoryDevice, MemoryPeer, PacketDevice};
 pub use segment::{ReadFraming, Segmenter};
 pub use sessions::{SessionReader, SessionTable, SessionTraffic};
+pub use thread::{spawn, PumpDevice, PumpHandle};
+pub use tun::TunDevice;
 
 use mbim_protocol::ntb::{BuildLimits, LimitsError, NtbBuilder, NtbFormat, NtbParameters};
 use mbim_transport::{InPipe, OutPipe, TransportError};
@@ -47,8 +50,6 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How long cancelled transfers may take to come back when the pump stops,
 /// before it gives up on them (the pipes' drop cancels whatever is left).
@@ -142,9 +143,12 @@ pub enum DatapathError {
         #[source]
         error: io::Error,
     },
-    /// The pump's task panicked or was aborted.
-    #[error("the pump task ended abnormally: {0}")]
-    Task(String),
+    /// The pump's thread (or its runtime) could not be started.
+    #[error("cannot start the pump's thread")]
+    Start(#[source] io::Error),
+    /// The pump's thread panicked (the panic's message).
+    #[error("the pump's thread panicked: {0}")]
+    Panicked(String),
 }
 
 /// How a pump's loop ended; `Ok` is a clean stop.
@@ -259,79 +263,5 @@ async fn drain<P: mbim_transport::Pipe>(pipe: &mut P) {
     };
     if tokio::time::timeout(DRAIN_TIMEOUT, collect).await.is_err() {
         tracing::debug!("data path: cancelled transfers did not all complete");
-    }
-}
-
-/// A pump running in its own task; dropping the handle stops it.
-#[derive(Debug)]
-pub struct PumpHandle {
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Exit>>,
-    counters: Arc<Counters>,
-}
-
-impl PumpHandle {
-    /// The pump's counters.
-    pub fn counters(&self) -> Arc<Counters> {
-        self.counters.clone()
-    }
-
-    /// Whether the pump has returned (stopped, disconnected or failed).
-    pub fn is_finished(&self) -> bool {
-        self.task.as_ref().is_none_or(JoinHandle::is_finished)
-    }
-
-    /// Tells the pump to stop and waits until it has.
-    pub async fn stop(mut self) -> Exit {
-        if let Some(stop) = self.stop.take() {
-            // An Err means the pump already returned; join reports how.
-            let _ = stop.send(());
-        }
-        self.join_inner().await
-    }
-
-    /// Waits until the pump returns by itself (disconnect or failure).
-    pub async fn join(mut self) -> Exit {
-        self.join_inner().await
-    }
-
-    async fn join_inner(&mut self) -> Exit {
-        match self.task.take() {
-            Some(task) => task
-                .await
-                .map_err(|error| DatapathError::Task(error.to_string()))?,
-            None => Err(DatapathError::Task("already joined".to_owned())),
-        }
-    }
-}
-
-impl Drop for PumpHandle {
-    fn drop(&mut self) {
-        // Dropping the sender resolves the pump's stop future: the task
-        // cancels its transfers and ends on its own.
-        self.stop.take();
-    }
-}
-
-/// Runs `pump` on `device` in a new tokio task.
-pub fn spawn<I, O, D>(mut pump: Pump<I, O>, device: D) -> PumpHandle
-where
-    I: InPipe + 'static,
-    O: OutPipe + 'static,
-    D: PacketDevice + 'static,
-{
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let counters = pump.counters();
-    let task = tokio::spawn(async move {
-        // Either a stop message or the handle's drop ends the pump.
-        let stop = async move {
-            let _ = stop_rx.await;
-        };
-        pump.run(&device, stop).await
-    });
-    PumpHandle {
-        stop: Some(stop_tx),
-        task: Some(task),
-        counters,
     }
 }

@@ -224,7 +224,7 @@ pub struct Netdev {
     name: InterfaceName,
     index: u32,
     /// The TUN device, for [`Origin::Tun`] only.
-    device: Option<Arc<tun_rs::AsyncDevice>>,
+    device: Option<Arc<tun_rs::SyncDevice>>,
     origin: Origin,
     /// An adopted device's IPv6 sysctls as the driver left them, written
     /// back at teardown.
@@ -334,7 +334,7 @@ impl Netdev {
         name: InterfaceName,
         options: NetdevOptions,
         found: Found,
-        device: Option<Arc<tun_rs::AsyncDevice>>,
+        device: Option<Arc<tun_rs::SyncDevice>>,
         origin: Origin,
         restore: Vec<(&'static str, String)>,
     ) -> Result<Netdev, NetdevError> {
@@ -403,10 +403,12 @@ impl Netdev {
     }
 
     /// The TUN device for the data path (`None` for a kernel device, whose
-    /// driver carries the data): `recv`/`send` take `&self`, so the
-    /// receive and transmit sides share this `Arc`. With
-    /// [`TunOptions::multi_queue`], `try_clone` opens further queues.
-    pub fn device(&self) -> Option<Arc<tun_rs::AsyncDevice>> {
+    /// driver carries the data), registered with no reactor: whoever drives
+    /// it registers it with its own runtime
+    /// ([`TunDevice`](crate::datapath::TunDevice); the pump does so on its
+    /// thread). With [`TunOptions::multi_queue`], `try_clone` opens further
+    /// queues.
+    pub fn device(&self) -> Option<Arc<tun_rs::SyncDevice>> {
         self.device.clone()
     }
 

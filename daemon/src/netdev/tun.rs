@@ -11,7 +11,7 @@ use super::{InterfaceName, NetdevError};
 /// them, Linux 6.2 on): the kernel hands the data path TCP and UDP
 /// super-packets and takes coalesced ones. A kernel that refuses the
 /// offloads gets a plain device instead (see [`create`]).
-/// `IFF_MULTI_QUEUE` (more queues by `AsyncDevice::try_clone`) is a builder
+/// `IFF_MULTI_QUEUE` (more queues by `SyncDevice::try_clone`) is a builder
 /// switch here too; the rest of the netdev does not change with them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TunOptions {
@@ -32,7 +32,7 @@ pub struct TunOptions {
 pub(crate) fn create(
     name: &InterfaceName,
     options: TunOptions,
-) -> Result<Arc<tun_rs::AsyncDevice>, NetdevError> {
+) -> Result<Arc<tun_rs::SyncDevice>, NetdevError> {
     let open = |offload: bool| {
         tun_rs::DeviceBuilder::new()
             .name(name.as_str())
@@ -41,7 +41,9 @@ pub(crate) fn create(
             .offload(offload)
             .multi_queue(options.multi_queue)
             .enable(false)
-            .build_async()
+            // Not registered with any reactor: the pump registers it with
+            // its own thread's (datapath::TunDevice).
+            .build_sync()
             .map(Arc::new)
             .map_err(|source| NetdevError::CreateTun {
                 name: name.to_string(),
@@ -63,7 +65,7 @@ pub(crate) fn create(
 
 /// How the data path must frame reads and writes of `device`: with a
 /// virtio-net header exactly when it was opened with offloads.
-pub(crate) fn framing(device: &tun_rs::AsyncDevice) -> crate::datapath::ReadFraming {
+pub(crate) fn framing(device: &tun_rs::SyncDevice) -> crate::datapath::ReadFraming {
     if device.tcp_gso() {
         crate::datapath::ReadFraming::VirtioNet
     } else {

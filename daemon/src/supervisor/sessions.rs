@@ -12,7 +12,7 @@
 use super::configure::{Configuration, Subject};
 use super::{chain, mtu_for, Executor, ModemSpec, SessionLinks};
 use crate::config::{Config, SessionManager};
-use crate::datapath::{SessionReader, SessionTable};
+use crate::datapath::{SessionReader, SessionTable, TunDevice};
 use crate::executor::Connection;
 use crate::netdev::{
     Addressing, DnsBackend, InterfaceName, KernelCounters, KernelTraffic, Netdev, NetdevOptions,
@@ -20,6 +20,7 @@ use crate::netdev::{
 };
 use crate::types::IpSettings;
 use mbim_transport::FunctionTransport;
+use std::sync::Arc;
 
 /// The live part of one further session: its device and what feeds it.
 pub(super) struct SessionLink {
@@ -256,10 +257,25 @@ pub(super) async fn bring_session_up<T: FunctionTransport>(
     };
     let mtu = mtu_for(&connection.ip, executor.spec.max_segment_size);
     // A kernel link's packets are the driver's; a TUN's are the pump's.
-    let reader = netdev
-        .device()
-        .map(|device| link.sessions.attach(session, device));
-    let kernel_traffic = if reader.is_none() {
+    // The session's reader runs on this runtime, so its device is
+    // registered with this runtime's reactor (the pump writes to it with
+    // plain system calls from its own thread).
+    let reader = match netdev.device().map(TunDevice::register) {
+        None => None,
+        Some(Ok(device)) => Some(link.sessions.attach(session, Arc::new(device))),
+        Some(Err(error)) => {
+            tracing::warn!(
+                modem = modem.index,
+                executor = number,
+                session = session_id,
+                "{}: cannot wait on the TUN device, its packets to the modem are lost: {}",
+                name.as_str(),
+                chain(&error)
+            );
+            None
+        }
+    };
+    let kernel_traffic = if netdev.device().is_none() {
         Some(KernelTraffic::from(
             netdev.kernel_counters().await.unwrap_or_default(),
         ))
