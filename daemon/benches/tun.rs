@@ -64,7 +64,7 @@ mod support;
 use datapath::segment::Segments;
 use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat};
 use mbim_sim::model::net::udp_packet;
-use mbimd::datapath::{self, PumpConfig, PumpHandle};
+use mbimd::datapath::{self, checksum, PumpConfig, PumpHandle};
 use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions};
 use mbimd_test_support::tools::IP;
 use nix::sys::socket::{
@@ -350,8 +350,9 @@ async fn rx_raw(raw: &Arc<tun_rs::SyncDevice>, size: usize, offload: Option<usiz
 
 /// The floor of RX with offloads: the bare writer of `raw0` that also does
 /// the work no path coalescing an NTB's datagrams into a super-packet can
-/// skip: each of `segments` datagrams of a real NTB checksummed (the kernel
-/// trusts a coalesced super-packet's checksum, so its parts must be
+/// skip: each of `segments` datagrams of a real NTB checksummed, its IPv4
+/// header and its UDP datagram, with mbimd's own routine (the kernel
+/// trusts a coalesced super-packet's checksums, so its parts must be
 /// checked), and the super-packet gathered from the NTB in one `writev`
 /// (its headers, then each datagram's payload where it lies in the block).
 async fn rx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize, segments: usize) -> f64 {
@@ -376,7 +377,8 @@ async fn rx_floor(raw: &Arc<tun_rs::SyncDevice>, size: usize, segments: usize) -
                 parts[0] = std::io::IoSlice::new(&headers);
                 for (part, datagram) in parts[1..].iter_mut().zip(ntb.datagrams().take(segments)) {
                     let datagram = datagram.unwrap().data;
-                    black_box(tun_rs::checksum(black_box(&datagram[20..]), 0));
+                    black_box(checksum::sum(black_box(&datagram[..20]), 0));
+                    black_box(checksum::sum(black_box(&datagram[20..]), 0));
                     *part = std::io::IoSlice::new(&datagram[28..]);
                 }
                 if raw.send_vectored(&parts[..=segments]).is_ok() {

@@ -180,7 +180,7 @@ struct Candidate {
 }
 
 /// One flow's run of datagrams to be written as one.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Run {
     key: FlowKey,
     /// The first datagram in the block: its headers become the
@@ -214,7 +214,7 @@ struct Run {
 }
 
 /// One segment's payload in the block, and the next of its run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Segment {
     at: usize,
     len: usize,
@@ -222,7 +222,7 @@ struct Segment {
 }
 
 /// One planned write.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Write {
     /// A datagram written as it is.
     Alone { at: usize, len: usize },
@@ -243,7 +243,7 @@ pub struct Gathered {
 
 /// Plans an NTB's device writes with datagrams coalesced per flow; see the
 /// [module documentation](self).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Coalescer {
     /// Whether UDP may be merged (the device takes USO super-packets).
     udp: bool,
@@ -286,6 +286,15 @@ impl Coalescer {
         let Some(at) = offset_in(block, datagram) else {
             return false;
         };
+        if !self.join_open_run(block, at, datagram) {
+            self.plan_classified(block, at, datagram);
+        }
+        true
+    }
+
+    /// `push` by the full rules: the datagram classified, then joined to
+    /// its flow's open run, starting one, or alone.
+    fn plan_classified(&mut self, block: &[u8], at: usize, datagram: &[u8]) {
         let len = datagram.len();
         match classify(datagram, self.udp) {
             Class::Candidate(candidate) => self.offer(block, at, datagram, candidate),
@@ -306,7 +315,6 @@ impl Coalescer {
             }
             Class::Unrelated => self.writes.push(Write::Alone { at, len }),
         }
-        true
     }
 
     /// Ends the plan: every merged run's headers made the super-packet's.
@@ -364,6 +372,91 @@ impl Coalescer {
             datagrams: u64::try_from(run.count).unwrap_or(u64::MAX),
             bytes: run.bytes,
         })
+    }
+
+    /// The common case first: `datagram` joins an open run of two or more
+    /// datagrams. Its headers are compared with the run's first datagram's
+    /// in one masked pass (`HEADER_MASKS`: whatever must be equal is, which
+    /// also says it is the run's flow), then the few fields that must
+    /// differ as they should (lengths, IPv4 ID, TCP sequence number) and
+    /// its checksums are checked. `true` if it joined; anything else (not
+    /// a run's, a rule broken, a bad checksum) is left to
+    /// [`plan_classified`](Self::plan_classified), which decides as if this
+    /// had not been tried (the unit tests hold the two to the same
+    /// decisions).
+    fn join_open_run(&mut self, block: &[u8], at: usize, datagram: &[u8]) -> bool {
+        let len = datagram.len();
+        let Some(slot) = self.open.iter().rposition(|&index| {
+            self.runs.get(index).is_some_and(|run| {
+                run.count >= 2
+                    && len > run.header_len
+                    && block
+                        .get(run.first_at..run.first_at + run.header_len)
+                        .is_some_and(|first| {
+                            headers_agree(first, datagram, run.key.version, run.key.protocol)
+                        })
+            })
+        }) else {
+            return false;
+        };
+        let Some(run) = self.open.get(slot).and_then(|&index| self.runs.get(index)) else {
+            return false;
+        };
+        let payload = len - run.header_len;
+        let ip = run.ip_len;
+        if run.ended
+            || run.count >= MAX_SEGMENTS
+            || payload > run.gso_size
+            || run.total + payload > MAX_SUPER_PACKET
+        {
+            return false;
+        }
+        let lengths_right = if run.key.version == 4 {
+            let id = read16(datagram, 4).wrapping_sub(read16(block, run.first_at + 4));
+            let expected = if run.fixed_id {
+                0
+            } else {
+                u16::try_from(run.count).unwrap_or(u16::MAX)
+            };
+            usize::from(read16(datagram, 2)) == len && id == expected
+        } else {
+            40 + usize::from(read16(datagram, 4)) == len
+        };
+        if !lengths_right {
+            return false;
+        }
+        // UDP has none; 0, as `classify` says.
+        let seq = if run.key.protocol == TCP {
+            read32(datagram, ip + 4)
+        } else {
+            0
+        };
+        let transport_right = if run.key.protocol == TCP {
+            seq == run.next_seq
+        } else {
+            usize::from(read16(datagram, ip + 4)) == len - ip && read16(datagram, ip + 6) != 0
+        };
+        if !transport_right || !checksums_valid(datagram, ip, run.address_sum) {
+            return false;
+        }
+        let psh = run.key.protocol == TCP
+            && datagram
+                .get(ip + 13)
+                .is_some_and(|flags| flags & TCP_PSH != 0);
+        let candidate = Candidate {
+            flow: Flow {
+                version: run.key.version,
+                protocol: run.key.protocol,
+                ip_len: ip,
+            },
+            ip_len: ip,
+            header_len: run.header_len,
+            payload,
+            seq,
+            psh,
+        };
+        self.append(slot, at, len, &candidate);
+        true
     }
 
     /// The slot in `open` of the run of `datagram`'s flow, if one is open.
@@ -503,6 +596,107 @@ fn offset_in(block: &[u8], part: &[u8]) -> Option<usize> {
     let at = part.as_ptr().addr().checked_sub(block.as_ptr().addr())?;
     let end = at.checked_add(part.len())?;
     (end <= block.len()).then_some(at)
+}
+
+/// Which bytes of the IP and transport headers (options aside) of two
+/// datagrams must be equal for the second to join the first's run (the
+/// first a candidate that started it): everything the rules of `classify`
+/// and `join` compare or fix, as a mask over the headers. IPv4:
+/// version/IHL, ToS, flags and fragment offset (the first has no MF and
+/// no offset, so equal bits say the same of this one), TTL, protocol,
+/// addresses; not the total length, ID and header checksum, which are
+/// checked on their own. IPv6: version, traffic class, flow label, next
+/// header, hop limit, addresses; not the payload length. UDP: the ports.
+/// TCP: the ports, acknowledgement number, data offset, flags but PSH (the
+/// first's are ACK alone: with PSH its run ended) and window; not the
+/// sequence number, checksum and urgent pointer. TCP options are compared
+/// whole, after the mask.
+// Only ever evaluated into the constants below: an index out of range
+// would fail the build, not a running daemon.
+#[allow(clippy::indexing_slicing)]
+const fn header_mask<const N: usize>(v6: bool, tcp: bool) -> [u8; N] {
+    let mut mask = [0xff; N];
+    let ip = if v6 { 40 } else { 20 };
+    let mut at = 0;
+    while at < N {
+        let ignored = if at < ip {
+            if v6 {
+                at == 4 || at == 5
+            } else {
+                (at >= 2 && at < 6) || at == 10 || at == 11
+            }
+        } else {
+            let transport = at - ip;
+            if tcp {
+                (transport >= 4 && transport < 8) || transport >= 16
+            } else {
+                transport >= 4
+            }
+        };
+        if ignored {
+            mask[at] = 0;
+        } else if tcp && at == ip + 12 {
+            mask[at] = 0xf0;
+        } else if tcp && at == ip + 13 {
+            mask[at] = !TCP_PSH;
+        }
+        at += 1;
+    }
+    mask
+}
+
+const MASK_UDP4: [u8; 28] = header_mask(false, false);
+const MASK_TCP4: [u8; 40] = header_mask(false, true);
+const MASK_UDP6: [u8; 48] = header_mask(true, false);
+const MASK_TCP6: [u8; 60] = header_mask(true, true);
+
+/// Whether `datagram`'s headers agree with `first`'s (all of `first` is
+/// headers, of a run of `version` and `protocol`) wherever they must: the
+/// mask of their kind over the fixed headers, then TCP options byte for
+/// byte.
+fn headers_agree(first: &[u8], datagram: &[u8], version: u8, protocol: u8) -> bool {
+    let fixed = match (version == 6, protocol == TCP) {
+        (false, false) => agree(first, datagram, &MASK_UDP4),
+        (false, true) => agree(first, datagram, &MASK_TCP4),
+        (true, false) => agree(first, datagram, &MASK_UDP6),
+        (true, true) => agree(first, datagram, &MASK_TCP6),
+    };
+    let options = match (version == 6, protocol == TCP) {
+        (_, false) => first.len(),
+        (false, true) => 40,
+        (true, true) => 60,
+    };
+    // Options are rare: most runs have none to compare.
+    fixed && (first.len() <= options || first.get(options..) == datagram.get(options..first.len()))
+}
+
+/// Whether the first `N` bytes of `a` and `b` are equal under `mask`: of a
+/// length known here, so the comparison is a few vector operations.
+fn agree<const N: usize>(a: &[u8], b: &[u8], mask: &[u8; N]) -> bool {
+    let (Some(a), Some(b)) = (a.first_chunk::<N>(), b.first_chunk::<N>()) else {
+        return false;
+    };
+    let mut differ = 0;
+    for ((a, b), mask) in a.iter().zip(b).zip(mask) {
+        differ |= (a ^ b) & mask;
+    }
+    differ == 0
+}
+
+/// The big-endian 16-bit field at `at` (0 past the end).
+fn read16(packet: &[u8], at: usize) -> u16 {
+    packet
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<2>)
+        .map_or(0, |field| u16::from_be_bytes(*field))
+}
+
+/// The big-endian 32-bit field at `at` (0 past the end).
+fn read32(packet: &[u8], at: usize) -> u32 {
+    packet
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<4>)
+        .map_or(0, |field| u32::from_be_bytes(*field))
 }
 
 /// What a datagram is, as far as merging goes.
@@ -719,22 +913,9 @@ fn checksums_valid(packet: &[u8], ip_len: usize, address_sum: u32) -> bool {
     checksum::sum(transport, address_sum + length) == 0xffff
 }
 
-/// Whether a 20-byte IPv4 header's checksum is right: summed here, as a
-/// call of the vectorised sum costs more than these ten words.
+/// Whether a 20-byte IPv4 header's checksum is right.
 fn ipv4_header_valid(header: &[u8]) -> bool {
-    let Some(header) = header.first_chunk::<20>() else {
-        return false;
-    };
-    let mut sum: u32 = header
-        .chunks_exact(2)
-        .map(|word| match *word {
-            [high, low] => u32::from(u16::from_be_bytes([high, low])),
-            _ => 0,
-        })
-        .sum();
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum == 0xffff
+    header.len() == 20 && checksum::sum(header, 0) == 0xffff
 }
 
 /// Writes a merged run's `virtio_net_hdr` and headers (the first datagram's,
@@ -805,3 +986,6 @@ fn put16(packet: &mut [u8], at: usize, value: u16) {
         *field = value.to_be_bytes();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,7 @@
 //! Offloads (virtio-net framing): reads are cut up in [`segment`], writes
 //! coalesced in [`gro`].
 
-mod checksum;
+pub mod checksum;
 mod counters;
 mod device;
 pub mod gro;
