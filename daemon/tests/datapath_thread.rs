@@ -21,19 +21,11 @@ use support::{connect, is_reply, ping, RecordingOut, ScriptedIn};
 
 const WAIT: Duration = Duration::from_secs(5);
 
+/// The simulated modem's NTB parameters (any valid ones do here).
 fn parameters() -> NtbParameters {
-    NtbParameters {
-        formats_supported: 1,
-        in_max_size: 16384,
-        in_divisor: 4,
-        in_payload_remainder: 0,
-        in_alignment: 4,
-        out_max_size: 16384,
-        out_divisor: 4,
-        out_payload_remainder: 0,
-        out_alignment: 4,
-        out_max_datagrams: 32,
-    }
+    mbim_sim::scenario::Scenario::default_dssa()
+        .ntb
+        .parameters()
 }
 
 /// A pump whose modem never sends anything and takes whatever it is sent.
