@@ -33,47 +33,29 @@
     unreachable_pub
 )]
 
+// Only its block builder is used here.
 #[path = "../tests/datapath_offload_support.rs"]
 mod offload;
+#[allow(dead_code)]
+#[path = "common/pipes.rs"]
+mod pipes;
 
-use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
+use mbim_protocol::ntb::Ntb;
 use mbimd::datapath::checksum;
 use mbimd::datapath::gro::{Coalescer, MAX_PARTS};
-use offload::{payload, Spec, TCP, UDP};
+use offload::{bulk_spec, payload, TCP, UDP};
 use std::hint::black_box;
 use std::io::IoSlice;
-use std::net::IpAddr;
 use std::time::Instant;
 
 /// Blocks per turn, and turns of each per row (the fastest is printed).
 const BLOCKS: usize = 5_000;
 const RUNS: usize = 15;
 
-/// The first datagram of a bulk flow of `size`-byte IP packets.
-fn spec(v6: bool, protocol: u8) -> Spec {
-    let (source, destination): (IpAddr, IpAddr) = if v6 {
-        ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
-    } else {
-        ("10.64.0.1".parse().unwrap(), "10.64.0.2".parse().unwrap())
-    };
-    Spec {
-        source,
-        destination,
-        protocol,
-        source_port: 6000,
-        destination_port: 6001,
-        id: 1,
-        sequence: 1000,
-        ack: 0x0102_0304,
-        flags: 0x10,
-        tcp_options: Vec::new(),
-    }
-}
-
 /// A full IN NTB of one flow's `size`-byte IP packets, IDs and sequence
 /// numbers following on, as the modem would send them.
 fn block(v6: bool, protocol: u8, size: usize) -> Vec<u8> {
-    let mut spec = spec(v6, protocol);
+    let mut spec = bulk_spec(v6, protocol, 6000);
     let headers = if v6 { 40 } else { 20 } + if protocol == TCP { 20 } else { 8 };
     let data = payload(size - headers);
     let datagrams: Vec<Vec<u8>> = (0..4096)
@@ -84,23 +66,7 @@ fn block(v6: bool, protocol: u8, size: usize) -> Vec<u8> {
             packet
         })
         .collect();
-    let parameters = mbim_sim::scenario::Scenario::default_dssa()
-        .ntb
-        .parameters();
-    let limits = BuildLimits {
-        max_size: parameters.in_max_size,
-        max_datagrams: 0,
-        divisor: parameters.in_divisor,
-        remainder: parameters.in_payload_remainder,
-        ndp_alignment: parameters.in_alignment,
-    };
-    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
-    for datagram in &datagrams {
-        if builder.push(NdpSignature::Ips(0), datagram).is_err() {
-            break;
-        }
-    }
-    builder.finish().unwrap().to_vec()
+    pipes::block_of(datagrams.iter().map(Vec::as_slice))
 }
 
 /// Nanoseconds per datagram of `floor` and `plan`, each done once per

@@ -20,31 +20,9 @@ mod offload;
 
 use mbimd::datapath::gro::{Coalescer, MAX_PARTS, MAX_SEGMENTS};
 use mbimd::datapath::segment::{ReadFraming, Segmenter, Segments};
-use offload::{parse_checked, payload, refresh_checksums, sum, Spec, TCP, UDP};
+use offload::{bulk_spec as spec, parse_checked, payload, refresh_checksums, sum, Spec, TCP, UDP};
 use std::io::IoSlice;
-use std::net::IpAddr;
 use tun_rs::VIRTIO_NET_HDR_LEN as VNET;
-
-fn spec(v6: bool, protocol: u8, port: u16) -> Spec {
-    let (source, destination): (IpAddr, IpAddr) = if v6 {
-        ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
-    } else {
-        ("10.64.0.1".parse().unwrap(), "10.64.0.2".parse().unwrap())
-    };
-    Spec {
-        source,
-        destination,
-        protocol,
-        source_port: port,
-        destination_port: 6001,
-        // Both wrap within a run.
-        id: 0xfffe,
-        sequence: 0xffff_f000,
-        ack: 0x0102_0304,
-        flags: 0x10,
-        tcp_options: Vec::new(),
-    }
-}
 
 /// `count` datagrams of `spec`'s flow with `size` bytes of payload, the
 /// last `last`: IPv4 IDs counting up, TCP sequence numbers following on,

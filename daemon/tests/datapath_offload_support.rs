@@ -138,6 +138,30 @@ pub fn parse_checked(packet: &[u8]) -> Parsed {
     }
 }
 
+/// A bulk flow's first datagram from `port` to 6001 (fd00::1 → fd00::2 or
+/// 10.64.0.1 → 10.64.0.2): ACK only, an IPv4 ID and TCP sequence number
+/// that wrap within a run.
+pub fn bulk_spec(v6: bool, protocol: u8, port: u16) -> Spec {
+    let (source, destination): (IpAddr, IpAddr) = if v6 {
+        ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
+    } else {
+        ("10.64.0.1".parse().unwrap(), "10.64.0.2".parse().unwrap())
+    };
+    Spec {
+        source,
+        destination,
+        protocol,
+        source_port: port,
+        destination_port: 6001,
+        // Both wrap within a run.
+        id: 0xfffe,
+        sequence: 0xffff_f000,
+        ack: 0x0102_0304,
+        flags: 0x10,
+        tcp_options: Vec::new(),
+    }
+}
+
 /// How to build a packet.
 #[derive(Debug, Clone)]
 pub struct Spec {

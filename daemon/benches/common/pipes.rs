@@ -92,6 +92,12 @@ impl InPipe for ReplayIn {
 
 /// A full IN block of `size`-byte packets, as the modem would send it.
 pub fn full_block(packet: &[u8]) -> Vec<u8> {
+    block_of(std::iter::repeat(packet))
+}
+
+/// An IN block of `datagrams` in order, as many as fit, as the modem would
+/// send it.
+pub fn block_of<'a>(datagrams: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let parameters = parameters();
     let limits = BuildLimits {
         max_size: parameters.in_max_size,
@@ -101,6 +107,10 @@ pub fn full_block(packet: &[u8]) -> Vec<u8> {
         ndp_alignment: parameters.in_alignment,
     };
     let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
-    while builder.push(NdpSignature::Ips(0), packet).is_ok() {}
+    for datagram in datagrams {
+        if builder.push(NdpSignature::Ips(0), datagram).is_err() {
+            break;
+        }
+    }
     builder.finish().unwrap().to_vec()
 }

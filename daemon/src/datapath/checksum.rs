@@ -205,7 +205,7 @@ pub(crate) fn complete_partial(packet: &mut [u8], start: u16, offset: u16) -> Op
 
 #[cfg(test)]
 #[allow(clippy::cast_possible_truncation)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A way of summing, as `native_words` does.
@@ -213,7 +213,7 @@ mod tests {
 
     /// The plain word sum: big-endian words, an odd last byte padded,
     /// folded one carry at a time.
-    fn reference(data: &[u8], initial: u32) -> u16 {
+    pub(in crate::datapath) fn reference(data: &[u8], initial: u32) -> u16 {
         let mut plain = u64::from(initial);
         for pair in data.chunks(2) {
             plain += (u64::from(pair[0]) << 8) | u64::from(*pair.get(1).unwrap_or(&0));

@@ -6,18 +6,9 @@
 
 use super::*;
 
-/// The ones' complement sum of big-endian words, plainly: not the routine
-/// the coalescer uses, so a fault there cannot hide here.
-fn plain_sum(data: &[u8], initial: u32) -> u16 {
-    let mut total = u64::from(initial);
-    for pair in data.chunks(2) {
-        total += (u64::from(pair[0]) << 8) | u64::from(*pair.get(1).unwrap_or(&0));
-    }
-    while total > 0xffff {
-        total = (total & 0xffff) + (total >> 16);
-    }
-    total as u16
-}
+// The ones' complement sum of big-endian words, plainly: not the routine
+// the coalescer uses, so a fault there cannot hide here.
+use crate::datapath::checksum::tests::reference as plain_sum;
 
 /// Makes the IPv4 header checksum and the transport checksum right for
 /// what the packet now says (its length fields are left as they are).
