@@ -15,9 +15,10 @@
 //! format and parameters), takes the transport's data pipes and hands them
 //! with the netdev's device to [`Pump::new`], then either awaits
 //! [`Pump::run`] in its own task or [`spawn`]s it on a thread of its own
-//! (`thread.rs`) and keeps a [`PumpHandle`]. The pump stops when told to, when the transport reports
-//! [`TransportError::Disconnected`], or on a persistent failure; a
-//! malformed NTB or a failed write is counted ([`Counters`]), never fatal.
+//! (`thread.rs`) and keeps a [`PumpHandle`]. The pump stops when told to,
+//! when the transport reports [`TransportError::Disconnected`], or on a
+//! persistent failure; a malformed NTB or a failed write is counted
+//! ([`Counters`]), never fatal.
 //!
 //! Zero-length packets: the [`OutPipe`](mbim_transport::OutPipe) terminates
 //! a transfer that is a multiple of the endpoint's packet size, so the pump
