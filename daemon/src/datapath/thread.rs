@@ -116,7 +116,7 @@ impl Drop for PumpHandle {
 }
 
 /// Runs `pump` on `device` on a new thread named `pump-<device>`, with a
-/// current-thread runtime of its own (see the [module documentation](self)).
+/// current-thread runtime of its own (see the `datapath::thread` module).
 pub fn spawn<I, O, D>(pump: Pump<I, O>, device: D) -> PumpHandle
 where
     I: InPipe + 'static,
