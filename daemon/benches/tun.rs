@@ -45,6 +45,10 @@
 //!
 //! Run as root: `cargo bench -p mbimd --bench tun`; `TUN_BENCH_ONLY=64TX,1400RX+o`
 //! runs only the rows named (`+o`: with offloads), to profile one case.
+//! `TUN_BENCH_PIN=1` pins the TX sender to the first CPU the process may
+//! use and every other thread (readers, pumps, floors, the runtime) to the
+//! second, so no reader shares a CPU with the sender for a whole run, as
+//! the scheduler sometimes leaves them on two CPUs.
 
 #![allow(
     clippy::unwrap_used,
@@ -151,6 +155,9 @@ impl Sender {
         let thread = std::thread::spawn({
             let stop = stop.clone();
             move || {
+                if let Some((sender_cpu, _)) = pinned_cpus() {
+                    pin_to(sender_cpu);
+                }
                 let buffer = vec![0x5a; payload * segments];
                 while !stop.load(Ordering::Relaxed) {
                     // A full TUN queue drops; the sender never waits.
@@ -172,6 +179,25 @@ impl Drop for Sender {
             thread.join().unwrap();
         }
     }
+}
+
+/// With `TUN_BENCH_PIN=1`, the CPU for the TX sender and the CPU for every
+/// other thread: the first two the process may run on (`None` without the
+/// variable, or with fewer than two CPUs).
+fn pinned_cpus() -> Option<(usize, usize)> {
+    if std::env::var_os("TUN_BENCH_PIN").is_none_or(|value| value != "1") {
+        return None;
+    }
+    let allowed = rustix::thread::sched_getaffinity(None).ok()?;
+    let mut cpus = (0..rustix::thread::CpuSet::MAX_CPU).filter(|&cpu| allowed.is_set(cpu));
+    Some((cpus.next()?, cpus.next()?))
+}
+
+/// Pins the calling thread (and the threads it starts after) to `cpu`.
+fn pin_to(cpu: usize) {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    rustix::thread::sched_setaffinity(None, &set).unwrap();
 }
 
 /// Packets per second of `count` over one window after the warm-up.
@@ -694,6 +720,12 @@ fn main() {
     let namespace = Namespace::create();
     namespace.enter();
     ip(&["link", "set", "lo", "up"]);
+    // Before the runtime starts, so its threads and all they start inherit
+    // the CPU; only the sender moves to the other.
+    let pinned = pinned_cpus();
+    if let Some((_, others)) = pinned {
+        pin_to(others);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -710,6 +742,9 @@ fn main() {
         println!(
             "tun: datagrams/s through real TUN devices, median of {RUNS} windows of {WINDOW:?}"
         );
+        if let Some((sender, others)) = pinned {
+            println!("pinned (TUN_BENCH_PIN=1): the TX sender on CPU {sender}, every other thread on CPU {others}");
+        }
         println!(
             "per packet; ratio = over the raw TUN ceiling of the same run (target >= {TARGET:.2}x)"
         );
