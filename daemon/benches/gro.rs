@@ -34,15 +34,15 @@
 )]
 
 // Only its block builder is used here.
-#[path = "../tests/datapath_offload_support.rs"]
+#[path = "../../offload/tests/packets/mod.rs"]
 mod offload;
 #[allow(dead_code)]
 #[path = "common/pipes.rs"]
 mod pipes;
 
+use mbim_offload::checksum;
+use mbim_offload::gro::{Coalescer, MAX_PARTS};
 use mbim_protocol::ntb::Ntb;
-use mbimd::datapath::checksum;
-use mbimd::datapath::gro::{Coalescer, MAX_PARTS};
 use offload::{bulk_spec, payload, TCP, UDP};
 use std::hint::black_box;
 use std::io::IoSlice;

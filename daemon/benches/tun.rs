@@ -65,10 +65,11 @@ mod pipes;
 #[path = "../tests/datapath_support.rs"]
 mod support;
 
-use datapath::segment::Segments;
+use mbim_offload::checksum;
+use mbim_offload::segment::Segments;
 use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat};
 use mbim_sim::model::net::udp_packet;
-use mbimd::datapath::{self, checksum, PumpConfig, PumpHandle};
+use mbimd::datapath::{self, PumpConfig, PumpHandle};
 use mbimd::netdev::{DnsBackend, InterfaceName, Netdev, NetdevOptions, TunOptions};
 use mbimd_test_support::tools::IP;
 use nix::sys::socket::{
@@ -235,7 +236,7 @@ async fn tx_reader(
     let reader = std::thread::spawn({
         let (raw, count, stop) = (raw.clone(), count.clone(), stop.clone());
         move || {
-            let mut buffer = vec![0u8; datapath::segment::READ_BUFFER_LEN];
+            let mut buffer = vec![0u8; mbim_offload::segment::READ_BUFFER_LEN];
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(len) = raw.recv(&mut buffer) {
                     count.fetch_add(handle(&mut buffer[..len]), Ordering::Relaxed);
@@ -439,7 +440,7 @@ async fn async_floor(device: &Arc<tun_rs::SyncDevice>, size: usize, tx: bool) ->
         async move {
             let device = datapath::TunDevice::register(device).unwrap();
             if tx {
-                let mut buffer = vec![0u8; datapath::segment::READ_BUFFER_LEN];
+                let mut buffer = vec![0u8; mbim_offload::segment::READ_BUFFER_LEN];
                 loop {
                     if device.recv(&mut buffer).await.is_err() {
                         continue;

@@ -11,7 +11,7 @@
 #![allow(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "datapath_offload_support.rs"]
+#[path = "../../offload/tests/packets/mod.rs"]
 mod offload;
 #[path = "datapath_support.rs"]
 mod support;

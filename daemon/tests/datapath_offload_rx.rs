@@ -27,7 +27,7 @@
 
 #[path = "netns_support/mod.rs"]
 mod netns_support;
-#[path = "datapath_offload_support.rs"]
+#[path = "../../offload/tests/packets/mod.rs"]
 mod offload;
 #[path = "datapath_support.rs"]
 mod support;

@@ -24,15 +24,12 @@
 //! a transfer that is a multiple of the endpoint's packet size, so the pump
 //! submits blocks as they are.
 //!
-//! Offloads (virtio-net framing): reads are cut up in [`segment`], writes
-//! coalesced in [`gro`].
+//! Offloads (virtio-net framing): reads are cut up by mbim-offload's
+//! [`Segmenter`], writes coalesced by its [`gro`](mbim_offload::gro).
 
-pub mod checksum;
 mod counters;
 mod device;
-pub mod gro;
 mod rx;
-pub mod segment;
 mod sessions;
 mod thread;
 mod tun;
@@ -40,7 +37,7 @@ mod tx;
 
 pub use counters::{CounterSnapshot, Counters};
 pub use device::{MemoryDevice, MemoryPeer, PacketDevice};
-pub use segment::{ReadFraming, Segmenter};
+pub use mbim_offload::{ReadFraming, Segmenter};
 pub use sessions::{SessionReader, SessionTable, SessionTraffic};
 pub use thread::{spawn, PumpDevice, PumpHandle};
 pub use tun::TunDevice;

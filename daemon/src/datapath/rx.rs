@@ -1,16 +1,16 @@
 //! Modem → host: bulk IN transfers in flight, each completed NTB parsed and
 //! its datagrams of our session written to the device: one write each,
 //! straight from the transfer buffer, on a plain device; on a device with
-//! virtio-net framing, coalesced per flow (GRO, `gro.rs`) into super-packets
-//! gathered from the transfer buffer, so a bulk flow costs one write per 64
-//! datagrams.
+//! virtio-net framing, coalesced per flow (GRO, mbim-offload's `gro.rs`)
+//! into super-packets gathered from the transfer buffer, so a bulk flow
+//! costs one write per 64 datagrams.
 
 use super::counters::{len64, Counters, RateLimit};
-use super::gro::{Coalescer, MAX_PARTS};
-use super::segment::ReadFraming;
 use super::sessions::SessionTable;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
+use mbim_offload::gro::{Coalescer, MAX_PARTS};
+use mbim_offload::segment::ReadFraming;
 use mbim_protocol::ntb::{NdpSignature, Ntb};
 use mbim_transport::{InPipe, TransportError};
 use std::io::IoSlice;

@@ -2,10 +2,10 @@
 //! bulk OUT with several transfers in flight and their buffers recycled.
 
 use super::counters::{len64, Counters, RateLimit};
-use super::segment::{ReadFraming, Segmenter, Segments, Split, READ_BUFFER_LEN};
 use super::sessions::Uplink;
 use super::{DatapathError, Exit, PacketDevice, PumpConfig, StopReason, MAX_CONSECUTIVE_FAILURES};
 use crate::logging::chain;
+use mbim_offload::segment::{ReadFraming, Segmenter, Segments, Split, READ_BUFFER_LEN};
 use mbim_protocol::ntb::{NdpSignature, NtbBuilder, PushError};
 use mbim_transport::{Completion, OutPipe, TransportError};
 use std::io;

@@ -213,7 +213,7 @@ pub(super) mod tests {
 
     /// The plain word sum: big-endian words, an odd last byte padded,
     /// folded one carry at a time.
-    pub(in crate::datapath) fn reference(data: &[u8], initial: u32) -> u16 {
+    pub(crate) fn reference(data: &[u8], initial: u32) -> u16 {
         let mut plain = u64::from(initial);
         for pair in data.chunks(2) {
             plain += (u64::from(pair[0]) << 8) | u64::from(*pair.get(1).unwrap_or(&0));

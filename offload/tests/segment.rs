@@ -7,10 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "datapath_offload_support.rs"]
+#[path = "packets/mod.rs"]
 mod offload;
 
-use mbimd::datapath::segment::{ReadFraming, SegmentError, Segmenter, Segments};
+use mbim_offload::segment::{ReadFraming, SegmentError, Segmenter, Segments};
 use offload::{parse_checked, payload, Parsed, Spec, TCP, UDP};
 use std::net::IpAddr;
 

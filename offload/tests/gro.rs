@@ -1,12 +1,13 @@
 //! The receive side's coalescing (GRO) on tables: an NTB's datagrams in,
 //! the device writes out. Every write is cut back into datagrams the way
 //! the kernel's GSO would (mbimd's own transmit `Segmenter`, checked
-//! against tun-rs's `gso_split` in datapath_segment.rs) and must give back
+//! against tun-rs's `gso_split` in segment.rs) and must give back
 //! exactly the datagrams that went in, byte for byte, each flow's in
 //! order; a super-packet's header must say what the kernel needs (GSO
 //! type, segment size, checksum start and offset, `NEEDS_CSUM` with the
 //! pseudo-header sum of the whole); whatever may not be merged goes alone.
-//! That the kernel takes what is written is datapath_offload.rs's part.
+//! That the kernel takes what is written is daemon/tests/datapath_offload.rs's
+//! part.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,11 +16,11 @@
     clippy::cast_possible_truncation
 )]
 
-#[path = "datapath_offload_support.rs"]
+#[path = "packets/mod.rs"]
 mod offload;
 
-use mbimd::datapath::gro::{Coalescer, MAX_PARTS, MAX_SEGMENTS};
-use mbimd::datapath::segment::{ReadFraming, Segmenter, Segments};
+use mbim_offload::gro::{Coalescer, MAX_PARTS, MAX_SEGMENTS};
+use mbim_offload::segment::{ReadFraming, Segmenter, Segments};
 use offload::{bulk_spec as spec, parse_checked, payload, refresh_checksums, sum, Spec, TCP, UDP};
 use std::io::IoSlice;
 use tun_rs::VIRTIO_NET_HDR_LEN as VNET;

@@ -8,7 +8,7 @@ use super::*;
 
 // The ones' complement sum of big-endian words, plainly: not the routine
 // the coalescer uses, so a fault there cannot hide here.
-use crate::datapath::checksum::tests::reference as plain_sum;
+use crate::checksum::tests::reference as plain_sum;
 
 /// Makes the IPv4 header checksum and the transport checksum right for
 /// what the packet now says (its length fields are left as they are).
