@@ -8,7 +8,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Live counters of one pump; see the [module documentation](self).
+/// Live counters of one pump: "rx" is modem → host (bulk IN → TUN
+/// writes), "tx" is host → modem (TUN reads → bulk OUT), as in the
+/// kernel's interface statistics.
 ///
 /// Relaxed ordering is enough: every field is a monotonic total read for
 /// reporting, and no reader infers one field's value from another's.

@@ -20,7 +20,7 @@
 //! persistent failure; a malformed NTB or a failed write is counted
 //! ([`Counters`]), never fatal.
 //!
-//! Zero-length packets: the [`OutPipe`](mbim_transport::OutPipe) terminates
+//! Zero-length packets: the [`OutPipe`] terminates
 //! a transfer that is a multiple of the endpoint's packet size, so the pump
 //! submits blocks as they are.
 //!
@@ -187,7 +187,7 @@ impl<I: InPipe, O: OutPipe> Pump<I, O> {
     }
 
     /// Carries the further sessions attached to `table` too (their NDPs
-    /// signed with their own session ids); see [`sessions`].
+    /// signed with their own session ids); see the `sessions` module.
     pub fn with_sessions(mut self, table: SessionTable) -> Self {
         self.sessions = Some(table);
         self

@@ -1,4 +1,4 @@
-//! dev.mbimd.Executor1 at /dev/mbimd/Mbimd1/Modem<m>/Executor<e>.
+//! dev.mbimd.Executor1 at `/dev/mbimd/Mbimd1/Modem<m>/Executor<e>`.
 
 use super::access::{authorize, may_see_personal};
 use super::errors::{within_deadline, MethodError};

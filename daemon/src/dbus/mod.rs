@@ -9,7 +9,7 @@
 //! Changing methods are checked against the caller's credentials as the bus
 //! daemon reports them (`GetConnectionCredentials`), never against anything
 //! the caller says about itself; ICCID and IMSI are masked for callers that
-//! are not privileged (see [`access`]).
+//! are not privileged (see `access`).
 
 pub(crate) mod access;
 mod arguments;

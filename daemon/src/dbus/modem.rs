@@ -1,4 +1,4 @@
-//! dev.mbimd.Modem1 at /dev/mbimd/Mbimd1/Modem<m>.
+//! dev.mbimd.Modem1 at `/dev/mbimd/Mbimd1/Modem<m>`.
 
 use super::access::authorize;
 use super::errors::{echoed, within_deadline, MethodError};

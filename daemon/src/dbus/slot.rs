@@ -1,4 +1,4 @@
-//! dev.mbimd.Slot1 at /dev/mbimd/Mbimd1/Modem<m>/Slot<s>.
+//! dev.mbimd.Slot1 at `/dev/mbimd/Mbimd1/Modem<m>/Slot<s>`.
 
 use super::access::may_see_personal;
 use super::view::SlotView;

@@ -4,15 +4,15 @@
 //!
 //! It is a second face of the same daemon beside `dev.mbimd.Mbimd1`
 //! ([`crate::dbus`]), over the same [`Registry`], snapshots and
-//! [`ModemHandle`](crate::modem::ModemHandle) requests: a modem object per
-//! executor ([`modem`], [`modem_3gpp`], [`signal`], [`simple`]), a SIM object per slot
-//! with a card ([`sim`]), a bearer per connected or asked-for session
-//! ([`bearer`]), and the manager with its ObjectManager ([`manager`]).
+//! [`ModemHandle`] requests: a modem object per
+//! executor (`modem`, `modem_3gpp`, `signal`, `simple`), a SIM object per slot
+//! with a card (`sim`), a bearer per connected or asked-for session
+//! (`bearer`), and the manager with its ObjectManager (`manager`).
 //! Names, types, enumeration values and error names are ModemManager's
-//! ([`spec`], [`enums`], [`errors`]); how mbimd's state reads in those
-//! terms is [`mapping`], pure and tested on tables.
+//! (`spec`, `enums`, `errors`); how mbimd's state reads in those
+//! terms is `mapping`, pure and tested on tables.
 //!
-//! The face answers its method calls itself ([`bus`]) instead of through
+//! The face answers its method calls itself (`bus`) instead of through
 //! zbus's object server: ModemManager's clients need an object's
 //! interfaces announced together (zbus announces them one by one, and
 //! NetworkManager decides on the first `InterfacesAdded` of a modem
@@ -22,7 +22,7 @@
 //!
 //! While the face is served, sessions are the clients' (see
 //! [`crate::config::Sessions`]) from the start with `api = "on"`, and with
-//! `api = "auto"` once a client takes over ([`takeover`]: NetworkManager on
+//! `api = "auto"` once a client takes over (`takeover`: NetworkManager on
 //! the bus, or a client's connect): a modem connects on `Simple.Connect`
 //! or `Bearer.Connect`, mbimd creates and raises the network device and
 //! reports the session in the bearer, and the client configures addresses,

@@ -13,7 +13,7 @@ pub const NETWORK_MANAGER: &str = "org.freedesktop.NetworkManager";
 
 /// Who manages sessions when the face starts: the clients when it is
 /// served (or waited for) with `api = "on"`; mbimd otherwise, and with
-/// `api = "auto"` until a client takes over ([`follow_network_manager`],
+/// `api = "auto"` until a client takes over (`follow_network_manager`,
 /// or a client's session call).
 pub fn at_start(api: ModemManagerApi, status: ApiStatus) -> SessionManager {
     match (api, status) {

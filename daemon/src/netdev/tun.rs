@@ -10,7 +10,7 @@ use super::{InterfaceName, NetdevError};
 /// `TUNSETOFFLOAD` (checksum, TSO4/TSO6, and USO4/USO6 where the kernel has
 /// them, Linux 6.2 on): the kernel hands the data path TCP and UDP
 /// super-packets and takes coalesced ones. A kernel that refuses the
-/// offloads gets a plain device instead (see [`create`]).
+/// offloads gets a plain device instead (see `create`).
 /// `IFF_MULTI_QUEUE` (more queues by `SyncDevice::try_clone`) is a builder
 /// switch here too; the rest of the netdev does not change with them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -358,7 +358,7 @@ impl ExecutorMachine {
         machine
     }
 
-    /// The function's NTB parameters, handed on in [`Connection`].
+    /// The function's NTB parameters, handed on in [`Connection`](crate::executor::Connection).
     pub fn set_ntb_parameters(&mut self, parameters: Option<NtbParameters>) {
         self.ntb = parameters;
     }
