@@ -29,6 +29,28 @@ pub fn sum(data: &[u8], initial: u32) -> u16 {
 /// Below this many bytes, [`sum`] adds 64-bit words in line.
 const SHORT: usize = 128;
 
+/// Copies `src` into `dst` and returns [`sum`]`(src, initial)`, reading
+/// each byte once: segmentation (`segment.rs`) copies every payload byte
+/// it sends and must sum it too, and a second pass over the copy costs
+/// about as much as the copy itself. `None` (nothing copied) if the two
+/// lengths differ.
+#[inline]
+pub fn copy_and_sum(dst: &mut [u8], src: &[u8], initial: u32) -> Option<u16> {
+    if dst.len() != src.len() {
+        return None;
+    }
+    let words = if src.len() < SHORT {
+        // Short copies stay in L1: the second pass is over bytes just
+        // written, cheaper than a vector routine's set-up.
+        dst.copy_from_slice(src);
+        short_words(dst)
+    } else {
+        native_copy_words(dst, src)
+    };
+    let big_endian = u16::from_be_bytes(fold(words).to_ne_bytes());
+    Some(fold(u64::from(big_endian) + u64::from(initial)))
+}
+
 /// `value` folded to 16 bits with end-around carries, without a loop: 64
 /// to 32 bits, then 32 to 16, each carry added back in.
 fn fold(value: u64) -> u16 {
@@ -61,6 +83,21 @@ fn native_words(data: &[u8]) -> u64 {
     portable_words(data)
 }
 
+/// `native_words` of `src`, copied into `dst` (of the same length) on
+/// the way.
+fn native_copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above; that is all
+            // `avx2_copy_words` asks.
+            #[allow(unsafe_code)]
+            return unsafe { avx2_copy_words(dst, src) };
+        }
+    }
+    portable_copy_words(dst, src)
+}
+
 /// `native_words` in plain Rust, written so the compiler vectorises the
 /// 64-byte steps for whatever the target has (SSE2, NEON): each 32-bit
 /// word's halves go into lanes of their own, which only add, mask and
@@ -88,6 +125,42 @@ fn portable_block(block: &[u8]) -> u64 {
     }
     let lanes: u64 = low.iter().chain(&high).map(|&lane| u64::from(lane)).sum();
     lanes + tail_words(steps.remainder())
+}
+
+/// `portable_words` of `src`, copied into `dst` on the way: each 32-bit
+/// word loaded once, stored once and split into the lanes, which the
+/// compiler vectorises as it does `portable_block`'s.
+fn portable_copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
+    dst.chunks_mut(LANE_BLOCK)
+        .zip(src.chunks(LANE_BLOCK))
+        .map(|(dst, src)| portable_copy_block(dst, src))
+        .sum()
+}
+
+/// `portable_copy_words` of at most [`LANE_BLOCK`] bytes.
+fn portable_copy_block(dst: &mut [u8], src: &[u8]) -> u64 {
+    let mut low = [0u32; 16];
+    let mut high = [0u32; 16];
+    let mut from = src.chunks_exact(64);
+    let mut to = dst.chunks_exact_mut(64);
+    for (src, dst) in (&mut from).zip(&mut to) {
+        let lanes = low.iter_mut().zip(&mut high);
+        for ((src, dst), (low, high)) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)).zip(lanes)
+        {
+            let word = match *src {
+                [a, b, c, d] => [a, b, c, d],
+                _ => [0; 4],
+            };
+            dst.copy_from_slice(&word);
+            let word = u32::from_ne_bytes(word);
+            *low += word & 0xffff;
+            *high += word >> 16;
+        }
+    }
+    let rest = from.remainder();
+    to.into_remainder().copy_from_slice(rest);
+    let lanes: u64 = low.iter().chain(&high).map(|&lane| u64::from(lane)).sum();
+    lanes + tail_words(rest)
 }
 
 /// The words of a short `data`, unfolded: 64-bit words split into their
@@ -187,6 +260,79 @@ unsafe fn avx2_words(data: &[u8]) -> u64 {
     u64::try_from(total + words * 0x8000).unwrap_or(0)
 }
 
+/// `native_copy_words` with AVX2: [`avx2_words`]'s sum, with each 32-byte
+/// load also stored to `dst` (one load, one store, one multiply-add and one
+/// add per 32 bytes).
+///
+/// # Safety
+///
+/// The CPU must have AVX2. `dst` must be as long as `src` (checked: a
+/// shorter one is filled as far as it goes and only that much summed).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+unsafe fn avx2_copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi16,
+        _mm256_setzero_si256, _mm256_storeu_si256, _mm256_xor_si256,
+    };
+    let bias = _mm256_set1_epi16(i16::MIN);
+    let ones = _mm256_set1_epi16(1);
+    // SAFETY (every load and store): `from` is 32 readable bytes and `to`
+    // 32 writable ones (both `split_at` halves of 64-byte chunks, or 32-byte
+    // splits); the load and the store take any alignment.
+    let copy_pairs = |from: &[u8], to: &mut [u8]| {
+        let loaded = _mm256_loadu_si256(from.as_ptr().cast::<__m256i>());
+        _mm256_storeu_si256(to.as_mut_ptr().cast::<__m256i>(), loaded);
+        _mm256_madd_epi16(_mm256_xor_si256(loaded, bias), ones)
+    };
+    let mut total = 0i64;
+    let mut words = 0i64;
+    for (block, out) in src.chunks(LANE_BLOCK).zip(dst.chunks_mut(LANE_BLOCK)) {
+        let (block, out) = {
+            let len = block.len().min(out.len());
+            (
+                block.get(..len).unwrap_or_default(),
+                out.get_mut(..len).unwrap_or_default(),
+            )
+        };
+        let mut first = _mm256_setzero_si256();
+        let mut second = _mm256_setzero_si256();
+        let mut from = block.chunks_exact(64);
+        let mut to = out.chunks_exact_mut(64);
+        for (step, into) in (&mut from).zip(&mut to) {
+            let (low, high) = step.split_at(32);
+            let (into_low, into_high) = into.split_at_mut(32);
+            first = _mm256_add_epi32(first, copy_pairs(low, into_low));
+            second = _mm256_add_epi32(second, copy_pairs(high, into_high));
+        }
+        let mut rest = from.remainder();
+        let mut rest_out = to.into_remainder();
+        let mut summed = block.len() - rest.len();
+        if rest.len() >= 32 {
+            let (half, after) = rest.split_at(32);
+            let (into, after_out) = rest_out.split_at_mut(32);
+            first = _mm256_add_epi32(first, copy_pairs(half, into));
+            rest = after;
+            rest_out = after_out;
+            summed += 32;
+        }
+        rest_out.copy_from_slice(rest);
+        let mut lanes = [0i32; 8];
+        // SAFETY: `lanes` is 32 writable bytes; the store takes any
+        // alignment.
+        _mm256_storeu_si256(
+            lanes.as_mut_ptr().cast::<__m256i>(),
+            _mm256_add_epi32(first, second),
+        );
+        total += lanes.iter().map(|&lane| i64::from(lane)).sum::<i64>();
+        words += i64::try_from(summed / 2).unwrap_or(0);
+        total += i64::try_from(tail_words(rest)).unwrap_or(0);
+    }
+    // Each biased word was 0x8000 short of its value.
+    u64::try_from(total + words * 0x8000).unwrap_or(0)
+}
+
 /// Completes a partial checksum: the field at `start + offset` holds the
 /// pseudo-header sum; the checksum covers everything from `start` to the
 /// end of `packet`. `None` (packet unchanged) if the field lies outside it.
@@ -244,7 +390,7 @@ pub(super) mod tests {
     }
 
     /// `sum` with `routine` in place of the dispatched one.
-    fn sum_with(routine: Routine, data: &[u8], initial: u32) -> u16 {
+    fn sum_with(routine: impl FnOnce(&[u8]) -> u64, data: &[u8], initial: u32) -> u16 {
         let native = fold(routine(data));
         fold(u64::from(u16::from_be_bytes(native.to_ne_bytes())) + u64::from(initial))
     }
@@ -312,6 +458,89 @@ pub(super) mod tests {
         }
     }
 
+    /// A way of copying and summing, as `native_copy_words` does.
+    type CopyRoutine = fn(&mut [u8], &[u8]) -> u64;
+
+    /// Each way of copying and summing this CPU has, by name.
+    fn copy_routines() -> Vec<(&'static str, CopyRoutine)> {
+        // The dispatched routine is what `copy_and_sum` calls.
+        let mut routines: Vec<(&'static str, CopyRoutine)> =
+            vec![("portable", portable_copy_words)];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            fn avx2(dst: &mut [u8], src: &[u8]) -> u64 {
+                // SAFETY: only listed where the CPU has AVX2.
+                unsafe { avx2_copy_words(dst, src) }
+            }
+            routines.push(("avx2", avx2));
+        }
+        routines
+    }
+
+    #[test]
+    fn every_copy_routine_is_a_memcpy_and_the_plain_word_sum_at_every_length_and_alignment() {
+        // Every length 0..=2100 (past a 1400-byte segment and the lane
+        // steps' every remainder) from every source alignment in a 32-byte
+        // vector; the bytes around the destination must stay as they were
+        // (the vector stores write through raw pointers).
+        const GUARD: u8 = 0x5a;
+        let data: Vec<u8> = (0..2100u32 + 32)
+            .map(|i| i.wrapping_mul(2_654_435_761).to_be_bytes()[1] | 0xc0)
+            .collect();
+        let mut out = vec![GUARD; 2100 + 32 + 32];
+        let routines = copy_routines();
+        for src_start in 0..32 {
+            for len in 0..=2100 {
+                let src = &data[src_start..src_start + len];
+                let expected = reference(src, 0xfedc);
+                for dst_start in 0..32 {
+                    // The vector routine goes to every destination
+                    // alignment; the rest (safe code indexing from each
+                    // slice's start, slow unoptimised) to one per source
+                    // alignment and length, which still meets every pair
+                    // of alignments over the lengths.
+                    let spread = dst_start == (src_start * 7 + len) % 32;
+                    let window = dst_start..dst_start + len;
+                    let after = window.end..window.end + 32;
+                    let place = (src_start, dst_start, len);
+                    if spread {
+                        let copied = copy_and_sum(&mut out[window.clone()], src, 0xfedc);
+                        assert_eq!(copied, Some(expected), "copy_and_sum {place:?}");
+                        assert_eq!(&out[window.clone()], src, "copy_and_sum {place:?}");
+                        out[window.clone()].fill(GUARD);
+                    }
+                    for (name, routine) in &routines {
+                        if *name == "portable" && !spread {
+                            continue;
+                        }
+                        let copied = |src: &[u8]| routine(&mut out[window.clone()], src);
+                        assert_eq!(sum_with(copied, src, 0xfedc), expected, "{name} {place:?}");
+                        assert_eq!(&out[window.clone()], src, "{name} {place:?}");
+                        // A store past either end would be a vector's (32
+                        // bytes at most).
+                        assert_eq!(
+                            out[..dst_start],
+                            [GUARD; 32][..dst_start],
+                            "{name} {place:?}"
+                        );
+                        assert_eq!(out[after.clone()], [GUARD; 32], "{name} {place:?}");
+                        out[window.clone()].fill(GUARD);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_copy_between_different_lengths_is_refused_untouched() {
+        let mut out = [7u8; 5];
+        assert_eq!(copy_and_sum(&mut out, &[1, 2, 3, 4], 0), None);
+        assert_eq!(copy_and_sum(&mut out[..3], &[1, 2, 3, 4], 0), None);
+        assert_eq!(out, [7; 5]);
+        assert_eq!(copy_and_sum(&mut out[..0], &[], 0x1_fffe), Some(0xffff));
+    }
+
     #[test]
     fn lanes_do_not_overflow_on_the_largest_and_smallest_words_past_a_block() {
         // All-ones words push every lane up as far as it goes, all-zero
@@ -321,6 +550,7 @@ pub(super) mod tests {
         let mixed: Vec<u8> = (0..len)
             .map(|i| if i < len / 2 { 0xff } else { 0 })
             .collect();
+        let mut out = vec![0u8; len];
         for data in [vec![0xffu8; len], vec![0u8; len], mixed] {
             for (name, routine) in routines() {
                 assert_eq!(
@@ -330,6 +560,18 @@ pub(super) mod tests {
                     data.len(),
                     data[0]
                 );
+            }
+            for (name, routine) in copy_routines() {
+                out.fill(0x5a);
+                let copied = |data: &[u8]| routine(&mut out, data);
+                assert_eq!(
+                    sum_with(copied, &data, 7),
+                    reference(&data, 7),
+                    "copying {name}: {} bytes of {:#x}",
+                    data.len(),
+                    data[0]
+                );
+                assert!(out == data, "copying {name}: the copy differs");
             }
         }
     }

@@ -19,8 +19,9 @@
 //! A super-packet is checked whole first ([`Segmenter::segments`]); then
 //! each segment is written by [`Split::write`] straight into its place in
 //! the NTB being built (`NtbBuilder::push_with`), so its bytes are copied
-//! once and summed once, in the block they leave in: no buffer of segments
-//! in between.
+//! once, into the block they leave in, and summed on the way
+//! (`checksum::copy_and_sum`: one pass per payload byte): no buffer of
+//! segments in between.
 //!
 //! The receive side's mirror image (GRO: an NTB's datagrams of one flow
 //! coalesced into one super-packet write) is [`gro`](super::gro).
@@ -266,7 +267,11 @@ impl Split<'_> {
         let to = (from + self.gso_size).min(self.packet.len());
         let (headers, payload) = out.split_at_mut_checked(header_len)?;
         headers.copy_from_slice(self.packet.get(..header_len)?);
-        payload.copy_from_slice(self.packet.get(from..to)?);
+        // The payload is copied and summed in one pass; the transport
+        // header, summed below once its fields are set, is of even length
+        // (8, or TCP's multiple of 4), so the payload's words line up with
+        // the segment's.
+        let payload_sum = checksum::copy_and_sum(payload, self.packet.get(from..to)?, 0)?;
         let total = out.len();
         let start = self.csum_start;
         let transport_len = u16::try_from(total - start).ok()?;
@@ -298,7 +303,8 @@ impl Split<'_> {
             start + 6
         };
         put16(out, checksum_at, 0)?;
-        let sum = !checksum::sum(out.get(start..)?, self.pseudo + u32::from(transport_len));
+        let initial = self.pseudo + u32::from(transport_len) + u32::from(payload_sum);
+        let sum = !checksum::sum(out.get(start..header_len)?, initial);
         // A UDP checksum of 0 means "none"; its ones' complement twin says
         // the same sum.
         let sum = if sum == 0 && !self.tcp { 0xffff } else { sum };
