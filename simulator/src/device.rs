@@ -335,9 +335,9 @@ impl SimFunction {
                         now,
                         self.index,
                         ntb,
-                        Some(&mut |datagram| writer.send(device, datagram)),
+                        Some(&mut |datagram| writer.send(device, ntb, datagram)),
                     );
-                    writer.flush(device);
+                    writer.flush(device, ntb);
                     result
                 }
                 None => modem.handle_bulk_out(now, self.index, ntb),

@@ -16,7 +16,11 @@
 //! does) on a short-lived thread that enters the namespace, so the process
 //! itself stays where it is.
 
+use crate::model::NetworkRoute;
+use mbim_offload::gro::{Coalescer, MAX_PARTS};
+use mbim_offload::segment::{ReadFraming, Segmenter, Segments, READ_BUFFER_LEN};
 use std::fmt;
+use std::io::IoSlice;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -28,14 +32,11 @@ const READ_BATCH: usize = 64;
 /// Datagrams queued for the host per wake-up at most: with offloads one
 /// read may carry dozens, and the queue towards the host is bounded.
 const SEGMENT_BATCH: usize = 256;
-/// The largest read from the device: a datagram (its MTU may exceed the
-/// session's; what is longer than a session takes is dropped later), or a
-/// super-packet behind its virtio-net header.
-const READ_BUFFER: usize = 65_535 + tun_rs::VIRTIO_NET_HDR_LEN;
-/// Segments one super-packet may be cut into, and their largest size (the
-/// device's MTU; a larger one is dropped).
-const SEGMENTS: usize = tun_rs::IDEAL_BATCH_SIZE;
-const SEGMENT_SIZE: usize = 9216;
+/// Room in the queues towards the host asked for before each read: what a
+/// super-packet of 64 KiB makes at the smallest segments a 1280-byte IPv6
+/// link carries. A read that makes more finds the queue full for the rest,
+/// which are dropped (counted) as a link's queue drops.
+const READ_ROOM: usize = 64;
 /// How long the reader waits for room in the queues towards the host
 /// before reading on (and dropping what finds a queue full): a host that
 /// stops reading one function must not stall the others for long.
@@ -222,80 +223,81 @@ impl ForwardTarget {
 /// The open device, shared by the bulk OUT path (writes) and the reader.
 pub(crate) type Uplink = Arc<tun_rs::AsyncDevice>;
 
-/// Datagrams from the host gathered before they are written coalesced.
-const WRITE_BATCH: usize = tun_rs::IDEAL_BATCH_SIZE;
-/// A gathered datagram's buffer: room for the virtio-net header before
-/// it, and for the super-packet coalescing builds in the first of a flow.
-const WRITE_BUFFER: usize = 65_535 + 2 * tun_rs::VIRTIO_NET_HDR_LEN;
-
 /// What goes from the host to the network: with offloads, the datagrams
-/// of one NTB are gathered (in buffers kept from one NTB to the next) and
-/// written coalesced into GSO super-packets per flow (tun-rs's GRO table),
-/// as mbimd writes its own TUN device; without, each is written as it is.
+/// of one NTB planned into writes coalesced per flow (mbim-offload's GRO,
+/// as mbimd writes its own TUN device) and each write gathered straight
+/// from the NTB, no datagram copied; without, each written as it is.
 #[derive(Default)]
 pub(crate) struct Writer {
-    batch: Vec<Vec<u8>>,
-    gathered: usize,
-    gro: Option<tun_rs::GROTable>,
+    /// Made on the first datagram with offloads; its storage is kept from
+    /// one NTB to the next.
+    coalescer: Option<Coalescer>,
 }
 
 impl Writer {
-    /// Takes one datagram; `false` if the device did not take it (never
-    /// waits: a full device drops, as a link does).
-    pub(crate) fn send(&mut self, device: &tun_rs::AsyncDevice, datagram: &[u8]) -> bool {
+    /// Takes one datagram of `block` (the NTB); `false` if it was not
+    /// taken. Never waits: a full device drops, as a link does. With
+    /// offloads the datagram is only planned here, and written by
+    /// [`flush`](Self::flush).
+    pub(crate) fn send(
+        &mut self,
+        device: &tun_rs::AsyncDevice,
+        block: &[u8],
+        datagram: &[u8],
+    ) -> bool {
         if !device.tcp_gso() {
             return device.try_send(datagram).is_ok();
         }
-        if self.batch.len() <= self.gathered {
-            self.batch.push(Vec::with_capacity(WRITE_BUFFER));
-        }
-        let Some(buffer) = self.batch.get_mut(self.gathered) else {
-            return false;
-        };
-        buffer.clear();
-        buffer.resize(tun_rs::VIRTIO_NET_HDR_LEN, 0);
-        buffer.extend_from_slice(datagram);
-        self.gathered = self.gathered.saturating_add(1);
-        if self.gathered >= WRITE_BATCH {
-            self.flush(device);
-        }
-        true
+        self.coalescer
+            .get_or_insert_with(|| Coalescer::new(device.udp_gso()))
+            .push(block, datagram)
     }
 
-    /// Writes what was gathered (the end of an NTB, or a full batch).
-    pub(crate) fn flush(&mut self, device: &tun_rs::AsyncDevice) {
-        let count = std::mem::take(&mut self.gathered);
-        let Some(batch) = self.batch.get_mut(..count) else {
+    /// Writes what was planned for `block` (at the end of the NTB): one
+    /// gathered `writev` per super-packet or lone datagram.
+    pub(crate) fn flush(&mut self, device: &tun_rs::AsyncDevice, block: &[u8]) {
+        let Some(coalescer) = self.coalescer.as_mut() else {
             return;
         };
-        if batch.is_empty() {
-            return;
+        coalescer.finish(block);
+        let mut dropped = 0u64;
+        for index in 0..coalescer.len() {
+            let mut parts = [IoSlice::new(&[]); MAX_PARTS];
+            let Some(gathered) = coalescer.gather(block, index, &mut parts) else {
+                continue;
+            };
+            let parts = parts.get(..gathered.parts).unwrap_or_default();
+            // The device's descriptor itself, non-blocking: this runs
+            // under the model's lock, and tokio's readiness has nothing to
+            // add to a write that is never waited for.
+            if let Err(error) = rustix::io::writev(device.as_fd(), parts) {
+                dropped = dropped.saturating_add(gathered.datagrams);
+                tracing::trace!("the real network did not take a write: {error}");
+            }
         }
-        let gro = self.gro.get_or_insert_with(tun_rs::GROTable::new);
-        // The device's own (non-blocking) write of a batch, not the
-        // AsyncDevice's, which would wait: this runs under the model's lock.
-        let plain: &tun_rs::DeviceImpl = device;
-        if let Err(error) = plain.send_multiple(gro, batch, tun_rs::VIRTIO_NET_HDR_LEN) {
-            tracing::debug!("the real network did not take {count} datagram(s): {error}");
+        if dropped > 0 {
+            tracing::debug!("the real network did not take {dropped} datagram(s)");
         }
+        coalescer.clear();
     }
 }
 
 /// Reads what the network sends towards the modem's sessions and hands it
 /// to the model, up to [`READ_BATCH`] reads and [`SEGMENT_BATCH`] datagrams
-/// per wake-up and lock (a super-packet cut into its segments first), until
-/// the device fails (it never ends otherwise). When the queues towards the
-/// host are short of room it waits (at most [`ROOM_WAIT`]) for the host to
-/// take some, so the namespace's TCP sees a slow link rather than losses.
+/// per wake-up and lock, until the device fails (it never ends otherwise).
+/// With offloads a super-packet is cut by mbim-offload's [`Segmenter`],
+/// each segment written straight into the buffer it is queued for the host
+/// in. When the queues towards the host are short of room it waits (at
+/// most [`ROOM_WAIT`]) for the host to take some, so the namespace's TCP
+/// sees a slow link rather than losses.
 pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
-    let mut buffer = vec![0u8; READ_BUFFER];
-    let offload = device.tcp_gso();
-    let mut segments: Vec<Vec<u8>> = if offload {
-        vec![vec![0u8; SEGMENT_SIZE]; SEGMENTS]
+    let mut buffer = vec![0u8; READ_BUFFER_LEN];
+    let (framing, header) = if device.tcp_gso() {
+        (ReadFraming::VirtioNet, tun_rs::VIRTIO_NET_HDR_LEN)
     } else {
-        Vec::new()
+        (ReadFraming::PlainPacket, 0)
     };
-    let mut sizes = vec![0usize; segments.len().max(1)];
+    let mut segmenter = Segmenter::new(framing);
     // After a wait for room that timed out, one batch reads regardless.
     let mut waited_in_vain = false;
     loop {
@@ -309,44 +311,22 @@ pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
                 if queued >= SEGMENT_BATCH {
                     return Ok(false);
                 }
-                if !waited_in_vain && model.network_room() < SEGMENTS {
+                if !waited_in_vain && model.network_room() < READ_ROOM {
                     return Ok(true);
                 }
-                let read = if offload {
-                    device.try_recv_multiple(&mut buffer, &mut segments, &mut sizes, 0)
-                } else {
-                    device.try_recv(&mut buffer).map(|length| {
-                        if let Some(size) = sizes.first_mut() {
-                            *size = length;
-                        }
-                        1
-                    })
-                };
-                match read {
-                    Ok(count) => {
-                        for index in 0..count {
-                            let size = sizes.get(index).copied().unwrap_or(0);
-                            let packet = if offload {
-                                segments.get(index).and_then(|segment| segment.get(..size))
-                            } else {
-                                buffer.get(..size)
-                            };
-                            if let Some(packet) = packet {
-                                model.handle_network_in(packet);
-                            }
-                        }
-                        queued = queued.saturating_add(count);
-                    }
+                let length = match device.try_recv(&mut buffer) {
+                    Ok(length) => length,
                     Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                    // A super-packet that could not be cut (larger segments
-                    // than SEGMENT_SIZE, a header the kernel should not
-                    // send): dropped, the device is fine.
-                    Err(error) if error.raw_os_error().is_none() => {
-                        tracing::debug!("a packet from the real network dropped: {error}");
-                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(error) => return Err(error),
-                }
+                };
+                let read = buffer.get_mut(..length).unwrap_or_default();
+                // Every segment has the super-packet's addresses: one
+                // look-up for all, before anything is cut.
+                let Some(route) = read.get(header..).and_then(|ip| model.network_route(ip)) else {
+                    continue;
+                };
+                queued = queued.saturating_add(deliver(model, route, &mut segmenter, read));
             }
             Ok(false)
         });
@@ -356,10 +336,40 @@ pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
                 return;
             }
             Ok(true) => {
-                let room = modem.wait_for_network_room(SEGMENTS);
+                let room = modem.wait_for_network_room(READ_ROOM);
                 waited_in_vain = tokio::time::timeout(ROOM_WAIT, room).await.is_err();
             }
             Ok(false) => waited_in_vain = false,
+        }
+    }
+}
+
+/// Queues the packets of one device read for `route`; returns how many
+/// datagrams it made. A read that cannot be cut (a header the kernel should
+/// not send) is dropped; the device is fine.
+fn deliver(
+    model: &mut crate::model::Modem,
+    route: NetworkRoute,
+    segmenter: &mut Segmenter,
+    read: &mut [u8],
+) -> usize {
+    match segmenter.segments(read) {
+        Ok(Segments::Whole(packet)) => {
+            model.push_network_in(route, packet.len(), |buffer| {
+                buffer.copy_from_slice(packet);
+                true
+            });
+            1
+        }
+        Ok(Segments::Split(split)) => {
+            for index in 0..split.count() {
+                model.push_network_in(route, split.len(index), |buffer| split.write(index, buffer));
+            }
+            split.count()
+        }
+        Err(error) => {
+            tracing::debug!("a packet from the real network dropped: {error}");
+            0
         }
     }
 }

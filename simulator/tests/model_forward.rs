@@ -169,3 +169,41 @@ fn the_queue_towards_the_host_is_bounded() {
     host.modem.set_data_alt_setting(0, 0);
     assert!(!host.modem.handle_network_in(&packet));
 }
+
+#[test]
+fn datagrams_written_in_place_share_one_route_and_a_failed_one_is_dropped() {
+    let mut host = connected(&[0]);
+    let packet = net::udp_packet(FAR4.into(), 53, HOST4.into(), 4000, 300).unwrap();
+    let elsewhere = net::udp_packet(FAR4.into(), 53, FAR4.into(), 4000, 300).unwrap();
+    assert_eq!(host.modem.network_route(&elsewhere), None);
+    // The route of a super-packet's header serves every segment cut from it.
+    let route = host.modem.network_route(&packet).unwrap();
+    let shorter = net::udp_packet(FAR4.into(), 53, HOST4.into(), 4000, 100).unwrap();
+    for datagram in [&packet, &shorter] {
+        assert!(host.modem.push_network_in(route, datagram.len(), |buffer| {
+            assert_eq!(buffer.len(), datagram.len());
+            buffer.copy_from_slice(datagram);
+            true
+        }));
+    }
+    // A segment that could not be written is neither queued nor sent.
+    assert!(!host.modem.push_network_in(route, packet.len(), |buffer| {
+        buffer.fill(0xee);
+        false
+    }));
+    let block = host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        datagrams(&block),
+        vec![
+            (NdpSignature::Ips(0), packet),
+            (NdpSignature::Ips(0), shorter)
+        ]
+    );
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, 2);
+    assert_eq!(counters.forward_dropped, 1);
+}

@@ -305,17 +305,29 @@ impl DataPlane {
         (self.alt_setting != 0).then(|| MAX_FORWARDED_DATAGRAMS.saturating_sub(self.network.len()))
     }
 
-    /// A datagram from the real network for `session`, queued for bulk IN
-    /// in a recycled buffer; `false` (counted as dropped) when the data
-    /// interface is off or the queue is full.
-    pub(crate) fn push_network(&mut self, session: u8, packet: &[u8]) -> bool {
+    /// A datagram of `len` bytes from the real network for `session`,
+    /// written by `fill` straight into a recycled buffer queued for bulk IN
+    /// (a segment of a super-packet is cut there, not into a buffer of its
+    /// own first); `false` (counted as dropped) when the data interface is
+    /// off, the queue is full or `fill` fails.
+    pub(crate) fn push_network(
+        &mut self,
+        session: u8,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> bool,
+    ) -> bool {
         if self.alt_setting == 0 || self.network.len() >= MAX_FORWARDED_DATAGRAMS {
             self.counters.forward_dropped = self.counters.forward_dropped.saturating_add(1);
             return false;
         }
         let mut buffer = self.spare.pop().unwrap_or_default();
         buffer.clear();
-        buffer.extend_from_slice(packet);
+        buffer.resize(len, 0);
+        if !fill(&mut buffer) {
+            self.spare.push(buffer);
+            self.counters.forward_dropped = self.counters.forward_dropped.saturating_add(1);
+            return false;
+        }
         self.network.push_back((session, buffer));
         self.counters.forwarded_in = self.counters.forwarded_in.saturating_add(1);
         true

@@ -75,6 +75,14 @@ pub enum EndpointError {
     Unanswered,
 }
 
+/// The function and session a datagram from the real network is for
+/// ([`Modem::network_route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkRoute {
+    function: usize,
+    session: u8,
+}
+
 /// What a function's descriptors must announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunctionConfig {
@@ -580,15 +588,35 @@ impl Modem {
     /// IN on the function and session whose address it is for. `false`
     /// when no active session has that address (or its queue is full).
     pub fn handle_network_in(&mut self, packet: &[u8]) -> bool {
-        let Some(destination) = net::destination(packet) else {
-            return false;
-        };
-        let Some((function, session)) = self.session_with_address(destination) else {
-            return false;
-        };
+        self.network_route(packet).is_some_and(|route| {
+            self.push_network_in(route, packet.len(), |buffer| {
+                buffer.copy_from_slice(packet);
+                true
+            })
+        })
+    }
+
+    /// Where datagrams from the real network with `packet`'s IP header go:
+    /// the active session whose address is its destination, if any. Asked
+    /// once for all the segments of a super-packet, which share it.
+    pub fn network_route(&self, packet: &[u8]) -> Option<NetworkRoute> {
+        let (function, session) = self.session_with_address(net::destination(packet)?)?;
+        Some(NetworkRoute { function, session })
+    }
+
+    /// A datagram of `len` bytes from the real network queued for bulk IN
+    /// on `route`, written by `fill` straight into the queue's buffer
+    /// (which is `len` bytes long; `fill` says whether it wrote it).
+    /// `false` when the route's queue is full or gone (counted as dropped).
+    pub fn push_network_in(
+        &mut self,
+        route: NetworkRoute,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> bool,
+    ) -> bool {
         self.functions
-            .get_mut(function)
-            .is_some_and(|f| f.data.push_network(session, packet))
+            .get_mut(route.function)
+            .is_some_and(|f| f.data.push_network(route.session, len, fill))
     }
 
     /// Room left in the fullest queue of datagrams from the real network
