@@ -314,7 +314,7 @@ pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
                 if !waited_in_vain && model.network_room() < READ_ROOM {
                     return Ok(true);
                 }
-                let length = match device.try_recv(&mut buffer) {
+                let length = match read(&device, &mut buffer) {
                     Ok(length) => length,
                     Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -341,6 +341,19 @@ pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
             }
             Ok(false) => waited_in_vain = false,
         }
+    }
+}
+
+/// One read(2) on the device's non-blocking descriptor, straight: tun-rs's
+/// `try_recv` polls and drops a tokio readiness future per read, which was
+/// the reader's largest cost when it drains the device. Only when the
+/// device runs dry is `try_recv` asked once more, for it clears tokio's
+/// readiness on `WouldBlock` (else the next `readable()` would return at
+/// once and the loop spin); a packet that came in between is read by it.
+fn read(device: &tun_rs::AsyncDevice, buffer: &mut [u8]) -> std::io::Result<usize> {
+    match rustix::io::read(device.as_fd(), &mut *buffer) {
+        Err(rustix::io::Errno::AGAIN) => device.try_recv(buffer),
+        result => result.map_err(std::io::Error::from),
     }
 }
 
