@@ -246,7 +246,10 @@ impl Writer {
         datagram: &[u8],
     ) -> bool {
         if !device.tcp_gso() {
-            return device.try_send(datagram).is_ok();
+            // write(2) straight, as the gathered writes below: tun-rs's
+            // try_send goes through tokio's readiness and libc's
+            // cancellation point per datagram, for a write never waited for.
+            return rustix::io::write(device.as_fd(), datagram).is_ok();
         }
         self.coalescer
             .get_or_insert_with(|| Coalescer::new(device.udp_gso()))
