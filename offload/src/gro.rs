@@ -361,11 +361,22 @@ impl Coalescer {
         let header_end = run.header_at + VIRTIO_NET_HDR_LEN + run.header_len;
         let (first, rest) = parts.split_first_mut()?;
         *first = IoSlice::new(self.headers.get(run.header_at..header_end)?);
-        let mut segment = run.head;
-        for part in rest.iter_mut().take(run.count) {
-            let Segment { at, len, next } = *self.segments.get(segment)?;
-            *part = IoSlice::new(block.get(at..at + len)?);
-            segment = next;
+        // A run's segments are listed in the order they were pushed, so
+        // their indices only grow: as many of them as the indices from head
+        // to tail means they are exactly those, which is every run of a
+        // block with one flow, read in one sweep instead of link by link.
+        if run.tail.checked_sub(run.head) == Some(run.count - 1) {
+            let segments = self.segments.get(run.head..=run.tail)?;
+            for (part, &Segment { at, len, .. }) in rest.iter_mut().zip(segments) {
+                *part = IoSlice::new(block.get(at..at + len)?);
+            }
+        } else {
+            let mut segment = run.head;
+            for part in rest.iter_mut().take(run.count) {
+                let Segment { at, len, next } = *self.segments.get(segment)?;
+                *part = IoSlice::new(block.get(at..at + len)?);
+                segment = next;
+            }
         }
         Some(Gathered {
             parts: run.count + 1,
@@ -386,7 +397,9 @@ impl Coalescer {
     /// decisions).
     fn join_open_run(&mut self, block: &[u8], at: usize, datagram: &[u8]) -> bool {
         let len = datagram.len();
-        let Some(slot) = self.open.iter().rposition(|&index| {
+        // The run's index, not its slot in `open`: it is all `append`
+        // needs, so the run is looked up once.
+        let Some(index) = self.open.iter().rev().copied().find(|&index| {
             self.runs.get(index).is_some_and(|run| {
                 run.count >= 2
                     && len > run.header_len
@@ -399,7 +412,7 @@ impl Coalescer {
         }) else {
             return false;
         };
-        let Some(run) = self.open.get(slot).and_then(|&index| self.runs.get(index)) else {
+        let Some(run) = self.runs.get(index) else {
             return false;
         };
         let payload = len - run.header_len;
@@ -455,7 +468,7 @@ impl Coalescer {
             seq,
             psh,
         };
-        self.append(slot, at, len, &candidate);
+        self.append(index, at, len, &candidate);
         true
     }
 
@@ -482,7 +495,9 @@ impl Coalescer {
             };
             match joined {
                 Join::Joined => {
-                    self.append(slot, at, datagram.len(), &candidate);
+                    if let Some(&index) = self.open.get(slot) {
+                        self.append(index, at, datagram.len(), &candidate);
+                    }
                     return;
                 }
                 Join::No | Join::BadFirst => {
@@ -501,18 +516,17 @@ impl Coalescer {
         self.start(at, datagram, &candidate);
     }
 
-    fn append(&mut self, slot: usize, at: usize, len: usize, candidate: &Candidate) {
+    /// `candidate`, at `at` in the block and `len` bytes long, joins run
+    /// `index` (its joining already decided).
+    #[inline]
+    fn append(&mut self, index: usize, at: usize, len: usize, candidate: &Candidate) {
         let segment = self.segments.len();
         self.segments.push(Segment {
             at: at + candidate.header_len,
             len: candidate.payload,
             next: usize::MAX,
         });
-        let Some(run) = self
-            .open
-            .get(slot)
-            .and_then(|&index| self.runs.get_mut(index))
-        else {
+        let Some(run) = self.runs.get_mut(index) else {
             return;
         };
         if let Some(tail) = self.segments.get_mut(run.tail) {
@@ -902,6 +916,7 @@ fn address_sum(packet: &[u8], ip_len: usize, protocol: u8) -> u32 {
 
 /// Whether a datagram's transport checksum (and IPv4 header checksum) is
 /// right.
+#[inline]
 fn checksums_valid(packet: &[u8], ip_len: usize, address_sum: u32) -> bool {
     let (Some(header), Some(transport)) = (packet.get(..ip_len), packet.get(ip_len..)) else {
         return false;
@@ -915,7 +930,9 @@ fn checksums_valid(packet: &[u8], ip_len: usize, address_sum: u32) -> bool {
 
 /// Whether a 20-byte IPv4 header's checksum is right.
 fn ipv4_header_valid(header: &[u8]) -> bool {
-    header.len() == 20 && checksum::sum(header, 0) == 0xffff
+    header
+        .first_chunk::<20>()
+        .is_some_and(|fixed| header.len() == 20 && checksum::sum_header(fixed, 0) == 0xffff)
 }
 
 /// Writes a merged run's `virtio_net_hdr` and headers (the first datagram's,
