@@ -226,7 +226,7 @@ fn tail_words(rest: &[u8]) -> u64 {
 unsafe fn avx2_words(data: &[u8]) -> u64 {
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi16,
-        _mm256_setzero_si256, _mm256_storeu_si256, _mm256_xor_si256,
+        _mm256_setzero_si256, _mm256_xor_si256,
     };
     let bias = _mm256_set1_epi16(i16::MIN);
     let ones = _mm256_set1_epi16(1);
@@ -237,7 +237,6 @@ unsafe fn avx2_words(data: &[u8]) -> u64 {
         _mm256_madd_epi16(_mm256_xor_si256(loaded, bias), ones)
     };
     let mut total = 0i64;
-    let mut words = 0i64;
     for block in data.chunks(LANE_BLOCK) {
         // Two accumulators, so one add need not wait for the other.
         let mut first = _mm256_setzero_si256();
@@ -256,19 +255,9 @@ unsafe fn avx2_words(data: &[u8]) -> u64 {
             rest = after;
             summed += 32;
         }
-        let mut lanes = [0i32; 8];
-        // SAFETY: `lanes` is 32 writable bytes; the store takes any
-        // alignment.
-        _mm256_storeu_si256(
-            lanes.as_mut_ptr().cast::<__m256i>(),
-            _mm256_add_epi32(first, second),
-        );
-        total += lanes.iter().map(|&lane| i64::from(lane)).sum::<i64>();
-        words += i64::try_from(summed / 2).unwrap_or(0);
-        total += i64::try_from(tail_words(rest)).unwrap_or(0);
+        total += avx2_block_total(first, second, summed, rest);
     }
-    // Each biased word was 0x8000 short of its value.
-    u64::try_from(total + words * 0x8000).unwrap_or(0)
+    u64::try_from(total).unwrap_or(0)
 }
 
 /// `native_copy_words` with AVX2: [`avx2_words`]'s sum, with each 32-byte
@@ -298,7 +287,6 @@ unsafe fn avx2_copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
         _mm256_madd_epi16(_mm256_xor_si256(loaded, bias), ones)
     };
     let mut total = 0i64;
-    let mut words = 0i64;
     for (block, out) in src.chunks(LANE_BLOCK).zip(dst.chunks_mut(LANE_BLOCK)) {
         let (block, out) = {
             let len = block.len().min(out.len());
@@ -329,19 +317,39 @@ unsafe fn avx2_copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
             summed += 32;
         }
         rest_out.copy_from_slice(rest);
-        let mut lanes = [0i32; 8];
-        // SAFETY: `lanes` is 32 writable bytes; the store takes any
-        // alignment.
-        _mm256_storeu_si256(
-            lanes.as_mut_ptr().cast::<__m256i>(),
-            _mm256_add_epi32(first, second),
-        );
-        total += lanes.iter().map(|&lane| i64::from(lane)).sum::<i64>();
-        words += i64::try_from(summed / 2).unwrap_or(0);
-        total += i64::try_from(tail_words(rest)).unwrap_or(0);
+        total += avx2_block_total(first, second, summed, rest);
     }
+    u64::try_from(total).unwrap_or(0)
+}
+
+/// One lane block's sum for the AVX2 routines: the two accumulators'
+/// lanes, with the bias of the words in their `vector_bytes` given back,
+/// and the `rest` summed in plain code.
+///
+/// # Safety
+///
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+#[inline]
+unsafe fn avx2_block_total(
+    first: std::arch::x86_64::__m256i,
+    second: std::arch::x86_64::__m256i,
+    vector_bytes: usize,
+    rest: &[u8],
+) -> i64 {
+    use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_storeu_si256};
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` is 32 writable bytes; the store takes any alignment.
+    _mm256_storeu_si256(
+        lanes.as_mut_ptr().cast::<__m256i>(),
+        _mm256_add_epi32(first, second),
+    );
+    let lanes: i64 = lanes.iter().map(|&lane| i64::from(lane)).sum();
+    let words = i64::try_from(vector_bytes / 2).unwrap_or(0);
     // Each biased word was 0x8000 short of its value.
-    u64::try_from(total + words * 0x8000).unwrap_or(0)
+    lanes + words * 0x8000 + i64::try_from(tail_words(rest)).unwrap_or(0)
 }
 
 /// Completes a partial checksum: the field at `start + offset` holds the
