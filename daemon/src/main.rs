@@ -118,6 +118,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    // First of all: until a listener exists, SIGTERM, SIGINT and SIGHUP
+    // kill mbimd outright (their default action), with no clean-up of its
+    // devices and routes.
+    let shutdown_signals = ShutdownSignals::listen();
+    let hangup = listen_for_hangup();
     // Every supervised modem's handle, shared with the D-Bus service.
     let registry = Registry::new();
     let scenarios = scenario_paths(&cli.simulate, config.simulate.scenario.clone());
@@ -192,7 +197,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         };
         dbus.report_modemmanager_api(follow);
     }
-    tokio::spawn(reload_on_sighup(reload));
+    tokio::spawn(reload_on_sighup(hangup, reload));
     // Ready as Type=dbus meant it: the modems' objects are exported and the
     // bus name is owned (or there is no D-Bus service to wait for).
     let dbus_note = match (&dbus, config.dbus.enable) {
@@ -207,7 +212,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     if config.power.follow_sleep {
         tokio::spawn(follow_sleep(registry.clone()));
     }
-    let shutdown = shutdown_signal(notifier);
+    let shutdown = shutdown_signals.received(notifier);
     if !simulating {
         // Modems over usbfs and modems behind kernel drivers (cdc_mbim with
         // transport = "kernel", WWAN), side by side, stopped together.
@@ -418,12 +423,21 @@ async fn follow_sleep(registry: Registry) {
     }
 }
 
+/// The SIGHUP listener, made when called (from then on SIGHUP no longer
+/// kills mbimd); `None`, with a warning, if it cannot be.
+fn listen_for_hangup() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    signal(SignalKind::hangup())
+        .inspect_err(|error| {
+            tracing::warn!("cannot listen for SIGHUP ({error}); reload over D-Bus only");
+        })
+        .ok()
+}
+
 /// SIGHUP reloads the configuration, as it does for most daemons (and for
 /// systemd's `Type=notify-reload`).
-async fn reload_on_sighup(reload: dbus::Reloader) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; reload over D-Bus only");
+async fn reload_on_sighup(hangup: Option<tokio::signal::unix::Signal>, reload: dbus::Reloader) {
+    let Some(mut hangup) = hangup else {
         return;
     };
     while hangup.recv().await.is_some() {
@@ -628,26 +642,62 @@ impl SimulatedModem {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT, having told systemd that mbimd stops.
-async fn shutdown_signal(notifier: Notifier) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut terminate), Ok(mut interrupt)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot listen for SIGTERM/SIGINT; stop mbimd with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM"),
-        _ = interrupt.recv() => tracing::info!("SIGINT"),
+/// The SIGTERM and SIGINT listeners, made in [`listen`](Self::listen) at
+/// start-up rather than when a future that waits for them is first polled:
+/// tokio replaces a signal's default action only when its listener is made,
+/// and mbimd announces itself (systemd's READY=1, the simulator's control
+/// socket) before it first waits for a signal.
+struct ShutdownSignals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl ShutdownSignals {
+    /// Listens from now on; warns (and never resolves later) if it cannot.
+    fn listen() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(terminate), Ok(interrupt)) => ShutdownSignals(Some((terminate, interrupt))),
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(
+                    "cannot listen for SIGTERM/SIGINT ({error}); stop mbimd with SIGKILL"
+                );
+                ShutdownSignals(None)
+            }
+        }
     }
-    notifier.stopping();
+
+    /// Resolves on SIGTERM or SIGINT, having told systemd that mbimd stops.
+    async fn received(self, notifier: Notifier) {
+        let Some((mut terminate, mut interrupt)) = self.0 else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM"),
+            _ = interrupt.recv() => tracing::info!("SIGINT"),
+        }
+        notifier.stopping();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_sigterm_before_the_first_wait_for_it_stops_mbimd_cleanly() {
+        // Listening starts at start-up; the wait comes later, after mbimd
+        // has announced itself. A SIGTERM in between must be kept for the
+        // wait, not kill the process (which would end this test binary).
+        let signals = ShutdownSignals::listen();
+        mbimd_test_support::process::terminate(std::process::id()).unwrap();
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            signals.received(Notifier::default()),
+        )
+        .await;
+        assert!(waited.is_ok(), "the SIGTERM sent before the wait was lost");
+    }
 
     #[test]
     fn the_scenario_is_the_options_else_the_configurations_else_the_built_in_one() {
