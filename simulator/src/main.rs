@@ -163,15 +163,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .control
         .clone()
         .unwrap_or_else(ctl::default_socket_path);
+    // Before the socket is announced: a signal's default action kills the
+    // process until its listener exists, and whoever waits for the socket
+    // may stop the simulator at once.
+    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let listener = ctl::bind(&control_path).await?;
     info!(path = %control_path.display(), "control socket ready");
     let control = tokio::spawn(ctl::serve(listener, modem.clone()));
 
-    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let transport = run_transport(&args, device);
     let result = tokio::select! {
         result = transport => result,
-        _ = tokio::signal::ctrl_c() => { info!("SIGINT"); Ok(()) }
+        _ = interrupt.recv() => { info!("SIGINT"); Ok(()) }
         _ = terminate.recv() => { info!("SIGTERM"); Ok(()) }
     };
     control.abort();
