@@ -6,7 +6,7 @@
 
 mod data_support;
 
-use data_support::{connected, datagrams, ntb, GW4, HOST4};
+use data_support::{connected, datagrams, next_block, ntb, GW4, HOST4};
 use mbim_protocol::ntb::{NdpSignature, NtbFormat};
 use mbim_protocol::services::basic_connect as bc;
 use mbim_protocol::usb::{ClassRequest, NtbInputSize, SetupPacket};
@@ -49,11 +49,7 @@ fn icmp_and_icmpv6_echo_to_the_gateway() {
             &ntb(NtbFormat::Ntb16, &[(0, request4), (0, request6)]),
         )
         .unwrap();
-    let block = host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .unwrap();
+    let block = next_block(&mut host).unwrap();
     assert_eq!(&block[..4], b"NCMH");
     let replies = datagrams(&block);
     assert_eq!(replies.len(), 2);
@@ -69,11 +65,7 @@ fn icmp_and_icmpv6_echo_to_the_gateway() {
     assert_eq!(reply6[40], 129);
     assert_eq!(&reply6[8..24], &gw6().octets());
     assert_eq!(&reply6[48..], b"ping six");
-    assert!(host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .is_none());
+    assert!(next_block(&mut host).is_none());
 }
 
 #[test]
@@ -93,11 +85,7 @@ fn inactive_sessions_and_other_destinations_are_dropped() {
             ),
         )
         .unwrap();
-    assert!(host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .is_none());
+    assert!(next_block(&mut host).is_none());
 }
 
 #[test]
@@ -117,19 +105,11 @@ fn ntb32_after_set_ntb_format() {
     host.modem
         .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &[(0, request.clone())]))
         .unwrap();
-    assert!(host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .is_none());
+    assert!(next_block(&mut host).is_none());
     host.modem
         .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb32, &[(0, request)]))
         .unwrap();
-    let block = host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .unwrap();
+    let block = next_block(&mut host).unwrap();
     assert_eq!(&block[..4], b"ncmh");
     let replies = datagrams(&block);
     assert!(net::ipv4_checksums_ok(&replies[0].1));
@@ -186,7 +166,7 @@ fn ntb_parameters_and_input_size_are_honoured() {
         .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &pings))
         .unwrap();
     let mut total = 0;
-    while let Some(block) = host.modem.poll_bulk_in(host.now, 0, 16384).unwrap() {
+    while let Some(block) = next_block(&mut host) {
         assert!(block.len() <= 2048);
         let count = datagrams(&block).len();
         assert!(count <= 2);
@@ -199,11 +179,7 @@ fn ntb_parameters_and_input_size_are_honoured() {
         .unwrap();
     host.modem.set_data_alt_setting(0, 0);
     host.modem.set_data_alt_setting(0, 1);
-    assert!(host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .is_none());
+    assert!(next_block(&mut host).is_none());
 }
 
 #[test]

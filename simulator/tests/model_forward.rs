@@ -8,7 +8,7 @@
 
 mod data_support;
 
-use data_support::{connected, datagrams, ntb, GW4, HOST4};
+use data_support::{connected, datagrams, next_block, ntb, GW4, HOST4};
 use mbim_protocol::ntb::{NdpSignature, NtbFormat};
 use mbim_sim::model::data::MAX_FORWARDED_DATAGRAMS;
 use mbim_sim::model::net;
@@ -52,11 +52,7 @@ fn beyond_the_gateway_goes_to_the_uplink_and_the_gateway_still_answers() {
         )
         .unwrap();
     assert_eq!(uplinked, vec![far.clone(), far6]);
-    let block = host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .unwrap();
+    let block = next_block(&mut host).unwrap();
     let replies = datagrams(&block);
     assert_eq!(replies.len(), 1, "the gateway's echo reply");
     assert_eq!(&replies[0].1[12..16], &GW4.octets());
@@ -123,11 +119,7 @@ fn from_the_network_to_the_session_with_that_address() {
     .unwrap();
     assert!(host.modem.handle_network_in(&elsewhere_in_prefix));
     assert!(host.modem.handle_network_in(&session1_v6));
-    let block = host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .unwrap();
+    let block = next_block(&mut host).unwrap();
     // One NDP per session, each in arrival order.
     assert_eq!(
         datagrams(&block),
@@ -139,11 +131,7 @@ fn from_the_network_to_the_session_with_that_address() {
             (NdpSignature::Ips(1), session1_v6),
         ]
     );
-    assert!(host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .is_none());
+    assert!(next_block(&mut host).is_none());
 }
 
 #[test]
@@ -158,7 +146,7 @@ fn the_queue_towards_the_host_is_bounded() {
     assert_eq!(entries, MAX_FORWARDED_DATAGRAMS);
     assert_eq!(bytes, MAX_FORWARDED_DATAGRAMS * packet.len());
     let mut sent = 0;
-    while let Some(block) = host.modem.poll_bulk_in(host.now, 0, 16384).unwrap() {
+    while let Some(block) = next_block(&mut host) {
         sent += datagrams(&block).len();
     }
     assert_eq!(sent, MAX_FORWARDED_DATAGRAMS);
@@ -191,11 +179,7 @@ fn datagrams_written_in_place_share_one_route_and_a_failed_one_is_dropped() {
         buffer.fill(0xee);
         false
     }));
-    let block = host
-        .modem
-        .poll_bulk_in(host.now, 0, 16384)
-        .unwrap()
-        .unwrap();
+    let block = next_block(&mut host).unwrap();
     assert_eq!(
         datagrams(&block),
         vec![

@@ -44,6 +44,11 @@ pub(crate) fn connected(sessions: &[u32]) -> Host {
     host
 }
 
+/// The next NTB function 0 has for bulk IN (up to 16 KiB), if any waits.
+pub(crate) fn next_block(host: &mut Host) -> Option<Vec<u8>> {
+    host.modem.poll_bulk_in(host.now, 0, 16384).unwrap()
+}
+
 /// One NTB of `format` carrying `datagrams`, each on its session's NDP.
 pub(crate) fn ntb(format: NtbFormat, datagrams: &[(u8, Vec<u8>)]) -> Vec<u8> {
     let limits = BuildLimits {
