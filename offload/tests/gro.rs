@@ -20,8 +20,10 @@
 mod offload;
 
 use mbim_offload::gro::{Coalescer, MAX_PARTS, MAX_SEGMENTS};
-use mbim_offload::segment::{ReadFraming, Segmenter, Segments};
-use offload::{bulk_spec as spec, parse_checked, payload, refresh_checksums, sum, Spec, TCP, UDP};
+use mbim_offload::segment::{ReadFraming, Segmenter};
+use offload::{
+    bulk_spec as spec, packets, parse_checked, payload, refresh_checksums, sum, Spec, TCP, UDP,
+};
 use std::io::IoSlice;
 use tun_rs::VIRTIO_NET_HDR_LEN as VNET;
 
@@ -91,16 +93,7 @@ fn coalesce(datagrams: &[Vec<u8>], udp: bool) -> Vec<Vec<u8>> {
 fn resegment(write: &[u8]) -> Vec<Vec<u8>> {
     let mut segmenter = Segmenter::new(ReadFraming::VirtioNet);
     let mut read = write.to_vec();
-    match segmenter.segments(&mut read).unwrap() {
-        Segments::Whole(packet) => vec![packet.to_vec()],
-        Segments::Split(split) => (0..split.count())
-            .map(|index| {
-                let mut out = vec![0; split.len(index)];
-                assert!(split.write(index, &mut out));
-                out
-            })
-            .collect(),
-    }
+    packets(segmenter.segments(&mut read).unwrap())
 }
 
 fn field(write: &[u8], at: usize) -> usize {

@@ -10,8 +10,8 @@
 #[path = "packets/mod.rs"]
 mod offload;
 
-use mbim_offload::segment::{ReadFraming, SegmentError, Segmenter, Segments};
-use offload::{parse_checked, payload, Parsed, Spec, TCP, UDP};
+use mbim_offload::segment::{ReadFraming, SegmentError, Segmenter};
+use offload::{packets, parse_checked, payload, Parsed, Spec, TCP, UDP};
 use std::net::IpAddr;
 
 fn spec(v6: bool, protocol: u8) -> Spec {
@@ -38,21 +38,6 @@ fn segment(read: &[u8]) -> Result<Vec<Vec<u8>>, SegmentError> {
     let mut segmenter = Segmenter::new(ReadFraming::VirtioNet);
     let mut read = read.to_vec();
     Ok(packets(segmenter.segments(&mut read)?))
-}
-
-/// Each packet of `segments` written into a buffer of its own, filled
-/// with garbage first: a segment must write every byte of its place.
-fn packets(segments: Segments<'_>) -> Vec<Vec<u8>> {
-    match segments {
-        Segments::Whole(packet) => vec![packet.to_vec()],
-        Segments::Split(split) => (0..split.count())
-            .map(|index| {
-                let mut out = vec![0xa5; split.len(index)];
-                assert!(split.write(index, &mut out));
-                out
-            })
-            .collect(),
-    }
 }
 
 #[test]

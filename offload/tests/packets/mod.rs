@@ -13,6 +13,7 @@
     clippy::cast_possible_truncation
 )]
 
+use mbim_offload::segment::Segments;
 use std::net::IpAddr;
 
 pub const TCP: u8 = 6;
@@ -328,4 +329,19 @@ pub fn refresh_checksums(packet: &mut [u8]) {
 /// `len` bytes of a pattern that differs at every offset within a segment.
 pub fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// Each packet of `segments` written into a buffer of its own, filled
+/// with garbage first: a segment must write every byte of its place.
+pub fn packets(segments: Segments<'_>) -> Vec<Vec<u8>> {
+    match segments {
+        Segments::Whole(packet) => vec![packet.to_vec()],
+        Segments::Split(split) => (0..split.count())
+            .map(|index| {
+                let mut out = vec![0xa5; split.len(index)];
+                assert!(split.write(index, &mut out));
+                out
+            })
+            .collect(),
+    }
 }
