@@ -1127,3 +1127,47 @@ fn push_with_writes_in_place_what_push_copies() {
     assert!(blocks.0.len() >= 2);
     assert_eq!(blocks.0, blocks.1);
 }
+
+/// A writer that declines (`try_push_with` returning `Ok(false)`) leaves
+/// the block as if that datagram had never been offered, whether it was
+/// the block's first, a new session's or one more of the last session's
+/// (the inline path); the bytes it scribbled never reach the block.
+#[test]
+fn a_declined_write_leaves_the_block_unchanged() {
+    let limits = BuildLimits {
+        max_size: 4096,
+        max_datagrams: 0,
+        divisor: 4,
+        remainder: 2,
+        ndp_alignment: 8,
+    };
+    let mut plain = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let mut declined = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let offers = [(0u8, 30usize), (0, 41), (1, 7), (1, 300), (0, 5)];
+    for (index, &(session, size)) in offers.iter().enumerate() {
+        let signature = NdpSignature::Ips(session);
+        // Every offer is first declined, after writing garbage over its slot.
+        let mut calls = 0;
+        let refused = declined.try_push_with(signature, size, |slot| {
+            calls += 1;
+            slot.fill(0xee);
+            false
+        });
+        assert_eq!(refused, Ok(false), "offer {index}");
+        assert_eq!(calls, 1, "offer {index}");
+        let datagram = vec![u8::try_from(index + 1).unwrap(); size];
+        plain.push(signature, &datagram).unwrap();
+        let taken = declined.try_push_with(signature, size, |slot| {
+            slot.copy_from_slice(&datagram);
+            true
+        });
+        assert_eq!(taken, Ok(true), "offer {index}");
+        assert_eq!(declined.len(), index + 1);
+    }
+    let finished = declined.try_push_with(NdpSignature::Ips(2), 9, |slot| {
+        slot.fill(0xee);
+        false
+    });
+    assert_eq!(finished, Ok(false));
+    assert_eq!(declined.finish().unwrap(), plain.finish().unwrap());
+}

@@ -361,6 +361,25 @@ impl NtbBuilder {
         length: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<(), PushError> {
+        self.try_push_with(signature, length, |slot| {
+            fill(slot);
+            true
+        })
+        .map(|_| ())
+    }
+
+    /// [`push_with`](Self::push_with) for a writer that may fail (a
+    /// segment whose source turns out short): `fill` says whether it wrote
+    /// the datagram, and when it did not (`Ok(false)`) the datagram is not
+    /// added and the block is as if `fill` had never run, its bytes where
+    /// the datagram would have gone being past the block's end.
+    #[inline(always)]
+    pub fn try_push_with(
+        &mut self,
+        signature: NdpSignature,
+        length: usize,
+        fill: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Result<bool, PushError> {
         let raw = signature.to_raw(self.format);
         let start = self.datagram_start(self.data_end);
         // Wrapping, as `length` is not checked yet; when it passes below,
@@ -389,7 +408,9 @@ impl NtbBuilder {
         let Some(slot) = self.place(start, end) else {
             return self.push_slow(raw, length, fill);
         };
-        fill(slot);
+        if !fill(slot) {
+            return Ok(false);
+        }
         if let Some(entry) = self.entries.get_mut(n) {
             *entry = Entry {
                 index,
@@ -402,7 +423,7 @@ impl NtbBuilder {
         // No underflow: `data_limit >= aligned_end > start >= nth_len`, which
         // is more than an entry.
         self.data_limit = self.data_limit.wrapping_sub(self.entry_len32());
-        Ok(())
+        Ok(true)
     }
 
     /// `entry_len` as the `u32` `data_limit` is kept in.
@@ -476,8 +497,8 @@ impl NtbBuilder {
         &mut self,
         raw: u32,
         length: usize,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> Result<(), PushError> {
+        fill: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Result<bool, PushError> {
         if self.finished.is_some() {
             self.reset();
         }
@@ -522,7 +543,9 @@ impl NtbBuilder {
         let Some(slot) = self.place(start, end) else {
             return Err(PushError::Full);
         };
-        fill(slot);
+        if !fill(slot) {
+            return Ok(false);
+        }
         if new_session {
             self.sessions.push(Session {
                 signature: raw,
@@ -545,7 +568,7 @@ impl NtbBuilder {
         let next = self.ndp_space(sessions, self.count + 1);
         self.data_limit = u32::try_from(self.max_size.saturating_sub(next)).unwrap_or(0);
         self.hot_signature = u64::from(raw);
-        Ok(())
+        Ok(true)
     }
 
     /// Bytes the NDPs take with `sessions` sessions and `entries` entries,
