@@ -308,12 +308,26 @@ impl SimFunction {
 
     /// Waits for the next NTB for bulk IN, at most `max_len` bytes.
     pub async fn next_bulk_in(&self, max_len: usize) -> Result<Vec<u8>, EndpointError> {
+        let mut block = Vec::new();
+        self.next_bulk_in_into(max_len, &mut block).await?;
+        Ok(block)
+    }
+
+    /// Waits for the next NTB for bulk IN, at most `max_len` bytes, and
+    /// puts it in `buffer` (see [`Modem::poll_bulk_in_into`]: a block built
+    /// ahead trades places with it, so the host's buffers circulate
+    /// through the modem instead of blocks being copied into them).
+    pub async fn next_bulk_in_into(
+        &self,
+        max_len: usize,
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), EndpointError> {
         let index = self.index;
         self.modem
             .wait_for(Some(index), |modem, now| {
-                match modem.poll_bulk_in(now, index, max_len) {
-                    Ok(Some(ntb)) => Some(Ok(ntb)),
-                    Ok(None) => None,
+                match modem.poll_bulk_in_into(now, index, max_len, buffer) {
+                    Ok(true) => Some(Ok(())),
+                    Ok(false) => None,
                     Err(error) => Some(Err(error)),
                 }
             })

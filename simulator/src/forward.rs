@@ -289,10 +289,11 @@ impl Writer {
 /// to the model, up to [`READ_BATCH`] reads and [`SEGMENT_BATCH`] datagrams
 /// per wake-up and lock, until the device fails (it never ends otherwise).
 /// With offloads a super-packet is cut by mbim-offload's [`Segmenter`],
-/// each segment written straight into the buffer it is queued for the host
-/// in. When the queues towards the host are short of room it waits (at
-/// most [`ROOM_WAIT`]) for the host to take some, so the namespace's TCP
-/// sees a slow link rather than losses.
+/// each segment written straight into its place in the NTB the function's
+/// bulk IN will send (see `model::network_in`). When the queues towards
+/// the host are short of room it waits (at most [`ROOM_WAIT`]) for the
+/// host to take some, so the namespace's TCP sees a slow link rather than
+/// losses.
 pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
     let mut buffer = vec![0u8; READ_BUFFER_LEN];
     let (framing, header) = if device.tcp_gso() {

@@ -119,43 +119,38 @@ pub struct InProcessBulkIn {
 
 impl Pipe for InProcessBulkIn {
     async fn next_complete(&mut self) -> Completion {
-        {
-            let Some(front) = self.pending.front() else {
-                return std::future::pending().await;
-            };
-            if front.cancelled {
-                let request = self.pending.pop_front();
-                return Completion {
-                    buffer: request.map(|r| r.buffer).unwrap_or_default(),
-                    status: Err(TransportError::Cancelled),
-                };
-            }
-            // The request stays queued until data arrives, so dropping this
-            // future (a `select!` that took another branch) loses nothing.
-            let result = self.function.next_bulk_in(front.length).await;
+        let Some(front) = self.pending.front_mut() else {
+            return std::future::pending().await;
+        };
+        if front.cancelled {
             let mut buffer = self
                 .pending
                 .pop_front()
                 .map(|r| r.buffer)
                 .unwrap_or_default();
-            match result {
-                Ok(data) => {
-                    buffer.clear();
-                    buffer.extend_from_slice(&data);
-                    Completion {
-                        buffer,
-                        status: Ok(()),
-                    }
-                }
-                Err(error) => {
-                    buffer.clear();
-                    Completion {
-                        buffer,
-                        status: Err(transport_error(error)),
-                    }
-                }
-            }
+            buffer.clear();
+            return Completion {
+                buffer,
+                status: Err(TransportError::Cancelled),
+            };
         }
+        // The request stays queued until data arrives, so dropping this
+        // future (a `select!` that took another branch) loses nothing: the
+        // block goes into its buffer only once it is ready.
+        let result = self
+            .function
+            .next_bulk_in_into(front.length, &mut front.buffer)
+            .await;
+        let mut buffer = self
+            .pending
+            .pop_front()
+            .map(|r| r.buffer)
+            .unwrap_or_default();
+        let status = result.map_err(|error| {
+            buffer.clear();
+            transport_error(error)
+        });
+        Completion { buffer, status }
     }
 
     fn pending(&self) -> usize {
@@ -175,8 +170,11 @@ impl Pipe for InProcessBulkIn {
 }
 
 impl InPipe for InProcessBulkIn {
-    fn submit(&mut self, mut buffer: Vec<u8>, length: usize) {
-        buffer.clear();
+    fn submit(&mut self, buffer: Vec<u8>, length: usize) {
+        // Not cleared: a block is swapped in whole (see
+        // `SimFunction::next_bulk_in_into`), and a buffer the modem keeps
+        // is written over where a block is built in it, so its length
+        // saves zeroing it again.
         self.pending.push_back(InRequest {
             buffer,
             length,

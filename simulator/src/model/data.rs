@@ -4,6 +4,7 @@
 //! counted on its own).
 
 use super::net::{self, Gateway, Verdict};
+use super::network_in::{Carried, NetworkBlocks};
 use crate::control::TrafficSource;
 use mbim_protocol::ntb::{
     BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, NtbParameters, PushError,
@@ -20,8 +21,9 @@ pub const MAX_QUEUED_DATAGRAMS: usize = 1024;
 /// that stops reading does not come back to a flood.
 pub const MAX_TRAFFIC_BACKLOG: u64 = 4096;
 /// Most datagrams from the real network (see [`crate::forward`]) waiting
-/// for bulk IN per function; beyond it new ones are dropped, as a full
-/// radio bearer drops, and TCP behind it slows down.
+/// for bulk IN per function, in the blocks built for it; beyond it new
+/// ones are dropped, as a full radio bearer drops, and TCP behind it slows
+/// down.
 pub const MAX_FORWARDED_DATAGRAMS: usize = 512;
 
 /// The real network behind the modem, as the data plane sees it: takes one
@@ -61,8 +63,8 @@ pub struct DataCounters {
     pub forwarded_out: u64,
     /// Datagrams from the real network queued for the host.
     pub forwarded_in: u64,
-    /// Datagrams the real network could not take, or that found the queue
-    /// towards the host full.
+    /// Datagrams the real network could not take, or from it that found the
+    /// queue towards the host full or fit no block the host takes.
     pub forward_dropped: u64,
 }
 
@@ -177,12 +179,22 @@ pub(crate) struct DataPlane {
     pub(crate) input_size: NtbInputSize,
     pub(crate) max_datagram_size: u16,
     outgoing: VecDeque<(u8, Vec<u8>)>,
-    /// Datagrams from the real network, per session, for bulk IN.
-    network: VecDeque<(u8, Vec<u8>)>,
-    /// Buffers of `network` datagrams already sent, kept for the next ones:
-    /// no allocation per forwarded datagram once the queue has been full once.
-    spare: Vec<Vec<u8>>,
-    builder: Option<(NtbFormat, BuildLimits, NtbBuilder)>,
+    /// Datagrams from the real network, per session, in the blocks bulk IN
+    /// will send.
+    network: NetworkBlocks,
+    /// The block the gateway's replies and the generators' datagrams are
+    /// built in when it is their turn while a block of the network's is
+    /// ready (else they join the network's open block), with the shape it
+    /// builds.
+    local: Option<((NtbFormat, BuildLimits), NtbBuilder)>,
+    /// The transfer length of the last bulk IN, which shapes the network's
+    /// blocks built before the next.
+    in_len: usize,
+    /// Whether the local sources go before the next ready block of the
+    /// network's: the two take turns while both have something.
+    local_turn: bool,
+    /// `wSequence` of the next block sent.
+    sequence: u16,
     /// Each session's generator and sink, by session id.
     pub(crate) traffic: BTreeMap<u8, Traffic>,
     pub(crate) counters: DataCounters,
@@ -208,9 +220,11 @@ impl DataPlane {
             },
             max_datagram_size: max_segment_size,
             outgoing: VecDeque::new(),
-            network: VecDeque::new(),
-            spare: Vec::new(),
-            builder: None,
+            network: NetworkBlocks::default(),
+            local: None,
+            in_len: usize::MAX,
+            local_turn: false,
+            sequence: 0,
             traffic: BTreeMap::new(),
             counters: DataCounters::default(),
             sinks: BTreeMap::new(),
@@ -266,10 +280,9 @@ impl DataPlane {
         self.alt_setting = alt;
         if alt == 0 {
             self.outgoing.clear();
-            self.spare
-                .extend(self.network.drain(..).map(|(_, buffer)| buffer));
-            if let Some((_, _, builder)) = &mut self.builder {
-                builder.reset();
+            self.network.clear();
+            if let Some((_, local)) = &mut self.local {
+                local.reset();
             }
         }
     }
@@ -277,11 +290,7 @@ impl DataPlane {
     /// Bytes and datagrams queued for bulk IN.
     pub(crate) fn queued(&self) -> (usize, usize) {
         let garbage: usize = self.garbage.iter().map(Vec::len).sum();
-        let network: usize = self
-            .network
-            .iter()
-            .map(|(_, datagram)| datagram.len())
-            .sum();
+        let network = self.network.bytes();
         (
             self.outgoing
                 .iter()
@@ -289,48 +298,59 @@ impl DataPlane {
                 .sum::<usize>()
                 + garbage
                 + network,
-            self.outgoing.len() + self.garbage.len() + self.network.len(),
+            self.outgoing.len() + self.garbage.len() + self.network.datagrams(),
         )
     }
 
     /// Drops queued datagrams of a session that went down.
     pub(crate) fn drop_session(&mut self, session: u8) {
         self.outgoing.retain(|(queued, _)| *queued != session);
-        self.network.retain(|(queued, _)| *queued != session);
+        self.network.drop_session(session);
     }
 
     /// Room left in the queue of datagrams from the real network, `None`
     /// while the data interface is off (nothing is queued then).
     pub(crate) fn network_room(&self) -> Option<usize> {
-        (self.alt_setting != 0).then(|| MAX_FORWARDED_DATAGRAMS.saturating_sub(self.network.len()))
+        (self.alt_setting != 0)
+            .then(|| MAX_FORWARDED_DATAGRAMS.saturating_sub(self.network.datagrams()))
     }
 
     /// A datagram of `len` bytes from the real network for `session`,
-    /// written by `fill` straight into a recycled buffer queued for bulk IN
-    /// (a segment of a super-packet is cut there, not into a buffer of its
-    /// own first); `false` (counted as dropped) when the data interface is
-    /// off, the queue is full or `fill` fails.
+    /// written by `fill` straight into its place in the block bulk IN will
+    /// send (a segment of a super-packet is cut there, not into a buffer
+    /// of its own first); `false` (counted as dropped) when the data
+    /// interface is off, the queue is full, no block the host takes can
+    /// carry it or `fill` fails. `fill` is called at most once.
     pub(crate) fn push_network(
         &mut self,
         session: u8,
         len: usize,
-        fill: impl FnOnce(&mut [u8]) -> bool,
+        fill: impl FnMut(&mut [u8]) -> bool,
     ) -> bool {
-        if self.alt_setting == 0 || self.network.len() >= MAX_FORWARDED_DATAGRAMS {
+        if self.alt_setting == 0 || self.network.datagrams() >= MAX_FORWARDED_DATAGRAMS {
             self.counters.forward_dropped = self.counters.forward_dropped.saturating_add(1);
             return false;
         }
-        let mut buffer = self.spare.pop().unwrap_or_default();
-        buffer.clear();
-        buffer.resize(len, 0);
-        if !fill(&mut buffer) {
-            self.spare.push(buffer);
+        if self.network.shape().is_none() {
+            // Before the first transfer: blocks as large as the host takes.
+            let limits = self.limits(self.in_len);
+            if let Ok(dropped) = self.network.reshape(self.format, limits) {
+                self.count_forward_dropped(dropped);
+            }
+        }
+        if !self.network.push(session, len, fill) {
             self.counters.forward_dropped = self.counters.forward_dropped.saturating_add(1);
             return false;
         }
-        self.network.push_back((session, buffer));
         self.counters.forwarded_in = self.counters.forwarded_in.saturating_add(1);
         true
+    }
+
+    fn count_forward_dropped(&mut self, dropped: usize) {
+        self.counters.forward_dropped = self
+            .counters
+            .forward_dropped
+            .saturating_add(u64::try_from(dropped).unwrap_or(u64::MAX));
     }
 
     /// An NTB from bulk OUT. `gateway` gives, per session id, the session's
@@ -425,7 +445,7 @@ impl DataPlane {
         if self.alt_setting == 0 {
             return false;
         }
-        if !self.outgoing.is_empty() || !self.garbage.is_empty() || !self.network.is_empty() {
+        if !self.outgoing.is_empty() || !self.garbage.is_empty() || self.network.datagrams() > 0 {
             return true;
         }
         self.traffic
@@ -457,97 +477,185 @@ impl DataPlane {
         }
     }
 
-    /// The next NTB for bulk IN, at most `max_len` bytes, if anything waits.
-    pub(crate) fn bulk_in(
+    /// The next NTB for bulk IN, at most `max_len` bytes, into `out` (the
+    /// host's transfer buffer: its allocation is kept for a later block,
+    /// its contents are replaced); `false`, `out` untouched, when nothing
+    /// waits.
+    ///
+    /// Garbage goes first. Then the network's oldest ready block as it
+    /// is; or, when none is ready, its open block with the gateway's
+    /// replies and the generators' datagrams added. While the network has
+    /// ready blocks and the local sources have something, the two take
+    /// turns, a block each, so neither starves the other.
+    pub(crate) fn bulk_in_into(
         &mut self,
         now: Instant,
         max_len: usize,
         session_up: &dyn Fn(u8) -> bool,
-    ) -> Option<Vec<u8>> {
+        out: &mut Vec<u8>,
+    ) -> bool {
         if !self.has_pending(now, session_up) {
-            return None;
+            return false;
         }
         if let Some(mut block) = self.garbage.pop_front() {
             block.truncate(max_len);
-            return Some(block);
+            *out = block;
+            return true;
         }
-        let limits = self.limits(max_len);
-        let format = self.format;
-        let reuse = matches!(&self.builder, Some((f, l, _)) if *f == format && *l == limits);
-        if !reuse {
-            let builder = NtbBuilder::new(format, limits).ok()?;
-            self.builder = Some((format, limits, builder));
-        }
-        let (_, _, builder) = self.builder.as_mut()?;
-        builder.reset();
-        let counters = &mut self.counters;
-        while let Some((session, datagram)) = self.outgoing.front() {
-            match builder.push(NdpSignature::Ips(*session), datagram) {
-                Ok(()) => {
-                    counters.datagrams_out = counters.datagrams_out.saturating_add(1);
-                    counters.bytes_out = counters
-                        .bytes_out
-                        .saturating_add(u64::try_from(datagram.len()).unwrap_or(u64::MAX));
-                    self.outgoing.pop_front();
-                }
-                Err(PushError::Full) => break,
-                Err(PushError::TooBig { .. } | PushError::Empty) => {
-                    counters.datagrams_dropped = counters.datagrams_dropped.saturating_add(1);
-                    self.outgoing.pop_front();
-                }
+        let shape = (self.format, self.limits(max_len));
+        // A shape no block can be built under sends nothing, and keeps
+        // what is pending for a transfer that takes one.
+        if self.network.shape() != Some(shape) {
+            match self.network.reshape(shape.0, shape.1) {
+                Ok(dropped) => self.count_forward_dropped(dropped),
+                Err(_) => return false,
             }
         }
-        while let Some((session, datagram)) = self.network.front() {
-            let sent = match builder.push(NdpSignature::Ips(*session), datagram) {
-                Ok(()) => {
-                    counters.datagrams_out = counters.datagrams_out.saturating_add(1);
-                    counters.bytes_out = counters
-                        .bytes_out
-                        .saturating_add(u64::try_from(datagram.len()).unwrap_or(u64::MAX));
-                    true
+        self.in_len = max_len;
+        if self.network.has_ready() {
+            let local_due = !self.outgoing.is_empty() || self.traffic_due(now, session_up);
+            if self.local_turn && local_due {
+                self.local_turn = false;
+                // A block of the modem's own (its builder made the first
+                // time: most functions never need it); should nothing of
+                // theirs fit after all, the network's block goes now instead.
+                if self.local.as_ref().map(|(built, _)| *built) != Some(shape) {
+                    self.local = NtbBuilder::new(shape.0, shape.1)
+                        .ok()
+                        .map(|local| (shape, local));
                 }
-                Err(PushError::Full) => break,
-                Err(PushError::TooBig { .. } | PushError::Empty) => false,
-            };
-            if !sent {
-                counters.forward_dropped = counters.forward_dropped.saturating_add(1);
-            }
-            if let Some((_, buffer)) = self.network.pop_front() {
-                self.spare.push(buffer);
-            }
-        }
-        for traffic in self.traffic.values_mut() {
-            if session_up(traffic.session) {
-                let mut due = traffic.due(now);
-                let session = traffic.session;
-                if let Some(source) = &mut traffic.source {
-                    while due > 0 {
-                        match builder.push(NdpSignature::Ips(session), &source.packet) {
-                            Ok(()) => {
-                                due = due.saturating_sub(1);
-                                source.generated = source.generated.saturating_add(1);
-                                counters.source_packets = counters.source_packets.saturating_add(1);
-                                counters.source_bytes = counters.source_bytes.saturating_add(
-                                    u64::try_from(source.settings.size).unwrap_or(u64::MAX),
-                                );
-                                counters.datagrams_out = counters.datagrams_out.saturating_add(1);
-                                counters.bytes_out = counters.bytes_out.saturating_add(
-                                    u64::try_from(source.packet.len()).unwrap_or(u64::MAX),
-                                );
-                            }
-                            Err(PushError::Full) => break,
-                            Err(PushError::TooBig { .. } | PushError::Empty) => {
-                                // It will never fit: stop generating rather than spin.
-                                traffic.source = None;
-                                break;
-                            }
-                        }
+                if let Some((_, local)) = self.local.as_mut() {
+                    add_local(
+                        local,
+                        &mut self.outgoing,
+                        &mut self.traffic,
+                        &mut self.counters,
+                        now,
+                        session_up,
+                    );
+                    if local.finish_into(out) {
+                        self.sent(out);
+                        return true;
                     }
                 }
             }
+            if let Some(carried) = self.network.take_ready(out) {
+                self.local_turn = true;
+                self.count_network_out(carried);
+                self.sent(out);
+                return true;
+            }
         }
-        let block = builder.finish()?.to_vec();
+        // Nothing of the network's is older than its open block: that one
+        // goes, with the modem's own datagrams added as far as they fit.
+        self.local_turn = false;
+        let Some((open, carried)) = self.network.take_open() else {
+            return false;
+        };
+        add_local(
+            open,
+            &mut self.outgoing,
+            &mut self.traffic,
+            &mut self.counters,
+            now,
+            session_up,
+        );
+        let finished = open.finish_into(out);
+        self.count_network_out(carried);
+        if finished {
+            self.sent(out);
+        }
+        finished
+    }
+
+    /// Whether a generator of a session that is up owes a datagram.
+    fn traffic_due(&mut self, now: Instant, session_up: &dyn Fn(u8) -> bool) -> bool {
+        self.traffic
+            .values_mut()
+            .any(|traffic| session_up(traffic.session) && traffic.due(now) > 0)
+    }
+
+    fn count_network_out(&mut self, carried: Carried) {
+        let counters = &mut self.counters;
+        counters.datagrams_out = counters
+            .datagrams_out
+            .saturating_add(u64::try_from(carried.datagrams).unwrap_or(u64::MAX));
+        counters.bytes_out = counters
+            .bytes_out
+            .saturating_add(u64::try_from(carried.bytes).unwrap_or(u64::MAX));
+    }
+
+    /// A block goes out: it gets the function's next `wSequence` (blocks
+    /// are finished in more than one builder and not in the order they are
+    /// sent, so the number is set here) and is counted.
+    fn sent(&mut self, block: &mut [u8]) {
+        // wSequence follows the signature and wHeaderLength in NTH16 and
+        // NTH32 alike.
+        if let Some(sequence) = block.get_mut(6..8) {
+            sequence.copy_from_slice(&self.sequence.to_le_bytes());
+        }
+        self.sequence = self.sequence.wrapping_add(1);
         self.counters.ntbs_out = self.counters.ntbs_out.saturating_add(1);
-        Some(block)
+    }
+}
+
+/// Adds what the modem itself has for the host to `builder`, as far as it
+/// fits: the gateway's replies first, then what each generator of a
+/// session that is up owes.
+fn add_local(
+    builder: &mut NtbBuilder,
+    outgoing: &mut VecDeque<(u8, Vec<u8>)>,
+    traffic: &mut BTreeMap<u8, Traffic>,
+    counters: &mut DataCounters,
+    now: Instant,
+    session_up: &dyn Fn(u8) -> bool,
+) {
+    while let Some((session, datagram)) = outgoing.front() {
+        match builder.push(NdpSignature::Ips(*session), datagram) {
+            Ok(()) => {
+                counters.datagrams_out = counters.datagrams_out.saturating_add(1);
+                counters.bytes_out = counters
+                    .bytes_out
+                    .saturating_add(u64::try_from(datagram.len()).unwrap_or(u64::MAX));
+                outgoing.pop_front();
+            }
+            Err(PushError::Full) => break,
+            Err(PushError::TooBig { .. } | PushError::Empty) => {
+                counters.datagrams_dropped = counters.datagrams_dropped.saturating_add(1);
+                outgoing.pop_front();
+            }
+        }
+    }
+    for traffic in traffic.values_mut() {
+        if !session_up(traffic.session) {
+            continue;
+        }
+        let mut due = traffic.due(now);
+        let session = traffic.session;
+        let Some(source) = &mut traffic.source else {
+            continue;
+        };
+        while due > 0 {
+            match builder.push(NdpSignature::Ips(session), &source.packet) {
+                Ok(()) => {
+                    due = due.saturating_sub(1);
+                    source.generated = source.generated.saturating_add(1);
+                    counters.source_packets = counters.source_packets.saturating_add(1);
+                    counters.source_bytes = counters
+                        .source_bytes
+                        .saturating_add(u64::try_from(source.settings.size).unwrap_or(u64::MAX));
+                    counters.datagrams_out = counters.datagrams_out.saturating_add(1);
+                    counters.bytes_out = counters
+                        .bytes_out
+                        .saturating_add(u64::try_from(source.packet.len()).unwrap_or(u64::MAX));
+                }
+                Err(PushError::Full) => break,
+                Err(PushError::TooBig { .. } | PushError::Empty) => {
+                    // It will never fit: stop generating rather than spin.
+                    traffic.source = None;
+                    break;
+                }
+            }
+        }
     }
 }

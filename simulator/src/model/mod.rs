@@ -25,6 +25,7 @@ mod fcc;
 pub mod host;
 mod layouts;
 pub mod net;
+mod network_in;
 pub mod pin;
 
 use crate::control::{ControlCommand, ControlError, ControlReply, Fault, SlotMappingFault};
@@ -605,14 +606,15 @@ impl Modem {
     }
 
     /// A datagram of `len` bytes from the real network queued for bulk IN
-    /// on `route`, written by `fill` straight into the queue's buffer
-    /// (which is `len` bytes long; `fill` says whether it wrote it).
-    /// `false` when the route's queue is full or gone (counted as dropped).
+    /// on `route`, written by `fill` straight into its place in the NTB the
+    /// function will send (`len` bytes; `fill` says whether it wrote them,
+    /// and is called at most once). `false` when the route's queue is full
+    /// or gone (counted as dropped).
     pub fn push_network_in(
         &mut self,
         route: NetworkRoute,
         len: usize,
-        fill: impl FnOnce(&mut [u8]) -> bool,
+        fill: impl FnMut(&mut [u8]) -> bool,
     ) -> bool {
         self.functions
             .get_mut(route.function)
@@ -673,6 +675,24 @@ impl Modem {
         function: usize,
         max_len: usize,
     ) -> Result<Option<Vec<u8>>, EndpointError> {
+        let mut block = Vec::new();
+        Ok(self
+            .poll_bulk_in_into(now, function, max_len, &mut block)?
+            .then_some(block))
+    }
+
+    /// The next NTB for bulk IN (at most `max_len` bytes) into `out`, the
+    /// host's transfer buffer, whose allocation the modem keeps for a later
+    /// block: a block built ahead (the real network's datagrams) trades
+    /// places with it instead of being copied. `Ok(false)`, `out`
+    /// untouched, when nothing waits.
+    pub fn poll_bulk_in_into(
+        &mut self,
+        now: Instant,
+        function: usize,
+        max_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, EndpointError> {
         self.check(function)?;
         let gateways = self.gateways(function);
         let Some(f) = self.functions.get_mut(function) else {
@@ -681,8 +701,12 @@ impl Modem {
         if f.channel.stall_bulk_in {
             return Err(EndpointError::Stall);
         }
-        Ok(f.data
-            .bulk_in(now, max_len, &|session| gateways.contains_key(&session)))
+        Ok(f.data.bulk_in_into(
+            now,
+            max_len,
+            &|session| gateways.contains_key(&session),
+            out,
+        ))
     }
 
     /// SET_INTERFACE on the data interface.

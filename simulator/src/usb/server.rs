@@ -721,9 +721,10 @@ impl Session {
         wanted
     }
 
-    /// Completes the oldest held URB of `address` with `data`, or keeps the
-    /// data for the next URB if its URB was unlinked meanwhile.
-    fn deliver(&self, address: u8, data: Vec<u8>) {
+    /// Completes the oldest held URB of `address` with `data` (copied into
+    /// the reply; the buffer stays the caller's, for the next transfer), or
+    /// keeps the data for the next URB if its URB was unlinked meanwhile.
+    fn deliver(&self, address: u8, data: &mut Vec<u8>) {
         let mut state = self.lock();
         let queue = state.queues.entry(address).or_default();
         match queue.pending.pop_front() {
@@ -743,9 +744,9 @@ impl Session {
                     len = data.len().min(len),
                     "IN URB completed"
                 );
-                self.complete(seqnum, 0, data.get(..len).unwrap_or(&data));
+                self.complete(seqnum, 0, data.get(..len).unwrap_or(data));
             }
-            None => queue.leftover.push_back(data),
+            None => queue.leftover.push_back(std::mem::take(data)),
         }
     }
 }
@@ -756,17 +757,23 @@ async fn in_endpoint_task(session: Arc<Session>, function: SimFunction, address:
     let Some(wake) = session.wake.get(&address).cloned() else {
         return;
     };
+    // Bulk IN blocks trade places with this buffer in the modem (a block
+    // built ahead is not copied), so it is kept from one transfer to the next.
+    let mut buffer = Vec::new();
     loop {
         let Some(max_len) = session.next_wanted(address) else {
             wake.notified().await;
             continue;
         };
         let fetched = match kind {
-            InKind::Notification => function.next_notification().await.map(|n| n.emit()),
-            InKind::BulkIn => function.next_bulk_in(max_len).await,
+            InKind::Notification => function
+                .next_notification()
+                .await
+                .map(|n| buffer = n.emit()),
+            InKind::BulkIn => function.next_bulk_in_into(max_len, &mut buffer).await,
         };
         match fetched {
-            Ok(data) => session.deliver(address, data),
+            Ok(()) => session.deliver(address, &mut buffer),
             // Only control transfers go unanswered.
             Err(EndpointError::Stall | EndpointError::Unanswered) => {
                 debug!(address, "IN endpoint stalled");

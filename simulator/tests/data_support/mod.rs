@@ -19,29 +19,40 @@ pub(crate) const GW4: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
 /// The default dual-SIM scenario, function 0 opened, `sessions` activated
 /// (APN "internet", IPv4v6) and the data interface at alternate setting 1.
 pub(crate) fn connected(sessions: &[u32]) -> Host {
-    let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
+    connected_to(Scenario::default_dssa(), sessions)
+}
+
+/// [`connected`] on `scenario`.
+pub(crate) fn connected_to(scenario: Scenario, sessions: &[u32]) -> Host {
+    let mut host = Host::new(scenario, Instant::now()).unwrap();
     host.open(0);
     for session in sessions {
-        let done = host
-            .set::<bcc::Connect>(
-                0,
-                &bc::ConnectSet {
-                    session_id: *session,
-                    activation_command: bc::ActivationCommand::Activate,
-                    access_string: "internet".to_owned(),
-                    user_name: String::new(),
-                    password: String::new(),
-                    compression: bc::Compression::None,
-                    auth_protocol: bc::AuthProtocol::None,
-                    ip_type: bc::ContextIpType::Ipv4v6,
-                    context_type: bc::ContextType::Internet.uuid(),
-                },
-            )
-            .unwrap();
-        assert_eq!(done.status, mbim_protocol::status::Status::Success);
+        connect(&mut host, *session, bc::ActivationCommand::Activate);
     }
     host.modem.set_data_alt_setting(0, 1);
     host
+}
+
+/// Activates or deactivates `session` on function 0 (APN "internet",
+/// IPv4v6), which must succeed.
+pub(crate) fn connect(host: &mut Host, session: u32, command: bc::ActivationCommand) {
+    let done = host
+        .set::<bcc::Connect>(
+            0,
+            &bc::ConnectSet {
+                session_id: session,
+                activation_command: command,
+                access_string: "internet".to_owned(),
+                user_name: String::new(),
+                password: String::new(),
+                compression: bc::Compression::None,
+                auth_protocol: bc::AuthProtocol::None,
+                ip_type: bc::ContextIpType::Ipv4v6,
+                context_type: bc::ContextType::Internet.uuid(),
+            },
+        )
+        .unwrap();
+    assert_eq!(done.status, mbim_protocol::status::Status::Success);
 }
 
 /// The next NTB function 0 has for bulk IN (up to 16 KiB), if any waits.

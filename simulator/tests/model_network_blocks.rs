@@ -1,0 +1,261 @@
+//! The real network's datagrams written straight into the NTBs bulk IN
+//! sends: blocks laid out byte for byte as an `NtbBuilder` under the
+//! function's IN parameters lays them out (filled up to dwNtbInMaxSize, an
+//! NDP per session, the divisor, remainder and alignment), numbered in the
+//! order they go out, whatever the host's buffers held before; taking turns
+//! with the modem's own datagrams; laid out again when a session leaves or
+//! the host takes smaller blocks; dropped with the data interface.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod data_support;
+
+use data_support::{connect, connected, connected_to, datagrams, ntb, GW4, HOST4};
+use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat, PushError};
+use mbim_protocol::services::basic_connect as bc;
+use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
+use mbim_sim::model::data::MAX_FORWARDED_DATAGRAMS;
+use mbim_sim::model::host::Host;
+use mbim_sim::model::net;
+use mbim_sim::scenario::Scenario;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+const FAR4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// Session 1's address: the /30 after session 0's.
+const HOST4_1: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 6);
+
+/// A datagram from the network of `len` bytes for `session` (0 or 1), its
+/// payload told apart from every other's by `seq`.
+fn from_network(session: u8, seq: usize, len: usize) -> (u8, Vec<u8>) {
+    let to = if session == 0 { HOST4 } else { HOST4_1 };
+    let mut packet = net::udp_packet(FAR4.into(), 53, to.into(), 4000, len - 28).unwrap();
+    for (index, byte) in packet[28..].iter_mut().enumerate() {
+        *byte = u8::try_from((seq * 31 + index) % 251).unwrap();
+    }
+    (session, packet)
+}
+
+/// Hands each datagram to the model as the forwarder does; all are taken.
+fn forward(host: &mut Host, datagrams: &[(u8, Vec<u8>)]) {
+    for (_, packet) in datagrams {
+        assert!(host.modem.handle_network_in(packet));
+    }
+}
+
+/// Function 0's IN limits at `max_size`.
+fn in_limits(scenario: &Scenario, max_size: u32) -> BuildLimits {
+    BuildLimits {
+        max_size,
+        max_datagrams: 0,
+        divisor: scenario.ntb.in_divisor,
+        remainder: scenario.ntb.in_payload_remainder,
+        ndp_alignment: scenario.ntb.in_alignment,
+    }
+}
+
+/// The blocks an `NtbBuilder` under `limits` makes of `datagrams` pushed
+/// in order, a block finished whenever the next does not fit, the first
+/// numbered `first`.
+fn built(limits: BuildLimits, first: u16, datagrams: &[(u8, Vec<u8>)]) -> Vec<Vec<u8>> {
+    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    builder.set_sequence(first);
+    let mut blocks = Vec::new();
+    for (session, datagram) in datagrams {
+        let signature = NdpSignature::Ips(*session);
+        if builder.push(signature, datagram) == Err(PushError::Full) {
+            blocks.push(builder.finish().unwrap().to_vec());
+            builder.push(signature, datagram).unwrap();
+        }
+    }
+    blocks.extend(builder.finish().map(<[u8]>::to_vec));
+    blocks
+}
+
+/// Every block function 0 has, taken with transfers of `max_len` bytes.
+fn take_all(host: &mut Host, max_len: usize) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| host.modem.poll_bulk_in(host.now, 0, max_len).unwrap()).collect()
+}
+
+#[test]
+fn blocks_are_filled_to_the_input_size_under_the_functions_parameters() {
+    let mut scenario = Scenario::default_dssa();
+    scenario.ntb.in_max_size = 16384;
+    scenario.ntb.in_divisor = 8;
+    scenario.ntb.in_payload_remainder = 2;
+    scenario.ntb.in_alignment = 16;
+    let limits = in_limits(&scenario, 16384);
+    let mut host = connected_to(scenario, &[0, 1]);
+    let sizes = [1500, 40, 1280, 576, 999, 1499, 61];
+    let sent: Vec<(u8, Vec<u8>)> = (0..60)
+        .map(|seq| from_network(u8::from(seq % 3 == 2), seq, sizes[seq % sizes.len()]))
+        .collect();
+    forward(&mut host, &sent);
+    // The host's buffer goes round: each block comes back in one that held
+    // an earlier block, scribbled over, as a host's transfer buffers do.
+    let mut buffer = vec![0xee; 20000];
+    let mut got = Vec::new();
+    while host
+        .modem
+        .poll_bulk_in_into(host.now, 0, 16384, &mut buffer)
+        .unwrap()
+    {
+        got.push(buffer.clone());
+        buffer.fill(0xee);
+    }
+    let expected = built(limits, 0, &sent);
+    assert!(expected.len() >= 3, "{} blocks", expected.len());
+    assert_eq!(got, expected);
+    assert!(got.iter().all(|block| block.len() <= 16384));
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, 60);
+    assert_eq!(counters.datagrams_out, 60);
+    assert_eq!(
+        counters.bytes_out,
+        sent.iter().map(|(_, d)| d.len() as u64).sum::<u64>()
+    );
+    assert_eq!(counters.ntbs_out, got.len() as u64);
+    assert_eq!(host.modem.queued(), (0, 0));
+}
+
+#[test]
+fn a_session_that_leaves_mid_block_takes_its_pending_datagrams_with_it() {
+    let scenario = Scenario::default_dssa();
+    let max_size = scenario.ntb.in_max_size;
+    let limits = in_limits(&scenario, max_size);
+    let max_len = usize::try_from(max_size).unwrap();
+    let mut host = connected(&[0, 1]);
+    let sent: Vec<(u8, Vec<u8>)> = (0..150)
+        .map(|seq| from_network(u8::from(seq % 2 == 1), seq, 1400))
+        .collect();
+    forward(&mut host, &sent);
+    let first = host
+        .modem
+        .poll_bulk_in(host.now, 0, max_len)
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, built(limits, 0, &sent)[0]);
+    let in_first = datagrams(&first).len();
+    // Blocks are ready behind the first, and one is open, all with
+    // datagrams of both sessions.
+    assert!(sent.len() - in_first > 2 * in_first);
+    connect(&mut host, 1, bc::ActivationCommand::Deactivate);
+    let left: Vec<(u8, Vec<u8>)> = sent[in_first..]
+        .iter()
+        .filter(|(session, _)| *session == 0)
+        .cloned()
+        .collect();
+    assert_eq!(
+        host.modem.queued(),
+        (left.iter().map(|(_, d)| d.len()).sum(), left.len())
+    );
+    assert_eq!(take_all(&mut host, max_len), built(limits, 1, &left));
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.datagrams_out, (in_first + left.len()) as u64);
+    assert_eq!(counters.forward_dropped, 0);
+}
+
+#[test]
+fn the_modems_own_datagrams_take_turns_with_a_busy_network() {
+    let mut host = connected(&[0]);
+    host.modem
+        .control(
+            host.now,
+            ControlCommand::Traffic {
+                executor: 0,
+                settings: TrafficSettings {
+                    session: 0,
+                    sink_port: None,
+                    source: Some(TrafficSource {
+                        address: HOST4.into(),
+                        port: 5002,
+                        source_port: 9,
+                        rate: 1000,
+                        size: 1000,
+                    }),
+                },
+            },
+        )
+        .unwrap();
+    let sent: Vec<(u8, Vec<u8>)> = (0..MAX_FORWARDED_DATAGRAMS)
+        .map(|seq| from_network(0, seq, 1400))
+        .collect();
+    forward(&mut host, &sent);
+    let ping = net::icmpv4_echo_request(HOST4, GW4, 7, 1, b"through the crowd");
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &[(0, ping)]))
+        .unwrap();
+    // 10 ms of the generator: 10 datagrams due.
+    host.advance(Duration::from_millis(10));
+    let blocks = take_all(&mut host, 16384);
+    let from_far = |block: &Vec<u8>| {
+        datagrams(block)
+            .into_iter()
+            .filter(|(_, d)| d[12..16] == FAR4.octets())
+            .count()
+    };
+    // A block of the network's, then one of the modem's own: the echo reply
+    // and everything the generator owed, which would otherwise wait behind
+    // the whole queue; then the network's again.
+    assert!(from_far(&blocks[0]) > 0);
+    let own = datagrams(&blocks[1]);
+    assert_eq!(own.len(), 11, "the reply and 10 generated datagrams");
+    assert!(own
+        .iter()
+        .any(|(_, d)| d[12..16] == GW4.octets() && d[9] == 1));
+    assert!(from_far(&blocks[2]) > 0);
+    // The network's datagrams all arrive, in order.
+    let network: Vec<(NdpSignature, Vec<u8>)> = blocks
+        .iter()
+        .flat_map(|block| datagrams(block))
+        .filter(|(_, d)| d[12..16] == FAR4.octets())
+        .collect();
+    let expected: Vec<(NdpSignature, Vec<u8>)> = sent
+        .into_iter()
+        .map(|(session, d)| (NdpSignature::Ips(session), d))
+        .collect();
+    assert_eq!(network, expected);
+}
+
+#[test]
+fn smaller_transfers_than_the_blocks_built_get_them_laid_out_again() {
+    let scenario = Scenario::default_dssa();
+    let limits = in_limits(&scenario, 4096);
+    let mut host = connected(&[0]);
+    let mut sent: Vec<(u8, Vec<u8>)> = (0..40)
+        .map(|seq| from_network(0, seq, 1400 - seq))
+        .collect();
+    // Fits the blocks built before the first transfer (dwNtbInMaxSize),
+    // not one of 4096 bytes.
+    let big = from_network(0, 99, 6000);
+    sent.insert(30, big.clone());
+    forward(&mut host, &sent);
+    let blocks = take_all(&mut host, 4096);
+    sent.retain(|datagram| *datagram != big);
+    assert_eq!(blocks, built(limits, 0, &sent));
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, 41);
+    assert_eq!(counters.forward_dropped, 1);
+    assert_eq!(counters.datagrams_out, 40);
+}
+
+#[test]
+fn the_data_interface_going_off_drops_what_is_pending() {
+    let mut host = connected(&[0]);
+    let sent: Vec<(u8, Vec<u8>)> = (0..100).map(|seq| from_network(0, seq, 1400)).collect();
+    forward(&mut host, &sent);
+    assert_eq!(host.modem.queued().1, 100);
+    host.modem.set_data_alt_setting(0, 0);
+    assert_eq!(host.modem.queued(), (0, 0));
+    host.modem.set_data_alt_setting(0, 1);
+    assert!(host
+        .modem
+        .poll_bulk_in(host.now, 0, 16384)
+        .unwrap()
+        .is_none());
+    // What comes after is sent as usual.
+    forward(&mut host, &sent[..1]);
+    let blocks = take_all(&mut host, 16384);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(datagrams(&blocks[0])[0].1, sent[0].1);
+}
