@@ -7,7 +7,9 @@
 //! opened device's active configuration descriptor then says which MBIM
 //! functions it has ([`find_mbim_functions`]).
 
+use super::data::DataHandle;
 use super::function::{FunctionEndpoints, NusbFunction};
+use super::usbfs::{device_node, DataEndpoints, DataInterface};
 use super::UsbError;
 use crate::config::{DeviceIdentity, Devices};
 use crate::logging::chain;
@@ -138,13 +140,54 @@ pub fn usable_functions(config: &[u8]) -> Result<Vec<MbimFunction>, String> {
 pub fn function_endpoints(function: &MbimFunction) -> Option<FunctionEndpoints> {
     let notification = function.notification.as_ref()?;
     let data = function.mbim_data_setting()?;
+    let bulk_in = data.bulk_in.as_ref()?;
+    let bulk_out = data.bulk_out.as_ref()?;
     Some(FunctionEndpoints {
         notification: notification.address,
         notification_packet_size: notification.max_packet_size & 0x07FF,
         data_mbim_setting: data.interface.alternate_setting,
-        bulk_in: data.bulk_in.as_ref()?.address,
-        bulk_out: data.bulk_out.as_ref()?.address,
+        bulk_in: bulk_in.address,
+        bulk_out: bulk_out.address,
+        bulk_in_packet_size: bulk_in.max_packet_size,
+        bulk_out_packet_size: bulk_out.max_packet_size,
     })
+}
+
+/// The data interface claimed on a usbfs descriptor of mbimd's own, so its
+/// bulk completions are reaped on the pump's thread (the `usbfs` module);
+/// `None`, with the reason logged, when that cannot be done: nusb claims
+/// it then, as it does the communication interface.
+async fn claim_own_data_interface(
+    device: &MbimDevice,
+    number: u8,
+    endpoints: &FunctionEndpoints,
+) -> Option<DataHandle> {
+    let node = device_node(device.info.busnum(), device.info.device_address());
+    let endpoints = DataEndpoints {
+        bulk_in: endpoints.bulk_in,
+        bulk_in_packet_size: endpoints.bulk_in_packet_size,
+        bulk_out: endpoints.bulk_out,
+        bulk_out_packet_size: endpoints.bulk_out_packet_size,
+    };
+    let claim = tokio::task::spawn_blocking(move || DataInterface::claim(&node, number, endpoints));
+    match claim.await {
+        Ok(Ok(interface)) => Some(DataHandle::Usbfs(Arc::new(interface))),
+        Ok(Err(error)) => {
+            tracing::warn!(
+                "USB device {}: data interface {number} through nusb instead of mbimd's own usbfs descriptor: {}",
+                device.identity.usb_path,
+                chain(&error)
+            );
+            None
+        }
+        Err(error) => {
+            tracing::warn!(
+                "USB device {}: data interface {number} through nusb: claiming it on mbimd's own descriptor did not finish: {error}",
+                device.identity.usb_path
+            );
+            None
+        }
+    }
 }
 
 /// A modem with its functions claimed, ready for
@@ -211,15 +254,23 @@ pub async fn open_modem(device: &MbimDevice, index: u32) -> Result<OpenedModem, 
                 .await
                 .map_err(interface_error(comm_number, "selecting the MBIM setting"))?;
         }
-        let data = opened
-            .detach_and_claim_interface(data_number)
-            .await
-            .map_err(interface_error(data_number, "claiming"))?;
+        let data = match claim_own_data_interface(device, data_number, &endpoints).await {
+            Some(data) => data,
+            None => DataHandle::Nusb(
+                opened
+                    .detach_and_claim_interface(data_number)
+                    .await
+                    .map_err(interface_error(data_number, "claiming"))?,
+            ),
+        };
         // Setting 0 first: the NTB format and input size may only change
         // there, and a driver that had the device may have left it at 1.
-        data.set_alt_setting(0)
-            .await
-            .map_err(interface_error(data_number, "selecting setting 0"))?;
+        data.set_alt_setting(0).await.map_err(|error| {
+            config_error(format!(
+                "interface {data_number}: selecting setting 0: {}",
+                chain(&error)
+            ))
+        })?;
         let transport = NusbFunction::new(comm, data, endpoints).map_err(|error| {
             config_error(format!(
                 "interface {comm_number}: opening the notification endpoint: {}",

@@ -3,7 +3,9 @@
 //! The mapping is thin on purpose (the transport interface was shaped after
 //! nusb): class requests go to the communication interface's number, the
 //! interrupt endpoint always has one transfer in flight, and the bulk pipes
-//! wrap nusb endpoints, whose queues already complete in submission order.
+//! are the data interface's (`data.rs`): on mbimd's own usbfs descriptor
+//! (`usbfs/`), or nusb endpoints, whose queues already complete in
+//! submission order.
 //!
 //! A stalled interrupt endpoint stays halted until the host clears it, so
 //! resubmitting into it would fail forever: the stall is reported once to
@@ -12,6 +14,7 @@
 //! requires) and the transfer goes back in flight. The clear is a stored
 //! future driven by the poll function, so polling never blocks the task.
 
+use super::data::{DataHandle, DataIn, DataOut};
 use crate::logging::chain;
 use mbim_protocol::ntb::NtbParameters;
 use mbim_protocol::usb::{ClassRequest, Notification};
@@ -146,8 +149,11 @@ impl NotificationPipe {
 
 /// One claimed MBIM function.
 pub struct NusbFunction {
+    /// Before `comm`, so it is released first: nusb's release of the
+    /// communication interface lets cdc_mbim bind again, and it claims the
+    /// data interface when it does.
+    data: DataHandle,
     comm: Interface,
-    data: Interface,
     comm_number: u8,
     /// The data interface's setting that carries MBIM NTBs (1, or 2 on an
     /// NCM/MBIM function).
@@ -168,7 +174,7 @@ impl std::fmt::Debug for NusbFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NusbFunction")
             .field("comm", &self.comm_number)
-            .field("data", &self.data.interface_number())
+            .field("data", &self.data.number())
             .field("data_mbim_setting", &self.data_mbim_setting)
             .finish_non_exhaustive()
     }
@@ -188,6 +194,10 @@ pub struct FunctionEndpoints {
     pub bulk_in: u8,
     /// The bulk OUT endpoint's address.
     pub bulk_out: u8,
+    /// The bulk IN endpoint's wMaxPacketSize.
+    pub bulk_in_packet_size: u16,
+    /// The bulk OUT endpoint's wMaxPacketSize.
+    pub bulk_out_packet_size: u16,
 }
 
 impl NusbFunction {
@@ -196,7 +206,7 @@ impl NusbFunction {
     /// first notification transfer in flight.
     pub fn new(
         comm: Interface,
-        data: Interface,
+        data: DataHandle,
         endpoints: FunctionEndpoints,
     ) -> Result<Self, TransportError> {
         let endpoint = comm
@@ -287,8 +297,8 @@ impl NusbFunction {
 }
 
 impl FunctionTransport for NusbFunction {
-    type BulkIn = NusbBulkIn;
-    type BulkOut = NusbBulkOut;
+    type BulkIn = DataIn;
+    type BulkOut = DataOut;
 
     fn control_out(
         &self,
@@ -352,27 +362,15 @@ impl FunctionTransport for NusbFunction {
         // The transport's "1" means "the data pipes open": on an NCM/MBIM
         // function that is the MBIM setting, 2.
         let setting = if alt == 0 { 0 } else { self.data_mbim_setting };
-        let change = self.data.set_alt_setting(setting);
-        async move { change.await.map_err(|error| nusb_error(&error)) }
+        self.data.set_alt_setting(setting)
     }
 
     fn take_data_pipes(&self) -> Result<(Self::BulkIn, Self::BulkOut), TransportError> {
-        let open_error = |error: nusb::Error| match error.kind() {
-            nusb::ErrorKind::Busy => TransportError::AlreadyTaken("the data pipes"),
-            _ => nusb_error(&error),
-        };
-        let bulk_in = self
-            .data
-            .endpoint::<Bulk, In>(self.bulk_in_address)
-            .map_err(open_error)?;
-        let bulk_out = self
-            .data
-            .endpoint::<Bulk, Out>(self.bulk_out_address)
-            .map_err(open_error)?;
-        Ok((
-            NusbBulkIn { endpoint: bulk_in },
-            NusbBulkOut::new(bulk_out, self.out_max_size()),
-        ))
+        self.data.take_pipes(
+            self.bulk_in_address,
+            self.bulk_out_address,
+            self.out_max_size(),
+        )
     }
 }
 
@@ -388,10 +386,16 @@ fn completion(completion: nusb::transfer::Completion) -> Completion {
     }
 }
 
-/// The bulk IN pipe of an [`NusbFunction`].
+/// The bulk IN pipe of an [`NusbFunction`] whose data interface is nusb's.
 #[derive(Debug)]
 pub struct NusbBulkIn {
     endpoint: Endpoint<Bulk, In>,
+}
+
+impl NusbBulkIn {
+    pub(crate) fn new(endpoint: Endpoint<Bulk, In>) -> Self {
+        NusbBulkIn { endpoint }
+    }
 }
 
 impl Pipe for NusbBulkIn {
@@ -449,7 +453,7 @@ pub struct NusbBulkOut {
 }
 
 impl NusbBulkOut {
-    fn new(endpoint: Endpoint<Bulk, Out>, out_max_size: Option<usize>) -> Self {
+    pub(crate) fn new(endpoint: Endpoint<Bulk, Out>, out_max_size: Option<usize>) -> Self {
         NusbBulkOut {
             endpoint,
             out_max_size,

@@ -1,9 +1,13 @@
-//! Real USB modems, through nusb (usbfs on Linux).
+//! Real USB modems, through nusb (usbfs on Linux), with the data interface
+//! on a usbfs descriptor of mbimd's own.
 //!
 //! * [`function`] — [`NusbFunction`], the [`mbim_transport::FunctionTransport`]
 //!   of one claimed MBIM function: class requests on the communication
 //!   interface, the interrupt endpoint's notifications, the data interface's
 //!   alternate setting and its bulk pipes.
+//! * [`data`] — the data interface and its pipes, on mbimd's own usbfs
+//!   descriptor ([`usbfs`]: completions reaped on the pump's thread) or,
+//!   failing that, through nusb.
 //! * [`discovery`] — which USB devices are MBIM modems mbimd takes
 //!   ([`find_mbim_devices`]), and claiming their functions ([`open_modem`]).
 //! * [`watch`] — [`DeviceWatcher`], devices arriving and leaving.
@@ -12,9 +16,11 @@
 //! One USB device is one modem; each of its MBIM functions is one executor,
 //! in the order of their communication interfaces.
 
+pub mod data;
 pub mod discovery;
 pub mod function;
 pub mod manager;
+pub mod usbfs;
 pub mod watch;
 
 pub use discovery::{

@@ -103,6 +103,35 @@ else
     fail "the connection did not survive the notification endpoint's stall"
 fi
 
+step "stalled bulk endpoints"
+# A halted bulk endpoint fails every transfer until the host clears it. The
+# data interface is on a usbfs descriptor of mbimd's own, so its clear
+# (USBDEVFS_CLEAR_HALT) and the cancelled transfers' reaping go through that
+# one; the data must flow again afterwards.
+for direction in IN OUT; do
+    endpoint="bulk-${direction,,}"
+    check "$endpoint endpoint stalled" \
+        ctl faults --function 0 --kind stall-endpoint --endpoint "$endpoint"
+    # An echo request makes the OUT endpoint's next transfer (and the reply
+    # the IN endpoint's); it may be lost to the stall.
+    ping -c 1 -W 2 -I mbim0e0 10.64.0.1 >/dev/null 2>&1 || true
+    # shellcheck disable=SC2317 # called through wait_for
+    bulk_stalled() { grep -q "bulk $direction stalled: clearing the halt" "$VM_OUT/mbimd.log"; }
+    if wait_for 30 bulk_stalled; then
+        pass "mbimd saw the $endpoint stall and cleared the halt"
+    else
+        tail -n 30 "$VM_OUT/mbimd.log"
+        fail "mbimd did not see the $endpoint stall"
+    fi
+    if ping -c 2 -W 5 -I mbim0e0 10.64.0.1 >"$VM_OUT/ping-$endpoint.log" 2>&1; then
+        pass "data flows again after the $endpoint stall: 10.64.0.1 answers ping"
+    else
+        cat "$VM_OUT/ping-$endpoint.log"
+        tail -n 30 "$VM_OUT/mbimd.log"
+        fail "no data after the $endpoint stall"
+    fi
+done
+
 step "a UDP flow through mbim0e0, both ways"
 # The simulator counts datagrams to 10.64.0.1:5001 and sends 200 a second of
 # its own to 10.64.0.2:5002; a Python socket on each end does the rest.
