@@ -6,11 +6,11 @@
 
 mod data_support;
 
-use data_support::{connected, datagrams, next_block, ntb, GW4, HOST4};
+use data_support::{connected, datagrams, generator, next_block, ntb, set_traffic, GW4, HOST4};
 use mbim_protocol::ntb::{NdpSignature, NtbFormat};
 use mbim_protocol::services::basic_connect as bc;
 use mbim_protocol::usb::{ClassRequest, NtbInputSize, SetupPacket};
-use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
+use mbim_sim::control::ControlCommand;
 use mbim_sim::model::host::Host;
 use mbim_sim::model::net;
 use mbim_sim::scenario::Scenario;
@@ -185,25 +185,7 @@ fn ntb_parameters_and_input_size_are_honoured() {
 #[test]
 fn traffic_mode_sinks_and_sources_udp() {
     let mut host = connected(&[0]);
-    host.modem
-        .control(
-            host.now,
-            ControlCommand::Traffic {
-                executor: 0,
-                settings: TrafficSettings {
-                    session: 0,
-                    sink_port: Some(5001),
-                    source: Some(TrafficSource {
-                        address: HOST4.into(),
-                        port: 5002,
-                        source_port: 9,
-                        rate: 1000,
-                        size: 1000,
-                    }),
-                },
-            },
-        )
-        .unwrap();
+    set_traffic(&mut host, 0, Some(5001), Some(generator(HOST4, 1000, 1000)));
     // Sink: three datagrams of 100 bytes to the gateway's port 5001.
     let sink: Vec<(u8, Vec<u8>)> = (0..3)
         .map(|_| {
@@ -304,29 +286,13 @@ fn each_session_has_its_own_sink_and_generator() {
     // Session 1's addresses (scenario.rs: the next /30).
     let host4_1 = Ipv4Addr::new(10, 64, 0, 6);
     let gw4_1 = Ipv4Addr::new(10, 64, 0, 5);
-    let traffic = |session: u32, sink_port: Option<u16>, source: Option<TrafficSource>| {
-        ControlCommand::Traffic {
-            executor: 0,
-            settings: TrafficSettings {
-                session,
-                sink_port,
-                source,
-            },
-        }
-    };
-    host.modem
-        .control(host.now, traffic(0, Some(5001), None))
-        .unwrap();
-    let to_session_1 = TrafficSource {
-        address: host4_1.into(),
-        port: 5002,
-        source_port: 9,
-        rate: 1000,
-        size: 100,
-    };
-    host.modem
-        .control(host.now, traffic(1, Some(5001), Some(to_session_1)))
-        .unwrap();
+    set_traffic(&mut host, 0, Some(5001), None);
+    set_traffic(
+        &mut host,
+        1,
+        Some(5001),
+        Some(generator(host4_1, 1000, 100)),
+    );
     // Two datagrams to session 0's sink, three to session 1's.
     let udp = |from: Ipv4Addr, to: Ipv4Addr, size| {
         net::udp_packet(from.into(), 4000, to.into(), 5001, size).unwrap()
@@ -351,9 +317,7 @@ fn each_session_has_its_own_sink_and_generator() {
         .all(|(signature, packet)| *signature == NdpSignature::Ips(1)
             && packet[16..20] == host4_1.octets()));
     // Stopping session 1's traffic leaves session 0's sink counting.
-    host.modem
-        .control(host.now, traffic(1, None, None))
-        .unwrap();
+    set_traffic(&mut host, 1, None, None);
     host.modem
         .handle_bulk_out(
             host.now,

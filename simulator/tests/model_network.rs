@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod data_support;
+
 use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
 use mbim_protocol::Empty;
 use mbim_sim::control::ControlCommand;
@@ -10,26 +12,12 @@ use mbim_sim::model::host::{Host, Indication};
 use mbim_sim::scenario::Scenario;
 use std::time::Instant;
 
+/// Function 0 with session 0 up (its data interface off), the
+/// indications of getting there taken.
 fn connected() -> Host {
     let mut host = Host::new(Scenario::default_dssa(), Instant::now()).unwrap();
     host.open(0);
-    let done = host
-        .set::<bcc::Connect>(
-            0,
-            &bc::ConnectSet {
-                session_id: 0,
-                activation_command: bc::ActivationCommand::Activate,
-                access_string: "internet".to_owned(),
-                user_name: String::new(),
-                password: String::new(),
-                compression: bc::Compression::None,
-                auth_protocol: bc::AuthProtocol::None,
-                ip_type: bc::ContextIpType::Ipv4v6,
-                context_type: bc::ContextType::Internet.uuid(),
-            },
-        )
-        .unwrap();
-    assert_eq!(done.status, mbim_protocol::status::Status::Success);
+    data_support::connect(&mut host, 0, bc::ActivationCommand::Activate);
     host.take_indications();
     host
 }

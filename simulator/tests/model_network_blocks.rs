@@ -10,10 +10,11 @@
 
 mod data_support;
 
-use data_support::{connect, connected, connected_to, datagrams, ntb, GW4, HOST4};
+use data_support::{
+    connect, connected, connected_to, datagrams, generator, ntb, set_traffic, GW4, HOST4,
+};
 use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat, PushError};
 use mbim_protocol::services::basic_connect as bc;
-use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
 use mbim_sim::model::data::MAX_FORWARDED_DATAGRAMS;
 use mbim_sim::model::host::Host;
 use mbim_sim::model::net;
@@ -158,25 +159,7 @@ fn a_session_that_leaves_mid_block_takes_its_pending_datagrams_with_it() {
 #[test]
 fn the_modems_own_datagrams_take_turns_with_a_busy_network() {
     let mut host = connected(&[0]);
-    host.modem
-        .control(
-            host.now,
-            ControlCommand::Traffic {
-                executor: 0,
-                settings: TrafficSettings {
-                    session: 0,
-                    sink_port: None,
-                    source: Some(TrafficSource {
-                        address: HOST4.into(),
-                        port: 5002,
-                        source_port: 9,
-                        rate: 1000,
-                        size: 1000,
-                    }),
-                },
-            },
-        )
-        .unwrap();
+    set_traffic(&mut host, 0, None, Some(generator(HOST4, 1000, 1000)));
     let sent: Vec<(u8, Vec<u8>)> = (0..MAX_FORWARDED_DATAGRAMS)
         .map(|seq| from_network(0, seq, 1400))
         .collect();

@@ -6,6 +6,7 @@
 
 use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
 use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
+use mbim_sim::control::{ControlCommand, TrafficSettings, TrafficSource};
 use mbim_sim::model::host::Host;
 use mbim_sim::scenario::Scenario;
 use std::net::Ipv4Addr;
@@ -53,6 +54,42 @@ pub(crate) fn connect(host: &mut Host, session: u32, command: bc::ActivationComm
         )
         .unwrap();
     assert_eq!(done.status, mbim_protocol::status::Status::Success);
+}
+
+/// Sets the traffic mode of function 0's `session`: its sink's port on
+/// the gateway and its generator.
+pub(crate) fn set_traffic(
+    host: &mut Host,
+    session: u32,
+    sink_port: Option<u16>,
+    source: Option<TrafficSource>,
+) {
+    let settings = TrafficSettings {
+        session,
+        sink_port,
+        source,
+    };
+    host.modem
+        .control(
+            host.now,
+            ControlCommand::Traffic {
+                executor: 0,
+                settings,
+            },
+        )
+        .unwrap();
+}
+
+/// A generator of `rate` UDP datagrams a second with `size` bytes of
+/// payload, from the gateway's port 9 to `address`'s port 5002.
+pub(crate) fn generator(address: Ipv4Addr, rate: u64, size: usize) -> TrafficSource {
+    TrafficSource {
+        address: address.into(),
+        port: 5002,
+        source_port: 9,
+        rate,
+        size,
+    }
 }
 
 /// The next NTB function 0 has for bulk IN (up to 16 KiB), if any waits.
