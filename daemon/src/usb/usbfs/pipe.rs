@@ -118,15 +118,16 @@ impl State {
         }
     }
 
-    /// Wakes the other pipe if this reap gave it completions and it waits
-    /// in another task (in the same task, the pump, it is polled anyway).
-    fn wake_other(&mut self, direction: Direction, mut got: [bool; 2], current: &Waker) {
+    /// Wakes the other pipe if this reap gave it completions and it waits.
+    /// Even in the same task (the pump's, whose select polls both): it may
+    /// have been polled before this reap in the same round, and the epoll
+    /// event of what was reaped here is gone (epoll reports a descriptor
+    /// only while usbfs still has completed URBs), so no other wake comes.
+    fn wake_other(&mut self, direction: Direction, mut got: [bool; 2]) {
         let other = direction.other();
         if *other.of(&mut got) {
             if let Some(waker) = self.waker(other).take() {
-                if !waker.will_wake(current) {
-                    waker.wake();
-                }
+                waker.wake();
             }
         }
     }
@@ -222,7 +223,7 @@ impl Shared {
                 }
             };
             let (reaped, got) = state.reap(self.fd());
-            state.wake_other(direction, got, cx.waker());
+            state.wake_other(direction, got);
             match reaped {
                 // Drained: readiness is cleared unless a completion came
                 // after it was seen (tokio keeps that one).
