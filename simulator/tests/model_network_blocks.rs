@@ -4,7 +4,8 @@
 //! NDP per session, the divisor, remainder and alignment), numbered in the
 //! order they go out, whatever the host's buffers held before; taking turns
 //! with the modem's own datagrams; laid out again when a session leaves or
-//! the host takes smaller blocks; dropped with the data interface.
+//! the host takes smaller blocks; dropped with the data interface; bounded
+//! in blocks as well as datagrams.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -15,7 +16,8 @@ use data_support::{
 };
 use mbim_protocol::ntb::{BuildLimits, NdpSignature, NtbBuilder, NtbFormat, PushError};
 use mbim_protocol::services::basic_connect as bc;
-use mbim_sim::model::data::MAX_FORWARDED_DATAGRAMS;
+use mbim_protocol::usb::{ClassRequest, NtbInputSize, SetupPacket};
+use mbim_sim::model::data::{MAX_FORWARDED_DATAGRAMS, MAX_READY_BLOCKS};
 use mbim_sim::model::host::Host;
 use mbim_sim::model::net;
 use mbim_sim::scenario::Scenario;
@@ -241,4 +243,38 @@ fn the_data_interface_going_off_drops_what_is_pending() {
     let blocks = take_all(&mut host, 16384);
     assert_eq!(blocks.len(), 1);
     assert_eq!(datagrams(&blocks[0])[0].1, sent[0].1);
+}
+
+#[test]
+fn one_datagram_per_block_is_bounded_by_the_blocks_waiting() {
+    let mut host = connected(&[0]);
+    // SET_NTB_INPUT_SIZE with wNtbInMaxDatagrams 1.
+    let size = NtbInputSize {
+        max_size: 16384,
+        max_datagrams: Some(1),
+    };
+    let setup = SetupPacket::class(ClassRequest::SetNtbInputSize, 1, 0, 8, false);
+    host.modem
+        .handle_class_request(host.now, 0, setup, &size.emit())
+        .unwrap();
+    let sent: Vec<(u8, Vec<u8>)> = (0..MAX_FORWARDED_DATAGRAMS)
+        .map(|seq| from_network(0, seq, 200))
+        .collect();
+    let accepted = sent
+        .iter()
+        .filter(|(_, packet)| host.modem.handle_network_in(packet))
+        .count();
+    // The ready blocks and the open one, a datagram each.
+    assert_eq!(accepted, MAX_READY_BLOCKS + 1);
+    assert_eq!(host.modem.network_room(), 0);
+    let blocks = take_all(&mut host, 16384);
+    assert_eq!(blocks.len(), accepted);
+    let got: Vec<Vec<u8>> = blocks
+        .iter()
+        .flat_map(|block| datagrams(block))
+        .map(|(_, datagram)| datagram)
+        .collect();
+    let expected: Vec<Vec<u8>> = sent[..accepted].iter().map(|(_, d)| d.clone()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(host.modem.network_room(), MAX_FORWARDED_DATAGRAMS);
 }

@@ -4,6 +4,7 @@
 //! counted on its own).
 
 use super::net::{self, Gateway, Verdict};
+pub use super::network_in::MAX_READY_BLOCKS;
 use super::network_in::{Carried, NetworkBlocks};
 use crate::control::TrafficSource;
 use mbim_protocol::ntb::{
@@ -309,10 +310,16 @@ impl DataPlane {
     }
 
     /// Room left in the queue of datagrams from the real network, `None`
-    /// while the data interface is off (nothing is queued then).
+    /// while the data interface is off (nothing is queued then); none
+    /// while as many blocks as may wait are finished.
     pub(crate) fn network_room(&self) -> Option<usize> {
-        (self.alt_setting != 0)
-            .then(|| MAX_FORWARDED_DATAGRAMS.saturating_sub(self.network.datagrams()))
+        (self.alt_setting != 0).then(|| {
+            if self.network.is_full() {
+                0
+            } else {
+                MAX_FORWARDED_DATAGRAMS.saturating_sub(self.network.datagrams())
+            }
+        })
     }
 
     /// A datagram of `len` bytes from the real network for `session`,

@@ -15,6 +15,7 @@
 //! Memory is bounded whatever the host sends: see
 //! [`channel::MAX_QUEUED_RESPONSES`], [`channel::MAX_QUEUED_NOTIFICATIONS`],
 //! [`channel::MAX_COMMAND_SIZE`], [`data::MAX_QUEUED_DATAGRAMS`],
+//! [`data::MAX_FORWARDED_DATAGRAMS`], [`data::MAX_READY_BLOCKS`],
 //! [`MAX_QUEUED_DEVICE_SETS`], [`MAX_PROVISIONED_CONTEXTS`] and
 //! [`MAX_PROVIDERS`].
 

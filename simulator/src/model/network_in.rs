@@ -29,6 +29,12 @@ use std::collections::VecDeque;
 /// back for each block they take, so a few cover the turnover; more would
 /// only hold memory.
 const MAX_SPARE_BLOCKS: usize = 8;
+/// Most finished blocks waiting, whatever their datagrams: a host that
+/// allows one datagram per block (wNtbInMaxDatagrams) would otherwise have
+/// a block, in a buffer as large as its transfers, per pending datagram.
+/// Blocks at the largest size the host takes hold the datagram bound many
+/// times over.
+pub const MAX_READY_BLOCKS: usize = 64;
 
 /// A finished block of the network's datagrams, waiting for bulk IN.
 #[derive(Debug)]
@@ -90,11 +96,19 @@ impl NetworkBlocks {
         !self.ready.is_empty()
     }
 
+    /// Whether no further block may be finished until the host takes one
+    /// ([`MAX_READY_BLOCKS`]): a datagram the open block has no room for
+    /// is refused.
+    pub(crate) fn is_full(&self) -> bool {
+        self.ready.len() >= MAX_READY_BLOCKS
+    }
+
     /// Writes a datagram of `len` bytes for `session` with `fill` straight
     /// into the open block (finishing it and opening the next when it is
     /// full); `false` when it was not taken: no shape yet, a datagram no
-    /// block of this shape can carry, or `fill` declined. The caller keeps
-    /// the bound on what is pending.
+    /// block of this shape can carry, no room for another finished block,
+    /// or `fill` declined. The caller keeps the bound on the datagrams
+    /// pending.
     pub(crate) fn push(
         &mut self,
         session: u8,
@@ -106,7 +120,7 @@ impl NetworkBlocks {
             return false;
         };
         let mut result = open.try_push_with(signature, len, &mut fill);
-        if result == Err(PushError::Full) {
+        if result == Err(PushError::Full) && !self.is_full() {
             self.seal();
             if let Some(open) = self.open.as_mut() {
                 result = open.try_push_with(signature, len, &mut fill);
