@@ -250,8 +250,20 @@ else
     fail "the modem was not taken again after its configuration came back"
 fi
 
-step "SIGTERM"
+step "SIGTERM, and cdc_mbim has the modem again"
 stop_mbimd "$mbimd_pid" mbim0e0
+# mbimd detached cdc_mbim to claim the interfaces; stopping it must give the modem back. The
+# data interface is on mbimd's own usbfs descriptor, apart from nusb's: it must be free by the
+# time cdc_mbim, bound again to the communication interface, claims it in its probe.
+# shellcheck disable=SC2317 # called through wait_for
+cdc_port() { compgen -G "/dev/cdc-wdm*" >/dev/null; }
+if wait_for 15 cdc_port && port=$(compgen -G "/dev/cdc-wdm*" | head -n 1) &&
+    wait_for 15 wwan_of "$port"; then
+    pass "cdc_mbim bound again: $port with $(wwan_of "$port")"
+else
+    ls -l /sys/bus/usb/devices/1-1:1.*/driver 2>&1 || true
+    fail "no cdc-wdm port with a network device 15 s after mbimd stopped"
+fi
 
 step "two executors on one device"
 sim_kill
