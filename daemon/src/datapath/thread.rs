@@ -8,10 +8,11 @@
 //! The device is registered with the pump thread's own reactor
 //! ([`PumpDevice::bind`] runs there), so its readiness wakes that thread
 //! directly rather than a worker of the main runtime that would then wake
-//! the pump's. A bulk transfer's completion still comes from the
-//! transport's own thread (nusb reaps URBs on its event thread and calls
-//! the waker): one wake-up of the pump's thread per batch of completions,
-//! as before.
+//! the pump's. A USB modem's data interface is on a usbfs descriptor that
+//! is registered with the same reactor (`usb::usbfs`), so bulk completions
+//! are reaped on this thread too; only where that interface fell back to
+//! nusb does a completion come from nusb's event thread, which calls the
+//! waker: one wake-up of the pump's thread per batch of completions.
 //!
 //! The thread ends with the pump: a stop, a drop of the [`PumpHandle`], a
 //! disconnect or a failure. A panic on it is caught there and reported
