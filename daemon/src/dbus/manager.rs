@@ -44,7 +44,7 @@ impl Manager {
     }
 
     /// Whether mbimd serves the ModemManager API
-    /// (org.freedesktop.ModemManager1), by [modemmanager] api: serving;
+    /// (org.freedesktop.ModemManager1), by `[modemmanager] api`: serving;
     /// waiting (api "on", another process owns the name); name-taken (api
     /// "auto", another process, ModemManager itself, owns the name: mbimd
     /// connects and configures its modems itself); off; unavailable (no
