@@ -23,14 +23,25 @@
 //!   any user-space path between the two costs at least, per packet.
 //!   **relay+o** is the same with both devices opened with `IFF_VNET_HDR`,
 //!   super-packets passed through whole: the ceiling with offloads.
+//! * **floor+o**, the floor with offloads: the offload relay whose threads
+//!   also do, per super-packet, the per-byte work mbimd and its simulated
+//!   modem together cannot skip (`common/floor.rs`): cut into datagrams
+//!   with their own headers and checksums straight into an NTB, then the
+//!   block's datagrams checked and coalesced again and written as gathered
+//!   super-packets, one `writev` per run, with the code and system calls
+//!   mbimd and the simulator use and nothing else. What mbimd+o spends
+//!   beyond it is the daemon's and the modem model's own cost; what it
+//!   spends beyond relay+o is the work's.
 //! * **veth**: the same over a veth pair, the kernel alone (with its own
 //!   GSO/GRO), for scale.
 //!
 //! Each figure is iperf3's received rate in Mb/s (payload), and the CPU
 //! time of the forwarder (the mbimd process, whose simulated modem runs in
 //! it; the relay's two threads) while the test ran, per GB received;
-//! ratios are over the relay's of the same run. Nothing here fails on a
-//! slow or busy machine.
+//! ratios are over the relay's of the same run, and with offloads also
+//! mbimd+o over floor+o (**/fl**: how near mbimd is to the work's floor)
+//! and floor+o over relay+o (**fl/r**: what the work itself costs against
+//! the ceiling). Nothing here fails on a slow or busy machine.
 //!
 //! Run as root: `cargo bench -p mbimd --bench realnet`.
 
@@ -44,9 +55,12 @@
     unreachable_pub
 )]
 
+#[path = "common/floor.rs"]
+mod floor;
 #[path = "../tests/netns_support/mod.rs"]
 mod netns_support;
 
+use floor::{Floor, Way};
 use mbimd_test_support::tools::IPERF3;
 use netns_support::{privileged, wait_until, Namespace};
 use std::net::Ipv4Addr;
@@ -255,10 +269,25 @@ fn open_tun(namespace: &Namespace, name: &'static str, offload: bool) -> Arc<tun
     Arc::new(device)
 }
 
+/// What the relay's threads do with each read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// **relay**: plain devices, one packet per read, written as it is.
+    Packet,
+    /// **relay+o**: `IFF_VNET_HDR` devices, each super-packet and its
+    /// virtio-net header written as it is.
+    Offload,
+    /// **floor+o**: `IFF_VNET_HDR` devices, each super-packet put through
+    /// the per-byte work mbimd and its modem cannot skip
+    /// ([`floor::Floor`]).
+    Floor,
+}
+
 /// The bare relay between `raw0` in the client namespace and `fwd0`: a
 /// thread per direction reading what is there, one packet (or, with
-/// offloads, one super-packet and its virtio-net header, passed on as it
-/// is) per system call, and writing it to the other device.
+/// offloads, one super-packet and its virtio-net header) per system call,
+/// and writing it to the other device, passed on as it is or, for the
+/// floor, cut into an NTB and coalesced again.
 struct Relay {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -267,22 +296,25 @@ struct Relay {
 }
 
 impl Relay {
-    fn start(client: &Namespace, peer: &Namespace, offload: bool) -> Relay {
+    fn start(client: &Namespace, peer: &Namespace, kind: Kind) -> Relay {
+        let offload = kind != Kind::Packet;
         let raw = open_tun(client, "raw0", offload);
         let fwd = open_tun(peer, "fwd0", offload);
         ip(client, &["addr", "add", "10.64.0.2/32", "dev", "raw0"]);
         ip(client, &["route", "add", "192.0.2.0/24", "dev", "raw0"]);
         let stop = Arc::new(AtomicBool::new(false));
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let threads = [(raw.clone(), fwd.clone()), (fwd, raw)]
+        let threads = [(raw.clone(), fwd.clone(), Way::Out), (fwd, raw, Way::In)]
             .into_iter()
-            .map(|(from, to)| {
+            .map(|(from, to, way)| {
                 let (stop, tid_tx) = (stop.clone(), tid_tx.clone());
                 std::thread::spawn(move || {
                     tid_tx
                         .send(rustix::thread::gettid().as_raw_nonzero().get())
                         .unwrap();
                     use rustix::event::{poll, PollFd, PollFlags, Timespec};
+                    let mut floor =
+                        (kind == Kind::Floor).then(|| Floor::new(to.clone(), way, to.udp_gso()));
                     let mut buffer = vec![0u8; 65_536 + tun_rs::VIRTIO_NET_HDR_LEN];
                     let tick = Timespec {
                         tv_sec: 0,
@@ -290,10 +322,17 @@ impl Relay {
                     };
                     while !stop.load(Ordering::Relaxed) {
                         match from.recv(&mut buffer) {
-                            Ok(length) => {
-                                let _ = to.send(&buffer[..length]);
-                            }
+                            Ok(length) => match &mut floor {
+                                Some(floor) => floor.read(&mut buffer[..length]),
+                                None => {
+                                    let _ = to.send(&buffer[..length]);
+                                }
+                            },
                             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                                // Dry: the block built so far goes now.
+                                if let Some(floor) = &mut floor {
+                                    floor.flush();
+                                }
                                 let mut fds = [PollFd::new(&*from, PollFlags::IN)];
                                 let _ = poll(&mut fds, Some(&tick));
                             }
@@ -355,11 +394,14 @@ fn main() {
     let veth = measure(&client, VETH_PEER, &Forwarder::Kernel);
     let plain = through_mbimd(&client, &peer, false);
     let offload = through_mbimd(&client, &peer, true);
-    let relay = Relay::start(&client, &peer, false);
+    let relay = Relay::start(&client, &peer, Kind::Packet);
     let raw = measure(&client, PEER, &relay.forwarder);
     relay.stop();
-    let relay = Relay::start(&client, &peer, true);
+    let relay = Relay::start(&client, &peer, Kind::Offload);
     let raw_offload = measure(&client, PEER, &relay.forwarder);
+    relay.stop();
+    let relay = Relay::start(&client, &peer, Kind::Floor);
+    let floor = measure(&client, PEER, &relay.forwarder);
     relay.stop();
     let _ = server.kill();
     let _ = server.wait();
@@ -374,10 +416,16 @@ fn main() {
     );
     println!(
         "ratio = mbimd over the bare two-TUN relay of the same run (per packet); +o: with \
-         offloads, over the relay with offloads (ratio) and over the per-packet relay (xpp)"
+         offloads, over the relay with offloads (ratio) and over the per-packet relay (xpp);"
     );
     println!(
-        "{:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7}",
+        "floor+o = the offload relay also cutting every super-packet into an NTB and coalescing \
+         the block again (the per-byte work mbimd and its modem cannot skip); /fl = mbimd+o over \
+         it, fl/r = it over relay+o"
+    );
+    println!(
+        "{:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>7} \
+         {:>7} {:>6} {:>6}",
         "test",
         "veth",
         "relay",
@@ -390,14 +438,18 @@ fn main() {
         "mbimd+o",
         "s/GB",
         "ratio",
-        "xpp"
+        "xpp",
+        "floor+o",
+        "s/GB",
+        "/fl",
+        "fl/r"
     );
     for (index, test) in TESTS.iter().enumerate() {
         let (veth, raw, plain) = (veth[index], raw[index], plain[index]);
-        let (raw_offload, offload) = (raw_offload[index], offload[index]);
+        let (raw_offload, offload, floor) = (raw_offload[index], offload[index], floor[index]);
         println!(
             "{:>6} {:>6.0} {:>6.0} {:>6.1} {:>6.0} {:>6.1} {:>5.2}x {:>7.0} {:>7.1} {:>7.0} \
-             {:>7.1} {:>5.2}x {:>6.2}x",
+             {:>7.1} {:>5.2}x {:>6.2}x {:>7.0} {:>7.1} {:>5.2}x {:>5.2}x",
             test.name(),
             veth.mbps,
             raw.mbps,
@@ -411,6 +463,10 @@ fn main() {
             offload.seconds_per_gb,
             offload.mbps / raw_offload.mbps,
             offload.mbps / raw.mbps,
+            floor.mbps,
+            floor.seconds_per_gb,
+            offload.mbps / floor.mbps,
+            floor.mbps / raw_offload.mbps,
         );
     }
 }
