@@ -5,44 +5,82 @@
 //! USB/IP server (or an in-process test host) sees it: class requests on
 //! endpoint 0, notifications on interrupt IN, NTBs on bulk IN/OUT. Waiters
 //! are woken through `tokio::sync::Notify` whenever the model may have
-//! something new, and sleep until the model's next timer otherwise, so
-//! delayed OPENs and traffic generation advance even without [`SimModem::run`].
+//! something new for them, and sleep until the model's next timer
+//! otherwise, so delayed OPENs and traffic generation advance even without
+//! [`SimModem::run`]. A change to the data pipes alone (an NTB taken on bulk
+//! OUT or bulk IN, the real network's datagrams queued) wakes only the
+//! waiters of the data pipes (bulk IN, the network's wait for room): at
+//! line rate there are thousands a second, and waking the control side's
+//! waiters for each (both functions' notification readers, the unplug
+//! watcher, the timer driver: each a wake-up of a runtime worker that finds
+//! nothing to do) cost `mbimd --simulate` a quarter of its CPU per byte
+//! on TCP with offloads towards the network (docs/performance.md, "The
+//! floor with offloads").
 
 use crate::control::{ControlCommand, ControlError, ControlReply};
 use crate::model::Modem;
 pub use crate::model::{EndpointError, FunctionConfig};
 use crate::scenario::{Scenario, ScenarioError};
 use mbim_protocol::usb::{Notification, SetupPacket};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
 /// The shortest sleep of a waiter whose deadline has passed.
 const MIN_WAIT: Duration = Duration::from_millis(1);
 
-/// Waits for `notified` (enabled before the model was looked at, so no
-/// change is missed) or `deadline`, the model's next timer. Without a timer
-/// only a change wakes the waiter: an idle modem costs no wake-ups.
+/// Which waiters a model access concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Anything: control requests, notifications, plugging, timers, and
+    /// the data pipes too. Wakes every waiter.
+    Control,
+    /// The functions' data pipes alone (bulk OUT, bulk IN, the real
+    /// network's datagrams), which change nothing but what the data side's
+    /// waiters wait for. A timer such an access happens to fire is no
+    /// change the others miss: each sleeps no later than until the model's
+    /// next timer, so it looks again by then.
+    Data,
+}
+
+/// Waits for `changed`, for `data` if given (both enabled before the model
+/// was looked at, so no change is missed), or `deadline`, the model's next
+/// timer. Without a timer only a change wakes the waiter: an idle modem
+/// costs no wake-ups.
 async fn wait(
-    notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    changed: Pin<&mut Notified<'_>>,
+    data: Option<Pin<&mut Notified<'_>>>,
     deadline: Option<Instant>,
 ) {
-    match deadline {
-        Some(at) => {
-            tokio::select! {
-                () = notified => {}
-                () = tokio::time::sleep_until(at.into()) => {}
-            }
+    let data = async {
+        match data {
+            Some(data) => data.await,
+            None => std::future::pending().await,
         }
-        None => notified.await,
+    };
+    let timer = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = changed => {}
+        () = data => {}
+        () = timer => {}
     }
 }
 
 struct Shared {
     scenario: Arc<Scenario>,
     modem: Mutex<Modem>,
-    /// Woken on every change to the model.
+    /// Woken on every change to the model but those of [`Side::Data`].
     changed: Notify,
+    /// Woken on the changes of [`Side::Data`], which only the data side's
+    /// waiters listen for.
+    data: Notify,
     /// The real network behind the modem, once [`SimModem::forward`] opened it.
     uplink: std::sync::OnceLock<crate::forward::Uplink>,
     /// What the host sends to it, gathered per NTB (only taken under the
@@ -74,6 +112,7 @@ impl SimModem {
                 scenario,
                 modem: Mutex::new(modem),
                 changed: Notify::new(),
+                data: Notify::new(),
                 uplink: std::sync::OnceLock::new(),
                 writer: Mutex::new(crate::forward::Writer::default()),
             }),
@@ -91,35 +130,56 @@ impl SimModem {
 
     /// Runs `f` on the model with the current time, then wakes waiters.
     fn with<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
+        self.with_on(Side::Control, f)
+    }
+
+    /// [`with`](Self::with) for an access of `side`: wakes only the
+    /// waiters it concerns.
+    fn with_on<T>(&self, side: Side, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
         let result = {
             let mut modem = self.lock();
             let now = Instant::now();
             modem.handle_timeout(now);
             f(&mut modem, now)
         };
-        self.shared.changed.notify_waiters();
+        self.notify(side);
         result
     }
 
+    fn notify(&self, side: Side) {
+        match side {
+            Side::Control => self.shared.changed.notify_waiters(),
+            Side::Data => self.shared.data.notify_waiters(),
+        }
+    }
+
     /// Waits until `poll` gives a value, re-polling on every model change
-    /// and at the model's next timer.
+    /// and at the model's next timer: every change for a waiter of the data
+    /// side, those of [`Side::Control`] for the others. Taking the value is
+    /// an access of `side`.
     /// `bulk_in` names the function whose traffic generator's timer counts.
     async fn wait_for<T>(
         &self,
+        side: Side,
         bulk_in: Option<usize>,
         mut poll: impl FnMut(&mut Modem, Instant) -> Option<T>,
     ) -> T {
         loop {
-            let notified = self.shared.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let data = self.shared.data.notified();
+            tokio::pin!(data);
+            if side == Side::Data {
+                data.as_mut().enable();
+            }
             let deadline = {
                 let mut modem = self.lock();
                 let now = Instant::now();
                 modem.handle_timeout(now);
                 if let Some(value) = poll(&mut modem, now) {
                     drop(modem);
-                    self.shared.changed.notify_waiters();
+                    self.notify(side);
                     return value;
                 }
                 let bulk = bulk_in.and_then(|function| modem.poll_bulk_timeout(function));
@@ -128,7 +188,8 @@ impl SimModem {
             // At least a millisecond: a deadline that stays in the past
             // must not turn this into a busy loop.
             let deadline = deadline.map(|at| at.max(Instant::now() + MIN_WAIT));
-            wait(notified, deadline).await;
+            let data = (side == Side::Data).then_some(data.as_mut());
+            wait(changed, data, deadline).await;
         }
     }
 
@@ -155,7 +216,7 @@ impl SimModem {
                 }
                 modem.poll_timeout()
             };
-            wait(notified, deadline).await;
+            wait(notified, None, deadline).await;
         }
     }
 
@@ -184,15 +245,19 @@ impl SimModem {
 
     /// Resolves once the modem is unplugged (control command `unplug`).
     pub async fn unplugged(&self) {
-        self.wait_for(None, |modem, _| modem.is_unplugged().then_some(()))
-            .await;
+        self.wait_for(Side::Control, None, |modem, _| {
+            modem.is_unplugged().then_some(())
+        })
+        .await;
     }
 
     /// Resolves once the modem is plugged in (at once if it is; after
     /// control command `replug` if it was unplugged).
     pub async fn replugged(&self) {
-        self.wait_for(None, |modem, _| (!modem.is_unplugged()).then_some(()))
-            .await;
+        self.wait_for(Side::Control, None, |modem, _| {
+            (!modem.is_unplugged()).then_some(())
+        })
+        .await;
     }
 
     /// Whether the modem is unplugged.
@@ -226,7 +291,7 @@ impl SimModem {
     /// Resolves once every function's queue of datagrams from the real
     /// network has room for `count` more.
     pub(crate) async fn wait_for_network_room(&self, count: usize) {
-        self.wait_for(None, |modem, _| {
+        self.wait_for(Side::Data, None, |modem, _| {
             (modem.network_room() >= count).then_some(())
         })
         .await;
@@ -235,6 +300,12 @@ impl SimModem {
     /// Runs `f` on the sans-IO model (for tests and the status report).
     pub fn with_model<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
         self.with(f)
+    }
+
+    /// Runs `f`, which only queues the real network's datagrams for the
+    /// host, on the model: wakes only the data side's waiters.
+    pub(crate) fn with_network<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
+        self.with_on(Side::Data, f)
     }
 }
 
@@ -292,10 +363,12 @@ impl SimFunction {
     pub async fn next_notification(&self) -> Result<Notification, EndpointError> {
         let index = self.index;
         self.modem
-            .wait_for(None, |modem, _| match modem.poll_notification(index) {
-                Ok(Some(notification)) => Some(Ok(notification)),
-                Ok(None) => None,
-                Err(error) => Some(Err(error)),
+            .wait_for(Side::Control, None, |modem, _| {
+                match modem.poll_notification(index) {
+                    Ok(Some(notification)) => Some(Ok(notification)),
+                    Ok(None) => None,
+                    Err(error) => Some(Err(error)),
+                }
             })
             .await
     }
@@ -324,7 +397,7 @@ impl SimFunction {
     ) -> Result<(), EndpointError> {
         let index = self.index;
         self.modem
-            .wait_for(Some(index), |modem, now| {
+            .wait_for(Side::Data, Some(index), |modem, now| {
                 match modem.poll_bulk_in_into(now, index, max_len, buffer) {
                     Ok(true) => Some(Ok(())),
                     Ok(false) => None,
@@ -336,8 +409,8 @@ impl SimFunction {
 
     /// An NTB the host wrote on bulk OUT.
     pub fn bulk_out(&self, ntb: &[u8]) -> Result<(), EndpointError> {
-        self.modem
-            .with(|modem, now| match self.modem.shared.uplink.get() {
+        self.modem.with_on(Side::Data, |modem, now| {
+            match self.modem.shared.uplink.get() {
                 Some(device) => {
                     let mut writer = self
                         .modem
@@ -355,7 +428,8 @@ impl SimFunction {
                     result
                 }
                 None => modem.handle_bulk_out(now, self.index, ntb),
-            })
+            }
+        })
     }
 
     /// CLEAR_FEATURE(ENDPOINT_HALT) from the host: a stalled endpoint

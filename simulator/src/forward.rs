@@ -309,7 +309,7 @@ pub(crate) async fn read_loop(device: Uplink, modem: crate::device::SimModem) {
             tracing::warn!("the real network's TUN device failed: {error}");
             return;
         }
-        let outcome = modem.with_model(|model, _| {
+        let outcome = modem.with_network(|model, _| {
             let mut queued = 0usize;
             for _ in 0..READ_BATCH {
                 if queued >= SEGMENT_BATCH {
