@@ -4,74 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod data_support;
+mod device_support;
+
 use mbim_protocol::message::Message;
-use mbim_protocol::ntb::{BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat};
+use mbim_protocol::ntb::Ntb;
 use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
 use mbim_protocol::services::Cid;
 use mbim_protocol::status::{CommandType, Status};
-use mbim_protocol::usb::{ClassRequest, Notification, SetupPacket};
+use mbim_protocol::usb::{ClassRequest, SetupPacket};
 use mbim_protocol::Payload;
 use mbim_sim::control::{ControlCommand, ControlReply};
 use mbim_sim::device::{EndpointError, SimFunction, SimModem};
 use mbim_sim::model::net;
 use mbim_sim::scenario::Scenario;
+
+use device_support::{command, connect, echo_ntb, open, receive, send};
 use std::time::Duration;
-
-async fn send(function: &SimFunction, message: &Message) {
-    let bytes = message.to_bytes().unwrap();
-    let setup = SetupPacket::class(
-        ClassRequest::SendEncapsulatedCommand,
-        function.comm_interface(),
-        0,
-        u16::try_from(bytes.len()).unwrap(),
-        false,
-    );
-    function.class_request(setup, &bytes).unwrap();
-}
-
-/// Waits for RESPONSE_AVAILABLE and reads one message.
-async fn receive(function: &SimFunction) -> Message {
-    loop {
-        let notification =
-            tokio::time::timeout(Duration::from_secs(5), function.next_notification())
-                .await
-                .expect("a notification")
-                .unwrap();
-        if let Notification::ResponseAvailable { interface } = notification {
-            assert_eq!(interface, u16::from(function.comm_interface()));
-            let setup = SetupPacket::class(
-                ClassRequest::GetEncapsulatedResponse,
-                function.comm_interface(),
-                0,
-                4096,
-                true,
-            );
-            let bytes = function.class_request(setup, &[]).unwrap();
-            return Message::parse(&bytes).unwrap();
-        }
-    }
-}
-
-async fn command(
-    function: &SimFunction,
-    tid: u32,
-    cid: u32,
-    command_type: CommandType,
-    buffer: Vec<u8>,
-) -> (Status, Vec<u8>) {
-    send(
-        function,
-        &Message::command(tid, bc::SERVICE.uuid, cid, command_type, buffer),
-    )
-    .await;
-    loop {
-        if let Message::CommandDone(done) = receive(function).await {
-            if done.transaction_id == tid {
-                return (done.head.unwrap().status, done.data);
-            }
-        }
-    }
-}
 
 #[tokio::test]
 async fn open_caps_connect_and_ping() {
@@ -107,22 +56,7 @@ async fn open_caps_connect_and_ping() {
     );
 
     let started = std::time::Instant::now();
-    send(
-        &function,
-        &Message::Open {
-            transaction_id: 1,
-            max_control_transfer: 4096,
-        },
-    )
-    .await;
-    let open = receive(&function).await;
-    assert!(matches!(
-        open,
-        Message::OpenDone {
-            transaction_id: 1,
-            status: Status::Success
-        }
-    ));
+    open(&function).await;
     assert!(started.elapsed() >= Duration::from_millis(50));
 
     let (status, caps) = command(
@@ -141,45 +75,8 @@ async fn open_caps_connect_and_ping() {
         "350000000000001"
     );
 
-    let connect = bc::ConnectSet {
-        session_id: 0,
-        activation_command: bc::ActivationCommand::Activate,
-        access_string: "internet".to_owned(),
-        user_name: String::new(),
-        password: String::new(),
-        compression: bc::Compression::None,
-        auth_protocol: bc::AuthProtocol::None,
-        ip_type: bc::ContextIpType::Ipv4,
-        context_type: bc::ContextType::Internet.uuid(),
-    };
-    let (status, _) = command(
-        &function,
-        3,
-        bcc::Connect::ID,
-        CommandType::Set,
-        connect.encode(),
-    )
-    .await;
-    assert_eq!(status, Status::Success);
-
-    function.set_data_alt_setting(1);
-    let limits = BuildLimits {
-        max_size: 16384,
-        max_datagrams: 0,
-        divisor: 4,
-        remainder: 0,
-        ndp_alignment: 4,
-    };
-    let mut builder = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
-    let request = net::icmpv4_echo_request(
-        "10.64.0.2".parse().unwrap(),
-        "10.64.0.1".parse().unwrap(),
-        1,
-        1,
-        b"hi",
-    );
-    builder.push(NdpSignature::Ips(0), &request).unwrap();
-    function.bulk_out(builder.finish().unwrap()).unwrap();
+    connect(&function, 3).await;
+    function.bulk_out(&echo_ntb(1)).unwrap();
     let block = tokio::time::timeout(Duration::from_secs(5), function.next_bulk_in(16384))
         .await
         .unwrap()
@@ -236,15 +133,7 @@ async fn queued_device_wide_sets_complete_under_run() {
     let f0 = modem.function(0).unwrap();
     let f1 = modem.function(1).unwrap();
     for function in [&f0, &f1] {
-        send(
-            function,
-            &Message::Open {
-                transaction_id: 1,
-                max_control_transfer: 4096,
-            },
-        )
-        .await;
-        assert!(matches!(receive(function).await, Message::OpenDone { .. }));
+        open(function).await;
     }
     assert_eq!(f1.comm_interface(), 2);
     let ms = mbim_protocol::services::ms_basic_connect_extensions::SERVICE.uuid;
@@ -285,15 +174,7 @@ async fn queued_device_wide_sets_complete_under_run() {
 async fn reset_closes_the_function() {
     let modem = SimModem::new(Scenario::default_dssa()).unwrap();
     let function = modem.function(0).unwrap();
-    send(
-        &function,
-        &Message::Open {
-            transaction_id: 1,
-            max_control_transfer: 4096,
-        },
-    )
-    .await;
-    assert!(matches!(receive(&function).await, Message::OpenDone { .. }));
+    open(&function).await;
     function.reset();
     send(
         &function,
@@ -313,36 +194,8 @@ async fn reset_closes_the_function() {
 async fn traffic_generator_feeds_bulk_in() {
     let modem = SimModem::new(Scenario::default_dssa()).unwrap();
     let function = modem.function(0).unwrap();
-    send(
-        &function,
-        &Message::Open {
-            transaction_id: 1,
-            max_control_transfer: 4096,
-        },
-    )
-    .await;
-    assert!(matches!(receive(&function).await, Message::OpenDone { .. }));
-    let connect = bc::ConnectSet {
-        session_id: 0,
-        activation_command: bc::ActivationCommand::Activate,
-        access_string: "internet".to_owned(),
-        user_name: String::new(),
-        password: String::new(),
-        compression: bc::Compression::None,
-        auth_protocol: bc::AuthProtocol::None,
-        ip_type: bc::ContextIpType::Ipv4,
-        context_type: bc::ContextType::Internet.uuid(),
-    };
-    let (status, _) = command(
-        &function,
-        2,
-        bcc::Connect::ID,
-        CommandType::Set,
-        connect.encode(),
-    )
-    .await;
-    assert_eq!(status, Status::Success);
-    function.set_data_alt_setting(1);
+    open(&function).await;
+    connect(&function, 2).await;
     let command: ControlCommand = serde_json::from_str(
         r#"{"command":"traffic","executor":0,"source":{"address":"10.64.0.2","port":5000,"rate":200,"size":100}}"#,
     )

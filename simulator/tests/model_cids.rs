@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod data_support;
+
 use mbim_protocol::fragment;
 use mbim_protocol::message::Message;
 use mbim_protocol::services::basic_connect::{self as bc, cid as bcc};
@@ -21,18 +23,9 @@ fn host() -> Host {
     host
 }
 
+/// An activating CONNECT set of `session`.
 fn connect(session: u32, ip_type: bc::ContextIpType) -> bc::ConnectSet {
-    bc::ConnectSet {
-        session_id: session,
-        activation_command: bc::ActivationCommand::Activate,
-        access_string: "internet".to_owned(),
-        user_name: String::new(),
-        password: String::new(),
-        compression: bc::Compression::None,
-        auth_protocol: bc::AuthProtocol::None,
-        ip_type,
-        context_type: bc::ContextType::Internet.uuid(),
-    }
+    data_support::connect_set(session, bc::ActivationCommand::Activate, ip_type)
 }
 
 #[test]

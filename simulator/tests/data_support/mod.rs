@@ -38,22 +38,28 @@ pub(crate) fn connected_to(scenario: Scenario, sessions: &[u32]) -> Host {
 /// IPv4v6), which must succeed.
 pub(crate) fn connect(host: &mut Host, session: u32, command: bc::ActivationCommand) {
     let done = host
-        .set::<bcc::Connect>(
-            0,
-            &bc::ConnectSet {
-                session_id: session,
-                activation_command: command,
-                access_string: "internet".to_owned(),
-                user_name: String::new(),
-                password: String::new(),
-                compression: bc::Compression::None,
-                auth_protocol: bc::AuthProtocol::None,
-                ip_type: bc::ContextIpType::Ipv4v6,
-                context_type: bc::ContextType::Internet.uuid(),
-            },
-        )
+        .set::<bcc::Connect>(0, &connect_set(session, command, bc::ContextIpType::Ipv4v6))
         .unwrap();
     assert_eq!(done.status, mbim_protocol::status::Status::Success);
+}
+
+/// A CONNECT set of `session` to APN "internet" (no credentials).
+pub(crate) fn connect_set(
+    session: u32,
+    command: bc::ActivationCommand,
+    ip_type: bc::ContextIpType,
+) -> bc::ConnectSet {
+    bc::ConnectSet {
+        session_id: session,
+        activation_command: command,
+        access_string: "internet".to_owned(),
+        user_name: String::new(),
+        password: String::new(),
+        compression: bc::Compression::None,
+        auth_protocol: bc::AuthProtocol::None,
+        ip_type,
+        context_type: bc::ContextType::Internet.uuid(),
+    }
 }
 
 /// Sets the traffic mode of function 0's `session`: its sink's port on
