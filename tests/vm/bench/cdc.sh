@@ -17,8 +17,10 @@ set -eu
 mbimd=$(dirname "$VM_MBIM_SIM")/mbimd
 [ -x "$mbimd" ] || abort "no $mbimd (tests/vm/run.sh --bench builds it)"
 tcpbench=$VM_REPO/tests/vm/lib/tcpbench.py
+perfsplit=$VM_REPO/tests/vm/lib/perfsplit.py
 results=$VM_OUT/results.jsonl
 : >"$results"
+rm -f "$VM_OUT/profiled.jsonl" "$VM_OUT/perfsplit.jsonl"
 WARMUP=${VM_BENCH_WARMUP:-2}
 WINDOW=${VM_BENCH_WINDOW:-2}
 WINDOWS=${VM_BENCH_WINDOWS:-7}
@@ -57,11 +59,11 @@ has_address() { [[ $(ip -4 addr show dev "$1" 2>/dev/null) == *"10.64.0.2/30"* ]
 # shellcheck disable=SC2317 # called through wait_for
 reaches_sink() { ping -c 1 -W 2 -I "$1" 192.0.2.1 >/dev/null 2>&1; }
 
-# measure LABEL DEV [noprofile]: both directions through DEV (lib/tcpbench.py), then with
-# VM_PROFILE=1 a perf profile of each direction (not part of the figures: perf costs CPU too).
+# measure LABEL DEV NAME: both directions through DEV (lib/tcpbench.py), then with
+# VM_PROFILE=1 a perf profile of each direction (not part of the figures: perf costs CPU too),
+# its files named after NAME (the kernel's path is measured twice under one LABEL).
 measure() {
-    local label=$1 dev=$2 profile=$PROFILE dir tids
-    [ "${3:-}" != noprofile ] || profile=0
+    local label=$1 dev=$2 name=$3 dir tids
     if ! wait_for 30 reaches_sink "$dev"; then
         fail "$label: 192.0.2.1 does not answer ping through $dev"
         return 1
@@ -75,22 +77,29 @@ measure() {
     else
         fail "$label: tcpbench failed"
     fi
-    [ "$profile" = 1 ] && command -v perf >/dev/null || return 0
+    [ "$PROFILE" = 1 ] && command -v perf >/dev/null || return 0
     for dir in tx rx; do
-        perf record -q -e cpu-clock -F 499 -a -g -o "/tmp/perf-$label-$dir.data" -- \
-            python3 "$tcpbench" run --label "$label" --dev "$dev" --netns peer --server 192.0.2.1 \
-            --only "$dir" --warmup 1 --window 4 --windows 1 --results /dev/null \
+        perf record -q -e cpu-clock -F 499 -a -g -o "/tmp/perf-$name-$dir.data" -- \
+            python3 "$tcpbench" run --label "$name" --dev "$dev" --netns peer --server 192.0.2.1 \
+            --pid "mbimd=$mbimd_pid" --pid "sim=$sim_pid" \
+            --only "$dir" --warmup 1 --window 4 --windows 1 --results "$VM_OUT/profiled.jsonl" \
             >/dev/null 2>>"$VM_OUT/perf.log" || true
+        # Where that CPU went, per process and part of the path, in s/GB (lib/perfsplit.py).
+        python3 "$perfsplit" --data "/tmp/perf-$name-$dir.data" --label "$name" --dir "$dir" \
+            --results "$VM_OUT/profiled.jsonl" --group "mbimd=$mbimd_pid" --group "sim=$sim_pid" \
+            --save "$VM_OUT/perf-$name-$dir.script.gz" --out "$VM_OUT/perfsplit.jsonl" \
+            >"$VM_OUT/perfsplit-$name-$dir.txt" \
+            2>>"$VM_OUT/perf.log" || true
         # Per process and object, then mbimd's own hottest symbols (percent of all samples).
         {
-            perf report -q -i "/tmp/perf-$label-$dir.data" --no-children --sort pid,dso \
+            perf report -q -i "/tmp/perf-$name-$dir.data" --no-children --sort pid,dso \
                 --stdio -g none --percent-limit 0.5
             # Every thread of mbimd (perf report's --pid takes the main thread's alone).
             tids=$(cd "/proc/$mbimd_pid/task" && echo *)
             echo "--- mbimd (pid $mbimd_pid, threads ${tids// /,})"
-            perf report -q -i "/tmp/perf-$label-$dir.data" --no-children --tid "${tids// /,}" \
+            perf report -q -i "/tmp/perf-$name-$dir.data" --no-children --tid "${tids// /,}" \
                 --sort sym --stdio -g none --percent-limit 0.2
-        } >"$VM_OUT/perf-$label-$dir.txt" 2>>"$VM_OUT/perf.log" || true
+        } >"$VM_OUT/perf-$name-$dir.txt" 2>>"$VM_OUT/perf.log" || true
     done
 }
 
@@ -108,7 +117,7 @@ cdc_mbim_back() {
     [ -e /dev/cdc-wdm0 ]
 }
 
-# kernel NAME [noprofile]: the kernel's path, wwan0 configured by mbimd with
+# kernel NAME: the kernel's path, wwan0 configured by mbimd with
 # transport = kernel (its log: mbimd-NAME.log).
 kernel() {
     step "($1) the kernel's cdc_mbim: mbimd with transport = kernel configures its netdev"
@@ -132,7 +141,7 @@ apn = "internet"'
         pass "$wwan has 10.64.0.2/30"
         # cdc_ncm's NTB sizes and transmit timer, for reading the figures.
         grep -H . "/sys/class/net/$wwan/cdc_ncm/"{rx_max,tx_max,tx_timer_usecs,min_tx_pkt} 2>/dev/null || true
-        measure kernel "$wwan" "${2:-}" || true
+        measure kernel "$wwan" "$1" || true
     else
         tail -n 20 "$VM_OUT/mbimd-$1.log"
         fail "no 10.64.0.2 on $wwan"
@@ -158,7 +167,7 @@ name = \"simulated\"
 apn = \"internet\""
     if wait_for 90 exists /sys/class/net/mbim0e0 && wait_for 60 has_address mbim0e0; then
         pass "mbim0e0 has 10.64.0.2/30"
-        measure "$label" mbim0e0 || true
+        measure "$label" mbim0e0 "$label" || true
     else
         tail -n 20 "$VM_OUT/mbimd-$label.log"
         fail "no 10.64.0.2 on mbim0e0"
@@ -167,9 +176,12 @@ apn = \"internet\""
 }
 usbfs mbimd+o true
 usbfs mbimd false
-kernel kernel-again noprofile
+kernel kernel-again
 
 step "results"
 python3 "$tcpbench" report --results "$results" --base kernel | tee "$VM_OUT/result.txt"
+if [ "$PROFILE" = 1 ] && [ -s "$VM_OUT/perfsplit.jsonl" ]; then
+    python3 "$perfsplit" report --out "$VM_OUT/perfsplit.jsonl" | tee "$VM_OUT/perfsplit.txt"
+fi
 ctl status >"$VM_OUT/sim-status.json" || true
 finish
