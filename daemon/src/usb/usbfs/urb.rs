@@ -4,6 +4,16 @@
 //! reaps both endpoints' URBs, and cancelled ones may overtake), and
 //! handed to the caller in submission order, as the transport's pipes
 //! promise.
+//!
+//! Each URB's buffer is, where the kernel allows it, a block of the
+//! descriptor's memory mapped into mbimd (usbfs zero-copy, Linux 4.6 on):
+//! usbfs then neither allocates a kernel buffer for the transfer (for a
+//! 64 KiB NTB, four 16 KiB page allocations per URB) nor copies it at
+//! submission or reap; the caller's `Vec` is filled from (IN) or copied
+//! into (OUT) the block in user space. That was half of usbfs's CPU per
+//! byte on the RX path in the cdc_mbim VM bench (docs/performance.md). A
+//! descriptor that cannot be mapped (an older kernel, usbfs's memory
+//! limit) uses the caller's buffer, as before.
 #![allow(unsafe_code)] // URBs and buffers lent to the kernel; each use says why it is sound.
 
 use super::ioctl::{self, Urb};
@@ -17,8 +27,13 @@ use std::ptr::NonNull;
 /// A transfer's state.
 enum Slot {
     /// Lent to the kernel: the URB (a leaked `Box`) and the buffer it
-    /// points into, neither touched until reaped.
-    Flying { urb: NonNull<Urb>, buffer: Vec<u8> },
+    /// points into (the mapped block, if any, else the caller's), neither
+    /// touched until reaped.
+    Flying {
+        urb: NonNull<Urb>,
+        buffer: Vec<u8>,
+        mapped: Option<Mapped>,
+    },
     /// Reaped (or refused at submission): waiting for the caller.
     Done(Completion),
 }
@@ -32,7 +47,53 @@ pub(super) struct Urbs {
     /// fixed address, which a Vec's elements do not keep.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Urb>>,
+    /// Mapped blocks not lent to the kernel, kept for the next submissions.
+    maps: Vec<Mapped>,
+    /// Whether to map blocks: until the first mapping fails.
+    mapping: bool,
 }
+
+/// A block of a usbfs descriptor's memory, mapped shared: the kernel's
+/// buffer for any URB that lies inside it.
+pub(super) struct Mapped {
+    start: NonNull<u8>,
+    len: usize,
+}
+
+impl Mapped {
+    /// Maps `len` bytes of `fd`'s memory (the kernel rounds the mapping
+    /// up to whole pages, and `munmap` the same length back).
+    fn new(fd: BorrowedFd<'_>, len: usize) -> Result<Self, Errno> {
+        // SAFETY: a new mapping at an address of the kernel's choosing,
+        // over no memory of ours; usbfs backs it with a kernel buffer of
+        // its own, which it keeps until the last URB in it is reaped.
+        let start = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::SHARED,
+                fd,
+                0,
+            )
+        }?;
+        NonNull::new(start.cast::<u8>())
+            .map(|start| Mapped { start, len })
+            .ok_or(Errno::NOMEM)
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is this value's alone, and no URB is in it:
+        // a block lent to the kernel is only dropped once reaped (one
+        // abandoned in flight is leaked instead).
+        let _ = unsafe { rustix::mm::munmap(self.start.as_ptr().cast(), self.len) };
+    }
+}
+
+// SAFETY: the mapping is owned by this value alone and tied to no thread.
+unsafe impl Send for Mapped {}
 
 // SAFETY: the URBs behind the raw pointers are owned by this queue alone
 // (leaked boxes, reclaimed when reaped); nothing of them is tied to a
@@ -57,6 +118,8 @@ impl Urbs {
             endpoint,
             slots: VecDeque::new(),
             spare: Vec::new(),
+            maps: Vec::new(),
+            mapping: true,
         }
     }
 
@@ -106,7 +169,26 @@ impl Urbs {
             }));
             return;
         };
-        let urb = Urb::bulk(self.endpoint, flags, buffer.as_mut_ptr(), urb_length);
+        let mapped = self.map(fd, length.min(capacity));
+        let target = match &mapped {
+            Some(block) => {
+                if !self.is_in() {
+                    // SAFETY: the block holds at least `length.min(capacity)`
+                    // bytes (`map`), which for OUT is at most the buffer's
+                    // contents; the block is not the kernel's until submitted.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            buffer.as_ptr(),
+                            block.start.as_ptr(),
+                            length.min(capacity),
+                        );
+                    }
+                }
+                block.start.as_ptr()
+            }
+            None => buffer.as_mut_ptr(),
+        };
+        let urb = Urb::bulk(self.endpoint, flags, target, urb_length);
         let boxed = match self.spare.pop() {
             Some(mut spare) => {
                 *spare = urb;
@@ -115,20 +197,49 @@ impl Urbs {
             None => Box::new(urb),
         };
         let urb = NonNull::from(Box::leak(boxed));
-        // SAFETY: the URB is a leaked box and the buffer a Vec whose heap
-        // block holds `urb_length` bytes (capacity for IN, contents for
-        // OUT); the slot below keeps both, untouched, until `reaped` or
-        // `abandon` (which leaks them) takes them back.
+        // SAFETY: the URB is a leaked box, and its buffer `urb_length`
+        // bytes of a mapped block or of the Vec's heap block (capacity for
+        // IN, contents for OUT); the slot below keeps all of them,
+        // untouched, until `reaped` or `abandon` (which leaks them) takes
+        // them back.
         match unsafe { ioctl::submit(fd, urb.as_ptr()) } {
-            Ok(()) => self.slots.push_back(Slot::Flying { urb, buffer }),
+            Ok(()) => self.slots.push_back(Slot::Flying {
+                urb,
+                buffer,
+                mapped,
+            }),
             Err(errno) => {
                 // SAFETY: the kernel refused the URB, so it holds no
                 // reference to it: the box is ours again.
                 self.spare.push(unsafe { Box::from_raw(urb.as_ptr()) });
+                self.maps.extend(mapped);
                 self.slots.push_back(Slot::Done(Completion {
                     buffer,
                     status: Err(errno_error(errno)),
                 }));
+            }
+        }
+    }
+
+    /// A mapped block of at least `len` bytes for a transfer: a kept one,
+    /// else a new one; `None` for an empty transfer, or once mapping has
+    /// failed (the transfer then uses the caller's buffer).
+    fn map(&mut self, fd: BorrowedFd<'_>, len: usize) -> Option<Mapped> {
+        if len == 0 || !self.mapping {
+            return None;
+        }
+        if let Some(index) = self.maps.iter().position(|block| block.len >= len) {
+            return Some(self.maps.swap_remove(index));
+        }
+        match Mapped::new(fd, len) {
+            Ok(block) => Some(block),
+            Err(errno) => {
+                tracing::debug!(
+                    endpoint = self.endpoint,
+                    "usbfs: no mapped transfer buffers ({errno}); the kernel copies each transfer"
+                );
+                self.mapping = false;
+                None
             }
         }
     }
@@ -145,13 +256,18 @@ impl Urbs {
         else {
             return false;
         };
-        let Slot::Flying { urb, buffer } = std::mem::replace(
+        let Slot::Flying {
+            urb,
+            buffer,
+            mapped,
+        } = std::mem::replace(
             slot,
             Slot::Done(Completion {
                 buffer: Vec::new(),
                 status: Ok(()),
             }),
-        ) else {
+        )
+        else {
             return false;
         };
         // SAFETY: the kernel handed the URB back (reaped), so it no longer
@@ -165,14 +281,29 @@ impl Urbs {
             ))),
         };
         if is_in {
-            let received = usize::try_from(urb.actual_length)
+            let mut received = usize::try_from(urb.actual_length)
                 .unwrap_or(0)
                 .min(buffer.capacity());
+            if let Some(block) = &mapped {
+                received = received.min(block.len);
+                // SAFETY: the kernel wrote `actual_length` bytes (at most
+                // `buffer_length`, itself at most the block's length and
+                // the buffer's capacity) into the block, and handed it back.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        block.start.as_ptr(),
+                        buffer.as_mut_ptr(),
+                        received,
+                    );
+                }
+            }
             // SAFETY: the kernel copied `actual_length` bytes into the
-            // buffer when it was reaped (never more than `buffer_length`,
-            // itself at most the capacity, to which the length is capped).
+            // buffer when it was reaped, or they were copied from the block
+            // just above (never more than `buffer_length`, itself at most
+            // the capacity, to which the length is capped).
             unsafe { buffer.set_len(received) };
         }
+        self.maps.extend(mapped);
         self.spare.push(urb);
         *slot = Slot::Done(Completion { buffer, status });
         true
@@ -213,8 +344,9 @@ impl Urbs {
                     buffer: Vec::new(),
                     status: Err(status.clone()),
                 });
-                if let Slot::Flying { buffer, .. } = std::mem::replace(slot, done) {
+                if let Slot::Flying { buffer, mapped, .. } = std::mem::replace(slot, done) {
                     std::mem::forget(buffer);
+                    std::mem::forget(mapped);
                     abandoned += 1;
                 }
             }
@@ -267,6 +399,7 @@ mod tests {
         urbs.slots.push_back(Slot::Flying {
             urb: NonNull::new(urb).unwrap(),
             buffer,
+            mapped: None,
         });
         urb
     }
@@ -339,6 +472,65 @@ mod tests {
         let refused = urbs.pop_done().unwrap();
         assert_eq!(refused.buffer, b"data", "the data comes back");
         assert!(matches!(refused.status, Err(TransportError::Other(_))));
+    }
+
+    /// A descriptor that maps like usbfs's (shared memory) but takes no
+    /// URB (ENOTTY): a memfd of `len` bytes.
+    fn mappable(len: u64) -> OwnedFd {
+        let fd = rustix::fs::memfd_create("urbs", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        rustix::fs::ftruncate(&fd, len).unwrap();
+        fd
+    }
+
+    #[test]
+    fn an_out_transfer_is_copied_into_a_mapped_block_kept_for_the_next() {
+        let fd = mappable(1 << 16);
+        let mut urbs = Urbs::new(0x02);
+        urbs.submit(fd.as_fd(), b"data".to_vec(), 4, 0);
+        let refused = urbs.pop_done().unwrap();
+        assert_eq!(refused.buffer, b"data", "the data comes back");
+        assert!(matches!(refused.status, Err(TransportError::Other(_))));
+        assert!(urbs.mapping);
+        assert_eq!(urbs.maps.len(), 1, "the block is kept");
+        let block = &urbs.maps[0];
+        // SAFETY: the block holds at least the 4 bytes copied into it.
+        let copied = unsafe { std::slice::from_raw_parts(block.start.as_ptr(), 4) };
+        assert_eq!(copied, b"data", "what the URB pointed at");
+        urbs.submit(fd.as_fd(), b"more".to_vec(), 4, 0);
+        assert_eq!(urbs.pop_done().unwrap().buffer, b"more");
+        assert_eq!(urbs.maps.len(), 1, "the same block again, no new one");
+    }
+
+    #[test]
+    fn an_in_transfer_into_a_mapped_block_reaches_the_caller_s_buffer() {
+        let fd = mappable(1 << 16);
+        let mut urbs = Urbs::new(0x81);
+        let block = Mapped::new(fd.as_fd(), 64).unwrap();
+        let urb = Box::into_raw(Box::new(Urb::bulk(0x81, 0, block.start.as_ptr(), 64)));
+        urbs.slots.push_back(Slot::Flying {
+            urb: NonNull::new(urb).unwrap(),
+            buffer: Vec::with_capacity(64),
+            mapped: Some(block),
+        });
+        complete(urb, 0, b"received");
+        assert!(urbs.reaped(urb));
+        let done = urbs.pop_done().unwrap();
+        assert!(done.status.is_ok());
+        assert_eq!(done.buffer, b"received");
+        assert_eq!(urbs.maps.len(), 1, "the block is kept for the next");
+    }
+
+    #[test]
+    fn a_descriptor_that_does_not_map_uses_the_caller_s_buffer() {
+        let fd = not_usbfs();
+        let mut urbs = Urbs::new(0x02);
+        urbs.submit(fd.as_fd(), b"data".to_vec(), 4, 0);
+        assert!(
+            !urbs.mapping,
+            "mapping /dev/null fails, and is not tried again"
+        );
+        assert!(urbs.maps.is_empty());
+        assert_eq!(urbs.pop_done().unwrap().buffer, b"data");
     }
 
     #[test]
