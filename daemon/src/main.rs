@@ -521,7 +521,9 @@ struct SimulatedModem {
     index: u32,
     modem: SimModem,
     control: Option<(tokio::task::JoinHandle<()>, PathBuf)>,
-    forward: Option<tokio::task::JoinHandle<()>>,
+    /// The real network's reader (on a thread of its own), stopped when
+    /// dropped.
+    forward: Option<mbim_sim::forward::Forwarder>,
 }
 
 impl SimulatedModem {
@@ -548,9 +550,10 @@ impl SimulatedModem {
             Some(target) => {
                 let reader = modem
                     .forward(&target, offload)
+                    .await
                     .with_context(|| format!("forwarding the simulated modem to {target}"))?;
                 tracing::info!(modem = index, network = %target, "a real network behind the simulated modem");
-                Some(tokio::spawn(reader))
+                Some(reader)
             }
             None => None,
         };
@@ -629,9 +632,8 @@ impl SimulatedModem {
                 () = stopped(stop.clone()) => break,
             }
         }
-        if let Some(forward) = self.forward {
-            forward.abort();
-        }
+        // The reader stops with its handle.
+        drop(self.forward);
         if let Some((control, path)) = self.control {
             control.abort();
             // The next mbimd (or mbim-sim serve) would replace a stale

@@ -7,10 +7,11 @@
 //! are woken through `tokio::sync::Notify` whenever the model may have
 //! something new for them, and sleep until the model's next timer
 //! otherwise, so delayed OPENs and traffic generation advance even without
-//! [`SimModem::run`]. A change to the data pipes alone (an NTB taken on bulk
-//! OUT or bulk IN, the real network's datagrams queued) wakes only the
-//! waiters of the data pipes (bulk IN, the network's wait for room): at
-//! line rate there are thousands a second, and waking the control side's
+//! [`SimModem::run`]. A change to the data pipes alone wakes only the
+//! waiters it concerns: what is queued for the host (an NTB taken on bulk
+//! OUT, the real network's datagrams) bulk IN's, a block taken on bulk IN
+//! the network reader's wait for room, once there is the room it asked
+//! for: at line rate there are thousands a second, and waking the control side's
 //! waiters for each (both functions' notification readers, the unplug
 //! watcher, the timer driver: each a wake-up of a runtime worker that finds
 //! nothing to do) cost `mbimd --simulate` a quarter of its CPU per byte
@@ -23,6 +24,7 @@ pub use crate::model::{EndpointError, FunctionConfig};
 use crate::scenario::{Scenario, ScenarioError};
 use mbim_protocol::usb::{Notification, SetupPacket};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::futures::Notified;
@@ -37,12 +39,17 @@ enum Side {
     /// Anything: control requests, notifications, plugging, timers, and
     /// the data pipes too. Wakes every waiter.
     Control,
-    /// The functions' data pipes alone (bulk OUT, bulk IN, the real
-    /// network's datagrams), which change nothing but what the data side's
-    /// waiters wait for. A timer such an access happens to fire is no
-    /// change the others miss: each sleeps no later than until the model's
-    /// next timer, so it looks again by then.
+    /// Something queued for the host on the data pipes alone (an NTB
+    /// taken on bulk OUT, the real network's datagrams queued), which
+    /// changes nothing but what bulk IN's waiters wait for. A timer such an
+    /// access happens to fire is no change the others miss: each sleeps no
+    /// later than until the model's next timer, so it looks again by then.
     Data,
+    /// Room made in the queues of the real network's datagrams (a block
+    /// taken on bulk IN), which only the network's reader waits for, and
+    /// then only for as much room as it asked for (see
+    /// [`SimModem::wait_for_network_room`]).
+    Room,
 }
 
 /// Waits for `changed`, for `data` if given (both enabled before the model
@@ -76,11 +83,18 @@ async fn wait(
 struct Shared {
     scenario: Arc<Scenario>,
     modem: Mutex<Modem>,
-    /// Woken on every change to the model but those of [`Side::Data`].
+    /// Woken on every change to the model but those of [`Side::Data`] and
+    /// [`Side::Room`].
     changed: Notify,
-    /// Woken on the changes of [`Side::Data`], which only the data side's
+    /// Woken on the changes of [`Side::Data`], which only bulk IN's
     /// waiters listen for.
     data: Notify,
+    /// Woken on the changes of [`Side::Room`] once there is as much room
+    /// as `room_wanted`; only the network's reader listens.
+    room: Notify,
+    /// The room in the queues of the real network's datagrams the reader
+    /// waits for, 0 while it waits for none.
+    room_wanted: AtomicUsize,
     /// The real network behind the modem, once [`SimModem::forward`] opened it.
     uplink: std::sync::OnceLock<crate::forward::Uplink>,
     /// What the host sends to it, gathered per NTB (only taken under the
@@ -113,6 +127,8 @@ impl SimModem {
                 modem: Mutex::new(modem),
                 changed: Notify::new(),
                 data: Notify::new(),
+                room: Notify::new(),
+                room_wanted: AtomicUsize::new(0),
                 uplink: std::sync::OnceLock::new(),
                 writer: Mutex::new(crate::forward::Writer::default()),
             }),
@@ -150,17 +166,19 @@ impl SimModem {
         match side {
             Side::Control => self.shared.changed.notify_waiters(),
             Side::Data => self.shared.data.notify_waiters(),
+            Side::Room => self.shared.room.notify_waiters(),
         }
     }
 
-    /// Waits until `poll` gives a value, re-polling on every model change
-    /// and at the model's next timer: every change for a waiter of the data
-    /// side, those of [`Side::Control`] for the others. Taking the value is
-    /// an access of `side`.
+    /// Waits until `poll` gives a value, re-polling on every change of
+    /// [`Side::Control`], on those of `side` too, and at the model's next
+    /// timer. Taking the value wakes the waiters of `side` unless `looks`
+    /// (it changed nothing, or the caller wakes whom it concerns).
     /// `bulk_in` names the function whose traffic generator's timer counts.
     async fn wait_for<T>(
         &self,
         side: Side,
+        looks: bool,
         bulk_in: Option<usize>,
         mut poll: impl FnMut(&mut Modem, Instant) -> Option<T>,
     ) -> T {
@@ -168,10 +186,15 @@ impl SimModem {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let data = self.shared.data.notified();
+            let side_notify = match side {
+                Side::Control => None,
+                Side::Data => Some(&self.shared.data),
+                Side::Room => Some(&self.shared.room),
+            };
+            let data = side_notify.map(Notify::notified);
             tokio::pin!(data);
-            if side == Side::Data {
-                data.as_mut().enable();
+            if let Some(data) = data.as_mut().as_pin_mut() {
+                data.enable();
             }
             let deadline = {
                 let mut modem = self.lock();
@@ -179,7 +202,9 @@ impl SimModem {
                 modem.handle_timeout(now);
                 if let Some(value) = poll(&mut modem, now) {
                     drop(modem);
-                    self.notify(side);
+                    if !looks {
+                        self.notify(side);
+                    }
                     return value;
                 }
                 let bulk = bulk_in.and_then(|function| modem.poll_bulk_timeout(function));
@@ -188,8 +213,7 @@ impl SimModem {
             // At least a millisecond: a deadline that stays in the past
             // must not turn this into a busy loop.
             let deadline = deadline.map(|at| at.max(Instant::now() + MIN_WAIT));
-            let data = (side == Side::Data).then_some(data.as_mut());
-            wait(changed, data, deadline).await;
+            wait(changed, data.as_mut().as_pin_mut(), deadline).await;
         }
     }
 
@@ -245,7 +269,7 @@ impl SimModem {
 
     /// Resolves once the modem is unplugged (control command `unplug`).
     pub async fn unplugged(&self) {
-        self.wait_for(Side::Control, None, |modem, _| {
+        self.wait_for(Side::Control, false, None, |modem, _| {
             modem.is_unplugged().then_some(())
         })
         .await;
@@ -254,7 +278,7 @@ impl SimModem {
     /// Resolves once the modem is plugged in (at once if it is; after
     /// control command `replug` if it was unplugged).
     pub async fn replugged(&self) {
-        self.wait_for(Side::Control, None, |modem, _| {
+        self.wait_for(Side::Control, false, None, |modem, _| {
             (!modem.is_unplugged()).then_some(())
         })
         .await;
@@ -268,33 +292,66 @@ impl SimModem {
     /// Puts a real network behind the modem: opens `target`'s TUN device
     /// (see [`crate::forward`]; with `offload`, with TSO/USO offloads where
     /// the kernel has them) and from then on writes the sessions' datagrams
-    /// that are not for the simulated gateway to it. The returned future
-    /// reads what the network sends back into the sessions; spawn it (it
-    /// runs until the device fails). Needs a tokio runtime.
-    pub fn forward(
+    /// that are not for the simulated gateway to it, and reads what the
+    /// network sends back into the sessions on a thread of its own, until
+    /// the device fails or the returned handle is dropped. Resolves once
+    /// the device is open.
+    pub async fn forward(
         &self,
         target: &crate::forward::ForwardTarget,
         offload: bool,
-    ) -> Result<impl std::future::Future<Output = ()> + Send + 'static, crate::forward::ForwardError>
-    {
+    ) -> Result<crate::forward::Forwarder, crate::forward::ForwardError> {
         if self.shared.uplink.get().is_some() {
             return Err(crate::forward::ForwardError::AlreadyForwarding);
         }
-        let device = Arc::new(target.open(offload)?);
+        crate::forward::Forwarder::start(self.clone(), target.clone(), offload).await
+    }
+
+    /// Makes `device` the real network the sessions' datagrams go to.
+    pub(crate) fn set_uplink(
+        &self,
+        device: crate::forward::Uplink,
+    ) -> Result<(), crate::forward::ForwardError> {
         self.shared
             .uplink
-            .set(Arc::clone(&device))
-            .map_err(|_| crate::forward::ForwardError::AlreadyForwarding)?;
-        Ok(crate::forward::read_loop(device, self.clone()))
+            .set(device)
+            .map_err(|_| crate::forward::ForwardError::AlreadyForwarding)
     }
 
     /// Resolves once every function's queue of datagrams from the real
-    /// network has room for `count` more.
+    /// network has room for `count` more. Bulk IN wakes it only once there
+    /// is (see [`Side::Room`]), not on every block it takes: a reader that
+    /// waits for much more room than one read needs is woken once per
+    /// several blocks rather than per block. Finding it wakes no one.
     pub(crate) async fn wait_for_network_room(&self, count: usize) {
-        self.wait_for(Side::Data, None, |modem, _| {
+        /// Says again, however the wait ends (found, or dropped at a
+        /// timeout), that the reader waits for no room.
+        struct Wanted<'a>(&'a AtomicUsize);
+        impl Drop for Wanted<'_> {
+            fn drop(&mut self) {
+                self.0.store(0, Ordering::SeqCst);
+            }
+        }
+        // Stored before the model is looked at under its lock, so a block
+        // taken after that look sees it (the lock orders the two).
+        self.shared
+            .room_wanted
+            .store(count.max(1), Ordering::SeqCst);
+        let _wanted = Wanted(&self.shared.room_wanted);
+        self.wait_for(Side::Room, true, None, |modem, _| {
             (modem.network_room() >= count).then_some(())
         })
         .await;
+    }
+
+    /// After bulk IN took a block, `room` (the model's
+    /// [`network_room`](Modem::network_room) then): wakes the network's
+    /// reader if that is the room it waits for.
+    fn network_taken(&self, room: usize) {
+        let wanted = self.shared.room_wanted.load(Ordering::SeqCst);
+        if wanted != 0 && room >= wanted {
+            self.notify(Side::Room);
+        }
     }
 
     /// Runs `f` on the sans-IO model (for tests and the status report).
@@ -303,9 +360,19 @@ impl SimModem {
     }
 
     /// Runs `f`, which only queues the real network's datagrams for the
-    /// host, on the model: wakes only the data side's waiters.
+    /// host, on the model, waking no one: the reader calls this per read
+    /// and [`network_queued`](Self::network_queued) once per batch.
     pub(crate) fn with_network<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
-        self.with_on(Side::Data, f)
+        let mut modem = self.lock();
+        let now = Instant::now();
+        modem.handle_timeout(now);
+        f(&mut modem, now)
+    }
+
+    /// Wakes the data side's waiters after datagrams from the real network
+    /// were queued for the host ([`with_network`](Self::with_network)).
+    pub(crate) fn network_queued(&self) {
+        self.notify(Side::Data);
     }
 }
 
@@ -363,7 +430,7 @@ impl SimFunction {
     pub async fn next_notification(&self) -> Result<Notification, EndpointError> {
         let index = self.index;
         self.modem
-            .wait_for(Side::Control, None, |modem, _| {
+            .wait_for(Side::Control, false, None, |modem, _| {
                 match modem.poll_notification(index) {
                     Ok(Some(notification)) => Some(Ok(notification)),
                     Ok(None) => None,
@@ -396,15 +463,21 @@ impl SimFunction {
         buffer: &mut Vec<u8>,
     ) -> Result<(), EndpointError> {
         let index = self.index;
-        self.modem
-            .wait_for(Side::Data, Some(index), |modem, now| {
+        // Taking a block makes nothing for bulk IN's other waiters (one
+        // per function, each waiting for its own); only the network's
+        // reader may wait for the room it makes.
+        let room = self
+            .modem
+            .wait_for(Side::Data, true, Some(index), |modem, now| {
                 match modem.poll_bulk_in_into(now, index, max_len, buffer) {
-                    Ok(true) => Some(Ok(())),
+                    Ok(true) => Some(Ok(modem.network_room())),
                     Ok(false) => None,
                     Err(error) => Some(Err(error)),
                 }
             })
-            .await
+            .await?;
+        self.modem.network_taken(room);
+        Ok(())
     }
 
     /// An NTB the host wrote on bulk OUT.

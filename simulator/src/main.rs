@@ -152,9 +152,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(target) => {
             let reader = modem
                 .forward(target, true)
+                .await
                 .with_context(|| format!("forwarding to {target}"))?;
             info!(network = %target, "a real network behind the modem");
-            Some(tokio::spawn(reader))
+            Some(reader)
         }
         None => None,
     };
@@ -180,9 +181,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     control.abort();
     runner.abort();
-    if let Some(forward) = forward {
-        forward.abort();
-    }
+    // The reader stops with its handle.
+    drop(forward);
     // Best effort: a stale socket is replaced by the next `serve` anyway.
     let _ = std::fs::remove_file(&control_path);
     result

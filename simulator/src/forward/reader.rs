@@ -1,0 +1,237 @@
+//! The real network's reader: what the network sends towards the modem's
+//! sessions, read from the forwarder's device and cut into the NTBs the
+//! functions' bulk IN hands the host.
+//!
+//! It runs on a thread of its own with a current-thread tokio runtime, the
+//! device registered with that runtime's reactor (opened there), as
+//! mbimd's pump does with its own device: the device's readiness wakes
+//! this thread directly. On a multi-thread runtime (mbimd's main one, where
+//! it ran before) each readiness woke the worker parked in the reactor,
+//! which woke another to run the reader, and the reader's lock and
+//! hand-offs to the pump woke them again: at line rate, thousands of
+//! wake-ups between threads per second (docs/performance.md, "The floor
+//! with offloads").
+
+use super::{ForwardError, ForwardTarget, Uplink};
+use crate::device::SimModem;
+use mbim_offload::segment::{ReadFraming, Segmenter, Segments, READ_BUFFER_LEN};
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+/// Reads from the device per wake-up before the model's lock is given
+/// back: the pump's task takes the same lock.
+const READ_BATCH: usize = 64;
+/// Datagrams queued for the host per wake-up at most: with offloads one
+/// read may carry dozens, and the queue towards the host is bounded.
+const SEGMENT_BATCH: usize = 256;
+/// Room in the queues towards the host asked for before each read: what a
+/// super-packet of 64 KiB makes at the smallest segments a 1280-byte IPv6
+/// link carries. A read that makes more finds the queue full for the rest,
+/// which are dropped (counted) as a link's queue drops.
+const READ_ROOM: usize = 64;
+/// Room in the queues towards the host a reader that found too little
+/// waits for: half of what they hold, so that once the host falls behind
+/// the reader and the host's bulk IN wake each other once per several
+/// blocks, not once per block, and the host still finds blocks waiting
+/// while the reader catches up.
+const ROOM_RESUME: usize = crate::model::data::MAX_FORWARDED_DATAGRAMS / 2;
+/// How long the reader waits for room in the queues towards the host
+/// before reading on (and dropping what finds a queue full): a host that
+/// stops reading one function must not stall the others for long.
+const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The real network's reader, running on its thread (`fwd-DEVICE`) until
+/// the device fails or this handle is dropped.
+#[derive(Debug)]
+pub struct Forwarder {
+    /// Dropped with the handle, which ends the reader's loop and thread.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Forwarder {
+    /// Starts the reader's thread, which opens `target` (see
+    /// [`ForwardTarget::open`]) inside its own runtime and gives it to
+    /// `modem` as its uplink; resolves once the device is open, or with why
+    /// it could not be.
+    pub(crate) async fn start(
+        modem: SimModem,
+        target: ForwardTarget,
+        offload: bool,
+    ) -> Result<Forwarder, ForwardError> {
+        let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let device = target.device.clone();
+        std::thread::Builder::new()
+            // Linux keeps 15 bytes of a thread's name; std cuts it there.
+            .name(format!("fwd-{device}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(source) => {
+                        let _ = opened_tx.send(Err(ForwardError::Reader { source }));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    // Opened here, so that its readiness is this runtime's.
+                    let device = match target.open(offload).map(Arc::new) {
+                        Ok(device) => device,
+                        Err(error) => {
+                            let _ = opened_tx.send(Err(error));
+                            return;
+                        }
+                    };
+                    if let Err(error) = modem.set_uplink(Arc::clone(&device)) {
+                        let _ = opened_tx.send(Err(error));
+                        return;
+                    }
+                    if opened_tx.send(Ok(())).is_err() {
+                        // Whoever started it is gone: nobody would stop it.
+                        return;
+                    }
+                    tokio::select! {
+                        () = read_loop(device, modem) => {}
+                        // Sent or dropped: either way, stop.
+                        _ = stop_rx => {}
+                    }
+                });
+            })
+            .map_err(|source| ForwardError::Reader { source })?;
+        match opened_rx.await {
+            Ok(result) => result.map(|()| Forwarder { _stop: stop_tx }),
+            Err(_) => Err(ForwardError::Reader {
+                source: std::io::Error::other(
+                    "the reader's thread ended before it opened the device",
+                ),
+            }),
+        }
+    }
+}
+
+/// Reads what the network sends towards the modem's sessions and hands it
+/// to the model, up to [`READ_BATCH`] reads and [`SEGMENT_BATCH`] datagrams
+/// per wake-up, until the device fails (it never ends otherwise). With
+/// offloads a super-packet is cut by mbim-offload's [`Segmenter`], each
+/// segment written straight into its place in the NTB the function's bulk
+/// IN will send (see `model::network_in`). The device is read without the
+/// model's lock, which is taken per read for the cut alone, so that the
+/// pump's bulk IN waits at most that long for it; bulk IN's waiters are
+/// woken once per batch. When the queues towards the host are short of
+/// room, the read in hand waits (at most [`ROOM_WAIT`]) for the host to
+/// take some, so the namespace's TCP sees a slow link rather than losses.
+async fn read_loop(device: Uplink, modem: SimModem) {
+    let mut buffer = vec![0u8; READ_BUFFER_LEN];
+    let (framing, header) = if device.tcp_gso() {
+        (ReadFraming::VirtioNet, tun_rs::VIRTIO_NET_HDR_LEN)
+    } else {
+        (ReadFraming::PlainPacket, 0)
+    };
+    let mut segmenter = Segmenter::new(framing);
+    // The length of a read in `buffer` that found no room, delivered after
+    // the wait for room.
+    let mut held: Option<usize> = None;
+    loop {
+        let mut queued = 0usize;
+        // After a wait for room that timed out, the read in hand and the
+        // rest of the batch go in regardless (what finds a queue full is
+        // dropped, counted).
+        let mut waited_in_vain = false;
+        match held.take() {
+            Some(length) => {
+                let room = modem.wait_for_network_room(ROOM_RESUME);
+                waited_in_vain = tokio::time::timeout(ROOM_WAIT, room).await.is_err();
+                let read = buffer.get_mut(..length).unwrap_or_default();
+                queued =
+                    modem.with_network(|model, _| deliver(model, header, &mut segmenter, read));
+            }
+            None => {
+                if let Err(error) = device.readable().await {
+                    tracing::warn!("the real network's TUN device failed: {error}");
+                    return;
+                }
+            }
+        }
+        for _ in 0..READ_BATCH {
+            if queued >= SEGMENT_BATCH {
+                break;
+            }
+            let length = match read(&device, &mut buffer) {
+                Ok(length) => length,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    tracing::warn!("reading the real network's TUN device: {error}");
+                    return;
+                }
+            };
+            let read = buffer.get_mut(..length).unwrap_or_default();
+            let delivered = modem.with_network(|model, _| {
+                (waited_in_vain || model.network_room() >= READ_ROOM)
+                    .then(|| deliver(model, header, &mut segmenter, read))
+            });
+            match delivered {
+                Some(count) => queued = queued.saturating_add(count),
+                None => {
+                    held = Some(length);
+                    break;
+                }
+            }
+        }
+        if queued > 0 {
+            modem.network_queued();
+        }
+    }
+}
+
+/// One read(2) on the device's non-blocking descriptor, straight: tun-rs's
+/// `try_recv` polls and drops a tokio readiness future per read, which was
+/// the reader's largest cost when it drains the device. Only when the
+/// device runs dry is `try_recv` asked once more, for it clears tokio's
+/// readiness on `WouldBlock` (else the next `readable()` would return at
+/// once and the loop spin); a packet that came in between is read by it.
+fn read(device: &tun_rs::AsyncDevice, buffer: &mut [u8]) -> std::io::Result<usize> {
+    match rustix::io::read(device.as_fd(), &mut *buffer) {
+        Err(rustix::io::Errno::AGAIN) => device.try_recv(buffer),
+        result => result.map_err(std::io::Error::from),
+    }
+}
+
+/// Queues the packets of one device read (`header` bytes of virtio-net
+/// header first, if any) for the session whose address they are for;
+/// returns how many datagrams it made. A read no session takes, or that
+/// cannot be cut (a header the kernel should not send), is dropped; the
+/// device is fine.
+fn deliver(
+    model: &mut crate::model::Modem,
+    header: usize,
+    segmenter: &mut Segmenter,
+    read: &mut [u8],
+) -> usize {
+    // Every segment has the super-packet's addresses: one look-up for
+    // all, before anything is cut.
+    let Some(route) = read.get(header..).and_then(|ip| model.network_route(ip)) else {
+        return 0;
+    };
+    match segmenter.segments(read) {
+        Ok(Segments::Whole(packet)) => {
+            model.push_network_in(route, packet.len(), |buffer| {
+                buffer.copy_from_slice(packet);
+                true
+            });
+            1
+        }
+        Ok(Segments::Split(split)) => {
+            for index in 0..split.count() {
+                model.push_network_in(route, split.len(index), |buffer| split.write(index, buffer));
+            }
+            split.count()
+        }
+        Err(error) => {
+            tracing::debug!("a packet from the real network dropped: {error}");
+            0
+        }
+    }
+}
