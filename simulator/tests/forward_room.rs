@@ -18,7 +18,7 @@ use device_support::{connect, open};
 use mbim_sim::device::{SimFunction, SimModem};
 use mbim_sim::model::data::{DataCounters, MAX_FORWARDED_DATAGRAMS};
 use mbim_sim::scenario::Scenario;
-use mbimd_test_support::tools::IP;
+use mbimd_test_support::netns::{privileged, Namespace};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -33,62 +33,6 @@ const HOST1: Ipv4Addr = Ipv4Addr::new(10, 65, 0, 2);
 const BURST: usize = 200;
 /// A hang guard, not a speed expectation.
 const GUARD: Duration = Duration::from_secs(30);
-
-/// A network namespace of the test's own, deleted when dropped.
-struct Namespace(String);
-
-impl Namespace {
-    fn create() -> Namespace {
-        let name = format!("mbimsim-room-{}", std::process::id());
-        let status = IP.command().args(["netns", "add", &name]).status().unwrap();
-        assert!(status.success(), "ip netns add {name}");
-        Namespace(name)
-    }
-
-    /// `ip -n NAME ARGS…`, which must succeed.
-    fn ip(&self, args: &[&str]) {
-        let output = IP
-            .command()
-            .arg("-n")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "ip -n {} {args:?}: {}",
-            self.0,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// A UDP socket bound to the peer's address, made inside the namespace
-    /// (on a thread of its own: `setns` moves only the calling thread).
-    fn peer_socket(&self) -> UdpSocket {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).unwrap();
-            rustix::thread::move_into_link_name_space(
-                std::os::fd::AsFd::as_fd(&file),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .unwrap();
-            UdpSocket::bind(SocketAddr::from((PEER, 0))).unwrap()
-        })
-        .join()
-        .unwrap()
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = IP.command().args(["netns", "delete", &self.0]).status();
-    }
-}
-
-fn privileged() -> bool {
-    rustix::process::geteuid().is_root() && std::path::Path::new("/dev/net/tun").exists()
-}
 
 fn counters(modem: &SimModem, function: usize) -> DataCounters {
     modem
@@ -136,8 +80,7 @@ async fn a_host_that_stops_reading_costs_drops_not_a_stalled_reader() {
         println!("SKIP: needs root and /dev/net/tun");
         return;
     }
-    let namespace = Namespace::create();
-    namespace.ip(&["link", "set", "lo", "up"]);
+    let namespace = Namespace::create("mbimsim-room");
     namespace.ip(&["tuntap", "add", "dev", "fwd0", "mode", "tun"]);
     namespace.ip(&["addr", "add", "192.0.2.1/32", "dev", "fwd0"]);
     namespace.ip(&["link", "set", "fwd0", "up"]);
@@ -155,9 +98,10 @@ async fn a_host_that_stops_reading_costs_drops_not_a_stalled_reader() {
         open(function).await;
         connect(function, 2).await;
     }
-    let target = format!("fwd0@{}", namespace.0).parse().unwrap();
+    let target = format!("fwd0@{}", namespace.name()).parse().unwrap();
     let _forwarder = modem.forward(&target, false).await.unwrap();
-    let socket = namespace.peer_socket();
+    // Bound to the peer's address inside the namespace.
+    let socket = namespace.run(|| UdpSocket::bind(SocketAddr::from((PEER, 0))).unwrap());
 
     // Function 0's host never reads: its queue fills, and what comes after
     // is dropped, counted, while the reader keeps draining the device.

@@ -66,14 +66,9 @@ impl Namespace {
         &self,
         body: impl FnOnce() -> T + Send + 'static,
     ) -> std::thread::JoinHandle<T> {
-        let path = format!("/run/netns/{}", self.0);
+        let name = self.0.clone();
         std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).unwrap();
-            rustix::thread::move_into_link_name_space(
-                std::os::fd::AsFd::as_fd(&file),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .unwrap();
+            mbimd_test_support::netns::enter(&name).unwrap();
             body()
         })
     }
@@ -130,9 +125,8 @@ impl Drop for Daemon {
 }
 
 /// Root with /dev/net/tun: what these tests need.
-pub(crate) fn privileged() -> bool {
-    rustix::process::geteuid().is_root() && std::path::Path::new("/dev/net/tun").exists()
-}
+#[allow(unused_imports)] // Not every test that includes this module asks.
+pub(crate) use mbimd_test_support::netns::privileged;
 
 /// Polls `done` until it holds; a hang guard, not a timing expectation.
 pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

@@ -7,6 +7,7 @@
 //!   root, and otherwise the test fails naming the package to install.
 //! - [`icmp`]: ICMP echo (what `ping` does) from inside a test's network
 //!   namespace, over a raw socket, so no test needs iputils.
+//! - [`netns`]: a network namespace of a test's own, and a thread in it.
 //! - [`process`]: signals to a test's child processes without procps's
 //!   `kill`.
 //! - [`scenarios`]: simulated modems for runs of several at once.
@@ -14,6 +15,7 @@
 //! A dev-dependency only: nothing here ships in mbimd or mbimctl.
 
 pub mod icmp;
+pub mod netns;
 pub mod process;
 pub mod scenarios;
 pub mod tools;
