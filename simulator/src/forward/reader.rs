@@ -18,8 +18,8 @@ use mbim_offload::segment::{ReadFraming, Segmenter, Segments, READ_BUFFER_LEN};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-/// Reads from the device per wake-up before the model's lock is given
-/// back: the pump's task takes the same lock.
+/// Reads from the device per wake-up at most, before bulk IN's waiters are
+/// woken once for all of them and the reader waits for readiness again.
 const READ_BATCH: usize = 64;
 /// Datagrams queued for the host per wake-up at most: with offloads one
 /// read may carry dozens, and the queue towards the host is bounded.
