@@ -19,7 +19,6 @@
 )]
 
 use std::future::Future;
-use std::os::fd::AsFd;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -74,12 +73,7 @@ impl Netns {
     {
         let name = self.name.clone();
         let thread = std::thread::spawn(move || {
-            let file = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
-            rustix::thread::move_into_link_name_space(
-                file.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .unwrap();
+            mbimd_test_support::netns::enter(&name).unwrap();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
