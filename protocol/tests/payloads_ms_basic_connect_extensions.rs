@@ -2,7 +2,7 @@
 //! to 4.0), from labelled wire bytes: one field per line with its offset,
 //! decoding to the value written out in full and encoding back to the same
 //! bytes. Layouts follow libmbim's `mbim-service-ms-basic-connect-extensions*.json`;
-//! the multi-SIM CIDs of seed 004 are tested in payloads.rs.
+//! the multi-SIM CIDs of seed 004 are tested in payloads_ms_multi_sim.rs.
 
 // A panic here is a failed test, not a crashed daemon.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

@@ -4,6 +4,11 @@
 // Each test binary uses some of these helpers; the rest are unused there.
 #![allow(dead_code)]
 
+mod values;
+// Like the helpers, each test binary uses some of the values.
+#[allow(unused_imports)]
+pub(crate) use values::*;
+
 use mbim_protocol::codec::Payload;
 use mbim_protocol::describe::{Describe, Value};
 use mbim_protocol::message::{FragmentHeader, Message, MessageType};
