@@ -62,6 +62,8 @@ struct NullOut {
 }
 
 impl Pipe for NullOut {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         match self.done.pop_front() {
             Some(completion) => completion,

@@ -182,7 +182,9 @@ pub struct Corrupting<P> {
     pub corrupt: Arc<Mutex<usize>>,
 }
 
-impl<P: InPipe> Pipe for Corrupting<P> {
+impl<P: InPipe<Buffer = Vec<u8>>> Pipe for Corrupting<P> {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         let mut completion = self.inner.next_complete().await;
         let mut left = self.corrupt.lock().unwrap();
@@ -206,7 +208,7 @@ impl<P: InPipe> Pipe for Corrupting<P> {
     }
 }
 
-impl<P: InPipe> InPipe for Corrupting<P> {
+impl<P: InPipe<Buffer = Vec<u8>>> InPipe for Corrupting<P> {
     fn submit(&mut self, buffer: Vec<u8>, length: usize) {
         self.inner.submit(buffer, length);
     }
@@ -250,6 +252,8 @@ impl ScriptedIn {
 }
 
 impl Pipe for ScriptedIn {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         loop {
             let notified = self.changed.notified();
@@ -325,6 +329,8 @@ impl RecordingOut {
 }
 
 impl Pipe for RecordingOut {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         match self.done.pop_front() {
             Some(completion) => completion,

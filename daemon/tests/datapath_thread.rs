@@ -182,6 +182,8 @@ struct Deaf {
 }
 
 impl Pipe for Deaf {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         std::future::pending().await
     }

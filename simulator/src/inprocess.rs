@@ -118,6 +118,8 @@ pub struct InProcessBulkIn {
 }
 
 impl Pipe for InProcessBulkIn {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         let Some(front) = self.pending.front_mut() else {
             return std::future::pending().await;
@@ -192,6 +194,8 @@ pub struct InProcessBulkOut {
 }
 
 impl Pipe for InProcessBulkOut {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         {
             match self.done.pop_front() {

@@ -13,7 +13,10 @@
 //! * selecting the data interface's alternate setting;
 //! * the bulk pipes as transfer queues — submit buffers, await completions in
 //!   order — which lets the data path keep several transfers in flight and
-//!   reuse their buffers, as nusb does.
+//!   reuse their buffers, as nusb does. Each pipe names its buffer type: a
+//!   `Vec<u8>` for most, a block of memory the kernel transfers into
+//!   directly for the daemon's usbfs IN pipe, so the data path reads a
+//!   received block where the device put it instead of a copy.
 //!
 //! The crate only defines the interface: no runtime, no I/O. The futures it
 //! returns are `Send`, so a tokio task can own a transport.
@@ -46,10 +49,10 @@ pub enum TransportError {
 
 /// A finished transfer: the buffer comes back to be reused.
 #[derive(Debug)]
-pub struct Completion {
-    /// For IN transfers, the received bytes (`len()` is the actual length);
+pub struct Completion<B = Vec<u8>> {
+    /// For IN transfers, the received bytes (`as_ref()` is exactly them);
     /// for OUT transfers, the buffer that was sent.
-    pub buffer: Vec<u8>,
+    pub buffer: B,
     /// Whether the transfer succeeded.
     pub status: Result<(), TransportError>,
 }
@@ -59,9 +62,23 @@ pub struct Completion {
 /// Transfers complete in submission order. Dropping the pipe cancels what is
 /// still pending.
 pub trait Pipe: Send {
+    /// The buffers this pipe transfers into or from. A buffer made from a
+    /// `Vec<u8>` is always accepted, and any buffer turns into one (a copy
+    /// if it is not one already); a pipe may lend buffers of its own
+    /// ([`buffer`](Self::buffer)), which come back in its completions and
+    /// are best submitted again as they are.
+    type Buffer: AsRef<[u8]> + From<Vec<u8>> + Into<Vec<u8>> + Send + 'static;
+
+    /// A new buffer of at least `capacity` bytes for this pipe: by default
+    /// an empty `Vec`; a pipe whose device can transfer straight into
+    /// memory of its own lends such a block.
+    fn buffer(&mut self, capacity: usize) -> Self::Buffer {
+        Vec::with_capacity(capacity).into()
+    }
+
     /// The oldest pending transfer, once it completes. Never resolves while
     /// nothing is pending.
-    fn next_complete(&mut self) -> impl Future<Output = Completion> + Send;
+    fn next_complete(&mut self) -> impl Future<Output = Completion<Self::Buffer>> + Send;
 
     /// How many transfers are pending.
     fn pending(&self) -> usize;
@@ -80,9 +97,9 @@ pub trait Pipe: Send {
 /// A device-to-host pipe.
 pub trait InPipe: Pipe {
     /// Queues a transfer of at most `length` bytes into `buffer` (cleared
-    /// first; its capacity is reused, so a pump can cycle a fixed set of
+    /// first; its memory is reused, so a pump can cycle a fixed set of
     /// buffers without allocating).
-    fn submit(&mut self, buffer: Vec<u8>, length: usize);
+    fn submit(&mut self, buffer: Self::Buffer, length: usize);
 }
 
 /// A host-to-device pipe.
@@ -90,7 +107,7 @@ pub trait OutPipe: Pipe {
     /// Queues `data` to be sent. A transfer whose length is a multiple of the
     /// endpoint's packet size is terminated by a zero-length packet, as NCM
     /// requires, unless it is exactly the largest NTB the function accepts.
-    fn submit(&mut self, data: Vec<u8>);
+    fn submit(&mut self, data: Self::Buffer);
 }
 
 /// One MBIM function as the host reaches it.

@@ -20,6 +20,8 @@ pub struct NullOut {
 }
 
 impl Pipe for NullOut {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         match self.done.pop_front() {
             Some(completion) => completion,
@@ -54,6 +56,8 @@ pub struct ReplayIn {
 }
 
 impl Pipe for ReplayIn {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         let Some(mut buffer) = self.pending.pop_front() else {
             return std::future::pending().await;

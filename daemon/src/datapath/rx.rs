@@ -1,6 +1,7 @@
-//! Modem → host: bulk IN transfers in flight, each completed NTB parsed and
-//! its datagrams of our session written to the device: one write each,
-//! straight from the transfer buffer, on a plain device; on a device with
+//! Modem → host: bulk IN transfers in flight, each completed NTB parsed
+//! where the pipe received it (on usbfs, the mapped block the device's data
+//! went into) and its datagrams of our session written to the device: one
+//! write each, straight from the transfer buffer, on a plain device; on a device with
 //! virtio-net framing, coalesced per flow (GRO, mbim-offload's `gro.rs`)
 //! into super-packets gathered from the transfer buffer, so a bulk flow
 //! costs one write per 64 datagrams.
@@ -148,7 +149,8 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
     // Top the queue up to the configured depth; after this every buffer is
     // recycled from its completion, so receiving allocates nothing.
     while bulk_in.pending() < config.in_transfers.max(1) {
-        bulk_in.submit(Vec::with_capacity(length), length);
+        let buffer = bulk_in.buffer(length);
+        bulk_in.submit(buffer, length);
     }
     let ours = NdpSignature::Ips(config.session_id);
     let mut malformed_log = RateLimit::new(MALFORMED_LOG_INTERVAL);
@@ -161,7 +163,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
                 transfer_failures = 0;
                 counters.rx_ntb();
                 let delivered = deliver(
-                    &completion.buffer,
+                    completion.buffer.as_ref(),
                     ours,
                     device,
                     counters,
@@ -235,7 +237,7 @@ pub(super) async fn run<I: InPipe, D: PacketDevice>(
 /// clears the halt.
 pub(super) async fn recover_from_stall<P: mbim_transport::Pipe>(
     pipe: &mut P,
-    buffers: &mut Vec<Vec<u8>>,
+    buffers: &mut Vec<P::Buffer>,
 ) -> Result<(), TransportError> {
     pipe.cancel_all();
     while pipe.pending() > 0 {

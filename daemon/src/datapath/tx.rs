@@ -58,9 +58,9 @@ struct Sender<'a, O> {
 
 impl<O: OutPipe> Sender<'_, O> {
     /// Takes a finished OUT transfer back: its buffer goes to the free list.
-    async fn reclaim(&mut self, completion: Completion) -> Result<(), Halt> {
+    async fn reclaim(&mut self, completion: Completion<O::Buffer>) -> Result<(), Halt> {
         if self.free.len() < self.out_transfers {
-            self.free.push(completion.buffer);
+            self.free.push(completion.buffer.into());
         }
         match completion.status {
             Ok(()) => {
@@ -98,7 +98,7 @@ impl<O: OutPipe> Sender<'_, O> {
                 }
                 for buffer in buffers {
                     if self.free.len() < self.out_transfers {
-                        self.free.push(buffer);
+                        self.free.push(buffer.into());
                     }
                 }
                 Ok(())
@@ -145,7 +145,7 @@ impl<O: OutPipe> Sender<'_, O> {
         // The block leaves in the builder's own buffer, and the free buffer
         // becomes the builder's: no copy of the block.
         if self.builder.finish_into(&mut buffer) {
-            self.bulk_out.submit(buffer);
+            self.bulk_out.submit(buffer.into());
             self.counters.tx_ntb();
         } else {
             self.free.push(buffer);

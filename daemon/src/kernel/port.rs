@@ -442,6 +442,8 @@ fn no_data_channel(kind: PortKind) -> TransportError {
 pub enum NoPipe {}
 
 impl Pipe for NoPipe {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         match *self {}
     }

@@ -5,7 +5,7 @@
 //! the pump do not care which.
 
 use super::function::{nusb_error, NusbBulkIn, NusbBulkOut};
-use super::usbfs::{DataInterface, UsbfsBulkIn, UsbfsBulkOut};
+use super::usbfs::{DataInterface, UsbfsBuffer, UsbfsBulkIn, UsbfsBulkOut};
 use mbim_transport::{Completion, InPipe, OutPipe, Pipe, TransportError};
 use nusb::transfer::{Bulk, In, Out};
 use nusb::Interface;
@@ -91,14 +91,30 @@ pub enum DataOut {
     Nusb(NusbBulkOut),
 }
 
-/// Forwards the [`Pipe`] methods to whichever pipe it is.
+/// Forwards the [`Pipe`] methods to whichever pipe it is, `$buffer` being
+/// the usbfs pipe's buffer type (nusb's `Vec`s convert to and from it).
 macro_rules! forward_pipe {
-    ($name:ident) => {
+    ($name:ident, $buffer:ty) => {
         impl Pipe for $name {
-            async fn next_complete(&mut self) -> Completion {
+            type Buffer = $buffer;
+
+            fn buffer(&mut self, capacity: usize) -> $buffer {
+                match self {
+                    $name::Usbfs(pipe) => pipe.buffer(capacity),
+                    $name::Nusb(pipe) => pipe.buffer(capacity).into(),
+                }
+            }
+
+            async fn next_complete(&mut self) -> Completion<$buffer> {
                 match self {
                     $name::Usbfs(pipe) => pipe.next_complete().await,
-                    $name::Nusb(pipe) => pipe.next_complete().await,
+                    $name::Nusb(pipe) => {
+                        let done = pipe.next_complete().await;
+                        Completion {
+                            buffer: done.buffer.into(),
+                            status: done.status,
+                        }
+                    }
                 }
             }
 
@@ -126,14 +142,14 @@ macro_rules! forward_pipe {
     };
 }
 
-forward_pipe!(DataIn);
-forward_pipe!(DataOut);
+forward_pipe!(DataIn, UsbfsBuffer);
+forward_pipe!(DataOut, Vec<u8>);
 
 impl InPipe for DataIn {
-    fn submit(&mut self, buffer: Vec<u8>, length: usize) {
+    fn submit(&mut self, buffer: UsbfsBuffer, length: usize) {
         match self {
             DataIn::Usbfs(pipe) => pipe.submit(buffer, length),
-            DataIn::Nusb(pipe) => pipe.submit(buffer, length),
+            DataIn::Nusb(pipe) => pipe.submit(buffer.into(), length),
         }
     }
 }

@@ -399,6 +399,8 @@ impl NusbBulkIn {
 }
 
 impl Pipe for NusbBulkIn {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         if self.endpoint.pending() == 0 {
             // nusb panics when asked with nothing pending; the trait says
@@ -464,6 +466,8 @@ impl NusbBulkOut {
 }
 
 impl Pipe for NusbBulkOut {
+    type Buffer = Vec<u8>;
+
     async fn next_complete(&mut self) -> Completion {
         let Some(&zlp) = self.submitted.front() else {
             return std::future::pending().await;

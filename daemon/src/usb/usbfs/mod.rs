@@ -11,14 +11,18 @@
 //!
 //! * `ioctl.rs` — the usbfs ioctls and structures, checked against the
 //!   kernel header's values;
+//! * `block.rs` — the mapped blocks URBs transfer in, and [`UsbfsBuffer`],
+//!   the buffer the IN pipe lends the pump: the received block itself;
 //! * `urb.rs` — one endpoint's URBs, handed back in submission order;
 //! * `pipe.rs` — [`UsbfsBulkIn`] and [`UsbfsBulkOut`], the transport's
 //!   pipes over them.
 
+mod block;
 mod ioctl;
 mod pipe;
 mod urb;
 
+pub use block::UsbfsBuffer;
 pub use pipe::{UsbfsBulkIn, UsbfsBulkOut};
 
 use mbim_transport::TransportError;

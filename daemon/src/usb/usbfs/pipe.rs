@@ -14,6 +14,7 @@
 //! before their buffers are freed; what the kernel does not hand back in
 //! that time is leaked, never freed under it.
 
+use super::block::UsbfsBuffer;
 use super::urb::Urbs;
 use super::{ioctl, DataInterface};
 use crate::usb::function::{in_request_length, needs_zlp};
@@ -191,7 +192,11 @@ impl Shared {
 
     /// The oldest transfer of `direction` once it is done; never resolves
     /// while none is pending.
-    fn poll_next(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<Completion> {
+    fn poll_next(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<Completion<UsbfsBuffer>> {
         let mut state = self.lock();
         if let Some(done) = state.urbs(direction).pop_done() {
             *state.waker(direction) = None;
@@ -246,12 +251,17 @@ impl Shared {
 
     /// When the pipe cannot wait for the kernel: its URBs are discarded
     /// and settled, and whatever is left fails with `error`.
-    fn fail(&self, state: &mut State, direction: Direction, error: &TransportError) -> Completion {
+    fn fail(
+        &self,
+        state: &mut State,
+        direction: Direction,
+        error: &TransportError,
+    ) -> Completion<UsbfsBuffer> {
         tracing::warn!("usbfs data pipe: {error}");
         self.settle(state, direction);
         state.urbs(direction).abandon(error);
         state.urbs(direction).pop_done().unwrap_or(Completion {
-            buffer: Vec::new(),
+            buffer: Vec::new().into(),
             status: Err(error.clone()),
         })
     }
@@ -313,7 +323,14 @@ impl Shared {
         self.lock().urbs(direction).discard_all(self.fd());
     }
 
-    fn submit(&self, direction: Direction, buffer: Vec<u8>, length: usize, flags: u32) {
+    /// A new buffer for `direction`'s transfers: a mapped block if the
+    /// descriptor maps.
+    fn lend(&self, direction: Direction, capacity: usize) -> UsbfsBuffer {
+        let fd = self.fd();
+        self.lock().urbs(direction).lend(fd, capacity)
+    }
+
+    fn submit(&self, direction: Direction, buffer: UsbfsBuffer, length: usize, flags: u32) {
         let fd = self.fd();
         self.lock()
             .urbs(direction)
@@ -365,16 +382,17 @@ impl Drop for Waiting<'_> {
     }
 }
 
-async fn next(shared: &Shared, direction: Direction) -> Completion {
+async fn next(shared: &Shared, direction: Direction) -> Completion<UsbfsBuffer> {
     let _waiting = Waiting { shared, direction };
     poll_fn(|cx| shared.poll_next(direction, cx)).await
 }
 
-/// What both pipes do alike, `$direction` being theirs: the [`Pipe`]
+/// What both pipes do alike, `$direction` being theirs and `$buffer`
+/// their buffer type (made from and into a [`UsbfsBuffer`]): the [`Pipe`]
 /// methods over the shared state, a `Debug` that names the interface, and
 /// a drop that settles the pipe's URBs.
 macro_rules! usbfs_pipe {
-    ($name:ident, $direction:expr) => {
+    ($name:ident, $direction:expr, $buffer:ty) => {
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($name))
@@ -384,8 +402,18 @@ macro_rules! usbfs_pipe {
         }
 
         impl Pipe for $name {
-            async fn next_complete(&mut self) -> Completion {
-                next(&self.shared, $direction).await
+            type Buffer = $buffer;
+
+            fn buffer(&mut self, capacity: usize) -> $buffer {
+                self.lend(capacity).into()
+            }
+
+            async fn next_complete(&mut self) -> Completion<$buffer> {
+                let done = next(&self.shared, $direction).await;
+                Completion {
+                    buffer: done.buffer.into(),
+                    status: done.status,
+                }
             }
 
             fn pending(&self) -> usize {
@@ -416,7 +444,7 @@ pub struct UsbfsBulkIn {
     max_packet_size: usize,
 }
 
-usbfs_pipe!(UsbfsBulkIn, Direction::In);
+usbfs_pipe!(UsbfsBulkIn, Direction::In, UsbfsBuffer);
 
 impl UsbfsBulkIn {
     pub(super) fn new(shared: Arc<Shared>, max_packet_size: usize) -> Self {
@@ -425,14 +453,22 @@ impl UsbfsBulkIn {
             max_packet_size,
         }
     }
+
+    /// A block for transfers of up to `capacity` bytes, lent to the pump:
+    /// it gets it back, holding what the device sent, in the completion,
+    /// and parses it there.
+    fn lend(&self, capacity: usize) -> UsbfsBuffer {
+        self.shared.lend(
+            Direction::In,
+            in_request_length(capacity, self.max_packet_size),
+        )
+    }
 }
 
 impl InPipe for UsbfsBulkIn {
-    fn submit(&mut self, mut buffer: Vec<u8>, length: usize) {
+    fn submit(&mut self, buffer: UsbfsBuffer, length: usize) {
         // Without USBDEVFS_URB_SHORT_NOT_OK: a short packet ends an NTB.
         let requested = in_request_length(length, self.max_packet_size);
-        buffer.clear();
-        buffer.reserve(requested);
         self.shared.submit(Direction::In, buffer, requested, 0);
     }
 }
@@ -446,7 +482,7 @@ pub struct UsbfsBulkOut {
     out_max_size: Option<usize>,
 }
 
-usbfs_pipe!(UsbfsBulkOut, Direction::Out);
+usbfs_pipe!(UsbfsBulkOut, Direction::Out, Vec<u8>);
 
 impl UsbfsBulkOut {
     pub(super) fn new(
@@ -460,6 +496,12 @@ impl UsbfsBulkOut {
             out_max_size,
         }
     }
+
+    /// The pump builds its NTBs in `Vec`s, copied into a mapped block at
+    /// submission: it is lent none.
+    fn lend(&self, capacity: usize) -> UsbfsBuffer {
+        Vec::with_capacity(capacity).into()
+    }
 }
 
 impl OutPipe for UsbfsBulkOut {
@@ -470,6 +512,7 @@ impl OutPipe for UsbfsBulkOut {
         } else {
             0
         };
-        self.shared.submit(Direction::Out, data, length, flags);
+        self.shared
+            .submit(Direction::Out, data.into(), length, flags);
     }
 }

@@ -6,16 +6,18 @@
 //! promise.
 //!
 //! Each URB's buffer is, where the kernel allows it, a block of the
-//! descriptor's memory mapped into mbimd (usbfs zero-copy, Linux 4.6 on):
-//! usbfs then neither allocates a kernel buffer for the transfer (for a
-//! 64 KiB NTB, four 16 KiB page allocations per URB) nor copies it at
-//! submission or reap; the caller's `Vec` is filled from (IN) or copied
-//! into (OUT) the block in user space. That was half of usbfs's CPU per
-//! byte on the RX path in the cdc_mbim VM bench (docs/performance.md). A
-//! descriptor that cannot be mapped (an older kernel, usbfs's memory
-//! limit) uses the caller's buffer, as before.
+//! descriptor's memory mapped into mbimd (`block.rs`): usbfs then neither
+//! allocates a kernel buffer for the transfer (for a 64 KiB NTB, four
+//! 16 KiB page allocations per URB) nor copies it at submission or reap.
+//! An IN transfer is made into a block that then goes to the caller as
+//! the completion's [`UsbfsBuffer`], and comes back when the caller
+//! submits it again: the pump parses the NTB where the device put it. An
+//! OUT transfer is sent from the caller's block as it is, or from a `Vec`
+//! copied into a block kept here. A descriptor that cannot be mapped (an
+//! older kernel, usbfs's memory limit) transfers through `Vec`s, as before.
 #![allow(unsafe_code)] // URBs and buffers lent to the kernel; each use says why it is sound.
 
+use super::block::{Mapped, Memory, UsbfsBuffer};
 use super::ioctl::{self, Urb};
 use mbim_transport::{Completion, TransportError};
 use rustix::fd::BorrowedFd;
@@ -26,16 +28,17 @@ use std::ptr::NonNull;
 
 /// A transfer's state.
 enum Slot {
-    /// Lent to the kernel: the URB (a leaked `Box`) and the buffer it
-    /// points into (the mapped block, if any, else the caller's), neither
-    /// touched until reaped.
+    /// Lent to the kernel: the URB (a leaked `Box`) and the memory it
+    /// points into (`staged` if any, else `buffer`'s), neither touched
+    /// until reaped.
     Flying {
         urb: NonNull<Urb>,
-        buffer: Vec<u8>,
-        mapped: Option<Mapped>,
+        buffer: UsbfsBuffer,
+        /// An OUT `Vec`'s contents, copied into a block for the kernel.
+        staged: Option<Mapped>,
     },
     /// Reaped (or refused at submission): waiting for the caller.
-    Done(Completion),
+    Done(Completion<UsbfsBuffer>),
 }
 
 /// One endpoint's transfers, oldest first.
@@ -47,53 +50,11 @@ pub(super) struct Urbs {
     /// fixed address, which a Vec's elements do not keep.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Urb>>,
-    /// Mapped blocks not lent to the kernel, kept for the next submissions.
+    /// Mapped blocks held by no buffer, kept for the next submissions.
     maps: Vec<Mapped>,
     /// Whether to map blocks: until the first mapping fails.
     mapping: bool,
 }
-
-/// A block of a usbfs descriptor's memory, mapped shared: the kernel's
-/// buffer for any URB that lies inside it.
-pub(super) struct Mapped {
-    start: NonNull<u8>,
-    len: usize,
-}
-
-impl Mapped {
-    /// Maps `len` bytes of `fd`'s memory (the kernel rounds the mapping
-    /// up to whole pages, and `munmap` the same length back).
-    fn new(fd: BorrowedFd<'_>, len: usize) -> Result<Self, Errno> {
-        // SAFETY: a new mapping at an address of the kernel's choosing,
-        // over no memory of ours; usbfs backs it with a kernel buffer of
-        // its own, which it keeps until the last URB in it is reaped.
-        let start = unsafe {
-            rustix::mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
-                rustix::mm::MapFlags::SHARED,
-                fd,
-                0,
-            )
-        }?;
-        NonNull::new(start.cast::<u8>())
-            .map(|start| Mapped { start, len })
-            .ok_or(Errno::NOMEM)
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: the mapping is this value's alone, and no URB is in it:
-        // a block lent to the kernel is only dropped once reaped (one
-        // abandoned in flight is leaked instead).
-        let _ = unsafe { rustix::mm::munmap(self.start.as_ptr().cast(), self.len) };
-    }
-}
-
-// SAFETY: the mapping is owned by this value alone and tied to no thread.
-unsafe impl Send for Mapped {}
 
 // SAFETY: the URBs behind the raw pointers are owned by this queue alone
 // (leaked boxes, reclaimed when reaped); nothing of them is tied to a
@@ -144,23 +105,27 @@ impl Urbs {
             .any(|slot| matches!(slot, Slot::Flying { .. }))
     }
 
-    /// Submits a transfer over `buffer`: for IN, into its first `length`
-    /// bytes of capacity (the caller reserved them); for OUT, of its
-    /// contents (`length` = its len). A submission the kernel refuses
+    /// A new buffer of at least `capacity` bytes: a mapped block if the
+    /// descriptor maps, else a `Vec`.
+    pub(super) fn lend(&mut self, fd: BorrowedFd<'_>, capacity: usize) -> UsbfsBuffer {
+        match self.map(fd, capacity) {
+            Some(block) => UsbfsBuffer::mapped(block),
+            None => Vec::with_capacity(capacity).into(),
+        }
+    }
+
+    /// Submits a transfer through `buffer`: for IN, of at most `length`
+    /// bytes into it (its contents dropped); for OUT, of its contents
+    /// (`length` = their length). A submission the kernel refuses
     /// completes at once, in its turn, with the reason.
     pub(super) fn submit(
         &mut self,
         fd: BorrowedFd<'_>,
-        mut buffer: Vec<u8>,
+        buffer: UsbfsBuffer,
         length: usize,
         flags: c_uint,
     ) {
-        let capacity = if self.is_in() {
-            buffer.capacity()
-        } else {
-            buffer.len()
-        };
-        let Ok(urb_length) = c_int::try_from(length.min(capacity)) else {
+        if c_int::try_from(length).is_err() {
             self.slots.push_back(Slot::Done(Completion {
                 buffer,
                 status: Err(TransportError::Other(format!(
@@ -168,26 +133,27 @@ impl Urbs {
                 ))),
             }));
             return;
+        }
+        let is_in = self.is_in();
+        let (mut buffer, staged) = if is_in {
+            (self.receive_into(fd, buffer, length), None)
+        } else {
+            self.stage(fd, buffer, length)
         };
-        let mapped = self.map(fd, length.min(capacity));
-        let target = match &mapped {
-            Some(block) => {
-                if !self.is_in() {
-                    // SAFETY: the block holds at least `length.min(capacity)`
-                    // bytes (`map`), which for OUT is at most the buffer's
-                    // contents; the block is not the kernel's until submitted.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            buffer.as_ptr(),
-                            block.start.as_ptr(),
-                            length.min(capacity),
-                        );
-                    }
-                }
-                block.start.as_ptr()
+        // The memory the URB points into, and how much of it it may use.
+        let (target, room) = match (&staged, &mut buffer.0) {
+            (Some(block), Memory::Owned(data)) => (block.as_ptr(), block.len().min(data.len())),
+            // `stage` never stages a block's contents: the block is sent.
+            (_, Memory::Mapped { block, len }) if is_in => {
+                *len = 0;
+                (block.as_ptr(), block.len())
             }
-            None => buffer.as_mut_ptr(),
+            (_, Memory::Mapped { block, len }) => (block.as_ptr(), (*len).min(block.len())),
+            (None, Memory::Owned(data)) if is_in => (data.as_mut_ptr(), data.capacity()),
+            (None, Memory::Owned(data)) => (data.as_mut_ptr(), data.len()),
         };
+        // At most `length`, which fits (checked above).
+        let urb_length = c_int::try_from(length.min(room)).unwrap_or(0);
         let urb = Urb::bulk(self.endpoint, flags, target, urb_length);
         let boxed = match self.spare.pop() {
             Some(mut spare) => {
@@ -198,7 +164,7 @@ impl Urbs {
         };
         let urb = NonNull::from(Box::leak(boxed));
         // SAFETY: the URB is a leaked box, and its buffer `urb_length`
-        // bytes of a mapped block or of the Vec's heap block (capacity for
+        // bytes of a mapped block or of a Vec's heap block (capacity for
         // IN, contents for OUT); the slot below keeps all of them,
         // untouched, until `reaped` or `abandon` (which leaks them) takes
         // them back.
@@ -206,13 +172,13 @@ impl Urbs {
             Ok(()) => self.slots.push_back(Slot::Flying {
                 urb,
                 buffer,
-                mapped,
+                staged,
             }),
             Err(errno) => {
                 // SAFETY: the kernel refused the URB, so it holds no
                 // reference to it: the box is ours again.
                 self.spare.push(unsafe { Box::from_raw(urb.as_ptr()) });
-                self.maps.extend(mapped);
+                self.maps.extend(staged);
                 self.slots.push_back(Slot::Done(Completion {
                     buffer,
                     status: Err(errno_error(errno)),
@@ -221,14 +187,68 @@ impl Urbs {
         }
     }
 
+    /// The memory an IN transfer of `length` bytes goes into: `buffer`'s
+    /// block if it is large enough, else a kept or new block (a `Vec` it
+    /// came in is then dropped: the pump's buffers become blocks on their
+    /// first submission), else the `Vec` with room reserved.
+    fn receive_into(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        buffer: UsbfsBuffer,
+        length: usize,
+    ) -> UsbfsBuffer {
+        let data = match buffer.0 {
+            Memory::Mapped { block, len } if block.len() >= length => {
+                return UsbfsBuffer(Memory::Mapped { block, len });
+            }
+            Memory::Mapped { block, .. } => {
+                self.maps.push(block);
+                Vec::new()
+            }
+            Memory::Owned(data) => data,
+        };
+        match self.map(fd, length) {
+            Some(block) => UsbfsBuffer::mapped(block),
+            None => {
+                let mut data = data;
+                data.clear();
+                data.reserve(length);
+                UsbfsBuffer(Memory::Owned(data))
+            }
+        }
+    }
+
+    /// An OUT transfer's memory: `buffer`'s block as it is, or a `Vec`'s
+    /// first `length` bytes copied into a kept or new block (`staged`),
+    /// else the `Vec` itself.
+    fn stage(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        buffer: UsbfsBuffer,
+        length: usize,
+    ) -> (UsbfsBuffer, Option<Mapped>) {
+        let Memory::Owned(data) = &buffer.0 else {
+            return (buffer, None);
+        };
+        let length = length.min(data.len());
+        let staged = self.map(fd, length);
+        if let Some(block) = &staged {
+            // SAFETY: the block holds at least `length` bytes (`map`), at
+            // most the Vec's contents; it is not the kernel's until
+            // submitted.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), block.as_ptr(), length) };
+        }
+        (buffer, staged)
+    }
+
     /// A mapped block of at least `len` bytes for a transfer: a kept one,
     /// else a new one; `None` for an empty transfer, or once mapping has
-    /// failed (the transfer then uses the caller's buffer).
+    /// failed (the transfer then uses a `Vec`).
     fn map(&mut self, fd: BorrowedFd<'_>, len: usize) -> Option<Mapped> {
         if len == 0 || !self.mapping {
             return None;
         }
-        if let Some(index) = self.maps.iter().position(|block| block.len >= len) {
+        if let Some(index) = self.maps.iter().position(|block| block.len() >= len) {
             return Some(self.maps.swap_remove(index));
         }
         match Mapped::new(fd, len) {
@@ -258,12 +278,12 @@ impl Urbs {
         };
         let Slot::Flying {
             urb,
-            buffer,
-            mapped,
+            mut buffer,
+            staged,
         } = std::mem::replace(
             slot,
             Slot::Done(Completion {
-                buffer: Vec::new(),
+                buffer: Vec::new().into(),
                 status: Ok(()),
             }),
         )
@@ -273,7 +293,6 @@ impl Urbs {
         // SAFETY: the kernel handed the URB back (reaped), so it no longer
         // refers to it or its buffer; the box was leaked at submission.
         let urb = unsafe { Box::from_raw(urb.as_ptr()) };
-        let mut buffer = buffer;
         let status = match urb.status {
             0 => Ok(()),
             status => Err(errno_error(Errno::from_raw_os_error(
@@ -281,36 +300,27 @@ impl Urbs {
             ))),
         };
         if is_in {
-            let mut received = usize::try_from(urb.actual_length)
-                .unwrap_or(0)
-                .min(buffer.capacity());
-            if let Some(block) = &mapped {
-                received = received.min(block.len);
-                // SAFETY: the kernel wrote `actual_length` bytes (at most
-                // `buffer_length`, itself at most the block's length and
-                // the buffer's capacity) into the block, and handed it back.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        block.start.as_ptr(),
-                        buffer.as_mut_ptr(),
-                        received,
-                    );
+            // Never more than `buffer_length`, itself at most the block's
+            // length or the Vec's capacity, to which it is capped anyway.
+            let received = usize::try_from(urb.actual_length).unwrap_or(0);
+            match &mut buffer.0 {
+                Memory::Mapped { block, len } => *len = received.min(block.len()),
+                Memory::Owned(data) => {
+                    let received = received.min(data.capacity());
+                    // SAFETY: the kernel copied `actual_length` bytes into
+                    // the Vec's capacity when it was reaped.
+                    unsafe { data.set_len(received) };
                 }
             }
-            // SAFETY: the kernel copied `actual_length` bytes into the
-            // buffer when it was reaped, or they were copied from the block
-            // just above (never more than `buffer_length`, itself at most
-            // the capacity, to which the length is capped).
-            unsafe { buffer.set_len(received) };
         }
-        self.maps.extend(mapped);
+        self.maps.extend(staged);
         self.spare.push(urb);
         *slot = Slot::Done(Completion { buffer, status });
         true
     }
 
     /// The oldest transfer, if it is done.
-    pub(super) fn pop_done(&mut self) -> Option<Completion> {
+    pub(super) fn pop_done(&mut self) -> Option<Completion<UsbfsBuffer>> {
         if !matches!(self.slots.front(), Some(Slot::Done(_))) {
             return None;
         }
@@ -333,7 +343,7 @@ impl Urbs {
     }
 
     /// Gives up on every transfer still in flight, completing each with
-    /// `status` and an empty buffer: the URB and its buffer are leaked on
+    /// `status` and an empty buffer: the URB and its memory are leaked on
     /// purpose, since the kernel may still write into them when (if ever)
     /// they are reaped. Only for when they cannot be reaped.
     pub(super) fn abandon(&mut self, status: &TransportError) -> usize {
@@ -341,12 +351,12 @@ impl Urbs {
         for slot in &mut self.slots {
             if matches!(slot, Slot::Flying { .. }) {
                 let done = Slot::Done(Completion {
-                    buffer: Vec::new(),
+                    buffer: Vec::new().into(),
                     status: Err(status.clone()),
                 });
-                if let Slot::Flying { buffer, mapped, .. } = std::mem::replace(slot, done) {
+                if let Slot::Flying { buffer, staged, .. } = std::mem::replace(slot, done) {
                     std::mem::forget(buffer);
-                    std::mem::forget(mapped);
+                    std::mem::forget(staged);
                     abandoned += 1;
                 }
             }
@@ -376,7 +386,8 @@ mod tests {
     use rustix::fd::{AsFd, OwnedFd};
 
     /// A descriptor that is no usbfs node: every submission is refused
-    /// (ENOTTY), so the queue's bookkeeping runs without a device.
+    /// (ENOTTY) and nothing maps, so the queue's bookkeeping runs without
+    /// a device.
     fn not_usbfs() -> OwnedFd {
         rustix::fs::open(
             "/dev/null",
@@ -386,20 +397,36 @@ mod tests {
         .unwrap()
     }
 
-    /// Puts a transfer in flight as the kernel would have taken it, for
-    /// the ordering tests.
-    fn fly(urbs: &mut Urbs, mut buffer: Vec<u8>) -> *mut Urb {
-        let length = c_int::try_from(buffer.capacity()).unwrap();
-        let urb = Box::into_raw(Box::new(Urb::bulk(
-            urbs.endpoint,
-            0,
-            buffer.as_mut_ptr(),
-            length,
-        )));
+    /// A descriptor that maps like usbfs's (shared memory) but takes no
+    /// URB (ENOTTY): a memfd of `len` bytes.
+    fn mappable(len: u64) -> OwnedFd {
+        let fd = rustix::fs::memfd_create("urbs", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        rustix::fs::ftruncate(&fd, len).unwrap();
+        fd
+    }
+
+    /// Where a buffer's memory starts.
+    fn address(buffer: &UsbfsBuffer) -> *const u8 {
+        match &buffer.0 {
+            Memory::Owned(data) => data.as_ptr(),
+            Memory::Mapped { block, .. } => block.as_ptr(),
+        }
+    }
+
+    /// Puts an IN transfer in flight into `buffer` as the kernel would have
+    /// taken it, for the ordering tests.
+    fn fly(urbs: &mut Urbs, buffer: impl Into<UsbfsBuffer>) -> *mut Urb {
+        let mut buffer = buffer.into();
+        let (target, room) = match &mut buffer.0 {
+            Memory::Owned(data) => (data.as_mut_ptr(), data.capacity()),
+            Memory::Mapped { block, .. } => (block.as_ptr(), block.len()),
+        };
+        let length = c_int::try_from(room).unwrap();
+        let urb = Box::into_raw(Box::new(Urb::bulk(urbs.endpoint, 0, target, length)));
         urbs.slots.push_back(Slot::Flying {
             urb: NonNull::new(urb).unwrap(),
             buffer,
-            mapped: None,
+            staged: None,
         });
         urb
     }
@@ -427,15 +454,19 @@ mod tests {
         complete(first, 0, b"one");
         assert!(urbs.reaped(first));
         let done = urbs.pop_done().unwrap();
-        assert_eq!(done.buffer, b"one");
+        assert_eq!(done.buffer.as_ref(), b"one");
         assert!(done.status.is_ok());
         assert!(urbs.pop_done().is_none(), "the second is still flying");
         complete(second, -libc_errno(Errno::CONNRESET), b"tw");
         assert!(urbs.reaped(second));
         let done = urbs.pop_done().unwrap();
         assert_eq!(done.status, Err(TransportError::Cancelled));
-        assert_eq!(done.buffer, b"tw", "a cancelled transfer keeps its data");
-        assert_eq!(urbs.pop_done().unwrap().buffer, b"three");
+        assert_eq!(
+            done.buffer.as_ref(),
+            b"tw",
+            "a cancelled transfer keeps its data"
+        );
+        assert_eq!(urbs.pop_done().unwrap().buffer.as_ref(), b"three");
         assert_eq!(urbs.pending(), 0);
         assert!(!urbs.has_flying());
         assert_eq!(urbs.spare.len(), 3, "the URBs are kept for reuse");
@@ -463,74 +494,134 @@ mod tests {
         let fd = not_usbfs();
         let mut urbs = Urbs::new(0x02);
         let flying = fly(&mut urbs, Vec::with_capacity(8));
-        urbs.submit(fd.as_fd(), b"data".to_vec(), 4, 0);
+        urbs.submit(fd.as_fd(), b"data".to_vec().into(), 4, 0);
         assert_eq!(urbs.pending(), 2);
         assert!(urbs.pop_done().is_none(), "behind the one in flight");
         complete(flying, 0, b"");
         assert!(urbs.reaped(flying));
         assert!(urbs.pop_done().unwrap().status.is_ok());
         let refused = urbs.pop_done().unwrap();
-        assert_eq!(refused.buffer, b"data", "the data comes back");
+        assert_eq!(refused.buffer.as_ref(), b"data", "the data comes back");
         assert!(matches!(refused.status, Err(TransportError::Other(_))));
     }
 
-    /// A descriptor that maps like usbfs's (shared memory) but takes no
-    /// URB (ENOTTY): a memfd of `len` bytes.
-    fn mappable(len: u64) -> OwnedFd {
-        let fd = rustix::fs::memfd_create("urbs", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
-        rustix::fs::ftruncate(&fd, len).unwrap();
-        fd
-    }
-
     #[test]
-    fn an_out_transfer_is_copied_into_a_mapped_block_kept_for_the_next() {
+    fn an_out_vec_is_copied_into_a_mapped_block_kept_for_the_next() {
         let fd = mappable(1 << 16);
         let mut urbs = Urbs::new(0x02);
-        urbs.submit(fd.as_fd(), b"data".to_vec(), 4, 0);
+        urbs.submit(fd.as_fd(), b"data".to_vec().into(), 4, 0);
         let refused = urbs.pop_done().unwrap();
-        assert_eq!(refused.buffer, b"data", "the data comes back");
+        assert_eq!(refused.buffer.as_ref(), b"data", "the data comes back");
+        assert!(!refused.buffer.is_mapped(), "the caller's Vec itself");
         assert!(matches!(refused.status, Err(TransportError::Other(_))));
         assert!(urbs.mapping);
         assert_eq!(urbs.maps.len(), 1, "the block is kept");
         let block = &urbs.maps[0];
         // SAFETY: the block holds at least the 4 bytes copied into it.
-        let copied = unsafe { std::slice::from_raw_parts(block.start.as_ptr(), 4) };
+        let copied = unsafe { std::slice::from_raw_parts(block.as_ptr(), 4) };
         assert_eq!(copied, b"data", "what the URB pointed at");
-        urbs.submit(fd.as_fd(), b"more".to_vec(), 4, 0);
-        assert_eq!(urbs.pop_done().unwrap().buffer, b"more");
+        urbs.submit(fd.as_fd(), b"more".to_vec().into(), 4, 0);
+        assert_eq!(urbs.pop_done().unwrap().buffer.as_ref(), b"more");
         assert_eq!(urbs.maps.len(), 1, "the same block again, no new one");
     }
 
     #[test]
-    fn an_in_transfer_into_a_mapped_block_reaches_the_caller_s_buffer() {
+    fn an_in_transfer_is_received_into_a_block_lent_to_the_caller() {
         let fd = mappable(1 << 16);
         let mut urbs = Urbs::new(0x81);
-        let block = Mapped::new(fd.as_fd(), 64).unwrap();
-        let urb = Box::into_raw(Box::new(Urb::bulk(0x81, 0, block.start.as_ptr(), 64)));
-        urbs.slots.push_back(Slot::Flying {
-            urb: NonNull::new(urb).unwrap(),
-            buffer: Vec::with_capacity(64),
-            mapped: Some(block),
-        });
+        let lent = urbs.lend(fd.as_fd(), 64);
+        assert!(lent.is_mapped());
+        assert!(lent.as_ref().is_empty());
+        let block = address(&lent);
+        let urb = fly(&mut urbs, lent);
+        // SAFETY: the test's own URB, flying.
+        assert_eq!(unsafe { (*urb).buffer.cast::<u8>() }.cast_const(), block);
         complete(urb, 0, b"received");
         assert!(urbs.reaped(urb));
         let done = urbs.pop_done().unwrap();
         assert!(done.status.is_ok());
-        assert_eq!(done.buffer, b"received");
-        assert_eq!(urbs.maps.len(), 1, "the block is kept for the next");
+        assert!(done.buffer.is_mapped(), "the block itself, not a copy");
+        assert_eq!(address(&done.buffer), block);
+        assert_eq!(done.buffer.as_ref(), b"received");
+        assert!(urbs.maps.is_empty(), "the caller holds the block");
     }
 
     #[test]
-    fn a_descriptor_that_does_not_map_uses_the_caller_s_buffer() {
+    fn a_lent_block_submitted_again_is_used_again() {
+        let fd = mappable(1 << 16);
+        let mut urbs = Urbs::new(0x81);
+        // A Vec becomes a block on its first submission (which the memfd
+        // refuses, so it comes straight back).
+        urbs.submit(fd.as_fd(), Vec::with_capacity(100).into(), 100, 0);
+        let first = urbs.pop_done().unwrap().buffer;
+        assert!(first.is_mapped());
+        let block = address(&first);
+        urbs.submit(fd.as_fd(), first, 100, 0);
+        let again = urbs.pop_done().unwrap().buffer;
+        assert_eq!(address(&again), block, "the same block");
+        assert!(again.as_ref().is_empty(), "its old contents are dropped");
+        assert!(urbs.maps.is_empty());
+        // Too small for a longer transfer: kept here, and a larger one lent.
+        let page = rustix::param::page_size();
+        urbs.submit(fd.as_fd(), again, page + 1, 0);
+        let larger = urbs.pop_done().unwrap().buffer;
+        assert!(larger.is_mapped());
+        assert_ne!(address(&larger), block);
+        assert_eq!(urbs.maps.len(), 1, "the smaller block is kept");
+        assert_eq!(urbs.maps[0].as_ptr().cast_const(), block);
+        // And lent again for a transfer it fits.
+        assert_eq!(address(&urbs.lend(fd.as_fd(), 64)), block);
+    }
+
+    #[test]
+    fn a_lent_block_stays_readable_after_the_queue_is_cancelled_and_gone() {
+        let fd = mappable(1 << 16);
+        let mut urbs = Urbs::new(0x81);
+        let first = urbs.lend(fd.as_fd(), 64);
+        let second = urbs.lend(fd.as_fd(), 64);
+        let done = fly(&mut urbs, first);
+        let _still_flying = fly(&mut urbs, second);
+        complete(done, 0, b"kept");
+        assert!(urbs.reaped(done));
+        let held = urbs.pop_done().unwrap().buffer;
+        // The rest is cancelled and cannot be reaped: abandoned, its block
+        // leaked (never unmapped under the kernel); the caller's is its own.
+        assert_eq!(urbs.abandon(&TransportError::Cancelled), 1);
+        let abandoned = urbs.pop_done().unwrap();
+        assert_eq!(abandoned.status, Err(TransportError::Cancelled));
+        assert!(abandoned.buffer.as_ref().is_empty());
+        drop(urbs);
+        drop(fd);
+        assert_eq!(held.as_ref(), b"kept");
+        assert_eq!(Vec::from(held), b"kept", "a block turns into a Vec copy");
+    }
+
+    #[test]
+    fn a_descriptor_that_does_not_map_uses_vecs() {
         let fd = not_usbfs();
         let mut urbs = Urbs::new(0x02);
-        urbs.submit(fd.as_fd(), b"data".to_vec(), 4, 0);
+        urbs.submit(fd.as_fd(), b"data".to_vec().into(), 4, 0);
         assert!(
             !urbs.mapping,
             "mapping /dev/null fails, and is not tried again"
         );
         assert!(urbs.maps.is_empty());
-        assert_eq!(urbs.pop_done().unwrap().buffer, b"data");
+        assert_eq!(urbs.pop_done().unwrap().buffer.as_ref(), b"data");
+        let mut bulk_in = Urbs::new(0x81);
+        let lent = bulk_in.lend(fd.as_fd(), 64);
+        assert!(!lent.is_mapped(), "a Vec instead");
+        assert!(!bulk_in.mapping);
+        bulk_in.submit(fd.as_fd(), lent, 64, 0);
+        let back = bulk_in.pop_done().unwrap().buffer;
+        assert!(!back.is_mapped());
+        let Memory::Owned(data) = &back.0 else {
+            unreachable!()
+        };
+        assert!(data.capacity() >= 64, "room reserved for the transfer");
+        let urb = fly(&mut bulk_in, back);
+        complete(urb, 0, b"received");
+        assert!(bulk_in.reaped(urb));
+        assert_eq!(bulk_in.pop_done().unwrap().buffer.as_ref(), b"received");
     }
 
     #[test]
@@ -540,7 +631,7 @@ mod tests {
         assert_eq!(urbs.abandon(&TransportError::Disconnected), 1);
         let done = urbs.pop_done().unwrap();
         assert_eq!(done.status, Err(TransportError::Disconnected));
-        assert!(done.buffer.is_empty());
+        assert!(done.buffer.as_ref().is_empty());
     }
 
     #[test]
