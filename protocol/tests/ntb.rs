@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use mbim_protocol::ntb::{
-    BuildLimits, Datagram, Direction, LimitsError, NdpErrorKind, NdpSignature, Ntb, NtbBuilder,
-    NtbError, NtbFormat, NtbParameters, NtbParametersError, PushError, MAX_NDPS,
+    BlockBuffer, BuildLimits, Datagram, Direction, LimitsError, NdpErrorKind, NdpSignature, Ntb,
+    NtbBuilder, NtbError, NtbFormat, NtbParameters, NtbParametersError, PushError, MAX_NDPS,
 };
 use proptest::prelude::*;
 
@@ -1082,6 +1082,96 @@ fn finish_into_lengthens_a_short_spare_as_the_block_needs() {
         assert_eq!(spare, expected, "block {round}");
         copying.reset();
     }
+}
+
+/// A buffer of fixed capacity, like a pipe's mapped transfer block: it
+/// refuses to grow past it.
+struct Fixed {
+    memory: Vec<u8>,
+    len: usize,
+}
+
+impl Fixed {
+    fn new(capacity: usize) -> Self {
+        Fixed {
+            memory: vec![0xee; capacity],
+            len: 0,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Fixed {
+    fn as_ref(&self) -> &[u8] {
+        &self.memory[..self.len]
+    }
+}
+
+impl AsMut<[u8]> for Fixed {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.memory[..self.len]
+    }
+}
+
+impl BlockBuffer for Fixed {
+    fn set_len_zeroed(&mut self, len: usize) -> bool {
+        if len > self.memory.len() {
+            return false;
+        }
+        if len > self.len {
+            self.memory[self.len..len].fill(0);
+        }
+        self.len = len;
+        true
+    }
+}
+
+/// A builder over buffers of the block size it was made for (`new_in`,
+/// then the buffers it is given) builds the blocks a `Vec` builder does;
+/// one over a buffer too short for a block calls it full where the buffer
+/// ends, never writing past it.
+#[test]
+fn a_builder_in_fixed_buffers_builds_what_one_in_vecs_does() {
+    let limits = BuildLimits {
+        max_size: 8192,
+        max_datagrams: 0,
+        divisor: 4,
+        remainder: 2,
+        ndp_alignment: 8,
+    };
+    let size = limits.max_block_len(NtbFormat::Ntb16);
+    let mut vecs = NtbBuilder::new(NtbFormat::Ntb16, limits).unwrap();
+    let mut fixed = NtbBuilder::new_in(NtbFormat::Ntb16, limits, Fixed::new(size)).unwrap();
+    assert_eq!(fixed.max_block_len(), size);
+    let mut spare = Fixed::new(size);
+    for round in 0..4usize {
+        let mut index = 0usize;
+        loop {
+            let datagram = vec![
+                u8::try_from((index + round) % 251).unwrap();
+                1 + (index * 131 + round) % 1400
+            ];
+            let signature = NdpSignature::Ips(u8::try_from(index % 2).unwrap());
+            let pushed = vecs.push(signature, &datagram);
+            assert_eq!(fixed.push(signature, &datagram), pushed, "push {index}");
+            index += 1;
+            if pushed.is_err() || (round == 1 && index == 2) {
+                break;
+            }
+        }
+        let expected = vecs.finish().unwrap().to_vec();
+        assert!(fixed.finish_into(&mut spare));
+        assert_eq!(spare.as_ref(), &expected[..], "block {round}");
+        vecs.reset();
+    }
+    let mut short = NtbBuilder::new_in(NtbFormat::Ntb16, limits, Fixed::new(3000)).unwrap();
+    let mut pushed = 0;
+    while short.push(NdpSignature::Ips(0), &[0x45; 1000]) == Ok(()) {
+        pushed += 1;
+    }
+    assert_eq!(pushed, 2, "a third datagram would end past the buffer");
+    let block = short.finish().unwrap();
+    assert!(block.len() <= 3000);
+    Ntb::new_checked(block).unwrap();
 }
 
 /// A datagram written in place (`push_with`) makes the same block as one

@@ -14,13 +14,15 @@
 //! * the bulk pipes as transfer queues — submit buffers, await completions in
 //!   order — which lets the data path keep several transfers in flight and
 //!   reuse their buffers, as nusb does. Each pipe names its buffer type: a
-//!   `Vec<u8>` for most, a block of memory the kernel transfers into
-//!   directly for the daemon's usbfs IN pipe, so the data path reads a
-//!   received block where the device put it instead of a copy.
+//!   `Vec<u8>` for most, a block of memory the kernel transfers into and
+//!   out of directly for the daemon's usbfs pipes, so the data path parses
+//!   a received NTB where the device put it, and builds an outgoing one
+//!   where the device will take it from, instead of copying either.
 //!
 //! The crate only defines the interface: no runtime, no I/O. The futures it
 //! returns are `Send`, so a tokio task can own a transport.
 
+use mbim_protocol::ntb::BlockBuffer;
 use mbim_protocol::usb::{ClassRequest, Notification};
 use std::future::Future;
 
@@ -62,12 +64,12 @@ pub struct Completion<B = Vec<u8>> {
 /// Transfers complete in submission order. Dropping the pipe cancels what is
 /// still pending.
 pub trait Pipe: Send {
-    /// The buffers this pipe transfers into or from. A buffer made from a
-    /// `Vec<u8>` is always accepted, and any buffer turns into one (a copy
-    /// if it is not one already); a pipe may lend buffers of its own
-    /// ([`buffer`](Self::buffer)), which come back in its completions and
-    /// are best submitted again as they are.
-    type Buffer: AsRef<[u8]> + From<Vec<u8>> + Into<Vec<u8>> + Send + 'static;
+    /// The buffers this pipe transfers into or from: read as bytes, and
+    /// written as an NTB is built in them ([`BlockBuffer`]). A buffer made
+    /// from a `Vec<u8>` is always accepted; a pipe may lend buffers of its
+    /// own ([`buffer`](Self::buffer)), which come back in its completions
+    /// and are best submitted again as they are.
+    type Buffer: BlockBuffer + From<Vec<u8>> + std::fmt::Debug + Send + 'static;
 
     /// A new buffer of at least `capacity` bytes for this pipe: by default
     /// an empty `Vec`; a pipe whose device can transfer straight into
@@ -104,7 +106,7 @@ pub trait InPipe: Pipe {
 
 /// A host-to-device pipe.
 pub trait OutPipe: Pipe {
-    /// Queues `data` to be sent. A transfer whose length is a multiple of the
+    /// Queues `data` (its bytes, `as_ref()`) to be sent. A transfer whose length is a multiple of the
     /// endpoint's packet size is terminated by a zero-length packet, as NCM
     /// requires, unless it is exactly the largest NTB the function accepts.
     fn submit(&mut self, data: Self::Buffer);

@@ -154,11 +154,13 @@ pub(crate) type Exit = Result<StopReason, DatapathError>;
 
 /// The pump of one executor; see the [module documentation](self).
 #[derive(Debug)]
-pub struct Pump<I, O> {
+pub struct Pump<I, O: OutPipe> {
     bulk_in: I,
     bulk_out: O,
     config: PumpConfig,
-    builder: NtbBuilder,
+    /// Builds each NTB in a buffer of the OUT pipe's (on usbfs, the mapped
+    /// block the device is sent from).
+    builder: NtbBuilder<O::Buffer>,
     counters: Arc<Counters>,
     /// Further sessions carried beside `config.session_id`, if any.
     sessions: Option<SessionTable>,
@@ -168,11 +170,10 @@ impl<I: InPipe, O: OutPipe> Pump<I, O> {
     /// A pump over the data pipes of a connected function. Allocates every
     /// buffer it will use (transfers, NTB builder, read buffer) here or when
     /// it starts, none per packet.
-    pub fn new(bulk_in: I, bulk_out: O, config: PumpConfig) -> Result<Self, DatapathError> {
-        let builder = NtbBuilder::new(
-            config.format,
-            BuildLimits::from_parameters(&config.parameters),
-        )?;
+    pub fn new(bulk_in: I, mut bulk_out: O, config: PumpConfig) -> Result<Self, DatapathError> {
+        let limits = BuildLimits::from_parameters(&config.parameters);
+        let first = bulk_out.buffer(limits.max_block_len(config.format));
+        let builder = NtbBuilder::new_in(config.format, limits, first)?;
         if config.in_transfer_size == 0 || config.in_transfer_size > config.format.max_block_len() {
             return Err(DatapathError::InTransferSize(config.in_transfer_size));
         }

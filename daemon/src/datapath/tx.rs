@@ -37,13 +37,15 @@ impl From<Halt> for Exit {
 }
 
 /// The NTB being built and the OUT pipe it goes to.
-struct Sender<'a, O> {
+struct Sender<'a, O: OutPipe> {
     bulk_out: &'a mut O,
-    builder: &'a mut NtbBuilder,
+    /// Builds in the pipe's buffers, so a block is sent from where it was
+    /// built.
+    builder: &'a mut NtbBuilder<O::Buffer>,
     counters: &'a Counters,
     signature: NdpSignature,
     /// OUT buffers not in flight; the pipe holds the others.
-    free: Vec<Vec<u8>>,
+    free: Vec<O::Buffer>,
     out_transfers: usize,
     flush_delay: Duration,
     /// When the oldest datagram in the builder must be sent.
@@ -60,7 +62,7 @@ impl<O: OutPipe> Sender<'_, O> {
     /// Takes a finished OUT transfer back: its buffer goes to the free list.
     async fn reclaim(&mut self, completion: Completion<O::Buffer>) -> Result<(), Halt> {
         if self.free.len() < self.out_transfers {
-            self.free.push(completion.buffer.into());
+            self.free.push(completion.buffer);
         }
         match completion.status {
             Ok(()) => {
@@ -98,7 +100,7 @@ impl<O: OutPipe> Sender<'_, O> {
                 }
                 for buffer in buffers {
                     if self.free.len() < self.out_transfers {
-                        self.free.push(buffer.into());
+                        self.free.push(buffer);
                     }
                 }
                 Ok(())
@@ -120,7 +122,7 @@ impl<O: OutPipe> Sender<'_, O> {
 
     /// A free OUT buffer, waiting for a transfer to complete if all are in
     /// flight (backpressure: meanwhile the device queue holds the packets).
-    async fn take_buffer(&mut self) -> Result<Vec<u8>, Halt> {
+    async fn take_buffer(&mut self) -> Result<O::Buffer, Halt> {
         loop {
             if let Some(buffer) = self.free.pop() {
                 return Ok(buffer);
@@ -128,7 +130,7 @@ impl<O: OutPipe> Sender<'_, O> {
             if self.bulk_out.pending() == 0 {
                 // Every buffer is either free or in flight, so this only
                 // happens if a completion's buffer was dropped; replace it.
-                return Ok(Vec::with_capacity(self.builder.max_block_len()));
+                return Ok(self.bulk_out.buffer(self.builder.max_block_len()));
             }
             let completion = self.bulk_out.next_complete().await;
             self.reclaim(completion).await?;
@@ -145,7 +147,7 @@ impl<O: OutPipe> Sender<'_, O> {
         // The block leaves in the builder's own buffer, and the free buffer
         // becomes the builder's: no copy of the block.
         if self.builder.finish_into(&mut buffer) {
-            self.bulk_out.submit(buffer.into());
+            self.bulk_out.submit(buffer);
             self.counters.tx_ntb();
         } else {
             self.free.push(buffer);
@@ -229,7 +231,7 @@ impl<O: OutPipe> Sender<'_, O> {
 }
 
 /// The transmit half of a pump.
-pub(super) struct Tx<'a, O> {
+pub(super) struct Tx<'a, O: OutPipe> {
     sender: Sender<'a, O>,
     /// Packets of further sessions (datapath::sessions), if carried.
     uplink: Option<&'a mut mpsc::Receiver<Uplink>>,
@@ -245,7 +247,7 @@ pub(super) struct Tx<'a, O> {
 impl<'a, O: OutPipe> Tx<'a, O> {
     pub(super) fn new(
         bulk_out: &'a mut O,
-        builder: &'a mut NtbBuilder,
+        builder: &'a mut NtbBuilder<O::Buffer>,
         config: &PumpConfig,
         counters: &'a Counters,
         uplink: Option<&'a mut mpsc::Receiver<Uplink>>,
@@ -253,7 +255,7 @@ impl<'a, O: OutPipe> Tx<'a, O> {
         builder.reset();
         let out_transfers = config.out_transfers.max(1);
         let free = (0..out_transfers)
-            .map(|_| Vec::with_capacity(builder.max_block_len()))
+            .map(|_| bulk_out.buffer(builder.max_block_len()))
             .collect();
         Tx {
             uplink,

@@ -92,7 +92,8 @@ pub enum DataOut {
 }
 
 /// Forwards the [`Pipe`] methods to whichever pipe it is, `$buffer` being
-/// the usbfs pipe's buffer type (nusb's `Vec`s convert to and from it).
+/// the usbfs pipe's buffer type (nusb's `Vec`s convert to and from it: a
+/// `Vec` in it is moved, never copied, and nusb is lent no block).
 macro_rules! forward_pipe {
     ($name:ident, $buffer:ty) => {
         impl Pipe for $name {
@@ -143,7 +144,7 @@ macro_rules! forward_pipe {
 }
 
 forward_pipe!(DataIn, UsbfsBuffer);
-forward_pipe!(DataOut, Vec<u8>);
+forward_pipe!(DataOut, UsbfsBuffer);
 
 impl InPipe for DataIn {
     fn submit(&mut self, buffer: UsbfsBuffer, length: usize) {
@@ -155,10 +156,10 @@ impl InPipe for DataIn {
 }
 
 impl OutPipe for DataOut {
-    fn submit(&mut self, data: Vec<u8>) {
+    fn submit(&mut self, data: UsbfsBuffer) {
         match self {
             DataOut::Usbfs(pipe) => pipe.submit(data),
-            DataOut::Nusb(pipe) => pipe.submit(data),
+            DataOut::Nusb(pipe) => pipe.submit(data.into()),
         }
     }
 }

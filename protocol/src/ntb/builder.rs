@@ -78,6 +78,16 @@ impl BuildLimits {
             ndp_alignment: parameters.out_alignment,
         }
     }
+
+    /// The largest block a builder of `format` lays out under these
+    /// limits (its [`max_block_len`](NtbBuilder::max_block_len)): the
+    /// device's limit, capped by the format and by [`MAX_BUILD_SIZE`].
+    pub fn max_block_len(&self, format: NtbFormat) -> usize {
+        usize::try_from(self.max_size)
+            .unwrap_or(usize::MAX)
+            .min(format.max_block_len())
+            .min(MAX_BUILD_SIZE)
+    }
 }
 
 /// Limits no block can be built under.
@@ -138,9 +148,27 @@ struct Session {
     cursor: usize,
 }
 
+/// Memory an [`NtbBuilder`] builds its blocks in: a `Vec<u8>`, or a
+/// transfer buffer of a pipe (memory the device sends from directly), so a
+/// finished block goes out without a copy.
+pub trait BlockBuffer: AsRef<[u8]> + AsMut<[u8]> {
+    /// Sets its length to `len` bytes, the bytes it gains zeroed; `false`,
+    /// and unchanged, if it cannot hold that many.
+    fn set_len_zeroed(&mut self, len: usize) -> bool;
+}
+
+impl BlockBuffer for Vec<u8> {
+    fn set_len_zeroed(&mut self, len: usize) -> bool {
+        self.resize(len, 0);
+        true
+    }
+}
+
 /// Aggregates datagrams into NTBs; see the [module documentation](self).
+/// Blocks are built in a `B`, a `Vec<u8>` unless made with
+/// [`new_in`](Self::new_in).
 #[derive(Debug, Clone)]
-pub struct NtbBuilder {
+pub struct NtbBuilder<B = Vec<u8>> {
     format: NtbFormat,
     max_size: usize,
     max_datagrams: usize,
@@ -153,7 +181,7 @@ pub struct NtbBuilder {
     /// Worst-case padding before each NDP after the first.
     ndp_padding: usize,
     max_datagram_len: usize,
-    buf: Vec<u8>,
+    buf: B,
     data_end: usize,
     /// Sized to `max_datagrams` once; the first `count` are this block's.
     entries: Vec<Entry>,
@@ -189,6 +217,18 @@ impl NtbBuilder {
     /// A builder for blocks of `format` under `limits`, with its buffers
     /// allocated once here.
     pub fn new(format: NtbFormat, limits: BuildLimits) -> Result<Self, LimitsError> {
+        let mut builder = NtbBuilder::new_in(format, limits, Vec::new())?;
+        builder.buf = vec![0; builder.max_size];
+        Ok(builder)
+    }
+}
+
+impl<B: BlockBuffer> NtbBuilder<B> {
+    /// A builder for blocks of `format` under `limits` that builds the
+    /// first in `buffer` (lengthened as blocks need, as far as it can
+    /// hold: a block that would not fit it is full), and each next one in
+    /// the buffer [`finish_into`](Self::finish_into) is given.
+    pub fn new_in(format: NtbFormat, limits: BuildLimits, buffer: B) -> Result<Self, LimitsError> {
         if limits.divisor == 0 {
             return Err(LimitsError::DivisorZero);
         }
@@ -201,10 +241,7 @@ impl NtbBuilder {
         if !limits.ndp_alignment.is_power_of_two() {
             return Err(LimitsError::Alignment(limits.ndp_alignment));
         }
-        let max_size = usize::try_from(limits.max_size)
-            .unwrap_or(usize::MAX)
-            .min(format.max_block_len())
-            .min(MAX_BUILD_SIZE);
+        let max_size = limits.max_block_len(format);
         let entry_len = format.entry_len();
         let ndp_alignment = usize::from(limits.ndp_alignment).max(4);
         // Every NDP is a whole number of `unit`s long, so after an aligned NDP
@@ -227,7 +264,7 @@ impl NtbBuilder {
             ndp_fixed,
             ndp_padding: ndp_alignment.saturating_sub(unit),
             max_datagram_len: 0,
-            buf: Vec::new(),
+            buf: buffer,
             data_end: format.nth_len(),
             entries: Vec::new(),
             count: 0,
@@ -254,7 +291,6 @@ impl NtbBuilder {
             max_datagrams = max_datagrams.min(usize::from(limits.max_datagrams));
         }
         builder.max_datagrams = max_datagrams;
-        builder.buf = vec![0; max_size];
         builder.entries = vec![Entry::default(); max_datagrams];
         builder.sessions = Vec::with_capacity(max_datagrams);
         Ok(builder)
@@ -445,7 +481,7 @@ impl NtbBuilder {
             return None;
         }
         // `from <= start <= end`, so this is all of `from..end` in bounds.
-        if end > self.buf.len() {
+        if end > self.buf.as_ref().len() {
             self.grow(end)?;
         }
         // Padding is zeroed so a block never carries bytes of an earlier
@@ -456,23 +492,25 @@ impl NtbBuilder {
         if start != from {
             match self
                 .buf
+                .as_mut()
                 .get_mut(from..)
                 .and_then(<[u8]>::first_chunk_mut::<16>)
             {
                 Some(window) if start - from <= 16 => *window = [0; 16],
                 _ => {
-                    if let Some(padding) = self.buf.get_mut(from..start) {
+                    if let Some(padding) = self.buf.as_mut().get_mut(from..start) {
                         padding.fill(0);
                     }
                 }
             }
         }
-        self.buf.get_mut(start..end)
+        self.buf.as_mut().get_mut(start..end)
     }
 
     /// Lengthens the buffer to hold `end` bytes (and a step more, up to
     /// `max_size`, so a block that fills a short buffer grows it now and
-    /// then, not on every push); `None` beyond `max_size`. The buffer is
+    /// then, not on every push); `None` beyond `max_size` or what the
+    /// buffer holds. The buffer is
     /// only as long as the blocks built in it have needed: a buffer
     /// received from [`finish_into`](Self::finish_into) is as long as the
     /// block it last carried, and zeroing it up to `max_size` there would
@@ -485,8 +523,11 @@ impl NtbBuilder {
             return None;
         }
         let length = end.saturating_add(GROWTH_STEP).min(self.max_size);
-        self.buf.resize(length, 0);
-        Some(())
+        if self.buf.set_len_zeroed(length) || self.buf.set_len_zeroed(end) {
+            Some(())
+        } else {
+            None
+        }
     }
 
     /// Everything `push` does not do inline: the first push of a block or of
@@ -601,7 +642,7 @@ impl NtbBuilder {
                 }
             }
         }
-        self.buf.get(..self.finished?)
+        self.buf.as_ref().get(..self.finished?)
     }
 
     /// Finishes the block and hands it over without copying it: the
@@ -610,12 +651,13 @@ impl NtbBuilder {
     /// allocation (lengthened as that block needs). A transmit loop that
     /// recycles its transfer buffers thus never copies a block. Returns
     /// `false`, `spare` untouched, if no datagram was pushed.
-    pub fn finish_into(&mut self, spare: &mut Vec<u8>) -> bool {
+    pub fn finish_into(&mut self, spare: &mut B) -> bool {
         let Some(block_len) = self.finish().map(<[u8]>::len) else {
             return false;
         };
         std::mem::swap(&mut self.buf, spare);
-        spare.truncate(block_len);
+        // Shorter than it is: never refused.
+        spare.set_len_zeroed(block_len);
         // The next block is built in the spare as long as it is, grown only
         // as far as that block needs (`grow`): stale bytes of an earlier
         // block are harmless, as `place` and `write_block` write or zero
@@ -665,9 +707,10 @@ impl NtbBuilder {
         if at > *max_size {
             return None;
         }
-        if buf.len() < at {
-            buf.resize(at, 0);
+        if buf.as_ref().len() < at && !buf.set_len_zeroed(at) {
+            return None;
         }
+        let buf = buf.as_mut();
         let mut at = *data_end;
         for session in sessions.iter_mut() {
             let start = align_up(at, alignment);

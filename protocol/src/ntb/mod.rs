@@ -21,7 +21,7 @@ pub mod params;
 pub mod parse;
 pub mod wire;
 
-pub use builder::{BuildLimits, LimitsError, NtbBuilder, PushError};
+pub use builder::{BlockBuffer, BuildLimits, LimitsError, NtbBuilder, PushError};
 pub use params::{Direction, NtbParameters, NtbParametersError};
 pub use parse::{Datagram, Datagrams, NdpErrorKind, Ntb, NtbError, MAX_NDPS};
 

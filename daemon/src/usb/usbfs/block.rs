@@ -1,8 +1,9 @@
 //! The memory of usbfs transfers: blocks of the data interface's
 //! descriptor mapped into mbimd (usbfs zero-copy, Linux 4.6 on), which the
 //! kernel transfers into and out of directly, and the buffer the pipes lend
-//! the pump: such a block, or a plain `Vec` where the descriptor cannot be
-//! mapped (an older kernel, usbfs's memory limit).
+//! the pump, which parses received NTBs and builds outgoing ones in it:
+//! such a block, or a plain `Vec` where the descriptor cannot be mapped (an
+//! older kernel, usbfs's memory limit).
 //!
 //! A block is the kernel's only while a URB in it is in flight, and then
 //! only the URB's slot in `urb.rs` holds it; whoever holds a
@@ -10,6 +11,7 @@
 //! read and written as plain bytes.
 #![allow(unsafe_code)] // Mapping, unmapping and viewing the blocks; each use says why it is sound.
 
+use mbim_protocol::ntb::BlockBuffer;
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use std::ptr::NonNull;
@@ -108,6 +110,41 @@ impl AsRef<[u8]> for UsbfsBuffer {
                 // URB is in it while a buffer holds it (module docs), so
                 // nothing writes it under this shared view.
                 unsafe { std::slice::from_raw_parts(block.as_ptr(), (*len).min(block.len())) }
+            }
+        }
+    }
+}
+
+impl AsMut<[u8]> for UsbfsBuffer {
+    fn as_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Memory::Owned(data) => data,
+            Memory::Mapped { block, len } => {
+                // SAFETY: as for `as_ref`; `&mut self` makes this view the
+                // only one, and the kernel does not touch the block while
+                // the buffer holds it.
+                unsafe { std::slice::from_raw_parts_mut(block.as_ptr(), (*len).min(block.len())) }
+            }
+        }
+    }
+}
+
+impl BlockBuffer for UsbfsBuffer {
+    fn set_len_zeroed(&mut self, new_len: usize) -> bool {
+        match &mut self.0 {
+            Memory::Owned(data) => data.set_len_zeroed(new_len),
+            Memory::Mapped { block, len } => {
+                if new_len > block.len() {
+                    return false;
+                }
+                let old = *len;
+                *len = new_len;
+                if new_len > old {
+                    if let Some(gained) = self.as_mut().get_mut(old..) {
+                        gained.fill(0);
+                    }
+                }
+                true
             }
         }
     }

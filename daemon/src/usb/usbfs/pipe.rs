@@ -482,7 +482,7 @@ pub struct UsbfsBulkOut {
     out_max_size: Option<usize>,
 }
 
-usbfs_pipe!(UsbfsBulkOut, Direction::Out, Vec<u8>);
+usbfs_pipe!(UsbfsBulkOut, Direction::Out, UsbfsBuffer);
 
 impl UsbfsBulkOut {
     pub(super) fn new(
@@ -497,22 +497,21 @@ impl UsbfsBulkOut {
         }
     }
 
-    /// The pump builds its NTBs in `Vec`s, copied into a mapped block at
-    /// submission: it is lent none.
+    /// A block of `capacity` bytes lent to the pump, which builds an NTB
+    /// in it and submits it to be sent from where it is.
     fn lend(&self, capacity: usize) -> UsbfsBuffer {
-        Vec::with_capacity(capacity).into()
+        self.shared.lend(Direction::Out, capacity)
     }
 }
 
 impl OutPipe for UsbfsBulkOut {
-    fn submit(&mut self, data: Vec<u8>) {
-        let length = data.len();
+    fn submit(&mut self, data: UsbfsBuffer) {
+        let length = data.as_ref().len();
         let flags = if needs_zlp(length, self.max_packet_size, self.out_max_size) {
             ioctl::URB_ZERO_PACKET
         } else {
             0
         };
-        self.shared
-            .submit(Direction::Out, data.into(), length, flags);
+        self.shared.submit(Direction::Out, data, length, flags);
     }
 }

@@ -383,6 +383,7 @@ impl Drop for Urbs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mbim_protocol::ntb::BlockBuffer;
     use rustix::fd::{AsFd, OwnedFd};
 
     /// A descriptor that is no usbfs node: every submission is refused
@@ -594,6 +595,30 @@ mod tests {
         drop(fd);
         assert_eq!(held.as_ref(), b"kept");
         assert_eq!(Vec::from(held), b"kept", "a block turns into a Vec copy");
+    }
+
+    #[test]
+    fn an_out_block_lent_is_sent_from_where_it_was_built() {
+        let fd = mappable(1 << 16);
+        let mut urbs = Urbs::new(0x02);
+        let mut lent = urbs.lend(fd.as_fd(), 100);
+        assert!(lent.is_mapped());
+        let page = rustix::param::page_size();
+        assert!(!lent.set_len_zeroed(page + 1), "no more than the block");
+        assert!(lent.set_len_zeroed(8));
+        assert_eq!(lent.as_ref(), [0; 8], "gained bytes are zeroed");
+        lent.as_mut()[..4].copy_from_slice(b"data");
+        assert!(lent.set_len_zeroed(4));
+        let block = address(&lent);
+        urbs.submit(fd.as_fd(), lent, 4, 0);
+        let refused = urbs.pop_done().unwrap();
+        assert!(matches!(refused.status, Err(TransportError::Other(_))));
+        assert_eq!(address(&refused.buffer), block, "the block itself");
+        assert_eq!(refused.buffer.as_ref(), b"data");
+        assert!(urbs.maps.is_empty(), "nothing was staged");
+        let mut again = refused.buffer;
+        assert!(again.set_len_zeroed(6));
+        assert_eq!(again.as_ref(), b"data\0\0", "stale bytes are zeroed");
     }
 
     #[test]
