@@ -8,11 +8,12 @@
 //! something new for them, and sleep until the model's next timer
 //! otherwise, so delayed OPENs and traffic generation advance even without
 //! [`SimModem::run`]. A change to the data pipes alone wakes only the
-//! waiters it concerns: what is queued for the host (an NTB taken on bulk
-//! OUT, the real network's datagrams) bulk IN's, a block taken on bulk IN
-//! the network reader's wait for room, once there is the room it asked
-//! for: at line rate there are thousands a second, and waking the control side's
-//! waiters for each (both functions' notification readers, the unplug
+//! waiters it concerns: what is queued for the host (the gateway's reply to
+//! an NTB taken on bulk OUT, the real network's datagrams) bulk IN's, and
+//! an NTB whose datagrams all left for the network or the sink no one's; a
+//! block taken on bulk IN the network reader's wait for room, once there is
+//! the room it asked for. At line rate there are thousands a second, and
+//! waking the control side's waiters for each (both functions' notification readers, the unplug
 //! watcher, the timer driver: each a wake-up of a runtime worker that finds
 //! nothing to do) cost `mbimd --simulate` a quarter of its CPU per byte
 //! on TCP with offloads towards the network (docs/performance.md, "The
@@ -39,8 +40,9 @@ enum Side {
     /// Anything: control requests, notifications, plugging, timers, and
     /// the data pipes too. Wakes every waiter.
     Control,
-    /// Something queued for the host on the data pipes alone (an NTB
-    /// taken on bulk OUT, the real network's datagrams queued), which
+    /// Something queued for the host on the data pipes alone (a reply of
+    /// the gateway's to an NTB taken on bulk OUT, the real network's
+    /// datagrams queued), which
     /// changes nothing but what bulk IN's waiters wait for. A timer such an
     /// access happens to fire is no change the others miss: each sleeps no
     /// later than until the model's next timer, so it looks again by then.
@@ -97,8 +99,10 @@ struct Shared {
     room_wanted: AtomicUsize,
     /// The real network behind the modem, once [`SimModem::forward`] opened it.
     uplink: std::sync::OnceLock<crate::forward::Uplink>,
-    /// What the host sends to it, gathered per NTB (only taken under the
-    /// model's lock, so never contended).
+    /// What the host sends to it, gathered per NTB. Only bulk OUT takes
+    /// it, before the model's lock, and keeps it for the writes after
+    /// releasing that: two functions' bulk OUT may wait here for each
+    /// other's writes, the model's other users never do.
     writer: Mutex<crate::forward::Writer>,
 }
 
@@ -144,21 +148,16 @@ impl SimModem {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs `f` on the model with the current time, then wakes waiters.
+    /// Runs `f` on the model with the current time, then wakes every
+    /// waiter (an access of [`Side::Control`]).
     fn with<T>(&self, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
-        self.with_on(Side::Control, f)
-    }
-
-    /// [`with`](Self::with) for an access of `side`: wakes only the
-    /// waiters it concerns.
-    fn with_on<T>(&self, side: Side, f: impl FnOnce(&mut Modem, Instant) -> T) -> T {
         let result = {
             let mut modem = self.lock();
             let now = Instant::now();
             modem.handle_timeout(now);
             f(&mut modem, now)
         };
-        self.notify(side);
+        self.notify(Side::Control);
         result
     }
 
@@ -480,29 +479,50 @@ impl SimFunction {
         Ok(())
     }
 
-    /// An NTB the host wrote on bulk OUT.
+    /// An NTB the host wrote on bulk OUT. Wakes bulk IN's waiters only if
+    /// the block queued something for them (the gateway's replies): a block
+    /// whose datagrams all went to the real network or the sink changes
+    /// nothing they wait for, and at line rate waking them per block made
+    /// the pump's own bulk IN look at the model again after every block it
+    /// sent (docs/performance.md, "Where TX+o spends beyond its floor").
+    ///
+    /// With a real network behind the modem, the model only routes the
+    /// block's datagrams under its lock; the coalesced writes to the
+    /// network's device (each a `writev` that runs the peer's receive path
+    /// in the call) happen after it is released, under the writer's lock
+    /// alone, so the network's reader and bulk IN do not wait for them.
     pub fn bulk_out(&self, ntb: &[u8]) -> Result<(), EndpointError> {
-        self.modem.with_on(Side::Data, |modem, now| {
-            match self.modem.shared.uplink.get() {
-                Some(device) => {
-                    let mut writer = self
-                        .modem
-                        .shared
-                        .writer
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let result = modem.handle_bulk_out_to(
-                        now,
-                        self.index,
-                        ntb,
-                        Some(&mut |datagram| writer.send(device, ntb, datagram)),
-                    );
-                    writer.flush(device, ntb);
-                    result
-                }
-                None => modem.handle_bulk_out(now, self.index, ntb),
+        // The model runs its due timers itself (`handle_bulk_out_to`).
+        let now = Instant::now();
+        let queued = match self.modem.shared.uplink.get() {
+            Some(device) => {
+                // The writer's lock before the model's, here and nowhere
+                // else: what the block planned is written before the next
+                // block (of any function) plans its own.
+                let mut writer = self
+                    .modem
+                    .shared
+                    .writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let result = self.modem.lock().handle_bulk_out_to(
+                    now,
+                    self.index,
+                    ntb,
+                    Some(&mut |datagram| writer.send(device, ntb, datagram)),
+                );
+                writer.flush(device, ntb);
+                result
             }
-        })
+            None => self
+                .modem
+                .lock()
+                .handle_bulk_out_to(now, self.index, ntb, None),
+        };
+        if queued == Ok(true) {
+            self.modem.notify(Side::Data);
+        }
+        queued.map(drop)
     }
 
     /// CLEAR_FEATURE(ENDPOINT_HALT) from the host: a stalled endpoint

@@ -1,6 +1,7 @@
 //! The real network's writer: what the host sends on a session, written to
-//! the forwarder's device from the NTB it came in, under the model's lock
-//! (bulk OUT runs there).
+//! the forwarder's device from the NTB it came in. Bulk OUT plans each
+//! datagram under the model's lock and, with offloads, writes the plan
+//! after releasing it (`SimFunction::bulk_out`).
 
 use mbim_offload::gro::{Coalescer, MAX_PARTS};
 use std::io::IoSlice;
@@ -54,8 +55,8 @@ impl Writer {
             };
             let parts = parts.get(..gathered.parts).unwrap_or_default();
             // The device's descriptor itself, non-blocking: this runs
-            // under the model's lock, and tokio's readiness has nothing to
-            // add to a write that is never waited for.
+            // on the pump's thread in bulk OUT, and tokio's readiness has
+            // nothing to add to a write that is never waited for.
             if let Err(error) = rustix::io::writev(device.as_fd(), parts) {
                 dropped = dropped.saturating_add(gathered.datagrams);
                 tracing::trace!("the real network did not take a write: {error}");

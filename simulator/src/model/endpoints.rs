@@ -164,19 +164,22 @@ impl Modem {
         function: usize,
         ntb: &[u8],
     ) -> Result<(), EndpointError> {
-        self.handle_bulk_out_to(now, function, ntb, None)
+        self.handle_bulk_out_to(now, function, ntb, None).map(drop)
     }
 
     /// An NTB the host wrote on bulk OUT, with a real network behind the
     /// modem: datagrams of active sessions that are not for the gateway
     /// itself go to `uplink` (which says whether it took each one).
+    /// `Ok(true)` if it queued anything for bulk IN (the gateway's replies);
+    /// a block whose datagrams all went to the network or the sink gives
+    /// bulk IN nothing new.
     pub fn handle_bulk_out_to(
         &mut self,
         now: Instant,
         function: usize,
         ntb: &[u8],
         uplink: Option<data::Uplink<'_>>,
-    ) -> Result<(), EndpointError> {
+    ) -> Result<bool, EndpointError> {
         self.check(function)?;
         self.handle_timeout(now);
         let gateways = self.gateways(function);
@@ -186,9 +189,8 @@ impl Modem {
         if f.channel.stall_bulk_out {
             return Err(EndpointError::Stall);
         }
-        f.data
-            .bulk_out(ntb, &|session| gateways.get(&session).copied(), uplink);
-        Ok(())
+        Ok(f.data
+            .bulk_out(ntb, &|session| gateways.get(&session).copied(), uplink))
     }
 
     /// The next NTB for bulk IN (at most `max_len` bytes), if anything waits.
