@@ -5,7 +5,12 @@
 //! order they go out, whatever the host's buffers held before; taking turns
 //! with the modem's own datagrams; laid out again when a session leaves or
 //! the host takes smaller blocks; dropped with the data interface; bounded
-//! in blocks as well as datagrams.
+//! in blocks as well as datagrams. Blocks built outside the model (as the
+//! forwarder's reader builds them, without the model's lock) and handed
+//! over whole: taken as built when nothing changed, byte for byte what the
+//! model's own blocks would have been; laid out again, never sent as
+//! built, when the host's input size changed, a session left, or the bounds
+//! on what is pending were reached while the block was being built.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -20,6 +25,7 @@ use mbim_protocol::usb::{ClassRequest, NtbInputSize, SetupPacket};
 use mbim_sim::model::data::{MAX_FORWARDED_DATAGRAMS, MAX_READY_BLOCKS};
 use mbim_sim::model::host::Host;
 use mbim_sim::model::net;
+use mbim_sim::model::network_block::{HandedOver, NetworkBlock, Pushed};
 use mbim_sim::scenario::Scenario;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -73,6 +79,29 @@ fn built(limits: BuildLimits, first: u16, datagrams: &[(u8, Vec<u8>)]) -> Vec<Ve
     }
     blocks.extend(builder.finish().map(<[u8]>::to_vec));
     blocks
+}
+
+/// Cuts `datagrams` into `block` as the reader does (routes asked of the
+/// model, a full block handed over and the datagram pushed again);
+/// returns what the hand-overs on the way said.
+fn cut(host: &mut Host, block: &mut NetworkBlock, datagrams: &[(u8, Vec<u8>)]) -> Vec<HandedOver> {
+    let mut handed = Vec::new();
+    for (_, packet) in datagrams {
+        let destination = net::destination(packet).unwrap();
+        let route = host.modem.network_route(packet).unwrap();
+        let fill = |slot: &mut [u8]| {
+            slot.copy_from_slice(packet);
+            true
+        };
+        if block.push(route, destination, packet.len(), fill) == Pushed::Full {
+            handed.push(host.modem.hand_over_network_block(block));
+            assert_eq!(
+                block.push(route, destination, packet.len(), fill),
+                Pushed::Taken
+            );
+        }
+    }
+    handed
 }
 
 /// Every block function 0 has, taken with transfers of `max_len` bytes.
@@ -277,4 +306,135 @@ fn one_datagram_per_block_is_bounded_by_the_blocks_waiting() {
     let expected: Vec<Vec<u8>> = sent[..accepted].iter().map(|(_, d)| d.clone()).collect();
     assert_eq!(got, expected);
     assert_eq!(host.modem.network_room(), MAX_FORWARDED_DATAGRAMS);
+}
+
+#[test]
+fn blocks_built_outside_go_as_built_and_are_the_models_own_byte_for_byte() {
+    let scenario = Scenario::default_dssa();
+    let max_size = scenario.ntb.in_max_size;
+    let mut host = connected(&[0, 1]);
+    let sent: Vec<(u8, Vec<u8>)> = (0..200)
+        .map(|seq| from_network(u8::from(seq % 3 == 2), seq, [1400, 40, 999][seq % 3]))
+        .collect();
+    let mut block = host.modem.network_block(0).unwrap();
+    let mut handed = cut(&mut host, &mut block, &sent);
+    handed.push(host.modem.hand_over_network_block(&mut block));
+    assert!(handed.len() >= 3, "{} blocks", handed.len());
+    assert!(handed.iter().all(|h| h.as_built), "{handed:?}");
+    assert_eq!(
+        handed.last().unwrap().room,
+        MAX_FORWARDED_DATAGRAMS - sent.len()
+    );
+    assert!(block.is_empty());
+    let blocks = take_all(&mut host, usize::try_from(max_size).unwrap());
+    assert_eq!(blocks, built(in_limits(&scenario, max_size), 0, &sent));
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, 200);
+    assert_eq!(counters.datagrams_out, 200);
+    assert_eq!(counters.forward_dropped, 0);
+    assert_eq!(host.modem.queued(), (0, 0));
+}
+
+#[test]
+fn a_block_built_under_a_stale_shape_is_laid_out_again_in_the_new_one() {
+    let scenario = Scenario::default_dssa();
+    let mut host = connected(&[0]);
+    let mut sent: Vec<(u8, Vec<u8>)> = (0..20).map(|seq| from_network(0, seq, 1400)).collect();
+    // Fits the block's shape (dwNtbInMaxSize), not a transfer of 4096.
+    let big = from_network(0, 99, 6000);
+    sent.insert(7, big.clone());
+    let mut block = host.modem.network_block(0).unwrap();
+    assert!(cut(&mut host, &mut block, &sent).is_empty());
+    // Meanwhile the host takes an echo reply in a transfer of 4096 bytes:
+    // the function's blocks are 4096 bytes from now on.
+    let ping = net::icmpv4_echo_request(HOST4, data_support::GW4, 7, 1, b"reshape");
+    host.modem
+        .handle_bulk_out(host.now, 0, &ntb(NtbFormat::Ntb16, &[(0, ping)]))
+        .unwrap();
+    let reply = host.modem.poll_bulk_in(host.now, 0, 4096).unwrap().unwrap();
+    assert_eq!(datagrams(&reply).len(), 1);
+    let handed = host.modem.hand_over_network_block(&mut block);
+    assert!(!handed.as_built);
+    sent.retain(|datagram| *datagram != big);
+    let limits = in_limits(&scenario, 4096);
+    let relaid = take_all(&mut host, 4096);
+    assert!(
+        relaid == built(limits, 1, &sent),
+        "not laid out as a builder of 4096 would"
+    );
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, 20);
+    assert_eq!(counters.forward_dropped, 1);
+    // The block now builds in the new shape, and goes as built again.
+    let more: Vec<(u8, Vec<u8>)> = (0..5).map(|seq| from_network(0, 100 + seq, 1400)).collect();
+    assert!(cut(&mut host, &mut block, &more).iter().all(|h| h.as_built));
+    assert!(host.modem.hand_over_network_block(&mut block).as_built);
+    let first = u16::try_from(relaid.len() + 1).unwrap();
+    assert!(take_all(&mut host, 4096) == built(limits, first, &more));
+}
+
+#[test]
+fn a_session_that_leaves_while_a_block_is_built_gets_none_of_it() {
+    let scenario = Scenario::default_dssa();
+    let max_size = scenario.ntb.in_max_size;
+    let mut host = connected(&[0, 1]);
+    let sent: Vec<(u8, Vec<u8>)> = (0..30)
+        .map(|seq| from_network(u8::from(seq % 2 == 1), seq, 1000))
+        .collect();
+    let mut block = host.modem.network_block(0).unwrap();
+    assert!(cut(&mut host, &mut block, &sent).is_empty());
+    connect(&mut host, 1, bc::ActivationCommand::Deactivate);
+    let handed = host.modem.hand_over_network_block(&mut block);
+    assert!(!handed.as_built);
+    let left: Vec<(u8, Vec<u8>)> = sent.iter().filter(|(s, _)| *s == 0).cloned().collect();
+    assert_eq!(
+        take_all(&mut host, usize::try_from(max_size).unwrap()),
+        built(in_limits(&scenario, max_size), 0, &left)
+    );
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, 15);
+    assert_eq!(counters.forward_dropped, 15);
+}
+
+#[test]
+fn a_block_past_the_bound_on_pending_datagrams_is_taken_up_to_it() {
+    let mut host = connected(&[0]);
+    let queued: Vec<(u8, Vec<u8>)> = (0..MAX_FORWARDED_DATAGRAMS - 10)
+        .map(|seq| from_network(0, seq, 200))
+        .collect();
+    for (_, packet) in &queued {
+        assert!(host.modem.handle_network_in(packet));
+    }
+    let sent: Vec<(u8, Vec<u8>)> = (0..30)
+        .map(|seq| from_network(0, 1000 + seq, 200))
+        .collect();
+    let mut block = host.modem.network_block(0).unwrap();
+    assert!(cut(&mut host, &mut block, &sent).is_empty());
+    let handed = host.modem.hand_over_network_block(&mut block);
+    assert!(!handed.as_built);
+    assert_eq!(handed.room, 0);
+    let counters = host.modem.data_counters(0).unwrap();
+    assert_eq!(counters.forwarded_in, MAX_FORWARDED_DATAGRAMS as u64);
+    assert_eq!(counters.forward_dropped, 20);
+    // The first ten, in order, after everything queued before.
+    let got: Vec<Vec<u8>> = take_all(&mut host, 16384)
+        .iter()
+        .flat_map(|block| datagrams(block))
+        .map(|(_, datagram)| datagram)
+        .collect();
+    let expected: Vec<Vec<u8>> = queued
+        .iter()
+        .chain(&sent[..10])
+        .map(|(_, datagram)| datagram.clone())
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn no_block_is_built_for_a_function_whose_data_interface_is_off() {
+    let mut host = connected(&[0]);
+    host.modem.set_data_alt_setting(0, 0);
+    assert!(host.modem.network_block(0).is_none());
+    host.modem.set_data_alt_setting(0, 1);
+    assert!(host.modem.network_block(0).is_some());
 }

@@ -16,6 +16,7 @@
 //! does) on a short-lived thread that enters the namespace, so the process
 //! itself stays where it is.
 
+mod cut;
 mod reader;
 mod writer;
 

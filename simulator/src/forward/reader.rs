@@ -12,9 +12,10 @@
 //! wake-ups between threads per second (docs/performance.md, "The floor
 //! with offloads").
 
+use super::cut::Cutter;
 use super::{ForwardError, ForwardTarget, Uplink};
 use crate::device::SimModem;
-use mbim_offload::segment::{ReadFraming, Segmenter, Segments, READ_BUFFER_LEN};
+use mbim_offload::segment::{ReadFraming, Segmenter, READ_BUFFER_LEN};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
@@ -115,13 +116,14 @@ impl Forwarder {
 /// to the model, up to [`READ_BATCH`] reads and [`SEGMENT_BATCH`] datagrams
 /// per wake-up, until the device fails (it never ends otherwise). With
 /// offloads a super-packet is cut by mbim-offload's [`Segmenter`], each
-/// segment written straight into its place in the NTB the function's bulk
-/// IN will send (see `model::network_in`). The device is read without the
-/// model's lock, which is taken per read for the cut alone, so that the
-/// pump's bulk IN waits at most that long for it; bulk IN's waiters are
-/// woken once per batch. When the queues towards the host are short of
-/// room, the read in hand waits (at most [`ROOM_WAIT`]) for the host to
-/// take some, so the namespace's TCP sees a slow link rather than losses.
+/// segment written straight into its place in an NTB of the reader's own
+/// ([`Cutter`]), outside the model's lock; the lock is taken to hand over
+/// a block that is full, and once at the end of each batch for what the
+/// batch left (so the host gets it as soon as the device runs dry), when
+/// bulk IN's waiters are woken once. When the queues towards the host are
+/// short of room, the read in hand waits (at most [`ROOM_WAIT`]) for the
+/// host to take some, so the namespace's TCP sees a slow link rather than
+/// losses.
 async fn read_loop(device: Uplink, modem: SimModem) {
     let mut buffer = vec![0u8; READ_BUFFER_LEN];
     let (framing, header) = if device.tcp_gso() {
@@ -130,6 +132,7 @@ async fn read_loop(device: Uplink, modem: SimModem) {
         (ReadFraming::PlainPacket, 0)
     };
     let mut segmenter = Segmenter::new(framing);
+    let mut cutter = Cutter::default();
     // The length of a read in `buffer` that found no room, delivered after
     // the wait for room.
     let mut held: Option<usize> = None;
@@ -144,8 +147,7 @@ async fn read_loop(device: Uplink, modem: SimModem) {
                 let room = modem.wait_for_network_room(ROOM_RESUME);
                 waited_in_vain = tokio::time::timeout(ROOM_WAIT, room).await.is_err();
                 let read = buffer.get_mut(..length).unwrap_or_default();
-                queued =
-                    modem.with_network(|model, _| deliver(model, header, &mut segmenter, read));
+                queued = cutter.cut(&modem, header, &mut segmenter, read);
             }
             None => {
                 if let Err(error) = device.readable().await {
@@ -167,20 +169,19 @@ async fn read_loop(device: Uplink, modem: SimModem) {
                     return;
                 }
             };
-            let read = buffer.get_mut(..length).unwrap_or_default();
-            let delivered = modem.with_network(|model, _| {
-                (waited_in_vain || model.network_room() >= READ_ROOM)
-                    .then(|| deliver(model, header, &mut segmenter, read))
-            });
-            match delivered {
-                Some(count) => queued = queued.saturating_add(count),
-                None => {
+            // Short of room as far as the reader knows: what it has built
+            // goes over, and the model says how much room there is.
+            if !waited_in_vain && cutter.room() < READ_ROOM {
+                cutter.hand_over(&modem, true);
+                if cutter.room() < READ_ROOM {
                     held = Some(length);
                     break;
                 }
             }
+            let read = buffer.get_mut(..length).unwrap_or_default();
+            queued = queued.saturating_add(cutter.cut(&modem, header, &mut segmenter, read));
         }
-        if queued > 0 {
+        if cutter.hand_over(&modem, false) || queued > 0 {
             modem.network_queued();
         }
     }
@@ -196,42 +197,5 @@ fn read(device: &tun_rs::AsyncDevice, buffer: &mut [u8]) -> std::io::Result<usiz
     match rustix::io::read(device.as_fd(), &mut *buffer) {
         Err(rustix::io::Errno::AGAIN) => device.try_recv(buffer),
         result => result.map_err(std::io::Error::from),
-    }
-}
-
-/// Queues the packets of one device read (`header` bytes of virtio-net
-/// header first, if any) for the session whose address they are for;
-/// returns how many datagrams it made. A read no session takes, or that
-/// cannot be cut (a header the kernel should not send), is dropped; the
-/// device is fine.
-fn deliver(
-    model: &mut crate::model::Modem,
-    header: usize,
-    segmenter: &mut Segmenter,
-    read: &mut [u8],
-) -> usize {
-    // Every segment has the super-packet's addresses: one look-up for
-    // all, before anything is cut.
-    let Some(route) = read.get(header..).and_then(|ip| model.network_route(ip)) else {
-        return 0;
-    };
-    match segmenter.segments(read) {
-        Ok(Segments::Whole(packet)) => {
-            model.push_network_in(route, packet.len(), |buffer| {
-                buffer.copy_from_slice(packet);
-                true
-            });
-            1
-        }
-        Ok(Segments::Split(split)) => {
-            for index in 0..split.count() {
-                model.push_network_in(route, split.len(index), |buffer| split.write(index, buffer));
-            }
-            split.count()
-        }
-        Err(error) => {
-            tracing::debug!("a packet from the real network dropped: {error}");
-            0
-        }
     }
 }

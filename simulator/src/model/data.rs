@@ -4,8 +4,9 @@
 //! counted on its own).
 
 use super::net::{self, Gateway, Verdict};
+pub(crate) use super::network_in::Carried;
+use super::network_in::NetworkBlocks;
 pub use super::network_in::MAX_READY_BLOCKS;
-use super::network_in::{Carried, NetworkBlocks};
 use crate::control::TrafficSource;
 use mbim_protocol::ntb::{
     BuildLimits, NdpSignature, Ntb, NtbBuilder, NtbFormat, NtbParameters, PushError,
@@ -353,7 +354,53 @@ impl DataPlane {
         true
     }
 
-    fn count_forward_dropped(&mut self, dropped: usize) {
+    /// The shape blocks of the real network's datagrams are built in now
+    /// and its generation (see [`NetworkBlocks::hand_over`]), set as
+    /// [`push_network`](Self::push_network) sets it before the first
+    /// transfer; `None` while the data interface is off or no block can be
+    /// built under the host's settings.
+    pub(crate) fn network_shape(&mut self) -> Option<(u64, NtbFormat, BuildLimits)> {
+        if self.alt_setting == 0 {
+            return None;
+        }
+        if self.network.shape().is_none() {
+            let limits = self.limits(self.in_len);
+            if let Ok(dropped) = self.network.reshape(self.format, limits) {
+                self.count_forward_dropped(dropped);
+            }
+        }
+        let (format, limits) = self.network.shape()?;
+        Some((self.network.generation(), format, limits))
+    }
+
+    /// A block of datagrams from the real network carrying `carried`,
+    /// finished outside the model under the shape of `generation`,
+    /// queued for bulk IN as it is, `block` trading buffers with a spare;
+    /// `false`, nothing changed, when it may not go as it is (the data
+    /// interface off, the shape changed since, or the bounds on what is
+    /// pending would be passed): the caller lays its datagrams out again,
+    /// one by one through [`push_network`](Self::push_network).
+    pub(crate) fn hand_over_network(
+        &mut self,
+        generation: u64,
+        block: &mut Vec<u8>,
+        carried: Carried,
+    ) -> bool {
+        if self.alt_setting == 0
+            || self.network.datagrams().saturating_add(carried.datagrams) > MAX_FORWARDED_DATAGRAMS
+            || !self.network.hand_over(generation, block, carried)
+        {
+            return false;
+        }
+        self.counters.forwarded_in = self
+            .counters
+            .forwarded_in
+            .saturating_add(u64::try_from(carried.datagrams).unwrap_or(u64::MAX));
+        true
+    }
+
+    /// Counts `dropped` datagrams from the real network as dropped.
+    pub(crate) fn count_forward_dropped(&mut self, dropped: usize) {
         self.counters.forward_dropped = self
             .counters
             .forward_dropped

@@ -41,6 +41,7 @@ mod forwarding;
 pub mod host;
 mod layouts;
 pub mod net;
+pub mod network_block;
 mod network_in;
 pub mod pin;
 mod scenario_control;
@@ -99,6 +100,13 @@ pub enum EndpointError {
 pub struct NetworkRoute {
     function: usize,
     session: u8,
+}
+
+impl NetworkRoute {
+    /// The function (executor index) it goes to.
+    pub fn function(&self) -> usize {
+        self.function
+    }
 }
 
 /// What a function's descriptors must announce.

@@ -1,10 +1,13 @@
 //! The datagrams the real network behind the modem sends a function's
 //! sessions, written straight into the NTBs bulk IN hands the host.
 //!
-//! The forwarder cuts each segment of a super-packet read from its device
-//! into its place in an NTB under construction (the *open* block, one NDP
+//! The forwarder's reader builds blocks of its own outside the model's
+//! lock (see [`super::network_block`]) and hands each over whole
+//! ([`NetworkBlocks::hand_over`]); a datagram queued one by one (laid out
+//! again, or from [`super::Modem::handle_network_in`]) is written into its
+//! place in an NTB under construction here (the *open* block, one NDP
 //! per session, laid out by [`NtbBuilder`] under the function's NTB
-//! parameters and the host's input size). When the next segment does not
+//! parameters and the host's input size). When the next datagram does not
 //! fit, the open block is finished into a *ready* block and a new one is
 //! opened; bulk IN takes the oldest ready block as it is, by swapping
 //! buffers with the host's transfer, or the open block when none is ready
@@ -72,12 +75,23 @@ pub(crate) struct NetworkBlocks {
     datagrams: usize,
     /// Their bytes.
     bytes: usize,
+    /// Counts the changes to `shape` and to what is pending beyond the
+    /// blocks' own turnover (a rebuild, a clear): a block built outside the
+    /// model under an older one is laid out again, never handed over as it
+    /// is ([`NetworkBlocks::hand_over`]).
+    generation: u64,
 }
 
 impl NetworkBlocks {
     /// The format and limits the blocks are built under, if set.
     pub(crate) fn shape(&self) -> Option<(NtbFormat, BuildLimits)> {
         self.shape
+    }
+
+    /// The generation of the shape and of what is pending: see
+    /// [`NetworkBlocks::hand_over`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Datagrams pending.
@@ -155,6 +169,43 @@ impl NetworkBlocks {
         }
     }
 
+    /// Takes `block`, finished outside the model under this generation's
+    /// shape and carrying `carried`, as the newest
+    /// ready block, trading buffers with a spare (`block` leaves with the
+    /// spare, empty if there is none): no copy. `false`, nothing changed,
+    /// when it may not go as it is: built under another `generation`, or
+    /// no room for another finished block. The network's datagrams the open
+    /// block holds (laid out there again) are older, so they are finished
+    /// first. The caller keeps the bound on the datagrams pending.
+    pub(crate) fn hand_over(
+        &mut self,
+        generation: u64,
+        block: &mut Vec<u8>,
+        carried: Carried,
+    ) -> bool {
+        let open_pending = self.open.as_ref().is_some_and(|open| !open.is_empty());
+        let blocks = 1 + usize::from(open_pending);
+        if generation != self.generation
+            || self.shape.is_none()
+            || self.ready.len().saturating_add(blocks) > MAX_READY_BLOCKS
+        {
+            return false;
+        }
+        if open_pending {
+            self.seal();
+        }
+        let mut data = self.spares.pop().unwrap_or_default();
+        std::mem::swap(&mut data, block);
+        self.ready.push_back(Block {
+            data,
+            datagrams: carried.datagrams,
+            bytes: carried.bytes,
+        });
+        self.datagrams = self.datagrams.saturating_add(carried.datagrams);
+        self.bytes = self.bytes.saturating_add(carried.bytes);
+        true
+    }
+
     fn recycle(&mut self, buffer: Vec<u8>) {
         if self.spares.len() < MAX_SPARE_BLOCKS {
             self.spares.push(buffer);
@@ -206,6 +257,7 @@ impl NetworkBlocks {
         self.open_bytes = 0;
         self.datagrams = 0;
         self.bytes = 0;
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Drops what is pending for `session` (it went down), the other
@@ -245,6 +297,7 @@ impl NetworkBlocks {
         let old = std::mem::take(&mut self.ready);
         self.open = Some(builder);
         self.shape = Some((format, limits));
+        self.generation = self.generation.wrapping_add(1);
         self.open_bytes = 0;
         self.datagrams = 0;
         self.bytes = 0;
