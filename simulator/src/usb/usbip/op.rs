@@ -116,7 +116,7 @@ pub struct UsbDevice {
     pub busnum: u32,
     /// Device number on the bus.
     pub devnum: u32,
-    /// Linux `enum usb_device_speed` ([`USB_SPEED_HIGH`]).
+    /// Linux `enum usb_device_speed` ([`USB_SPEED_HIGH`](super::USB_SPEED_HIGH)).
     pub speed: u32,
     /// idVendor.
     pub vendor_id: u16,

@@ -243,7 +243,7 @@ impl UrbCommand {
 pub struct RetSubmit {
     /// The sequence number of the completed `CMD_SUBMIT`.
     pub seqnum: u32,
-    /// 0, or a negative errno ([`errno`]).
+    /// 0, or a negative errno ([`errno`](super::errno)).
     pub status: i32,
     /// Bytes transferred.
     pub actual_length: u32,
