@@ -8,12 +8,11 @@
 //! something new for them, and sleep until the model's next timer
 //! otherwise, so delayed OPENs and traffic generation advance even without
 //! [`SimModem::run`]. A change to the data pipes alone wakes only the
-//! waiters it concerns: what is queued for the host (the gateway's reply to
-//! an NTB taken on bulk OUT, the real network's datagrams) bulk IN's, and
-//! an NTB whose datagrams all left for the network or the sink no one's; a
-//! block taken on bulk IN the network reader's wait for room, once there is
-//! the room it asked for. At line rate there are thousands a second, and
-//! waking the control side's waiters for each (both functions' notification readers, the unplug
+//! waiters it concerns: what is queued for the host (an NTB taken on bulk
+//! OUT, the real network's datagrams) bulk IN's, a block taken on bulk IN
+//! the network reader's wait for room, once there is the room it asked
+//! for: at line rate there are thousands a second, and waking the control side's
+//! waiters for each (both functions' notification readers, the unplug
 //! watcher, the timer driver: each a wake-up of a runtime worker that finds
 //! nothing to do) cost `mbimd --simulate` a quarter of its CPU per byte
 //! on TCP with offloads towards the network (docs/performance.md, "The
@@ -40,9 +39,8 @@ enum Side {
     /// Anything: control requests, notifications, plugging, timers, and
     /// the data pipes too. Wakes every waiter.
     Control,
-    /// Something queued for the host on the data pipes alone (a reply of
-    /// the gateway's to an NTB taken on bulk OUT, the real network's
-    /// datagrams queued), which
+    /// Something queued for the host on the data pipes alone (an NTB
+    /// taken on bulk OUT, the real network's datagrams queued), which
     /// changes nothing but what bulk IN's waiters wait for. A timer such an
     /// access happens to fire is no change the others miss: each sleeps no
     /// later than until the model's next timer, so it looks again by then.
@@ -479,22 +477,18 @@ impl SimFunction {
         Ok(())
     }
 
-    /// An NTB the host wrote on bulk OUT. Wakes bulk IN's waiters only if
-    /// the block queued something for them (the gateway's replies): a block
-    /// whose datagrams all went to the real network or the sink changes
-    /// nothing they wait for, and at line rate waking them per block made
-    /// the pump's own bulk IN look at the model again after every block it
-    /// sent (docs/performance.md, "Where TX+o spends beyond its floor").
+    /// An NTB the host wrote on bulk OUT.
     ///
     /// With a real network behind the modem, the model only routes the
     /// block's datagrams under its lock; the coalesced writes to the
     /// network's device (each a `writev` that runs the peer's receive path
     /// in the call) happen after it is released, under the writer's lock
-    /// alone, so the network's reader and bulk IN do not wait for them.
+    /// alone, so the network's reader and bulk IN do not wait for them
+    /// (docs/performance.md, "Where TX+o spends beyond its floor").
     pub fn bulk_out(&self, ntb: &[u8]) -> Result<(), EndpointError> {
         // The model runs its due timers itself (`handle_bulk_out_to`).
         let now = Instant::now();
-        let queued = match self.modem.shared.uplink.get() {
+        let result = match self.modem.shared.uplink.get() {
             Some(device) => {
                 // The writer's lock before the model's, here and nowhere
                 // else: what the block planned is written before the next
@@ -514,15 +508,15 @@ impl SimFunction {
                 writer.flush(device, ntb);
                 result
             }
-            None => self
-                .modem
-                .lock()
-                .handle_bulk_out_to(now, self.index, ntb, None),
+            None => self.modem.lock().handle_bulk_out(now, self.index, ntb),
         };
-        if queued == Ok(true) {
-            self.modem.notify(Side::Data);
-        }
-        queued.map(drop)
+        // Bulk IN's waiters look again even when the block queued nothing
+        // for them: on TCP towards the host the pump's own bulk IN, woken
+        // by the ACKs it sends, then takes what the network's reader queued
+        // since it last woke the pump, and waking it only for the gateway's
+        // replies cost RX+o CPU per byte (the same notes).
+        self.modem.notify(Side::Data);
+        result
     }
 
     /// CLEAR_FEATURE(ENDPOINT_HALT) from the host: a stalled endpoint

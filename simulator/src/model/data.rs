@@ -411,30 +411,27 @@ impl DataPlane {
     /// gateway if the session is active. With an `uplink` (a real network
     /// behind the modem), datagrams of an active session that are not for
     /// the gateway itself go to it, straight from the NTB; it says whether
-    /// it took the datagram. Returns whether anything was queued for bulk
-    /// IN (a reply of the gateway's): only then has bulk IN's waiter
-    /// something new to look at.
+    /// it took the datagram.
     pub(crate) fn bulk_out(
         &mut self,
         ntb: &[u8],
         gateway: &dyn Fn(u8) -> Option<Gateway>,
         mut uplink: Option<Uplink<'_>>,
-    ) -> bool {
+    ) {
         self.counters.ntbs_in = self.counters.ntbs_in.saturating_add(1);
         if self.alt_setting == 0 {
             self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
-            return false;
+            return;
         }
         let Ok(parsed) = Ntb::new_checked(ntb) else {
             self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
-            return false;
+            return;
         };
         if parsed.format() != self.format {
             // NCM 1.0 §6.2.5: the host selected the format; the other is an error.
             self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
-            return false;
+            return;
         }
-        let mut queued = false;
         for datagram in parsed.datagrams() {
             let Ok(datagram) = datagram else {
                 self.counters.ntbs_bad = self.counters.ntbs_bad.saturating_add(1);
@@ -472,7 +469,6 @@ impl DataPlane {
                 Verdict::Reply(reply) => {
                     self.counters.echo_replies = self.counters.echo_replies.saturating_add(1);
                     self.queue(session, reply);
-                    queued = true;
                 }
                 Verdict::Sink(bytes) => {
                     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
@@ -488,7 +484,6 @@ impl DataPlane {
                 }
             }
         }
-        queued
     }
 
     fn queue(&mut self, session: u8, datagram: Vec<u8>) {

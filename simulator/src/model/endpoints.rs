@@ -164,22 +164,19 @@ impl Modem {
         function: usize,
         ntb: &[u8],
     ) -> Result<(), EndpointError> {
-        self.handle_bulk_out_to(now, function, ntb, None).map(drop)
+        self.handle_bulk_out_to(now, function, ntb, None)
     }
 
     /// An NTB the host wrote on bulk OUT, with a real network behind the
     /// modem: datagrams of active sessions that are not for the gateway
     /// itself go to `uplink` (which says whether it took each one).
-    /// `Ok(true)` if it queued anything for bulk IN (the gateway's replies);
-    /// a block whose datagrams all went to the network or the sink gives
-    /// bulk IN nothing new.
     pub fn handle_bulk_out_to(
         &mut self,
         now: Instant,
         function: usize,
         ntb: &[u8],
         uplink: Option<data::Uplink<'_>>,
-    ) -> Result<bool, EndpointError> {
+    ) -> Result<(), EndpointError> {
         self.check(function)?;
         self.handle_timeout(now);
         let gateways = self.gateways(function);
@@ -189,8 +186,9 @@ impl Modem {
         if f.channel.stall_bulk_out {
             return Err(EndpointError::Stall);
         }
-        Ok(f.data
-            .bulk_out(ntb, &|session| gateways.get(&session).copied(), uplink))
+        f.data
+            .bulk_out(ntb, &|session| gateways.get(&session).copied(), uplink);
+        Ok(())
     }
 
     /// The next NTB for bulk IN (at most `max_len` bytes), if anything waits.
