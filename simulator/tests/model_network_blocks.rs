@@ -355,6 +355,7 @@ fn a_block_built_under_a_stale_shape_is_laid_out_again_in_the_new_one() {
     assert_eq!(datagrams(&reply).len(), 1);
     let handed = host.modem.hand_over_network_block(&mut block);
     assert!(!handed.as_built);
+    assert!(handed.routed, "the shape, not a route, refused it");
     sent.retain(|datagram| *datagram != big);
     let limits = in_limits(&scenario, 4096);
     let relaid = take_all(&mut host, 4096);
@@ -386,6 +387,7 @@ fn a_session_that_leaves_while_a_block_is_built_gets_none_of_it() {
     connect(&mut host, 1, bc::ActivationCommand::Deactivate);
     let handed = host.modem.hand_over_network_block(&mut block);
     assert!(!handed.as_built);
+    assert!(!handed.routed);
     let left: Vec<(u8, Vec<u8>)> = sent.iter().filter(|(s, _)| *s == 0).cloned().collect();
     assert_eq!(
         take_all(&mut host, usize::try_from(max_size).unwrap()),
@@ -412,6 +414,7 @@ fn a_block_past_the_bound_on_pending_datagrams_is_taken_up_to_it() {
     assert!(cut(&mut host, &mut block, &sent).is_empty());
     let handed = host.modem.hand_over_network_block(&mut block);
     assert!(!handed.as_built);
+    assert!(handed.routed, "the bound, not a route, refused it");
     assert_eq!(handed.room, 0);
     let counters = host.modem.data_counters(0).unwrap();
     assert_eq!(counters.forwarded_in, MAX_FORWARDED_DATAGRAMS as u64);

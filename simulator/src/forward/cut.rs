@@ -140,7 +140,7 @@ impl Cutter {
         if pushed == Pushed::Full {
             block.finish();
             let handed = modem.with_network(|model, _| model.hand_over_network_block(block));
-            if !handed.as_built {
+            if !handed.routed {
                 self.routes.clear();
             }
             // What was cut since the hand-over still counts against it.
@@ -166,7 +166,7 @@ impl Cutter {
         let (room, routed) = modem.with_network(|model, _| {
             let mut routed = true;
             for block in self.blocks.iter_mut().filter(|block| !block.is_empty()) {
-                routed &= model.hand_over_network_block(block).as_built;
+                routed &= model.hand_over_network_block(block).routed;
             }
             (model.network_room(), routed)
         });

@@ -103,6 +103,7 @@ impl Modem {
         block.restart(shape);
         HandedOver {
             as_built,
+            routed,
             room: self.network_room(),
         }
     }

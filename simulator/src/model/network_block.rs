@@ -40,6 +40,10 @@ pub struct HandedOver {
     /// elsewhere now, the shape changed, or the bounds were reached: what
     /// did not fit was dropped and counted).
     pub as_built: bool,
+    /// Whether every destination the block was cut for still routes where
+    /// it was cut for (a block refused for its shape or the bounds alone
+    /// leaves the reader's remembered routes good).
+    pub routed: bool,
     /// The model's [`network_room`](super::Modem::network_room) after it.
     pub room: usize,
 }
