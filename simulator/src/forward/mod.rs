@@ -187,7 +187,7 @@ impl ForwardTarget {
                     source: errno.into(),
                 })?;
             }
-            tun_rs::DeviceBuilder::new()
+            let opened = tun_rs::DeviceBuilder::new()
                 .name(&device)
                 .layer(tun_rs::Layer::L3)
                 .packet_information(false)
@@ -197,7 +197,11 @@ impl ForwardTarget {
                 .map_err(|source| ForwardError::Device {
                     device: device.clone(),
                     source,
-                })
+                })?;
+            // Asked here, in the namespace: the flags are read through a
+            // socket of the thread's namespace.
+            wait_until_running(&device, &opened);
+            Ok(opened)
         };
         // A thread of its own: entering a namespace is for the thread, and
         // this one ends right after.
@@ -213,6 +217,40 @@ impl ForwardTarget {
         })
     }
 }
+
+/// Waits, at most [`RUNNING_WAIT`], until the kernel passes packets to
+/// the device just opened. Opening attaches a queue to it, which turns its
+/// carrier on, but its transmit queue is started later, by the kernel's
+/// link-watch work: until then what the namespace sends through the device
+/// is dropped before it reaches the queue the reader reads (counted as the
+/// device's TX drops). The device reports itself running
+/// (`IFF_RUNNING`) from that same work on, so a caller told the device is
+/// open can send through it at once. A device that never says so is used
+/// as it is, with a warning: packets may still flow.
+fn wait_until_running(name: &str, device: &tun_rs::SyncDevice) {
+    let deadline = std::time::Instant::now() + RUNNING_WAIT;
+    loop {
+        match device.is_running() {
+            Ok(true) => return,
+            Ok(false) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(false) => {
+                tracing::warn!("{name}: not running {RUNNING_WAIT:?} after it was opened");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!("{name}: cannot tell whether it runs: {error}");
+                return;
+            }
+        }
+    }
+}
+
+/// How long opening the device waits for the kernel to start its queue
+/// ([`wait_until_running`]); it takes a few milliseconds, a busy machine's
+/// link-watch work longer.
+const RUNNING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The open device, shared by the bulk OUT path (writes) and the reader.
 pub(crate) type Uplink = Arc<tun_rs::AsyncDevice>;
