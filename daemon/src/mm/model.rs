@@ -636,4 +636,13 @@ mod tests {
         assert_eq!(number, Some(1));
         assert_eq!(table.find("/org/freedesktop/ModemManager1/Bearer/0"), None);
     }
+
+    #[test]
+    fn only_bearer_numbers_name_the_faces_sessions() {
+        assert!(is_extra_session_name("bearer1"));
+        assert!(is_extra_session_name("bearer42"));
+        for other in ["bearer", "ims", "bearerx", "bearer1a", "Bearer1"] {
+            assert!(!is_extra_session_name(other), "{other}");
+        }
+    }
 }
