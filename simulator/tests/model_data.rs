@@ -283,7 +283,7 @@ fn connect_raises_network_connection_and_speed() {
 #[test]
 fn each_session_has_its_own_sink_and_generator() {
     let mut host = connected(&[0, 1]);
-    // Session 1's addresses (scenario.rs: the next /30).
+    // Session 1's addresses (scenario/ip.rs: the next /30).
     let host4_1 = Ipv4Addr::new(10, 64, 0, 6);
     let gw4_1 = Ipv4Addr::new(10, 64, 0, 5);
     set_traffic(&mut host, 0, Some(5001), None);

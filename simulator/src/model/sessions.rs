@@ -2,7 +2,7 @@
 //! the IP configuration reported in IP_CONFIGURATION, and the network's
 //! PCO carrying its DNS servers.
 //!
-//! Each session has its own addresses (see `scenario.rs`), derived here
+//! Each session has its own addresses (see `scenario/ip.rs`), derived here
 //! from the executor's configuration and the context's IP type.
 
 use super::{ip_families, net, Modem};
@@ -83,7 +83,7 @@ impl Modem {
             session_id: session,
             ..bc::IpConfigurationInfo::default()
         };
-        // Each session its own addresses and gateway (scenario.rs); DNS
+        // Each session its own addresses and gateway (scenario/ip.rs); DNS
         // here unless the network gives it in the PCO only.
         let dns_here = !executor.config.network.dns_in_pco;
         let ipv4 = executor.ipv4.as_ref().map(|c| c.for_session(session));
