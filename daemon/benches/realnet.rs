@@ -44,6 +44,13 @@
 //! the ceiling). Nothing here fails on a slow or busy machine.
 //!
 //! Run as root: `cargo bench -p mbimd --bench realnet`.
+//! `REALNET_BENCH_ONLY=TCPRX,mbimd+o,relay+o` measures only what it names:
+//! tests (`TCPTX`, `TCPRX`, `UDPTX`, `UDPRX`) and paths (`veth`, `relay`,
+//! `mbimd`, `relay+o`, `mbimd+o`, `floor+o`); a kind left unnamed is
+//! measured whole, and what is not measured prints as `-`, so one case can
+//! be profiled alone. `REALNET_MBIMD=/path/to/mbimd` runs that build of the
+//! daemon instead of this tree's, to compare two builds in turn with the
+//! same benchmark.
 
 #![allow(
     clippy::unwrap_used,
@@ -120,6 +127,11 @@ const TESTS: [Test; 4] = [
 ];
 
 impl Test {
+    /// Its name in `REALNET_BENCH_ONLY`: `TCPRX`, `UDPTX`, …
+    fn key(self) -> String {
+        self.name().replace(' ', "")
+    }
+
     fn name(self) -> String {
         format!(
             "{} {}",
@@ -215,16 +227,84 @@ fn iperf3(client: &Namespace, server: Ipv4Addr, test: Test, forwarder: &Forwarde
     panic!("iperf3 {args:?} kept failing");
 }
 
-/// Every test in [`TESTS`] through `forwarder` to `server`.
-fn measure(client: &Namespace, server: Ipv4Addr, forwarder: &Forwarder) -> Vec<Figure> {
+/// What `REALNET_BENCH_ONLY` names: tests and paths, each `None` when the
+/// list names none of its kind (all of that kind are measured).
+struct Only {
+    tests: Option<Vec<String>>,
+    paths: Option<Vec<String>>,
+}
+
+/// The names of the paths, as `REALNET_BENCH_ONLY` takes them.
+const PATHS: [&str; 6] = ["veth", "relay", "mbimd", "relay+o", "mbimd+o", "floor+o"];
+
+impl Only {
+    fn from_env() -> Only {
+        let Ok(list) = std::env::var("REALNET_BENCH_ONLY") else {
+            return Only {
+                tests: None,
+                paths: None,
+            };
+        };
+        let names: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for name in &names {
+            assert!(
+                PATHS.contains(&name.as_str()) || TESTS.iter().any(|test| test.key() == *name),
+                "REALNET_BENCH_ONLY: {name:?} is neither a test ({}) nor a path ({})",
+                TESTS.map(Test::key).join(", "),
+                PATHS.join(", ")
+            );
+        }
+        let (paths, tests): (Vec<String>, Vec<String>) = names
+            .into_iter()
+            .partition(|name| PATHS.contains(&name.as_str()));
+        Only {
+            tests: (!tests.is_empty()).then_some(tests),
+            paths: (!paths.is_empty()).then_some(paths),
+        }
+    }
+
+    fn test(&self, test: Test) -> bool {
+        self.tests
+            .as_ref()
+            .is_none_or(|tests| tests.contains(&test.key()))
+    }
+
+    fn path(&self, path: &str) -> bool {
+        self.paths
+            .as_ref()
+            .is_none_or(|paths| paths.iter().any(|name| name == path))
+    }
+}
+
+/// Every test in [`TESTS`] that `only` selects through `forwarder` to
+/// `server`; `None` for the others.
+fn measure(
+    client: &Namespace,
+    server: Ipv4Addr,
+    forwarder: &Forwarder,
+    only: &Only,
+) -> Vec<Option<Figure>> {
     TESTS
         .iter()
-        .map(|&test| iperf3(client, server, test, forwarder))
+        .map(|&test| {
+            only.test(test)
+                .then(|| iperf3(client, server, test, forwarder))
+        })
         .collect()
 }
 
 /// `mbimd --simulate` forwarding to the peer, offloads as asked, measured.
-fn through_mbimd(client: &Namespace, peer: &Namespace, offload: bool) -> Vec<Figure> {
+fn through_mbimd(
+    client: &Namespace,
+    peer: &Namespace,
+    offload: bool,
+    only: &Only,
+) -> Vec<Option<Figure>> {
     let config = std::env::temp_dir().join(format!(
         "{}-mbimd-realnet-{offload}.toml",
         std::process::id()
@@ -239,13 +319,16 @@ fn through_mbimd(client: &Namespace, peer: &Namespace, offload: bool) -> Vec<Fig
         ),
     )
     .unwrap();
-    let mut daemon = client.simulate(&config);
+    let mut daemon = match std::env::var("REALNET_MBIMD") {
+        Ok(binary) => client.simulate_with(&binary, &config),
+        Err(_) => client.simulate(&config),
+    };
     wait_until("mbim0e0 with its address", || {
         client
             .ip(&["-j", "addr", "show", "dev", "mbim0e0"])
             .contains("\"10.64.0.2\"")
     });
-    let figures = measure(client, PEER, &Forwarder::Process(daemon.0.id()));
+    let figures = measure(client, PEER, &Forwarder::Process(daemon.0.id()), only);
     let exit = daemon.terminate();
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_file(config);
@@ -368,6 +451,8 @@ fn main() {
         println!("SKIP: needs root and /dev/net/tun (sudo cargo bench -p mbimd --bench realnet)");
         return;
     }
+    // Before anything is made, so a bad list leaves nothing behind.
+    let only = Only::from_env();
     let client = Namespace::create("mbimd-rn-c");
     let peer = Namespace::create("mbimd-rn-p");
     ip(&peer, &["tuntap", "add", "dev", "fwd0", "mode", "tun"]);
@@ -391,18 +476,34 @@ fn main() {
         .spawn()
         .unwrap();
 
-    let veth = measure(&client, VETH_PEER, &Forwarder::Kernel);
-    let plain = through_mbimd(&client, &peer, false);
-    let offload = through_mbimd(&client, &peer, true);
-    let relay = Relay::start(&client, &peer, Kind::Packet);
-    let raw = measure(&client, PEER, &relay.forwarder);
-    relay.stop();
-    let relay = Relay::start(&client, &peer, Kind::Offload);
-    let raw_offload = measure(&client, PEER, &relay.forwarder);
-    relay.stop();
-    let relay = Relay::start(&client, &peer, Kind::Floor);
-    let floor = measure(&client, PEER, &relay.forwarder);
-    relay.stop();
+    let skipped = || vec![None; TESTS.len()];
+    let veth = if only.path("veth") {
+        measure(&client, VETH_PEER, &Forwarder::Kernel, &only)
+    } else {
+        skipped()
+    };
+    let plain = if only.path("mbimd") {
+        through_mbimd(&client, &peer, false, &only)
+    } else {
+        skipped()
+    };
+    let offload = if only.path("mbimd+o") {
+        through_mbimd(&client, &peer, true, &only)
+    } else {
+        skipped()
+    };
+    let through_relay = |kind: Kind, name: &str| {
+        if !only.path(name) {
+            return skipped();
+        }
+        let relay = Relay::start(&client, &peer, kind);
+        let figures = measure(&client, PEER, &relay.forwarder, &only);
+        relay.stop();
+        figures
+    };
+    let raw = through_relay(Kind::Packet, "relay");
+    let raw_offload = through_relay(Kind::Offload, "relay+o");
+    let floor = through_relay(Kind::Floor, "floor+o");
     let _ = server.kill();
     let _ = server.wait();
 
@@ -445,28 +546,46 @@ fn main() {
         "fl/r"
     );
     for (index, test) in TESTS.iter().enumerate() {
+        if !only.test(*test) {
+            continue;
+        }
         let (veth, raw, plain) = (veth[index], raw[index], plain[index]);
         let (raw_offload, offload, floor) = (raw_offload[index], offload[index], floor[index]);
+        let rate = |figure: Option<Figure>, width: usize| match figure {
+            Some(figure) => format!("{:>width$.0}", figure.mbps),
+            None => format!("{:>width$}", "-"),
+        };
+        let cost = |figure: Option<Figure>, width: usize| match figure {
+            Some(figure) => format!("{:>width$.1}", figure.seconds_per_gb),
+            None => format!("{:>width$}", "-"),
+        };
+        // `width` counts the `x` after the figure.
+        let ratio = |over: Option<Figure>, under: Option<Figure>, width: usize| match (over, under)
+        {
+            (Some(over), Some(under)) => {
+                format!("{:>digits$.2}x", over.mbps / under.mbps, digits = width - 1)
+            }
+            _ => format!("{:>width$}", "-"),
+        };
         println!(
-            "{:>6} {:>6.0} {:>6.0} {:>6.1} {:>6.0} {:>6.1} {:>5.2}x {:>7.0} {:>7.1} {:>7.0} \
-             {:>7.1} {:>5.2}x {:>6.2}x {:>7.0} {:>7.1} {:>5.2}x {:>5.2}x",
+            "{:>6} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
             test.name(),
-            veth.mbps,
-            raw.mbps,
-            raw.seconds_per_gb,
-            plain.mbps,
-            plain.seconds_per_gb,
-            plain.mbps / raw.mbps,
-            raw_offload.mbps,
-            raw_offload.seconds_per_gb,
-            offload.mbps,
-            offload.seconds_per_gb,
-            offload.mbps / raw_offload.mbps,
-            offload.mbps / raw.mbps,
-            floor.mbps,
-            floor.seconds_per_gb,
-            offload.mbps / floor.mbps,
-            floor.mbps / raw_offload.mbps,
+            rate(veth, 6),
+            rate(raw, 6),
+            cost(raw, 6),
+            rate(plain, 6),
+            cost(plain, 6),
+            ratio(plain, raw, 6),
+            rate(raw_offload, 7),
+            cost(raw_offload, 7),
+            rate(offload, 7),
+            cost(offload, 7),
+            ratio(offload, raw_offload, 6),
+            ratio(offload, raw, 7),
+            rate(floor, 7),
+            cost(floor, 7),
+            ratio(offload, floor, 6),
+            ratio(floor, raw_offload, 6),
         );
     }
 }

@@ -47,9 +47,15 @@ impl Namespace {
     /// `mbimd --simulate --config CONFIG` running inside the namespace, its
     /// log on the test's standard error.
     pub(crate) fn simulate(&self, config: &std::path::Path) -> Daemon {
+        self.simulate_with(env!("CARGO_BIN_EXE_mbimd"), config)
+    }
+
+    /// [`Namespace::simulate`] with the daemon at `binary`: another build,
+    /// which a benchmark compares with this tree's.
+    pub(crate) fn simulate_with(&self, binary: &str, config: &std::path::Path) -> Daemon {
         let child = self
             .exec(
-                env!("CARGO_BIN_EXE_mbimd"),
+                binary,
                 &["--simulate", "--config", config.to_str().unwrap()],
             )
             .stdout(std::process::Stdio::null())
