@@ -120,6 +120,15 @@ fn end_to_end(offload: bool, tag: &str) {
         },
     );
 
+    // Traffic flowed, so the pump runs: as a task on the simulated modem's
+    // reader thread (`datapath::spawn_on`), not on a thread of its own.
+    let threads = thread_names(daemon.0.id());
+    assert!(
+        threads.iter().any(|name| name == "fwd-fwd0")
+            && !threads.iter().any(|name| name.starts_with("pump")),
+        "{threads:?}"
+    );
+
     client.run(|| {
         tcp_client(SocketAddr::new(PEER_V4.into(), 5001));
         tcp_client(SocketAddr::new(PEER_V6.into(), 5001));
@@ -143,6 +152,15 @@ fn end_to_end(offload: bool, tag: &str) {
     let exit = daemon.terminate();
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_file(config);
+}
+
+/// The names of process `pid`'s threads.
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .collect()
 }
 
 /// The peer: a persistent TUN device `fwd0` (what mbimd forwards to) with

@@ -97,6 +97,8 @@ struct Shared {
     room_wanted: AtomicUsize,
     /// The real network behind the modem, once [`SimModem::forward`] opened it.
     uplink: std::sync::OnceLock<crate::forward::Uplink>,
+    /// The thread that reads [`Shared::uplink`], set with it.
+    data_thread: std::sync::OnceLock<Arc<dyn mbim_transport::DataThread>>,
     /// What the host sends to it, gathered per NTB. Only bulk OUT takes
     /// it, before the model's lock, and keeps it for the writes after
     /// releasing that: two functions' bulk OUT may wait here for each
@@ -132,6 +134,7 @@ impl SimModem {
                 room: Notify::new(),
                 room_wanted: AtomicUsize::new(0),
                 uplink: std::sync::OnceLock::new(),
+                data_thread: std::sync::OnceLock::new(),
                 writer: Mutex::new(crate::forward::Writer::default()),
             }),
         })
@@ -304,15 +307,27 @@ impl SimModem {
         crate::forward::Forwarder::start(self.clone(), target.clone(), offload).await
     }
 
-    /// Makes `device` the real network the sessions' datagrams go to.
+    /// Makes `device` the real network the sessions' datagrams go to, read
+    /// on `thread`, which takes the host's data-plane work too
+    /// ([`FunctionTransport::data_thread`](mbim_transport::FunctionTransport::data_thread)).
     pub(crate) fn set_uplink(
         &self,
         device: crate::forward::Uplink,
+        thread: Arc<dyn mbim_transport::DataThread>,
     ) -> Result<(), crate::forward::ForwardError> {
         self.shared
             .uplink
             .set(device)
-            .map_err(|_| crate::forward::ForwardError::AlreadyForwarding)
+            .map_err(|_| crate::forward::ForwardError::AlreadyForwarding)?;
+        // Set once, with the uplink: the OnceLock above lets one caller by.
+        let _ = self.shared.data_thread.set(thread);
+        Ok(())
+    }
+
+    /// The thread the real network's reader runs on, once forwarding
+    /// started: the host's pumps are best run there.
+    pub(crate) fn data_thread(&self) -> Option<Arc<dyn mbim_transport::DataThread>> {
+        self.shared.data_thread.get().cloned()
     }
 
     /// Resolves once every function's queue of datagrams from the real
@@ -392,6 +407,12 @@ impl SimFunction {
     /// Its index (= executor index).
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// The thread of the modem's real-network reader, once it forwards to
+    /// one (see [`SimModem::forward`]): where the host's pump is best run.
+    pub fn data_thread(&self) -> Option<Arc<dyn mbim_transport::DataThread>> {
+        self.modem.data_thread()
     }
 
     /// Its communication interface number (`2 * index`); the data interface is the next one.

@@ -49,6 +49,10 @@ impl FunctionTransport for InProcessFunction {
     type BulkIn = InProcessBulkIn;
     type BulkOut = InProcessBulkOut;
 
+    fn data_thread(&self) -> Option<std::sync::Arc<dyn mbim_transport::DataThread>> {
+        self.function.data_thread()
+    }
+
     fn control_out(
         &self,
         request: ClassRequest,

@@ -25,6 +25,7 @@
 use mbim_protocol::ntb::BlockBuffer;
 use mbim_protocol::usb::{ClassRequest, Notification};
 use std::future::Future;
+use std::sync::Arc;
 
 /// Why a transfer failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,4 +163,28 @@ pub trait FunctionTransport: Send + Sync {
     fn carries_ncm_data(&self) -> bool {
         true
     }
+
+    /// The thread the far end of the bulk pipes does its data-plane work
+    /// on, when that far end is in this process (the simulated modem
+    /// forwarding to a real network). A pump run there hands each NTB
+    /// across by a function call instead of waking another thread, as a
+    /// real modem's DMA wakes no thread of the host's. `None` (every real
+    /// transport): the pump gets a thread of its own.
+    fn data_thread(&self) -> Option<Arc<dyn DataThread>> {
+        None
+    }
+}
+
+/// Work handed to a [`DataThread`].
+pub type DataJob = Box<dyn FnOnce() + Send>;
+
+/// The thread an in-process device runs its data plane on, taking work:
+/// see [`FunctionTransport::data_thread`].
+pub trait DataThread: Send + Sync + std::fmt::Debug {
+    /// Runs `job` on that thread, inside its tokio runtime and a
+    /// `LocalSet`, so the job may start tasks there with
+    /// `tokio::task::spawn_local`; they run until they end or the thread
+    /// does (then they are dropped). Gives `job` back if the thread has
+    /// ended.
+    fn run(&self, job: DataJob) -> Result<(), DataJob>;
 }

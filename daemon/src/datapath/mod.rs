@@ -39,7 +39,7 @@ pub use counters::{CounterSnapshot, Counters};
 pub use device::{MemoryDevice, MemoryPeer, PacketDevice};
 pub use mbim_offload::{ReadFraming, Segmenter};
 pub use sessions::{SessionReader, SessionTable, SessionTraffic};
-pub use thread::{spawn, PumpDevice, PumpHandle};
+pub use thread::{spawn, spawn_on, PumpDevice, PumpHandle};
 pub use tun::TunDevice;
 
 use mbim_protocol::ntb::{BuildLimits, LimitsError, NtbBuilder, NtbFormat, NtbParameters};

@@ -18,12 +18,23 @@
 //! disconnect or a failure. A panic on it is caught there and reported
 //! through the handle as [`DatapathError::Panicked`]; it never reaches the
 //! daemon's runtime or another modem's pump.
+//!
+//! One exception: a modem whose data plane runs in this process (the
+//! simulated modem forwarding to a real network) offers its thread
+//! ([`DataThread`]), and [`spawn_on`] runs the pump there as a task beside
+//! that modem's reader. Each NTB the reader builds then reaches the pump
+//! without a thread being woken for it, as a real modem's DMA wakes no
+//! thread of the host's: with a thread of its own the pump was woken per
+//! block on the other CPU, and the two threads handing blocks to each
+//! other cost more than the work itself (docs/performance.md, "The pump
+//! on the simulated modem's thread").
 
-use super::{Counters, DatapathError, Exit, PacketDevice, Pump};
-use mbim_transport::{InPipe, OutPipe};
+use super::{Counters, DatapathError, Exit, PacketDevice, Pump, StopReason};
+use mbim_transport::{DataJob, DataThread, InPipe, OutPipe};
 use std::any::Any;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
@@ -60,9 +71,20 @@ pub struct PumpHandle {
     /// How the pump ended, sent by its thread once the pump, its device
     /// and its runtime are gone.
     exit: oneshot::Receiver<Exit>,
-    /// `None` when the thread could not be started (`exit` says why).
-    thread: Option<JoinHandle<()>>,
+    /// Where the pump runs.
+    runner: Runner,
     counters: Arc<Counters>,
+}
+
+/// Where a pump runs.
+#[derive(Debug)]
+enum Runner {
+    /// On a thread of its own ([`spawn`]); `None` when the thread could not
+    /// be started (the exit says why) or has been joined.
+    Thread(Option<JoinHandle<()>>),
+    /// As a task on a device's data thread ([`spawn_on`]), which sets the
+    /// flag when the task has ended.
+    Task(Arc<AtomicBool>),
 }
 
 impl PumpHandle {
@@ -73,7 +95,10 @@ impl PumpHandle {
 
     /// Whether the pump has returned (stopped, disconnected or failed).
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+        match &self.runner {
+            Runner::Thread(thread) => thread.as_ref().is_none_or(JoinHandle::is_finished),
+            Runner::Task(finished) => finished.load(Ordering::Acquire),
+        }
     }
 
     /// Tells the pump to stop and waits until it has: it cancels its
@@ -101,8 +126,10 @@ impl PumpHandle {
         });
         // The thread has sent its last word and only returns now: joining
         // it does not hold up this runtime.
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Runner::Thread(thread) = &mut self.runner {
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
         }
         exit
     }
@@ -147,7 +174,7 @@ where
             return PumpHandle {
                 stop: Some(stop_tx),
                 exit: failed_rx,
-                thread: None,
+                runner: Runner::Thread(None),
                 counters,
             };
         }
@@ -155,9 +182,127 @@ where
     PumpHandle {
         stop: Some(stop_tx),
         exit: exit_rx,
-        thread,
+        runner: Runner::Thread(thread),
         counters,
     }
+}
+
+/// Runs `pump` on `device` as a task on `thread`, the data thread of the
+/// device at the pipes' far end (see the `datapath::thread` module); on a
+/// thread of its own as [`spawn`] does if that thread has ended.
+pub fn spawn_on<I, O, D>(thread: &dyn DataThread, pump: Pump<I, O>, device: D) -> PumpHandle
+where
+    I: InPipe + 'static,
+    O: OutPipe + 'static,
+    D: PumpDevice,
+{
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (exit_tx, exit_rx) = oneshot::channel::<Exit>();
+    let counters = pump.counters();
+    let finished = Arc::new(AtomicBool::new(false));
+    let report = ExitReport {
+        exit: Some(exit_tx),
+        finished: finished.clone(),
+    };
+    let job: DataJob = Box::new(move || {
+        let task = tokio::task::spawn_local(async move {
+            let mut pump = pump;
+            let device = device.bind().map_err(|error| DatapathError::Device {
+                operation: "registration",
+                error,
+            })?;
+            let stop = async move {
+                let _ = stop_rx.await;
+            };
+            pump.run(&device, stop).await
+        });
+        // A second task waits for the first, so that a panic in the pump
+        // (which tokio catches in its task) becomes its exit.
+        tokio::task::spawn_local(async move {
+            let mut report = report;
+            let exit = match task.await {
+                Ok(exit) => exit,
+                Err(error) if error.is_panic() => {
+                    Err(DatapathError::Panicked(panic_message(&*error.into_panic())))
+                }
+                Err(_) => Ok(StopReason::Disconnected),
+            };
+            report.send(exit);
+        });
+    });
+    match thread.run(job) {
+        Ok(()) => PumpHandle {
+            stop: Some(stop_tx),
+            exit: exit_rx,
+            runner: Runner::Task(finished),
+            counters,
+        },
+        Err(job) => {
+            // The device's thread is gone; the pump still gets to run (its
+            // pipes will say the device is gone) and to say how it ended.
+            let started = std::thread::Builder::new()
+                .name("pump".to_owned())
+                .spawn(move || run_job_here(job));
+            match started {
+                Ok(thread) => PumpHandle {
+                    stop: Some(stop_tx),
+                    exit: exit_rx,
+                    runner: Runner::Thread(Some(thread)),
+                    counters,
+                },
+                Err(error) => {
+                    let (failed_tx, failed_rx) = oneshot::channel();
+                    let _ = failed_tx.send(Err(DatapathError::Start(error)));
+                    PumpHandle {
+                        stop: Some(stop_tx),
+                        exit: failed_rx,
+                        runner: Runner::Thread(None),
+                        counters,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends a task's exit to its handle once, and marks the task finished: on
+/// [`ExitReport::send`], or when the task is dropped unfinished (its data
+/// thread ended), as a disconnect.
+struct ExitReport {
+    exit: Option<oneshot::Sender<Exit>>,
+    finished: Arc<AtomicBool>,
+}
+
+impl ExitReport {
+    fn send(&mut self, exit: Exit) {
+        self.finished.store(true, Ordering::Release);
+        if let Some(sender) = self.exit.take() {
+            // The handle may be gone (a dropped handle detaches the pump).
+            let _ = sender.send(exit);
+        }
+    }
+}
+
+impl Drop for ExitReport {
+    fn drop(&mut self) {
+        self.send(Ok(StopReason::Disconnected));
+    }
+}
+
+/// A job a data thread refused, run on this thread instead: a runtime and a
+/// `LocalSet` of its own, driven until every task the job started ends.
+fn run_job_here(job: DataJob) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        // Dropping the job drops its report, which says "disconnected".
+        Err(_) => return,
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move { job() });
+    runtime.block_on(local);
 }
 
 /// The pump thread's body: a runtime, the device bound to it, the pump run

@@ -56,7 +56,13 @@ pub(super) async fn start_data_path<T: FunctionTransport>(
     let device = netdev
         .device()
         .ok_or_else(|| anyhow::anyhow!("{} is not a TUN device", netdev.name().as_str()))?;
-    Ok((datapath::spawn(pump, device), format))
+    // An in-process modem's data thread takes the pump, so blocks cross
+    // without a thread between them (`datapath::thread`).
+    let handle = match transport.data_thread() {
+        Some(thread) => datapath::spawn_on(&*thread, pump, device),
+        None => datapath::spawn(pump, device),
+    };
+    Ok((handle, format))
 }
 
 /// The NTB format for a function with these parameters: NTB32 only when

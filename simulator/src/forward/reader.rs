@@ -16,6 +16,7 @@ use super::cut::Cutter;
 use super::{ForwardError, ForwardTarget, Uplink};
 use crate::device::SimModem;
 use mbim_offload::segment::{ReadFraming, Segmenter, READ_BUFFER_LEN};
+use mbim_transport::{DataJob, DataThread};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
@@ -76,7 +77,10 @@ impl Forwarder {
                         return;
                     }
                 };
-                runtime.block_on(async move {
+                // The host's jobs (its pumps, `DataThread`) run beside the
+                // reader as tasks of this thread's own.
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
                     // Opened here, so that its readiness is this runtime's.
                     let device = match target.open(offload).map(Arc::new) {
                         Ok(device) => device,
@@ -85,7 +89,9 @@ impl Forwarder {
                             return;
                         }
                     };
-                    if let Err(error) = modem.set_uplink(Arc::clone(&device)) {
+                    let (jobs_tx, mut jobs_rx) = tokio::sync::mpsc::unbounded_channel::<DataJob>();
+                    let thread = Arc::new(ReaderThread { jobs: jobs_tx });
+                    if let Err(error) = modem.set_uplink(Arc::clone(&device), thread) {
                         let _ = opened_tx.send(Err(error));
                         return;
                     }
@@ -93,6 +99,11 @@ impl Forwarder {
                         // Whoever started it is gone: nobody would stop it.
                         return;
                     }
+                    tokio::task::spawn_local(async move {
+                        while let Some(job) = jobs_rx.recv().await {
+                            job();
+                        }
+                    });
                     tokio::select! {
                         () = read_loop(device, modem) => {}
                         // Sent or dropped: either way, stop.
@@ -109,6 +120,20 @@ impl Forwarder {
                 ),
             }),
         }
+    }
+}
+
+/// The reader's thread as the host sees it ([`DataThread`]): the jobs it
+/// is given run there beside the reader, so a pump started by one takes
+/// the blocks the reader builds without a thread between them.
+#[derive(Debug)]
+struct ReaderThread {
+    jobs: tokio::sync::mpsc::UnboundedSender<DataJob>,
+}
+
+impl DataThread for ReaderThread {
+    fn run(&self, job: DataJob) -> Result<(), DataJob> {
+        self.jobs.send(job).map_err(|refused| refused.0)
     }
 }
 
