@@ -41,7 +41,10 @@
 //! ratios are over the relay's of the same run, and with offloads also
 //! mbimd+o over floor+o (**/fl**: how near mbimd is to the work's floor)
 //! and floor+o over relay+o (**fl/r**: what the work itself costs against
-//! the ceiling). Nothing here fails on a slow or busy machine.
+//! the ceiling). **cap** is relay+o over the per-packet relay: the offload
+//! ceiling's own multiple of the per-packet one, so the most that mbimd+o's
+//! (**xpp**) can reach in that run. Nothing here fails on a slow or busy
+//! machine.
 //!
 //! Run as root: `cargo bench -p mbimd --bench realnet`.
 //! `REALNET_BENCH_ONLY=TCPRX,mbimd+o,relay+o` measures only what it names:
@@ -517,7 +520,8 @@ fn main() {
     );
     println!(
         "ratio = mbimd over the bare two-TUN relay of the same run (per packet); +o: with \
-         offloads, over the relay with offloads (ratio) and over the per-packet relay (xpp);"
+         offloads, over the relay with offloads (ratio) and over the per-packet relay (xpp); \
+         cap = relay+o over relay, the most xpp any path reaches in this run;"
     );
     println!(
         "floor+o = the offload relay also cutting every super-packet into an NTB and coalescing \
@@ -526,7 +530,7 @@ fn main() {
     );
     println!(
         "{:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>7} \
-         {:>7} {:>6} {:>6}",
+         {:>6} {:>7} {:>6} {:>6}",
         "test",
         "veth",
         "relay",
@@ -540,6 +544,7 @@ fn main() {
         "s/GB",
         "ratio",
         "xpp",
+        "cap",
         "floor+o",
         "s/GB",
         "/fl",
@@ -568,7 +573,7 @@ fn main() {
             _ => format!("{:>width$}", "-"),
         };
         println!(
-            "{:>6} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
+            "{:>6} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
             test.name(),
             rate(veth, 6),
             rate(raw, 6),
@@ -582,6 +587,7 @@ fn main() {
             cost(offload, 7),
             ratio(offload, raw_offload, 6),
             ratio(offload, raw, 7),
+            ratio(raw_offload, raw, 6),
             rate(floor, 7),
             cost(floor, 7),
             ratio(offload, floor, 6),
