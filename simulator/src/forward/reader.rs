@@ -42,8 +42,9 @@ const ROOM_RESUME: usize = crate::model::data::MAX_FORWARDED_DATAGRAMS / 2;
 /// stops reading one function must not stall the others for long.
 const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// The real network's reader, running on its thread (`fwd-DEVICE`) until
-/// the device fails or this handle is dropped.
+/// The real network's reader, running on its thread (`fwd-DEVICE`): it
+/// reads until the device fails; the thread, and the host's jobs on it
+/// ([`DataThread`]), run until this handle is dropped.
 #[derive(Debug)]
 pub struct Forwarder {
     /// Dropped with the handle, which ends the reader's loop and thread.
@@ -104,8 +105,16 @@ impl Forwarder {
                             job();
                         }
                     });
+                    // A device that fails ends the reading, not the
+                    // thread: the host's pumps on it go on carrying the
+                    // sessions' other traffic (the simulated gateway's)
+                    // until the handle is dropped.
+                    let reading = async move {
+                        read_loop(device, modem).await;
+                        std::future::pending::<()>().await;
+                    };
                     tokio::select! {
-                        () = read_loop(device, modem) => {}
+                        () = reading => {}
                         // Sent or dropped: either way, stop.
                         _ = stop_rx => {}
                     }
