@@ -9,18 +9,14 @@
 #[path = "datapath_support.rs"]
 mod support;
 
-use mbim_protocol::ntb::NtbFormat;
 use mbim_sim::inprocess::{InProcessBulkIn, InProcessBulkOut};
 use mbim_transport::{DataJob, DataThread};
-use mbimd::datapath::{
-    self, DatapathError, MemoryDevice, PacketDevice, Pump, PumpConfig, PumpDevice, StopReason,
-};
-use std::future::Future;
-use std::io::{self, IoSlice};
+use mbimd::datapath::{self, DatapathError, MemoryDevice, Pump, PumpDevice, StopReason};
+use std::io;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use support::{connect, is_reply, ping, RecordingOut, ScriptedIn};
+use support::{connect, is_reply, ping, quiet_pump, Panicking};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -74,21 +70,6 @@ impl DataThread for TestThread {
     }
 }
 
-/// A pump whose modem never sends anything and takes whatever it is sent.
-fn quiet_pump() -> Pump<ScriptedIn, RecordingOut> {
-    let (bulk_in, _, _) = ScriptedIn::new();
-    let (bulk_out, _) = RecordingOut::new();
-    let parameters = mbim_sim::scenario::Scenario::default_dssa()
-        .ntb
-        .parameters();
-    Pump::new(
-        bulk_in,
-        bulk_out,
-        PumpConfig::new(0, NtbFormat::Ntb16, parameters),
-    )
-    .unwrap()
-}
-
 /// A memory device that notes the name of the thread it is bound on.
 struct Noting(MemoryDevice, Arc<Mutex<Option<String>>>);
 
@@ -98,38 +79,6 @@ impl PumpDevice for Noting {
     fn bind(self) -> io::Result<MemoryDevice> {
         *self.1.lock().unwrap() = std::thread::current().name().map(str::to_owned);
         Ok(self.0)
-    }
-}
-
-/// A device whose first read panics.
-struct Panicking;
-
-impl PacketDevice for Panicking {
-    async fn recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
-        panic!("the device read went wrong");
-    }
-
-    fn try_recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
-        Err(io::ErrorKind::WouldBlock.into())
-    }
-
-    fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
-        std::future::ready(Ok(packet.len()))
-    }
-
-    fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
-        Ok(packet.len())
-    }
-
-    fn send_vectored(
-        &self,
-        parts: &[IoSlice<'_>],
-    ) -> impl Future<Output = io::Result<usize>> + Send {
-        std::future::ready(Ok(parts.iter().map(|part| part.len()).sum()))
-    }
-
-    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
-        Ok(parts.iter().map(|part| part.len()).sum())
     }
 }
 

@@ -25,8 +25,10 @@ use mbim_sim::device::SimModem;
 use mbim_sim::inprocess::{InProcessBulkIn, InProcessBulkOut, InProcessFunction, InProcessHost};
 use mbim_sim::scenario::Scenario;
 use mbim_transport::{Completion, FunctionTransport, InPipe, OutPipe, Pipe, TransportError};
-use mbimd::datapath::PumpConfig;
+use mbimd::datapath::{PacketDevice, Pump, PumpConfig};
 use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{self, IoSlice};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -359,5 +361,55 @@ impl OutPipe for RecordingOut {
             buffer: data,
             status: Ok(()),
         });
+    }
+}
+
+/// The simulated modem's NTB parameters (any valid ones do for a pump
+/// that carries nothing).
+pub fn sim_parameters() -> NtbParameters {
+    Scenario::default_dssa().ntb.parameters()
+}
+
+/// A pump whose modem never sends anything and takes whatever it is sent.
+pub fn quiet_pump() -> Pump<ScriptedIn, RecordingOut> {
+    let (bulk_in, _, _) = ScriptedIn::new();
+    let (bulk_out, _) = RecordingOut::new();
+    Pump::new(
+        bulk_in,
+        bulk_out,
+        PumpConfig::new(0, NtbFormat::Ntb16, sim_parameters()),
+    )
+    .unwrap()
+}
+
+/// A device whose first read panics.
+pub struct Panicking;
+
+impl PacketDevice for Panicking {
+    async fn recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
+        panic!("the device read went wrong");
+    }
+
+    fn try_recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        std::future::ready(Ok(packet.len()))
+    }
+
+    fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
+        Ok(packet.len())
+    }
+
+    fn send_vectored(
+        &self,
+        parts: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        std::future::ready(Ok(parts.iter().map(|part| part.len()).sum()))
+    }
+
+    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+        Ok(parts.iter().map(|part| part.len()).sum())
     }
 }

@@ -7,70 +7,18 @@
 #[path = "datapath_support.rs"]
 mod support;
 
-use mbim_protocol::ntb::{NtbFormat, NtbParameters};
+use mbim_protocol::ntb::NtbFormat;
 use mbim_transport::{Completion, InPipe, Pipe, TransportError};
 use mbimd::datapath::{
-    self, DatapathError, MemoryDevice, PacketDevice, Pump, PumpConfig, PumpDevice, StopReason,
+    self, DatapathError, MemoryDevice, Pump, PumpConfig, PumpDevice, StopReason,
 };
-use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{connect, is_reply, ping, RecordingOut, ScriptedIn};
+use support::{connect, is_reply, ping, quiet_pump, sim_parameters, Panicking, RecordingOut};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// The simulated modem's NTB parameters (any valid ones do here).
-fn parameters() -> NtbParameters {
-    mbim_sim::scenario::Scenario::default_dssa()
-        .ntb
-        .parameters()
-}
-
-/// A pump whose modem never sends anything and takes whatever it is sent.
-fn quiet_pump() -> Pump<ScriptedIn, RecordingOut> {
-    let (bulk_in, _, _) = ScriptedIn::new();
-    let (bulk_out, _) = RecordingOut::new();
-    Pump::new(
-        bulk_in,
-        bulk_out,
-        PumpConfig::new(0, NtbFormat::Ntb16, parameters()),
-    )
-    .unwrap()
-}
-
-/// A device whose first read panics.
-struct Panicking;
-
-impl PacketDevice for Panicking {
-    async fn recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
-        panic!("the device read went wrong");
-    }
-
-    fn try_recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
-        Err(io::ErrorKind::WouldBlock.into())
-    }
-
-    fn send(&self, packet: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
-        std::future::ready(Ok(packet.len()))
-    }
-
-    fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
-        Ok(packet.len())
-    }
-
-    fn send_vectored(
-        &self,
-        parts: &[IoSlice<'_>],
-    ) -> impl Future<Output = io::Result<usize>> + Send {
-        std::future::ready(Ok(parts.iter().map(|part| part.len()).sum()))
-    }
-
-    fn try_send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
-        Ok(parts.iter().map(|part| part.len()).sum())
-    }
-}
 
 /// A memory device handed over under a network device's name, or one that
 /// cannot be registered on the pump's thread.
@@ -214,7 +162,7 @@ async fn a_stop_returns_even_when_cancelled_transfers_never_come_back() {
             pending: pending.clone(),
         },
         bulk_out,
-        PumpConfig::new(0, NtbFormat::Ntb16, parameters()),
+        PumpConfig::new(0, NtbFormat::Ntb16, sim_parameters()),
     )
     .unwrap();
     let (device, _peer) = MemoryDevice::new(8);

@@ -164,24 +164,29 @@ where
         // The handle may be gone (a dropped handle detaches the thread).
         let _ = exit_tx.send(exit);
     });
-    let thread = match started {
-        Ok(thread) => Some(thread),
+    on_thread(started, stop_tx, exit_rx, counters)
+}
+
+/// The handle of a pump whose thread was `started`, or says why it was not.
+fn on_thread(
+    started: io::Result<JoinHandle<()>>,
+    stop: oneshot::Sender<()>,
+    exit: oneshot::Receiver<Exit>,
+    counters: Arc<Counters>,
+) -> PumpHandle {
+    let (exit, thread) = match started {
+        Ok(thread) => (exit, Some(thread)),
         Err(error) => {
             // The closure, with the exit sender, is gone: a fresh channel
             // carries the reason to the handle.
             let (failed_tx, failed_rx) = oneshot::channel();
             let _ = failed_tx.send(Err(DatapathError::Start(error)));
-            return PumpHandle {
-                stop: Some(stop_tx),
-                exit: failed_rx,
-                runner: Runner::Thread(None),
-                counters,
-            };
+            (failed_rx, None)
         }
     };
     PumpHandle {
-        stop: Some(stop_tx),
-        exit: exit_rx,
+        stop: Some(stop),
+        exit,
         runner: Runner::Thread(thread),
         counters,
     }
@@ -243,24 +248,7 @@ where
             let started = std::thread::Builder::new()
                 .name("pump".to_owned())
                 .spawn(move || run_job_here(job));
-            match started {
-                Ok(thread) => PumpHandle {
-                    stop: Some(stop_tx),
-                    exit: exit_rx,
-                    runner: Runner::Thread(Some(thread)),
-                    counters,
-                },
-                Err(error) => {
-                    let (failed_tx, failed_rx) = oneshot::channel();
-                    let _ = failed_tx.send(Err(DatapathError::Start(error)));
-                    PumpHandle {
-                        stop: Some(stop_tx),
-                        exit: failed_rx,
-                        runner: Runner::Thread(None),
-                        counters,
-                    }
-                }
-            }
+            on_thread(started, stop_tx, exit_rx, counters)
         }
     }
 }
